@@ -1,0 +1,1 @@
+"""absl flag definitions for gan_tf's command lines, and flagfiles for the seed setups."""

@@ -1,0 +1,89 @@
+"""Flags of train_main.py. They are read only here and become a frozen TrainConfig.
+
+Every value check comes from gan_tf.config.FIELD_CHECKS, so the command line
+and library users get the same one-line messages.
+"""
+import dataclasses
+
+from absl import flags
+
+from gan_tf.config import (DATASETS, FIELD_CHECKS, MODELS, OPTIMIZERS, Z_DISTRIBUTIONS,
+                           TrainConfig)
+
+FLAGS = flags.FLAGS
+_D = TrainConfig()  # defaults live in one place: the config
+LIST_FLAGS = ("g_hidden", "d_hidden", "g_channels", "d_channels")
+
+# What and where.
+flags.DEFINE_enum("model", _D.model, MODELS, "Architecture of G and D.")
+flags.DEFINE_enum("dataset", _D.dataset, DATASETS,
+                  "mnist falls back to the embedded 5,000 digits when the full set is unreachable.")
+flags.DEFINE_string("data_dir", None, "Directory with mnist.npz or the four IDX .gz files.")
+flags.DEFINE_string("output_dir", None, "Run directory (default runs/<model>_<dataset>). "
+                    "An existing run there is resumed.")
+flags.DEFINE_boolean("overwrite", False, "Replace a run with a different configuration "
+                     "in --output_dir instead of refusing.")
+# Data and latent space.
+flags.DEFINE_integer("batch_size", _D.batch_size, "Images per batch.")
+flags.DEFINE_integer("z_dim", _D.z_dim, "Size of the latent vector z.")
+flags.DEFINE_enum("z_distribution", _D.z_distribution, Z_DISTRIBUTIONS,
+                  "uniform in [-1, 1] or standard normal.")
+# Architecture sizes; unset means the architecture's default (see gan_tf/models.py).
+flags.DEFINE_list("g_hidden", None, "mlp: G hidden layer sizes (default 128).")
+flags.DEFINE_list("d_hidden", None, "mlp: D hidden layer sizes (default 128).")
+flags.DEFINE_list("g_channels", None, "dcgan: G channels, first at 7x7 (default 256,128,64).")
+flags.DEFINE_list("d_channels", None, "dcgan: D conv channels (default 64,128).")
+flags.DEFINE_integer("kernel_size", None, "dcgan: convolution kernel size (default 5).")
+flags.DEFINE_float("leak", None, "Leaky ReLU slope (default mlp 0.01, dcgan 0.2).")
+flags.DEFINE_boolean("g_batchnorm", None, "mlp: batch norm in G's hidden layers (default off).")
+flags.DEFINE_float("bn_momentum", None, "Batch norm moving-average momentum (default 0.99).")
+flags.DEFINE_float("dropout", None, "Dropout rate in D (default mlp 0, dcgan 0.3).")
+# Optimisation.
+flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "Optimizer of both networks.")
+flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning rate.")
+flags.DEFINE_float("d_learning_rate", _D.d_learning_rate, "Discriminator learning rate.")
+flags.DEFINE_float("g_beta1", _D.g_beta1, "Generator Adam beta1.")
+flags.DEFINE_float("d_beta1", _D.d_beta1, "Discriminator Adam beta1.")
+flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss.")
+flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
+                     "Discriminator updates per generator update.")
+flags.DEFINE_integer("epochs", None, "Passes over the training split "
+                     "(default: 20,000 steps when --max_steps is not given either).")
+flags.DEFINE_integer("max_steps", None, "Total generator steps; overrides --epochs.")
+flags.DEFINE_integer("seed", _D.seed, "Seed of weights, data order, z and dropout.")
+# Intervals.
+flags.DEFINE_integer("log_every", None, "Steps per log record (default: one epoch).")
+flags.DEFINE_integer("sample_every", None,
+                     "Steps per sample grid (default: one epoch or 1,000 steps, the longer).")
+flags.DEFINE_integer("checkpoint_every", None,
+                     "Steps per checkpoint (default: one epoch or 1,000 steps, the longer).")
+flags.DEFINE_integer("num_samples", _D.num_samples, "Images in the fixed-z sample grid.")
+
+
+def _int_list(values):
+    return None if values is None else tuple(int(v) for v in values)
+
+
+def _validator(name):
+    check, message = FIELD_CHECKS[name]
+
+    def validate(value):
+        try:
+            return check(_int_list(value) if name in LIST_FLAGS else value)
+        except (TypeError, ValueError):
+            return False
+    return validate, message
+
+
+for _name in FIELD_CHECKS:
+    if _name in FLAGS and not isinstance(FLAGS[_name], flags.EnumFlag):
+        flags.register_validator(_name, *_validator(_name))
+
+
+def to_config(flag_values=FLAGS):
+    """The parsed flags as a frozen TrainConfig."""
+    values = {}
+    for field in dataclasses.fields(TrainConfig):
+        value = flag_values[field.name].value
+        values[field.name] = _int_list(value) if field.name in LIST_FLAGS else value
+    return TrainConfig(**values)

@@ -1,0 +1,6 @@
+"""gan_tf: TF1-style GANs (explicit generator/discriminator scopes, a loss module,
+separate optimizers over scope-filtered variables) in TensorFlow 2 with tf.function."""
+from gan_tf.config import ConfigError, TrainConfig
+
+__all__ = ["ConfigError", "TrainConfig"]
+__version__ = "0.1.0"

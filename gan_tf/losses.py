@@ -1,0 +1,23 @@
+"""GAN losses: pure functions of discriminator logits.
+
+Mean sigmoid cross-entropy as in the TF1 MNIST GAN (seed 004): real labels are
+smoothed to `label_smoothing` (0.9), fake labels are 0, and the discriminator's
+loss is the sum of its real and fake parts.
+"""
+import tensorflow as tf
+
+
+def _sigmoid_xent(labels, logits):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9):
+    """Returns (d_loss, d_loss_real, d_loss_fake); d_loss = d_loss_real + d_loss_fake."""
+    d_loss_real = _sigmoid_xent(tf.ones_like(real_logits) * label_smoothing, real_logits)
+    d_loss_fake = _sigmoid_xent(tf.zeros_like(fake_logits), fake_logits)
+    return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
+
+
+def generator_loss(fake_logits):
+    """Non-saturating generator loss: cross-entropy of D(G(z)) against ones."""
+    return _sigmoid_xent(tf.ones_like(fake_logits), fake_logits)

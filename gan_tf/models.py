@@ -1,0 +1,148 @@
+"""Generator and Discriminator: tf.Modules whose names are their variable scopes.
+
+    images, logits = G(z, training=...)   # images = tanh(logits), shaped like the data
+    probs, logits = D(x, training=...)    # probs = sigmoid(logits), logits (batch, 1)
+
+One Discriminator object scores both real and fake batches (TF1's reuse=True).
+Variables are created on the first call and read like TF1's `tf.layers`:
+`generator/dense/kernel`, `discriminator/dense_1/bias`, ...
+
+Architectures and their default sizes:
+  mlp   (seed 004, the TF1 MNIST GAN): G z -> 128 -> 784, D 784 -> 128 -> 1,
+        Leaky ReLU 0.01, optional batch norm in G, optional dropout in D.
+  dcgan (seeds 001/003, sized for 28x28): G projects z to 7x7x256, then
+        transposed convolutions 128 (stride 1), 64 (stride 2), 1 (stride 2) with
+        batch norm and ReLU; D strided convolutions 64, 128 (stride 2 while the
+        map is larger than 7x7, then stride 1) with Leaky ReLU 0.2 and dropout 0.3.
+"""
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+
+GENERATOR_DEFAULTS = {
+    "mlp": dict(hidden=(128,), leak=0.01, batchnorm=False, bn_momentum=0.99),
+    "dcgan": dict(channels=(256, 128, 64), kernel_size=5, bn_momentum=0.99),
+}
+DISCRIMINATOR_DEFAULTS = {
+    "mlp": dict(hidden=(128,), leak=0.01, dropout=0.0),
+    "dcgan": dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3),
+}
+
+
+def _sizes(defaults, architecture, overrides, what):
+    if architecture not in defaults:
+        raise ValueError(f"unknown architecture {architecture!r}; choose from {sorted(defaults)}")
+    sizes = dict(defaults[architecture])
+    unknown = set(overrides) - set(sizes)
+    if unknown:
+        raise TypeError(f"{what}({architecture!r}) got unknown sizes {sorted(unknown)}; "
+                        f"it takes {sorted(sizes)}")
+    sizes.update({k: v for k, v in overrides.items() if v is not None})
+    return sizes
+
+
+class Generator(tf.Module):
+    """z (batch, z_dim) -> (images (batch, 28, 28, 1) in [-1, 1], logits)."""
+
+    def __init__(self, architecture="mlp", image_shape=IMAGE_SHAPE, name="generator", **sizes):
+        super().__init__(name=name)
+        self.architecture = architecture
+        self.image_shape = tuple(image_shape)
+        self.sizes = _sizes(GENERATOR_DEFAULTS, architecture, sizes, "Generator")
+        s, names = self.sizes, layers.LayerNames()
+        with self.name_scope:
+            if architecture == "mlp":
+                self.hidden = [layers.Dense(u, name=names("dense")) for u in s["hidden"]]
+                self.norms = ([layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization"))
+                               for _ in s["hidden"]] if s["batchnorm"] else [])
+                self.out = layers.Dense(int(np.prod(self.image_shape)), name=names("dense"))
+            else:
+                channels, k = s["channels"], s["kernel_size"]
+                h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
+                self.start_shape = (h, w, channels[0])
+                self.project = layers.Dense(h * w * channels[0], use_bias=False, name=names("dense"))
+                self.norms = [layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization"))]
+                self.deconvs = []
+                # The last two transposed convolutions upsample x2 each: 7 -> 14 -> 28.
+                for i, c in enumerate(channels[1:]):
+                    stride = 2 if i == len(channels) - 2 else 1
+                    self.deconvs.append(layers.Conv2DTranspose(
+                        c, k, stride, use_bias=False, name=names("conv2d_transpose")))
+                    self.norms.append(layers.BatchNorm(s["bn_momentum"],
+                                                       name=names("batch_normalization")))
+                self.out = layers.Conv2DTranspose(self.image_shape[-1], k, 2,
+                                                  name=names("conv2d_transpose"))
+
+    def __call__(self, z, training=False, update_stats=True):
+        """`update_stats=False` uses batch statistics without moving the averages
+        (the discriminator's step must not change generator variables)."""
+        s = self.sizes
+        update = training and update_stats
+        if self.architecture == "mlp":
+            h = z
+            for i, dense in enumerate(self.hidden):
+                h = dense(h)
+                if self.norms:
+                    h = self.norms[i](h, training, update)
+                h = tf.nn.leaky_relu(h, s["leak"])
+            logits = tf.reshape(self.out(h), (-1,) + self.image_shape)
+        else:
+            h = tf.reshape(self.project(z), (-1,) + self.start_shape)
+            h = tf.nn.relu(self.norms[0](h, training, update))
+            for deconv, norm in zip(self.deconvs, self.norms[1:]):
+                h = tf.nn.relu(norm(deconv(h), training, update))
+            logits = self.out(h)
+        return tf.tanh(logits), logits
+
+
+class Discriminator(tf.Module):
+    """x (batch, 28, 28, 1) -> (probs (batch, 1), logits (batch, 1))."""
+
+    def __init__(self, architecture="mlp", name="discriminator", **sizes):
+        super().__init__(name=name)
+        self.architecture = architecture
+        self.sizes = _sizes(DISCRIMINATOR_DEFAULTS, architecture, sizes, "Discriminator")
+        s, names = self.sizes, layers.LayerNames()
+        with self.name_scope:
+            if architecture == "mlp":
+                self.hidden = [layers.Dense(u, name=names("dense")) for u in s["hidden"]]
+            else:
+                # Stride 2 for the first two convolutions (28 -> 14 -> 7), then 1.
+                self.hidden = [layers.Conv2D(c, s["kernel_size"], 2 if i < 2 else 1,
+                                             name=names("conv2d"))
+                               for i, c in enumerate(s["channels"])]
+            self.out = layers.Dense(1, name=names("dense"))
+
+    def __call__(self, x, training=False, seed=None):
+        """`seed` (int64 [2]) makes dropout stateless and so reproducible."""
+        s = self.sizes
+        h = tf.reshape(x, (tf.shape(x)[0], -1)) if self.architecture == "mlp" else x
+        for i, layer in enumerate(self.hidden):
+            h = tf.nn.leaky_relu(layer(h), s["leak"])
+            layer_seed = None if seed is None else tf.random.experimental.stateless_fold_in(seed, i)
+            h = layers.dropout(h, s["dropout"], training, layer_seed)
+        if self.architecture != "mlp":
+            h = tf.reshape(h, (tf.shape(h)[0], int(np.prod(h.shape[1:]))))
+        logits = self.out(h)
+        return tf.sigmoid(logits), logits
+
+
+def build(config):
+    """Generator and Discriminator for a TrainConfig, variables created."""
+    if config.model == "mlp":
+        g_sizes = dict(hidden=config.g_hidden, leak=config.leak, batchnorm=config.g_batchnorm,
+                       bn_momentum=config.bn_momentum)
+        d_sizes = dict(hidden=config.d_hidden, leak=config.leak, dropout=config.dropout)
+    else:
+        g_sizes = dict(channels=config.g_channels, kernel_size=config.kernel_size,
+                       bn_momentum=config.bn_momentum)
+        d_sizes = dict(channels=config.d_channels, kernel_size=config.kernel_size,
+                       leak=config.leak, dropout=config.dropout)
+    generator = Generator(config.model, **g_sizes)
+    discriminator = Discriminator(config.model, **d_sizes)
+    images, _ = generator(tf.zeros([1, config.z_dim]))  # creates the variables once
+    discriminator(images)
+    return generator, discriminator

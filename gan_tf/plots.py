@@ -1,0 +1,52 @@
+"""PNG figures of a run: sample grids and the loss curve (matplotlib, Agg backend)."""
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from gan_tf.logs import atomic_write  # noqa: E402
+
+
+def image_grid(images, columns=None, pad=1):
+    """(n, h, w[, 1]) images in [-1, 1] -> one (rows*(h+pad)+pad, ...) array in [0, 1]."""
+    images = np.asarray(images, np.float32)
+    images = images.reshape(images.shape[0], images.shape[1], images.shape[2])
+    n, h, w = images.shape
+    columns = columns or int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / columns))
+    grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad), np.float32)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top:top + h, left:left + w] = (np.clip(img, -1, 1) + 1) / 2
+    return grid
+
+
+def save_grid(images, path, columns=None, scale=3):
+    """Writes the images as one grayscale PNG grid, each pixel `scale`x`scale` (atomically)."""
+    grid = np.kron(image_grid(images, columns), np.ones((scale, scale), np.float32))
+    buf = io.BytesIO()
+    matplotlib.image.imsave(buf, grid, cmap="gray", vmin=0, vmax=1, format="png")
+    atomic_write(path, buf.getvalue())
+
+
+def save_loss_plot(records, path):
+    """Plots d_loss and g_loss against step from metrics records."""
+    steps = [r["step"] for r in records]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, [r["d_loss"] for r in records], label="Discriminator")
+    ax.plot(steps, [r["g_loss"] for r in records], label="Generator")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title("Training losses")
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=80, format="png")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())

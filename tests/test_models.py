@@ -1,0 +1,133 @@
+"""Models: TF1 variable names, shapes, variable reuse, training switches."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import models
+
+ARCHITECTURES = ["mlp", "dcgan"]
+
+
+def names(module):
+    return sorted(v.name.split(":")[0] for v in module.variables)
+
+
+def built(architecture, **sizes):
+    g = models.Generator(architecture, **{k: v for k, v in sizes.items() if k.startswith("g_")})
+    d = models.Discriminator(architecture)
+    images, _ = g(tf.zeros([2, 100]))
+    d(images)
+    return g, d
+
+
+def test_mlp_variable_names_are_tf1_dense_names():
+    g, d = built("mlp")
+    assert names(g) == ["generator/dense/bias", "generator/dense/kernel",
+                        "generator/dense_1/bias", "generator/dense_1/kernel"]
+    assert names(d) == ["discriminator/dense/bias", "discriminator/dense/kernel",
+                        "discriminator/dense_1/bias", "discriminator/dense_1/kernel"]
+    shapes = {v.name.split(":")[0]: tuple(v.shape) for v in g.variables + d.variables}
+    assert shapes["generator/dense/kernel"] == (100, 128)
+    assert shapes["generator/dense_1/kernel"] == (128, 784)
+    assert shapes["discriminator/dense/kernel"] == (784, 128)
+    assert shapes["discriminator/dense_1/kernel"] == (128, 1)
+
+
+def test_mlp_with_batch_norm_names():
+    g = models.Generator("mlp", hidden=(16, 32), batchnorm=True)
+    g(tf.zeros([2, 8]), training=True)
+    assert names(g) == sorted([
+        "generator/dense/kernel", "generator/dense/bias", "generator/dense_1/kernel",
+        "generator/dense_1/bias", "generator/dense_2/kernel", "generator/dense_2/bias",
+        *[f"generator/batch_normalization{s}/{v}" for s in ("", "_1")
+          for v in ("gamma", "beta", "moving_mean", "moving_variance")]])
+    assert {v.name.split(":")[0] for v in g.trainable_variables} == {
+        n for n in names(g) if "moving" not in n}
+
+
+def test_dcgan_variable_names():
+    g, d = built("dcgan")
+    assert all(n.startswith("generator/") for n in names(g))
+    assert all(n.startswith("discriminator/") for n in names(d))
+    assert "generator/dense/kernel" in names(g)
+    assert "generator/conv2d_transpose_2/kernel" in names(g)
+    assert "generator/batch_normalization_2/moving_mean" in names(g)
+    assert names(d) == sorted(["discriminator/conv2d/kernel", "discriminator/conv2d/bias",
+                               "discriminator/conv2d_1/kernel", "discriminator/conv2d_1/bias",
+                               "discriminator/dense/kernel", "discriminator/dense/bias"])
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_shapes_and_output_functions(architecture):
+    g = models.Generator(architecture)
+    d = models.Discriminator(architecture)
+    z = tf.random.uniform([5, 100], -1, 1)
+    images, logits = g(z, training=True)
+    assert images.shape == (5, 28, 28, 1) and logits.shape == (5, 28, 28, 1)
+    np.testing.assert_allclose(images, np.tanh(logits), atol=1e-6)
+    probs, d_logits = d(images)
+    assert probs.shape == (5, 1) and d_logits.shape == (5, 1)
+    np.testing.assert_allclose(probs, 1 / (1 + np.exp(-d_logits.numpy())), atol=1e-6)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_one_discriminator_scores_real_and_fake_with_the_same_variables(architecture):
+    g, d = built(architecture)
+    before = [v.ref() for v in d.variables]
+    fake, _ = g(tf.zeros([3, 100]))
+    d(fake)
+    d(tf.random.uniform([3, 28, 28, 1], -1, 1))
+    assert [v.ref() for v in d.variables] == before
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_tf_function_call_matches_eager(architecture):
+    g, d = built(architecture)
+    z = tf.random.uniform([4, 100], -1, 1)
+
+    @tf.function
+    def both(z):
+        images, _ = g(z)
+        return images, d(images)[1]
+
+    images, logits = both(z)
+    np.testing.assert_allclose(images, g(z)[0], atol=1e-5)
+    np.testing.assert_allclose(logits, d(g(z)[0])[1], atol=1e-5)
+
+
+def test_training_switches_dropout():
+    d = models.Discriminator("dcgan", dropout=0.5)
+    x = tf.random.uniform([4, 28, 28, 1], -1, 1)
+    np.testing.assert_allclose(d(x)[1], d(x)[1])  # inference: deterministic
+    a = d(x, training=True, seed=tf.constant([1, 2], tf.int64))[1]
+    b = d(x, training=True, seed=tf.constant([1, 2], tf.int64))[1]
+    c = d(x, training=True, seed=tf.constant([3, 4], tf.int64))[1]
+    np.testing.assert_allclose(a, b)  # same stateless seed, same mask
+    assert not np.allclose(a, c)
+
+
+def test_training_switches_batch_norm():
+    g = models.Generator("dcgan")
+    z = tf.random.uniform([8, 100], -1, 1)
+    g(z)  # build
+    bn = g.norms[0]
+    before = bn.moving_mean.numpy().copy()
+    g(z, training=False)
+    np.testing.assert_array_equal(bn.moving_mean, before)
+    g(z, training=True, update_stats=False)
+    np.testing.assert_array_equal(bn.moving_mean, before)
+    g(z, training=True)
+    assert not np.array_equal(bn.moving_mean, before)
+    # Training normalises with batch statistics, inference with the moving ones.
+    assert not np.allclose(g(z, training=True)[0], g(z, training=False)[0])
+
+
+def test_sizes_are_configurable_and_unknown_ones_rejected():
+    g = models.Generator("dcgan", channels=(32, 16, 8), kernel_size=3)
+    images, _ = g(tf.zeros([2, 10]))
+    assert images.shape == (2, 28, 28, 1)
+    assert tuple(g.project.kernel.shape) == (10, 7 * 7 * 32)
+    with pytest.raises(TypeError, match="hidden"):
+        models.Generator("dcgan", hidden=(3,))
+    with pytest.raises(ValueError, match="unknown architecture"):
+        models.Discriminator("resnet")

@@ -1,0 +1,215 @@
+"""Training: scope-filtered updates, the in-graph step, outputs, resume and refusals."""
+import dataclasses
+import glob
+import json
+import os
+import pickle
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from gan_tf import models, train  # noqa: E402
+from gan_tf.config import TrainConfig  # noqa: E402
+
+SMALL = {
+    "mlp": dict(g_hidden=(32,), d_hidden=(32,)),
+    "mlp_bn": dict(g_hidden=(32, 32), d_hidden=(32,), g_batchnorm=True),
+    "dcgan": dict(g_channels=(16, 8, 4), d_channels=(4, 8), kernel_size=3),
+}
+
+
+def small_config(kind="mlp", **overrides):
+    model = "dcgan" if kind == "dcgan" else "mlp"
+    values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, **SMALL[kind])
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def snapshot(module):
+    return {v.name: v.numpy().copy() for v in module.variables}
+
+
+def changed(before, module):
+    return {v.name for v in module.variables if not np.array_equal(before[v.name], v.numpy())}
+
+
+@pytest.mark.parametrize("kind", sorted(SMALL))
+def test_updates_touch_only_their_own_network(kind):
+    config = small_config(kind)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    assert trainer.g_vars and all(v.name.startswith("generator/") for v in trainer.g_vars)
+    assert trainer.d_vars and all(v.name.startswith("discriminator/") for v in trainer.d_vars)
+    real = tf.random.uniform([16, 28, 28, 1], -1, 1)
+
+    g_before, d_before = snapshot(g), snapshot(d)
+    tf.function(trainer.discriminator_step)(real)
+    assert changed(g_before, g) == set()  # every generator variable, batch-norm stats included
+    assert changed(d_before, d) == {v.name for v in trainer.d_vars}
+
+    g_before, d_before = snapshot(g), snapshot(d)
+    tf.function(trainer.generator_step)()
+    assert changed(d_before, d) == set()
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+
+
+def test_scope_variables_filters_by_prefix_not_substring():
+    with tf.name_scope("generator"):
+        a = tf.Variable(1.0, name="w")
+    with tf.name_scope("generator_old"):
+        b = tf.Variable(1.0, name="w")
+    assert train.scope_variables([a, b], "generator") == [a]
+
+
+@pytest.mark.parametrize("kind,optimizer,d_steps", [
+    ("mlp", "adam", 1), ("mlp_bn", "rmsprop", 2), ("dcgan", "adam", 1), ("dcgan", "rmsprop", 1)])
+def test_train_steps_runs_in_graph_and_counts_steps(kind, optimizer, d_steps):
+    from gan_tf import data
+    config = small_config(kind, optimizer=optimizer, d_steps_per_g_step=d_steps)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
+    iterator = iter(data.make_dataset(images, config.batch_size, seed=0))
+    metrics = trainer.train_steps(iterator, tf.constant(3, tf.int64))
+    assert set(metrics) == set(train.METRIC_KEYS)
+    assert all(np.isfinite(float(v)) for v in metrics.values())
+    assert int(trainer.step) == 3
+    assert float(metrics["d_loss"]) == pytest.approx(
+        float(metrics["d_loss_real"]) + float(metrics["d_loss_fake"]), rel=1e-5)
+    assert 0 < float(metrics["d_real"]) < 1 and 0 < float(metrics["d_fake"]) < 1
+
+
+def read_records(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("run"))
+    config = small_config(output_dir=run_dir, max_steps=20, log_every=5, sample_every=10,
+                          checkpoint_every=10, num_samples=9)
+    last = train.train(config)
+    return run_dir, last
+
+
+def test_run_writes_every_output(finished_run):
+    run_dir, last = finished_run
+    assert last["step"] == 20
+    records = read_records(run_dir)
+    assert [r["step"] for r in records] == [5, 10, 15, 20]
+    for key in ("epoch", "d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake",
+                "steps_per_sec"):
+        assert all(np.isfinite(r[key]) for r in records), key
+    with open(os.path.join(run_dir, "train_losses.pkl"), "rb") as f:
+        losses = pickle.load(f)
+    assert len(losses) == 4 and all(type(x) is np.float32 for pair in losses for x in pair)
+    assert losses[-1] == (np.float32(records[-1]["d_loss"]), np.float32(records[-1]["g_loss"]))
+    with open(os.path.join(run_dir, "train_samples.pkl"), "rb") as f:
+        samples = pickle.load(f)
+    assert len(samples) == 2 and samples[0].shape == (9, 28, 28)
+    assert -1 <= samples[1].min() and samples[1].max() <= 1 and samples[1].std() > 0
+    assert sorted(os.listdir(os.path.join(run_dir, "samples"))) == [
+        "step_0000010.png", "step_0000020.png"]
+    assert plt.imread(os.path.join(run_dir, "losses.png")).ndim == 3
+    assert glob.glob(os.path.join(run_dir, "tensorboard", "events.out.tfevents.*"))
+    ckpt = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    assert ckpt.endswith("ckpt-20")
+    names = {n for n, _ in tf.train.list_variables(ckpt)}
+    for part in ("g_optimizer/", "d_optimizer/", "rng/", "step/"):
+        assert any(n.startswith(part) for n in names), part
+    # The generator restored from the last checkpoint reproduces the last sample grid.
+    config = small_config(num_samples=9)
+    g, _ = models.build(config)
+    tf.train.Checkpoint(generator=g).restore(ckpt).expect_partial()
+    images, _ = g(train.fixed_z(config))
+    np.testing.assert_allclose(images.numpy()[..., 0], samples[-1], atol=1e-6)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert json.load(f)["batch_size"] == 16
+
+
+def test_legacy_notebook_code_plots_train_losses(finished_run):
+    run_dir, _ = finished_run
+    # The legacy notebook's cell, unchanged.
+    with open(os.path.join(run_dir, "train_losses.pkl"), "rb") as f:
+        losses = np.array(pickle.load(f))
+    fig, ax = plt.subplots()
+    plt.plot(losses.T[0], label="Discriminator")
+    plt.plot(losses.T[1], label="Generator")
+    plt.title("Training Losses")
+    plt.legend()
+    assert losses.shape == (4, 2) and len(ax.lines) == 2
+    plt.close(fig)
+
+
+def test_resume_appends_without_duplicates_and_matches_an_uninterrupted_run(tmp_path):
+    split = small_config(output_dir=str(tmp_path / "split"), log_every=10, checkpoint_every=20)
+    train.train(dataclasses.replace(split, max_steps=40))
+    assert [r["step"] for r in read_records(split.output_dir)] == [10, 20, 30, 40]
+    train.train(dataclasses.replace(split, max_steps=80))
+    records = read_records(split.output_dir)
+    assert [r["step"] for r in records] == [10, 20, 30, 40, 50, 60, 70, 80]
+    with open(os.path.join(split.output_dir, "train_losses.pkl"), "rb") as f:
+        assert len(pickle.load(f)) == 8
+
+    whole = dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=80)
+    train.train(whole)
+    np.testing.assert_allclose([r["g_loss"] for r in records],
+                               [r["g_loss"] for r in read_records(whole.output_dir)], rtol=1e-4)
+
+
+def test_resume_cuts_logs_back_to_the_checkpoint(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=40, log_every=10,
+                          checkpoint_every=20, sample_every=10)
+    train.train(config)
+    # As if killed after logging step 40 but before its checkpoint was written.
+    for path in glob.glob(str(tmp_path / "checkpoints" / "ckpt-40*")):
+        os.remove(path)
+    ckpt_state = tmp_path / "checkpoints" / "checkpoint"
+    ckpt_state.write_text(ckpt_state.read_text().replace("ckpt-40", "ckpt-20"))
+    train.train(config)
+    assert [r["step"] for r in read_records(str(tmp_path))] == [10, 20, 30, 40]
+    with open(tmp_path / "train_samples_steps.json") as f:
+        assert json.load(f) == [10, 20, 30, 40]
+
+
+def test_a_different_configuration_is_refused_unless_overwrite(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5)
+    train.train(config)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(train.RunError, match=r"batch_size: 16 -> 32.*--overwrite"):
+        train.train(dataclasses.replace(config, batch_size=32))
+    assert [r["step"] for r in read_records(str(tmp_path))] == [5, 10]  # untouched
+    train.train(dataclasses.replace(config, batch_size=32, max_steps=5, overwrite=True))
+    assert [r["step"] for r in read_records(str(tmp_path))] == [5]
+    assert (tmp_path / "notes.txt").read_text() == "mine"  # only training's own files go
+
+
+def test_finished_run_is_not_trained_further(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5)
+    train.train(config)
+    before = read_records(str(tmp_path))
+    assert train.train(config)["step"] == 10
+    assert read_records(str(tmp_path)) == before
+
+
+def test_unwritable_output_dir_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(train.RunError, match="not a directory"):
+        train.train(small_config(output_dir=str(blocker)))
+    with pytest.raises(train.RunError, match="cannot be written"):
+        train.train(small_config(output_dir=str(blocker / "sub")))
+
+
+def test_schedule_defaults():
+    config = TrainConfig()
+    assert config.schedule(40) == (20000, 40, 1000, 1000)
+    assert TrainConfig(epochs=3).schedule(600) == (1800, 600, 1000, 1000)
+    assert TrainConfig(epochs=3, max_steps=7, log_every=2).schedule(600)[:2] == (7, 2)
+    assert TrainConfig(sample_every=5).schedule(1200)[2] == 5
