@@ -41,7 +41,7 @@ def main(argv):
         fail(e, code=2)
     from gan_tf import data, train  # TensorFlow is imported from here on
     logging.getLogger("gan_tf").setLevel(logging.INFO)
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # checkpoint chatter
+    logging.getLogger("absl").setLevel(logging.WARNING)  # TensorFlow's checkpoint chatter
     try:
         train.train(config)
     except (train.RunError, data.DataError) as e:

@@ -263,7 +263,7 @@ def train(config):
                 for k in METRIC_KEYS + ("steps_per_sec",):
                     tf.summary.scalar(k, record[k])
             log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
-                     "D(x) %.3f D(G(z)) %.3f | %.0f steps/s ETA %s",
+                     "D(x) %.3f D(G(z)) %.3f | %.3g steps/s ETA %s",
                      step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
                      record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
                      steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))

@@ -79,6 +79,9 @@ def test_train_steps_runs_in_graph_and_counts_steps(kind, optimizer, d_steps):
     assert set(metrics) == set(train.METRIC_KEYS)
     assert all(np.isfinite(float(v)) for v in metrics.values())
     assert int(trainer.step) == 3
+    trainer.train_steps(iterator, tf.constant(2, tf.int64))  # another count: no new graph
+    assert int(trainer.step) == 5
+    assert trainer.train_steps.experimental_get_tracing_count() == 1
     assert float(metrics["d_loss"]) == pytest.approx(
         float(metrics["d_loss_real"]) + float(metrics["d_loss_fake"]), rel=1e-5)
     assert 0 < float(metrics["d_real"]) < 1 and 0 < float(metrics["d_fake"]) < 1
