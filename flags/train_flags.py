@@ -58,6 +58,13 @@ flags.DEFINE_integer("sample_every", None,
 flags.DEFINE_integer("checkpoint_every", None,
                      "Steps per checkpoint (default: one epoch or 1,000 steps, the longer).")
 flags.DEFINE_integer("num_samples", _D.num_samples, "Images in the fixed-z sample grid.")
+# Porting.
+flags.DEFINE_string("init_from_tf1_checkpoint", None,
+                    "Start from a TF1 Saver checkpoint (prefix or directory), e.g. the legacy "
+                    "notebook's checkpoints/; generator-only checkpoints are fine.")
+flags.DEFINE_string("tf1_name_map", None,
+                    "File mapping the TF1 checkpoint's variable names (or prefixes) to gan_tf's: "
+                    "JSON object or 'old new' lines.")
 
 
 def _int_list(values):

@@ -114,6 +114,9 @@ class TrainConfig:
     sample_every: Optional[int] = None
     checkpoint_every: Optional[int] = None
     num_samples: int = 16  # size of the fixed-z sample grid
+    # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
+    init_from_tf1_checkpoint: Optional[str] = None
+    tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
 
     def __post_init__(self):
         for name in ("g_hidden", "d_hidden", "g_channels", "d_channels"):
@@ -164,6 +167,7 @@ class TrainConfig:
 RESUMABLE_FIELDS = frozenset({
     "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
     "log_every", "sample_every", "checkpoint_every",
+    "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
 })
 
 

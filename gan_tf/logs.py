@@ -77,6 +77,31 @@ def load_pickle(path):
         return _SafeUnpickler(io.BytesIO(f.read())).load()
 
 
+class LogFormatError(ValueError):
+    """A log file does not hold what its name promises."""
+
+
+def load_losses(path):
+    """A train_losses.pkl (gan_tf's or a legacy notebook's) as a (n, 2) float32 array."""
+    try:
+        losses = load_pickle(path)
+    except OSError as e:
+        raise LogFormatError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError) as e:
+        raise LogFormatError(f"{path}: not a loadable pickle ({e})") from None
+    try:
+        array = np.asarray(losses, dtype=np.float32)
+    except (TypeError, ValueError):
+        array = None
+    if not isinstance(losses, (list, tuple)) or array is None or array.ndim != 2 \
+            or array.shape[1] != 2:
+        raise LogFormatError(f"{path}: expected a list of (d_loss, g_loss) pairs, got "
+                             f"{type(losses).__name__}"
+                             f"{'' if array is None else f' of shape {array.shape}'}")
+    return array
+
+
 def read_metrics(path, up_to_step=None):
     """Reads metrics.jsonl records, those after `up_to_step` dropped."""
     records = []

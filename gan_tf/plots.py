@@ -35,13 +35,12 @@ def save_grid(images, path, columns=None, scale=3):
     atomic_write(path, buf.getvalue())
 
 
-def save_loss_plot(records, path):
-    """Plots d_loss and g_loss against step from metrics records."""
-    steps = [r["step"] for r in records]
+def save_loss_plot(steps, d_losses, g_losses, path, xlabel="step"):
+    """Plots the discriminator and generator losses against `steps` into a PNG."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(steps, [r["d_loss"] for r in records], label="Discriminator")
-    ax.plot(steps, [r["g_loss"] for r in records], label="Generator")
-    ax.set_xlabel("step")
+    ax.plot(steps, d_losses, label="Discriminator")
+    ax.plot(steps, g_losses, label="Generator")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss")
     ax.set_title("Training losses")
     ax.legend()

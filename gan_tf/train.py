@@ -4,11 +4,9 @@ The steps are written the TF1 way: the variable lists each optimizer updates
 are the trainable variables filtered by scope name (`generator/`,
 `discriminator/`), as `tf.trainable_variables()` was filtered in TF1 code.
 """
-import dataclasses
 import logging
 import math
 import os
-import shutil
 import time
 
 import numpy as np
@@ -16,26 +14,13 @@ import tensorflow as tf
 
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import losses, models, plots
-from gan_tf.config import TrainConfig, run_defining_differences
+from gan_tf import losses, models, plots, porting
+from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, SAMPLE_DIR, TENSORBOARD_DIR, RunError,
+                         prepare_run_dir)
 
 log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
-CONFIG_FILE = "config.json"
-CHECKPOINT_DIR = "checkpoints"
-SAMPLE_DIR = "samples"
-TENSORBOARD_DIR = "tensorboard"
-LOSS_PLOT = "losses.png"
-# What --overwrite removes from a run directory: only what training writes there.
-RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINT_DIR, SAMPLE_DIR, TENSORBOARD_DIR, LOSS_PLOT,
-               logs_lib.LOSSES, logs_lib.SAMPLES, logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
-
-
-class RunError(Exception):
-    """A run cannot start or continue; the message says why and what to do."""
-
-
 def scope_variables(variables, scope):
     """The variables under `scope/`, as TF1 code filtered tf.trainable_variables()."""
     return [v for v in variables if v.name.startswith(scope + "/")]
@@ -128,45 +113,15 @@ class GANTrainer(tf.Module):
         return {k: v / n for k, v in totals.items()}
 
 
-# --- run directory --------------------------------------------------------------
-
-def prepare_run_dir(config):
-    """Checks the output directory before any long work: refuses a different run there
-    (unless --overwrite), makes it, proves it writable, records the config."""
-    run_dir = config.run_dir
-    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-        raise RunError(f"--output_dir={run_dir} exists and is not a directory")
-    config_path = os.path.join(run_dir, CONFIG_FILE)
-    if os.path.isdir(run_dir) and not config.overwrite:
-        if os.path.exists(config_path):
-            try:
-                with open(config_path, encoding="utf-8") as f:
-                    old = TrainConfig.from_json(f.read())
-            except (ValueError, TypeError) as e:
-                raise RunError(f"{config_path} is not a gan_tf run configuration ({e}); "
-                               "pass --overwrite to start over there") from None
-            diffs = run_defining_differences(old, config)
-            if diffs:
-                raise RunError(f"--output_dir={run_dir} holds a run with a different configuration "
-                               f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
-                               "to replace that run")
-        elif os.path.exists(os.path.join(run_dir, CHECKPOINT_DIR)):
-            raise RunError(f"--output_dir={run_dir} has checkpoints but no {CONFIG_FILE}; "
-                           "pass --overwrite to start over there")
-    if config.overwrite and os.path.isdir(run_dir):
-        for name in RUN_OUTPUTS:
-            path = os.path.join(run_dir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
-    try:
-        os.makedirs(os.path.join(run_dir, SAMPLE_DIR), exist_ok=True)
-        stored = dataclasses.replace(config, overwrite=False)
-        logs_lib.atomic_write(config_path, stored.to_json().encode("utf-8"))
-    except OSError as e:
-        raise RunError(f"--output_dir={run_dir} cannot be written: {e.strerror or e}") from None
-    return run_dir
+def init_from_tf1(config, generator, discriminator):
+    """Loads a legacy TF1 checkpoint: the generator, and the discriminator if it has one."""
+    path, name_map = config.init_from_tf1_checkpoint, config.tf1_name_map
+    stored = porting.read_tf1_checkpoint(path, name_map)
+    has_d = any(n.startswith(discriminator.name + "/") for n in stored)
+    loaded = porting.load_tf1_checkpoint(path, generator, discriminator if has_d else None,
+                                         name_map)
+    log.info("Initialised %d variables from TF1 checkpoint %s%s.", len(loaded),
+             porting.resolve_checkpoint(path), "" if has_d else " (generator only)")
 
 
 def _format_duration(seconds):
@@ -185,6 +140,9 @@ def train(config):
     config.validate()
 
     # Set-up: output directory, data, models, optimizers, checkpoint.
+    if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
+        porting.resolve_checkpoint(config.init_from_tf1_checkpoint)
+        porting.read_name_map(config.tf1_name_map)
     run_dir = prepare_run_dir(config)
     data = data_lib.load(config.dataset, config.data_dir)
     log.info("Data: %s from %s: %d train / %d held-out images.", data.name, data.source,
@@ -210,10 +168,12 @@ def train(config):
     if manager.latest_checkpoint:
         try:
             checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        except (tf.errors.OpError, AssertionError, ValueError) as e:
+        except porting.CHECKPOINT_ERRORS as e:
             raise RunError(f"cannot restore {manager.latest_checkpoint}: "
                            f"{str(e).splitlines()[0]}") from None
         log.info("Resuming from %s at step %d.", manager.latest_checkpoint, int(trainer.step))
+    elif config.init_from_tf1_checkpoint:
+        init_from_tf1(config, generator, discriminator)
     start = int(trainer.step)
     run_logs = logs_lib.RunLogs(run_dir)
     run_logs.resume(start)
@@ -281,7 +241,9 @@ def train(config):
         if _is_event(step, checkpoint_every, max_steps):
             manager.save(checkpoint_number=step)
             if run_logs.records:
-                plots.save_loss_plot(run_logs.records, os.path.join(run_dir, LOSS_PLOT))
+                records = run_logs.records
+                plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
+                                     [r["g_loss"] for r in records], os.path.join(run_dir, LOSS_PLOT))
     writer.flush()
     log.info("Done: step %d. Outputs in %s.", step, run_dir)
     return record

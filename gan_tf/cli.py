@@ -1,0 +1,54 @@
+"""What every command line shares: flag parsing and errors as one line and an exit code.
+
+Used only by entry points (train_main.py and `python -m gan_tf.<tool>`), so the
+library itself never needs absl flags. Exit codes: 2 for a bad flag or
+argument, 1 for bad input found later (files, checkpoints, directories).
+"""
+import logging
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+
+
+class UsageError(Exception):
+    """A flag or argument is wrong (exit status 2)."""
+
+
+def fail(message, code=1):
+    print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run(main, user_errors=()):
+    """absl's app.run(main) with one-line errors.
+
+    `user_errors`: exception types that mean bad input (exit 1, message only), or
+    a function returning them (so that TensorFlow is imported only when needed);
+    `UsageError` and any flag error exit 2.
+    """
+    from absl import app
+    from absl import flags
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            fail(e, code=2)
+
+    def wrapped(argv):
+        logging.getLogger("gan_tf").setLevel(logging.INFO)
+        logging.getLogger("absl").setLevel(logging.WARNING)  # TensorFlow's checkpoint chatter
+        try:
+            return main(argv)
+        except UsageError as e:
+            fail(e, code=2)
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+        except Exception as e:  # noqa: BLE001 - only the listed types are turned into one line
+            errors = user_errors() if callable(user_errors) else tuple(user_errors)
+            if isinstance(e, errors):
+                fail(e)
+            raise
+
+    app.run(wrapped, flags_parser=parse)

@@ -1,0 +1,84 @@
+"""Exports a trained generator: a SavedModel with a serving signature, and/or a TF1 checkpoint.
+
+    python -m gan_tf.export --run_dir=runs/mlp_mnist --export_dir=export/mlp_mnist
+    python -m gan_tf.export --run_dir=runs/mlp_mnist --tf1_checkpoint_out=checkpoints/generator.ckpt
+
+The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
+`images` (batch, 28, 28, 1) in [-1, 1]; it loads with tf.saved_model.load alone,
+without gan_tf. The TF1 checkpoint holds both networks' variables under their
+TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
+"""
+import json
+import os
+
+EXPORT_INFO = "gan_tf_export.json"
+
+
+def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
+    """Writes `generator` as a SavedModel with a z -> images serving signature."""
+    import tensorflow as tf
+
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__(name="serving")
+            self.generator = generator
+
+        @tf.function(input_signature=[tf.TensorSpec([None, z_dim], tf.float32, name="z")])
+        def generate(self, z):
+            images, _ = self.generator(z, training=False)
+            return {"images": images}
+
+    module = Serving()
+    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
+    with open(os.path.join(export_dir, EXPORT_INFO), "w", encoding="utf-8") as f:
+        json.dump({"z_dim": z_dim, "z_distribution": z_distribution,
+                   "signature": "serving_default: z -> images"}, f, indent=2)
+    return export_dir
+
+
+def define_flags():
+    from absl import flags
+    flags.DEFINE_string("run_dir", None, "The gan_tf run directory to export (latest checkpoint).")
+    flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
+    flags.DEFINE_string("tf1_checkpoint_out", None,
+                        "Also (or only) write a TF1 Saver checkpoint at this prefix.")
+    flags.DEFINE_boolean("overwrite", False, "Replace an existing export.")
+
+
+def main(argv):
+    from absl import flags
+
+    from gan_tf.cli import UsageError
+    f = flags.FLAGS
+    if len(argv) > 1:
+        raise UsageError(f"unexpected arguments {argv[1:]}")
+    if not f.run_dir:
+        raise UsageError("--run_dir is required")
+    if not f.export_dir and not f.tf1_checkpoint_out:
+        raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
+    if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
+            and not f.overwrite:
+        raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")
+    if f.tf1_checkpoint_out and os.path.exists(f.tf1_checkpoint_out + ".index") \
+            and not f.overwrite:
+        raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out} exists; pass --overwrite")
+
+    from gan_tf import porting, runs
+    config, generator, discriminator, source = runs.restore_models(f.run_dir)
+    if f.export_dir:
+        export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
+        print(f"wrote SavedModel of {source} to {f.export_dir}")
+    if f.tf1_checkpoint_out:
+        prefix = porting.write_tf1_checkpoint(f.tf1_checkpoint_out, [generator, discriminator])
+        print(f"wrote TF1 checkpoint of {source} to {prefix}")
+
+
+def user_errors():
+    from gan_tf import runs
+    return (runs.RunError, OSError)
+
+
+if __name__ == "__main__":
+    from gan_tf import cli
+    define_flags()
+    cli.run(main, user_errors=user_errors)

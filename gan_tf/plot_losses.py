@@ -1,0 +1,45 @@
+"""Plots a train_losses.pkl (gan_tf's or a legacy notebook's) to a PNG.
+
+    python -m gan_tf.plot_losses runs/mlp_mnist/train_losses.pkl [--out=losses.png]
+
+The pickle is read with gan_tf.logs.load_pickle, which refuses anything but
+builtin types and numpy data.
+"""
+import os
+
+
+def plot_losses(path, out):
+    """Reads (d_loss, g_loss) pairs from `path` and plots them, one point per record."""
+    from gan_tf import logs, plots
+    losses = logs.load_losses(path)
+    plots.save_loss_plot(range(1, len(losses) + 1), losses[:, 0], losses[:, 1], out,
+                         xlabel="log record (one per --log_every steps; one per epoch in legacy files)")
+    return len(losses)
+
+
+def define_flags():
+    from absl import flags
+    flags.DEFINE_string("out", None, "PNG to write (default: FILE with .png).")
+
+
+def main(argv):
+    from absl import flags
+
+    from gan_tf.cli import UsageError
+    if len(argv) != 2:
+        raise UsageError("usage: python -m gan_tf.plot_losses FILE [--out=PNG]")
+    path = argv[1]
+    out = flags.FLAGS.out or os.path.splitext(path)[0] + ".png"
+    n = plot_losses(path, out)
+    print(f"plotted {n} records of {path} to {out}")
+
+
+def user_errors():
+    from gan_tf import logs
+    return (logs.LogFormatError, OSError)
+
+
+if __name__ == "__main__":
+    from gan_tf import cli
+    define_flags()
+    cli.run(main, user_errors=user_errors)

@@ -1,0 +1,201 @@
+"""TF1 checkpoints in and out: load a legacy `tf.train.Saver` checkpoint into gan_tf's
+models, and write gan_tf's variables under their TF1 names for legacy code.
+
+TF1 `Saver` checkpoints are keyed by variable name (`generator/dense/kernel`),
+which is exactly how gan_tf names its variables, so loading is a matter of
+matching names and shapes. Optimizer state that a full `Saver()` also stores
+(`.../Adam`, `.../Adam_1`, `beta1_power`, `global_step`, ...) is skipped.
+"""
+import json
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+OPTIMIZER_STATE = re.compile(
+    r"(/(Adam|RMSProp|Momentum|Adagrad|ExponentialMovingAverage)(_\d+)?$)"
+    r"|(^(beta1_power|beta2_power|global_step)(_\d+)?$)")
+# What reading a missing, truncated or corrupt checkpoint raises.
+CHECKPOINT_ERRORS = (tf.errors.OpError, ValueError, IndexError, RuntimeError, AssertionError)
+
+
+class PortingError(Exception):
+    """A TF1 checkpoint or name map cannot be used; the message lists why."""
+
+
+def resolve_checkpoint(path):
+    """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes)."""
+    if os.path.isdir(path):
+        prefix = tf.train.latest_checkpoint(path)
+        if prefix is None:
+            raise PortingError(f"{path}: no TF checkpoint in this directory "
+                               "(no 'checkpoint' state file naming one)")
+        return prefix
+    if os.path.exists(path + ".index"):
+        return path
+    raise PortingError(f"{path}: no TF checkpoint here (expected {path}.index or a directory)")
+
+
+def read_name_map(name_map):
+    """A {checkpoint name or prefix: gan_tf name or prefix} dict from a dict or a file.
+
+    The file is JSON (an object), or text with one `old new` pair per line (# comments).
+    """
+    if name_map is None or isinstance(name_map, dict):
+        return dict(name_map or {})
+    try:
+        with open(name_map, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise PortingError(f"{name_map}: cannot read name map ({e.strerror or e})") from None
+    if text.lstrip().startswith("{"):
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise PortingError(f"{name_map}: invalid JSON name map ({e})") from None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+            raise PortingError(f"{name_map}: a name map maps strings to strings")
+        return mapping
+    mapping = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise PortingError(f"{name_map}:{number}: expected 'old_name new_name', got {line!r}")
+        mapping[parts[0]] = parts[1]
+    return mapping
+
+
+def map_name(name, name_map):
+    """Renames by the longest matching entry: a whole name or a prefix ending at a '/'."""
+    for old in sorted(name_map, key=len, reverse=True):
+        stem = old.rstrip("/")
+        if name == stem:
+            return name_map[old].rstrip("/")
+        if name.startswith(stem + "/"):
+            return name_map[old].rstrip("/") + name[len(stem):]
+    return name
+
+
+def _module_variables(module):
+    return {v.name.split(":")[0]: v for v in module.variables}
+
+
+def read_tf1_checkpoint(path, name_map=None):
+    """{gan_tf name: numpy value} of a TF1 checkpoint's model variables (optimizer state skipped)."""
+    prefix = resolve_checkpoint(path)
+    mapping = read_name_map(name_map)
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+    except CHECKPOINT_ERRORS as e:
+        raise PortingError(f"{prefix}: cannot read checkpoint ({str(e).splitlines()[0]})") from None
+    if any(".ATTRIBUTES" in name for name in shapes):
+        raise PortingError(f"{prefix}: this is a TF2 object-based checkpoint, not a TF1 Saver "
+                           "checkpoint; for a gan_tf run, pass the run directory instead")
+    values = {}
+    for name in sorted(shapes):
+        if name.startswith("_") or OPTIMIZER_STATE.search(name):
+            continue
+        try:
+            values[map_name(name, mapping)] = reader.get_tensor(name)
+        except CHECKPOINT_ERRORS as e:
+            raise PortingError(f"{prefix}: cannot read {name} ({str(e).splitlines()[0]})") from None
+    return values
+
+
+def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None):
+    """Loads a TF1 checkpoint into built gan_tf models; returns {name: shape} of what it loaded.
+
+    Only the modules passed are loaded (a generator-only checkpoint, as the legacy
+    notebook saved, loads into `generator` alone). Every variable of each module
+    must be in the checkpoint with the same shape, and the checkpoint may hold no
+    other model variable under a loaded module's scope; otherwise one PortingError
+    lists every missing, extra and mis-shaped variable. Nothing is assigned then.
+    """
+    modules = [m for m in (generator, discriminator) if m is not None]
+    if not modules:
+        raise PortingError("load_tf1_checkpoint needs a generator, a discriminator or both")
+    stored = read_tf1_checkpoint(path, name_map)
+    targets = {}
+    for module in modules:
+        variables = _module_variables(module)
+        if not variables:
+            raise PortingError(f"the {module.name} has no variables yet: call it once first")
+        targets.update(variables)
+    scopes = tuple(m.name + "/" for m in modules)
+    missing = sorted(n for n in targets if n not in stored)
+    extra = sorted(n for n in stored if n.startswith(scopes) and n not in targets)
+    misshaped = sorted(f"{n} {list(stored[n].shape)} != {targets[n].shape.as_list()}"
+                       for n in targets if n in stored
+                       and tuple(stored[n].shape) != tuple(targets[n].shape))
+    if missing or extra or misshaped:
+        problems = [f"{label}: {', '.join(items)}" for label, items in
+                    (("missing", missing), ("extra", extra), ("mis-shaped", misshaped)) if items]
+        others = sorted(n for n in stored if not n.startswith(scopes))
+        hint = f" (checkpoint also holds: {', '.join(others[:6])})" if others else ""
+        raise PortingError(f"{resolve_checkpoint(path)} does not fit "
+                           f"{' and '.join(m.name for m in modules)}: "
+                           f"{'; '.join(problems)}{hint}; a name map can rename variables")
+    for name, variable in targets.items():
+        variable.assign(stored[name].astype(variable.dtype.as_numpy_dtype))
+    return {name: tuple(stored[name].shape) for name in targets}
+
+
+def mlp_sizes_from_checkpoint(path, scope="generator", name_map=None):
+    """(input size, hidden sizes, batchnorm) of a TF1 MLP scope, read from its kernels."""
+    stored = read_tf1_checkpoint(path, name_map)
+    kernels = []
+    i = 0
+    while True:
+        name = f"{scope}/dense{'' if i == 0 else f'_{i}'}/kernel"
+        if name not in stored:
+            break
+        kernels.append(stored[name].shape)
+        i += 1
+    if len(kernels) < 2 or any(len(k) != 2 for k in kernels):
+        found = ", ".join(sorted(n for n in stored if n.startswith(scope + "/"))) or "nothing"
+        raise PortingError(f"{resolve_checkpoint(path)}: not a TF1 MLP {scope} "
+                           f"(expected {scope}/dense/kernel, {scope}/dense_1/kernel, ...; "
+                           f"found {found})")
+    batchnorm = f"{scope}/batch_normalization/gamma" in stored
+    return kernels[0][0], tuple(k[1] for k in kernels[:-1]), batchnorm
+
+
+def write_tf1_checkpoint(path, modules):
+    """Writes the modules' variables under their TF1 names with a TF1 `Saver`.
+
+    `path` is a file prefix such as checkpoints/generator.ckpt; the directory's
+    `checkpoint` state file is updated, so legacy code finds it with
+    tf.train.latest_checkpoint(directory). Returns the prefix written.
+    """
+    values = {}
+    for module in modules:
+        values.update({n: v.numpy() for n, v in _module_variables(module).items()})
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    graph = tf.Graph()
+    with graph.as_default():
+        variables = {name: tf.compat.v1.Variable(np.asarray(value), name=f"v{i}")
+                     for i, (name, value) in enumerate(sorted(values.items()))}
+        saver = tf.compat.v1.train.Saver(var_list=variables)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            return saver.save(sess, os.path.abspath(path))
+
+
+def generator_from_tf1_checkpoint(path, name_map=None, leak=0.01):
+    """A gan_tf MLP Generator sized from, and loaded with, a legacy TF1 checkpoint.
+
+    Returns (generator, z_dim). The Leaky ReLU slope is not stored in checkpoints:
+    the legacy notebook used 0.01.
+    """
+    from gan_tf import models
+    z_dim, hidden, batchnorm = mlp_sizes_from_checkpoint(path, "generator", name_map)
+    generator = models.Generator("mlp", hidden=hidden, leak=leak, batchnorm=batchnorm)
+    generator(tf.zeros([1, z_dim]))
+    load_tf1_checkpoint(path, generator=generator, name_map=name_map)
+    return generator, z_dim

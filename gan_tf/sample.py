@@ -1,0 +1,101 @@
+"""Draws samples from a trained generator and writes them as .npy plus a PNG grid.
+
+    python -m gan_tf.sample --run_dir=runs/mlp_mnist --num_samples=64 --out=samples.npy
+    python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=legacy.npy   # a legacy TF1 Saver checkpoint
+
+The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid is
+written beside it with the extension .png.
+"""
+import os
+
+import numpy as np
+
+
+def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000):
+    """(num_samples, 28, 28) float32 images for z drawn from `distribution` with `seed`."""
+    import tensorflow as tf
+    rng = tf.random.Generator.from_seed(seed)
+    chunks = []
+    for start in range(0, num_samples, batch_size):
+        shape = [min(batch_size, num_samples - start), z_dim]
+        z = rng.uniform(shape, -1.0, 1.0) if distribution == "uniform" else rng.normal(shape)
+        images, _ = generator(z, training=False)
+        chunks.append(images.numpy()[..., 0])
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def png_path(npy_path):
+    return os.path.splitext(npy_path)[0] + ".png"
+
+
+def check_output(out, overwrite):
+    """Refuses a path that is not .npy or would overwrite files (unless asked)."""
+    from gan_tf.cli import UsageError
+    if not out.endswith(".npy"):
+        raise UsageError(f"--out={out}: must end with .npy")
+    for path in (out, png_path(out)):
+        if os.path.exists(path) and not overwrite:
+            raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
+
+
+def save(images, out):
+    """Writes images as .npy and as a PNG grid beside it (both atomically)."""
+    import io
+
+    from gan_tf import plots
+    from gan_tf.logs import atomic_write
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    buf = io.BytesIO()
+    np.save(buf, images)
+    atomic_write(out, buf.getvalue())
+    plots.save_grid(images, png_path(out))
+
+
+def define_flags():
+    from absl import flags
+    flags.DEFINE_string("run_dir", None, "A gan_tf run directory: samples its latest checkpoint.")
+    flags.DEFINE_string("tf1_checkpoint", None, "A TF1 Saver checkpoint (prefix or directory) "
+                        "of the legacy MLP generator.")
+    flags.DEFINE_string("tf1_name_map", None, "Name map for --tf1_checkpoint (see gan_tf.porting).")
+    flags.DEFINE_float("leak", 0.01, "Leaky ReLU slope of a --tf1_checkpoint generator.")
+    flags.DEFINE_integer("num_samples", 16, "Number of images.", lower_bound=1)
+    flags.DEFINE_string("out", "samples.npy", "Output .npy path; the PNG grid goes beside it.")
+    flags.DEFINE_integer("seed", 0, "Seed of the latent codes.", lower_bound=0)
+    flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
+                      "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
+    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+
+
+def main(argv):
+    from absl import flags
+
+    from gan_tf.cli import UsageError
+    f = flags.FLAGS
+    if len(argv) > 1:
+        raise UsageError(f"unexpected arguments {argv[1:]}")
+    if bool(f.run_dir) == bool(f.tf1_checkpoint):
+        raise UsageError("give exactly one of --run_dir and --tf1_checkpoint")
+    check_output(f.out, f.overwrite)
+    if f.run_dir:
+        from gan_tf import runs
+        config, generator, _, source = runs.restore_models(f.run_dir)
+        z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
+    else:
+        from gan_tf import porting
+        generator, z_dim = porting.generator_from_tf1_checkpoint(
+            f.tf1_checkpoint, f.tf1_name_map, f.leak)
+        source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
+    images = draw(generator, f.num_samples, z_dim, distribution, f.seed)
+    save(images, f.out)
+    print(f"wrote {f.num_samples} samples from {source} to {f.out} and {png_path(f.out)}")
+
+
+def user_errors():
+    from gan_tf import porting, runs
+    return (runs.RunError, porting.PortingError, OSError)
+
+
+if __name__ == "__main__":
+    from gan_tf import cli
+    define_flags()
+    cli.run(main, user_errors=user_errors)

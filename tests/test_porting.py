@@ -1,0 +1,284 @@
+"""Porting: legacy TF1 checkpoints into gan_tf, gan_tf out to SavedModel and TF1 checkpoints."""
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from gan_tf import export, models, porting, sample, train  # noqa: E402
+from gan_tf.config import TrainConfig  # noqa: E402
+from tests.legacy_tf1_gan import LegacyGAN  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fresh_models(hidden=(128,)):
+    g = models.Generator("mlp", hidden=hidden)
+    d = models.Discriminator("mlp", hidden=hidden)
+    d(g(tf.zeros([1, 100]))[0])
+    return g, d
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory):
+    """A legacy GAN trained a few steps, saved generator-only and in full."""
+    gan = LegacyGAN()
+    gan.train(5)
+    root = tmp_path_factory.mktemp("legacy")
+    gan.save(str(root / "g_only"), generator_only=True)
+    gan.save(str(root / "full"), generator_only=False)
+    return gan, root
+
+
+def z_batch(n=8, seed=1):
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 100)).astype(np.float32)
+
+
+def test_generator_only_checkpoint_loads_into_the_generator(legacy):
+    gan, root = legacy
+    g, _ = fresh_models()
+    loaded = porting.load_tf1_checkpoint(str(root / "g_only"), generator=g)
+    assert sorted(loaded) == ["generator/dense/bias", "generator/dense/kernel",
+                              "generator/dense_1/bias", "generator/dense_1/kernel"]
+    z = z_batch()
+    ours, _ = g(z)
+    np.testing.assert_allclose(ours.numpy().reshape(-1, 784), gan.generate(z), atol=1e-5)
+
+
+def test_full_checkpoint_loads_both_and_skips_optimizer_state(legacy):
+    gan, root = legacy
+    names = {n for n, _ in tf.train.list_variables(str(root / "full" / "generator.ckpt"))}
+    assert "generator/dense/kernel/Adam" in names and "beta1_power" in names
+    g, d = fresh_models()
+    loaded = porting.load_tf1_checkpoint(str(root / "full" / "generator.ckpt"), g, d)
+    assert len(loaded) == 8
+    x = np.random.default_rng(2).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    np.testing.assert_allclose(d(x)[1].numpy(), gan.discriminate(x), atol=1e-5)
+    z = z_batch()
+    np.testing.assert_allclose(g(z)[0].numpy().reshape(-1, 784), gan.generate(z), atol=1e-5)
+
+
+def test_missing_and_misshaped_variables_are_listed_and_nothing_is_assigned(legacy):
+    _, root = legacy
+    g, d = fresh_models()
+    with pytest.raises(porting.PortingError, match=r"missing: discriminator/dense/bias, "):
+        porting.load_tf1_checkpoint(str(root / "g_only"), g, d)
+    small_g, _ = fresh_models(hidden=(64,))
+    before = small_g.out.kernel.numpy().copy()
+    with pytest.raises(porting.PortingError,
+                       match=r"mis-shaped: generator/dense/bias \[128\] != \[64\]"):
+        porting.load_tf1_checkpoint(str(root / "g_only"), generator=small_g)
+    np.testing.assert_array_equal(small_g.out.kernel.numpy(), before)
+
+
+def test_extra_variables_under_a_loaded_scope_are_listed(legacy):
+    _, root = legacy
+    g = models.Generator("mlp", hidden=(128,))
+    g(tf.zeros([1, 100]))
+    # A checkpoint with a third dense layer in the generator scope.
+    bigger = models.Generator("mlp", hidden=(128, 784))
+    bigger(tf.zeros([1, 100]))
+    prefix = porting.write_tf1_checkpoint(str(root / "bigger" / "g.ckpt"), [bigger])
+    with pytest.raises(porting.PortingError, match=r"extra: generator/dense_2/bias"):
+        porting.load_tf1_checkpoint(prefix, generator=g)
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "text"])
+def test_name_map_renames_scopes(tmp_path, form):
+    gan = LegacyGAN(scopes=("gen", "disc"), seed=3)
+    gan.save(str(tmp_path / "ckpt"), generator_only=False)
+    mapping = {"gen": "generator", "disc/": "discriminator/"}
+    if form == "json":
+        (tmp_path / "map.json").write_text(json.dumps(mapping))
+        mapping = str(tmp_path / "map.json")
+    elif form == "text":
+        (tmp_path / "map.txt").write_text("# legacy scopes\ngen generator\ndisc/ discriminator/\n")
+        mapping = str(tmp_path / "map.txt")
+    g, d = fresh_models()
+    porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), g, d, name_map=mapping)
+    z = z_batch()
+    np.testing.assert_allclose(g(z)[0].numpy().reshape(-1, 784), gan.generate(z), atol=1e-5)
+    with pytest.raises(porting.PortingError, match="missing: generator/dense/bias"):
+        porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), fresh_models()[0])
+
+
+def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
+    with pytest.raises(porting.PortingError, match="no TF checkpoint in this directory"):
+        porting.resolve_checkpoint(str(tmp_path))
+    with pytest.raises(porting.PortingError, match="expected .*nope.index"):
+        porting.resolve_checkpoint(str(tmp_path / "nope"))
+    (tmp_path / "map.txt").write_text("one two three\n")
+    with pytest.raises(porting.PortingError, match=r"map.txt:1: expected 'old_name new_name'"):
+        porting.read_name_map(str(tmp_path / "map.txt"))
+    # A TF2 object-based checkpoint is not a TF1 one.
+    g, _ = fresh_models()
+    prefix = tf.train.Checkpoint(generator=g).save(str(tmp_path / "tf2" / "ckpt"))
+    with pytest.raises(porting.PortingError, match="TF2 object-based checkpoint"):
+        porting.load_tf1_checkpoint(prefix, generator=g)
+    # A corrupt data file.
+    _, root = legacy
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    for name in os.listdir(root / "g_only"):
+        data = (root / "g_only" / name).read_bytes()
+        (corrupt / name).write_bytes(data[: len(data) // 2] if ".data-" in name else data)
+    (corrupt / "checkpoint").write_text('model_checkpoint_path: "generator.ckpt"\n')
+    with pytest.raises(porting.PortingError, match="generator.ckpt"):
+        porting.load_tf1_checkpoint(str(corrupt), generator=fresh_models()[0])
+
+
+def test_written_tf1_checkpoint_restores_in_legacy_code(tmp_path):
+    g, d = fresh_models()
+    prefix = porting.write_tf1_checkpoint(str(tmp_path / "checkpoints" / "generator.ckpt"), [g, d])
+    assert prefix.endswith("generator.ckpt")
+    gan = LegacyGAN(seed=9)
+    gan.restore_generator(str(tmp_path / "checkpoints"))  # tf.train.latest_checkpoint(dir)
+    z = z_batch()
+    np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)
+    # And back: the written checkpoint loads into fresh gan_tf models.
+    g2, d2 = fresh_models()
+    porting.load_tf1_checkpoint(str(tmp_path / "checkpoints"), g2, d2)
+    np.testing.assert_allclose(g2(z)[0], g(z)[0], atol=1e-6)
+
+
+def run_module(module, *args, cwd=None):
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_train_main_starts_from_a_tf1_checkpoint(legacy, tmp_path):
+    gan, root = legacy
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train_main.py"), "--dataset=mnist_5k",
+         f"--init_from_tf1_checkpoint={root / 'g_only'}", "--max_steps=1", "--batch_size=16",
+         "--g_learning_rate=1e-12", "--d_learning_rate=1e-12", "--num_samples=4",
+         f"--output_dir={out}"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Initialised 4 variables from TF1 checkpoint" in result.stderr
+    assert "(generator only)" in result.stderr
+    with open(out / "train_samples.pkl", "rb") as f:
+        samples = pickle.load(f)
+    z = train.fixed_z(TrainConfig(num_samples=4)).numpy()
+    np.testing.assert_allclose(samples[-1].reshape(-1, 784), gan.generate(z), atol=1e-4)
+
+
+def test_train_main_rejects_a_missing_tf1_checkpoint_before_work(tmp_path):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "train_main.py"),
+         f"--init_from_tf1_checkpoint={tmp_path / 'nope'}", f"--output_dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("train_main.py: error:")
+    assert not (tmp_path / "run").exists()
+
+
+def test_sample_command_from_a_tf1_checkpoint(legacy, tmp_path):
+    gan, root = legacy
+    out = tmp_path / "legacy.npy"
+    result = run_module("gan_tf.sample", f"--tf1_checkpoint={root / 'g_only'}",
+                        "--num_samples=6", f"--out={out}", "--seed=4")
+    assert result.returncode == 0, result.stderr[-2000:]
+    images = np.load(out)
+    assert images.shape == (6, 28, 28) and images.dtype == np.float32
+    z = tf.random.Generator.from_seed(4).uniform([6, 100], -1.0, 1.0).numpy()
+    np.testing.assert_allclose(images.reshape(-1, 784), gan.generate(z), atol=1e-5)
+    assert plt.imread(tmp_path / "legacy.png").ndim == 3
+    again = run_module("gan_tf.sample", f"--tf1_checkpoint={root / 'g_only'}", f"--out={out}")
+    assert again.returncode == 2 and "exists" in again.stderr  # nothing overwritten
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("short_run"))
+    train.train(TrainConfig(dataset="mnist_5k", output_dir=run_dir, max_steps=6, log_every=2,
+                            sample_every=3, batch_size=16))
+    return run_dir
+
+
+def test_export_saved_model_loads_without_gan_tf(short_run, tmp_path):
+    export_dir = tmp_path / "export"
+    result = run_module("gan_tf.export", f"--run_dir={short_run}", f"--export_dir={export_dir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    z = z_batch(5)
+    np.save(tmp_path / "z.npy", z)
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({str(export_dir)!r})\n"
+        f"out = m.signatures['serving_default'](z=tf.constant(np.load({str(tmp_path / 'z.npy')!r})))\n"
+        "assert 'gan_tf' not in sys.modules\n"
+        f"np.save({str(tmp_path / 'images.npy')!r}, out['images'].numpy())\n")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    from gan_tf import runs
+    _, g, _, _ = runs.restore_models(short_run)
+    np.testing.assert_allclose(np.load(tmp_path / "images.npy"), g(z)[0].numpy(), atol=1e-5)
+    with open(export_dir / export.EXPORT_INFO) as f:
+        assert json.load(f)["z_dim"] == 100
+    refused = run_module("gan_tf.export", f"--run_dir={short_run}", f"--export_dir={export_dir}")
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def test_export_tf1_checkpoint_restores_in_legacy_code(short_run, tmp_path):
+    prefix = tmp_path / "checkpoints" / "generator.ckpt"
+    result = run_module("gan_tf.export", f"--run_dir={short_run}", f"--tf1_checkpoint_out={prefix}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    gan = LegacyGAN(seed=5)
+    gan.restore_generator(str(tmp_path / "checkpoints"))
+    from gan_tf import runs
+    _, g, _, _ = runs.restore_models(short_run)
+    z = z_batch()
+    np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)
+
+
+def test_sample_command_from_a_run(short_run, tmp_path):
+    out = tmp_path / "s.npy"
+    result = run_module("gan_tf.sample", f"--run_dir={short_run}", "--num_samples=10", f"--out={out}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    images = np.load(out)
+    assert images.shape == (10, 28, 28) and -1 <= images.min() and images.max() <= 1
+    bad = run_module("gan_tf.sample", f"--run_dir={tmp_path}", f"--out={tmp_path / 't.npy'}")
+    assert bad.returncode == 1 and "not a gan_tf run directory" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_legacy_sample_viewing_code_runs_on_train_samples(short_run):
+    with open(os.path.join(short_run, "train_samples.pkl"), "rb") as f:
+        samples = pickle.load(f)
+
+    def view_samples(epoch, samples):  # the legacy notebook's function, unchanged
+        fig, axes = plt.subplots(figsize=(7, 7), nrows=4, ncols=4, sharey=True, sharex=True)
+        for ax, img in zip(axes.flatten(), samples[epoch]):
+            ax.xaxis.set_visible(False)
+            ax.yaxis.set_visible(False)
+            ax.imshow(img.reshape((28, 28)), cmap="Greys_r")
+        return fig, axes
+
+    fig, axes = view_samples(-1, samples)
+    assert sum(len(ax.images) for ax in axes.flatten()) == 16
+    plt.close(fig)
+
+
+def test_plot_losses_reads_legacy_and_gan_tf_files(short_run, tmp_path):
+    legacy_losses = LegacyGAN(seed=6).train(3)  # tuples of numpy float32, as the notebook kept
+    assert type(legacy_losses[0][0]) is np.float32
+    with open(tmp_path / "legacy.pkl", "wb") as f:
+        pickle.dump(legacy_losses, f)
+    for path in (tmp_path / "legacy.pkl", os.path.join(short_run, "train_losses.pkl")):
+        out = tmp_path / (os.path.basename(os.path.dirname(str(path))) + ".png")
+        result = run_module("gan_tf.plot_losses", str(path), f"--out={out}")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert plt.imread(out).ndim == 3
+    with open(tmp_path / "notpairs.pkl", "wb") as f:
+        pickle.dump({"d": [1.0]}, f)
+    bad = run_module("gan_tf.plot_losses", str(tmp_path / "notpairs.pkl"))
+    assert bad.returncode == 1 and "list of (d_loss, g_loss) pairs" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
