@@ -21,15 +21,12 @@ def main(argv):
     except ConfigError as e:
         raise cli.UsageError(e) from None
     from gan_tf import train  # TensorFlow is imported from here on
-    try:
-        train.train(config)
-    except KeyboardInterrupt:
-        cli.fail("interrupted; rerun the same command to resume from the last checkpoint", 130)
+    train.train(config)
 
 
 def user_errors():
-    from gan_tf import data, porting, runs
-    return (runs.RunError, data.DataError, porting.PortingError)
+    from gan_tf import data, logs, porting, runs
+    return (runs.RunError, data.DataError, porting.PortingError, logs.LogFileError)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ flags.DEFINE_integer("epochs", None, "Passes over the training split "
                      "(default: 20,000 steps when --max_steps is not given either).")
 flags.DEFINE_integer("max_steps", None, "Total generator steps; overrides --epochs.")
 flags.DEFINE_integer("seed", _D.seed, "Seed of weights, data order, z and dropout.")
+flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism, so that two "
+                     "runs with the same seed write bitwise-identical logs (may be slower).")
 # Intervals.
 flags.DEFINE_integer("log_every", None, "Steps per log record (default: one epoch).")
 flags.DEFINE_integer("sample_every", None,

@@ -16,7 +16,9 @@ class UsageError(Exception):
 
 
 def fail(message, code=1):
+    """Prints `prog: error: message` as the last line and exits with `code`."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)
+    logging.disable(logging.CRITICAL)  # no clean-up warnings after the error line
     sys.exit(code)
 
 
@@ -48,7 +50,7 @@ def run(main, user_errors=()):
         except Exception as e:  # noqa: BLE001 - only the listed types are turned into one line
             errors = user_errors() if callable(user_errors) else tuple(user_errors)
             if isinstance(e, errors):
-                fail(e)
+                fail(e, code=getattr(e, "exit_code", 1))
             raise
 
     app.run(wrapped, flags_parser=parse)

@@ -108,6 +108,7 @@ class TrainConfig:
     epochs: Optional[int] = None  # None (and no max_steps): DEFAULT_MAX_STEPS
     max_steps: Optional[int] = None  # overrides epochs when set
     seed: int = 0
+    deterministic: bool = False  # TensorFlow op determinism: bitwise-repeatable runs
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
     log_every: Optional[int] = None
@@ -168,6 +169,7 @@ RESUMABLE_FIELDS = frozenset({
     "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
     "log_every", "sample_every", "checkpoint_every",
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
+    "deterministic",
 })
 
 

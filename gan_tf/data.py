@@ -175,7 +175,9 @@ def load_mnist(data_dir=None, allow_download=True):
         arrays = load_idx_dir(data_dir)
         if arrays is not None:
             return _from_arrays("mnist", data_dir, arrays)
-        log.warning("--data_dir=%s holds neither mnist.npz nor the MNIST IDX files.", data_dir)
+        raise DataError(f"--data_dir={data_dir} holds neither mnist.npz nor the four MNIST "
+                        f"IDX files ({', '.join(s for pair in IDX_FILES.values() for s in pair)}"
+                        "[.gz])")
     cached = os.path.join(keras_cache_dir(), "mnist.npz")
     if os.path.exists(cached):
         return _from_arrays("mnist", cached, load_npz(cached))
@@ -191,11 +193,15 @@ def load_mnist(data_dir=None, allow_download=True):
 
 def load_fashion_mnist(data_dir=None, allow_download=True):
     """Fashion-MNIST IDX files from data_dir, Debian's package, or a download."""
-    for directory in (data_dir, FASHION_SYSTEM_DIR):
-        if directory and os.path.isdir(directory):
-            arrays = load_idx_dir(directory)
-            if arrays is not None:
-                return _from_arrays("fashion_mnist", directory, arrays)
+    if data_dir:
+        arrays = load_idx_dir(data_dir)
+        if arrays is None:
+            raise DataError(f"--data_dir={data_dir} holds none of the four Fashion-MNIST IDX files")
+        return _from_arrays("fashion_mnist", data_dir, arrays)
+    if os.path.isdir(FASHION_SYSTEM_DIR):
+        arrays = load_idx_dir(FASHION_SYSTEM_DIR)
+        if arrays is not None:
+            return _from_arrays("fashion_mnist", FASHION_SYSTEM_DIR, arrays)
     arrays = _keras_download("fashion_mnist") if allow_download else None
     if arrays is None:
         raise DataError(

@@ -29,8 +29,24 @@ SAMPLE_STEPS = "train_samples_steps.json"
 METRICS = "metrics.jsonl"
 
 
+class LogFileError(Exception):
+    """A log file cannot be written or read; the message names it."""
+
+
+class LogFormatError(LogFileError, ValueError):
+    """A log file does not hold what its name promises."""
+
+
 def atomic_write(path, data):
-    """Writes bytes to `path` via a temporary file in the same directory and a rename."""
+    """Writes bytes to `path` via a temporary file in the same directory and a rename,
+    so that `path` always holds either its old or its new contents."""
+    try:
+        _atomic_write(path, data)
+    except OSError as e:
+        raise LogFileError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def _atomic_write(path, data):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
     try:
@@ -77,10 +93,6 @@ def load_pickle(path):
         return _SafeUnpickler(io.BytesIO(f.read())).load()
 
 
-class LogFormatError(ValueError):
-    """A log file does not hold what its name promises."""
-
-
 def load_losses(path):
     """A train_losses.pkl (gan_tf's or a legacy notebook's) as a (n, 2) float32 array."""
     try:
@@ -115,6 +127,8 @@ def read_metrics(path, up_to_step=None):
                 record = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut by a crash ends the readable log
+            if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+                raise LogFormatError(f"{path}: line {len(records) + 1} is not a metrics record")
             if up_to_step is not None and record["step"] > up_to_step:
                 break
             records.append(record)
@@ -136,9 +150,16 @@ class RunLogs:
         """Loads what is logged up to `step` and cuts every file back to it."""
         self.records = read_metrics(self.path(METRICS), up_to_step=step)
         if os.path.exists(self.path(SAMPLES)) and os.path.exists(self.path(SAMPLE_STEPS)):
-            samples = load_pickle(self.path(SAMPLES))
-            with open(self.path(SAMPLE_STEPS), encoding="utf-8") as f:
-                steps = json.load(f)
+            try:
+                samples = load_pickle(self.path(SAMPLES))
+                with open(self.path(SAMPLE_STEPS), encoding="utf-8") as f:
+                    steps = json.load(f)
+                if not (isinstance(samples, list) and isinstance(steps, list)):
+                    raise ValueError("not a list")
+            except Exception as e:  # noqa: BLE001 - any unreadable file gets one message
+                raise LogFormatError(f"{self.path(SAMPLES)} or {SAMPLE_STEPS} is unreadable "
+                                     f"({type(e).__name__}: {e}); move them away to resume "
+                                     "without the old samples") from None
             keep = [i for i, s in enumerate(steps[:len(samples)]) if s <= step]
             self.samples = [samples[i] for i in keep]
             self.sample_steps = [steps[i] for i in keep]
@@ -153,10 +174,13 @@ class RunLogs:
 
     def append(self, record):
         """Adds one log-interval record to metrics.jsonl and train_losses.pkl."""
-        with open(self.path(METRICS), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.path(METRICS), "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise LogFileError(f"cannot write {self.path(METRICS)}: {e.strerror or e}") from None
         self.records.append(record)
         self._write_losses()
 

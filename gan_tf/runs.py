@@ -23,10 +23,24 @@ RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINT_DIR, SAMPLE_DIR, TENSORBOARD_DIR, LOSS_PL
 class RunError(Exception):
     """A run cannot start or continue; the message says why and what to do."""
 
+    exit_code = 1
+
+
+class Diverged(RunError):
+    """A loss or weight became NaN or Inf; the last good checkpoint is kept."""
+
+
+class Interrupted(RunError):
+    """SIGINT or SIGTERM stopped the run after saving; exits 128 + the signal number."""
+
+    def __init__(self, signum, message):
+        super().__init__(message)
+        self.exit_code = 128 + int(signum)
+
 
 def prepare_run_dir(config):
     """Checks the output directory before any long work: refuses a different run there
-    (unless --overwrite), makes it, proves it writable, records the config."""
+    (unless --overwrite), makes it and proves it writable."""
     run_dir = config.run_dir
     if os.path.exists(run_dir) and not os.path.isdir(run_dir):
         raise RunError(f"--output_dir={run_dir} exists and is not a directory")
@@ -54,11 +68,19 @@ def prepare_run_dir(config):
                 os.remove(path)
     try:
         os.makedirs(os.path.join(run_dir, SAMPLE_DIR), exist_ok=True)
-        stored = dataclasses.replace(config, overwrite=False)
-        logs_lib.atomic_write(config_path, stored.to_json().encode("utf-8"))
-    except OSError as e:
-        raise RunError(f"--output_dir={run_dir} cannot be written: {e.strerror or e}") from None
+        probe = os.path.join(run_dir, ".write-test")
+        logs_lib.atomic_write(probe, b"")
+        os.remove(probe)
+    except (OSError, logs_lib.LogFileError) as e:
+        raise RunError(f"--output_dir={run_dir} cannot be written: "
+                       f"{getattr(e, 'strerror', None) or e}") from None
     return run_dir
+
+
+def write_config(config):
+    """Records the run's configuration (once it has started or resumed successfully)."""
+    stored = dataclasses.replace(config, overwrite=False)
+    logs_lib.atomic_write(os.path.join(config.run_dir, CONFIG_FILE), stored.to_json().encode("utf-8"))
 
 
 

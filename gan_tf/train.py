@@ -5,8 +5,9 @@ are the trainable variables filtered by scope name (`generator/`,
 `discriminator/`), as `tf.trainable_variables()` was filtered in TF1 code.
 """
 import logging
-import math
 import os
+import signal
+import threading
 import time
 
 import numpy as np
@@ -15,11 +16,12 @@ import tensorflow as tf
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
 from gan_tf import losses, models, plots, porting
-from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, SAMPLE_DIR, TENSORBOARD_DIR, RunError,
-                         prepare_run_dir)
+from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, SAMPLE_DIR, TENSORBOARD_DIR, Diverged,
+                         Interrupted, RunError, prepare_run_dir, write_config)
 
 log = logging.getLogger(__name__)
 
+CALL_SECONDS = 2.0  # aim for graph calls about this long
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 def scope_variables(variables, scope):
     """The variables under `scope/`, as TF1 code filtered tf.trainable_variables()."""
@@ -101,16 +103,21 @@ class GANTrainer(tf.Module):
     @tf.function
     def train_steps(self, iterator, num_steps):
         """Runs `num_steps` steps (each: d_steps_per_g_step D updates, then one G update)
-        in one graph call; returns the metrics averaged over them."""
-        totals = {k: tf.constant(0.0) for k in METRIC_KEYS}
-        for _ in tf.range(num_steps):
+        in one graph call.
+
+        Returns the metrics of every step, (num_steps, len(METRIC_KEYS)) float32, and
+        whether every variable is still finite afterwards.
+        """
+        history = tf.TensorArray(tf.float32, size=tf.cast(num_steps, tf.int32))
+        for i in tf.range(num_steps):
             for _ in range(self.config.d_steps_per_g_step):
                 d_metrics = self.discriminator_step(next(iterator))
             metrics = {**d_metrics, **self.generator_step()}
-            totals = {k: totals[k] + metrics[k] for k in METRIC_KEYS}
+            history = history.write(tf.cast(i, tf.int32), tf.stack([metrics[k] for k in METRIC_KEYS]))
             self.step.assign_add(1)
-        n = tf.cast(num_steps, tf.float32)
-        return {k: v / n for k, v in totals.items()}
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
+                                for v in self.generator.variables + self.discriminator.variables])
+        return history.stack(), finite
 
 
 def init_from_tf1(config, generator, discriminator):
@@ -122,6 +129,62 @@ def init_from_tf1(config, generator, discriminator):
                                          name_map)
     log.info("Initialised %d variables from TF1 checkpoint %s%s.", len(loaded),
              porting.resolve_checkpoint(path), "" if has_d else " (generator only)")
+
+
+class StopRequest:
+    """While active, SIGINT and SIGTERM ask the loop to save and stop instead of killing
+    it; a second signal falls through to the previous handler (Ctrl-C twice aborts)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal, self._previous = None, {}
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+        log.warning("%s received: saving a checkpoint after the current steps "
+                    "(send it again to abort without saving).", signal.Signals(signum).name)
+        self._restore()
+
+    def _restore(self):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+
+def check_finite(history, weights_finite, start_step, last_checkpoint):
+    """Raises Diverged naming the first step whose losses, or whose weights, are NaN/Inf."""
+    bad_rows = ~np.isfinite(history).all(axis=1)
+    if not bad_rows.any() and weights_finite:
+        return
+    if bad_rows.any():
+        first = int(np.argmax(bad_rows))
+        bad = [k for k, v in zip(METRIC_KEYS, history[first]) if not np.isfinite(v)]
+        what = f"at step {start_step + first + 1}: {', '.join(bad)} not finite"
+    else:
+        what = f"by step {start_step + len(history)}: a weight is NaN or Inf"
+    kept = (f"the last good checkpoint {last_checkpoint} is kept and a rerun resumes from it"
+            if last_checkpoint else "no checkpoint had been written yet")
+    raise Diverged(f"training diverged {what}; no record of it was written; {kept} "
+                   "(lower the learning rates or change --seed)")
+
+
+def save_checkpoint(manager, step):
+    try:
+        manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as e:
+        raise RunError(f"cannot write checkpoint {step} in {manager.directory}: "
+                       f"{str(e).splitlines()[0]}") from None
 
 
 def _format_duration(seconds):
@@ -155,6 +218,8 @@ def train(config):
                        f"{len(data.train_images)} training images for one step")
     max_steps, log_every, sample_every, checkpoint_every = config.schedule(steps_per_epoch)
 
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     tf.random.set_seed(config.seed)  # initial weights
     generator, discriminator = models.build(config)
     trainer = GANTrainer(config, generator, discriminator)
@@ -167,7 +232,9 @@ def train(config):
     # Restore: the latest checkpoint, and the logs cut back to its step.
     if manager.latest_checkpoint:
         try:
-            checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+            status = checkpoint.restore(manager.latest_checkpoint)
+            status.expect_partial()  # no warnings at exit when this fails; the assert still checks
+            status.assert_existing_objects_matched()
         except porting.CHECKPOINT_ERRORS as e:
             raise RunError(f"cannot restore {manager.latest_checkpoint}: "
                            f"{str(e).splitlines()[0]}") from None
@@ -177,6 +244,7 @@ def train(config):
     start = int(trainer.step)
     run_logs = logs_lib.RunLogs(run_dir)
     run_logs.resume(start)
+    write_config(config)
     if start >= max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run_dir, start, max_steps)
@@ -190,60 +258,68 @@ def train(config):
     log.info("Training %s on %s: steps %d -> %d (%d steps/epoch), output in %s",
              config.model, data.name, start, max_steps, steps_per_epoch, run_dir)
 
-    # Loop: run in-graph until the next log / sample / checkpoint event.
-    step = start
-    sums, interval_steps, interval_time = {k: 0.0 for k in METRIC_KEYS}, 0, 0.0
+    # Loop: run in-graph up to the next log / sample / checkpoint event, in calls of
+    # about CALL_SECONDS each so that a stop request is answered promptly.
+    step, chunk = start, 1
+    interval, interval_time = [], 0.0  # per-step metric rows of the current log interval
     record = None
-    while step < max_steps:
-        next_event = min(max_steps,
-                         *[(step // every + 1) * every
-                           for every in (log_every, sample_every, checkpoint_every)])
-        n = next_event - step
-        t0 = time.perf_counter()
-        metrics = trainer.train_steps(iterator, tf.constant(n, tf.int64))
-        metrics = {k: float(v) for k, v in metrics.items()}
-        interval_time += time.perf_counter() - t0
-        if not all(math.isfinite(v) for v in metrics.values()):
-            raise RunError(f"training diverged between steps {step} and {step + n}: "
-                           f"{metrics}; the last good checkpoint is {manager.latest_checkpoint}")
-        step += n
-        for k in METRIC_KEYS:
-            sums[k] += metrics[k] * n
-        interval_steps += n
+    with StopRequest() as stop:
+        while step < max_steps:
+            next_event = min(max_steps, *[(step // every + 1) * every
+                                          for every in (log_every, sample_every, checkpoint_every)])
+            n = min(next_event - step, chunk)
+            t0 = time.perf_counter()
+            history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
+            history = history.numpy()
+            elapsed = time.perf_counter() - t0
+            check_finite(history, bool(finite), step, manager.latest_checkpoint)
+            step += n
+            interval.append(history)
+            interval_time += elapsed
+            chunk = max(1, int(n / max(elapsed, 1e-6) * CALL_SECONDS))
+            stopping = stop.signal is not None and step < max_steps
 
-        # Log: one record per interval, the metrics averaged over it.
-        if _is_event(step, log_every, max_steps):
-            steps_per_sec = interval_steps / max(interval_time, 1e-9)
-            record = {"step": step,
-                      "epoch": round(step * config.d_steps_per_g_step / batches, 4),
-                      **{k: sums[k] / interval_steps for k in METRIC_KEYS},
-                      "steps_per_sec": steps_per_sec, "time": time.time()}
-            run_logs.append(record)
-            with writer.as_default(step=step):
-                for k in METRIC_KEYS + ("steps_per_sec",):
-                    tf.summary.scalar(k, record[k])
-            log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
-                     "D(x) %.3f D(G(z)) %.3f | %.3g steps/s ETA %s",
-                     step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
-                     record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
-                     steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
-            sums, interval_steps, interval_time = {k: 0.0 for k in METRIC_KEYS}, 0, 0.0
+            # Log: one record per interval, the metrics averaged over its steps.
+            if _is_event(step, log_every, max_steps) or (stopping and interval):
+                rows = np.concatenate(interval)
+                steps_per_sec = len(rows) / max(interval_time, 1e-9)
+                record = {"step": step,
+                          "epoch": round(step * config.d_steps_per_g_step / batches, 4),
+                          **dict(zip(METRIC_KEYS, rows.mean(axis=0, dtype=np.float64).tolist())),
+                          "steps_per_sec": steps_per_sec, "time": time.time()}
+                run_logs.append(record)
+                with writer.as_default(step=step):
+                    for k in METRIC_KEYS + ("steps_per_sec",):
+                        tf.summary.scalar(k, record[k])
+                log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
+                         "D(x) %.3f D(G(z)) %.3f | %.3g steps/s ETA %s",
+                         step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
+                         record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
+                         steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
+                interval, interval_time = [], 0.0
 
-        # Sample: the fixed-z grid.
-        if _is_event(step, sample_every, max_steps):
-            images, _ = generator(z_fixed, training=False)
-            run_logs.append_samples(step, images.numpy())
-            plots.save_grid(images.numpy(), os.path.join(run_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
-            with writer.as_default(step=step):
-                tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=config.num_samples)
+            # Sample: the fixed-z grid.
+            if _is_event(step, sample_every, max_steps):
+                images, _ = generator(z_fixed, training=False)
+                run_logs.append_samples(step, images.numpy())
+                plots.save_grid(images.numpy(),
+                                os.path.join(run_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
+                with writer.as_default(step=step):
+                    tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=config.num_samples)
 
-        # Save: checkpoint and loss curve.
-        if _is_event(step, checkpoint_every, max_steps):
-            manager.save(checkpoint_number=step)
-            if run_logs.records:
+            # Save: checkpoint and loss curve.
+            if _is_event(step, checkpoint_every, max_steps) or stopping:
+                save_checkpoint(manager, step)
                 records = run_logs.records
-                plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
-                                     [r["g_loss"] for r in records], os.path.join(run_dir, LOSS_PLOT))
+                if records:
+                    plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
+                                         [r["g_loss"] for r in records],
+                                         os.path.join(run_dir, LOSS_PLOT))
+            if stopping:
+                writer.flush()
+                raise Interrupted(stop.signal, f"stopped by {signal.Signals(stop.signal).name} at "
+                                  f"step {step}; checkpoint and logs saved in {run_dir}: "
+                                  "rerun the same command to resume")
     writer.flush()
     log.info("Done: step %d. Outputs in %s.", step, run_dir)
     return record

@@ -1,0 +1,304 @@
+"""Runs that survive: signals, SIGKILL, determinism, divergence, bad input, untrusted pickles."""
+import dataclasses
+import errno
+import json
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from benchmarks import crash_resume
+from gan_tf import data, logs, runs, train
+from gan_tf.config import TrainConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(ROOT, "train_main.py")
+SMALL = ["--dataset=mnist_5k", "--g_hidden=32", "--d_hidden=32", "--batch_size=32"]
+
+
+def main_command(*args):
+    return [sys.executable, MAIN, *SMALL, *args]
+
+
+def records(run_dir):
+    return logs.read_metrics(os.path.join(str(run_dir), logs.METRICS))
+
+
+def one_error_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    return lines[-1]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_checkpoint_and_logs_then_resume_continues(tmp_path, signum):
+    run_dir = tmp_path / "run"
+    args = [f"--output_dir={run_dir}", "--max_steps=1000000", "--log_every=50",
+            "--checkpoint_every=1000000", "--sample_every=1000000"]
+    with open(tmp_path / "log.txt", "w") as log:
+        proc = subprocess.Popen(main_command(*args), stdout=log, stderr=log)
+        deadline = time.time() + 120
+        while not records(run_dir) and time.time() < deadline:  # training is under way
+            time.sleep(0.2)
+        proc.send_signal(signum)
+        rc = proc.wait(timeout=120)
+    stderr = (tmp_path / "log.txt").read_text()
+    assert rc == 128 + signum, stderr[-2000:]
+    last = stderr.strip().splitlines()[-1]
+    assert f"stopped by {signal.Signals(signum).name}" in last
+    assert "rerun the same command to resume" in last and "Traceback" not in stderr
+    stop_step = records(run_dir)[-1]["step"]
+    assert (run_dir / "checkpoints" / f"ckpt-{stop_step}.index").exists()
+    # Resume: every interval has exactly one record, none duplicated.
+    target = (stop_step // 50 + 2) * 50
+    resumed = subprocess.run(main_command(*args[:1], f"--max_steps={target}", *args[2:]),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    steps = [r["step"] for r in records(run_dir)]
+    assert steps == sorted(set(steps)) and steps[-1] == target
+    assert [s for s in steps if s % 50] == ([stop_step] if stop_step % 50 else [])
+    with open(run_dir / "train_losses.pkl", "rb") as f:
+        assert len(pickle.load(f)) == len(steps)
+
+
+def test_sigkill_stress_short(tmp_path):
+    args = crash_resume.parse_args(["--kills=2", "--max_steps=400", "--log_every=10",
+                                    "--checkpoint_every=40", "--sample_every=40",
+                                    "--min_delay=5", "--max_delay=8", "--deterministic"])
+    summary = crash_resume.stress(args)
+    assert summary["ok"], summary["problems"]
+    assert summary["losses_bitwise_equal"] and summary["weights_bitwise_equal"]
+
+
+def test_deterministic_runs_write_bitwise_identical_losses(tmp_path):
+    outputs = []
+    for name in ("a", "b"):
+        result = subprocess.run(main_command(f"--output_dir={tmp_path / name}", "--max_steps=60",
+                                             "--log_every=10", "--deterministic", "--seed=7"),
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        outputs.append((tmp_path / name / "train_losses.pkl").read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(pickle.loads(outputs[0])) == 6
+
+
+def small_config(run_dir, **overrides):
+    return TrainConfig(dataset="mnist_5k", output_dir=str(run_dir), g_hidden=(32,),
+                       d_hidden=(32,), batch_size=32, log_every=5, checkpoint_every=10,
+                       **overrides)
+
+
+def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    config = small_config(tmp_path, max_steps=20)
+    train.train(config)
+    before = records(tmp_path)
+    clean = data.load_mnist_5k()
+    poisoned = dataclasses.replace(clean, train_images=np.full_like(clean.train_images, np.nan))
+    monkeypatch.setattr(data, "load", lambda *a, **k: poisoned)
+    with pytest.raises(runs.Diverged, match=r"diverged at step 21: d_loss, d_loss_real"):
+        train.train(dataclasses.replace(config, max_steps=40))
+    assert records(tmp_path) == before  # no record of the bad steps
+    assert sorted(os.listdir(tmp_path / "checkpoints"))[-1].startswith("ckpt-20")
+    monkeypatch.undo()
+    train.train(dataclasses.replace(config, max_steps=30))  # resumes from the good checkpoint
+    assert [r["step"] for r in records(tmp_path)] == [5, 10, 15, 20, 25, 30]
+
+
+def test_nan_weights_are_caught_too():
+    with pytest.raises(runs.Diverged, match="by step 7: a weight is NaN or Inf"):
+        train.check_finite(np.zeros((3, len(train.METRIC_KEYS))), False, 4, None)
+
+
+def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path, monkeypatch):
+    config = small_config(tmp_path, max_steps=10)
+    train.train(config)
+    old_losses = (tmp_path / "train_losses.pkl").read_bytes()
+    real_write = logs._atomic_write
+
+    def full_disk(path, data):
+        if path.endswith("train_losses.pkl"):
+            with open(path + ".partial", "wb") as f:  # a write that got cut off
+                f.write(data[:3])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(path, data)
+
+    monkeypatch.setattr(logs, "_atomic_write", full_disk)
+    with pytest.raises(logs.LogFileError, match=r"cannot write .*train_losses.pkl: No space left"):
+        train.train(dataclasses.replace(config, max_steps=20))
+    assert (tmp_path / "train_losses.pkl").read_bytes() == old_losses
+    monkeypatch.undo()
+    train.train(dataclasses.replace(config, max_steps=20))  # and the run goes on afterwards
+    assert [r["step"] for r in records(tmp_path)] == [5, 10, 15, 20]
+
+
+def test_full_disk_on_the_command_line_is_one_line(tmp_path):
+    script = (
+        "import errno, os, runpy, sys\n"
+        f"sys.path.insert(0, {ROOT!r})\n"
+        "from gan_tf import logs\n"
+        "def full(path, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "logs._atomic_write = full\n"
+        f"sys.argv = {[MAIN, *SMALL, f'--output_dir={tmp_path}/run', '--max_steps=5']!r}\n"
+        f"runpy.run_path({MAIN!r}, run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1
+    assert "No space left on device" in one_error_line(result)
+
+
+@pytest.fixture(scope="module")
+def pristine_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("pristine") / "run"
+    train.train(small_config(run_dir, max_steps=10))
+    return run_dir
+
+
+@pytest.fixture
+def finished_run(pristine_run, tmp_path):
+    """A copy of a finished 10-step run (what main_command would resume)."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(pristine_run, run_dir)
+    return run_dir
+
+
+def snapshot(run_dir):
+    return {p: (run_dir / p).read_bytes() for p in ("metrics.jsonl", "train_losses.pkl",
+                                                    "train_samples.pkl", "config.json")}
+
+
+def test_corrupt_checkpoint_is_refused_and_nothing_is_damaged(finished_run):
+    data_file = next((finished_run / "checkpoints").glob("ckpt-10.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    before = snapshot(finished_run)
+    result = subprocess.run(main_command(f"--output_dir={finished_run}", "--max_steps=20",
+                                         "--log_every=5", "--checkpoint_every=10"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "cannot restore" in one_error_line(result) and "ckpt-10" in one_error_line(result)
+    assert snapshot(finished_run) == before
+
+
+def test_mismatched_checkpoint_is_refused(finished_run, tmp_path):
+    other = tmp_path / "other"
+    train.train(dataclasses.replace(small_config(other, max_steps=10), g_hidden=(48,)))
+    # Someone copies the other run's checkpoints over this one's.
+    for path in (other / "checkpoints").iterdir():
+        (finished_run / "checkpoints" / path.name).write_bytes(path.read_bytes())
+    before = snapshot(finished_run)
+    result = subprocess.run(main_command(f"--output_dir={finished_run}", "--max_steps=20",
+                                         "--log_every=5", "--checkpoint_every=10"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "cannot restore" in one_error_line(result)
+    assert snapshot(finished_run) == before
+
+
+def test_unreadable_samples_pickle_on_resume_is_one_line(finished_run):
+    (finished_run / "train_samples.pkl").write_bytes(b"garbage")
+    result = subprocess.run(main_command(f"--output_dir={finished_run}", "--max_steps=20",
+                                         "--log_every=5", "--checkpoint_every=10"),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "train_samples.pkl" in one_error_line(result)
+    assert (finished_run / "train_samples.pkl").read_bytes() == b"garbage"
+
+
+@pytest.mark.parametrize("content", [b"", b"\x1f\x8b\x08\x00garbage", b"not gzip at all"])
+def test_empty_or_wrong_format_data_files(tmp_path, content):
+    from tests.idx_files import write_idx_set
+    write_idx_set(str(tmp_path))
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(content)
+    result = subprocess.run([sys.executable, MAIN, f"--data_dir={tmp_path}",
+                             f"--output_dir={tmp_path}/run", "--max_steps=1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "train-labels-idx1-ubyte.gz" in one_error_line(result)
+
+
+def test_data_dir_without_data_is_an_error_not_a_silent_fallback(tmp_path):
+    with pytest.raises(data.DataError, match="holds neither mnist.npz nor the four MNIST IDX"):
+        data.load("mnist", data_dir=str(tmp_path))
+    with pytest.raises(data.DataError, match="Fashion-MNIST"):
+        data.load("fashion_mnist", data_dir=str(tmp_path))
+
+
+def test_empty_npz_is_an_error(tmp_path):
+    (tmp_path / "mnist.npz").write_bytes(b"")
+    with pytest.raises(data.DataError, match="mnist.npz"):
+        data.load("mnist", data_dir=str(tmp_path))
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_malicious_pickle_is_refused_without_running_code(tmp_path):
+    exploit = Exploit()
+    exploit.marker = str(tmp_path / "pwned")
+    path = tmp_path / "train_losses.pkl"
+    path.write_bytes(pickle.dumps([exploit]))
+    with pytest.raises(logs.UnsafePickleError, match="posix.system|os.system"):
+        logs.load_pickle(str(path))
+    assert not (tmp_path / "pwned").exists()
+    result = subprocess.run([sys.executable, "-m", "gan_tf.plot_losses", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "refusing to load" in one_error_line(result)
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
+def test_legacy_and_numpy_pickles_still_load(tmp_path, protocol):
+    legacy = [(np.float32(1.5), np.float32(0.25)), (np.float32(1.0), np.float32(2.0))]
+    samples = [np.linspace(-1, 1, 16 * 784, dtype=np.float32).reshape(16, 784)]
+    for name, value in (("losses.pkl", legacy), ("samples.pkl", samples),
+                        ("plain.pkl", {"a": [1, 2.5, "x", None, (True,)]})):
+        (tmp_path / name).write_bytes(pickle.dumps(value, protocol=protocol))
+        loaded = logs.load_pickle(str(tmp_path / name))
+        if name == "samples.pkl":
+            np.testing.assert_array_equal(loaded[0], samples[0])
+        else:
+            assert loaded == value
+    assert type(logs.load_pickle(str(tmp_path / "losses.pkl"))[0][0]) is np.float32
+
+
+@pytest.mark.parametrize("module,args,expect", [
+    ("gan_tf.sample", ["--num_samples=0", "--run_dir=x"], "--num_samples"),
+    ("gan_tf.sample", ["--seed=-1", "--run_dir=x"], "--seed"),
+    ("gan_tf.sample", ["--run_dir=x", "--out=x.txt"], "--out"),
+    ("gan_tf.sample", [], "exactly one of --run_dir and --tf1_checkpoint"),
+    ("gan_tf.sample", ["--run_dir=x", "--tf1_checkpoint=y"], "exactly one of"),
+    ("gan_tf.sample", ["--z_distribution=cauchy", "--run_dir=x"], "--z_distribution"),
+    ("gan_tf.export", [], "--run_dir is required"),
+    ("gan_tf.export", ["--run_dir=x"], "--export_dir, --tf1_checkpoint_out or both"),
+    ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--bogus=1"], "bogus"),
+    ("gan_tf.plot_losses", [], "usage"),
+    ("gan_tf.plot_losses", ["a.pkl", "b.pkl"], "usage"),
+])
+def test_tool_flag_errors_are_one_line(module, args, expect, tmp_path):
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=str(tmp_path),
+                            env=dict(os.environ, PYTHONPATH=ROOT),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expect in lines[0] and "Traceback" not in result.stderr
+
+
+def test_tools_refuse_a_directory_that_is_not_a_run(tmp_path):
+    for module, args in (("gan_tf.sample", [f"--run_dir={tmp_path}", f"--out={tmp_path}/s.npy"]),
+                         ("gan_tf.export", [f"--run_dir={tmp_path}", f"--export_dir={tmp_path}/e"])):
+        result = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1
+        assert "not a gan_tf run directory" in one_error_line(result)
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_missing_losses_file_for_plot_losses(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "gan_tf.plot_losses", str(tmp_path / "no.pkl")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "no.pkl" in one_error_line(result)
+    assert json.dumps(str(tmp_path)) and not (tmp_path / "no.png").exists()
