@@ -50,6 +50,11 @@ flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
 flags.DEFINE_integer("epochs", None, "Passes over the training split "
                      "(default: 20,000 steps when --max_steps is not given either).")
 flags.DEFINE_integer("max_steps", None, "Total generator steps; overrides --epochs.")
+flags.DEFINE_boolean("jit_compile", None, "XLA-compile the train step (default: on for mlp, "
+                     "off for dcgan, as measured in docs/performance.md).")
+flags.DEFINE_boolean("joint_updates", None, "Update G and D from one forward pass, as the "
+                     "TensorFlow DCGAN tutorial does (default: on for dcgan, off for mlp, whose "
+                     "TF1 original alternates).")
 flags.DEFINE_integer("seed", _D.seed, "Seed of weights, data order, z and dropout.")
 flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism, so that two "
                      "runs with the same seed write bitwise-identical logs (may be slower).")

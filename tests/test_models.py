@@ -131,3 +131,15 @@ def test_sizes_are_configurable_and_unknown_ones_rejected():
         models.Generator("dcgan", hidden=(3,))
     with pytest.raises(ValueError, match="unknown architecture"):
         models.Discriminator("resnet")
+
+
+@pytest.mark.parametrize("strides,kernel_size", [(1, 5), (1, 3), (2, 5), (1, 4)])
+def test_conv2d_transpose_matches_tf_nn(strides, kernel_size):
+    from gan_tf import layers
+    layer = layers.Conv2DTranspose(6, kernel_size, strides)
+    x = tf.random.normal([2, 7, 7, 4])
+    y = layer(x)
+    expected = tf.nn.conv2d_transpose(x, layer.kernel, [2, 7 * strides, 7 * strides, 6], strides,
+                                      "SAME") + layer.bias
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+    assert tuple(layer.kernel.shape) == (kernel_size, kernel_size, 6, 4)  # TF1 layout

@@ -15,7 +15,7 @@ import tensorflow as tf  # noqa: E402
 
 from gan_tf import export, models, porting, sample, train  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
-from tests.legacy_tf1_gan import LegacyGAN  # noqa: E402
+from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -217,3 +217,16 @@ def test_schedule_defaults():
     assert TrainConfig(epochs=3).schedule(600) == (1800, 600, 1000, 1000)
     assert TrainConfig(epochs=3, max_steps=7, log_every=2).schedule(600)[:2] == (7, 2)
     assert TrainConfig(sample_every=5).schedule(1200)[2] == 5
+
+
+def test_joint_step_updates_both_networks_from_one_pass():
+    config = small_config("dcgan", joint_updates=True)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    g_before, d_before = snapshot(g), snapshot(d)
+    row = tf.function(trainer.train_step)([tf.random.uniform([16, 28, 28, 1], -1, 1)])
+    assert row.shape == (len(train.METRIC_KEYS),) and np.isfinite(row.numpy()).all()
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+    assert changed(d_before, d) == {v.name for v in trainer.d_vars}
+    assert train.resolve_option(small_config("mlp"), "joint_updates") is False
+    assert train.resolve_option(small_config("dcgan"), "joint_updates") is True
