@@ -81,26 +81,27 @@ class GANTrainer(tf.Module):
         return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
                         self.config.z_distribution)
 
-    def discriminator_step(self, real):
-        """One update of D's variables on a real batch and a fresh fake batch.
+    def _discriminate(self, real, fake, seed):
+        """D on the real and the fake batch in one call on their concatenation (the same
+        math as two calls: D has no batch statistics), which is faster. Returns D's
+        losses and mean verdicts, and the fake batch's logits."""
+        n = tf.shape(real)[0]
+        probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
+        d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
+            logits[:n], logits[n:], self.config.label_smoothing)
+        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
+                    d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
 
-        D scores the real and the fake batch in one call on their concatenation (the
-        same math as two calls: D has no batch statistics), which is faster.
-        """
+    def discriminator_step(self, real):
+        """One update of D's variables on a real batch and a fresh fake batch."""
         z = self._z()
         seed = self.rng.make_seeds(1)[:, 0]  # dropout
         fake, _ = self.generator(z, training=True, update_stats=False)
-        n = tf.shape(real)[0]
         with tf.GradientTape() as tape:
-            probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
-            real_logits, fake_logits = logits[:n], logits[n:]
-            d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
-                real_logits, fake_logits, self.config.label_smoothing)
-        real_probs, fake_probs = probs[:n], probs[n:]
-        grads = tape.gradient(d_loss, self.d_vars)
+            metrics, _ = self._discriminate(real, fake, seed)
+        grads = tape.gradient(metrics["d_loss"], self.d_vars)
         self.d_optimizer.apply_gradients(zip(grads, self.d_vars))
-        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
-                    d_real=tf.reduce_mean(real_probs), d_fake=tf.reduce_mean(fake_probs))
+        return metrics
 
     def generator_step(self):
         """One update of G's variables through D's verdict on a fresh fake batch."""
@@ -120,21 +121,15 @@ class GANTrainer(tf.Module):
         weights before D's update. One generator forward pass instead of two."""
         z = self._z()
         seed = self.rng.make_seeds(1)[:, 0]
-        n = tf.shape(real)[0]
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake, _ = self.generator(z, training=True)
-            probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
-            real_logits, fake_logits = logits[:n], logits[n:]
-            d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
-                real_logits, fake_logits, self.config.label_smoothing)
-            g_loss = losses.generator_loss(fake_logits)
-        d_grads = d_tape.gradient(d_loss, self.d_vars)
-        g_grads = g_tape.gradient(g_loss, self.g_vars)
+            metrics, fake_logits = self._discriminate(real, fake, seed)
+            metrics["g_loss"] = losses.generator_loss(fake_logits)
+        d_grads = d_tape.gradient(metrics["d_loss"], self.d_vars)
+        g_grads = g_tape.gradient(metrics["g_loss"], self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))
         self.g_optimizer.apply_gradients(zip(g_grads, self.g_vars))
-        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
-                    d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]),
-                    g_loss=g_loss)
+        return metrics
 
     def train_step(self, real_batches):
         """d_steps_per_g_step D updates (one per real batch), then one G update.

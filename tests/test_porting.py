@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import export, models, porting, sample, train  # noqa: E402
+from gan_tf import export, models, porting, train  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
 
