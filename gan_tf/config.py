@@ -13,6 +13,7 @@ MODELS = ("mlp", "dcgan")
 DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
+INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.layers
 DEFAULT_MAX_STEPS = 20000  # when neither --epochs nor --max_steps is given
 MIN_DEFAULT_INTERVAL = 1000
 
@@ -71,6 +72,16 @@ FIELD_CHECKS = {
     "leak": (lambda v: v is None or v >= 0, "must be >= 0"),
     "label_smoothing": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1]"),
     "seed": (lambda v: isinstance(v, int) and v >= 0, "must be a non-negative integer"),
+    "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
+    "instance_noise": (lambda v: v >= 0, "must be >= 0 (a standard deviation)"),
+    "instance_noise_steps": (_positive, "must be a positive number of steps"),
+    "label_flip": (lambda v: 0.0 <= v < 0.5, "must be a probability in [0, 0.5)"),
+    "g_ema": (lambda v: 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"),
+    "d_translate": (lambda v: isinstance(v, int) and 0 <= v <= 8, "must be 0 to 8 pixels"),
+    "eval_every": (_positive, "must be a positive number of steps"),
+    "eval_samples": (lambda v: isinstance(v, int) and (v == 0 or v > 3),
+                     "must be 0 (no evaluation) or more than 3 samples"),
+    "max_seconds": (_positive, "must be a positive number of seconds"),
 }
 
 
@@ -97,6 +108,7 @@ class TrainConfig:
     g_batchnorm: Optional[bool] = None
     bn_momentum: Optional[float] = None
     dropout: Optional[float] = None
+    init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
     # Optimisation.
     optimizer: str = "adam"
     g_learning_rate: float = 0.002
@@ -105,6 +117,18 @@ class TrainConfig:
     d_beta1: float = 0.9
     label_smoothing: float = 0.9
     d_steps_per_g_step: int = 1
+    # Seed 003's tricks (off by default): Gaussian noise on D's real and fake inputs with
+    # this standard deviation, decaying linearly to 0 over instance_noise_steps; and the
+    # probability of swapping an example's real/fake label in D's loss.
+    instance_noise: float = 0.0
+    instance_noise_steps: int = 2000
+    label_flip: float = 0.0
+    # Shift every image D sees, real or fake, by up to this many pixels each way (0: off),
+    # the translation of DiffAugment (Zhao et al. 2020): D cannot memorise a small dataset.
+    d_translate: int = 0
+    # Exponential moving average of G's weights with this decay (0: off); samples,
+    # evaluations, `gan_tf.sample` and `gan_tf.export` then use the averaged generator.
+    g_ema: float = 0.0
     epochs: Optional[int] = None  # None (and no max_steps): DEFAULT_MAX_STEPS
     max_steps: Optional[int] = None  # overrides epochs when set
     seed: int = 0
@@ -117,6 +141,13 @@ class TrainConfig:
     sample_every: Optional[int] = None
     checkpoint_every: Optional[int] = None
     num_samples: int = 16  # size of the fixed-z sample grid
+    # Sample quality (gan_tf.metrics) every eval_every steps (None: at the end only) on
+    # eval_samples samples (0: never), in the space of the classifier in classifier_dir
+    # (None: the cached one for the dataset, trained on first use).
+    eval_every: Optional[int] = None
+    eval_samples: int = 1000
+    classifier_dir: Optional[str] = None
+    max_seconds: Optional[float] = None  # stop (and save, and evaluate) after this long
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
     init_from_tf1_checkpoint: Optional[str] = None
     tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
@@ -172,6 +203,7 @@ RESUMABLE_FIELDS = frozenset({
     "log_every", "sample_every", "checkpoint_every",
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
     "deterministic", "jit_compile",
+    "eval_every", "eval_samples", "classifier_dir", "max_seconds",
 })
 
 

@@ -3,7 +3,8 @@
 Each layer's module name is the TF1 layer name (`dense`, `dense_1`,
 `conv2d_transpose`, `batch_normalization`, ...) so that inside a model's scope
 the variables read `generator/dense/kernel`, exactly as `tf.layers` named them.
-Default initialisers are TF1's: Glorot-uniform kernels, zero biases.
+Default initialisers are TF1's: Glorot-uniform kernels, zero biases; `init`
+picks another kernel initialiser (seed 003's first trick: DCGAN's N(0, 0.02)).
 """
 import math
 
@@ -15,20 +16,32 @@ def glorot_uniform(shape, fan_in, fan_out):
     return tf.random.uniform(shape, -limit, limit)
 
 
+def initial_kernel(init, shape, fan_in, fan_out):
+    """glorot: TF1's default; normal_0.02: the DCGAN paper's; he: N(0, 2 / fan_in)."""
+    if init == "glorot":
+        return glorot_uniform(shape, fan_in, fan_out)
+    if init == "normal_0.02":
+        return tf.random.normal(shape, stddev=0.02)
+    if init == "he":
+        return tf.random.normal(shape, stddev=math.sqrt(2.0 / fan_in))
+    raise ValueError(f"unknown init {init!r}")
+
+
 class Dense(tf.Module):
     """y = x @ kernel + bias; kernel (in, units)."""
 
-    def __init__(self, units, use_bias=True, name="dense"):
+    def __init__(self, units, use_bias=True, name="dense", init="glorot"):
         super().__init__(name=name)
-        self.units, self.use_bias = units, use_bias
+        self.units, self.use_bias, self.init = units, use_bias, init
         self.kernel = self.bias = None
 
     def __call__(self, x):
         if self.kernel is None:
             with self.name_scope:
                 fan_in = int(x.shape[-1])
-                self.kernel = tf.Variable(glorot_uniform([fan_in, self.units], fan_in, self.units),
-                                          name="kernel")
+                self.kernel = tf.Variable(
+                    initial_kernel(self.init, [fan_in, self.units], fan_in, self.units),
+                    name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.units]), name="bias")
         y = tf.matmul(x, self.kernel)
@@ -38,10 +51,11 @@ class Dense(tf.Module):
 class Conv2D(tf.Module):
     """SAME-padded NHWC convolution; kernel (k, k, in, filters)."""
 
-    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d"):
+    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d",
+                 init="glorot"):
         super().__init__(name=name)
-        self.filters, self.kernel_size, self.strides, self.use_bias = (
-            filters, kernel_size, strides, use_bias)
+        self.filters, self.kernel_size, self.strides, self.use_bias, self.init = (
+            filters, kernel_size, strides, use_bias, init)
         self.kernel = self.bias = None
 
     def __call__(self, x):
@@ -49,7 +63,8 @@ class Conv2D(tf.Module):
             with self.name_scope:
                 k, c_in = self.kernel_size, int(x.shape[-1])
                 self.kernel = tf.Variable(
-                    glorot_uniform([k, k, c_in, self.filters], k * k * c_in, k * k * self.filters),
+                    initial_kernel(self.init, [k, k, c_in, self.filters], k * k * c_in,
+                                   k * k * self.filters),
                     name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
@@ -63,10 +78,11 @@ class Conv2DTranspose(tf.Module):
     Kernel (k, k, filters, in), as tf.layers.conv2d_transpose stored it.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d_transpose"):
+    def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d_transpose",
+                 init="glorot"):
         super().__init__(name=name)
-        self.filters, self.kernel_size, self.strides, self.use_bias = (
-            filters, kernel_size, strides, use_bias)
+        self.filters, self.kernel_size, self.strides, self.use_bias, self.init = (
+            filters, kernel_size, strides, use_bias, init)
         self.kernel = self.bias = None
 
     def __call__(self, x):
@@ -74,7 +90,8 @@ class Conv2DTranspose(tf.Module):
             with self.name_scope:
                 k, c_in = self.kernel_size, int(x.shape[-1])
                 self.kernel = tf.Variable(
-                    glorot_uniform([k, k, self.filters, c_in], k * k * c_in, k * k * self.filters),
+                    initial_kernel(self.init, [k, k, self.filters, c_in], k * k * c_in,
+                                   k * k * self.filters),
                     name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")

@@ -170,7 +170,8 @@ class RunLogs:
 
     def losses(self):
         """The legacy list of (d_loss, g_loss) numpy float32 tuples."""
-        return [(np.float32(r["d_loss"]), np.float32(r["g_loss"])) for r in self.records]
+        return [(np.float32(r["d_loss"]), np.float32(r["g_loss"])) for r in self.records
+                if "d_loss" in r]  # evaluation-only records carry no losses
 
     def append(self, record):
         """Adds one log-interval record to metrics.jsonl and train_losses.pkl."""

@@ -23,12 +23,12 @@ from gan_tf import layers
 IMAGE_SHAPE = (28, 28, 1)
 
 GENERATOR_DEFAULTS = {
-    "mlp": dict(hidden=(128,), leak=0.01, batchnorm=False, bn_momentum=0.99),
-    "dcgan": dict(channels=(256, 128, 64), kernel_size=5, bn_momentum=0.99),
+    "mlp": dict(hidden=(128,), leak=0.01, batchnorm=False, bn_momentum=0.99, init="glorot"),
+    "dcgan": dict(channels=(256, 128, 64), kernel_size=5, bn_momentum=0.99, init="glorot"),
 }
 DISCRIMINATOR_DEFAULTS = {
-    "mlp": dict(hidden=(128,), leak=0.01, dropout=0.0),
-    "dcgan": dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3),
+    "mlp": dict(hidden=(128,), leak=0.01, dropout=0.0, init="glorot"),
+    "dcgan": dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3, init="glorot"),
 }
 
 
@@ -55,26 +55,30 @@ class Generator(tf.Module):
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
             if architecture == "mlp":
-                self.hidden = [layers.Dense(u, name=names("dense")) for u in s["hidden"]]
+                self.hidden = [layers.Dense(u, name=names("dense"), init=s["init"])
+                               for u in s["hidden"]]
                 self.norms = ([layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization"))
                                for _ in s["hidden"]] if s["batchnorm"] else [])
-                self.out = layers.Dense(int(np.prod(self.image_shape)), name=names("dense"))
+                self.out = layers.Dense(int(np.prod(self.image_shape)), name=names("dense"),
+                                        init=s["init"])
             else:
                 channels, k = s["channels"], s["kernel_size"]
                 h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
                 self.start_shape = (h, w, channels[0])
-                self.project = layers.Dense(h * w * channels[0], use_bias=False, name=names("dense"))
+                self.project = layers.Dense(h * w * channels[0], use_bias=False, name=names("dense"),
+                                            init=s["init"])
                 self.norms = [layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization"))]
                 self.deconvs = []
                 # The last two transposed convolutions upsample x2 each: 7 -> 14 -> 28.
                 for i, c in enumerate(channels[1:]):
                     stride = 2 if i == len(channels) - 2 else 1
                     self.deconvs.append(layers.Conv2DTranspose(
-                        c, k, stride, use_bias=False, name=names("conv2d_transpose")))
+                        c, k, stride, use_bias=False, name=names("conv2d_transpose"),
+                        init=s["init"]))
                     self.norms.append(layers.BatchNorm(s["bn_momentum"],
                                                        name=names("batch_normalization")))
                 self.out = layers.Conv2DTranspose(self.image_shape[-1], k, 2,
-                                                  name=names("conv2d_transpose"))
+                                                  name=names("conv2d_transpose"), init=s["init"])
 
     def __call__(self, z, training=False, update_stats=True):
         """`update_stats=False` uses batch statistics without moving the averages
@@ -108,13 +112,14 @@ class Discriminator(tf.Module):
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
             if architecture == "mlp":
-                self.hidden = [layers.Dense(u, name=names("dense")) for u in s["hidden"]]
+                self.hidden = [layers.Dense(u, name=names("dense"), init=s["init"])
+                               for u in s["hidden"]]
             else:
                 # Stride 2 for the first two convolutions (28 -> 14 -> 7), then 1.
                 self.hidden = [layers.Conv2D(c, s["kernel_size"], 2 if i < 2 else 1,
-                                             name=names("conv2d"))
+                                             name=names("conv2d"), init=s["init"])
                                for i, c in enumerate(s["channels"])]
-            self.out = layers.Dense(1, name=names("dense"))
+            self.out = layers.Dense(1, name=names("dense"), init=s["init"])
 
     def __call__(self, x, training=False, seed=None):
         """`seed` (int64 [2]) makes dropout stateless and so reproducible."""
@@ -130,18 +135,24 @@ class Discriminator(tf.Module):
         return tf.sigmoid(logits), logits
 
 
-def build(config):
+def build_generator(config, name="generator"):
+    """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA)."""
+    return build(config, generator_name=name)[0]
+
+
+def build(config, generator_name="generator"):
     """Generator and Discriminator for a TrainConfig, variables created."""
     if config.model == "mlp":
         g_sizes = dict(hidden=config.g_hidden, leak=config.leak, batchnorm=config.g_batchnorm,
-                       bn_momentum=config.bn_momentum)
-        d_sizes = dict(hidden=config.d_hidden, leak=config.leak, dropout=config.dropout)
+                       bn_momentum=config.bn_momentum, init=config.init)
+        d_sizes = dict(hidden=config.d_hidden, leak=config.leak, dropout=config.dropout,
+                       init=config.init)
     else:
         g_sizes = dict(channels=config.g_channels, kernel_size=config.kernel_size,
-                       bn_momentum=config.bn_momentum)
+                       bn_momentum=config.bn_momentum, init=config.init)
         d_sizes = dict(channels=config.d_channels, kernel_size=config.kernel_size,
-                       leak=config.leak, dropout=config.dropout)
-    generator = Generator(config.model, **g_sizes)
+                       leak=config.leak, dropout=config.dropout, init=config.init)
+    generator = Generator(config.model, name=generator_name, **g_sizes)
     discriminator = Discriminator(config.model, **d_sizes)
     images, _ = generator(tf.zeros([1, config.z_dim]))  # creates the variables once
     discriminator(images)

@@ -49,3 +49,20 @@ def save_loss_plot(steps, d_losses, g_losses, path, xlabel="step"):
     fig.savefig(buf, dpi=80, format="png")
     plt.close(fig)
     atomic_write(path, buf.getvalue())
+
+
+def save_progress_gif(grids, path, scale=3, seconds_per_frame=0.25):
+    """One GIF frame per fixed-z sample grid (n, h, w) of a run, the way GAN progress is
+    shared; the last frame lingers. Nothing is written for no grids."""
+    if not grids:
+        return
+    from PIL import Image
+    frames = [Image.fromarray(np.uint8(np.round(
+        255 * np.kron(image_grid(g), np.ones((scale, scale), np.float32)))), mode="L")
+        for g in grids]
+    durations = [int(1000 * seconds_per_frame)] * len(frames)
+    durations[-1] = 2000
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=durations, loop=0)
+    atomic_write(path, buf.getvalue())

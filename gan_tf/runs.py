@@ -15,8 +15,11 @@ CHECKPOINT_DIR = "checkpoints"
 SAMPLE_DIR = "samples"
 TENSORBOARD_DIR = "tensorboard"
 LOSS_PLOT = "losses.png"
+EVAL_FILE = "eval.json"
+PROGRESS_GIF = "progress.gif"
 # What --overwrite removes from a run directory: only what training writes there.
 RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINT_DIR, SAMPLE_DIR, TENSORBOARD_DIR, LOSS_PLOT,
+               EVAL_FILE, PROGRESS_GIF,
                logs_lib.LOSSES, logs_lib.SAMPLES, logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
 
 
@@ -97,7 +100,8 @@ def read_config(run_dir):
 
 
 def restore_models(run_dir):
-    """(config, generator, discriminator, checkpoint path) from a run's latest checkpoint."""
+    """(config, generator, discriminator, checkpoint path) from a run's latest checkpoint;
+    the generator holds the moving-average weights when the run used --g_ema."""
     import tensorflow as tf
 
     from gan_tf import models
@@ -107,7 +111,9 @@ def restore_models(run_dir):
     if latest is None:
         raise RunError(f"{run_dir} has no checkpoint yet")
     generator, discriminator = models.build(config)
-    checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator)
+    # With --g_ema the averaged weights are the ones to sample and export, under G's names.
+    checkpoint = tf.train.Checkpoint(discriminator=discriminator,
+                                     **{"generator_ema" if config.g_ema else "generator": generator})
     try:
         checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
     except CHECKPOINT_ERRORS as e:

@@ -4,7 +4,9 @@
     python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=legacy.npy   # a legacy TF1 Saver checkpoint
 
 The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid is
-written beside it with the extension .png.
+written beside it with the extension .png, and a latent-interpolation grid as
+<out>_interpolation.png: each row walks in a straight line from one random z to
+another (seed 000: what directions of the latent space come to mean).
 """
 import os
 
@@ -24,16 +26,38 @@ def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_si
     return np.concatenate(chunks).astype(np.float32)
 
 
+def interpolation_z(rows, columns, z_dim, distribution="uniform", seed=0):
+    """(rows * columns, z_dim) codes: row r runs linearly from z_a[r] to z_b[r]."""
+    rng = np.random.default_rng(seed)
+    draw_z = (lambda n: rng.uniform(-1, 1, (n, z_dim))) if distribution == "uniform" \
+        else (lambda n: rng.normal(0, 1, (n, z_dim)))
+    a, b = draw_z(rows), draw_z(rows)
+    t = np.linspace(0.0, 1.0, columns)[None, :, None]
+    return (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * columns, z_dim).astype(np.float32)
+
+
+def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0):
+    """(rows * columns, 28, 28) images along the lines of interpolation_z."""
+    z = interpolation_z(rows, columns, z_dim, distribution, seed)
+    images, _ = generator(z, training=False)
+    return images.numpy()[..., 0]
+
+
 def png_path(npy_path):
     return os.path.splitext(npy_path)[0] + ".png"
 
 
-def check_output(out, overwrite):
+def interpolation_path(npy_path):
+    return os.path.splitext(npy_path)[0] + "_interpolation.png"
+
+
+def check_output(out, overwrite, interpolation=True):
     """Refuses a path that is not .npy or would overwrite files (unless asked)."""
     from gan_tf.cli import UsageError
     if not out.endswith(".npy"):
         raise UsageError(f"--out={out}: must end with .npy")
-    for path in (out, png_path(out)):
+    paths = [out, png_path(out)] + ([interpolation_path(out)] if interpolation else [])
+    for path in paths:
         if os.path.exists(path) and not overwrite:
             raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
 
@@ -63,6 +87,9 @@ def define_flags():
     flags.DEFINE_integer("seed", 0, "Seed of the latent codes.", lower_bound=0)
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
                       "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
+    flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "
+                         "(0: none).", lower_bound=0)
+    flags.DEFINE_integer("interpolation_steps", 10, "Images per interpolation row.", lower_bound=2)
     flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
 
 
@@ -75,7 +102,7 @@ def main(argv):
         raise UsageError(f"unexpected arguments {argv[1:]}")
     if bool(f.run_dir) == bool(f.tf1_checkpoint):
         raise UsageError("give exactly one of --run_dir and --tf1_checkpoint")
-    check_output(f.out, f.overwrite)
+    check_output(f.out, f.overwrite, interpolation=f.interpolation_rows > 0)
     if f.run_dir:
         from gan_tf import runs
         config, generator, _, source = runs.restore_models(f.run_dir)
@@ -87,7 +114,14 @@ def main(argv):
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
     images = draw(generator, f.num_samples, z_dim, distribution, f.seed)
     save(images, f.out)
-    print(f"wrote {f.num_samples} samples from {source} to {f.out} and {png_path(f.out)}")
+    written = f"{f.out} and {png_path(f.out)}"
+    if f.interpolation_rows:
+        from gan_tf import plots
+        plots.save_grid(interpolate(generator, f.interpolation_rows, f.interpolation_steps, z_dim,
+                                    distribution, f.seed),
+                        interpolation_path(f.out), columns=f.interpolation_steps)
+        written = f"{f.out}, {png_path(f.out)} and {interpolation_path(f.out)}"
+    print(f"wrote {f.num_samples} samples from {source} to {written}")
 
 
 def user_errors():

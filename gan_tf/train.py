@@ -4,6 +4,7 @@ The steps are written the TF1 way: the variable lists each optimizer updates
 are the trainable variables filtered by scope name (`generator/`,
 `discriminator/`), as `tf.trainable_variables()` was filtered in TF1 code.
 """
+import json
 import logging
 import os
 import signal
@@ -15,9 +16,10 @@ import tensorflow as tf
 
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import losses, models, plots, porting
-from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, SAMPLE_DIR, TENSORBOARD_DIR, Diverged,
-                         Interrupted, RunError, prepare_run_dir, write_config)
+from gan_tf import losses, metrics, models, plots, porting
+from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
+                         TENSORBOARD_DIR, Diverged, Interrupted, RunError, prepare_run_dir,
+                         write_config)
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,11 @@ def sample_z(rng, shape, distribution):
     return rng.normal(shape)
 
 
-def fixed_z(config):
-    """The same latent codes for every sample grid of a run, a function of the seed."""
-    seed = tf.constant([config.seed, 20140610], tf.int64)
-    shape = [config.num_samples, config.z_dim]
+def fixed_z(config, num=None, stream=20140610):
+    """The same latent codes for every sample grid (or evaluation) of a run: a function
+    of the seed and `stream`."""
+    seed = tf.constant([config.seed, stream], tf.int64)
+    shape = [num or config.num_samples, config.z_dim]
     if config.z_distribution == "uniform":
         return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
     return tf.random.stateless_normal(shape, seed)
@@ -60,9 +63,17 @@ def fixed_z(config):
 class GANTrainer(tf.Module):
     """The two networks, their optimizers over scope-filtered variables, and the steps."""
 
-    def __init__(self, config, generator, discriminator):
+    def __init__(self, config, generator, discriminator, ema_generator=None):
         super().__init__(name="trainer")
         self.config, self.generator, self.discriminator = config, generator, discriminator
+        # --g_ema: a second generator holding the moving average of this one's weights.
+        self.ema_generator = ema_generator
+        if ema_generator is not None:
+            self._ema_pairs = list(zip(ema_generator.variables, generator.variables))
+            for ema, v in self._ema_pairs:
+                if ema.shape != v.shape or ema.name.split("/", 1)[1] != v.name.split("/", 1)[1]:
+                    raise ValueError(f"EMA generator variable {ema.name} does not match {v.name}")
+            self.reset_ema()
         trainable = list(generator.trainable_variables) + list(discriminator.trainable_variables)
         self.g_vars = scope_variables(trainable, generator.name)
         self.d_vars = scope_variables(trainable, discriminator.name)
@@ -81,14 +92,52 @@ class GANTrainer(tf.Module):
         return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
                         self.config.z_distribution)
 
+    def _instance_noise(self, x):
+        """x plus N(0, sigma^2) noise, sigma decaying linearly from --instance_noise to 0
+        over --instance_noise_steps (seed 003); x itself when the trick is off."""
+        c = self.config
+        if c.instance_noise <= 0:
+            return x
+        left = 1.0 - tf.cast(self.step, tf.float32) / float(c.instance_noise_steps)
+        sigma = c.instance_noise * tf.maximum(left, 0.0)
+        return x + sigma * self.rng.normal(tf.shape(x))
+
+    def _translate(self, x):
+        """Each image shifted by its own random offset of up to --d_translate pixels each
+        way, the border filled with the background (-1); differentiable, so G learns
+        through it (DiffAugment's translation). x itself when off."""
+        t = self.config.d_translate
+        if not t:
+            return x
+        n, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
+        padded = tf.pad(x, [[0, 0], [t, t], [t, t], [0, 0]], constant_values=-1.0)
+        offsets = self.rng.uniform_full_int([2, n], tf.int32)
+        dy, dx = [tf.math.floormod(o, 2 * t + 1) for o in tf.unstack(offsets)]
+        rows = dy[:, None] + tf.range(h)[None, :]  # (n, h)
+        cols = dx[:, None] + tf.range(w)[None, :]  # (n, w)
+        x = tf.gather(padded, rows, axis=1, batch_dims=1)  # (n, h, w + 2t, c)
+        return tf.gather(x, cols, axis=2, batch_dims=1)  # (n, h, w, c)
+
+    def _d_input(self, x):
+        """What D sees of a batch in training: translated, then noised (each if on)."""
+        return self._instance_noise(self._translate(x))
+
+    def _flips(self, n):
+        """(n, 1) floats, 1 with probability --label_flip; None when the trick is off."""
+        if self.config.label_flip <= 0:
+            return None
+        return tf.cast(self.rng.uniform([n, 1]) < self.config.label_flip, tf.float32)
+
     def _discriminate(self, real, fake, seed):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics), which is faster. Returns D's
         losses and mean verdicts, and the fake batch's logits."""
         n = tf.shape(real)[0]
-        probs, logits = self.discriminator(tf.concat([real, fake], 0), training=True, seed=seed)
+        probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0)),
+                                           training=True, seed=seed)
         d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
-            logits[:n], logits[n:], self.config.label_smoothing)
+            logits[:n], logits[n:], self.config.label_smoothing,
+            self._flips(n), self._flips(n))
         return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                     d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
 
@@ -109,7 +158,7 @@ class GANTrainer(tf.Module):
         seed = self.rng.make_seeds(1)[:, 0]
         with tf.GradientTape() as tape:
             fake, _ = self.generator(z, training=True)
-            _, fake_logits = self.discriminator(fake, training=True, seed=seed)
+            _, fake_logits = self.discriminator(self._d_input(fake), training=True, seed=seed)
             g_loss = losses.generator_loss(fake_logits)
         grads = tape.gradient(g_loss, self.g_vars)
         self.g_optimizer.apply_gradients(zip(grads, self.g_vars))
@@ -131,6 +180,18 @@ class GANTrainer(tf.Module):
         self.g_optimizer.apply_gradients(zip(g_grads, self.g_vars))
         return metrics
 
+    def reset_ema(self):
+        """EMA generator <- generator (at the start, and after loading other weights)."""
+        for ema, v in self._ema_pairs:
+            ema.assign(v)
+
+    def update_ema(self):
+        """EMA generator <- decay * EMA + (1 - decay) * generator (batch-norm statistics,
+        themselves averages, are copied)."""
+        decay = self.config.g_ema
+        for ema, v in self._ema_pairs:
+            ema.assign(decay * ema + (1.0 - decay) * v if v.trainable else v)
+
     def train_step(self, real_batches):
         """d_steps_per_g_step D updates (one per real batch), then one G update.
         Returns the step's metrics in METRIC_KEYS order."""
@@ -142,6 +203,8 @@ class GANTrainer(tf.Module):
             for real in real_batches:
                 d_metrics = self.discriminator_step(real)
             metrics = {**d_metrics, **self.generator_step()}
+        if self.ema_generator is not None:
+            self.update_ema()
         return tf.stack([metrics[k] for k in METRIC_KEYS])
 
     @tf.function
@@ -240,8 +303,47 @@ def _format_duration(seconds):
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def _is_event(step, every, max_steps):
-    return step % every == 0 or step == max_steps
+def _is_event(step, every, final):
+    return step % every == 0 or final
+
+
+EVAL_Z_STREAM = 1  # fixed_z stream of the evaluation samples
+
+
+class RunEvaluator:
+    """Sample quality of the generator on fixed latent codes (gan_tf.metrics), in the
+    space of the dataset's classifier, against held-out real images."""
+
+    def __init__(self, config, data):
+        from gan_tf import classifier as classifier_lib
+        classifier, info = classifier_lib.load_or_train(data, config.classifier_dir)
+        n = min(config.eval_samples, len(data.test_images))
+        self.metrics = metrics.Evaluator(classifier, data.test_images[:n])
+        self.z = fixed_z(config, config.eval_samples, EVAL_Z_STREAM)
+        self.classifier_info = info
+
+    def __call__(self, generator):
+        images = tf.concat([generator(z, training=False)[0]
+                            for z in tf.split(self.z, _chunks(int(self.z.shape[0]), 500))], 0)
+        return self.metrics(images.numpy())
+
+
+def _chunks(n, size):
+    return [min(size, n - i) for i in range(0, n, size)]
+
+
+def write_eval_file(run_dir, config, records, classifier_info):
+    """eval.json: every evaluation of the run so far, and the last one."""
+    evaluations = [{k: r[k] for k in ("step", "time") + EVAL_KEYS} for r in records
+                   if "classifier_score" in r]
+    doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
+           "classifier": classifier_info, "evaluations": evaluations,
+           "final": evaluations[-1] if evaluations else None}
+    logs_lib.atomic_write(os.path.join(run_dir, EVAL_FILE),
+                          json.dumps(doc, indent=2).encode("utf-8"))
+
+
+EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
 
 
 # --- the loop -------------------------------------------------------------------
@@ -249,6 +351,7 @@ def _is_event(step, every, max_steps):
 def train(config):
     """Trains (or resumes) the run `config` describes; returns its last metrics record."""
     config.validate()
+    t_setup = time.perf_counter()
 
     # Set-up: output directory, data, models, optimizers, checkpoint.
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
@@ -270,10 +373,13 @@ def train(config):
         tf.config.experimental.enable_op_determinism()
     tf.random.set_seed(config.seed)  # initial weights
     generator, discriminator = models.build(config)
-    trainer = GANTrainer(config, generator, discriminator)
+    ema_generator = models.build_generator(config, "generator_ema") if config.g_ema else None
+    trainer = GANTrainer(config, generator, discriminator, ema_generator)
     checkpoint = tf.train.Checkpoint(
         step=trainer.step, generator=generator, discriminator=discriminator,
-        g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer, rng=trainer.rng)
+        g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer, rng=trainer.rng,
+        **({"generator_ema": ema_generator} if ema_generator else {}))
+    sampler = ema_generator or generator  # what samples and evaluations show
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
                                          max_to_keep=3)
 
@@ -289,6 +395,8 @@ def train(config):
         log.info("Resuming from %s at step %d.", manager.latest_checkpoint, int(trainer.step))
     elif config.init_from_tf1_checkpoint:
         init_from_tf1(config, generator, discriminator)
+        if ema_generator is not None:
+            trainer.reset_ema()
     start = int(trainer.step)
     run_logs = logs_lib.RunLogs(run_dir)
     run_logs.resume(start)
@@ -302,18 +410,23 @@ def train(config):
                                           start_batch=start * config.d_steps_per_g_step))
     writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
+    evaluator = RunEvaluator(config, data) if config.eval_samples else None
+    if evaluator and start:  # eval.json cut back with the logs
+        write_eval_file(run_dir, config, run_logs.records, evaluator.classifier_info)
+    eval_every = config.eval_every or max_steps  # None: at the end of the run only
+    deadline = t_setup + config.max_seconds if config.max_seconds else None
     log.info("Training %s on %s: steps %d -> %d (%d steps/epoch), output in %s",
              config.model, data.name, start, max_steps, steps_per_epoch, run_dir)
 
-    # Loop: run in-graph up to the next log / sample / checkpoint event, in calls of
-    # about CALL_SECONDS each so that a stop request is answered promptly.
+    # Loop: run in-graph up to the next log / sample / checkpoint / eval event, in calls
+    # of about CALL_SECONDS each so that a stop request is answered promptly.
     step, chunk = start, 1
     interval, interval_time = [], 0.0  # per-step metric rows of the current log interval
     record = None
     with StopRequest() as stop:
         while step < max_steps:
-            next_event = min(max_steps, *[(step // every + 1) * every
-                                          for every in (log_every, sample_every, checkpoint_every)])
+            next_event = min(max_steps, *[(step // every + 1) * every for every in
+                                          (log_every, sample_every, checkpoint_every, eval_every)])
             n = min(next_event - step, chunk)
             t0 = time.perf_counter()
             history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
@@ -324,16 +437,30 @@ def train(config):
             interval.append(history)
             interval_time += elapsed
             chunk = max(1, int(n / max(elapsed, 1e-6) * CALL_SECONDS))
-            stopping = stop.signal is not None and step < max_steps
+            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            final = step >= max_steps or out_of_time  # the run ends after this step
+            stopping = stop.signal is not None and not final
 
-            # Log: one record per interval, the metrics averaged over its steps.
-            if _is_event(step, log_every, max_steps) or (stopping and interval):
+            # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
+            evaluation = None
+            if evaluator and _is_event(step, eval_every, final):
+                evaluation = evaluator(sampler)
+                log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
+                         "(KL %.3f), precision %.3f, recall %.3f", step,
+                         *[evaluation[k] for k in EVAL_KEYS])
+                with writer.as_default(step=step):
+                    for k in EVAL_KEYS:
+                        tf.summary.scalar("eval/" + k, evaluation[k])
+
+            # Log: one record per interval, the metrics averaged over its steps (and the
+            # evaluation of this step; a step with only an evaluation gets its own record).
+            if _is_event(step, log_every, final) or (stopping and interval):
                 rows = np.concatenate(interval)
                 steps_per_sec = len(rows) / max(interval_time, 1e-9)
                 record = {"step": step,
                           "epoch": round(step * config.d_steps_per_g_step / batches, 4),
                           **dict(zip(METRIC_KEYS, rows.mean(axis=0, dtype=np.float64).tolist())),
-                          "steps_per_sec": steps_per_sec, "time": time.time()}
+                          "steps_per_sec": steps_per_sec, "time": time.time(), **(evaluation or {})}
                 run_logs.append(record)
                 with writer.as_default(step=step):
                     for k in METRIC_KEYS + ("steps_per_sec",):
@@ -344,29 +471,40 @@ def train(config):
                          record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
                          steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
                 interval, interval_time = [], 0.0
+            elif evaluation:
+                run_logs.append({"step": step, "time": time.time(), **evaluation})
+            if evaluation:
+                write_eval_file(run_dir, config, run_logs.records, evaluator.classifier_info)
 
             # Sample: the fixed-z grid.
-            if _is_event(step, sample_every, max_steps):
-                images, _ = generator(z_fixed, training=False)
+            if _is_event(step, sample_every, final):
+                images, _ = sampler(z_fixed, training=False)
                 run_logs.append_samples(step, images.numpy())
                 plots.save_grid(images.numpy(),
                                 os.path.join(run_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
                 with writer.as_default(step=step):
                     tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=config.num_samples)
 
-            # Save: checkpoint and loss curve.
-            if _is_event(step, checkpoint_every, max_steps) or stopping:
+            # Save: checkpoint, loss curve, and at the end the GIF of the sample grids.
+            if _is_event(step, checkpoint_every, final) or stopping:
                 save_checkpoint(manager, step)
-                records = run_logs.records
+                records = [r for r in run_logs.records if "d_loss" in r]
                 if records:
                     plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
                                          [r["g_loss"] for r in records],
                                          os.path.join(run_dir, LOSS_PLOT))
+            if final:
+                plots.save_progress_gif(run_logs.samples,
+                                        os.path.join(run_dir, PROGRESS_GIF))
             if stopping:
                 writer.flush()
                 raise Interrupted(stop.signal, f"stopped by {signal.Signals(stop.signal).name} at "
                                   f"step {step}; checkpoint and logs saved in {run_dir}: "
                                   "rerun the same command to resume")
+            if out_of_time and step < max_steps:
+                log.info("--max_seconds=%g reached at step %d; rerun to continue.",
+                         config.max_seconds, step)
+                break
     writer.flush()
     log.info("Done: step %d. Outputs in %s.", step, run_dir)
     return record

@@ -54,3 +54,18 @@ def test_losses_at_known_points():
     d_loss, d_real, d_fake = losses.discriminator_loss(zeros, zeros, 1.0)
     assert float(d_real) == pytest.approx(np.log(2)) and float(d_loss) == pytest.approx(2 * np.log(2))
     assert float(losses.generator_loss(zeros)) == pytest.approx(np.log(2))
+
+
+def test_label_flips_swap_an_examples_target(logits):
+    real, fake = logits
+    flip_all, flip_none = np.ones_like(real), np.zeros_like(real)
+    _, d_real, d_fake = losses.discriminator_loss(real, fake, 0.9, flip_all, flip_all)
+    assert float(d_real) == pytest.approx(np_sigmoid_xent(np.zeros_like(real, np.float64), real), rel=1e-5)
+    assert float(d_fake) == pytest.approx(np_sigmoid_xent(np.full_like(fake, 0.9, np.float64), fake), rel=1e-5)
+    unflipped = losses.discriminator_loss(real, fake, 0.9, flip_none, flip_none)
+    np.testing.assert_allclose([float(v) for v in unflipped],
+                               [float(v) for v in losses.discriminator_loss(real, fake, 0.9)], rtol=1e-6)
+    half = (np.arange(64) % 2).reshape(64, 1).astype(np.float32)
+    targets = 0.9 * (1 - half)
+    assert float(losses.discriminator_loss(real, fake, 0.9, half)[1]) == pytest.approx(
+        np_sigmoid_xent(targets.astype(np.float64), real.astype(np.float64)), rel=1e-5)

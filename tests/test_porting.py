@@ -246,6 +246,9 @@ def test_sample_command_from_a_run(short_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     images = np.load(out)
     assert images.shape == (10, 28, 28) and -1 <= images.min() and images.max() <= 1
+    grid = plt.imread(tmp_path / "s_interpolation.png")  # 8 rows of 10, 3x3 pixels each
+    assert grid.shape[:2] == (3 * (8 * 29 + 1), 3 * (10 * 29 + 1))
+    assert "s_interpolation.png" in result.stdout
     bad = run_module("gan_tf.sample", f"--run_dir={tmp_path}", f"--out={tmp_path / 't.npy'}")
     assert bad.returncode == 1 and "not a gan_tf run directory" in bad.stderr.strip().splitlines()[-1]
 

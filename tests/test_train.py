@@ -97,7 +97,7 @@ def read_records(run_dir):
 def finished_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("run"))
     config = small_config(output_dir=run_dir, max_steps=20, log_every=5, sample_every=10,
-                          checkpoint_every=10, num_samples=9)
+                          checkpoint_every=10, num_samples=9, eval_every=10, eval_samples=200)
     last = train.train(config)
     return run_dir, last
 
@@ -135,6 +135,133 @@ def test_run_writes_every_output(finished_run):
     np.testing.assert_allclose(images.numpy()[..., 0], samples[-1], atol=1e-6)
     with open(os.path.join(run_dir, "config.json")) as f:
         assert json.load(f)["batch_size"] == 16
+
+
+def test_run_evaluates_sample_quality_into_logs_and_eval_json(finished_run):
+    run_dir, last = finished_run
+    records = read_records(run_dir)
+    evaluated = [r for r in records if "classifier_score" in r]
+    assert [r["step"] for r in evaluated] == [10, 20]  # --eval_every=10, and the end
+    with open(os.path.join(run_dir, "eval.json")) as f:
+        doc = json.load(f)
+    assert [e["step"] for e in doc["evaluations"]] == [10, 20]
+    assert doc["final"] == doc["evaluations"][-1] == {k: records[-1][k] for k in doc["final"]}
+    assert doc["classifier"]["dataset"] == "mnist_5k" and doc["eval_samples"] == 200
+    final = doc["final"]
+    assert 1.0 <= final["classifier_score"] <= 10.0 and final["frechet_distance"] > 0
+    assert 0 <= final["modes"] <= 10 and 0 <= final["precision"] <= 1 and 0 <= final["recall"] <= 1
+    # The same numbers from the restored generator and the metrics module directly.
+    from gan_tf import classifier, data, metrics
+    config = small_config(eval_samples=200)
+    g, _ = models.build(config)
+    tf.train.Checkpoint(generator=g).restore(
+        tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))).expect_partial()
+    clf, _ = classifier.load(classifier.default_classifier_dir("mnist_5k"))
+    images, _ = g(train.fixed_z(config, 200, train.EVAL_Z_STREAM))
+    direct = metrics.Evaluator(clf, data.load_mnist_5k().test_images[:200])(images.numpy())
+    for key, value in direct.items():
+        assert final[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+
+
+def test_run_writes_a_gif_of_the_fixed_z_grids(finished_run):
+    from PIL import Image
+    run_dir, _ = finished_run
+    with Image.open(os.path.join(run_dir, "progress.gif")) as gif:
+        assert gif.n_frames == 2  # one per sample grid: steps 10 and 20
+        gif.seek(1)
+        frame = np.asarray(gif.convert("L"), np.float32) / 255
+    with open(os.path.join(run_dir, "train_samples.pkl"), "rb") as f:
+        last_grid = pickle.load(f)[-1]
+    from gan_tf import plots
+    expected = np.kron(plots.image_grid(last_grid), np.ones((3, 3)))
+    assert frame.shape == expected.shape
+    np.testing.assert_allclose(frame, expected, atol=1.5 / 255)
+
+
+def test_evaluation_between_log_records_gets_its_own_record(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, eval_every=4,
+                          eval_samples=50)
+    train.train(config)
+    records = read_records(str(tmp_path))
+    assert [(r["step"], "d_loss" in r, "classifier_score" in r) for r in records] == [
+        (4, False, True), (5, True, False), (8, False, True), (10, True, True)]
+    with open(tmp_path / "train_losses.pkl", "rb") as f:
+        assert len(pickle.load(f)) == 2  # the legacy loss log holds only loss records
+
+
+def test_max_seconds_stops_saves_evaluates_and_a_rerun_continues(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, eval_samples=50,
+                          max_seconds=1e-3)
+    last = train.train(config)
+    assert last["step"] == 1 and "classifier_score" in last  # first call is one step
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-1")
+    last = train.train(dataclasses.replace(config, max_seconds=None))
+    assert last["step"] == 10
+    assert [r["step"] for r in read_records(str(tmp_path))] == [1, 5, 10]
+
+
+@pytest.mark.parametrize("kind,trick", [
+    ("dcgan", dict(init="normal_0.02")), ("mlp", dict(init="he")),
+    ("mlp", dict(instance_noise=0.5)), ("dcgan", dict(label_flip=0.2)),
+    ("dcgan", dict(instance_noise=0.3, label_flip=0.1, d_steps_per_g_step=2)),
+    ("dcgan", dict(d_translate=2, g_ema=0.99)), ("mlp", dict(d_translate=1))])
+def test_tricks_train_in_graph(kind, trick):
+    from gan_tf import data
+    config = small_config(kind, **trick)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    g_before, d_before = snapshot(g), snapshot(d)
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
+    history, finite = trainer.train_steps(iter(data.make_dataset(images, 16, seed=0)),
+                                          tf.constant(2, tf.int64))
+    assert bool(finite) and np.isfinite(history.numpy()).all()
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+    assert {v.name for v in trainer.d_vars} <= changed(d_before, d)
+
+
+@pytest.mark.parametrize("init,expected_std", [
+    ("normal_0.02", lambda fan_in, fan_out: 0.02),
+    ("he", lambda fan_in, fan_out: np.sqrt(2.0 / fan_in)),
+    ("glorot", lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)))])
+def test_init_sets_the_kernel_distribution(init, expected_std):
+    g, _ = models.build(small_config("mlp", init=init, g_hidden=(256,), z_dim=100))
+    kernel = g.hidden[0].kernel.numpy()  # (100, 256)
+    assert kernel.std() == pytest.approx(expected_std(100, 256), rel=0.05)
+    assert abs(kernel.mean()) < 0.01 * max(1.0, expected_std(100, 256) * 10)
+
+
+def test_translation_shifts_each_image_within_the_limit():
+    config = small_config(d_translate=2)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
+    padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0)
+    shifted = trainer._translate(tf.constant(x)).numpy()
+    offsets = set()
+    for i in range(32):
+        match = [(a, b) for a in range(5) for b in range(5)
+                 if np.array_equal(padded[i, a:a + 28, b:b + 28], shifted[i])]
+        assert len(match) == 1, i  # exactly one shift of at most 2 pixels each way
+        offsets.add(match[0])
+    assert len(offsets) > 5  # each image its own shift
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        total = tf.reduce_sum(trainer._translate(xt) * xt)
+    assert np.abs(tape.gradient(total, xt).numpy()).sum() > 0  # G learns through it
+    assert train.GANTrainer(small_config(), g, d)._translate(xt) is xt  # off: untouched
+
+
+def test_instance_noise_decays_linearly_to_zero():
+    config = small_config(instance_noise=0.4, instance_noise_steps=100)
+    g, d = models.build(config)
+    trainer = train.GANTrainer(config, g, d)
+    x = tf.zeros([64, 28, 28, 1])
+    for step, sigma in [(0, 0.4), (50, 0.2), (100, 0.0), (500, 0.0)]:
+        trainer.step.assign(step)
+        noise = trainer._instance_noise(x).numpy()
+        assert noise.std() == pytest.approx(sigma, rel=0.05, abs=1e-9), step
+    assert train.GANTrainer(small_config(), g, d)._instance_noise(x) is x  # off: untouched
 
 
 def test_legacy_notebook_code_plots_train_losses(finished_run):
@@ -230,3 +357,34 @@ def test_joint_step_updates_both_networks_from_one_pass():
     assert changed(d_before, d) == {v.name for v in trainer.d_vars}
     assert train.resolve_option(small_config("mlp"), "joint_updates") is False
     assert train.resolve_option(small_config("dcgan"), "joint_updates") is True
+
+
+@pytest.mark.parametrize("kind", ["mlp_bn", "dcgan"])
+def test_generator_ema_follows_the_weights(kind):
+    config = small_config(kind, g_ema=0.9)
+    g, d = models.build(config)
+    ema = models.build_generator(config, "generator_ema")
+    trainer = train.GANTrainer(config, g, d, ema)
+    before = snapshot(g)
+    assert all(np.array_equal(e.numpy(), before[v.name]) for e, v in zip(ema.variables, g.variables))
+    tf.function(trainer.train_step)([tf.random.uniform([16, 28, 28, 1], -1, 1)])
+    for e, v in zip(ema.variables, g.variables):
+        expected = 0.9 * before[v.name] + 0.1 * v.numpy() if v.trainable else v.numpy()
+        np.testing.assert_allclose(e.numpy(), expected, rtol=1e-5, atol=1e-7, err_msg=v.name)
+    assert not any(v.name.startswith("generator_ema") for v in trainer.g_vars)
+
+
+def test_ema_run_samples_and_restores_the_averaged_generator(tmp_path):
+    from gan_tf import runs
+    config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, sample_every=10,
+                          g_ema=0.5, eval_samples=0, num_samples=4)
+    train.train(config)
+    config2, g, _, _ = runs.restore_models(str(tmp_path))
+    assert g.name == "generator" and config2.g_ema == 0.5
+    with open(tmp_path / "train_samples.pkl", "rb") as f:
+        last_grid = pickle.load(f)[-1]
+    np.testing.assert_allclose(g(train.fixed_z(config))[0].numpy()[..., 0], last_grid, atol=1e-6)
+    raw, _ = models.build(config)
+    tf.train.Checkpoint(generator=raw).restore(
+        tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
+    assert not np.allclose(raw(train.fixed_z(config))[0].numpy()[..., 0], last_grid, atol=1e-6)

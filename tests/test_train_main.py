@@ -44,6 +44,15 @@ def run_main(*args, cwd=None, env=None, timeout=300):
     (["--leak=-1"], "--leak"),
     (["--seed=-1"], "--seed"),
     (["--batch_size=ten"], "--batch_size"),
+    (["--init=zeros"], "--init"),
+    (["--instance_noise=-0.1"], "--instance_noise"),
+    (["--instance_noise_steps=0"], "--instance_noise_steps"),
+    (["--label_flip=0.5"], "--label_flip"),
+    (["--g_ema=1"], "--g_ema"),
+    (["--d_translate=9"], "--d_translate"),
+    (["--eval_every=0"], "--eval_every"),
+    (["--eval_samples=2"], "--eval_samples"),
+    (["--max_seconds=0"], "--max_seconds"),
     (["--no_such_flag=1"], "no_such_flag"),
 ])
 def test_invalid_flag_exits_with_one_line_naming_it(args, flag, tmp_path):
@@ -88,6 +97,9 @@ def test_bad_data_dir_is_one_line_and_nonzero(tmp_path):
     ("dcgan_mnist.cfg", {"model": "dcgan", "optimizer": "rmsprop", "d_learning_rate": 0.0002,
                          "g_learning_rate": 0.0001, "batch_size": 256, "dropout": 0.3,
                          "leak": 0.3}),
+    ("dcgan_cpu.cfg", {"model": "dcgan", "g_channels": [64, 32], "d_channels": [32, 64],
+                       "batch_size": 32, "dropout": 0.0, "g_learning_rate": 0.0005,
+                       "eval_every": 2000}),
 ])
 def test_flagfiles_start_a_run(flagfile, expect, tmp_path):
     out = tmp_path / "run"

@@ -1,0 +1,142 @@
+"""Sample quality against wall-clock time: each configuration trained for a fixed budget.
+
+    python benchmarks/quality.py                     # the shipped flagfiles, 600 s each
+    python benchmarks/quality.py --suite=tricks --seconds=180   # seed 003's tricks on dcgan_cpu
+    python benchmarks/quality.py --runs=dcgan_cpu --seconds=120 # one configuration, shorter
+
+Each run is `python train_main.py --flagfile=flags/<name>.cfg` on the embedded MNIST
+subset with --max_seconds set so that the command, from its start to the last step,
+fits the budget, and with gan_tf.metrics evaluated every few hundred to thousand
+steps (FLAGFILES: roughly every 20-40 s at each configuration's speed here). Reported per run: the
+metrics over time, the last evaluation, and the seconds from the command's start to
+the first evaluation reaching classifier score 8 and 9 and 10/10 modes. Results go to
+docs/results/quality[_<suite>].json and a markdown table on stdout. The classifier is
+the cached one for mnist_5k (trained beforehand; its training is not counted).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+# Shipped flagfile -> evaluation interval in steps (about every 20-40 s at its speed here).
+FLAGFILES = {"tf1_mnist": 10000, "keras_mlp_mnist": 2000, "dcgan_cpu": 1000, "dcgan_mnist": 25}
+# Seed 003's tricks, and the other options, each changed alone on top of dcgan_cpu.
+TRICKS = {
+    "dcgan_cpu": [],
+    "init=normal_0.02": ["--init=normal_0.02"],
+    "instance_noise=0.1": ["--instance_noise=0.1", "--instance_noise_steps=2000"],
+    "label_flip=0.05": ["--label_flip=0.05"],
+    "kernel_size=3": ["--kernel_size=3"],
+    "dropout=0.3": ["--dropout=0.3"],
+    "d_steps_per_g_step=2": ["--d_steps_per_g_step=2"],
+    "d_translate=2": ["--d_translate=2"],
+    "g_ema=0.999": ["--g_ema=0.999"],
+}
+TRICKS_EVAL_EVERY = 1000
+START_MARGIN_S = 12  # imports and flag parsing before train() starts its clock
+MILESTONES = (("classifier_score", 8.0), ("classifier_score", 9.0), ("modes", 10))
+
+
+def flagfile(name):
+    return os.path.join(ROOT, "flags", f"{name}.cfg")
+
+
+def run(name, flags, seconds, eval_every, work_dir):
+    """Trains one configuration; returns its timeline and summary."""
+    out = os.path.join(work_dir, name.replace("=", "_"))
+    cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), *flags, "--dataset=mnist_5k",
+           f"--output_dir={out}", "--overwrite", "--max_steps=100000000",
+           f"--max_seconds={max(1, seconds - START_MARGIN_S)}", f"--eval_every={eval_every}"]
+    start = time.time()
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    wall = time.time() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+    with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as f:
+        records = [json.loads(line) for line in f]
+    timeline = [{"seconds": round(r["time"] - start, 1), "step": r["step"],
+                 **{k: r[k] for k in ("classifier_score", "frechet_distance", "modes", "mode_kl",
+                                      "precision", "recall")}}
+                for r in records if "classifier_score" in r]
+    last_step_s = records[-1]["time"] - start
+    speeds = [r["steps_per_sec"] for r in records if "steps_per_sec" in r]
+    summary = {"name": name, "flags": flags, "steps": records[-1]["step"],
+               "command_to_last_step_s": round(last_step_s, 1), "wall_s": round(wall, 1),
+               "median_steps_per_sec": sorted(speeds)[len(speeds) // 2] if speeds else None,
+               "final": timeline[-1] if timeline else None}
+    for key, threshold in MILESTONES:
+        hit = next((t for t in timeline if t[key] >= threshold), None)
+        summary[f"seconds_to_{key}_{threshold:g}"] = hit["seconds"] if hit else None
+    return {"summary": summary, "timeline": timeline}
+
+
+def table(results):
+    head = ("| run | steps | command to last step | classifier score | Frechet distance | modes | "
+            "precision | recall | s to CS 8 | s to CS 9 | s to 10/10 modes |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
+    rows = []
+    for r in results:
+        s, f = r["summary"], r["summary"]["final"]
+
+        def t(key):
+            return "-" if s[key] is None else f"{s[key]:.0f}"
+        rows.append(f"| {s['name']} | {s['steps']} | {s['command_to_last_step_s']:.0f} s | "
+                    f"{f['classifier_score']:.2f} | {f['frechet_distance']:.1f} | {f['modes']}/10 | "
+                    f"{f['precision']:.3f} | {f['recall']:.3f} | {t('seconds_to_classifier_score_8')} | "
+                    f"{t('seconds_to_classifier_score_9')} | {t('seconds_to_modes_10')} |")
+    return head + "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=("flagfiles", "tricks"), default="flagfiles")
+    parser.add_argument("--runs", default=None, help="comma-separated subset of the suite's runs")
+    parser.add_argument("--seconds", type=int, default=600, help="budget per run, command start "
+                        "to last step")
+    parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
+    args = parser.parse_args()
+
+    if args.suite == "flagfiles":
+        suite = {name: [f"--flagfile={flagfile(name)}"] for name in FLAGFILES}
+        eval_every = FLAGFILES
+    else:
+        suite = {name: [f"--flagfile={flagfile('dcgan_cpu')}", *extra]
+                 for name, extra in TRICKS.items()}
+        eval_every = dict.fromkeys(TRICKS, TRICKS_EVAL_EVERY)
+    names = args.runs.split(",") if args.runs else list(suite)
+    unknown = set(names) - set(suite)
+    if unknown:
+        parser.error(f"unknown runs {sorted(unknown)}; choose from {sorted(suite)}")
+    out = args.out or os.path.join(ROOT, "docs", "results", "quality.json" if args.suite ==
+                                   "flagfiles" else f"quality_{args.suite}.json")
+
+    from gan_tf import classifier, data  # the classifier is trained before any clock starts
+    classifier.load_or_train(data.load_mnist_5k())
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gan_tf_quality_") as work_dir:
+        for name in names:
+            results.append(run(name, suite[name], args.seconds, eval_every[name], work_dir))
+            print(json.dumps(results[-1]["summary"]), flush=True)
+    doc = {"machine": f"{os.cpu_count()} CPU cores", "budget_s": args.seconds,
+           "suite": args.suite,
+           "command": " ".join(["python", "benchmarks/quality.py"] + sys.argv[1:]),
+           "results": results}
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if os.path.exists(out) and args.runs:  # keep the other runs of an earlier full result
+        with open(out, encoding="utf-8") as f:
+            old = json.load(f)
+        kept = [r for r in old.get("results", []) if r["summary"]["name"] not in names]
+        doc["results"] = kept + results
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    print(table(doc["results"]))
+
+
+if __name__ == "__main__":
+    main()

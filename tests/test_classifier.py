@@ -1,0 +1,76 @@
+"""Seed 001's CNN classifier: architecture, training on the training split only,
+save/reload, and the command line."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import classifier, data
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_architecture_is_seed_001s_with_tf1_names():
+    shapes = {v.name: tuple(v.shape) for v in classifier.Classifier().variables}
+    assert shapes == {
+        "classifier/conv2d/kernel:0": (5, 5, 1, 32), "classifier/conv2d/bias:0": (32,),
+        "classifier/conv2d_1/kernel:0": (5, 5, 32, 32), "classifier/conv2d_1/bias:0": (32,),
+        "classifier/conv2d_2/kernel:0": (3, 3, 32, 64), "classifier/conv2d_2/bias:0": (64,),
+        "classifier/conv2d_3/kernel:0": (3, 3, 64, 64), "classifier/conv2d_3/bias:0": (64,),
+        "classifier/dense/kernel:0": (7 * 7 * 64, 256), "classifier/dense/bias:0": (256,),
+        "classifier/dense_1/kernel:0": (256, 10), "classifier/dense_1/bias:0": (10,),
+    }
+
+
+def test_one_epoch_learns_digits_from_the_training_split_only(quick_classifier):
+    model, info = quick_classifier
+    five_k = data.load_mnist_5k()
+    assert info["train_images"] == len(five_k.train_images) == 4000
+    assert info["held_out_images"] == len(five_k.test_images) == 1000
+    # Measured on the held-out split, which neither the classifier nor the GAN trains on.
+    assert info["held_out_accuracy"] == pytest.approx(
+        classifier.accuracy(model, five_k.test_images, five_k.test_labels))
+    assert info["held_out_accuracy"] > 0.8  # chance is 0.1
+
+
+def test_inference_is_deterministic_and_matches_under_tf_function(quick_classifier):
+    model, _ = quick_classifier
+    x = data.load_mnist_5k().test_images[:64]
+    eager_logits, eager_features = model(tf.constant(x))
+    logits, features = classifier.predict(model, x, batch_size=20)  # tf.function, in batches
+    np.testing.assert_allclose(logits, eager_logits.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(features, eager_features.numpy(), rtol=1e-4, atol=1e-4)
+    assert features.shape == (64, classifier.FEATURE_DIM) and features.min() >= 0  # post-ReLU
+
+
+def test_saved_classifier_reloads_with_identical_outputs(quick_classifier, tmp_path):
+    model, info = quick_classifier
+    classifier.save(model, str(tmp_path), info)
+    reloaded, reloaded_info = classifier.load(str(tmp_path))
+    x = data.load_mnist_5k().test_images[:32]
+    np.testing.assert_array_equal(classifier.predict(model, x)[0], classifier.predict(reloaded, x)[0])
+    assert reloaded_info == info
+
+
+def test_missing_or_broken_classifier_is_a_clear_error(tmp_path):
+    with pytest.raises(classifier.ClassifierError, match="holds no trained classifier"):
+        classifier.load(str(tmp_path))
+    (tmp_path / classifier.INFO_FILE).write_text("{}")
+    with pytest.raises(classifier.ClassifierError, match="cannot restore"):
+        classifier.load(str(tmp_path))
+
+
+def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "clf"
+    cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
+           "--epochs=1"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "mnist_5k: held-out accuracy" in result.stdout
+    accuracy = classifier.read_info(str(out))["held_out_accuracy"]
+    assert f"{100 * accuracy:.2f}%" in result.stdout
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "already holds a classifier" in again.stderr
