@@ -3,6 +3,7 @@
     python benchmarks/quality.py                     # the shipped flagfiles, 600 s each
     python benchmarks/quality.py --suite=tricks --seconds=180   # seed 003's tricks on dcgan_cpu
     python benchmarks/quality.py --runs=dcgan_cpu --seconds=120 # one configuration, shorter
+    python benchmarks/quality.py --table=docs/results/quality.json  # the table of earlier results
 
 Each run is `python train_main.py --flagfile=flags/<name>.cfg` on the embedded MNIST
 subset with --max_seconds set so that the command, from its start to the last step,
@@ -58,38 +59,60 @@ def run(name, flags, seconds, eval_every, work_dir):
     wall = time.time() - start
     if result.returncode != 0:
         raise SystemExit(f"{name} failed:\n{result.stderr[-3000:]}")
+    return summarize(name, flags, out, start, wall)
+
+
+def summarize(name, flags, out, start, wall):
+    """Timeline and summary of a finished run in `out` whose command started at `start`."""
     with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as f:
         records = [json.loads(line) for line in f]
     timeline = [{"seconds": round(r["time"] - start, 1), "step": r["step"],
                  **{k: r[k] for k in ("classifier_score", "frechet_distance", "modes", "mode_kl",
                                       "precision", "recall")}}
                 for r in records if "classifier_score" in r]
-    last_step_s = records[-1]["time"] - start
     speeds = [r["steps_per_sec"] for r in records if "steps_per_sec" in r]
+    best = max(timeline, key=lambda t: t["classifier_score"]) if timeline else None
     summary = {"name": name, "flags": flags, "steps": records[-1]["step"],
-               "command_to_last_step_s": round(last_step_s, 1), "wall_s": round(wall, 1),
+               "command_to_last_step_s": round(records[-1]["time"] - start, 1),
+               "wall_s": round(wall, 1),
                "median_steps_per_sec": sorted(speeds)[len(speeds) // 2] if speeds else None,
-               "final": timeline[-1] if timeline else None}
+               "final": timeline[-1] if timeline else None, "best_classifier_score": best}
     for key, threshold in MILESTONES:
         hit = next((t for t in timeline if t[key] >= threshold), None)
         summary[f"seconds_to_{key}_{threshold:g}"] = hit["seconds"] if hit else None
     return {"summary": summary, "timeline": timeline}
 
 
+def save(out, doc, names):
+    """Writes doc to out, keeping an earlier file's results for runs not in `names`."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if os.path.exists(out):
+        with open(out, encoding="utf-8") as f:
+            old = json.load(f)
+        kept = [r for r in old.get("results", []) if r["summary"]["name"] not in names]
+        doc = {**doc, "results": kept + doc["results"]}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    return doc
+
+
 def table(results):
-    head = ("| run | steps | command to last step | classifier score | Frechet distance | modes | "
-            "precision | recall | s to CS 8 | s to CS 9 | s to 10/10 modes |\n"
+    """Markdown: one row per run, its last evaluation, its best score and the milestones."""
+    head = ("| run | steps in budget | classifier score (last) | best (at step) | Frechet distance | "
+            "modes | precision | recall | s to CS 8 | s to CS 9 | s to 10/10 modes |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n")
     rows = []
     for r in results:
         s, f = r["summary"], r["summary"]["final"]
+        best = s.get("best_classifier_score") or f
 
         def t(key):
             return "-" if s[key] is None else f"{s[key]:.0f}"
-        rows.append(f"| {s['name']} | {s['steps']} | {s['command_to_last_step_s']:.0f} s | "
-                    f"{f['classifier_score']:.2f} | {f['frechet_distance']:.1f} | {f['modes']}/10 | "
-                    f"{f['precision']:.3f} | {f['recall']:.3f} | {t('seconds_to_classifier_score_8')} | "
-                    f"{t('seconds_to_classifier_score_9')} | {t('seconds_to_modes_10')} |")
+        rows.append(f"| {s['name']} | {s['steps']:,} | {f['classifier_score']:.2f} | "
+                    f"{best['classifier_score']:.2f} ({best['step']:,}) | {f['frechet_distance']:.1f} | "
+                    f"{f['modes']}/10 | {f['precision']:.3f} | {f['recall']:.3f} | "
+                    f"{t('seconds_to_classifier_score_8')} | {t('seconds_to_classifier_score_9')} | "
+                    f"{t('seconds_to_modes_10')} |")
     return head + "\n".join(rows)
 
 
@@ -100,7 +123,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=600, help="budget per run, command start "
                         "to last step")
     parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
+    parser.add_argument("--table", default=None, help="only print the table of this results file")
     args = parser.parse_args()
+    if args.table:
+        with open(args.table, encoding="utf-8") as f:
+            print(table(json.load(f)["results"]))
+        return
 
     if args.suite == "flagfiles":
         suite = {name: [f"--flagfile={flagfile(name)}"] for name in FLAGFILES}
@@ -119,22 +147,14 @@ def main():
     from gan_tf import classifier, data  # the classifier is trained before any clock starts
     classifier.load_or_train(data.load_mnist_5k())
     results = []
+    doc = {"machine": f"{os.cpu_count()} CPU cores", "budget_s": args.seconds,
+           "suite": args.suite, "command": " ".join(["python", "benchmarks/quality.py"] +
+                                                    sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="gan_tf_quality_") as work_dir:
         for name in names:
             results.append(run(name, suite[name], args.seconds, eval_every[name], work_dir))
             print(json.dumps(results[-1]["summary"]), flush=True)
-    doc = {"machine": f"{os.cpu_count()} CPU cores", "budget_s": args.seconds,
-           "suite": args.suite,
-           "command": " ".join(["python", "benchmarks/quality.py"] + sys.argv[1:]),
-           "results": results}
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    if os.path.exists(out) and args.runs:  # keep the other runs of an earlier full result
-        with open(out, encoding="utf-8") as f:
-            old = json.load(f)
-        kept = [r for r in old.get("results", []) if r["summary"]["name"] not in names]
-        doc["results"] = kept + results
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+            doc = save(out, {**doc, "results": results}, names)  # after every run
     print(table(doc["results"]))
 
 

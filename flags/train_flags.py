@@ -61,7 +61,7 @@ flags.DEFINE_integer("d_translate", _D.d_translate, "Shift each image D sees (re
 flags.DEFINE_float("g_ema", _D.g_ema, "Decay of an exponential moving average of G's weights "
                    "(e.g. 0.999; 0: off). Samples, evaluations, sample and export use it.")
 flags.DEFINE_integer("epochs", None, "Passes over the training split "
-                     "(default: 20,000 steps when --max_steps is not given either).")
+                     "(default: 55,000 steps when --max_steps is not given either).")
 flags.DEFINE_integer("max_steps", None, "Total generator steps; overrides --epochs.")
 flags.DEFINE_boolean("jit_compile", None, "XLA-compile the train step (default: on for mlp, "
                      "off for dcgan, as measured in docs/performance.md).")

@@ -15,6 +15,14 @@ class UsageError(Exception):
     """A flag or argument is wrong (exit status 2)."""
 
 
+def flag_values(argv):
+    """The parsed flags of a tool that takes no positional arguments (UsageError if given)."""
+    from absl import flags
+    if len(argv) > 1:
+        raise UsageError(f"unexpected arguments {argv[1:]}")
+    return flags.FLAGS
+
+
 def fail(message, code=1):
     """Prints `prog: error: message` as the last line and exits with `code`."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)

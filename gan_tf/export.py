@@ -46,12 +46,8 @@ def define_flags():
 
 
 def main(argv):
-    from absl import flags
-
-    from gan_tf.cli import UsageError
-    f = flags.FLAGS
-    if len(argv) > 1:
-        raise UsageError(f"unexpected arguments {argv[1:]}")
+    from gan_tf.cli import UsageError, flag_values
+    f = flag_values(argv)
     if not f.run_dir:
         raise UsageError("--run_dir is required")
     if not f.export_dir and not f.tf1_checkpoint_out:

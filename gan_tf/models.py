@@ -14,6 +14,8 @@ Architectures and their default sizes:
         transposed convolutions 128 (stride 1), 64 (stride 2), 1 (stride 2) with
         batch norm and ReLU; D strided convolutions 64, 128 (stride 2 while the
         map is larger than 7x7, then stride 1) with Leaky ReLU 0.2 and dropout 0.3.
+        `hidden` adds dense layers: in G before the projection (batch norm, ReLU),
+        in D after the convolutions (Leaky ReLU, dropout), as InfoGAN's MNIST nets.
 """
 import numpy as np
 import tensorflow as tf
@@ -24,11 +26,13 @@ IMAGE_SHAPE = (28, 28, 1)
 
 GENERATOR_DEFAULTS = {
     "mlp": dict(hidden=(128,), leak=0.01, batchnorm=False, bn_momentum=0.99, init="glorot"),
-    "dcgan": dict(channels=(256, 128, 64), kernel_size=5, bn_momentum=0.99, init="glorot"),
+    "dcgan": dict(channels=(256, 128, 64), kernel_size=5, bn_momentum=0.99, init="glorot",
+                  hidden=()),
 }
 DISCRIMINATOR_DEFAULTS = {
     "mlp": dict(hidden=(128,), leak=0.01, dropout=0.0, init="glorot"),
-    "dcgan": dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3, init="glorot"),
+    "dcgan": dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3, init="glorot",
+                  hidden=()),
 }
 
 
@@ -65,6 +69,12 @@ class Generator(tf.Module):
                 channels, k = s["channels"], s["kernel_size"]
                 h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
                 self.start_shape = (h, w, channels[0])
+                # Optional dense layers before the projection (InfoGAN's MNIST generator has one).
+                self.hidden = [layers.Dense(u, use_bias=False, name=names("dense"), init=s["init"])
+                               for u in s["hidden"]]
+                self.hidden_norms = [layers.BatchNorm(s["bn_momentum"],
+                                                      name=names("batch_normalization"))
+                                     for _ in s["hidden"]]
                 self.project = layers.Dense(h * w * channels[0], use_bias=False, name=names("dense"),
                                             init=s["init"])
                 self.norms = [layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization"))]
@@ -94,7 +104,10 @@ class Generator(tf.Module):
                 h = tf.nn.leaky_relu(h, s["leak"])
             logits = tf.reshape(self.out(h), (-1,) + self.image_shape)
         else:
-            h = tf.reshape(self.project(z), (-1,) + self.start_shape)
+            h = z
+            for dense, norm in zip(self.hidden, self.hidden_norms):
+                h = tf.nn.relu(norm(dense(h), training, update))
+            h = tf.reshape(self.project(h), (-1,) + self.start_shape)
             h = tf.nn.relu(self.norms[0](h, training, update))
             for deconv, norm in zip(self.deconvs, self.norms[1:]):
                 h = tf.nn.relu(norm(deconv(h), training, update))
@@ -119,6 +132,9 @@ class Discriminator(tf.Module):
                 self.hidden = [layers.Conv2D(c, s["kernel_size"], 2 if i < 2 else 1,
                                              name=names("conv2d"), init=s["init"])
                                for i, c in enumerate(s["channels"])]
+                # Optional dense layers after the convolutions (InfoGAN's MNIST discriminator).
+                self.dense_hidden = [layers.Dense(u, name=names("dense"), init=s["init"])
+                                     for u in s["hidden"]]
             self.out = layers.Dense(1, name=names("dense"), init=s["init"])
 
     def __call__(self, x, training=False, seed=None):
@@ -131,6 +147,11 @@ class Discriminator(tf.Module):
             h = layers.dropout(h, s["dropout"], training, layer_seed)
         if self.architecture != "mlp":
             h = tf.reshape(h, (tf.shape(h)[0], int(np.prod(h.shape[1:]))))
+            for j, layer in enumerate(self.dense_hidden):
+                h = tf.nn.leaky_relu(layer(h), s["leak"])
+                layer_seed = (None if seed is None else
+                              tf.random.experimental.stateless_fold_in(seed, len(self.hidden) + j))
+                h = layers.dropout(h, s["dropout"], training, layer_seed)
         logits = self.out(h)
         return tf.sigmoid(logits), logits
 
@@ -149,9 +170,10 @@ def build(config, generator_name="generator"):
                        init=config.init)
     else:
         g_sizes = dict(channels=config.g_channels, kernel_size=config.kernel_size,
-                       bn_momentum=config.bn_momentum, init=config.init)
+                       bn_momentum=config.bn_momentum, init=config.init, hidden=config.g_hidden)
         d_sizes = dict(channels=config.d_channels, kernel_size=config.kernel_size,
-                       leak=config.leak, dropout=config.dropout, init=config.init)
+                       leak=config.leak, dropout=config.dropout, init=config.init,
+                       hidden=config.d_hidden)
     generator = Generator(config.model, name=generator_name, **g_sizes)
     discriminator = Discriminator(config.model, **d_sizes)
     images, _ = generator(tf.zeros([1, config.z_dim]))  # creates the variables once

@@ -94,12 +94,8 @@ def define_flags():
 
 
 def main(argv):
-    from absl import flags
-
-    from gan_tf.cli import UsageError
-    f = flags.FLAGS
-    if len(argv) > 1:
-        raise UsageError(f"unexpected arguments {argv[1:]}")
+    from gan_tf.cli import UsageError, flag_values
+    f = flag_values(argv)
     if bool(f.run_dir) == bool(f.tf1_checkpoint):
         raise UsageError("give exactly one of --run_dir and --tf1_checkpoint")
     check_output(f.out, f.overwrite, interpolation=f.interpolation_rows > 0)

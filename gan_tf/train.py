@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import losses, metrics, models, plots, porting
+from gan_tf import losses, metrics, models, plots, porting, tricks
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
                          TENSORBOARD_DIR, Diverged, Interrupted, RunError, prepare_run_dir,
                          write_config)
@@ -92,41 +92,12 @@ class GANTrainer(tf.Module):
         return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
                         self.config.z_distribution)
 
-    def _instance_noise(self, x):
-        """x plus N(0, sigma^2) noise, sigma decaying linearly from --instance_noise to 0
-        over --instance_noise_steps (seed 003); x itself when the trick is off."""
-        c = self.config
-        if c.instance_noise <= 0:
-            return x
-        left = 1.0 - tf.cast(self.step, tf.float32) / float(c.instance_noise_steps)
-        sigma = c.instance_noise * tf.maximum(left, 0.0)
-        return x + sigma * self.rng.normal(tf.shape(x))
-
-    def _translate(self, x):
-        """Each image shifted by its own random offset of up to --d_translate pixels each
-        way, the border filled with the background (-1); differentiable, so G learns
-        through it (DiffAugment's translation). x itself when off."""
-        t = self.config.d_translate
-        if not t:
-            return x
-        n, h, w = tf.shape(x)[0], x.shape[1], x.shape[2]
-        padded = tf.pad(x, [[0, 0], [t, t], [t, t], [0, 0]], constant_values=-1.0)
-        offsets = self.rng.uniform_full_int([2, n], tf.int32)
-        dy, dx = [tf.math.floormod(o, 2 * t + 1) for o in tf.unstack(offsets)]
-        rows = dy[:, None] + tf.range(h)[None, :]  # (n, h)
-        cols = dx[:, None] + tf.range(w)[None, :]  # (n, w)
-        x = tf.gather(padded, rows, axis=1, batch_dims=1)  # (n, h, w + 2t, c)
-        return tf.gather(x, cols, axis=2, batch_dims=1)  # (n, h, w, c)
-
     def _d_input(self, x):
         """What D sees of a batch in training: translated, then noised (each if on)."""
-        return self._instance_noise(self._translate(x))
-
-    def _flips(self, n):
-        """(n, 1) floats, 1 with probability --label_flip; None when the trick is off."""
-        if self.config.label_flip <= 0:
-            return None
-        return tf.cast(self.rng.uniform([n, 1]) < self.config.label_flip, tf.float32)
+        c = self.config
+        x = tricks.translate(x, self.rng, c.d_translate)
+        return tricks.instance_noise(x, self.rng, self.step, c.instance_noise,
+                                     c.instance_noise_steps)
 
     def _discriminate(self, real, fake, seed):
         """D on the real and the fake batch in one call on their concatenation (the same
@@ -137,7 +108,8 @@ class GANTrainer(tf.Module):
                                            training=True, seed=seed)
         d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
             logits[:n], logits[n:], self.config.label_smoothing,
-            self._flips(n), self._flips(n))
+            tricks.label_flips(self.rng, n, self.config.label_flip),
+            tricks.label_flips(self.rng, n, self.config.label_flip))
         return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                     d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
 
@@ -332,15 +304,22 @@ def _chunks(n, size):
     return [min(size, n - i) for i in range(0, n, size)]
 
 
-def write_eval_file(run_dir, config, records, classifier_info):
-    """eval.json: every evaluation of the run so far, and the last one."""
+def write_eval_file(run_dir, config, records, classifier_info=None):
+    """eval.json: every evaluation of the run so far, and the last one. Without
+    `classifier_info` the file's earlier one is kept (a resume cutting it back)."""
+    path = os.path.join(run_dir, EVAL_FILE)
+    if classifier_info is None and os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                classifier_info = json.load(f).get("classifier")
+        except (OSError, ValueError, AttributeError):
+            classifier_info = None
     evaluations = [{k: r[k] for k in ("step", "time") + EVAL_KEYS} for r in records
                    if "classifier_score" in r]
     doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
            "classifier": classifier_info, "evaluations": evaluations,
            "final": evaluations[-1] if evaluations else None}
-    logs_lib.atomic_write(os.path.join(run_dir, EVAL_FILE),
-                          json.dumps(doc, indent=2).encode("utf-8"))
+    logs_lib.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8"))
 
 
 EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
@@ -410,9 +389,9 @@ def train(config):
                                           start_batch=start * config.d_steps_per_g_step))
     writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
-    evaluator = RunEvaluator(config, data) if config.eval_samples else None
-    if evaluator and start:  # eval.json cut back with the logs
-        write_eval_file(run_dir, config, run_logs.records, evaluator.classifier_info)
+    evaluator = None  # built at the first evaluation, so that the first step comes fast
+    if config.eval_samples and start:  # eval.json cut back with the logs
+        write_eval_file(run_dir, config, run_logs.records)
     eval_every = config.eval_every or max_steps  # None: at the end of the run only
     deadline = t_setup + config.max_seconds if config.max_seconds else None
     log.info("Training %s on %s: steps %d -> %d (%d steps/epoch), output in %s",
@@ -443,7 +422,8 @@ def train(config):
 
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
-            if evaluator and _is_event(step, eval_every, final):
+            if config.eval_samples and _is_event(step, eval_every, final):
+                evaluator = evaluator or RunEvaluator(config, data)  # may train the classifier
                 evaluation = evaluator(sampler)
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
                          "(KL %.3f), precision %.3f, recall %.3f", step,

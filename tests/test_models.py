@@ -57,6 +57,20 @@ def test_dcgan_variable_names():
                                "discriminator/dense/kernel", "discriminator/dense/bias"])
 
 
+def test_dcgan_dense_hidden_layers_in_both_networks():
+    g = models.Generator("dcgan", channels=(8, 4), hidden=(32,))
+    d = models.Discriminator("dcgan", channels=(4, 8), hidden=(16,))
+    images, _ = g(tf.zeros([2, 10]), training=True)
+    probs, _ = d(images, training=True)
+    assert images.shape == (2, 28, 28, 1) and probs.shape == (2, 1)
+    shapes = {v.name.split(":")[0]: tuple(v.shape) for v in g.variables + d.variables}
+    assert shapes["generator/dense/kernel"] == (10, 32)  # the hidden layer, created first
+    assert shapes["generator/dense_1/kernel"] == (32, 7 * 7 * 8)  # then the projection
+    assert "generator/batch_normalization/moving_mean" in shapes
+    assert shapes["discriminator/dense/kernel"] == (7 * 7 * 8, 16)
+    assert shapes["discriminator/dense_1/kernel"] == (16, 1)
+
+
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_shapes_and_output_functions(architecture):
     g = models.Generator(architecture)
@@ -127,8 +141,8 @@ def test_sizes_are_configurable_and_unknown_ones_rejected():
     images, _ = g(tf.zeros([2, 10]))
     assert images.shape == (2, 28, 28, 1)
     assert tuple(g.project.kernel.shape) == (10, 7 * 7 * 32)
-    with pytest.raises(TypeError, match="hidden"):
-        models.Generator("dcgan", hidden=(3,))
+    with pytest.raises(TypeError, match="channels"):
+        models.Generator("mlp", channels=(3,))  # a dcgan size given to the mlp
     with pytest.raises(ValueError, match="unknown architecture"):
         models.Discriminator("resnet")
 
