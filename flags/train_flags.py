@@ -7,8 +7,8 @@ import dataclasses
 
 from absl import flags
 
-from gan_tf.config import (DATASETS, FIELD_CHECKS, INITS, MODELS, OPTIMIZERS, Z_DISTRIBUTIONS,
-                           TrainConfig)
+from gan_tf.config import (DATASETS, FIELD_CHECKS, INITS, MODELS, OPTIMIZERS, STRATEGIES,
+                           Z_DISTRIBUTIONS, TrainConfig)
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config
@@ -85,6 +85,18 @@ flags.DEFINE_integer("eval_every", None, "Steps per evaluation (default: at the 
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Samples per evaluation (0: none).")
 flags.DEFINE_string("classifier_dir", None, "Classifier of gan_tf.classifier whose space the "
                     "metrics use (default: the cached one for the dataset, trained on first use).")
+# Scaling out (docs/scaling.md).
+flags.DEFINE_enum("strategy", _D.strategy, STRATEGIES, "tf.distribute strategy: default (one "
+                  "device), mirrored (this machine's GPUs, or --cpu_devices), multi_worker "
+                  "(processes described by TF_CONFIG) or tpu. --batch_size stays the global batch.")
+flags.DEFINE_string("tpu", None, "--strategy=tpu: TPU name or grpc:// address (default: the "
+                    "one TPUClusterResolver finds, e.g. on a TPU VM).")
+flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices, so "
+                     "that --strategy=mirrored runs replicas without GPUs (a correctness check, "
+                     "not a speed-up).")
+flags.DEFINE_boolean("mixed_precision", False, "Compute in float16 on GPUs (with loss "
+                     "scaling) or bfloat16 on TPUs and CPUs; variables, losses and outputs stay "
+                     "float32.")
 # Porting.
 flags.DEFINE_string("init_from_tf1_checkpoint", None,
                     "Start from a TF1 Saver checkpoint (prefix or directory), e.g. the legacy "

@@ -13,7 +13,8 @@ MODELS = ("mlp", "dcgan")
 DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
-INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.layers
+INITS = ("glorot", "normal_0.02", "he")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute  # kernel initialisers, see gan_tf.layers
 # When neither --epochs nor --max_steps is given: the TF1 notebook's 100 epochs of 550
 # batches. On the 4,000-digit subset its MLP peaks near there (docs/quality.md).
 DEFAULT_MAX_STEPS = 55000
@@ -84,6 +85,8 @@ FIELD_CHECKS = {
     "eval_samples": (lambda v: isinstance(v, int) and (v == 0 or v > 3),
                      "must be 0 (no evaluation) or more than 3 samples"),
     "max_seconds": (_positive, "must be a positive number of seconds"),
+    "strategy": (_one_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
+    "cpu_devices": (_positive, "must be a positive number of logical CPU devices"),
 }
 
 
@@ -150,6 +153,13 @@ class TrainConfig:
     eval_samples: int = 1000
     classifier_dir: Optional[str] = None
     max_seconds: Optional[float] = None  # stop (and save, and evaluate) after this long
+    # Scaling out (gan_tf.distribute): the tf.distribute strategy; the TPU to use (name or
+    # grpc:// address; None: the one TPUClusterResolver finds); logical CPU devices to make
+    # (mirrored without GPUs); bfloat16/float16 compute with float32 variables and outputs.
+    strategy: str = "default"
+    tpu: Optional[str] = None
+    cpu_devices: Optional[int] = None
+    mixed_precision: bool = False
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
     init_from_tf1_checkpoint: Optional[str] = None
     tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
@@ -206,6 +216,8 @@ RESUMABLE_FIELDS = frozenset({
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
     "deterministic", "jit_compile",
     "eval_every", "eval_samples", "classifier_dir", "max_seconds",
+    # Checkpoints restore under any strategy; variables are float32 either way.
+    "strategy", "tpu", "cpu_devices", "mixed_precision",
 })
 
 

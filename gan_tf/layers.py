@@ -5,6 +5,9 @@ Each layer's module name is the TF1 layer name (`dense`, `dense_1`,
 the variables read `generator/dense/kernel`, exactly as `tf.layers` named them.
 Default initialisers are TF1's: Glorot-uniform kernels, zero biases; `init`
 picks another kernel initialiser (seed 003's first trick: DCGAN's N(0, 0.02)).
+
+Variables are float32; a layer computes in its input's dtype (bfloat16 or float16
+under --mixed_precision), casting its variables to it.
 """
 import math
 
@@ -44,8 +47,8 @@ class Dense(tf.Module):
                     name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.units]), name="bias")
-        y = tf.matmul(x, self.kernel)
-        return y + self.bias if self.use_bias else y
+        y = tf.matmul(x, _like(self.kernel, x))
+        return y + _like(self.bias, x) if self.use_bias else y
 
 
 class Conv2D(tf.Module):
@@ -68,8 +71,8 @@ class Conv2D(tf.Module):
                     name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
-        y = tf.nn.conv2d(x, self.kernel, self.strides, "SAME")
-        return tf.nn.bias_add(y, self.bias) if self.use_bias else y
+        y = tf.nn.conv2d(x, _like(self.kernel, x), self.strides, "SAME")
+        return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
 
 
 class Conv2DTranspose(tf.Module):
@@ -95,20 +98,25 @@ class Conv2DTranspose(tf.Module):
                     name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
-        s = self.strides
+        s, kernel = self.strides, _like(self.kernel, x)
         if s == 1 and self.kernel_size % 2 == 1:
             # The same map as conv2d_transpose, computed as a convolution with the kernel
             # flipped and its channel axes swapped: about 2x faster forward on CPU.
-            flipped = tf.transpose(tf.reverse(self.kernel, [0, 1]), [0, 1, 3, 2])
+            flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
             y = tf.nn.conv2d(x, flipped, 1, "SAME")
         else:
             out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
-            y = tf.nn.conv2d_transpose(x, self.kernel, out_shape, s, "SAME")
-        return tf.nn.bias_add(y, self.bias) if self.use_bias else y
+            y = tf.nn.conv2d_transpose(x, kernel, out_shape, s, "SAME")
+        return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
 
 
 class BatchNorm(tf.Module):
-    """Batch normalisation over the last axis with moving statistics (TF1 defaults)."""
+    """Batch normalisation over the last axis with moving statistics (TF1 defaults).
+
+    Under a tf.distribute strategy with several replicas the batch statistics are
+    those of the global batch (synchronised with an all-reduce), so a step computes
+    what it would on one device; the moving averages then agree on every replica.
+    Statistics are float32 whatever the input's dtype."""
 
     def __init__(self, momentum=0.99, epsilon=1e-3, name="batch_normalization"):
         super().__init__(name=name)
@@ -122,27 +130,62 @@ class BatchNorm(tf.Module):
                 c = int(x.shape[-1])
                 self.gamma = tf.Variable(tf.ones([c]), name="gamma")
                 self.beta = tf.Variable(tf.zeros([c]), name="beta")
-                self.moving_mean = tf.Variable(tf.zeros([c]), trainable=False, name="moving_mean")
+                # Replicas assign equal values: keep the first's, as synchronised BN does.
+                first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+                self.moving_mean = tf.Variable(tf.zeros([c]), trainable=False, name="moving_mean",
+                                               aggregation=first)
                 self.moving_variance = tf.Variable(tf.ones([c]), trainable=False,
-                                                   name="moving_variance")
-        if len(x.shape) == 4:  # NHWC: the fused kernel, as TF1's fused=True used
+                                                   name="moving_variance", aggregation=first)
+        dtype, x = x.dtype, tf.cast(x, tf.float32)
+        replicas = _replicas_in_sync()
+        if len(x.shape) == 4 and replicas == 1:  # NHWC: the fused kernel, as TF1's fused=True
             y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
                 x, self.gamma, self.beta, None if training else self.moving_mean,
                 None if training else self.moving_variance, self.epsilon, is_training=training)
             if training and update:  # variance here is the unbiased one, as in TF1
-                m = self.momentum
-                self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
-                self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
-            return y
+                self._update_moving(mean, variance)
+            return tf.cast(y, dtype)
         if training:
-            mean, variance = tf.nn.moments(x, axes=list(range(len(x.shape) - 1)))
-            if update:
-                m = self.momentum
-                self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
-                self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+            mean, variance, count = _global_moments(x, list(range(len(x.shape) - 1)))
+            if update:  # 4-D: unbiased, as the fused kernel reports it
+                self._update_moving(mean, variance * count / (count - 1.0)
+                                    if len(x.shape) == 4 else variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
+        y = tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, self.epsilon)
+        return tf.cast(y, dtype)
+
+    def _update_moving(self, mean, variance):
+        m = self.momentum
+        self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+        self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+
+
+def _replicas_in_sync():
+    context = tf.distribute.get_replica_context()
+    return 1 if context is None else context.num_replicas_in_sync
+
+
+def _global_moments(x, axes):
+    """Mean and (biased) variance of x over `axes` and over every replica's batch, and
+    the number of values they cover. Two all-reduces (mean, then squared deviations):
+    as accurate as one device's tf.nn.moments. Differentiable."""
+    context = tf.distribute.get_replica_context()
+    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
+    if context is None or context.num_replicas_in_sync == 1:
+        mean, variance = tf.nn.moments(x, axes)
+        return mean, variance, count
+    total_sum, total_count = context.all_reduce(
+        tf.distribute.ReduceOp.SUM, [tf.reduce_sum(x, axes), count])
+    mean = total_sum / total_count
+    squares = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                 tf.reduce_sum(tf.square(x - mean), axes))
+    return mean, squares / total_count, total_count
+
+
+def _like(variable, x):
+    """The variable in x's dtype (a no-op unless --mixed_precision)."""
+    return tf.cast(variable, x.dtype)
 
 
 def dropout(x, rate, training, seed=None):

@@ -51,9 +51,10 @@ def _sizes(defaults, architecture, overrides, what):
 class Generator(tf.Module):
     """z (batch, z_dim) -> (images (batch, 28, 28, 1) in [-1, 1], logits)."""
 
-    def __init__(self, architecture="mlp", image_shape=IMAGE_SHAPE, name="generator", **sizes):
+    def __init__(self, architecture="mlp", image_shape=IMAGE_SHAPE, name="generator",
+                 compute_dtype="float32", **sizes):
         super().__init__(name=name)
-        self.architecture = architecture
+        self.architecture, self.compute_dtype = architecture, compute_dtype
         self.image_shape = tuple(image_shape)
         self.sizes = _sizes(GENERATOR_DEFAULTS, architecture, sizes, "Generator")
         s, names = self.sizes, layers.LayerNames()
@@ -95,6 +96,7 @@ class Generator(tf.Module):
         (the discriminator's step must not change generator variables)."""
         s = self.sizes
         update = training and update_stats
+        z = tf.cast(z, self.compute_dtype)
         if self.architecture == "mlp":
             h = z
             for i, dense in enumerate(self.hidden):
@@ -112,15 +114,17 @@ class Generator(tf.Module):
             for deconv, norm in zip(self.deconvs, self.norms[1:]):
                 h = tf.nn.relu(norm(deconv(h), training, update))
             logits = self.out(h)
+        logits = tf.cast(logits, tf.float32)  # outputs are float32 under mixed precision too
         return tf.tanh(logits), logits
 
 
 class Discriminator(tf.Module):
     """x (batch, 28, 28, 1) -> (probs (batch, 1), logits (batch, 1))."""
 
-    def __init__(self, architecture="mlp", name="discriminator", **sizes):
+    def __init__(self, architecture="mlp", name="discriminator", compute_dtype="float32",
+                 **sizes):
         super().__init__(name=name)
-        self.architecture = architecture
+        self.architecture, self.compute_dtype = architecture, compute_dtype
         self.sizes = _sizes(DISCRIMINATOR_DEFAULTS, architecture, sizes, "Discriminator")
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
@@ -140,6 +144,7 @@ class Discriminator(tf.Module):
     def __call__(self, x, training=False, seed=None):
         """`seed` (int64 [2]) makes dropout stateless and so reproducible."""
         s = self.sizes
+        x = tf.cast(x, self.compute_dtype)
         h = tf.reshape(x, (tf.shape(x)[0], -1)) if self.architecture == "mlp" else x
         for i, layer in enumerate(self.hidden):
             h = tf.nn.leaky_relu(layer(h), s["leak"])
@@ -152,17 +157,18 @@ class Discriminator(tf.Module):
                 layer_seed = (None if seed is None else
                               tf.random.experimental.stateless_fold_in(seed, len(self.hidden) + j))
                 h = layers.dropout(h, s["dropout"], training, layer_seed)
-        logits = self.out(h)
+        logits = tf.cast(self.out(h), tf.float32)
         return tf.sigmoid(logits), logits
 
 
-def build_generator(config, name="generator"):
+def build_generator(config, name="generator", compute_dtype="float32"):
     """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA)."""
-    return build(config, generator_name=name)[0]
+    return build(config, generator_name=name, compute_dtype=compute_dtype)[0]
 
 
-def build(config, generator_name="generator"):
-    """Generator and Discriminator for a TrainConfig, variables created."""
+def build(config, generator_name="generator", compute_dtype="float32"):
+    """Generator and Discriminator for a TrainConfig, variables created (float32; they
+    compute in `compute_dtype`, bfloat16 or float16 under mixed precision)."""
     if config.model == "mlp":
         g_sizes = dict(hidden=config.g_hidden, leak=config.leak, batchnorm=config.g_batchnorm,
                        bn_momentum=config.bn_momentum, init=config.init)
@@ -174,8 +180,9 @@ def build(config, generator_name="generator"):
         d_sizes = dict(channels=config.d_channels, kernel_size=config.kernel_size,
                        leak=config.leak, dropout=config.dropout, init=config.init,
                        hidden=config.d_hidden)
-    generator = Generator(config.model, name=generator_name, **g_sizes)
-    discriminator = Discriminator(config.model, **d_sizes)
+    generator = Generator(config.model, name=generator_name, compute_dtype=compute_dtype,
+                          **g_sizes)
+    discriminator = Discriminator(config.model, compute_dtype=compute_dtype, **d_sizes)
     images, _ = generator(tf.zeros([1, config.z_dim]))  # creates the variables once
     discriminator(images)
     return generator, discriminator

@@ -1,7 +1,7 @@
 """Run directories: what training writes there, the refusals, and restoring from one.
 
 A run directory holds config.json (the TrainConfig), checkpoints/ (the latest
-step of both networks, optimizers and random state) and the logs of gan_tf.logs.
+step of both networks and optimizers) and the logs of gan_tf.logs.
 """
 import dataclasses
 import os

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import losses, metrics, models, plots, porting, tricks
+from gan_tf import distribute, losses, metrics, models, plots, porting, tricks
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
                          TENSORBOARD_DIR, Diverged, Interrupted, RunError, prepare_run_dir,
                          write_config)
@@ -35,37 +35,86 @@ def scope_variables(variables, scope):
     return [v for v in variables if v.name.startswith(scope + "/")]
 
 
-def make_optimizer(name, learning_rate, beta1):
-    if name == "adam":  # TF1's AdamOptimizer epsilon
-        return tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
-    if name == "rmsprop":
-        return tf.keras.optimizers.RMSprop(learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}")
+def make_optimizer(name, learning_rate, beta1, loss_scaling=False):
+    """Adam (TF1's epsilon) or RMSprop; wrapped in dynamic loss scaling for float16."""
+    if name == "adam":
+        optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
+    elif name == "rmsprop":
+        optimizer = tf.keras.optimizers.RMSprop(learning_rate)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return tf.keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
 
 
-def sample_z(rng, shape, distribution):
-    """Latent codes from a tf.random.Generator: uniform in [-1, 1] or standard normal."""
+def sample_z(shape, seed, distribution):
+    """Latent codes, a pure function of a stateless seed: uniform in [-1, 1] or standard
+    normal."""
     if distribution == "uniform":
-        return rng.uniform(shape, -1.0, 1.0)
-    return rng.normal(shape)
+        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
+    return tf.random.stateless_normal(shape, seed)
 
 
 def fixed_z(config, num=None, stream=20140610):
     """The same latent codes for every sample grid (or evaluation) of a run: a function
     of the seed and `stream`."""
     seed = tf.constant([config.seed, stream], tf.int64)
-    shape = [num or config.num_samples, config.z_dim]
-    if config.z_distribution == "uniform":
-        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
-    return tf.random.stateless_normal(shape, seed)
+    return sample_z([num or config.num_samples, config.z_dim], seed, config.z_distribution)
+
+
+RANDOM_STREAM = 2  # the train step's random numbers: stream (seed, 1), folded with the step
+
+
+class StepRandom:
+    """The random numbers of one train step, as pure functions of (seed, step): a
+    resumed run draws what an uninterrupted one would, with no generator state to
+    checkpoint. Each call site gets its own stream (in trace order).
+
+    Under a strategy with several replicas, every replica draws the latent codes of
+    the whole global batch and keeps its slice, so z is the same at any replica
+    count; dropout masks and the tricks' noise are drawn per replica (same
+    distribution, other numbers)."""
+
+    def __init__(self, seed, step, replicas):
+        self.key = tf.random.experimental.stateless_fold_in(
+            tf.constant([seed, RANDOM_STREAM], tf.int64), step)
+        self.draws, self.replicas = 0, replicas
+        context = tf.distribute.get_replica_context()
+        self.replica = 0 if context is None or replicas == 1 else context.replica_id_in_sync_group
+
+    def seed(self):
+        """The next seed, the same on every replica."""
+        self.draws += 1
+        return tf.random.experimental.stateless_fold_in(self.key, self.draws)
+
+    def local_seed(self):
+        """The next seed, this replica's own."""
+        seed = self.seed()
+        return seed if self.replicas == 1 else tf.random.experimental.stateless_fold_in(
+            seed, tf.cast(self.replica, tf.int64))
+
+    def z(self, local_batch, z_dim, distribution):
+        """This replica's rows of the global batch's latent codes: (local_batch, z_dim)."""
+        codes = sample_z([local_batch * self.replicas, z_dim], self.seed(), distribution)
+        if self.replicas == 1:
+            return codes
+        return codes[self.replica * local_batch:(self.replica + 1) * local_batch]
 
 
 class GANTrainer(tf.Module):
-    """The two networks, their optimizers over scope-filtered variables, and the steps."""
+    """The two networks, their optimizers over scope-filtered variables, and the steps.
 
-    def __init__(self, config, generator, discriminator, ema_generator=None):
+    Build it (and the networks) under `strategy.scope()` to train under a tf.distribute
+    strategy; `config.batch_size` is the global batch, split over the replicas."""
+
+    def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None):
         super().__init__(name="trainer")
         self.config, self.generator, self.discriminator = config, generator, discriminator
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % self.replicas:
+            raise ValueError(f"--batch_size={config.batch_size} does not split evenly over "
+                             f"{self.replicas} replicas")
+        self.local_batch = config.batch_size // self.replicas
         # --g_ema: a second generator holding the moving average of this one's weights.
         self.ema_generator = ema_generator
         if ema_generator is not None:
@@ -77,77 +126,103 @@ class GANTrainer(tf.Module):
         trainable = list(generator.trainable_variables) + list(discriminator.trainable_variables)
         self.g_vars = scope_variables(trainable, generator.name)
         self.d_vars = scope_variables(trainable, discriminator.name)
-        self.g_optimizer = make_optimizer(config.optimizer, config.g_learning_rate, config.g_beta1)
-        self.d_optimizer = make_optimizer(config.optimizer, config.d_learning_rate, config.d_beta1)
-        # Build the slots now, not lazily inside tf.function.
+        # float16 compute needs loss scaling (bfloat16 has float32's exponent range).
+        self.loss_scaling = generator.compute_dtype == "float16"
+        self.g_optimizer = make_optimizer(config.optimizer, config.g_learning_rate, config.g_beta1,
+                                          self.loss_scaling)
+        self.d_optimizer = make_optimizer(config.optimizer, config.d_learning_rate, config.d_beta1,
+                                          self.loss_scaling)
+        # Build the slots now, not lazily inside tf.function (under MirroredStrategy a lazy
+        # build inside strategy.run fails).
         self.g_optimizer.build(self.g_vars)
         self.d_optimizer.build(self.d_vars)
-        self.rng = tf.random.Generator.from_seed(config.seed)  # z and dropout; checkpointed
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-        # One step (D updates + G update) as its own function, XLA-compiled if asked.
-        jit = resolve_option(config, "jit_compile")
+        # One step (D updates + G update) as its own function, XLA-compiled if asked (on
+        # one replica: the optimizers' cross-replica sums do not compile here).
+        jit = resolve_option(config, "jit_compile") and self.replicas == 1
         self._compiled_step = tf.function(self.train_step, jit_compile=jit)
 
-    def _z(self):
-        return sample_z(self.rng, [self.config.batch_size, self.config.z_dim],
-                        self.config.z_distribution)
+    def _minimize(self, tape, optimizer, loss, variables):
+        """One update of `variables` down the gradient of `loss` (a mean over this
+        replica's examples). The optimizer sums the replicas' gradients, so each replica's
+        loss counts 1 / replicas: the update is that of the global batch's mean loss."""
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
 
-    def _d_input(self, x):
+    def _scaled(self, loss, optimizer):
+        """What a tape differentiates for `loss`: divided by the replica count, and
+        multiplied by the loss scale under float16."""
+        loss = loss / self.replicas if self.replicas > 1 else loss
+        return optimizer.scale_loss(loss) if self.loss_scaling else loss
+
+    def _d_input(self, x, rand):
         """What D sees of a batch in training: translated, then noised (each if on)."""
         c = self.config
-        x = tricks.translate(x, self.rng, c.d_translate)
-        return tricks.instance_noise(x, self.rng, self.step, c.instance_noise,
-                                     c.instance_noise_steps)
+        if c.d_translate:
+            x = tricks.translate(x, rand.local_seed(), c.d_translate)
+        if c.instance_noise:
+            x = tricks.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
+                                      c.instance_noise_steps)
+        return x
 
-    def _discriminate(self, real, fake, seed):
+    def _discriminate(self, real, fake, rand):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics), which is faster. Returns D's
         losses and mean verdicts, and the fake batch's logits."""
         n = tf.shape(real)[0]
-        probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0)),
+        seed = rand.local_seed()  # dropout
+        probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0), rand),
                                            training=True, seed=seed)
+        flips = [tricks.label_flips(rand.local_seed(), n, self.config.label_flip)
+                 if self.config.label_flip else None for _ in range(2)]
         d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
-            logits[:n], logits[n:], self.config.label_smoothing,
-            tricks.label_flips(self.rng, n, self.config.label_flip),
-            tricks.label_flips(self.rng, n, self.config.label_flip))
+            logits[:n], logits[n:], self.config.label_smoothing, *flips)
         return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                     d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
 
-    def discriminator_step(self, real):
+    def _random(self):
+        return StepRandom(self.config.seed, self.step, self.replicas)
+
+    def _z(self, rand):
+        return rand.z(self.local_batch, self.config.z_dim, self.config.z_distribution)
+
+    def discriminator_step(self, real, rand=None):
         """One update of D's variables on a real batch and a fresh fake batch."""
-        z = self._z()
-        seed = self.rng.make_seeds(1)[:, 0]  # dropout
-        fake, _ = self.generator(z, training=True, update_stats=False)
+        rand = rand or self._random()
+        fake, _ = self.generator(self._z(rand), training=True, update_stats=False)
         with tf.GradientTape() as tape:
-            metrics, _ = self._discriminate(real, fake, seed)
-        grads = tape.gradient(metrics["d_loss"], self.d_vars)
-        self.d_optimizer.apply_gradients(zip(grads, self.d_vars))
+            metrics, _ = self._discriminate(real, fake, rand)
+            loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+        self._minimize(tape, self.d_optimizer, loss, self.d_vars)
         return metrics
 
-    def generator_step(self):
+    def generator_step(self, rand=None):
         """One update of G's variables through D's verdict on a fresh fake batch."""
-        z = self._z()
-        seed = self.rng.make_seeds(1)[:, 0]
+        rand = rand or self._random()
+        z = self._z(rand)
+        seed = rand.local_seed()
         with tf.GradientTape() as tape:
             fake, _ = self.generator(z, training=True)
-            _, fake_logits = self.discriminator(self._d_input(fake), training=True, seed=seed)
+            _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed)
             g_loss = losses.generator_loss(fake_logits)
-        grads = tape.gradient(g_loss, self.g_vars)
-        self.g_optimizer.apply_gradients(zip(grads, self.g_vars))
+            loss = self._scaled(g_loss, self.g_optimizer)
+        self._minimize(tape, self.g_optimizer, loss, self.g_vars)
         return dict(g_loss=g_loss)
 
-    def joint_step(self, real):
+    def joint_step(self, real, rand=None):
         """The last D update and the G update from one forward pass, as the TensorFlow
         DCGAN tutorial does: one fake batch, two tapes, G's gradient through D's
         weights before D's update. One generator forward pass instead of two."""
-        z = self._z()
-        seed = self.rng.make_seeds(1)[:, 0]
+        rand = rand or self._random()
+        z = self._z(rand)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake, _ = self.generator(z, training=True)
-            metrics, fake_logits = self._discriminate(real, fake, seed)
+            metrics, fake_logits = self._discriminate(real, fake, rand)
             metrics["g_loss"] = losses.generator_loss(fake_logits)
-        d_grads = d_tape.gradient(metrics["d_loss"], self.d_vars)
-        g_grads = g_tape.gradient(metrics["g_loss"], self.g_vars)
+            d_loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+            g_loss = self._scaled(metrics["g_loss"], self.g_optimizer)
+        d_grads = d_tape.gradient(d_loss, self.d_vars)
+        g_grads = g_tape.gradient(g_loss, self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))
         self.g_optimizer.apply_gradients(zip(g_grads, self.g_vars))
         return metrics
@@ -165,31 +240,35 @@ class GANTrainer(tf.Module):
             ema.assign(decay * ema + (1.0 - decay) * v if v.trainable else v)
 
     def train_step(self, real_batches):
-        """d_steps_per_g_step D updates (one per real batch), then one G update.
-        Returns the step's metrics in METRIC_KEYS order."""
+        """On one replica: d_steps_per_g_step D updates (one per real batch), then one G
+        update. Returns the step's metrics in METRIC_KEYS order (this replica's means)."""
+        rand = self._random()
         if resolve_option(self.config, "joint_updates"):
             for real in real_batches[:-1]:
-                self.discriminator_step(real)
-            metrics = self.joint_step(real_batches[-1])
+                self.discriminator_step(real, rand)
+            metrics = self.joint_step(real_batches[-1], rand)
         else:
             for real in real_batches:
-                d_metrics = self.discriminator_step(real)
-            metrics = {**d_metrics, **self.generator_step()}
-        if self.ema_generator is not None:
-            self.update_ema()
+                d_metrics = self.discriminator_step(real, rand)
+            metrics = {**d_metrics, **self.generator_step(rand)}
         return tf.stack([metrics[k] for k in METRIC_KEYS])
 
     @tf.function
     def train_steps(self, iterator, num_steps):
         """Runs `num_steps` steps in one graph call (Python runs once, not per step).
 
-        `iterator` yields real batches (data.make_dataset). Returns the metrics of every
-        step, (num_steps, len(METRIC_KEYS)) float32, and whether every variable is still
+        `iterator` yields global real batches (data.make_dataset, distributed by the
+        strategy). Returns the metrics of every step, means over the global batch,
+        (num_steps, len(METRIC_KEYS)) float32, and whether every variable is still
         finite afterwards.
         """
         history = tf.TensorArray(tf.float32, size=tf.cast(num_steps, tf.int32))
         for i in tf.range(num_steps):
-            row = self._compiled_step([next(iterator) for _ in range(self.config.d_steps_per_g_step)])
+            batches = [next(iterator) for _ in range(self.config.d_steps_per_g_step)]
+            rows = self.strategy.run(self._compiled_step, args=(batches,))
+            row = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, rows, axis=None)
+            if self.ema_generator is not None:
+                self.update_ema()
             history = history.write(tf.cast(i, tf.int32), row)
             self.step.assign_add(1)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
@@ -262,6 +341,11 @@ def check_finite(history, weights_finite, start_step, last_checkpoint):
                    "(lower the learning rates or change --seed)")
 
 
+def latest_checkpoint(manager, restored):
+    """The newest checkpoint this run has written, or the one it resumed from."""
+    return manager.latest_checkpoint or restored
+
+
 def save_checkpoint(manager, step):
     try:
         manager.save(checkpoint_number=step)
@@ -332,11 +416,20 @@ def train(config):
     config.validate()
     t_setup = time.perf_counter()
 
-    # Set-up: output directory, data, models, optimizers, checkpoint.
+    # Set-up: the strategy (before any other TensorFlow work: logical devices and
+    # clusters need that), output directory, data, models, optimizers, checkpoint.
+    strategy = distribute.make_strategy(config)
+    replicas, chief = strategy.num_replicas_in_sync, distribute.is_chief(strategy)
+    if config.batch_size % replicas:
+        raise RunError(f"--batch_size={config.batch_size} (the global batch) does not split "
+                       f"evenly over {replicas} replicas of --strategy={config.strategy}")
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
         porting.resolve_checkpoint(config.init_from_tf1_checkpoint)
         porting.read_name_map(config.tf1_name_map)
-    run_dir = prepare_run_dir(config)
+    # Only the chief writes the run directory; other workers write to a scratch one.
+    run_dir = prepare_run_dir(config) if chief else config.run_dir
+    write_dir = run_dir if chief else distribute.scratch_dir()
+    distribute.agree(strategy, [0])  # workers wait for the chief's run directory
     data = data_lib.load(config.dataset, config.data_dir)
     log.info("Data: %s from %s: %d train / %d held-out images.", data.name, data.source,
              len(data.train_images), len(data.test_images))
@@ -351,46 +444,56 @@ def train(config):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     tf.random.set_seed(config.seed)  # initial weights
-    generator, discriminator = models.build(config)
-    ema_generator = models.build_generator(config, "generator_ema") if config.g_ema else None
-    trainer = GANTrainer(config, generator, discriminator, ema_generator)
+    dtype = distribute.compute_dtype(config, strategy)
+    with strategy.scope():  # variables mirrored over the replicas
+        generator, discriminator = models.build(config, compute_dtype=dtype)
+        ema_generator = (models.build_generator(config, "generator_ema", dtype)
+                         if config.g_ema else None)
+        trainer = GANTrainer(config, generator, discriminator, ema_generator, strategy)
     checkpoint = tf.train.Checkpoint(
         step=trainer.step, generator=generator, discriminator=discriminator,
-        g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer, rng=trainer.rng,
+        g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer,
         **({"generator_ema": ema_generator} if ema_generator else {}))
     sampler = ema_generator or generator  # what samples and evaluations show
-    manager = tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, CHECKPOINT_DIR),
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(write_dir, CHECKPOINT_DIR),
                                          max_to_keep=3)
+    if replicas > 1 or config.strategy != "default" or config.mixed_precision:
+        log.info("Strategy %s: %d replica(s) of %d images each, computing in %s%s.",
+                 config.strategy, replicas, config.batch_size // replicas, dtype,
+                 "" if chief else "; this worker writes nothing to the run directory")
 
-    # Restore: the latest checkpoint, and the logs cut back to its step.
-    if manager.latest_checkpoint:
+    # Restore: the latest checkpoint (the chief's), and the logs cut back to its step.
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    if latest:
         try:
-            status = checkpoint.restore(manager.latest_checkpoint)
+            status = checkpoint.restore(latest)
             status.expect_partial()  # no warnings at exit when this fails; the assert still checks
             status.assert_existing_objects_matched()
         except porting.CHECKPOINT_ERRORS as e:
-            raise RunError(f"cannot restore {manager.latest_checkpoint}: "
-                           f"{str(e).splitlines()[0]}") from None
-        log.info("Resuming from %s at step %d.", manager.latest_checkpoint, int(trainer.step))
+            raise RunError(f"cannot restore {latest}: {str(e).splitlines()[0]}") from None
+        log.info("Resuming from %s at step %d.", latest, int(trainer.step.numpy()))
     elif config.init_from_tf1_checkpoint:
         init_from_tf1(config, generator, discriminator)
         if ema_generator is not None:
             trainer.reset_ema()
-    start = int(trainer.step)
-    run_logs = logs_lib.RunLogs(run_dir)
+    start = int(trainer.step.numpy())
+    run_logs = logs_lib.RunLogs(write_dir)
     run_logs.resume(start)
-    write_config(config)
+    if chief:
+        write_config(config)
     if start >= max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run_dir, start, max_steps)
         return run_logs.records[-1] if run_logs.records else None
 
-    iterator = iter(data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
-                                          start_batch=start * config.d_steps_per_g_step))
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, TENSORBOARD_DIR))
+    dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
+                                    start_batch=start * config.d_steps_per_g_step)
+    iterator = iter(distribute.distribute_dataset(strategy, dataset))
+    writer = tf.summary.create_file_writer(os.path.join(write_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
     evaluator = None  # built at the first evaluation, so that the first step comes fast
-    if config.eval_samples and start:  # eval.json cut back with the logs
+    evaluate = chief and config.eval_samples  # only the chief evaluates
+    if evaluate and start:  # eval.json cut back with the logs
         write_eval_file(run_dir, config, run_logs.records)
     eval_every = config.eval_every or max_steps  # None: at the end of the run only
     deadline = t_setup + config.max_seconds if config.max_seconds else None
@@ -411,18 +514,23 @@ def train(config):
             history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
             history = history.numpy()
             elapsed = time.perf_counter() - t0
-            check_finite(history, bool(finite), step, manager.latest_checkpoint)
+            check_finite(history, bool(finite), step, latest_checkpoint(manager, latest))
             step += n
             interval.append(history)
             interval_time += elapsed
-            chunk = max(1, int(n / max(elapsed, 1e-6) * CALL_SECONDS))
-            out_of_time = deadline is not None and time.perf_counter() >= deadline
+            # The next call's length, the deadline and a stop request: the same decisions
+            # on every worker of a cluster (their means), whose steps run in lockstep.
+            chunk, out_of_time, signalled = distribute.agree(strategy, [
+                max(1, int(n / max(elapsed, 1e-6) * CALL_SECONDS)),
+                deadline is not None and time.perf_counter() >= deadline,
+                stop.signal is not None])
+            chunk, out_of_time = max(1, int(chunk)), out_of_time > 0
             final = step >= max_steps or out_of_time  # the run ends after this step
-            stopping = stop.signal is not None and not final
+            stopping = signalled > 0 and not final
 
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
-            if config.eval_samples and _is_event(step, eval_every, final):
+            if evaluate and _is_event(step, eval_every, final):
                 evaluator = evaluator or RunEvaluator(config, data)  # may train the classifier
                 evaluation = evaluator(sampler)
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
@@ -457,11 +565,11 @@ def train(config):
                 write_eval_file(run_dir, config, run_logs.records, evaluator.classifier_info)
 
             # Sample: the fixed-z grid.
-            if _is_event(step, sample_every, final):
+            if chief and _is_event(step, sample_every, final):
                 images, _ = sampler(z_fixed, training=False)
                 run_logs.append_samples(step, images.numpy())
                 plots.save_grid(images.numpy(),
-                                os.path.join(run_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
+                                os.path.join(write_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
                 with writer.as_default(step=step):
                     tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=config.num_samples)
 
@@ -469,16 +577,17 @@ def train(config):
             if _is_event(step, checkpoint_every, final) or stopping:
                 save_checkpoint(manager, step)
                 records = [r for r in run_logs.records if "d_loss" in r]
-                if records:
+                if chief and records:
                     plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
                                          [r["g_loss"] for r in records],
-                                         os.path.join(run_dir, LOSS_PLOT))
-            if final:
+                                         os.path.join(write_dir, LOSS_PLOT))
+            if chief and final:
                 plots.save_progress_gif(run_logs.samples,
-                                        os.path.join(run_dir, PROGRESS_GIF))
+                                        os.path.join(write_dir, PROGRESS_GIF))
             if stopping:
                 writer.flush()
-                raise Interrupted(stop.signal, f"stopped by {signal.Signals(stop.signal).name} at "
+                signum = stop.signal or signal.SIGTERM  # a worker told by another one
+                raise Interrupted(signum, f"stopped by {signal.Signals(signum).name} at "
                                   f"step {step}; checkpoint and logs saved in {run_dir}: "
                                   "rerun the same command to resume")
             if out_of_time and step < max_steps:

@@ -1,10 +1,20 @@
 """Test-session set-up: a private classifier cache, so that no test touches ~/.cache
 and every training run's end-of-run evaluation finds a classifier without training
-one for minutes. The cached classifier is trained for one epoch (a few seconds)."""
+one for minutes. The cached classifier is trained for one epoch (a few seconds).
+
+The CPU is split into two logical devices before TensorFlow starts, so that
+MirroredStrategy can run two replicas here (tests/test_distribute.py); everything
+else runs on the first, as it would without the split."""
 import os
 import tempfile
 
 import pytest
+import tensorflow as tf
+
+CPU_DEVICES = 2
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration() for _ in range(CPU_DEVICES)])
 
 CACHE = tempfile.mkdtemp(prefix="gan_tf_test_cache_")
 os.environ["GAN_TF_CACHE"] = CACHE  # inherited by the command-line tests' subprocesses

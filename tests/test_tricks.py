@@ -7,7 +7,8 @@ from gan_tf import tricks
 
 
 def rng(seed=0):
-    return tf.random.Generator.from_seed(seed)
+    """A stateless seed, as the train step hands each trick."""
+    return tf.constant([seed, 7], tf.int64)
 
 
 @pytest.mark.parametrize("compiled", [False, True])

@@ -1,0 +1,184 @@
+"""Scaling out with tf.distribute: the strategy a run trains under, and who writes what.
+
+    --strategy=default       one device (TensorFlow's default strategy)
+    --strategy=mirrored      every GPU of this machine (or its logical CPU devices,
+                             --cpu_devices=N, to try it without GPUs), in sync
+    --strategy=multi_worker  several processes or machines in sync, described by the
+                             standard TF_CONFIG environment variable
+    --strategy=tpu           a Cloud TPU, found by TPUClusterResolver(--tpu)
+
+The model code does not change: variables are created under `strategy.scope()`,
+each replica runs the train step on its slice of the global batch, and the
+optimizers sum the replicas' gradients of losses scaled by 1 / replicas.
+Only the chief writes the run directory; other workers write their share of a
+checkpoint to a scratch directory that is deleted afterwards.
+"""
+import atexit
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+
+import tensorflow as tf
+
+from gan_tf.runs import RunError
+
+log = logging.getLogger(__name__)
+# The compute dtype of --mixed_precision, by device: float16 needs loss scaling,
+# bfloat16 (TPU, CPU) has float32's range and does not.
+MIXED_DTYPES = {"GPU": "float16", "TPU": "bfloat16", "CPU": "bfloat16"}
+
+
+class DistributeError(RunError):
+    """A strategy cannot be set up as asked (one line, for the user)."""
+
+
+def configure_cpu_devices(n):
+    """Splits the first CPU into `n` logical devices (mirrored training without GPUs).
+    Must run before TensorFlow initialises its devices."""
+    cpus = tf.config.list_physical_devices("CPU")
+    wanted = [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+    current = tf.config.get_logical_device_configuration(cpus[0])
+    if current is not None and len(current) == n:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], wanted)
+    except RuntimeError:
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != n:
+            raise DistributeError(
+                f"--cpu_devices={n}: TensorFlow already started with {have} CPU device(s) in this "
+                "process; set it before anything else runs TensorFlow") from None
+
+
+def _tf_config():
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise DistributeError("--strategy=multi_worker needs the TF_CONFIG environment variable "
+                              "(cluster and task; see docs/scaling.md)")
+    try:
+        spec = json.loads(text)
+        spec["cluster"], spec["task"]["type"], spec["task"]["index"]  # noqa: B018 - must exist
+    except (ValueError, KeyError, TypeError) as e:
+        raise DistributeError(f"TF_CONFIG is not a cluster spec with a task ({e!r}); "
+                              "see docs/scaling.md") from None
+    return spec
+
+
+def make_strategy(config):
+    """The tf.distribute strategy `config.strategy` names, set up. Call it before any
+    other TensorFlow work of the process (logical devices and clusters need that)."""
+    if config.cpu_devices:
+        configure_cpu_devices(config.cpu_devices)
+    name = config.strategy
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        if len(devices) == 1:
+            log.warning("--strategy=mirrored found one device (%s): one replica. Without GPUs, "
+                        "--cpu_devices=N makes N logical CPU devices.", devices[0])
+        # Logical CPU devices: reduce on one device. (Collective all-reduce, the CPU
+        # default, can pair the replicas' batch-norm and gradient reductions wrongly when
+        # the replicas' threads trace several updates per step: measured here.)
+        cross_device_ops = None if gpus else tf.distribute.ReductionToOneDevice()
+        return tf.distribute.MirroredStrategy(devices, cross_device_ops=cross_device_ops)
+    if name == "multi_worker":
+        _tf_config()
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=config.tpu or "")
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
+        except (ValueError, RuntimeError, tf.errors.OpError) as e:
+            raise DistributeError(f"--strategy=tpu: cannot reach a TPU "
+                                  f"(--tpu={config.tpu!r}): {str(e).splitlines()[0]}") from None
+        return tf.distribute.TPUStrategy(resolver)
+    raise DistributeError(f"--strategy: unknown strategy {name!r}")
+
+
+def device_type(strategy):
+    """'GPU', 'TPU' or 'CPU': what the strategy's replicas run on."""
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "TPU"
+    if is_distributed(strategy):
+        devices = strategy.extended.worker_devices
+    else:  # the default strategy places ops on the first GPU if there is one
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")[:1]]
+    return "GPU" if any("GPU" in d.upper() for d in devices) else "CPU"
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's outputs: always, except for the non-chief
+    workers of a multi-worker cluster (the chief is task 'chief', or worker 0 when the
+    cluster has no chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return True
+    return task_type == "worker" and task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def is_multi_worker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
+        strategy.extended._num_workers > 1  # noqa: SLF001 - no public accessor
+
+
+def scratch_dir():
+    """Where a non-chief worker writes what every worker must write (its share of a
+    checkpoint) and nobody reads: a temporary directory, removed at exit."""
+    path = tempfile.mkdtemp(prefix="gan_tf_worker_")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def compute_dtype(config, strategy):
+    """float32, or under --mixed_precision the replicas' half-precision type."""
+    return MIXED_DTYPES[device_type(strategy)] if config.mixed_precision else "float32"
+
+
+def distribute_dataset(strategy, dataset):
+    """The dataset of global batches, as the strategy hands it to its replicas (each
+    worker of a cluster keeps its share of every batch)."""
+    if not is_distributed(strategy):
+        return dataset
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(dataset.with_options(options))
+
+
+def is_distributed(strategy):
+    """Whether this is a strategy other than TensorFlow's default one."""
+    return isinstance(strategy, (tf.distribute.MirroredStrategy,
+                                 tf.distribute.MultiWorkerMirroredStrategy,
+                                 tf.distribute.TPUStrategy))
+
+
+def agree(strategy, values):
+    """The mean over all workers of a small vector of host numbers, so that every worker
+    takes the same decision (how many steps the next call runs, whether to stop).
+    Single-process strategies get `values` back unchanged."""
+    if not is_multi_worker(strategy):
+        return list(values)
+    local = tf.constant(values, tf.float64)
+    per_replica = strategy.run(lambda: tf.identity(local))
+    return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None).numpy().tolist()
+
+
+def local_cluster(workers):
+    """TF_CONFIG values (JSON) of `workers` worker processes on 127.0.0.1, on free ports:
+    a cluster to try --strategy=multi_worker on one machine (tests, benchmarks)."""
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+            for i in range(workers)]

@@ -1,0 +1,210 @@
+"""tf.distribute: two replicas compute what one device does, checkpoints cross strategies,
+a two-process cluster on 127.0.0.1 trains and its run resumes in one process.
+
+conftest.py splits the CPU into two logical devices, so MirroredStrategy has two
+replicas here.
+"""
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import data, distribute, models, train
+from gan_tf.runs import RunError
+from tests.test_train import changed, read_records, small_config, snapshot
+from tests.test_train_main import MAIN, ROOT, run_main
+
+IMAGES = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 1)).astype(np.float32)
+
+
+def mirrored():
+    strategy = distribute.make_strategy(small_config(strategy="mirrored", cpu_devices=2))
+    assert strategy.num_replicas_in_sync == 2
+    return strategy
+
+
+def train_a_few_steps(config, strategy, steps=3):
+    """(per-step metrics, final variables) of `steps` steps from the seed's weights."""
+    tf.random.set_seed(config.seed)
+    with strategy.scope():
+        g, d = models.build(config)
+        ema = models.build_generator(config, "generator_ema") if config.g_ema else None
+        trainer = train.GANTrainer(config, g, d, ema, strategy)
+    dataset = data.make_dataset(IMAGES, config.batch_size, config.seed)
+    iterator = iter(distribute.distribute_dataset(strategy, dataset))
+    history, finite = trainer.train_steps(iterator, tf.constant(steps, tf.int64))
+    assert bool(finite)
+    variables = g.variables + d.variables + (ema.variables if ema else ())
+    return history.numpy(), {v.name: v.numpy() for v in variables}
+
+
+# XLA's CPU kernels round differently from the plain ones and the mirrored step is not
+# XLA-compiled, so both sides run without it; dropout masks are drawn per replica.
+@pytest.mark.parametrize("kind,options", [
+    ("mlp", {}),
+    ("mlp_bn", dict(d_steps_per_g_step=2)),  # batch norm in G: synchronised statistics
+    ("dcgan", dict(dropout=0.0)),  # joint updates, batch norm after every layer of G
+    ("dcgan", dict(dropout=0.0, joint_updates=False, label_smoothing=0.8, g_ema=0.9)),
+])
+def test_two_replicas_compute_what_one_device_does(kind, options):
+    config = small_config(kind, jit_compile=False, **options)
+    one_history, one_vars = train_a_few_steps(config, tf.distribute.get_strategy())
+    two_history, two_vars = train_a_few_steps(config, mirrored())
+    np.testing.assert_allclose(two_history, one_history, rtol=1e-5, atol=1e-5)
+    assert two_vars.keys() == one_vars.keys()
+    # The hidden biases of mlp_bn's G feed batch norm, which cancels them: their gradient
+    # is rounding noise, which Adam scales to full-size steps. Not comparable.
+    noise = {f"generator/dense{s}/bias:0" for s in ("", "_1")} if kind == "mlp_bn" else set()
+    for name in one_vars.keys() - noise:  # weights, Adam's updates, batch-norm statistics
+        np.testing.assert_allclose(two_vars[name], one_vars[name], rtol=1e-4, atol=1e-5,
+                                   err_msg=name)
+
+
+def test_replicas_train_each_network_on_its_own_variables():
+    config = small_config("dcgan", jit_compile=False)  # dropout on: per-replica masks
+    strategy = mirrored()
+    with strategy.scope():
+        g, d = models.build(config)
+        trainer = train.GANTrainer(config, g, d, strategy=strategy)
+    assert isinstance(g.variables[0], tf.distribute.DistributedValues)
+    g_before, d_before = snapshot(g), snapshot(d)
+    iterator = iter(distribute.distribute_dataset(
+        strategy, data.make_dataset(IMAGES, config.batch_size, 0)))
+    history, finite = trainer.train_steps(iterator, tf.constant(2, tf.int64))
+    assert bool(finite) and np.isfinite(history.numpy()).all()
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+    assert {v.name for v in trainer.d_vars} == changed(d_before, d)
+    # Each replica's copy holds the same values after the updates.
+    for v in g.variables + d.variables:
+        first, second = (t.numpy() for t in v.values)
+        np.testing.assert_array_equal(first, second, err_msg=v.name)
+
+
+def test_global_batch_must_split_over_the_replicas(tmp_path):
+    config = small_config(batch_size=15, strategy="mirrored", cpu_devices=2,
+                          output_dir=str(tmp_path / "run"), max_steps=2)
+    with pytest.raises(RunError, match="--batch_size=15 .* 2 replicas"):
+        train.train(config)
+    assert not os.path.exists(tmp_path / "run")  # refused before anything was written
+
+
+def test_cpu_devices_cannot_change_once_tensorflow_runs():
+    with pytest.raises(distribute.DistributeError, match="--cpu_devices=3: .* 2 CPU device"):
+        distribute.configure_cpu_devices(3)
+
+
+def test_multi_worker_needs_tf_config(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(distribute.DistributeError, match="TF_CONFIG"):
+        distribute.make_strategy(small_config(strategy="multi_worker"))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(distribute.DistributeError, match="TF_CONFIG is not a cluster spec"):
+        distribute.make_strategy(small_config(strategy="multi_worker"))
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--strategy=multi_worker"], {"TF_CONFIG": ""}, "needs the TF_CONFIG environment variable"),
+    (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=15"], {},
+     "does not split evenly over 2 replicas"),
+    (["--strategy=gpus"], {}, "--strategy"),
+    (["--cpu_devices=0"], {}, "--cpu_devices"),
+])
+def test_command_line_refuses_bad_strategy_settings(args, env, message, tmp_path):
+    result = run_main(*args, "--dataset=mnist_5k", f"--output_dir={tmp_path / 'run'}", env=env)
+    assert result.returncode in (1, 2), result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert "error:" in last and message in last, last
+    assert not os.path.exists(tmp_path / "run")  # refused before anything was written
+
+
+def run_config(tmp_path, kind="mlp_bn", **overrides):
+    values = dict(output_dir=str(tmp_path), log_every=2, sample_every=4, checkpoint_every=4,
+                  eval_samples=0, num_samples=4, jit_compile=False)
+    values.update(overrides)
+    return small_config(kind, **values)
+
+
+@pytest.mark.parametrize("first,second", [("mirrored", "default"), ("default", "mirrored")])
+def test_checkpoints_resume_under_another_strategy(tmp_path, first, second):
+    """Train 4 steps under one strategy, resume to 8 under the other: the same losses as
+    8 uninterrupted steps on one device."""
+    train.train(run_config(tmp_path / "a", strategy=first, cpu_devices=2, max_steps=4))
+    train.train(run_config(tmp_path / "a", strategy=second, cpu_devices=2, max_steps=8))
+    train.train(run_config(tmp_path / "b", max_steps=8))
+    resumed, straight = read_records(tmp_path / "a"), read_records(tmp_path / "b")
+    assert [r["step"] for r in resumed] == [r["step"] for r in straight] == [2, 4, 6, 8]
+    for a, b in zip(resumed, straight):
+        for key in train.METRIC_KEYS:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), (a["step"], key)
+    with open(tmp_path / "a" / "train_losses.pkl", "rb") as f:
+        assert len(pickle.load(f)) == 4  # one pair per log record, written once
+
+
+def test_mixed_precision_trains_with_float32_variables_and_outputs(tmp_path):
+    config = run_config(tmp_path, "dcgan", mixed_precision=True, max_steps=4)
+    record = train.train(config)
+    assert all(np.isfinite(record[k]) for k in train.METRIC_KEYS)
+    assert distribute.compute_dtype(config, tf.distribute.get_strategy()) == "bfloat16"
+    g, d = models.build(config, compute_dtype="bfloat16")
+    assert {v.dtype for v in g.variables + d.variables} == {tf.float32}
+    images, logits = g(tf.zeros([2, config.z_dim]))
+    assert images.dtype == logits.dtype == d(images)[1].dtype == tf.float32
+    with open(tmp_path / "train_samples.pkl", "rb") as f:
+        assert pickle.load(f)[-1].dtype == np.float32
+
+
+def test_two_local_workers_train_and_the_run_resumes_in_one_process(tmp_path):
+    run_dir, scratch = tmp_path / "run", tmp_path / "tmp"
+    scratch.mkdir()
+    args = [sys.executable, MAIN, "--strategy=multi_worker", "--model=mlp",
+            "--dataset=mnist_5k", "--g_hidden=32", "--d_hidden=32", "--batch_size=16",
+            "--z_dim=8", "--max_steps=6", "--log_every=2", "--checkpoint_every=3",
+            "--sample_every=3", "--num_samples=4", "--eval_samples=0",
+            f"--output_dir={run_dir}"]
+    workers = []
+    for tf_config in distribute.local_cluster(2):
+        env = dict(os.environ, TMPDIR=str(scratch), TF_CONFIG=tf_config)
+        workers.append(subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True))
+    try:
+        outputs = [w.communicate(timeout=240)[0] for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    for w, out in zip(workers, outputs):
+        assert w.returncode == 0, out[-3000:]
+    assert "2 replica(s) of 8 images each" in outputs[0]
+    assert "this worker writes nothing to the run directory" in outputs[1]
+    assert [r["step"] for r in read_records(run_dir)] == [2, 4, 6]  # the chief's, once
+    assert sorted(os.listdir(run_dir / "samples")) == ["step_0000003.png", "step_0000006.png"]
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-6")
+    assert os.listdir(scratch) == []  # the other worker's scratch directory is gone
+
+    # One process, default strategy, picks the run up at step 6.
+    config = small_config(output_dir=str(run_dir), max_steps=10, log_every=2,
+                          checkpoint_every=3, sample_every=3, num_samples=4, eval_samples=0)
+    train.train(config)
+    records = read_records(run_dir)
+    assert [r["step"] for r in records] == [2, 4, 6, 8, 10]
+    assert all(np.isfinite(r["d_loss"]) for r in records)
+
+
+@pytest.mark.parametrize("kind", ["mlp_bn", "dcgan"])
+def test_float16_compute_scales_the_losses(kind):
+    """What --mixed_precision does on a GPU (float16 with dynamic loss scaling), run on
+    the CPU: float32 variables get finite updates, metrics stay float32."""
+    config = small_config(kind, jit_compile=False)
+    g, d = models.build(config, compute_dtype="float16")
+    trainer = train.GANTrainer(config, g, d)
+    assert trainer.loss_scaling
+    assert isinstance(trainer.g_optimizer, tf.keras.optimizers.LossScaleOptimizer)
+    g_before = snapshot(g)
+    history, finite = trainer.train_steps(iter(data.make_dataset(IMAGES, 16, 0)),
+                                          tf.constant(3, tf.int64))
+    assert history.dtype == tf.float32 and bool(finite) and np.isfinite(history.numpy()).all()
+    assert {v.dtype for v in g.variables} == {tf.float32}
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
