@@ -38,6 +38,8 @@ flags.DEFINE_float("leak", None, "Leaky ReLU slope (default mlp 0.01, dcgan 0.2)
 flags.DEFINE_boolean("g_batchnorm", None, "mlp: batch norm in G's hidden layers (default off).")
 flags.DEFINE_float("bn_momentum", None, "Batch norm moving-average momentum (default 0.99).")
 flags.DEFINE_float("dropout", None, "Dropout rate in D (default mlp 0, dcgan 0.3).")
+flags.DEFINE_boolean("conditional", False, "Class-conditional G (one-hot label with z) and D "
+                     "(projection discriminator): sample a chosen digit.")
 flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uniform), the "
                   "DCGAN paper's normal_0.02, or he (normal, variance 2/fan_in).")
 # Optimisation.

@@ -113,6 +113,8 @@ class TrainConfig:
     g_batchnorm: Optional[bool] = None
     bn_momentum: Optional[float] = None
     dropout: Optional[float] = None
+    # Class-conditional G and D (labels from the dataset; see gan_tf.models).
+    conditional: bool = False
     init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
     # Optimisation.
     optimizer: str = "adam"

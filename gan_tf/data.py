@@ -251,8 +251,9 @@ def epoch_permutation(n, seed, epoch):
     return tf.argsort(keys)
 
 
-def make_dataset(images, batch_size, seed, start_batch=0):
-    """An endless tf.data pipeline of shuffled (batch, 28, 28, 1) batches.
+def make_dataset(images, batch_size, seed, start_batch=0, labels=None):
+    """An endless tf.data pipeline of shuffled (batch, 28, 28, 1) batches, or of
+    (images, labels (batch,) int32) pairs when `labels` is given.
 
     Epoch e visits the images in the order of a permutation drawn statelessly
     from (seed, e), so the stream is a pure function of the seed and resuming
@@ -260,6 +261,7 @@ def make_dataset(images, batch_size, seed, start_batch=0):
     checkpoint.
     """
     images = tf.constant(images)
+    labels = None if labels is None else tf.constant(np.asarray(labels, np.int32))
     n = images.shape[0]
     per_epoch = batches_per_epoch(n, batch_size)
     if per_epoch < 1:
@@ -271,6 +273,7 @@ def make_dataset(images, batch_size, seed, start_batch=0):
             batch_size, drop_remainder=True)
 
     ds = tf.data.Dataset.range(start_epoch, np.iinfo(np.int64).max).flat_map(epoch_indices)
-    ds = ds.skip(skip).map(lambda idx: tf.gather(images, idx),
-                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    gather = ((lambda idx: tf.gather(images, idx)) if labels is None else
+              (lambda idx: (tf.gather(images, idx), tf.gather(labels, idx))))
+    ds = ds.skip(skip).map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)

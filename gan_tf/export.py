@@ -4,7 +4,8 @@
     python -m gan_tf.export --run_dir=runs/mlp_mnist --tf1_checkpoint_out=checkpoints/generator.ckpt
 
 The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
-`images` (batch, 28, 28, 1) in [-1, 1]; it loads with tf.saved_model.load alone,
+`images` (batch, 28, 28, 1) in [-1, 1] (a conditional run's takes `labels` (batch,)
+int32 too); it loads with tf.saved_model.load alone,
 without gan_tf. The TF1 checkpoint holds both networks' variables under their
 TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
 """
@@ -18,21 +19,32 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     """Writes `generator` as a SavedModel with a z -> images serving signature."""
     import tensorflow as tf
 
+    z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
+    conditional = bool(getattr(generator, "num_classes", 0))
+
     class Serving(tf.Module):
         def __init__(self):
             super().__init__(name="serving")
             self.generator = generator
 
-        @tf.function(input_signature=[tf.TensorSpec([None, z_dim], tf.float32, name="z")])
-        def generate(self, z):
-            images, _ = self.generator(z, training=False)
-            return {"images": images}
+        if conditional:
+            @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int32, name="labels")])
+            def generate(self, z, labels):
+                images, _ = self.generator(z, training=False, labels=labels)
+                return {"images": images}
+        else:
+            @tf.function(input_signature=[z_spec])
+            def generate(self, z):
+                images, _ = self.generator(z, training=False)
+                return {"images": images}
 
     module = Serving()
     tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
     with open(os.path.join(export_dir, EXPORT_INFO), "w", encoding="utf-8") as f:
         json.dump({"z_dim": z_dim, "z_distribution": z_distribution,
-                   "signature": "serving_default: z -> images"}, f, indent=2)
+                   "num_classes": getattr(generator, "num_classes", 0),
+                   "signature": "serving_default: z" + (", labels" if conditional else "")
+                   + " -> images"}, f, indent=2)
     return export_dir
 
 

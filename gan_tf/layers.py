@@ -51,6 +51,23 @@ class Dense(tf.Module):
         return y + _like(self.bias, x) if self.use_bias else y
 
 
+class Embedding(tf.Module):
+    """A learned vector per class; embeddings (num_classes, dim), dim from the first call."""
+
+    def __init__(self, num_classes, name="embedding", init="glorot"):
+        super().__init__(name=name)
+        self.num_classes, self.init = num_classes, init
+        self.embeddings = None
+
+    def __call__(self, labels, dim):
+        if self.embeddings is None:
+            with self.name_scope:
+                self.embeddings = tf.Variable(
+                    initial_kernel(self.init, [self.num_classes, dim], self.num_classes, dim),
+                    name="embeddings")
+        return tf.gather(self.embeddings, labels)
+
+
 class Conv2D(tf.Module):
     """SAME-padded NHWC convolution; kernel (k, k, in, filters)."""
 

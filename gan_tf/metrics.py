@@ -112,6 +112,12 @@ def from_outputs(fake_logits, fake_features, real_features):
             "modes": modes, "mode_kl": kl, "precision": precision, "recall": recall}
 
 
+def label_accuracy_from_logits(logits, labels):
+    """Share of samples the classifier assigns to the class a conditional generator was
+    asked for (1.0: every sample is the digit it should be; 0.1: labels ignored)."""
+    return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
+
+
 class Evaluator:
     """The metrics of generated images against a fixed set of held-out real images."""
 
@@ -121,7 +127,12 @@ class Evaluator:
         self._predict = classifier_lib.predict
         _, self.real_features = self._predict(classifier, real_images)
 
-    def __call__(self, images):
+    def __call__(self, images, labels=None):
+        """The metrics; with the classes a conditional generator was asked for, also
+        `label_accuracy`."""
         images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
         logits, features = self._predict(self.classifier, images)
-        return from_outputs(logits, features, self.real_features)
+        results = from_outputs(logits, features, self.real_features)
+        if labels is not None:
+            results["label_accuracy"] = label_accuracy_from_logits(logits, labels)
+        return results

@@ -2,6 +2,7 @@
 
     images, logits = G(z, training=...)   # images = tanh(logits), shaped like the data
     probs, logits = D(x, training=...)    # probs = sigmoid(logits), logits (batch, 1)
+    G(z, labels=y), D(x, labels=y)        # class-conditional models (num_classes > 0)
 
 One Discriminator object scores both real and fake batches (TF1's reuse=True).
 Variables are created on the first call and read like TF1's `tf.layers`:
@@ -16,6 +17,13 @@ Architectures and their default sizes:
         map is larger than 7x7, then stride 1) with Leaky ReLU 0.2 and dropout 0.3.
         `hidden` adds dense layers: in G before the projection (batch norm, ReLU),
         in D after the convolutions (Leaky ReLU, dropout), as InfoGAN's MNIST nets.
+
+Class-conditional models (--conditional, num_classes > 0): G takes the label as
+a one-hot vector concatenated to z (the conditional GAN of Mirza & Osindero);
+D is a projection discriminator (Miyato & Koyama 2018): logit = dense(h) +
+<embedding[y], h> over its last features h. Projection rather than feeding the
+label into D's input: it adds one (num_classes, features) variable, leaves D's
+layers as they are, and trained better than concatenation in that paper.
 """
 import numpy as np
 import tensorflow as tf
@@ -52,9 +60,10 @@ class Generator(tf.Module):
     """z (batch, z_dim) -> (images (batch, 28, 28, 1) in [-1, 1], logits)."""
 
     def __init__(self, architecture="mlp", image_shape=IMAGE_SHAPE, name="generator",
-                 compute_dtype="float32", **sizes):
+                 compute_dtype="float32", num_classes=0, **sizes):
         super().__init__(name=name)
         self.architecture, self.compute_dtype = architecture, compute_dtype
+        self.num_classes = num_classes
         self.image_shape = tuple(image_shape)
         self.sizes = _sizes(GENERATOR_DEFAULTS, architecture, sizes, "Generator")
         s, names = self.sizes, layers.LayerNames()
@@ -91,11 +100,13 @@ class Generator(tf.Module):
                 self.out = layers.Conv2DTranspose(self.image_shape[-1], k, 2,
                                                   name=names("conv2d_transpose"), init=s["init"])
 
-    def __call__(self, z, training=False, update_stats=True):
+    def __call__(self, z, training=False, update_stats=True, labels=None):
         """`update_stats=False` uses batch statistics without moving the averages
-        (the discriminator's step must not change generator variables)."""
+        (the discriminator's step must not change generator variables). `labels`
+        (batch,) ints: the classes to draw, for a conditional generator only."""
         s = self.sizes
         update = training and update_stats
+        z = _with_labels(z, labels, self.num_classes, self.name)
         z = tf.cast(z, self.compute_dtype)
         if self.architecture == "mlp":
             h = z
@@ -122,9 +133,10 @@ class Discriminator(tf.Module):
     """x (batch, 28, 28, 1) -> (probs (batch, 1), logits (batch, 1))."""
 
     def __init__(self, architecture="mlp", name="discriminator", compute_dtype="float32",
-                 **sizes):
+                 num_classes=0, **sizes):
         super().__init__(name=name)
         self.architecture, self.compute_dtype = architecture, compute_dtype
+        self.num_classes = num_classes
         self.sizes = _sizes(DISCRIMINATOR_DEFAULTS, architecture, sizes, "Discriminator")
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
@@ -140,9 +152,13 @@ class Discriminator(tf.Module):
                 self.dense_hidden = [layers.Dense(u, name=names("dense"), init=s["init"])
                                      for u in s["hidden"]]
             self.out = layers.Dense(1, name=names("dense"), init=s["init"])
+            if num_classes:
+                self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
 
-    def __call__(self, x, training=False, seed=None):
-        """`seed` (int64 [2]) makes dropout stateless and so reproducible."""
+    def __call__(self, x, training=False, seed=None, labels=None):
+        """`seed` (int64 [2]) makes dropout stateless and so reproducible. `labels`
+        (batch,) ints: the classes the images claim, for a conditional D only."""
+        _check_labels(labels, self.num_classes, self.name)
         s = self.sizes
         x = tf.cast(x, self.compute_dtype)
         h = tf.reshape(x, (tf.shape(x)[0], -1)) if self.architecture == "mlp" else x
@@ -157,8 +173,39 @@ class Discriminator(tf.Module):
                 layer_seed = (None if seed is None else
                               tf.random.experimental.stateless_fold_in(seed, len(self.hidden) + j))
                 h = layers.dropout(h, s["dropout"], training, layer_seed)
-        logits = tf.cast(self.out(h), tf.float32)
+        logits = self.out(h)
+        if self.num_classes:  # projection: <embedding[y], h>
+            projection = self.embedding(labels, int(h.shape[-1]))
+            logits += tf.reduce_sum(tf.cast(projection, h.dtype) * h, axis=1, keepdims=True)
+        logits = tf.cast(logits, tf.float32)
         return tf.sigmoid(logits), logits
+
+
+def _check_labels(labels, num_classes, name):
+    if num_classes and labels is None:
+        raise ValueError(f"{name} is class-conditional: pass labels=")
+    if not num_classes and labels is not None:
+        raise ValueError(f"{name} is not class-conditional: it takes no labels")
+
+
+def _with_labels(z, labels, num_classes, name):
+    """z, with the labels' one-hot vectors appended for a conditional generator."""
+    _check_labels(labels, num_classes, name)
+    if not num_classes:
+        return z
+    return tf.concat([z, tf.one_hot(labels, num_classes, dtype=z.dtype)], axis=1)
+
+
+NUM_CLASSES = 10  # the digits (and Fashion-MNIST's classes) of conditional models
+
+
+def num_classes(config):
+    return NUM_CLASSES if config.conditional else 0
+
+
+def grid_labels(n, config):
+    """Labels of n samples of a conditional run (0, 1, ..., 9, 0, ...), or None."""
+    return tf.range(n) % NUM_CLASSES if config.conditional else None
 
 
 def build_generator(config, name="generator", compute_dtype="float32"):
@@ -180,9 +227,12 @@ def build(config, generator_name="generator", compute_dtype="float32"):
         d_sizes = dict(channels=config.d_channels, kernel_size=config.kernel_size,
                        leak=config.leak, dropout=config.dropout, init=config.init,
                        hidden=config.d_hidden)
+    k = num_classes(config)
     generator = Generator(config.model, name=generator_name, compute_dtype=compute_dtype,
-                          **g_sizes)
-    discriminator = Discriminator(config.model, compute_dtype=compute_dtype, **d_sizes)
-    images, _ = generator(tf.zeros([1, config.z_dim]))  # creates the variables once
-    discriminator(images)
+                          num_classes=k, **g_sizes)
+    discriminator = Discriminator(config.model, compute_dtype=compute_dtype, num_classes=k,
+                                  **d_sizes)
+    labels = grid_labels(1, config)
+    images, _ = generator(tf.zeros([1, config.z_dim]), labels=labels)  # creates the variables
+    discriminator(images, labels=labels)
     return generator, discriminator

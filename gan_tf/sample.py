@@ -2,26 +2,50 @@
 
     python -m gan_tf.sample --run_dir=runs/mlp_mnist --num_samples=64 --out=samples.npy
     python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=legacy.npy   # a legacy TF1 Saver checkpoint
+    python -m gan_tf.sample --run_dir=runs/cond --label=7 --out=sevens.npy   # a conditional run's digit
 
 The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid is
 written beside it with the extension .png, and a latent-interpolation grid as
 <out>_interpolation.png: each row walks in a straight line from one random z to
 another (seed 000: what directions of the latent space come to mean).
+From a conditional run (--conditional) without --label the samples cycle
+through the classes 0..9 and the grid has one class per column; the
+interpolation rows keep one class each.
 """
 import os
 
 import numpy as np
 
 
-def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000):
-    """(num_samples, 28, 28) float32 images for z drawn from `distribution` with `seed`."""
+def class_labels(generator, n, label=None):
+    """Labels of n samples: None for an unconditional generator; else all `label`, or
+    0, 1, ..., 9, 0, ... (a grid with one class per column)."""
+    k = getattr(generator, "num_classes", 0)
+    if not k:
+        return None
+    return np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % k
+
+
+def _generate(generator, z, labels):
+    """generator(z), with labels only for a conditional one (any callable taking z works)."""
+    if labels is None:
+        return generator(z, training=False)
+    return generator(z, training=False, labels=labels)
+
+
+def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,
+         label=None):
+    """(num_samples, 28, 28) float32 images for z drawn from `distribution` with `seed`
+    (and, from a conditional generator, of class `label` or of every class in turn)."""
     import tensorflow as tf
     rng = tf.random.Generator.from_seed(seed)
+    labels = class_labels(generator, num_samples, label)
     chunks = []
     for start in range(0, num_samples, batch_size):
         shape = [min(batch_size, num_samples - start), z_dim]
         z = rng.uniform(shape, -1.0, 1.0) if distribution == "uniform" else rng.normal(shape)
-        images, _ = generator(z, training=False)
+        y = None if labels is None else labels[start:start + shape[0]]
+        images, _ = _generate(generator, z, y)
         chunks.append(images.numpy()[..., 0])
     return np.concatenate(chunks).astype(np.float32)
 
@@ -36,10 +60,13 @@ def interpolation_z(rows, columns, z_dim, distribution="uniform", seed=0):
     return (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * columns, z_dim).astype(np.float32)
 
 
-def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0):
-    """(rows * columns, 28, 28) images along the lines of interpolation_z."""
+def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0, label=None):
+    """(rows * columns, 28, 28) images along the lines of interpolation_z (a conditional
+    generator's row r keeps class `label`, or class r mod 10)."""
     z = interpolation_z(rows, columns, z_dim, distribution, seed)
-    images, _ = generator(z, training=False)
+    row_labels = class_labels(generator, rows, label)
+    labels = None if row_labels is None else np.repeat(row_labels, columns)
+    images, _ = _generate(generator, z, labels)
     return images.numpy()[..., 0]
 
 
@@ -62,7 +89,7 @@ def check_output(out, overwrite, interpolation=True):
             raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
 
 
-def save(images, out):
+def save(images, out, columns=None):
     """Writes images as .npy and as a PNG grid beside it (both atomically)."""
     import io
 
@@ -72,7 +99,7 @@ def save(images, out):
     buf = io.BytesIO()
     np.save(buf, images)
     atomic_write(out, buf.getvalue())
-    plots.save_grid(images, png_path(out))
+    plots.save_grid(images, png_path(out), columns)
 
 
 def define_flags():
@@ -90,6 +117,8 @@ def define_flags():
     flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "
                          "(0: none).", lower_bound=0)
     flags.DEFINE_integer("interpolation_steps", 10, "Images per interpolation row.", lower_bound=2)
+    flags.DEFINE_integer("label", None, "Class to draw, from a conditional run (default: "
+                         "every class in turn, one per grid column).", lower_bound=0)
     flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
 
 
@@ -108,13 +137,18 @@ def main(argv):
         generator, z_dim = porting.generator_from_tf1_checkpoint(
             f.tf1_checkpoint, f.tf1_name_map, f.leak)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
-    images = draw(generator, f.num_samples, z_dim, distribution, f.seed)
-    save(images, f.out)
+    k = getattr(generator, "num_classes", 0)
+    if f.label is not None and not k:
+        raise UsageError(f"--label={f.label}: {source} is not class-conditional")
+    if f.label is not None and f.label >= k:
+        raise UsageError(f"--label={f.label}: the run has classes 0 to {k - 1}")
+    images = draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label)
+    save(images, f.out, columns=k if k and f.label is None else None)
     written = f"{f.out} and {png_path(f.out)}"
     if f.interpolation_rows:
         from gan_tf import plots
         plots.save_grid(interpolate(generator, f.interpolation_rows, f.interpolation_steps, z_dim,
-                                    distribution, f.seed),
+                                    distribution, f.seed, f.label),
                         interpolation_path(f.out), columns=f.interpolation_steps)
         written = f"{f.out}, {png_path(f.out)} and {interpolation_path(f.out)}"
     print(f"wrote {f.num_samples} samples from {source} to {written}")

@@ -94,10 +94,18 @@ class StepRandom:
 
     def z(self, local_batch, z_dim, distribution):
         """This replica's rows of the global batch's latent codes: (local_batch, z_dim)."""
-        codes = sample_z([local_batch * self.replicas, z_dim], self.seed(), distribution)
+        return self._rows(sample_z([local_batch * self.replicas, z_dim], self.seed(),
+                                   distribution), local_batch)
+
+    def labels(self, local_batch, num_classes):
+        """This replica's part of the global batch's uniformly drawn class labels."""
+        return self._rows(tf.random.stateless_uniform(
+            [local_batch * self.replicas], self.seed(), 0, num_classes, tf.int32), local_batch)
+
+    def _rows(self, values, local_batch):
         if self.replicas == 1:
-            return codes
-        return codes[self.replica * local_batch:(self.replica + 1) * local_batch]
+            return values
+        return values[self.replica * local_batch:(self.replica + 1) * local_batch]
 
 
 class GANTrainer(tf.Module):
@@ -115,6 +123,7 @@ class GANTrainer(tf.Module):
             raise ValueError(f"--batch_size={config.batch_size} does not split evenly over "
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
+        self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         # --g_ema: a second generator holding the moving average of this one's weights.
         self.ema_generator = ema_generator
         if ema_generator is not None:
@@ -165,14 +174,16 @@ class GANTrainer(tf.Module):
                                       c.instance_noise_steps)
         return x
 
-    def _discriminate(self, real, fake, rand):
+    def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics), which is faster. Returns D's
         losses and mean verdicts, and the fake batch's logits."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
+        labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
+                  if self.num_classes else None)
         probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0), rand),
-                                           training=True, seed=seed)
+                                           training=True, seed=seed, labels=labels)
         flips = [tricks.label_flips(rand.local_seed(), n, self.config.label_flip)
                  if self.config.label_flip else None for _ in range(2)]
         d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
@@ -186,12 +197,22 @@ class GANTrainer(tf.Module):
     def _z(self, rand):
         return rand.z(self.local_batch, self.config.z_dim, self.config.z_distribution)
 
+    def _fake_labels(self, rand):
+        """Classes for a fake batch (conditional models; None otherwise)."""
+        return rand.labels(self.local_batch, self.num_classes) if self.num_classes else None
+
+    def _real(self, batch):
+        """(images, labels) of a real batch; labels None for unconditional models."""
+        return batch if self.num_classes else (batch, None)
+
     def discriminator_step(self, real, rand=None):
         """One update of D's variables on a real batch and a fresh fake batch."""
         rand = rand or self._random()
-        fake, _ = self.generator(self._z(rand), training=True, update_stats=False)
+        real, real_labels = self._real(real)
+        z, fake_labels = self._z(rand), self._fake_labels(rand)
+        fake, _ = self.generator(z, training=True, update_stats=False, labels=fake_labels)
         with tf.GradientTape() as tape:
-            metrics, _ = self._discriminate(real, fake, rand)
+            metrics, _ = self._discriminate(real, fake, rand, real_labels, fake_labels)
             loss = self._scaled(metrics["d_loss"], self.d_optimizer)
         self._minimize(tape, self.d_optimizer, loss, self.d_vars)
         return metrics
@@ -199,11 +220,12 @@ class GANTrainer(tf.Module):
     def generator_step(self, rand=None):
         """One update of G's variables through D's verdict on a fresh fake batch."""
         rand = rand or self._random()
-        z = self._z(rand)
+        z, labels = self._z(rand), self._fake_labels(rand)
         seed = rand.local_seed()
         with tf.GradientTape() as tape:
-            fake, _ = self.generator(z, training=True)
-            _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed)
+            fake, _ = self.generator(z, training=True, labels=labels)
+            _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed,
+                                                labels=labels)
             g_loss = losses.generator_loss(fake_logits)
             loss = self._scaled(g_loss, self.g_optimizer)
         self._minimize(tape, self.g_optimizer, loss, self.g_vars)
@@ -214,10 +236,11 @@ class GANTrainer(tf.Module):
         DCGAN tutorial does: one fake batch, two tapes, G's gradient through D's
         weights before D's update. One generator forward pass instead of two."""
         rand = rand or self._random()
-        z = self._z(rand)
+        real, real_labels = self._real(real)
+        z, fake_labels = self._z(rand), self._fake_labels(rand)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake, _ = self.generator(z, training=True)
-            metrics, fake_logits = self._discriminate(real, fake, rand)
+            fake, _ = self.generator(z, training=True, labels=fake_labels)
+            metrics, fake_logits = self._discriminate(real, fake, rand, real_labels, fake_labels)
             metrics["g_loss"] = losses.generator_loss(fake_logits)
             d_loss = self._scaled(metrics["d_loss"], self.d_optimizer)
             g_loss = self._scaled(metrics["g_loss"], self.g_optimizer)
@@ -376,12 +399,19 @@ class RunEvaluator:
         n = min(config.eval_samples, len(data.test_images))
         self.metrics = metrics.Evaluator(classifier, data.test_images[:n])
         self.z = fixed_z(config, config.eval_samples, EVAL_Z_STREAM)
+        # Conditional runs: every class equally often (mode coverage then measures
+        # whether G draws the class it is asked for, not whether it is asked).
+        labels = models.grid_labels(config.eval_samples, config)
+        self.labels = None if labels is None else labels.numpy()
         self.classifier_info = info
 
     def __call__(self, generator):
-        images = tf.concat([generator(z, training=False)[0]
-                            for z in tf.split(self.z, _chunks(int(self.z.shape[0]), 500))], 0)
-        return self.metrics(images.numpy())
+        chunks = _chunks(int(self.z.shape[0]), 500)
+        labels = [None] * len(chunks) if self.labels is None else np.split(
+            self.labels, np.cumsum(chunks)[:-1])
+        images = tf.concat([generator(z, training=False, labels=y)[0]
+                            for z, y in zip(tf.split(self.z, chunks), labels)], 0)
+        return self.metrics(images.numpy(), self.labels)
 
 
 def _chunks(n, size):
@@ -398,8 +428,8 @@ def write_eval_file(run_dir, config, records, classifier_info=None):
                 classifier_info = json.load(f).get("classifier")
         except (OSError, ValueError, AttributeError):
             classifier_info = None
-    evaluations = [{k: r[k] for k in ("step", "time") + EVAL_KEYS} for r in records
-                   if "classifier_score" in r]
+    evaluations = [{k: r[k] for k in ("step", "time") + EVAL_KEYS + ("label_accuracy",) if k in r}
+                   for r in records if "classifier_score" in r]
     doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
            "classifier": classifier_info, "evaluations": evaluations,
            "final": evaluations[-1] if evaluations else None}
@@ -487,7 +517,8 @@ def train(config):
         return run_logs.records[-1] if run_logs.records else None
 
     dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
-                                    start_batch=start * config.d_steps_per_g_step)
+                                    start_batch=start * config.d_steps_per_g_step,
+                                    labels=data.train_labels if config.conditional else None)
     iterator = iter(distribute.distribute_dataset(strategy, dataset))
     writer = tf.summary.create_file_writer(os.path.join(write_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
@@ -536,9 +567,12 @@ def train(config):
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
                          "(KL %.3f), precision %.3f, recall %.3f", step,
                          *[evaluation[k] for k in EVAL_KEYS])
+                if "label_accuracy" in evaluation:
+                    log.info("eval step %d: %.1f%% of samples are the class asked for", step,
+                             100 * evaluation["label_accuracy"])
                 with writer.as_default(step=step):
-                    for k in EVAL_KEYS:
-                        tf.summary.scalar("eval/" + k, evaluation[k])
+                    for k, value in evaluation.items():
+                        tf.summary.scalar("eval/" + k, value)
 
             # Log: one record per interval, the metrics averaged over its steps (and the
             # evaluation of this step; a step with only an evaluation gets its own record).
@@ -566,7 +600,8 @@ def train(config):
 
             # Sample: the fixed-z grid.
             if chief and _is_event(step, sample_every, final):
-                images, _ = sampler(z_fixed, training=False)
+                images, _ = sampler(z_fixed, training=False,
+                                    labels=models.grid_labels(config.num_samples, config))
                 run_logs.append_samples(step, images.numpy())
                 plots.save_grid(images.numpy(),
                                 os.path.join(write_dir, SAMPLE_DIR, f"step_{step:07d}.png"))

@@ -102,3 +102,9 @@ def test_metrics_do_not_depend_on_sample_order():
     assert a.keys() == b.keys()
     for key in a:
         assert a[key] == pytest.approx(b[key], rel=1e-9), key
+
+
+def test_label_accuracy_counts_samples_of_the_asked_class():
+    logits = np.eye(10)[[3, 3, 7, 1]] * 5.0
+    assert metrics.label_accuracy_from_logits(logits, [3, 4, 7, 1]) == 0.75
+    assert metrics.label_accuracy_from_logits(logits, np.array([0, 0, 0, 0])) == 0.0
