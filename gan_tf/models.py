@@ -203,9 +203,10 @@ def num_classes(config):
     return NUM_CLASSES if config.conditional else 0
 
 
-def grid_labels(n, config):
-    """Labels of n samples of a conditional run (0, 1, ..., 9, 0, ...), or None."""
-    return tf.range(n) % NUM_CLASSES if config.conditional else None
+def grid_labels(n, num_classes):
+    """Labels 0, 1, ..., num_classes - 1, 0, ... of n samples, (n,) int32: every class
+    equally often (one per column of a num_classes-wide grid). None when unconditional."""
+    return np.arange(n, dtype=np.int32) % num_classes if num_classes else None
 
 
 def build_generator(config, name="generator", compute_dtype="float32"):
@@ -232,7 +233,7 @@ def build(config, generator_name="generator", compute_dtype="float32"):
                           num_classes=k, **g_sizes)
     discriminator = Discriminator(config.model, compute_dtype=compute_dtype, num_classes=k,
                                   **d_sizes)
-    labels = grid_labels(1, config)
+    labels = grid_labels(1, k)
     images, _ = generator(tf.zeros([1, config.z_dim]), labels=labels)  # creates the variables
     discriminator(images, labels=labels)
     return generator, discriminator

@@ -20,10 +20,11 @@ import numpy as np
 def class_labels(generator, n, label=None):
     """Labels of n samples: None for an unconditional generator; else all `label`, or
     0, 1, ..., 9, 0, ... (a grid with one class per column)."""
+    from gan_tf import models
     k = getattr(generator, "num_classes", 0)
-    if not k:
-        return None
-    return np.full(n, label, np.int32) if label is not None else np.arange(n, dtype=np.int32) % k
+    if k and label is not None:
+        return np.full(n, label, np.int32)
+    return models.grid_labels(n, k)
 
 
 def _generate(generator, z, labels):

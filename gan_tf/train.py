@@ -61,7 +61,7 @@ def fixed_z(config, num=None, stream=20140610):
     return sample_z([num or config.num_samples, config.z_dim], seed, config.z_distribution)
 
 
-RANDOM_STREAM = 2  # the train step's random numbers: stream (seed, 1), folded with the step
+RANDOM_STREAM = 2  # the train step's random numbers: stream (seed, 2), folded with the step
 
 
 class StepRandom:
@@ -152,9 +152,8 @@ class GANTrainer(tf.Module):
         self._compiled_step = tf.function(self.train_step, jit_compile=jit)
 
     def _minimize(self, tape, optimizer, loss, variables):
-        """One update of `variables` down the gradient of `loss` (a mean over this
-        replica's examples). The optimizer sums the replicas' gradients, so each replica's
-        loss counts 1 / replicas: the update is that of the global batch's mean loss."""
+        """One update of `variables` down the gradient of `loss` (from `_scaled`; the
+        optimizer sums the replicas' gradients)."""
         grads = tape.gradient(loss, variables)
         optimizer.apply_gradients(zip(grads, variables))
 
@@ -364,11 +363,6 @@ def check_finite(history, weights_finite, start_step, last_checkpoint):
                    "(lower the learning rates or change --seed)")
 
 
-def latest_checkpoint(manager, restored):
-    """The newest checkpoint this run has written, or the one it resumed from."""
-    return manager.latest_checkpoint or restored
-
-
 def save_checkpoint(manager, step):
     try:
         manager.save(checkpoint_number=step)
@@ -401,8 +395,7 @@ class RunEvaluator:
         self.z = fixed_z(config, config.eval_samples, EVAL_Z_STREAM)
         # Conditional runs: every class equally often (mode coverage then measures
         # whether G draws the class it is asked for, not whether it is asked).
-        labels = models.grid_labels(config.eval_samples, config)
-        self.labels = None if labels is None else labels.numpy()
+        self.labels = models.grid_labels(config.eval_samples, models.num_classes(config))
         self.classifier_info = info
 
     def __call__(self, generator):
@@ -522,6 +515,7 @@ def train(config):
     iterator = iter(distribute.distribute_dataset(strategy, dataset))
     writer = tf.summary.create_file_writer(os.path.join(write_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
+    grid_labels = models.grid_labels(config.num_samples, models.num_classes(config))
     evaluator = None  # built at the first evaluation, so that the first step comes fast
     evaluate = chief and config.eval_samples  # only the chief evaluates
     if evaluate and start:  # eval.json cut back with the logs
@@ -545,14 +539,14 @@ def train(config):
             history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
             history = history.numpy()
             elapsed = time.perf_counter() - t0
-            check_finite(history, bool(finite), step, latest_checkpoint(manager, latest))
+            check_finite(history, bool(finite), step, manager.latest_checkpoint or latest)
             step += n
             interval.append(history)
             interval_time += elapsed
             # The next call's length, the deadline and a stop request: the same decisions
             # on every worker of a cluster (their means), whose steps run in lockstep.
             chunk, out_of_time, signalled = distribute.agree(strategy, [
-                max(1, int(n / max(elapsed, 1e-6) * CALL_SECONDS)),
+                n / max(elapsed, 1e-6) * CALL_SECONDS,
                 deadline is not None and time.perf_counter() >= deadline,
                 stop.signal is not None])
             chunk, out_of_time = max(1, int(chunk)), out_of_time > 0
@@ -600,8 +594,7 @@ def train(config):
 
             # Sample: the fixed-z grid.
             if chief and _is_event(step, sample_every, final):
-                images, _ = sampler(z_fixed, training=False,
-                                    labels=models.grid_labels(config.num_samples, config))
+                images, _ = sampler(z_fixed, training=False, labels=grid_labels)
                 run_logs.append_samples(step, images.numpy())
                 plots.save_grid(images.numpy(),
                                 os.path.join(write_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
