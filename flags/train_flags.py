@@ -12,7 +12,7 @@ from gan_tf.config import (DATASETS, FIELD_CHECKS, INITS, MODELS, OPTIMIZERS, ST
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config
-LIST_FLAGS = ("g_hidden", "d_hidden", "g_channels", "d_channels")
+LIST_FLAGS = ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes")
 
 # What and where.
 flags.DEFINE_enum("model", _D.model, MODELS, "Architecture of G and D.")
@@ -40,6 +40,8 @@ flags.DEFINE_float("bn_momentum", None, "Batch norm moving-average momentum (def
 flags.DEFINE_float("dropout", None, "Dropout rate in D (default mlp 0, dcgan 0.3).")
 flags.DEFINE_boolean("conditional", False, "Class-conditional G (one-hot label with z) and D "
                      "(projection discriminator): sample a chosen digit.")
+flags.DEFINE_list("exclude_classes", [], "Classes (0-9) to leave out of training: a GAN of "
+                  "the others, for anomaly scoring (python -m gan_tf.anomaly).")
 flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uniform), the "
                   "DCGAN paper's normal_0.02, or he (normal, variance 2/fan_in).")
 # Optimisation.

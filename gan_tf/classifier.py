@@ -94,8 +94,10 @@ def accuracy(classifier, images, labels):
 
 
 def train(train_images, train_labels, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
-          learning_rate=1e-3, seed=0):
-    """Fits a fresh Classifier with Adam on (images, labels); returns it."""
+          learning_rate=1e-3, seed=0, steps=None):
+    """Fits a fresh Classifier with Adam on (images, labels); returns it. `steps`: that
+    many batches instead of `epochs` (the same compute for any dataset size; a set
+    smaller than a batch gives batches of the whole set)."""
     tf.random.set_seed(seed)
     classifier = Classifier()
     variables = list(classifier.trainable_variables)
@@ -113,13 +115,20 @@ def train(train_images, train_labels, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_
 
     order_rng = np.random.default_rng(seed)
     n = len(train_images)
-    for epoch in range(epochs):
+    batch_size = min(batch_size, n)
+    done, epoch = 0, 0
+    while (epoch < epochs) if steps is None else (done < steps):
         t0, order, losses = time.perf_counter(), order_rng.permutation(n), []
         for start in range(0, n - batch_size + 1, batch_size):
+            if steps is not None and done == steps:
+                break
             idx = order[start:start + batch_size]
             losses.append(float(step(tf.constant(train_images[idx]), tf.constant(train_labels[idx]))))
-        log.info("classifier epoch %d/%d: loss %.4f (%.1f s)", epoch + 1, epochs,
-                 np.mean(losses), time.perf_counter() - t0)
+            done += 1
+        epoch += 1
+        log.log(logging.INFO if steps is None else logging.DEBUG,  # short runs: quiet
+                "classifier epoch %d/%s: loss %.4f (%.1f s)", epoch,
+                epochs if steps is None else "-", np.mean(losses), time.perf_counter() - t0)
     return classifier
 
 

@@ -87,6 +87,9 @@ FIELD_CHECKS = {
     "max_seconds": (_positive, "must be a positive number of seconds"),
     "strategy": (_one_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
     "cpu_devices": (_positive, "must be a positive number of logical CPU devices"),
+    "exclude_classes": (lambda v: len(set(v)) == len(v) and len(v) < 10
+                        and all(isinstance(c, int) and 0 <= c <= 9 for c in v),
+                        "must list distinct classes 0 to 9, not all ten"),
 }
 
 
@@ -115,6 +118,9 @@ class TrainConfig:
     dropout: Optional[float] = None
     # Class-conditional G and D (labels from the dataset; see gan_tf.models).
     conditional: bool = False
+    # Classes left out of training (and of the evaluation's real images): a GAN of the
+    # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
+    exclude_classes: Tuple[int, ...] = ()
     init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
     # Optimisation.
     optimizer: str = "adam"
@@ -167,7 +173,7 @@ class TrainConfig:
     tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
 
     def __post_init__(self):
-        for name in ("g_hidden", "d_hidden", "g_channels", "d_channels"):
+        for name in ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))

@@ -240,6 +240,18 @@ def load(name, data_dir=None, allow_download=True):
 
 # --- pipeline -----------------------------------------------------------------
 
+def without_classes(data, classes):
+    """`data` with the images of `classes` removed from both splits (a model of the
+    other classes, e.g. the normal data of an anomaly detector)."""
+    if not classes:
+        return data
+    keep_train = ~np.isin(data.train_labels, classes)
+    keep_test = ~np.isin(data.test_labels, classes)
+    return dataclasses.replace(  # same name: the dataset's classifier still applies
+        data, train_images=data.train_images[keep_train], train_labels=data.train_labels[keep_train],
+        test_images=data.test_images[keep_test], test_labels=data.test_labels[keep_test])
+
+
 def batches_per_epoch(num_images, batch_size):
     return num_images // batch_size  # the last partial batch is dropped
 

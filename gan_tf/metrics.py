@@ -118,6 +118,26 @@ def label_accuracy_from_logits(logits, labels):
     return float(np.mean(np.argmax(logits, axis=1) == np.asarray(labels)))
 
 
+def auroc(scores, positive):
+    """Area under the ROC curve of `scores` (higher: more likely positive) for the boolean
+    labels `positive`: P(score of a positive > score of a negative), ties counting half
+    (the Mann-Whitney U statistic over n_pos * n_neg)."""
+    scores = np.asarray(scores, np.float64)
+    positive = np.asarray(positive, bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        raise ValueError("AUROC needs at least one positive and one negative example")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores), np.float64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    # Tied scores share the mean of their ranks.
+    unique, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    if len(unique) < len(scores):
+        ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
+    u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
 class Evaluator:
     """The metrics of generated images against a fixed set of held-out real images."""
 

@@ -159,6 +159,11 @@ class Discriminator(tf.Module):
         """`seed` (int64 [2]) makes dropout stateless and so reproducible. `labels`
         (batch,) ints: the classes the images claim, for a conditional D only."""
         _check_labels(labels, self.num_classes, self.name)
+        return self.logits_from_features(self.features(x, training, seed), labels)
+
+    def features(self, x, training=False, seed=None):
+        """h (batch, features): the last hidden layer, which the output layer reads
+        (the feature-matching space of gan_tf.anomaly)."""
         s = self.sizes
         x = tf.cast(x, self.compute_dtype)
         h = tf.reshape(x, (tf.shape(x)[0], -1)) if self.architecture == "mlp" else x
@@ -173,6 +178,10 @@ class Discriminator(tf.Module):
                 layer_seed = (None if seed is None else
                               tf.random.experimental.stateless_fold_in(seed, len(self.hidden) + j))
                 h = layers.dropout(h, s["dropout"], training, layer_seed)
+        return h
+
+    def logits_from_features(self, h, labels=None):
+        """(probs, logits) (batch, 1) from features(x); `labels` as in __call__."""
         logits = self.out(h)
         if self.num_classes:  # projection: <embedding[y], h>
             projection = self.embedding(labels, int(h.shape[-1]))

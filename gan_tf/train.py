@@ -387,9 +387,11 @@ class RunEvaluator:
     """Sample quality of the generator on fixed latent codes (gan_tf.metrics), in the
     space of the dataset's classifier, against held-out real images."""
 
-    def __init__(self, config, data):
+    def __init__(self, config, data, all_data=None):
+        """`all_data`: the whole dataset when `data` leaves classes out; its classifier
+        (trained on every class) gives the feature space."""
         from gan_tf import classifier as classifier_lib
-        classifier, info = classifier_lib.load_or_train(data, config.classifier_dir)
+        classifier, info = classifier_lib.load_or_train(all_data or data, config.classifier_dir)
         n = min(config.eval_samples, len(data.test_images))
         self.metrics = metrics.Evaluator(classifier, data.test_images[:n])
         self.z = fixed_z(config, config.eval_samples, EVAL_Z_STREAM)
@@ -453,9 +455,12 @@ def train(config):
     run_dir = prepare_run_dir(config) if chief else config.run_dir
     write_dir = run_dir if chief else distribute.scratch_dir()
     distribute.agree(strategy, [0])  # workers wait for the chief's run directory
-    data = data_lib.load(config.dataset, config.data_dir)
-    log.info("Data: %s from %s: %d train / %d held-out images.", data.name, data.source,
-             len(data.train_images), len(data.test_images))
+    all_data = data_lib.load(config.dataset, config.data_dir)
+    data = data_lib.without_classes(all_data, config.exclude_classes)
+    log.info("Data: %s from %s: %d train / %d held-out images%s.", data.name, data.source,
+             len(data.train_images), len(data.test_images),
+             f" (without class {', '.join(map(str, config.exclude_classes))})"
+             if config.exclude_classes else "")
     batches = data_lib.batches_per_epoch(len(data.train_images), config.batch_size)
     steps_per_epoch = batches // config.d_steps_per_g_step
     if steps_per_epoch < 1:
@@ -556,7 +561,7 @@ def train(config):
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
             if evaluate and _is_event(step, eval_every, final):
-                evaluator = evaluator or RunEvaluator(config, data)  # may train the classifier
+                evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
                 evaluation = evaluator(sampler)
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
                          "(KL %.3f), precision %.3f, recall %.3f", step,

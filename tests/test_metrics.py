@@ -5,6 +5,7 @@ import pytest
 from gan_tf import metrics
 
 scipy_linalg = pytest.importorskip("scipy.linalg")
+scipy_stats = pytest.importorskip("scipy.stats")
 
 
 def one_hot_logits(labels, classes=10, confidence=20.0):
@@ -108,3 +109,19 @@ def test_label_accuracy_counts_samples_of_the_asked_class():
     logits = np.eye(10)[[3, 3, 7, 1]] * 5.0
     assert metrics.label_accuracy_from_logits(logits, [3, 4, 7, 1]) == 0.75
     assert metrics.label_accuracy_from_logits(logits, np.array([0, 0, 0, 0])) == 0.0
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_auroc_is_mann_whitney_u_over_pairs(ties):
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=200)
+    if ties:
+        scores = np.round(scores, 1)  # many equal scores: each tie counts half
+    positive = rng.random(200) < 0.3
+    scores[positive] += 0.5
+    u = scipy_stats.mannwhitneyu(scores[positive], scores[~positive]).statistic
+    assert metrics.auroc(scores, positive) == pytest.approx(u / (positive.sum() * (~positive).sum()))
+    assert metrics.auroc(scores, ~positive) == pytest.approx(1 - metrics.auroc(scores, positive))
+    assert metrics.auroc([1.0, 2.0, 3.0], [False, False, True]) == 1.0
+    with pytest.raises(ValueError, match="at least one positive"):
+        metrics.auroc([1.0, 2.0], [False, False])

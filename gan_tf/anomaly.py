@@ -1,0 +1,310 @@
+"""Anomaly scores from a trained GAN (seed 001's second use): images the GAN finds
+unlike its training data come first.
+
+    python -m gan_tf.anomaly --run_dir=runs/no7 --out=anomaly.csv     # the held-out split
+    python -m gan_tf.anomaly --run_dir=runs/no7 --images=mine.npy --out=mine.csv
+
+Three scores, each higher for a more anomalous image:
+  discriminator  -logit D(x): how fake D finds the image (seed 001's idea). For a
+                 conditional D, of the class it finds most real.
+  features       mean cosine distance, in D's last hidden layer, to the image's k
+                 nearest neighbours among the run's training images (feature matching
+                 against the normal data, without a search over z). The strongest of
+                 the three on the MNIST benchmark (docs/anomaly.md), and the default
+                 order of the outputs.
+  inversion      AnoGAN (Schlegl et al. 2017): z is fitted to the image by Adam on
+                 (1 - lam) * |x - G(z)|_1 + lam * |f(x) - f(G(z))|_1 (f: D's features);
+                 the score is that loss at the end. G can only draw what it learned,
+                 so an unlike image keeps a large residual; but thin strokes fit better
+                 than thick ones whatever their class, and a grey G(z) fits uniform
+                 noise closely, so it is the weakest of the three (docs/anomaly.md).
+The CSV lists every image, most anomalous first (by --rank_by): rank, index, label
+and the scores; the PNG beside it shows the most anomalous images on top and the
+least anomalous below.
+"""
+import csv
+import dataclasses
+import io
+import os
+
+import numpy as np
+
+SCORES = ("discriminator", "features", "inversion")
+FEATURE_NEIGHBOURS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class InversionOptions:
+    steps: int = 200
+    learning_rate: float = 0.05
+    feature_weight: float = 0.1  # AnoGAN's lambda
+    seed: int = 0
+
+
+def _batches(n, size):
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def discriminator_outputs(discriminator, images, batch_size=500):
+    """(scores (N,), features (N, F)): -logit of D and its last hidden layer."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+    def run(x):
+        h = discriminator.features(x, training=False)
+        if discriminator.num_classes:  # the class whose projection D finds most real
+            k = discriminator.num_classes
+            per_class = [discriminator.logits_from_features(h, tf.fill([tf.shape(x)[0]], c))[1]
+                         for c in range(k)]
+            logits = tf.reduce_max(tf.concat(per_class, axis=1), axis=1)
+        else:
+            logits = discriminator.logits_from_features(h)[1][:, 0]
+        return -logits, tf.cast(h, tf.float32)
+
+    scores, features = [], []
+    for part in _batches(len(images), batch_size):
+        s, f = run(tf.constant(images[part], tf.float32))
+        scores.append(s.numpy())
+        features.append(f.numpy())
+    return np.concatenate(scores), np.concatenate(features)
+
+
+def feature_scores_from_features(features, reference, k=FEATURE_NEIGHBOURS, in_reference=None,
+                                 batch_size=1000):
+    """Mean cosine distance (1 - cos) of each row of `features` to its k nearest rows of
+    `reference`. `in_reference` (N,) bool: rows that are themselves in `reference`,
+    whose own match (the nearest) is skipped."""
+    def unit(a):
+        a = np.asarray(a, np.float64)
+        return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+    features, reference = unit(features), unit(reference)
+    if len(reference) <= k:
+        raise ValueError(f"the feature score needs more than k={k} reference images")
+    skip = np.zeros(len(features), int) if in_reference is None else \
+        np.asarray(in_reference, bool).astype(int)
+    out = []
+    for part in _batches(len(features), batch_size):
+        d = np.sort(1.0 - features[part] @ reference.T, axis=1)[:, :k + 1]
+        columns = np.arange(k)[None, :] + skip[part][:, None]
+        out.append(np.take_along_axis(d, columns, axis=1).mean(axis=1))
+    return np.concatenate(out)
+
+
+def inversion_scores(generator, discriminator, images, z_dim, z_distribution="uniform",
+                     options=InversionOptions(), batch_size=500):
+    """AnoGAN residual of each image: Adam on z (one per image, in batches) for
+    options.steps steps; (N,) final losses."""
+    import tensorflow as tf
+    o = options
+    lam, lr, b1, b2, eps = o.feature_weight, o.learning_rate, 0.9, 0.999, 1e-8
+    conditional = bool(getattr(generator, "num_classes", 0))
+
+    def loss(x, fx, z, labels):
+        gx, _ = generator(z, training=False, labels=labels)
+        residual = tf.reduce_mean(tf.abs(x - gx), axis=[1, 2, 3])
+        feature = tf.reduce_mean(tf.abs(fx - tf.cast(discriminator.features(gx), tf.float32)),
+                                 axis=1)
+        return (1.0 - lam) * residual + lam * feature  # (batch,)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32),
+                                  tf.TensorSpec([None, z_dim], tf.float32)])
+    def invert(x, z0):
+        h = discriminator.features(x, training=False)
+        fx = tf.cast(h, tf.float32)
+        labels = None
+        if conditional:  # the class D's projection finds most real
+            embeddings = tf.cast(discriminator.embedding.embeddings, h.dtype)
+            labels = tf.argmax(tf.matmul(h, embeddings, transpose_b=True), axis=1,
+                               output_type=tf.int32)
+
+        def body(i, z, m, v):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                total = tf.reduce_sum(loss(x, fx, z, labels))  # images are independent
+            g = tape.gradient(total, z)
+            m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+            t = tf.cast(i + 1, tf.float32)
+            z = z - lr * (m / (1 - b1 ** t)) / (tf.sqrt(v / (1 - b2 ** t)) + eps)
+            if z_distribution == "uniform":
+                z = tf.clip_by_value(z, -1.0, 1.0)  # stay on the prior's support
+            return i + 1, z, m, v
+
+        zeros = tf.zeros_like(z0)
+        _, z, _, _ = tf.while_loop(lambda i, *_: i < o.steps, body, (0, z0, zeros, zeros))
+        return loss(x, fx, z, labels)
+
+    rng = np.random.default_rng(o.seed)
+    out = []
+    for part in _batches(len(images), batch_size):
+        n = part.stop - part.start
+        z0 = (rng.uniform(-1, 1, (n, z_dim)) if z_distribution == "uniform"
+              else rng.normal(0, 1, (n, z_dim))).astype(np.float32)
+        out.append(invert(tf.constant(images[part], tf.float32), tf.constant(z0)).numpy())
+    return np.concatenate(out)
+
+
+def score(generator, discriminator, images, reference, z_dim, z_distribution="uniform",
+          scores=SCORES, options=InversionOptions(), in_reference=None):
+    """{score name: (N,) float64}: the asked-for scores of `images` (N, 28, 28, 1) in
+    [-1, 1]; the feature score against `reference`, the GAN's training images
+    (`in_reference`: see feature_scores_from_features)."""
+    unknown = set(scores) - set(SCORES)
+    if unknown:
+        raise ValueError(f"unknown scores {sorted(unknown)}; choose from {', '.join(SCORES)}")
+    result = {}
+    d_scores, features = discriminator_outputs(discriminator, images)
+    if "discriminator" in scores:
+        result["discriminator"] = d_scores.astype(np.float64)
+    if "features" in scores:
+        _, ref_features = discriminator_outputs(discriminator, reference)
+        result["features"] = feature_scores_from_features(features, ref_features,
+                                                          in_reference=in_reference)
+    if "inversion" in scores:
+        result["inversion"] = inversion_scores(generator, discriminator, images, z_dim,
+                                               z_distribution, options).astype(np.float64)
+    return {name: result[name] for name in SCORES if name in result}
+
+
+def ranking(scores, rank_by):
+    """Indices, most anomalous first (ties in index order)."""
+    return np.argsort(-np.asarray(scores[rank_by]), kind="mergesort")
+
+
+def csv_text(scores, labels, rank_by):
+    """rank,index,label,<score>... rows, most anomalous (by rank_by) first."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    names = list(scores)
+    writer.writerow(["rank", "index", "label"] + names)
+    for rank, i in enumerate(ranking(scores, rank_by), start=1):
+        label = "" if labels is None else int(labels[i])
+        writer.writerow([rank, int(i), label] + [f"{scores[n][i]:.6g}" for n in names])
+    return buf.getvalue()
+
+
+def png_path(csv_path):
+    return os.path.splitext(csv_path)[0] + ".png"
+
+
+def write_outputs(out, images, scores, labels, rank_by, count=16):
+    """The ranked CSV, and beside it a PNG: the `count` most anomalous images (top
+    rows) and the `count` least anomalous (bottom rows)."""
+    from gan_tf import plots
+    from gan_tf.logs import atomic_write
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    atomic_write(out, csv_text(scores, labels, rank_by).encode("utf-8"))
+    order = ranking(scores, rank_by)
+    count = max(1, min(count, len(order) // 2))
+    columns = min(count, 16)
+    blank = np.ones((-count % columns,) + images.shape[1:], np.float32)  # white: fills a row
+    grid = np.concatenate([images[order[:count]], blank, images[order[len(order) - count:]], blank])
+    plots.save_grid(grid, png_path(out), columns=columns)
+
+
+# --- command line -------------------------------------------------------------
+
+def define_flags():
+    from absl import flags
+
+    from gan_tf.config import DATASETS
+    flags.DEFINE_string("run_dir", None, "A gan_tf run directory (its latest checkpoint).")
+    flags.DEFINE_string("images", None, "A .npy of images to score, (N, 28, 28[, 1]): floats in "
+                        "[-1, 1] or uint8 pixels (default: --dataset's --split).")
+    flags.DEFINE_enum("dataset", None, DATASETS, "Dataset to score (default: the run's).")
+    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+    flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
+                      "held-out one, or the training one.")
+    flags.DEFINE_integer("num_images", None, "Score only the first N images.", lower_bound=1)
+    flags.DEFINE_list("scores", list(SCORES), "Scores to compute: " + ", ".join(SCORES) + ".")
+    flags.DEFINE_enum("rank_by", None, SCORES, "Score that orders the CSV and the PNG "
+                      "(default: features if computed, else the first one given).")
+    flags.DEFINE_integer("inversion_steps", InversionOptions.steps, "Adam steps on z per image.",
+                         lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of the starting z of the inversion.", lower_bound=0)
+    flags.DEFINE_integer("png_count", 16, "Most and least anomalous images in the PNG.",
+                         lower_bound=1, upper_bound=256)
+    flags.DEFINE_string("out", "anomaly.csv", "Output .csv; the PNG goes beside it.")
+    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+
+
+def load_images(path):
+    """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]."""
+    from gan_tf.cli import UsageError
+    from gan_tf.data import scale_images
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--images={path}: cannot read a .npy array ({e})") from None
+    if array.ndim not in (3, 4) or array.shape[1:3] != (28, 28) or (
+            array.ndim == 4 and array.shape[3] != 1) or not len(array):
+        raise UsageError(f"--images={path}: expected (N, 28, 28) or (N, 28, 28, 1) images, "
+                         f"got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return scale_images(array)
+    array = array.astype(np.float32).reshape(-1, 28, 28, 1)
+    if not np.all(np.isfinite(array)) or array.min() < -1.001 or array.max() > 1.001:
+        raise UsageError(f"--images={path}: float images must lie in [-1, 1] "
+                         f"(got {array.min():.3g} to {array.max():.3g}); uint8 pixels also work")
+    return array
+
+
+def main(argv):
+    from gan_tf import data as data_lib
+    from gan_tf import runs
+    from gan_tf.cli import UsageError, flag_values
+    f = flag_values(argv)
+    if not f.run_dir:
+        raise UsageError("--run_dir is required")
+    if not f.out.endswith(".csv"):
+        raise UsageError(f"--out={f.out}: must end with .csv")
+    for path in (f.out, png_path(f.out)):
+        if os.path.exists(path) and not f.overwrite:
+            raise UsageError(f"--out={f.out}: {path} exists; pass --overwrite to replace it")
+    unknown = [s for s in f.scores if s not in SCORES]
+    if unknown or not f.scores:
+        raise UsageError(f"--scores: choose from {', '.join(SCORES)} (got {','.join(f.scores)})")
+    if f.rank_by and f.rank_by not in f.scores:
+        raise UsageError(f"--rank_by={f.rank_by} is not among --scores")
+    rank_by = f.rank_by or ("features" if "features" in f.scores else f.scores[0])
+    images = load_images(f.images) if f.images else None
+
+    # Grappler's remapper cannot fuse the inversion loop's gradients and says so as an
+    # error line; the graph runs the same without it.
+    import tensorflow as tf
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    config, generator, discriminator, source = runs.restore_models(f.run_dir)
+    data_dir = f.data_dir or config.data_dir
+    reference = data_lib.without_classes(data_lib.load(config.dataset, data_dir),
+                                         config.exclude_classes).train_images  # the normal data
+    labels, in_reference = None, None
+    if images is None:  # every class of the dataset, those left out of training too
+        dataset = f.dataset or config.dataset
+        data = data_lib.load(dataset, data_dir if dataset == config.dataset else f.data_dir)
+        images, labels = ((data.test_images, data.test_labels) if f.split == "test"
+                          else (data.train_images, data.train_labels))
+        if f.split == "train" and dataset == config.dataset:
+            in_reference = ~np.isin(labels, config.exclude_classes)
+    if f.num_images:
+        images = images[:f.num_images]
+        labels = None if labels is None else labels[:f.num_images]
+        in_reference = None if in_reference is None else in_reference[:f.num_images]
+    scores = score(generator, discriminator, images, reference, config.z_dim,
+                   config.z_distribution, tuple(f.scores),
+                   InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference)
+    write_outputs(f.out, images, scores, labels, rank_by, f.png_count)
+    top = ranking(scores, rank_by)[:5]
+    print(f"scored {len(images)} images with {source}; most anomalous by {rank_by}: indices "
+          f"{', '.join(str(int(i)) for i in top)}; wrote {f.out} and {png_path(f.out)}")
+
+
+def user_errors():
+    from gan_tf import data as data_lib
+    from gan_tf import runs
+    return (runs.RunError, data_lib.DataError, OSError)
+
+
+if __name__ == "__main__":
+    from gan_tf import cli
+    define_flags()
+    cli.run(main, user_errors=user_errors)

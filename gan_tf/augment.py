@@ -1,0 +1,239 @@
+"""Synthetic data for seed 001's classifier (seed 001's first use of a GAN): does a
+trained generator help, or replace, real labelled images?
+
+    python -m gan_tf.augment --run_dir=runs/cond_dcgan --out=augment.json
+
+For each size N of --sizes and each seed, seed 001's CNN (gan_tf.classifier) is
+trained, for the same --steps batches every time, on:
+  real        N real labelled images of the run's training split (N / 10 per class,
+              chosen by the seed; "all" is the whole split);
+  real+M      the same N plus M synthetic images, for each M of --synthetic;
+  synthetic   N synthetic images only: the Classification Accuracy Score (CAS) of
+              Ravuri & Vinyals 2019 at equal size.
+Each is scored on the held-out split, which neither the GAN nor the classifier
+sees. Synthetic labels: the class asked for, from a conditional generator (every
+class equally often); from an unconditional one, the dataset's cached classifier's
+argmax (gan_tf.classifier).
+
+Read the small-N rows with care: the GAN was trained on the whole training split,
+so "real N + synthetic" carries what the GAN learned from all of it (labels too,
+for a conditional GAN), not only from the N images.
+"""
+import dataclasses
+import json
+import logging
+import os
+import time
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+KINDS = ("real", "augmented", "synthetic")
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    sizes: tuple = (100, 500, 1000, None)  # None: all of the training split
+    synthetic: tuple = (1000, 4000)  # M, synthetic images added to the N real ones
+    seeds: tuple = (0, 1, 2)
+    steps: int = 500  # classifier batches per training run
+    batch_size: int = 64
+
+
+def stratified_subset(labels, n, seed, num_classes=10):
+    """Indices of n images, n // num_classes of each class (the rest spread over the
+    first classes), chosen by `seed`; None n: all of them."""
+    if n is None or n >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        take = n // num_classes + (1 if c < n % num_classes else 0)
+        if take > len(members):
+            raise ValueError(f"{n} images need {take} of class {c}; the split has {len(members)}")
+        chosen.append(rng.choice(members, take, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None):
+    """(images (count, 28, 28, 1), labels (count,) int64) from the generator: the classes
+    in turn (conditional), or labelled by `label_classifier` (unconditional)."""
+    from gan_tf import classifier as classifier_lib
+    from gan_tf import sample
+    images = sample.draw(generator, count, z_dim, z_distribution, seed)[..., None]
+    if getattr(generator, "num_classes", 0):
+        labels = sample.class_labels(generator, count).astype(np.int64)
+    else:
+        if label_classifier is None:
+            raise ValueError("an unconditional generator's samples need a label_classifier")
+        logits, _ = classifier_lib.predict(label_classifier, images)
+        labels = np.argmax(logits, axis=1).astype(np.int64)
+    order = np.random.default_rng(seed).permutation(count)  # so that any prefix is balanced-ish
+    return images[order], labels[order]
+
+
+def summarize(records):
+    """Mean and standard deviation (over seeds) of each (n, kind, m)."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["n"], r["kind"], r["m"]), []).append(r["accuracy"])
+    return [{"n": n, "kind": kind, "m": m, "mean": float(np.mean(a)),
+             "std": float(np.std(a, ddof=1)) if len(a) > 1 else 0.0, "runs": len(a)}
+            for (n, kind, m), a in groups.items()]
+
+
+def run(config, generator, z_dim, z_distribution, data, label_classifier=None, progress=None):
+    """Every (seed, N, kind, M) of `config`: a list of records with the held-out accuracy."""
+    from gan_tf import classifier as classifier_lib
+    records = []
+    sizes = [len(data.train_labels) if n is None else n for n in config.sizes]
+    pool = max(max(sizes), max(config.synthetic, default=0))
+    for seed in config.seeds:
+        synth_x, synth_y = synthesize(generator, z_dim, z_distribution, pool, seed,
+                                      label_classifier)
+        for n in sizes:
+            idx = stratified_subset(data.train_labels, n, seed)
+            real_x, real_y = data.train_images[idx], data.train_labels[idx]
+            sets = [("real", 0, real_x, real_y)]
+            sets += [("augmented", m, np.concatenate([real_x, synth_x[:m]]),
+                      np.concatenate([real_y, synth_y[:m]])) for m in config.synthetic]
+            sets.append(("synthetic", n, synth_x[:n], synth_y[:n]))
+            for kind, m, x, y in sets:
+                t0 = time.perf_counter()
+                model = classifier_lib.train(x, y, steps=config.steps,
+                                             batch_size=config.batch_size, seed=seed)
+                acc = classifier_lib.accuracy(model, data.test_images, data.test_labels)
+                record = {"seed": seed, "n": n, "kind": kind, "m": m, "accuracy": acc,
+                          "seconds": round(time.perf_counter() - t0, 1)}
+                records.append(record)
+                (progress or log.info)(
+                    f"seed {seed} N={n} {kind}{f' M={m}' if kind == 'augmented' else ''}: "
+                    f"held-out accuracy {100 * acc:.2f}% ({record['seconds']:.0f} s)")
+    return records
+
+
+def table(summary, synthetic):
+    """Markdown: one row per N; real, each real+M, synthetic only, CAS / real."""
+    cell = {(s["n"], s["kind"], s["m"]): s for s in summary}
+    sizes = sorted({s["n"] for s in summary})
+
+    def fmt(s):
+        return f"{100 * s['mean']:.2f} ± {100 * s['std']:.2f}" if s else "-"
+
+    head = ["N real", "real only"] + [f"real + {m} synthetic" for m in synthetic] + [
+        "synthetic only (CAS, N images)", "CAS / real"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for n in sizes:
+        real, synth = cell.get((n, "real", 0)), cell.get((n, "synthetic", n))
+        ratio = f"{synth['mean'] / real['mean']:.3f}" if real and synth else "-"
+        lines.append("| " + " | ".join([str(n), fmt(real)] + [
+            fmt(cell.get((n, "augmented", m))) for m in synthetic] + [fmt(synth), ratio]) + " |")
+    return "\n".join(lines)
+
+
+# --- command line -------------------------------------------------------------
+
+def _sizes(values):
+    from gan_tf.cli import UsageError
+    sizes = []
+    for v in values:
+        if v == "all":
+            sizes.append(None)
+        elif v.isdigit() and int(v) >= 10:
+            sizes.append(int(v))
+        else:
+            raise UsageError(f"--sizes: {v!r} is not 'all' or a whole number >= 10")
+    return tuple(sizes)
+
+
+def define_flags():
+    from absl import flags
+    d = AugmentConfig()
+    flags.DEFINE_string("run_dir", None, "A gan_tf run directory: its generator makes the "
+                        "synthetic images.")
+    flags.DEFINE_list("sizes", ["100", "500", "1000", "all"], "N: real labelled images "
+                      "(10 or more, or all).")
+    flags.DEFINE_list("synthetic", [str(m) for m in d.synthetic], "M: synthetic images added "
+                      "to the N real ones (0 or more each).")
+    flags.DEFINE_list("seeds", [str(s) for s in d.seeds], "Seeds: subset, synthetic draw, "
+                      "classifier weights and order.")
+    flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
+    flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
+    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+    flags.DEFINE_string("classifier_dir", None, "Classifier that labels an unconditional "
+                        "generator's images (default: the dataset's cached one).")
+    flags.DEFINE_string("out", "augment.json", "Output .json (records, summary); a markdown "
+                        "table goes beside it as .md.")
+    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+
+
+def _ints(name, values, lower):
+    from gan_tf.cli import UsageError
+    try:
+        out = tuple(int(v) for v in values)
+    except ValueError:
+        raise UsageError(f"--{name}: whole numbers, comma-separated (got {','.join(values)})") \
+            from None
+    if any(v < lower for v in out):
+        raise UsageError(f"--{name}: every value must be >= {lower}")
+    return out
+
+
+def main(argv):
+    from gan_tf import data as data_lib
+    from gan_tf import runs
+    from gan_tf.cli import UsageError, flag_values
+    from gan_tf.logs import atomic_write
+    f = flag_values(argv)
+    if not f.run_dir:
+        raise UsageError("--run_dir is required")
+    if not f.out.endswith(".json"):
+        raise UsageError(f"--out={f.out}: must end with .json")
+    md = os.path.splitext(f.out)[0] + ".md"
+    for path in (f.out, md):
+        if os.path.exists(path) and not f.overwrite:
+            raise UsageError(f"--out={f.out}: {path} exists; pass --overwrite to replace it")
+    config = AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
+                           seeds=_ints("seeds", f.seeds, 0), steps=f.steps,
+                           batch_size=f.batch_size)
+    if not config.sizes or not config.seeds:
+        raise UsageError("--sizes and --seeds need at least one value each")
+
+    run_config, generator, _, source = runs.restore_models(f.run_dir)
+    data = data_lib.without_classes(data_lib.load(run_config.dataset, f.data_dir or
+                                                  run_config.data_dir), run_config.exclude_classes)
+    for n in config.sizes:
+        if n is not None and n > len(data.train_labels):
+            raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
+                             "images; use all")
+    label_classifier = None
+    if not getattr(generator, "num_classes", 0):
+        from gan_tf import classifier as classifier_lib
+        label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
+    t0 = time.perf_counter()
+    records = run(config, generator, run_config.z_dim, run_config.z_distribution, data,
+                  label_classifier)
+    summary = summarize(records)
+    doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
+           "conditional": bool(getattr(generator, "num_classes", 0)),
+           "held_out_images": int(len(data.test_labels)),
+           "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
+           "records": records, "summary": summary}
+    text = table(summary, config.synthetic)
+    atomic_write(f.out, json.dumps(doc, indent=2).encode("utf-8"))
+    atomic_write(md, (text + "\n").encode("utf-8"))
+    print(text)
+    print(f"wrote {f.out} and {md}")
+
+
+def user_errors():
+    from gan_tf import classifier, data as data_lib, runs
+    return (runs.RunError, data_lib.DataError, classifier.ClassifierError, OSError)
+
+
+if __name__ == "__main__":
+    from gan_tf import cli
+    define_flags()
+    cli.run(main, user_errors=user_errors)

@@ -1,0 +1,157 @@
+"""Anomaly scores (gan_tf.anomaly), --exclude_classes, and the command's outputs."""
+import csv
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import anomaly, data, metrics, models, runs, train
+from gan_tf.config import ConfigError
+from tests.test_porting import run_module
+from tests.test_train import small_config
+
+LEFT_OUT = 7
+
+
+def test_feature_score_is_the_mean_cosine_distance_to_the_k_nearest_references():
+    rng = np.random.default_rng(0)
+    features, reference = rng.normal(size=(7, 5)), rng.normal(size=(30, 5))
+    cos = (features / np.linalg.norm(features, axis=1, keepdims=True)) @ (
+        reference / np.linalg.norm(reference, axis=1, keepdims=True)).T
+    expected = np.sort(1 - cos, axis=1)[:, :3].mean(axis=1)
+    np.testing.assert_allclose(anomaly.feature_scores_from_features(
+        features, reference, k=3, batch_size=4), expected, atol=1e-12)
+    # A point of the reference set skips its own (zero) distance when told it is there.
+    own = anomaly.feature_scores_from_features(reference[:4], reference, k=3,
+                                               in_reference=[True, True, False, False])
+    all_d = np.sort(1 - (reference[:4] / np.linalg.norm(reference[:4], axis=1, keepdims=True))
+                    @ (reference / np.linalg.norm(reference, axis=1, keepdims=True)).T, axis=1)
+    np.testing.assert_allclose(own, np.r_[all_d[:2, 1:4].mean(1), all_d[2:, :3].mean(1)],
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="more than k=5"):
+        anomaly.feature_scores_from_features(features, reference[:5])
+
+
+def test_without_classes_removes_them_from_both_splits_only():
+    full = data.load_mnist_5k()
+    kept = data.without_classes(full, (3, LEFT_OUT))
+    assert not np.isin(kept.train_labels, (3, LEFT_OUT)).any()
+    assert not np.isin(kept.test_labels, (3, LEFT_OUT)).any()
+    assert len(kept.train_labels) == np.isin(full.train_labels, (3, LEFT_OUT), invert=True).sum()
+    assert kept.name == full.name and data.without_classes(full, ()) is full
+
+
+@pytest.mark.parametrize("bad", [(10,), (1, 1), tuple(range(10))])
+def test_exclude_classes_must_be_distinct_digits_not_all(bad):
+    with pytest.raises(ConfigError, match="--exclude_classes"):
+        small_config(exclude_classes=bad).validate()
+
+
+@pytest.fixture(scope="module")
+def run_without_seven(tmp_path_factory):
+    """A small MLP GAN trained on the digits other than 7."""
+    run_dir = tmp_path_factory.mktemp("without_seven")
+    train.train(small_config(output_dir=str(run_dir), exclude_classes=(LEFT_OUT,),
+                             max_steps=400, batch_size=32, eval_samples=0))
+    return str(run_dir)
+
+
+def foreign_images(digits):
+    """Uniform noise, and the digits inverted (white background)."""
+    noise = np.random.default_rng(0).uniform(-1, 1, digits.shape).astype(np.float32)
+    return np.concatenate([noise, -digits])
+
+
+def test_run_trains_only_on_the_kept_classes(run_without_seven):
+    config, _, _, _ = runs.restore_models(run_without_seven)
+    assert config.exclude_classes == (LEFT_OUT,)
+
+
+def test_scores_rank_foreign_images_above_held_out_digits(run_without_seven):
+    config, g, d, _ = runs.restore_models(run_without_seven)
+    full = data.load_mnist_5k()
+    digits = full.test_images[full.test_labels != LEFT_OUT][:100]
+    images = np.concatenate([digits, foreign_images(digits)])
+    reference = data.without_classes(full, (LEFT_OUT,)).train_images
+    scores = anomaly.score(g, d, images, reference, config.z_dim, config.z_distribution,
+                           options=anomaly.InversionOptions(steps=30))
+    assert list(scores) == list(anomaly.SCORES)
+    n = len(digits)
+    noise, inverted = np.arange(n, 2 * n), np.arange(2 * n, 3 * n)
+    for name, values in scores.items():
+        assert values.shape == (len(images),) and np.all(np.isfinite(values))
+        assert auroc_against(values, inverted, n) > 0.9, name
+        if name != "inversion":  # a grey G(z) fits uniform noise closely in L1 (docstring)
+            assert auroc_against(values, noise, n) > 0.9, name
+
+
+def auroc_against(values, foreign, n):
+    """AUROC of the `foreign` rows against the first n (the digits)."""
+    rows = np.r_[np.arange(n), foreign]
+    return metrics.auroc(values[rows], rows >= n)
+
+
+def test_discriminator_score_is_minus_its_logit_in_graph_and_eagerly(run_without_seven):
+    _, _, d, _ = runs.restore_models(run_without_seven)
+    x = data.load_mnist_5k().test_images[:7]
+    scores, features = anomaly.discriminator_outputs(d, x, batch_size=3)
+    np.testing.assert_allclose(scores, -d(tf.constant(x))[1].numpy()[:, 0], atol=1e-5)
+    np.testing.assert_allclose(features, d.features(tf.constant(x)).numpy(), atol=1e-5)
+
+
+def test_conditional_discriminator_scores_the_class_it_finds_most_real():
+    d = models.Discriminator("mlp", num_classes=10, hidden=(16,))
+    x = tf.random.stateless_uniform([5, 28, 28, 1], [3, 4], -1.0, 1.0)
+    d(x, labels=tf.zeros([5], tf.int32))
+    scores, _ = anomaly.discriminator_outputs(d, x.numpy())
+    per_class = np.stack([d(x, labels=tf.fill([5], c))[1].numpy()[:, 0] for c in range(10)], 1)
+    np.testing.assert_allclose(scores, -per_class.max(axis=1), atol=1e-5)
+
+
+def test_inversion_fits_z_so_the_residual_falls_with_more_steps(run_without_seven):
+    config, g, d, _ = runs.restore_models(run_without_seven)
+    x = data.load_mnist_5k().test_images[:20]
+    short, long = [anomaly.inversion_scores(g, d, x, config.z_dim, config.z_distribution,
+                                            anomaly.InversionOptions(steps=steps))
+                   for steps in (1, 40)]
+    assert np.mean(long) < np.mean(short)
+
+
+def test_command_writes_ranked_csv_and_png(run_without_seven, tmp_path):
+    full = data.load_mnist_5k()
+    digits = full.test_images[full.test_labels != LEFT_OUT][:20]
+    images = tmp_path / "mixed.npy"
+    np.save(images, np.concatenate([digits, -digits[:5]]))  # 5 inverted digits last
+    out = tmp_path / "scores.csv"
+    done = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}", f"--images={images}",
+                      "--inversion_steps=5", "--png_count=4", f"--out={out}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["rank"] for r in rows] == [str(i) for i in range(1, 26)]
+    assert sorted(int(r["index"]) for r in rows) == list(range(25))
+    ranked = [float(r["features"]) for r in rows]
+    assert ranked == sorted(ranked, reverse=True)
+    assert {int(r["index"]) for r in rows[:5]} == set(range(20, 25))  # the inverted ones first
+    assert os.path.getsize(tmp_path / "scores.png") > 0
+    again = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}", f"--images={images}",
+                       f"--out={out}")
+    assert again.returncode == 2 and "pass --overwrite" in again.stderr.splitlines()[-1]
+    np.save(tmp_path / "bad.npy", np.zeros((3, 32, 32)))
+    bad = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}",
+                     f"--images={tmp_path / 'bad.npy'}", f"--out={tmp_path / 'b.csv'}")
+    assert bad.returncode == 2 and "expected (N, 28, 28)" in bad.stderr.splitlines()[-1]
+    assert not os.path.exists(tmp_path / "b.csv")
+
+
+def test_held_out_split_by_default_with_labels(run_without_seven, tmp_path):
+    out = tmp_path / "held_out.csv"
+    done = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}", "--num_images=30",
+                      "--scores=discriminator,features", f"--out={out}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = data.load_mnist_5k().test_labels[:30]
+    assert list(rows[0]) == ["rank", "index", "label", "discriminator", "features"]
+    assert all(int(r["label"]) == labels[int(r["index"])] for r in rows)

@@ -1,0 +1,93 @@
+"""Synthetic training data for the classifier (gan_tf.augment)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from gan_tf import augment, classifier, data, models, train
+from tests.test_porting import run_module
+from tests.test_train import small_config
+
+
+def test_stratified_subset_takes_each_class_equally_chosen_by_seed():
+    labels = data.load_mnist_5k().train_labels
+    a, b = augment.stratified_subset(labels, 105, 0), augment.stratified_subset(labels, 105, 1)
+    assert len(a) == len(set(a)) == 105
+    np.testing.assert_array_equal(np.bincount(labels[a]), [11] * 5 + [10] * 5)
+    assert not np.array_equal(a, b)
+    np.testing.assert_array_equal(a, augment.stratified_subset(labels, 105, 0))
+    np.testing.assert_array_equal(augment.stratified_subset(labels, None, 0),
+                                  np.arange(len(labels)))
+    with pytest.raises(ValueError, match="of class 3"):
+        augment.stratified_subset(labels[labels != 3], 50, 0)
+
+
+@pytest.mark.parametrize("conditional", [True, False])
+def test_synthesize_labels_samples_by_class_asked_or_by_classifier(conditional):
+    config = small_config(conditional=conditional)
+    g, _ = models.build(config)
+    labeller = None if conditional else classifier.Classifier()
+    images, labels = augment.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3,
+                                        label_classifier=labeller)
+    assert images.shape == (40, 28, 28, 1) and labels.shape == (40,)
+    if conditional:  # every class equally often, each image drawn for its label
+        np.testing.assert_array_equal(np.bincount(labels), [4] * 10)
+        again, _ = augment.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3)
+        np.testing.assert_array_equal(images, again)
+    else:
+        logits, _ = classifier.predict(labeller, images)
+        np.testing.assert_array_equal(labels, np.argmax(logits, axis=1))
+        with pytest.raises(ValueError, match="label_classifier"):
+            augment.synthesize(g, config.z_dim, config.z_distribution, 4, seed=0)
+
+
+def test_summary_and_table_report_mean_and_spread_over_seeds():
+    records = [{"seed": s, "n": 100, "kind": k, "m": m, "accuracy": a}
+               for s, (k, m, a) in enumerate([("real", 0, 0.8), ("real", 0, 0.9),
+                                              ("synthetic", 100, 0.6), ("synthetic", 100, 0.7)])]
+    summary = {(r["kind"], r["m"]): r for r in augment.summarize(records)}
+    assert summary[("real", 0)]["mean"] == pytest.approx(0.85)
+    assert summary[("real", 0)]["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    assert summary[("synthetic", 100)]["runs"] == 2
+    row = augment.table(augment.summarize(records), (1000,)).splitlines()[2]
+    assert row == "| 100 | 85.00 ± 7.07 | - | 65.00 ± 7.07 | 0.765 |"
+
+
+def test_classifier_trains_for_a_number_of_steps_on_sets_smaller_than_a_batch():
+    full = data.load_mnist_5k()
+    model = classifier.train(full.train_images[:20], full.train_labels[:20], steps=3,
+                             batch_size=64)
+    logits, _ = classifier.predict(model, full.test_images[:5])
+    assert logits.shape == (5, 10) and np.all(np.isfinite(logits))
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("augment_conditional")
+    train.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=20,
+                             eval_samples=0))
+    return str(run_dir)
+
+
+def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tmp_path):
+    out = tmp_path / "augment.json"
+    done = run_module("gan_tf.augment", f"--run_dir={conditional_run}", "--sizes=20,all",
+                      "--synthetic=0,30", "--seeds=0", "--steps=2", f"--out={out}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with open(out) as f:
+        doc = json.load(f)
+    assert doc["conditional"] and doc["held_out_images"] == 1000
+    kinds = [(r["n"], r["kind"], r["m"]) for r in doc["records"]]
+    n_all = len(data.load_mnist_5k().train_labels)
+    assert kinds == [(n, k, m) for n in (20, n_all) for k, m in
+                     [("real", 0), ("augmented", 0), ("augmented", 30), ("synthetic", n)]]
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in doc["records"])
+    with open(tmp_path / "augment.md") as f:
+        assert f.read().startswith("| N real | real only | real + 0 synthetic |")
+    again = run_module("gan_tf.augment", f"--run_dir={conditional_run}", f"--out={out}")
+    assert again.returncode == 2 and "pass --overwrite" in again.stderr.splitlines()[-1]
+    bad = run_module("gan_tf.augment", f"--run_dir={conditional_run}", "--sizes=5",
+                     f"--out={tmp_path / 'x.json'}")
+    assert bad.returncode == 2 and "--sizes" in bad.stderr.splitlines()[-1]
+    assert not os.path.exists(tmp_path / "x.json")
