@@ -7,7 +7,8 @@ For each size N of --sizes and each seed, seed 001's CNN (gan_tf.classifier) is
 trained, for the same --steps batches every time, on:
   real        N real labelled images of the run's training split (N / 10 per class,
               chosen by the seed; "all" is the whole split);
-  real+M      the same N plus M synthetic images, for each M of --synthetic;
+  real+M      the same N plus M synthetic images, for each M of --synthetic (with
+              --real_share, the N real ones repeated to that share of the set);
   synthetic   N synthetic images only: the Classification Accuracy Score (CAS) of
               Ravuri & Vinyals 2019 at equal size.
 Each is scored on the held-out split, which neither the GAN nor the classifier
@@ -39,6 +40,10 @@ class AugmentConfig:
     seeds: tuple = (0, 1, 2)
     steps: int = 500  # classifier batches per training run
     batch_size: int = 64
+    # 0: real and synthetic images simply pooled. s in (0, 1): the real images repeated
+    # (whole copies) until they are about share s of the mixed set, so that a few real
+    # images are not drowned by many synthetic ones.
+    real_share: float = 0.0
 
 
 def stratified_subset(labels, n, seed, num_classes=10):
@@ -74,6 +79,14 @@ def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=N
     return images[order], labels[order]
 
 
+def real_copies(n, m, share):
+    """Whole copies of n real images that make them about `share` of a set with m
+    synthetic ones (at least 1)."""
+    if not share or not m:
+        return 1
+    return max(1, int(round(share / (1.0 - share) * m / n)))
+
+
 def summarize(records):
     """Mean and standard deviation (over seeds) of each (n, kind, m)."""
     groups = {}
@@ -97,8 +110,11 @@ def run(config, generator, z_dim, z_distribution, data, label_classifier=None, p
             idx = stratified_subset(data.train_labels, n, seed)
             real_x, real_y = data.train_images[idx], data.train_labels[idx]
             sets = [("real", 0, real_x, real_y)]
-            sets += [("augmented", m, np.concatenate([real_x, synth_x[:m]]),
-                      np.concatenate([real_y, synth_y[:m]])) for m in config.synthetic]
+            for m in config.synthetic:
+                copies = real_copies(n, m, config.real_share)
+                sets.append(("augmented", m, np.concatenate([np.tile(real_x, (copies, 1, 1, 1)),
+                                                             synth_x[:m]]),
+                             np.concatenate([np.tile(real_y, copies), synth_y[:m]])))
             sets.append(("synthetic", n, synth_x[:n], synth_y[:n]))
             for kind, m, x, y in sets:
                 t0 = time.perf_counter()
@@ -159,6 +175,9 @@ def define_flags():
                       "to the N real ones (0 or more each).")
     flags.DEFINE_list("seeds", [str(s) for s in d.seeds], "Seeds: subset, synthetic draw, "
                       "classifier weights and order.")
+    flags.DEFINE_float("real_share", d.real_share, "0: real and synthetic images pooled; "
+                       "s in (0, 1): the N real images repeated to about share s of each "
+                       "mixed set.", lower_bound=0.0, upper_bound=0.95)
     flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
     flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
     flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
@@ -197,7 +216,7 @@ def main(argv):
             raise UsageError(f"--out={f.out}: {path} exists; pass --overwrite to replace it")
     config = AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
                            seeds=_ints("seeds", f.seeds, 0), steps=f.steps,
-                           batch_size=f.batch_size)
+                           batch_size=f.batch_size, real_share=f.real_share)
     if not config.sizes or not config.seeds:
         raise UsageError("--sizes and --seeds need at least one value each")
 

@@ -91,3 +91,12 @@ def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tm
                      f"--out={tmp_path / 'x.json'}")
     assert bad.returncode == 2 and "--sizes" in bad.stderr.splitlines()[-1]
     assert not os.path.exists(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("n, m, share, copies", [(500, 4000, 0.5, 8), (100, 1000, 0.5, 10),
+                                                 (4000, 1000, 0.5, 1), (100, 1000, 0.0, 1),
+                                                 (100, 0, 0.5, 1), (100, 300, 0.25, 1)])
+def test_real_images_are_repeated_to_about_the_asked_share(n, m, share, copies):
+    assert augment.real_copies(n, m, share) == copies
+    if share and copies > 1:
+        assert abs(copies * n / (copies * n + m) - share) < 0.05

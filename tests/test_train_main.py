@@ -53,6 +53,7 @@ def run_main(*args, cwd=None, env=None, timeout=300):
     (["--eval_every=0"], "--eval_every"),
     (["--eval_samples=2"], "--eval_samples"),
     (["--max_seconds=0"], "--max_seconds"),
+    (["--exclude_classes=3,10"], "--exclude_classes"),
     (["--no_such_flag=1"], "no_such_flag"),
 ])
 def test_invalid_flag_exits_with_one_line_naming_it(args, flag, tmp_path):
