@@ -89,7 +89,7 @@ def main():
     args = parser.parse_args()
     digits = [int(d) for d in args.digits.split(",") if d != ""]
     os.makedirs(args.work_dir, exist_ok=True)
-    test_labels = data_lib.load_mnist_5k().test_labels
+    held_out = data_lib.load_mnist_5k()
     if args.fashion:  # fail now, not after the digit runs
         fashion = data_lib.load_fashion_mnist(args.fashion_dir, allow_download=False)
 
@@ -102,7 +102,7 @@ def main():
         train_s = train(args.flagfile, args.max_steps, args.seed, run_dir, exclude=d)
         rows, score_s = score(run_dir, os.path.join(args.work_dir, f"without_{d}.csv"),
                               args.inversion_steps)
-        result = {"digit": d, "auroc": aurocs(rows, test_labels == d),
+        result = {"digit": d, "auroc": aurocs(rows, held_out.test_labels == d),
                   "train_seconds": round(train_s, 1), "score_seconds": round(score_s, 1)}
         results["digits"].append(result)
         print(f"digit {d}: " + ", ".join(f"{k} {v:.3f}" for k, v in result["auroc"].items()),
@@ -113,7 +113,7 @@ def main():
     if args.fashion:
         run_dir = os.path.join(args.work_dir, "all_digits")
         train_s = train(args.flagfile, args.max_steps, args.seed, run_dir)
-        mnist = data_lib.load_mnist_5k().test_images
+        mnist = held_out.test_images
         images = np.concatenate([mnist, fashion.test_images[:len(mnist)]])
         path = os.path.join(args.work_dir, "mnist_and_fashion.npy")
         np.save(path, images)

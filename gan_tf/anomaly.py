@@ -52,11 +52,8 @@ def discriminator_outputs(discriminator, images, batch_size=500):
     @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
     def run(x):
         h = discriminator.features(x, training=False)
-        if discriminator.num_classes:  # the class whose projection D finds most real
-            k = discriminator.num_classes
-            per_class = [discriminator.logits_from_features(h, tf.fill([tf.shape(x)[0]], c))[1]
-                         for c in range(k)]
-            logits = tf.reduce_max(tf.concat(per_class, axis=1), axis=1)
+        if discriminator.num_classes:  # the class D finds most real
+            logits = tf.reduce_max(discriminator.logits_of_every_class(h), axis=1)
         else:
             logits = discriminator.logits_from_features(h)[1][:, 0]
         return -logits, tf.cast(h, tf.float32)
@@ -113,9 +110,8 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
         h = discriminator.features(x, training=False)
         fx = tf.cast(h, tf.float32)
         labels = None
-        if conditional:  # the class D's projection finds most real
-            embeddings = tf.cast(discriminator.embedding.embeddings, h.dtype)
-            labels = tf.argmax(tf.matmul(h, embeddings, transpose_b=True), axis=1,
+        if conditional:  # the class D finds most real
+            labels = tf.argmax(discriminator.logits_of_every_class(h), axis=1,
                                output_type=tf.int32)
 
         def body(i, z, m, v):
@@ -252,15 +248,11 @@ def load_images(path):
 def main(argv):
     from gan_tf import data as data_lib
     from gan_tf import runs
-    from gan_tf.cli import UsageError, flag_values
+    from gan_tf.cli import UsageError, check_outputs, flag_values
     f = flag_values(argv)
     if not f.run_dir:
         raise UsageError("--run_dir is required")
-    if not f.out.endswith(".csv"):
-        raise UsageError(f"--out={f.out}: must end with .csv")
-    for path in (f.out, png_path(f.out)):
-        if os.path.exists(path) and not f.overwrite:
-            raise UsageError(f"--out={f.out}: {path} exists; pass --overwrite to replace it")
+    check_outputs(f.out, ".csv", [f.out, png_path(f.out)], f.overwrite)
     unknown = [s for s in f.scores if s not in SCORES]
     if unknown or not f.scores:
         raise UsageError(f"--scores: choose from {', '.join(SCORES)} (got {','.join(f.scores)})")
@@ -274,13 +266,12 @@ def main(argv):
     import tensorflow as tf
     tf.config.optimizer.set_experimental_options({"remapping": False})
     config, generator, discriminator, source = runs.restore_models(f.run_dir)
-    data_dir = f.data_dir or config.data_dir
-    reference = data_lib.without_classes(data_lib.load(config.dataset, data_dir),
-                                         config.exclude_classes).train_images  # the normal data
+    run_data = data_lib.load(config.dataset, f.data_dir or config.data_dir)
+    reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
     labels, in_reference = None, None
     if images is None:  # every class of the dataset, those left out of training too
         dataset = f.dataset or config.dataset
-        data = data_lib.load(dataset, data_dir if dataset == config.dataset else f.data_dir)
+        data = run_data if dataset == config.dataset else data_lib.load(dataset, f.data_dir)
         images, labels = ((data.test_images, data.test_labels) if f.split == "test"
                           else (data.train_images, data.train_labels))
         if f.split == "train" and dataset == config.dataset:

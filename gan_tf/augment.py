@@ -203,17 +203,13 @@ def _ints(name, values, lower):
 def main(argv):
     from gan_tf import data as data_lib
     from gan_tf import runs
-    from gan_tf.cli import UsageError, flag_values
+    from gan_tf.cli import UsageError, check_outputs, flag_values
     from gan_tf.logs import atomic_write
     f = flag_values(argv)
     if not f.run_dir:
         raise UsageError("--run_dir is required")
-    if not f.out.endswith(".json"):
-        raise UsageError(f"--out={f.out}: must end with .json")
     md = os.path.splitext(f.out)[0] + ".md"
-    for path in (f.out, md):
-        if os.path.exists(path) and not f.overwrite:
-            raise UsageError(f"--out={f.out}: {path} exists; pass --overwrite to replace it")
+    check_outputs(f.out, ".json", [f.out, md], f.overwrite)
     config = AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
                            seeds=_ints("seeds", f.seeds, 0), steps=f.steps,
                            batch_size=f.batch_size, real_share=f.real_share)

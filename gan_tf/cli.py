@@ -23,6 +23,16 @@ def flag_values(argv):
     return flags.FLAGS
 
 
+def check_outputs(out, extension, paths, overwrite):
+    """Refuses --out=`out` unless it ends with `extension`, or if any of `paths` (the
+    files the tool would write) exists and `overwrite` is false."""
+    if not out.endswith(extension):
+        raise UsageError(f"--out={out}: must end with {extension}")
+    for path in paths:
+        if os.path.exists(path) and not overwrite:
+            raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
+
+
 def fail(message, code=1):
     """Prints `prog: error: message` as the last line and exits with `code`."""
     print(f"{os.path.basename(sys.argv[0])}: error: {message}", file=sys.stderr)

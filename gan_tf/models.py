@@ -189,6 +189,12 @@ class Discriminator(tf.Module):
         logits = tf.cast(logits, tf.float32)
         return tf.sigmoid(logits), logits
 
+    def logits_of_every_class(self, h):
+        """(batch, num_classes) logits of features h claimed as each class (conditional D:
+        the logits_from_features of every label at once)."""
+        projection = tf.matmul(h, tf.cast(self.embedding.embeddings, h.dtype), transpose_b=True)
+        return tf.cast(self.out(h) + projection, tf.float32)
+
 
 def _check_labels(labels, num_classes, name):
     if num_classes and labels is None:

@@ -81,13 +81,9 @@ def interpolation_path(npy_path):
 
 def check_output(out, overwrite, interpolation=True):
     """Refuses a path that is not .npy or would overwrite files (unless asked)."""
-    from gan_tf.cli import UsageError
-    if not out.endswith(".npy"):
-        raise UsageError(f"--out={out}: must end with .npy")
-    paths = [out, png_path(out)] + ([interpolation_path(out)] if interpolation else [])
-    for path in paths:
-        if os.path.exists(path) and not overwrite:
-            raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
+    from gan_tf.cli import check_outputs
+    check_outputs(out, ".npy", [out, png_path(out)] +
+                  ([interpolation_path(out)] if interpolation else []), overwrite)
 
 
 def save(images, out, columns=None):
