@@ -195,6 +195,27 @@ def default_classifier_dir(dataset_name):
     return os.path.join(cache_root(), "classifiers", dataset_name)
 
 
+def check_available(directory, dataset_name):
+    """Raises ClassifierError now if `load_or_train` could not give a classifier later: a
+    given directory that holds none, or a cache where none is yet and none can be written."""
+    if directory:
+        read_info(directory)
+        return
+    directory = default_classifier_dir(dataset_name)
+    if os.path.exists(os.path.join(directory, INFO_FILE)):
+        return
+    probe = os.path.join(directory, ".write-test")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise ClassifierError(f"cannot cache a classifier for the evaluation in {directory} "
+                              f"({e.strerror or e}): set {CACHE_ENV} to a writable directory, "
+                              "or pass --classifier_dir") from None
+
+
 def load_or_train(data, directory=None):
     """The classifier in `directory`; by default the cached one for data.name, trained
     (and cached) on first use. A given directory that holds none is an error."""

@@ -48,6 +48,8 @@ def _one_of(choices):
 # field -> (check, message); None means "the model's default" and is accepted.
 FIELD_CHECKS = {
     "model": (_one_of(MODELS), f"must be one of {', '.join(MODELS)}"),
+    "output_dir": (lambda v: v is None or (isinstance(v, str) and v.strip() != ""),
+                   "must not be empty (leave it out for runs/<model>_<dataset>)"),
     "dataset": (_one_of(DATASETS), f"must be one of {', '.join(DATASETS)}"),
     "z_distribution": (_one_of(Z_DISTRIBUTIONS), "must be uniform or normal"),
     "optimizer": (_one_of(OPTIMIZERS), "must be adam or rmsprop"),
@@ -208,12 +210,6 @@ class TrainConfig:
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text):
-        values = json.loads(text)
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 # Fields that may change when a run is resumed: where things go and how long

@@ -4,8 +4,14 @@ A run directory holds config.json (the TrainConfig), checkpoints/ (the latest
 step of both networks and optimizers) and the logs of gan_tf.logs.
 """
 import dataclasses
+import errno
+import fcntl
+import json
+import logging
 import os
-import shutil
+import re
+import socket
+import sys
 
 from gan_tf import logs as logs_lib
 from gan_tf.config import TrainConfig, run_defining_differences
@@ -17,10 +23,16 @@ TENSORBOARD_DIR = "tensorboard"
 LOSS_PLOT = "losses.png"
 EVAL_FILE = "eval.json"
 PROGRESS_GIF = "progress.gif"
-# What --overwrite removes from a run directory: only what training writes there.
-RUN_OUTPUTS = (CONFIG_FILE, CHECKPOINT_DIR, SAMPLE_DIR, TENSORBOARD_DIR, LOSS_PLOT,
-               EVAL_FILE, PROGRESS_GIF,
-               logs_lib.LOSSES, logs_lib.SAMPLES, logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
+# What --overwrite (and a failed start) removes from a run directory: only the files
+# training writes there, and in its folders only the files of training's own names.
+RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, logs_lib.SAMPLES,
+             logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
+RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
+                    CHECKPOINT_DIR: r"checkpoint|ckpt-\d+\.(index|data-\d{5}-of-\d{5})",
+                    TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
+RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
+
+log = logging.getLogger(__name__)
 
 
 class RunError(Exception):
@@ -41,62 +53,235 @@ class Interrupted(RunError):
         self.exit_code = 128 + int(signum)
 
 
-def prepare_run_dir(config):
-    """Checks the output directory before any long work: refuses a different run there
-    (unless --overwrite), makes it and proves it writable."""
-    run_dir = config.run_dir
-    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-        raise RunError(f"--output_dir={run_dir} exists and is not a directory")
-    config_path = os.path.join(run_dir, CONFIG_FILE)
-    if os.path.isdir(run_dir) and not config.overwrite:
-        if os.path.exists(config_path):
-            try:
-                old = read_config(run_dir)
-            except RunError as e:
-                raise RunError(f"{e}; pass --overwrite to start over there") from None
+class RunDirectory:
+    """A run's directory for the life of the run: checked before any long work, locked
+    against a second run, and left as it was found if a new run fails before its
+    first checkpoint.
+
+    `with RunDirectory(config) as run:` refuses (RunError) a directory that another
+    process is training in, that holds files but no gan_tf run, that holds a run with
+    a different configuration (unless --overwrite, which removes only the files a run
+    writes), or whose checkpoints are all incomplete. `run.path` is the directory and
+    `run.latest` its newest complete checkpoint (None: the run starts at step 0).
+    A worker that is not the chief of a cluster neither checks nor locks (the chief does).
+    """
+
+    def __init__(self, config, chief=True):
+        self.config, self.chief = config, chief
+        self.path = config.run_dir
+        self.latest, self.fresh, self._created, self._lock = None, False, False, None
+
+    def __enter__(self):
+        if not self.chief:
+            return self
+        try:
+            self._open()
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def _open(self):
+        path, config = self.path, self.config
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise RunError(f"--output_dir={path} exists and is not a directory")
+        try:
+            if not os.path.isdir(path):
+                os.makedirs(path)
+                self._created = True
+            self._lock = RunLock(path)
+        except OSError as e:
+            raise RunError(f"--output_dir={path} cannot be written: {e.strerror or e}") from None
+        old = _stored_run(path)
+        if old is None:
+            in_the_way = sorted(n for n in os.listdir(path) if n != LOCK_FILE)
+            if in_the_way and not config.overwrite:
+                shown = ", ".join(in_the_way[:5]) + (f" and {len(in_the_way) - 5} more"
+                                                     if len(in_the_way) > 5 else "")
+                raise RunError(f"--output_dir={path} is not a gan_tf run but holds files "
+                               f"({shown}); use another --output_dir, or --overwrite to "
+                               "write the run there (replacing files of gan_tf's names)")
+        elif not config.overwrite:
             diffs = run_defining_differences(old, config)
             if diffs:
-                raise RunError(f"--output_dir={run_dir} holds a run with a different configuration "
+                raise RunError(f"--output_dir={path} holds a run with a different configuration "
                                f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
                                "to replace that run")
-        elif os.path.exists(os.path.join(run_dir, CHECKPOINT_DIR)):
-            raise RunError(f"--output_dir={run_dir} has checkpoints but no {CONFIG_FILE}; "
-                           "pass --overwrite to start over there")
-    if config.overwrite and os.path.isdir(run_dir):
-        for name in RUN_OUTPUTS:
-            path = os.path.join(run_dir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
+        if config.overwrite:
+            remove_run_outputs(path)
+        self.fresh = config.overwrite or old is None
+        self.latest = latest_checkpoint(os.path.join(path, CHECKPOINT_DIR))
+        try:
+            os.makedirs(os.path.join(path, SAMPLE_DIR), exist_ok=True)
+            if self.fresh:  # from now on the directory is recognised as this run's
+                write_config(config)
+        except (OSError, logs_lib.LogFileError) as e:
+            raise RunError(f"--output_dir={path} cannot be written: "
+                           f"{getattr(e, 'strerror', None) or e}") from None
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is not None and self.fresh and latest_checkpoint(
+                    os.path.join(self.path, CHECKPOINT_DIR), quiet=True) is None:
+                remove_run_outputs(self.path)  # a failed start leaves no trace
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+            if self._created and exc_type is not None:
+                try:
+                    os.rmdir(self.path)  # only if empty: nothing of anyone else's is removed
+                except OSError:
+                    pass
+        return False
+
+
+LOCK_FILE = ".gan_tf.lock"
+
+
+class RunLock:
+    """An exclusive lock on a run directory (flock on LOCK_FILE, which names the holder).
+    The kernel drops the lock when its process dies, so a killed run's lock is free."""
+
+    def __init__(self, directory):
+        self.path = os.path.join(directory, LOCK_FILE)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+                os.close(fd)
+                if e.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise RunError(f"--output_dir={directory} is in use by "
+                                   f"{holder or 'another process'}; wait for it to end or "
+                                   "stop it (a stopped run resumes), or use another "
+                                   "--output_dir") from None
+                raise RunError(f"cannot lock --output_dir={directory}: {e.strerror}") from None
+            try:  # the file may have been removed by a holder releasing it: lock the new one
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode())
+        self.fd = fd
+
+    def release(self):
+        try:
+            os.unlink(self.path)  # while still holding it
+        except OSError:
+            pass
+        os.close(self.fd)
+
+
+def remove_run_outputs(run_dir):
+    """Removes the files a run writes (and its folders, if that empties them); anything
+    else, inside those folders too, is left where it is."""
+    for name in os.listdir(run_dir):  # also what a killed atomic write left (.tmp-NAME...)
+        path = os.path.join(run_dir, name)
+        if (name in RUN_FILES or name.startswith(".tmp-") and name[5:].startswith(RUN_FILES)) \
+                and (os.path.isfile(path) or os.path.islink(path)):
+            os.remove(path)
+    for folder, pattern in RUN_FOLDER_FILES.items():
+        folder = os.path.join(run_dir, folder)
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if re.fullmatch(pattern, name) and (os.path.isfile(path) or os.path.islink(path)):
                 os.remove(path)
-    try:
-        os.makedirs(os.path.join(run_dir, SAMPLE_DIR), exist_ok=True)
-        probe = os.path.join(run_dir, ".write-test")
-        logs_lib.atomic_write(probe, b"")
-        os.remove(probe)
-    except (OSError, logs_lib.LogFileError) as e:
-        raise RunError(f"--output_dir={run_dir} cannot be written: "
-                       f"{getattr(e, 'strerror', None) or e}") from None
-    return run_dir
+        try:
+            os.rmdir(folder)
+        except OSError:  # something of the user's is still in it
+            pass
+
+
+_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
+
+
+def latest_checkpoint(directory, quiet=False):
+    """The newest complete checkpoint of a run (`directory/ckpt-N`: its index and every data
+    shard present), found from the files themselves, not from the `checkpoint` index file,
+    which may be missing or name an incomplete one. None when there are no checkpoint
+    files at all; RunError when there are some but none is complete."""
+    if not os.path.isdir(directory):
+        return None
+    parts = {}  # step -> {"index": bool, "shards": set, "of": int}
+    for name in os.listdir(directory):
+        m = _CHECKPOINT_FILE.fullmatch(name)
+        if m:
+            part = parts.setdefault(int(m.group(1)), {"index": False, "shards": set(), "of": None})
+            if m.group(2) == "index":
+                part["index"] = True
+            else:
+                part["shards"].add(int(m.group(3)))
+                part["of"] = int(m.group(4))
+    complete = [step for step, p in parts.items() if p["index"] and p["of"]
+                and p["shards"] == set(range(p["of"]))]
+    if not complete:
+        if parts and not quiet:
+            raise RunError(f"{directory} holds checkpoint files but no complete checkpoint; "
+                           "move them away to start over, or pass --overwrite")
+        return None
+    latest = os.path.join(directory, f"ckpt-{max(complete)}")
+    if not quiet and max(complete) != max(parts):
+        log.warning("Checkpoint ckpt-%d in %s is incomplete; using ckpt-%d.", max(parts),
+                    directory, max(complete))
+    return latest
 
 
 def write_config(config):
-    """Records the run's configuration (once it has started or resumed successfully)."""
-    stored = dataclasses.replace(config, overwrite=False)
-    logs_lib.atomic_write(os.path.join(config.run_dir, CONFIG_FILE), stored.to_json().encode("utf-8"))
+    """Records the run's configuration, marked as a gan_tf run of this format."""
+    stored = json.loads(dataclasses.replace(config, overwrite=False).to_json())
+    stored[RUN_MARKER] = RUN_FORMAT
+    logs_lib.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
+                          json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
+
+# config.json of a run written before the marker: TrainConfig fields, these among them.
+_LEGACY_REQUIRED = frozenset({"model", "dataset", "batch_size", "z_dim", "g_learning_rate",
+                              "d_learning_rate", "label_smoothing", "seed"})
+
+
+def _stored_run(run_dir):
+    """The TrainConfig of the gan_tf run in `run_dir`, or None if there is none (no
+    config.json, or one that gan_tf did not write); RunError if it is gan_tf's but damaged."""
+    try:
+        return read_config(run_dir)
+    except NotARun:
+        return None
+
+
+class NotARun(RunError):
+    """The directory holds no gan_tf run configuration."""
 
 
 def read_config(run_dir):
-    """The TrainConfig stored in a run directory."""
+    """The TrainConfig stored in a run directory (a JSON object marked as gan_tf's, or an
+    unmarked one from before the marker with TrainConfig's fields and only those)."""
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.exists(path):
-        raise RunError(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
+        raise NotARun(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
     try:
         with open(path, encoding="utf-8") as f:
-            return TrainConfig.from_json(f.read())
+            values = json.load(f)
+    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
+        raise NotARun(f"{path} is not a gan_tf run configuration ({e})") from None
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    if not isinstance(values, dict) or (RUN_MARKER not in values and not (
+            _LEGACY_REQUIRED <= values.keys() <= known)):
+        raise NotARun(f"{path} is not a gan_tf run configuration")
+    version = values.pop(RUN_MARKER, RUN_FORMAT)
+    if not isinstance(version, int) or version > RUN_FORMAT:
+        raise RunError(f"{path} was written by a newer gan_tf (run format {version!r}); "
+                       "upgrade gan_tf to continue this run")
+    try:
+        return TrainConfig(**{k: v for k, v in values.items() if k in known}).validate()
     except (ValueError, TypeError) as e:
-        raise RunError(f"{path} is not a gan_tf run configuration ({e})") from None
+        raise RunError(f"{path} is a damaged gan_tf run configuration ({e})") from None
 
 
 def restore_models(run_dir):
@@ -107,7 +292,7 @@ def restore_models(run_dir):
     from gan_tf import models
     from gan_tf.porting import CHECKPOINT_ERRORS
     config = read_config(run_dir)
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
     if latest is None:
         raise RunError(f"{run_dir} has no checkpoint yet")
     generator, discriminator = models.build(config)

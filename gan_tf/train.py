@@ -14,11 +14,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import classifier as classifier_lib
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
 from gan_tf import distribute, losses, metrics, models, plots, porting, tricks
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
-                         TENSORBOARD_DIR, Diverged, Interrupted, RunError, prepare_run_dir,
+                         TENSORBOARD_DIR, Diverged, Interrupted, RunDirectory, RunError,
                          write_config)
 
 log = logging.getLogger(__name__)
@@ -363,6 +364,18 @@ def check_finite(history, weights_finite, start_step, last_checkpoint):
                    "(lower the learning rates or change --seed)")
 
 
+def save_plots(run_dir, run_logs, gif, only_missing=False):
+    """The loss curve of the logged records and, with `gif`, the GIF of the sample grids;
+    with `only_missing`, only those not in `run_dir` already."""
+    records = [r for r in run_logs.records if "d_loss" in r]  # not evaluation-only ones
+    loss_plot, progress = os.path.join(run_dir, LOSS_PLOT), os.path.join(run_dir, PROGRESS_GIF)
+    if records and not (only_missing and os.path.exists(loss_plot)):
+        plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
+                             [r["g_loss"] for r in records], loss_plot)
+    if gif and not (only_missing and os.path.exists(progress)):
+        plots.save_progress_gif(run_logs.samples, progress)
+
+
 def save_checkpoint(manager, step):
     try:
         manager.save(checkpoint_number=step)
@@ -390,7 +403,6 @@ class RunEvaluator:
     def __init__(self, config, data, all_data=None):
         """`all_data`: the whole dataset when `data` leaves classes out; its classifier
         (trained on every class) gives the feature space."""
-        from gan_tf import classifier as classifier_lib
         classifier, info = classifier_lib.load_or_train(all_data or data, config.classifier_dir)
         n = min(config.eval_samples, len(data.test_images))
         self.metrics = metrics.Evaluator(classifier, data.test_images[:n])
@@ -451,12 +463,25 @@ def train(config):
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
         porting.resolve_checkpoint(config.init_from_tf1_checkpoint)
         porting.read_name_map(config.tf1_name_map)
-    # Only the chief writes the run directory; other workers write to a scratch one.
-    run_dir = prepare_run_dir(config) if chief else config.run_dir
+    # The run directory, checked and locked for the life of the run (by the chief: other
+    # workers write to a scratch one), and left as it was if the run fails to start.
+    with RunDirectory(config, chief) as run:
+        return _train(config, strategy, run, t_setup)
+
+
+def _train(config, strategy, run, t_setup):
+    replicas, chief = strategy.num_replicas_in_sync, distribute.is_chief(strategy)
+    run_dir = run.path
     write_dir = run_dir if chief else distribute.scratch_dir()
     distribute.agree(strategy, [0])  # workers wait for the chief's run directory
     all_data = data_lib.load(config.dataset, config.data_dir)
     data = data_lib.without_classes(all_data, config.exclude_classes)
+    evaluate = chief and config.eval_samples  # only the chief evaluates
+    if evaluate:  # a classifier that cannot be had is found now, not after training
+        try:
+            classifier_lib.check_available(config.classifier_dir, all_data.name)
+        except classifier_lib.ClassifierError as e:
+            raise RunError(f"{e}; or pass --eval_samples=0") from None
     log.info("Data: %s from %s: %d train / %d held-out images%s.", data.name, data.source,
              len(data.train_images), len(data.test_images),
              f" (without class {', '.join(map(str, config.exclude_classes))})"
@@ -491,7 +516,7 @@ def train(config):
                  "" if chief else "; this worker writes nothing to the run directory")
 
     # Restore: the latest checkpoint (the chief's), and the logs cut back to its step.
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    latest = run.latest
     if latest:
         try:
             status = checkpoint.restore(latest)
@@ -512,6 +537,8 @@ def train(config):
     if start >= max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run_dir, start, max_steps)
+        if chief:  # a run killed right after its last checkpoint lacks these
+            save_plots(write_dir, run_logs, gif=True, only_missing=True)
         return run_logs.records[-1] if run_logs.records else None
 
     dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
@@ -522,7 +549,7 @@ def train(config):
     z_fixed = fixed_z(config)
     grid_labels = models.grid_labels(config.num_samples, models.num_classes(config))
     evaluator = None  # built at the first evaluation, so that the first step comes fast
-    evaluate = chief and config.eval_samples  # only the chief evaluates
+    eval_failure = None  # an evaluation that failed: reported once the run is saved
     if evaluate and start:  # eval.json cut back with the logs
         write_eval_file(run_dir, config, run_logs.records)
     eval_every = config.eval_every or max_steps  # None: at the end of the run only
@@ -561,8 +588,14 @@ def train(config):
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
             if evaluate and _is_event(step, eval_every, final):
-                evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
-                evaluation = evaluator(sampler)
+                try:
+                    evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
+                    evaluation = evaluator(sampler)
+                except (classifier_lib.ClassifierError, OSError, logs_lib.LogFileError) as e:
+                    log.error("Evaluation at step %d failed (%s); training goes on without it.",
+                              step, e)
+                    evaluate, eval_failure = False, e
+            if evaluation:
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
                          "(KL %.3f), precision %.3f, recall %.3f", step,
                          *[evaluation[k] for k in EVAL_KEYS])
@@ -609,14 +642,8 @@ def train(config):
             # Save: checkpoint, loss curve, and at the end the GIF of the sample grids.
             if _is_event(step, checkpoint_every, final) or stopping:
                 save_checkpoint(manager, step)
-                records = [r for r in run_logs.records if "d_loss" in r]
-                if chief and records:
-                    plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
-                                         [r["g_loss"] for r in records],
-                                         os.path.join(write_dir, LOSS_PLOT))
-            if chief and final:
-                plots.save_progress_gif(run_logs.samples,
-                                        os.path.join(write_dir, PROGRESS_GIF))
+                if chief:
+                    save_plots(write_dir, run_logs, gif=final)
             if stopping:
                 writer.flush()
                 signum = stop.signal or signal.SIGTERM  # a worker told by another one
@@ -628,5 +655,8 @@ def train(config):
                          config.max_seconds, step)
                 break
     writer.flush()
+    if eval_failure is not None:
+        raise RunError(f"training reached step {step} and is saved in {run_dir}, but its "
+                       f"evaluation failed: {eval_failure}")
     log.info("Done: step %d. Outputs in %s.", step, run_dir)
     return record

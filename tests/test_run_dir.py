@@ -1,0 +1,260 @@
+"""The run directory as hostile ground (issue 19): other processes, other people's files,
+damaged checkpoint folders, failed starts. Nothing a user had is lost or overwritten."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gan_tf import logs, runs, train
+from gan_tf.config import TrainConfig
+from tests.test_robustness import main_command, one_error_line, records
+
+TINY = dict(model="mlp", dataset="mnist_5k", batch_size=32, z_dim=8, g_hidden=(16,),
+            d_hidden=(16,), eval_samples=0, log_every=10, sample_every=50, checkpoint_every=50)
+
+
+def tiny(run_dir, **overrides):
+    return TrainConfig(output_dir=str(run_dir), **{**TINY, **overrides})
+
+
+def tree(path):
+    """{relative path: bytes} of every file under `path`."""
+    out = {}
+    for root, _, files in os.walk(path):
+        for name in files:
+            full = os.path.join(root, name)
+            with open(full, "rb") as f:
+                out[os.path.relpath(full, path)] = f.read()
+    return out
+
+
+# --- 2: one run per directory ---------------------------------------------------
+
+def test_a_second_run_on_a_locked_directory_is_refused_naming_the_first(tmp_path):
+    run_dir = tmp_path / "run"
+    with runs.RunDirectory(tiny(run_dir)):
+        with pytest.raises(runs.RunError, match=f"in use by process {os.getpid()}"):
+            with runs.RunDirectory(tiny(run_dir)):
+                pass
+    with runs.RunDirectory(tiny(run_dir)):  # released on exit
+        pass
+
+
+def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time; from gan_tf import runs; from tests.test_run_dir import tiny\n"
+        f"runs.RunDirectory(tiny({str(run_dir)!r})).__enter__()\n"
+        "print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(runs.RunError, match=f"process {holder.pid}"):
+        runs.RunDirectory(tiny(run_dir)).__enter__()
+    holder.kill()
+    holder.wait()
+    with runs.RunDirectory(tiny(run_dir)):  # the dead process's lock is free
+        pass
+
+
+def test_two_runs_started_together_on_the_command_line_one_is_refused(tmp_path):
+    run_dir = tmp_path / "run"
+    args = [f"--output_dir={run_dir}", "--eval_samples=0", "--max_steps=100000",
+            "--log_every=10", "--checkpoint_every=100000", "--sample_every=100000"]
+    with open(tmp_path / "first.txt", "w") as out:
+        first = subprocess.Popen(main_command(*args), stdout=out, stderr=out)
+        try:
+            deadline = time.time() + 120
+            while not records(run_dir) and time.time() < deadline:
+                time.sleep(0.2)
+            second = subprocess.run(main_command(*args), capture_output=True, text=True,
+                                    timeout=120)
+            steps = [r["step"] for r in records(run_dir)]
+        finally:
+            first.terminate()
+            first.wait(timeout=120)
+    assert second.returncode == 1
+    assert f"in use by process {first.pid}" in one_error_line(second)
+    assert steps == sorted(set(steps))  # no record written twice
+
+
+# --- 3: a directory that is not a gan_tf run --------------------------------------
+
+@pytest.mark.parametrize("user_files", [
+    {"train_losses.pkl": b"a legacy notebook's losses"},
+    {"config.json": b'{"app": 1}'},
+    {"config.json": b"[1, 2]", "notes.txt": b"mine"},
+])
+def test_a_directory_of_other_files_is_refused_and_left_alone(tmp_path, user_files):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name, content in user_files.items():
+        (run_dir / name).write_bytes(content)
+    with pytest.raises(runs.RunError, match="not a gan_tf run") as e:
+        train.train(tiny(run_dir, max_steps=20))
+    assert sorted(user_files)[0] in str(e.value) and "--overwrite" in str(e.value)
+    assert tree(run_dir) == user_files
+
+
+def test_a_user_config_json_is_not_taken_for_a_run(tmp_path):
+    (tmp_path / "config.json").write_text('{"app": 1, "model": "mlp"}')
+    with pytest.raises(runs.RunError, match="not a gan_tf run configuration"):
+        runs.read_config(str(tmp_path))
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b"\xff\xfe\x00bytes", b'"text"', b"null"])
+def test_config_json_that_is_not_an_object_is_one_line_for_resume_and_sample(tmp_path, content):
+    (tmp_path / "config.json").write_bytes(content)
+    with pytest.raises(runs.RunError, match="config.json"):
+        runs.read_config(str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "gan_tf.sample", f"--run_dir={tmp_path}",
+                             f"--out={tmp_path / 'out.npy'}"], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert result.returncode == 1 and "config.json" in one_error_line(result)
+
+
+def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
+    config = tiny(tmp_path)
+    runs.write_config(config)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored["gan_tf_run"] == runs.RUN_FORMAT
+    assert runs.read_config(str(tmp_path)) == config
+
+
+def test_a_config_from_a_later_format_is_refused(tmp_path):
+    runs.write_config(tiny(tmp_path))
+    stored = json.loads((tmp_path / "config.json").read_text())
+    stored["gan_tf_run"] = runs.RUN_FORMAT + 1
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(runs.RunError, match="newer gan_tf"):
+        runs.read_config(str(tmp_path))
+
+
+def test_overwrite_replaces_a_legacy_losses_file_but_keeps_other_files(tmp_path):
+    (tmp_path / "train_losses.pkl").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_bytes(b"mine")
+    train.train(tiny(tmp_path, max_steps=10, overwrite=True))
+    assert (tmp_path / "notes.txt").read_bytes() == b"mine"
+    assert len(logs.load_losses(str(tmp_path / "train_losses.pkl"))) == 1
+
+
+# --- 4: checkpoints without their index -----------------------------------------------
+
+@pytest.fixture(scope="module")
+def run_at_100(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run100")
+    train.train(tiny(run_dir, max_steps=100))
+    return run_dir
+
+
+def copy_run(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("damage", ["index_file", "newest_index", "both"])
+def test_resume_without_a_checkpoint_index_uses_the_newest_complete_checkpoint(
+        run_at_100, tmp_path, damage):
+    run_dir = copy_run(run_at_100, tmp_path / "run")
+    ckpt = run_dir / "checkpoints"
+    if damage in ("index_file", "both"):
+        os.remove(ckpt / "checkpoint")
+    if damage in ("newest_index", "both"):
+        os.remove(ckpt / "ckpt-100.index")
+    expect = 50 if damage != "index_file" else 100
+    assert runs.latest_checkpoint(str(ckpt)).endswith(f"ckpt-{expect}")
+    kept = (ckpt / "ckpt-50.data-00000-of-00001").read_bytes()
+    train.train(tiny(run_dir, max_steps=150))
+    steps = [r["step"] for r in records(run_dir)]
+    assert steps == list(range(10, 151, 10))  # resumed at `expect`, nothing started over
+    assert (ckpt / "ckpt-50.data-00000-of-00001").read_bytes() == kept
+    import tensorflow as tf
+    assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-150")
+
+
+def test_checkpoint_files_with_no_complete_checkpoint_are_refused(run_at_100, tmp_path):
+    run_dir = copy_run(run_at_100, tmp_path / "run")
+    for name in os.listdir(run_dir / "checkpoints"):
+        if name.endswith(".index"):
+            os.remove(run_dir / "checkpoints" / name)
+    before = tree(run_dir)
+    with pytest.raises(runs.RunError, match="no complete checkpoint"):
+        train.train(tiny(run_dir, max_steps=150))
+    assert tree(run_dir) == before
+
+
+# --- 5: --overwrite removes only what a run writes ------------------------------------
+
+def test_overwrite_keeps_user_files_inside_the_run_folders(run_at_100, tmp_path):
+    run_dir = copy_run(run_at_100, tmp_path / "run")
+    mine = {os.path.join(d, "mine.txt"): d.encode() for d in ("samples", "checkpoints",
+                                                              "tensorboard")}
+    mine["samples/best.png"] = b"a picture I kept"
+    for name, content in mine.items():
+        (run_dir / name).write_bytes(content)
+    train.train(tiny(run_dir, max_steps=20, z_dim=9, overwrite=True))
+    after = tree(run_dir)
+    assert all(after[name] == content for name, content in mine.items())
+    assert [r["step"] for r in records(run_dir)] == [10, 20]
+    assert not (run_dir / "checkpoints" / "ckpt-100.index").exists()
+
+
+# --- 15: a refused or failed start leaves the directory as it was ---------------------
+
+def test_a_failed_start_leaves_no_trace(tmp_path):
+    run_dir = tmp_path / "new"
+    with pytest.raises(runs.RunError):
+        train.train(tiny(run_dir, batch_size=5000))  # more than the training split
+    assert not run_dir.exists()
+    run_dir.mkdir()
+    with pytest.raises(runs.RunError):
+        train.train(tiny(run_dir, batch_size=5000))
+    assert os.listdir(run_dir) == []
+
+
+def test_divergence_at_the_first_step_leaves_no_trace(tmp_path):
+    run_dir = tmp_path / "new"
+    with pytest.raises(runs.Diverged):
+        train.train(tiny(run_dir, max_steps=20, d_learning_rate=1e30, g_learning_rate=1e30))
+    assert not run_dir.exists()
+
+
+def test_a_finished_run_rerun_writes_its_missing_end_outputs(run_at_100, tmp_path):
+    run_dir = copy_run(run_at_100, tmp_path / "run")
+    os.remove(run_dir / "progress.gif")
+    os.remove(run_dir / "losses.png")
+    train.train(tiny(run_dir, max_steps=100))
+    assert (run_dir / "progress.gif").stat().st_size > 0
+    assert (run_dir / "losses.png").stat().st_size > 0
+
+
+def test_an_empty_output_dir_is_refused():
+    from gan_tf.config import ConfigError
+    with pytest.raises(ConfigError, match="--output_dir"):
+        TrainConfig(output_dir="").validate()
+
+
+# --- 10: evaluation that cannot happen is found before training -----------------------
+
+@pytest.mark.parametrize("where", ["missing_dir", "cache_is_a_file"])
+def test_an_unusable_classifier_location_is_refused_before_training(tmp_path, monkeypatch, where):
+    run_dir = tmp_path / "run"
+    overrides = {"eval_samples": 100, "max_steps": 20}
+    if where == "missing_dir":
+        overrides["classifier_dir"] = str(tmp_path / "nonexistent")
+    else:
+        (tmp_path / "cache").write_text("a file")
+        monkeypatch.setenv("GAN_TF_CACHE", str(tmp_path / "cache"))
+        overrides["dataset"] = "fashion_mnist"  # no cached classifier: it would be trained
+        overrides["data_dir"] = str(tmp_path / "fashion")
+        overrides["batch_size"] = 8
+        from tests.idx_files import write_idx_set
+        (tmp_path / "fashion").mkdir()
+        write_idx_set(str(tmp_path / "fashion"))
+    with pytest.raises(runs.RunError, match="classifier"):
+        train.train(tiny(run_dir, **overrides))
+    assert not run_dir.exists()  # refused before training, nothing left
