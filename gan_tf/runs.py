@@ -72,7 +72,8 @@ class RunDirectory:
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
 
     def __enter__(self):
-        if not self.chief:
+        if not self.chief:  # the chief's checkpoints, on the shared file system
+            self.latest = latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR), quiet=True)
             return self
         try:
             self._open()

@@ -258,3 +258,22 @@ def test_an_unusable_classifier_location_is_refused_before_training(tmp_path, mo
     with pytest.raises(runs.RunError, match="classifier"):
         train.train(tiny(run_dir, **overrides))
     assert not run_dir.exists()  # refused before training, nothing left
+
+
+def test_an_empty_output_dir_flag_is_one_line_and_creates_nothing(tmp_path):
+    result = subprocess.run(main_command("--output_dir="), capture_output=True, text=True,
+                            cwd=str(tmp_path), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert result.returncode == 2 and "--output_dir" in one_error_line(result)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_evaluation_that_fails_mid_run_loses_no_steps(tmp_path, monkeypatch):
+    from gan_tf import classifier
+
+    def fail(*args, **kwargs):
+        raise classifier.ClassifierError("the classifier went away")
+    monkeypatch.setattr(train, "RunEvaluator", fail)
+    with pytest.raises(runs.RunError, match="step 30 and is saved.*went away"):
+        train.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
+    assert runs.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-30")
+    assert [r["step"] for r in records(tmp_path)] == [10, 20, 30]
