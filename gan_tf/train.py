@@ -17,6 +17,7 @@ import tensorflow as tf
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
 from gan_tf import distribute, losses, metrics, models, plots, porting, tricks
+from gan_tf.progress import Progress
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
                          TENSORBOARD_DIR, Diverged, Interrupted, RunError, prepare_run_dir,
                          write_config)
@@ -371,11 +372,6 @@ def save_checkpoint(manager, step):
                        f"{str(e).splitlines()[0]}") from None
 
 
-def _format_duration(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
 def _is_event(step, every, final):
     return step % every == 0 or final
 
@@ -436,8 +432,9 @@ EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precis
 
 # --- the loop -------------------------------------------------------------------
 
-def train(config):
-    """Trains (or resumes) the run `config` describes; returns its last metrics record."""
+def train(config, progress_seconds=5.0):
+    """Trains (or resumes) the run `config` describes; returns its last metrics record.
+    The progress line on stderr comes at most every `progress_seconds` (gan_tf.progress)."""
     config.validate()
     t_setup = time.perf_counter()
 
@@ -535,7 +532,9 @@ def train(config):
     step, chunk = start, 1
     interval, interval_time = [], 0.0  # per-step metric rows of the current log interval
     record = None
-    with StopRequest() as stop:
+    progress = Progress(max_steps, METRIC_KEYS, start, progress_seconds,
+                        batches / config.d_steps_per_g_step)
+    with StopRequest() as stop, progress:
         while step < max_steps:
             next_event = min(max_steps, *[(step // every + 1) * every for every in
                                           (log_every, sample_every, checkpoint_every, eval_every)])
@@ -557,12 +556,14 @@ def train(config):
             chunk, out_of_time = max(1, int(chunk)), out_of_time > 0
             final = step >= max_steps or out_of_time  # the run ends after this step
             stopping = signalled > 0 and not final
+            progress.update(step, history, final)
 
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
             if evaluate and _is_event(step, eval_every, final):
                 evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
                 evaluation = evaluator(sampler)
+                progress.end_line()
                 log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
                          "(KL %.3f), precision %.3f, recall %.3f", step,
                          *[evaluation[k] for k in EVAL_KEYS])
@@ -586,11 +587,6 @@ def train(config):
                 with writer.as_default(step=step):
                     for k in METRIC_KEYS + ("steps_per_sec",):
                         tf.summary.scalar(k, record[k])
-                log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
-                         "D(x) %.3f D(G(z)) %.3f | %.3g steps/s ETA %s",
-                         step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
-                         record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
-                         steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
                 interval, interval_time = [], 0.0
             elif evaluation:
                 run_logs.append({"step": step, "time": time.time(), **evaluation})
@@ -609,6 +605,8 @@ def train(config):
             # Save: checkpoint, loss curve, and at the end the GIF of the sample grids.
             if _is_event(step, checkpoint_every, final) or stopping:
                 save_checkpoint(manager, step)
+                progress.end_line()
+                log.info("step %d: checkpoint saved (%s)", step, manager.latest_checkpoint)
                 records = [r for r in run_logs.records if "d_loss" in r]
                 if chief and records:
                     plots.save_loss_plot([r["step"] for r in records], [r["d_loss"] for r in records],
