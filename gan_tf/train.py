@@ -540,19 +540,25 @@ def train(config, progress_seconds=5.0):
                                           (log_every, sample_every, checkpoint_every, eval_every)])
             n = min(next_event - step, chunk)
             t0 = time.perf_counter()
-            history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
-            history = history.numpy()
-            elapsed = time.perf_counter() - t0
-            check_finite(history, bool(finite), step, manager.latest_checkpoint or latest)
-            step += n
-            interval.append(history)
-            interval_time += elapsed
-            # The next call's length, the deadline and a stop request: the same decisions
-            # on every worker of a cluster (their means), whose steps run in lockstep.
-            chunk, out_of_time, signalled = distribute.agree(strategy, [
-                n / max(elapsed, 1e-6) * CALL_SECONDS,
-                deadline is not None and time.perf_counter() >= deadline,
-                stop.signal is not None])
+            try:  # the steps and the agreement: collective ops in a cluster
+                history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
+                history = history.numpy()
+                elapsed = time.perf_counter() - t0
+                check_finite(history, bool(finite), step, manager.latest_checkpoint or latest)
+                step += n
+                interval.append(history)
+                interval_time += elapsed
+                # The next call's length, the deadline and a stop request: the same
+                # decisions on every worker of a cluster (their means), whose steps run
+                # in lockstep.
+                chunk, out_of_time, signalled = distribute.agree(strategy, [
+                    n / max(elapsed, 1e-6) * CALL_SECONDS,
+                    deadline is not None and time.perf_counter() >= deadline,
+                    stop.signal is not None])
+            except distribute.PEER_ERRORS as e:
+                distribute.raise_if_worker_lost(strategy, e, step,
+                                                manager.latest_checkpoint or latest)
+                raise
             chunk, out_of_time = max(1, int(chunk)), out_of_time > 0
             final = step >= max_steps or out_of_time  # the run ends after this step
             stopping = signalled > 0 and not final
