@@ -20,6 +20,8 @@ def main(argv):
         config.validate()
     except ConfigError as e:
         raise cli.UsageError(e) from None
+    if FLAGS.tf_log:
+        cli.show_tensorflow_log()
     from gan_tf import train  # TensorFlow is imported from here on
     train.train(config)
 

@@ -82,6 +82,10 @@ flags.DEFINE_integer("sample_every", None,
 flags.DEFINE_integer("checkpoint_every", None,
                      "Steps per checkpoint (default: one epoch or 1,000 steps, the longer).")
 flags.DEFINE_integer("num_samples", _D.num_samples, "Images in the fixed-z sample grid.")
+flags.DEFINE_float("progress_seconds", _D.progress_seconds, "Seconds between progress lines "
+                   "(redrawn in place on a terminal); --log_every decides the log records.")
+flags.DEFINE_boolean("tf_log", False, "Show TensorFlow's C++ start-up messages (hidden by "
+                     "default).")
 flags.DEFINE_integer("max_seconds", None, "Stop after this many seconds of training set-up "
                      "and steps (saving, sampling and evaluating as at the end); rerun to go on.")
 # Evaluation (gan_tf.metrics): written to metrics.jsonl, TensorBoard and eval.json.

@@ -4,11 +4,72 @@ Used only by entry points (train_main.py and `python -m gan_tf.<tool>`), so the
 library itself never needs absl flags. Exit codes: 2 for a bad flag or
 argument, 1 for bad input found later (files, checkpoints, directories).
 """
+import contextlib
+import importlib.abc
+import importlib.util
 import logging
 import os
 import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ start-up chatter
+# TensorFlow's C++ start-up messages, silenced by default (--tf_log shows them). On TF
+# 2.21 TF_CPP_MIN_LOG_LEVEL=3 hides the `E0000 ... failed call to cuInit` line of a
+# machine without a GPU (2 does not), but no environment variable reaches the I0000
+# lines and the 'absl::InitializeLog()' warning written while its libraries load
+# (GLOG_minloglevel and ABSL_MIN_LOG_LEVEL were tried): those go to a file in place of
+# file descriptor 2 during `import tensorflow`, shown only if the import fails.
+_SET_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
+class _QuietImport(importlib.abc.MetaPathFinder):
+    """Imports the `tensorflow` package with its C++ start-up messages held back."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        show_tensorflow_log(level=False)  # once: find the real spec without this finder
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def quiet_load(module):
+                with _held_stderr():
+                    load(module)
+            spec.loader.exec_module = quiet_load
+        return spec
+
+
+@contextlib.contextmanager
+def _held_stderr():
+    """Points file descriptor 2 (C++ code's stderr) at a temporary file for the block;
+    what it held is written out only if the block raises."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            held.seek(0)
+            os.write(saved, held.read())
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def show_tensorflow_log(level=True):
+    """--tf_log: TensorFlow's C++ messages as TensorFlow prints them (call it before
+    TensorFlow is imported); `level=False` keeps TF_CPP_MIN_LOG_LEVEL=3."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietImport)]
+    if level and _SET_LOG_LEVEL:
+        os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+
+
+if "tensorflow" not in sys.modules:  # the quiet default of every command line
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.meta_path.insert(0, _QuietImport())
 
 
 class UsageError(Exception):
@@ -59,6 +120,7 @@ def run(main, user_errors=()):
     def wrapped(argv):
         logging.getLogger("gan_tf").setLevel(logging.INFO)
         logging.getLogger("absl").setLevel(logging.WARNING)  # TensorFlow's checkpoint chatter
+        logging.getLogger("tensorflow").setLevel(logging.WARNING)  # its all-reduce chatter
         try:
             return main(argv)
         except UsageError as e:

@@ -62,6 +62,7 @@ FIELD_CHECKS = {
     "sample_every": (_positive, "must be a positive number of steps"),
     "checkpoint_every": (_positive, "must be a positive number of steps"),
     "num_samples": (_positive, "must be a positive integer"),
+    "progress_seconds": (lambda v: 0 <= v < float("inf"), "must be a number of seconds >= 0"),
     "kernel_size": (_positive, "must be a positive integer"),
     "g_hidden": (_positive_list, "must be a non-empty list of positive integers"),
     "d_hidden": (_positive_list, "must be a non-empty list of positive integers"),
@@ -156,6 +157,7 @@ class TrainConfig:
     sample_every: Optional[int] = None
     checkpoint_every: Optional[int] = None
     num_samples: int = 16  # size of the fixed-z sample grid
+    progress_seconds: float = 5.0  # at most one progress line on the terminal this often
     # Sample quality (gan_tf.metrics) every eval_every steps (None: at the end only) on
     # eval_samples samples (0: never), in the space of the classifier in classifier_dir
     # (None: the cached one for the dataset, trained on first use).
@@ -216,7 +218,7 @@ class TrainConfig:
 # and how often; everything else defines the run and must match.
 RESUMABLE_FIELDS = frozenset({
     "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
-    "log_every", "sample_every", "checkpoint_every",
+    "log_every", "sample_every", "checkpoint_every", "progress_seconds",
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
     "deterministic", "jit_compile",
     "eval_every", "eval_samples", "classifier_dir", "max_seconds",

@@ -17,6 +17,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -166,9 +167,45 @@ def agree(strategy, values):
     Single-process strategies get `values` back unchanged."""
     if not is_multi_worker(strategy):
         return list(values)
-    local = tf.constant(values, tf.float64)
-    per_replica = strategy.run(lambda: tf.identity(local))
-    return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None).numpy().tolist()
+    return _mean_over_workers(strategy, tf.constant(values, tf.float64)).numpy().tolist()
+
+
+@tf.function  # in a graph: run eagerly, the strategy warns at every call
+def _mean_over_workers(strategy, local):
+    per_replica = strategy.run(tf.identity, args=(local,))
+    return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+
+# What a collective op raises when a worker of the cluster went away (measured with
+# SIGKILL: UnavailableError "Socket closed" / "Connection reset by peer" from the
+# CollectiveReduceV2 of the train step); the others are what it may raise instead.
+PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
+               tf.errors.InternalError)
+
+
+class WorkerLost(DistributeError):
+    """Another worker of the cluster went away mid-run."""
+
+
+def raise_if_worker_lost(strategy, error, step, checkpoint):
+    """Raises WorkerLost, one line, if `error` (one of PEER_ERRORS) means that another
+    worker of this multi-worker run went away after `step`; `checkpoint` is the path
+    of the latest saved one (or None). Returns otherwise."""
+    if not is_multi_worker(strategy):
+        return
+    text = str(error)
+    if isinstance(error, (tf.errors.InternalError, tf.errors.AbortedError)) and not any(
+            w in text.lower() for w in ("collective", "socket", "connection", "grpc")):
+        return
+    resolver = strategy.cluster_resolver
+    me = (resolver.task_type, int(resolver.task_id or 0))
+    peers = {(job, int(task)) for job, task in re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", text)}
+    others = sorted(peers - {me})
+    who = f"{others[0][0]} {others[0][1]}" if len(others) == 1 else "another worker"
+    kept = (f"checkpoint {checkpoint.rsplit('-', 1)[-1]} is kept and restarting all workers "
+            "resumes from it" if checkpoint else
+            "no checkpoint had been saved yet; restarting all workers starts the run over")
+    raise WorkerLost(f"{who} went away near step {step}; {kept}") from None
 
 
 def local_cluster(workers):

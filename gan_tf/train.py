@@ -18,6 +18,7 @@ from gan_tf import classifier as classifier_lib
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
 from gan_tf import distribute, losses, metrics, models, plots, porting, tricks
+from gan_tf.progress import Progress
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
                          TENSORBOARD_DIR, Diverged, Interrupted, RunDirectory, RunError,
                          write_config)
@@ -384,11 +385,6 @@ def save_checkpoint(manager, step):
                        f"{str(e).splitlines()[0]}") from None
 
 
-def _format_duration(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
 def _is_event(step, every, final):
     return step % every == 0 or final
 
@@ -449,7 +445,9 @@ EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precis
 # --- the loop -------------------------------------------------------------------
 
 def train(config):
-    """Trains (or resumes) the run `config` describes; returns its last metrics record."""
+    """Trains (or resumes) the run `config` describes; returns its last metrics record.
+    The progress line on stderr comes at most every `config.progress_seconds`
+    (gan_tf.progress)."""
     config.validate()
     t_setup = time.perf_counter()
 
@@ -562,32 +560,42 @@ def _train(config, strategy, run, t_setup):
     step, chunk = start, 1
     interval, interval_time = [], 0.0  # per-step metric rows of the current log interval
     record = None
-    with StopRequest() as stop:
+    progress = Progress(max_steps, METRIC_KEYS, start, config.progress_seconds,
+                        batches / config.d_steps_per_g_step)
+    with StopRequest() as stop, progress:
         while step < max_steps:
             next_event = min(max_steps, *[(step // every + 1) * every for every in
                                           (log_every, sample_every, checkpoint_every, eval_every)])
             n = min(next_event - step, chunk)
             t0 = time.perf_counter()
-            history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
-            history = history.numpy()
-            elapsed = time.perf_counter() - t0
-            check_finite(history, bool(finite), step, manager.latest_checkpoint or latest)
-            step += n
-            interval.append(history)
-            interval_time += elapsed
-            # The next call's length, the deadline and a stop request: the same decisions
-            # on every worker of a cluster (their means), whose steps run in lockstep.
-            chunk, out_of_time, signalled = distribute.agree(strategy, [
-                n / max(elapsed, 1e-6) * CALL_SECONDS,
-                deadline is not None and time.perf_counter() >= deadline,
-                stop.signal is not None])
+            try:  # the steps and the agreement: collective ops in a cluster
+                history, finite = trainer.train_steps(iterator, tf.constant(n, tf.int64))
+                history = history.numpy()
+                elapsed = time.perf_counter() - t0
+                check_finite(history, bool(finite), step, manager.latest_checkpoint or latest)
+                step += n
+                interval.append(history)
+                interval_time += elapsed
+                # The next call's length, the deadline and a stop request: the same
+                # decisions on every worker of a cluster (their means), whose steps run
+                # in lockstep.
+                chunk, out_of_time, signalled = distribute.agree(strategy, [
+                    n / max(elapsed, 1e-6) * CALL_SECONDS,
+                    deadline is not None and time.perf_counter() >= deadline,
+                    stop.signal is not None])
+            except distribute.PEER_ERRORS as e:
+                distribute.raise_if_worker_lost(strategy, e, step,
+                                                manager.latest_checkpoint or latest)
+                raise
             chunk, out_of_time = max(1, int(chunk)), out_of_time > 0
             final = step >= max_steps or out_of_time  # the run ends after this step
             stopping = signalled > 0 and not final
+            progress.update(step, history, final)
 
             # Evaluate: sample quality on fixed latent codes (gan_tf.metrics).
             evaluation = None
             if evaluate and _is_event(step, eval_every, final):
+                progress.end_line()
                 try:
                     evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
                     evaluation = evaluator(sampler)
@@ -619,11 +627,6 @@ def _train(config, strategy, run, t_setup):
                 with writer.as_default(step=step):
                     for k in METRIC_KEYS + ("steps_per_sec",):
                         tf.summary.scalar(k, record[k])
-                log.info("step %d/%d epoch %.2f | d_loss %.4f (real %.4f fake %.4f) g_loss %.4f | "
-                         "D(x) %.3f D(G(z)) %.3f | %.3g steps/s ETA %s",
-                         step, max_steps, record["epoch"], record["d_loss"], record["d_loss_real"],
-                         record["d_loss_fake"], record["g_loss"], record["d_real"], record["d_fake"],
-                         steps_per_sec, _format_duration((max_steps - step) / steps_per_sec))
                 interval, interval_time = [], 0.0
             elif evaluation:
                 run_logs.append({"step": step, "time": time.time(), **evaluation})
@@ -642,6 +645,8 @@ def _train(config, strategy, run, t_setup):
             # Save: checkpoint, loss curve, and at the end the GIF of the sample grids.
             if _is_event(step, checkpoint_every, final) or stopping:
                 save_checkpoint(manager, step)
+                progress.end_line()
+                log.info("step %d: checkpoint saved (%s)", step, manager.latest_checkpoint)
                 if chief:
                     save_plots(write_dir, run_logs, gif=final)
             if stopping:

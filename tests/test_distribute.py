@@ -6,14 +6,16 @@ replicas here.
 """
 import os
 import pickle
+import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, distribute, models, train
+from gan_tf import data, distribute, logs, models, train
 from gan_tf.runs import RunError
 from tests.test_train import changed, read_records, small_config, snapshot
 from tests.test_train_main import MAIN, ROOT, run_main
@@ -210,3 +212,30 @@ def test_float16_compute_scales_the_losses(kind):
     assert history.dtype == tf.float32 and bool(finite) and np.isfinite(history.numpy()).all()
     assert {v.dtype for v in g.variables} == {tf.float32}
     assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+
+
+def test_a_killed_worker_is_reported_in_one_line_by_the_other(tmp_path):
+    """SIGKILL to worker 1 mid-run: worker 0 exits 1 with one line naming the worker, the
+    step, the checkpoint kept and how to resume; no gRPC traceback."""
+    run_dir = tmp_path / "run"
+    args = [sys.executable, MAIN, "--strategy=multi_worker", "--dataset=mnist_5k",
+            "--g_hidden=32", "--d_hidden=32", "--batch_size=16", "--max_steps=1000000",
+            "--log_every=20", "--checkpoint_every=20", "--eval_samples=0",
+            f"--output_dir={run_dir}"]
+    workers = [subprocess.Popen(args, cwd=ROOT, env=dict(os.environ, TF_CONFIG=tf_config),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for tf_config in distribute.local_cluster(2)]
+    try:
+        deadline = time.time() + 120
+        while len(logs.read_metrics(str(run_dir / logs.METRICS))) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        workers[1].kill()
+        stderr = workers[0].communicate(timeout=60)[1]
+    finally:
+        for w in workers:
+            w.kill()
+    assert workers[0].returncode == 1, stderr[-3000:]
+    last = stderr.strip().splitlines()[-1]
+    assert re.search(r"error: worker 1 went away near step \d+; checkpoint \d+ is kept .*"
+                     r"restarting all workers resumes from it", last), stderr[-3000:]
+    assert "Traceback" not in stderr
