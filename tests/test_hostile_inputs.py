@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from gan_tf import anomaly, data, runs, sample, train
+from gan_tf import anomaly, data, export, runs, sample, train
+from gan_tf.cli import UsageError
 from gan_tf.config import ConfigError, TrainConfig
 from tests.test_robustness import MAIN, ROOT, SMALL, one_error_line, small_config
 
@@ -46,12 +47,10 @@ def test_export_into_the_runs_checkpoint_folder_is_refused(run_dir):
 
 
 def test_export_refuses_a_folder_whose_checkpoint_index_names_other_checkpoints(run_dir, tmp_path):
-    from gan_tf import export
     other = tmp_path / "legacy"
     other.mkdir()
     (other / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-7"\n'
                                       'all_model_checkpoint_paths: "model.ckpt-7"\n')
-    from gan_tf.cli import UsageError
     with pytest.raises(UsageError, match="model.ckpt-7"):
         export.check_tf1_checkpoint_out(str(other / "g.ckpt"), str(run_dir), overwrite=False)
     # --overwrite lets the index point at the export (legacy code then finds it), and a
