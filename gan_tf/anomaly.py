@@ -206,7 +206,9 @@ def define_flags():
     from gan_tf.config import DATASETS
     flags.DEFINE_string("run_dir", None, "A gan_tf run directory (its latest checkpoint).")
     flags.DEFINE_string("images", None, "A .npy of images to score, (N, 28, 28[, 1]): floats in "
-                        "[-1, 1] or uint8 pixels (default: --dataset's --split).")
+                        "[-1, 1], or integer pixels 0 to 255 (any integer dtype), which are "
+                        "scaled; bool, complex, text and object arrays and .npz files are "
+                        "refused (default: --dataset's --split).")
     flags.DEFINE_enum("dataset", None, DATASETS, "Dataset to score (default: the run's).")
     flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
     flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
@@ -224,24 +226,37 @@ def define_flags():
     flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def load_images(path):
-    """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]."""
-    from gan_tf.cli import UsageError
-    from gan_tf.data import scale_images
+    """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
+    taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
+    from gan_tf.data import ZIP_MAGIC, DataError, check_pixels, scale_images
     try:
+        with open(path, "rb") as f:
+            magic = f.read(len(NPY_MAGIC))
+        if not magic.startswith(NPY_MAGIC):
+            kind = "a .npz archive" if magic[:4] in ZIP_MAGIC else f"a file starting with {magic!r}"
+            raise DataError(f"{path}: not a .npy array ({kind}); save one with numpy.save")
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"--images={path}: cannot read a .npy array ({e})") from None
+    except (OSError, ValueError) as e:  # unreadable, truncated, or object (pickled) arrays
+        raise DataError(f"{path}: cannot read a .npy array ({e})") from None
     if array.ndim not in (3, 4) or array.shape[1:3] != (28, 28) or (
             array.ndim == 4 and array.shape[3] != 1) or not len(array):
-        raise UsageError(f"--images={path}: expected (N, 28, 28) or (N, 28, 28, 1) images, "
-                         f"got shape {array.shape}")
-    if array.dtype == np.uint8:
+        raise DataError(f"{path}: expected (N, 28, 28) or (N, 28, 28, 1) images, "
+                        f"got shape {array.shape}")
+    if array.dtype.kind in "ui":
+        check_pixels(array, path)
         return scale_images(array)
+    if array.dtype.kind != "f":
+        raise DataError(f"{path}: images must be floats in [-1, 1] or integer pixels 0 to 255, "
+                        f"not {array.dtype}")
     array = array.astype(np.float32).reshape(-1, 28, 28, 1)
     if not np.all(np.isfinite(array)) or array.min() < -1.001 or array.max() > 1.001:
-        raise UsageError(f"--images={path}: float images must lie in [-1, 1] "
-                         f"(got {array.min():.3g} to {array.max():.3g}); uint8 pixels also work")
+        raise DataError(f"{path}: float images must be finite and lie in [-1, 1] "
+                        f"(got {array.min():.3g} to {array.max():.3g}); integer pixels 0 to 255 "
+                        "also work")
     return array
 
 
@@ -259,7 +274,12 @@ def main(argv):
     if f.rank_by and f.rank_by not in f.scores:
         raise UsageError(f"--rank_by={f.rank_by} is not among --scores")
     rank_by = f.rank_by or ("features" if "features" in f.scores else f.scores[0])
-    images = load_images(f.images) if f.images else None
+    images = None
+    if f.images:
+        try:
+            images = load_images(f.images)
+        except data_lib.DataError as e:  # a bad argument: exit 2, as for the other flags
+            raise UsageError(f"--images: {e}") from None
 
     # Grappler's remapper cannot fuse the inversion loop's gradients and says so as an
     # error line; the graph runs the same without it.

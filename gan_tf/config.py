@@ -6,6 +6,7 @@ directly. Each field's check lives in `FIELD_CHECKS` so the flag validators in
 """
 import dataclasses
 import json
+import math
 import os
 from typing import Optional, Tuple
 
@@ -19,6 +20,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distri
 # batches. On the 4,000-digit subset its MLP peaks near there (docs/quality.md).
 DEFAULT_MAX_STEPS = 55000
 MIN_DEFAULT_INTERVAL = 1000
+MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
 
 
 class ConfigError(ValueError):
@@ -29,8 +31,14 @@ class ConfigError(ValueError):
         self.field = field
 
 
+def _finite(v):
+    """A real number, not inf or nan (TensorFlow would train on those and diverge)."""
+    return not isinstance(v, bool) and (isinstance(v, int) or
+                                        (isinstance(v, float) and math.isfinite(v)))
+
+
 def _positive(v):
-    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
+    return v is None or (_finite(v) and v > 0)
 
 
 def _positive_list(v):
@@ -69,17 +77,19 @@ FIELD_CHECKS = {
     "g_channels": (lambda v: _positive_list(v) and (v is None or len(v) >= 2),
                    "must list at least two positive channel counts"),
     "d_channels": (_positive_list, "must be a non-empty list of positive integers"),
-    "g_learning_rate": (_positive, "must be positive"),
-    "d_learning_rate": (_positive, "must be positive"),
+    "g_learning_rate": (_positive, "must be a positive finite number"),
+    "d_learning_rate": (_positive, "must be a positive finite number"),
     "g_beta1": (_probability, "must be in [0, 1)"),
     "d_beta1": (_probability, "must be in [0, 1)"),
     "bn_momentum": (_probability, "must be in [0, 1)"),
     "dropout": (_probability, "must be in [0, 1)"),
-    "leak": (lambda v: v is None or v >= 0, "must be >= 0"),
+    "leak": (lambda v: v is None or (_finite(v) and v >= 0), "must be a finite number >= 0"),
     "label_smoothing": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1]"),
-    "seed": (lambda v: isinstance(v, int) and v >= 0, "must be a non-negative integer"),
+    "seed": (lambda v: isinstance(v, int) and 0 <= v <= MAX_SEED,
+             f"must be an integer from 0 to {MAX_SEED} (2**63 - 1)"),
     "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
-    "instance_noise": (lambda v: v >= 0, "must be >= 0 (a standard deviation)"),
+    "instance_noise": (lambda v: _finite(v) and v >= 0,
+                       "must be a finite number >= 0 (a standard deviation)"),
     "instance_noise_steps": (_positive, "must be a positive number of steps"),
     "label_flip": (lambda v: 0.0 <= v < 0.5, "must be a probability in [0, 0.5)"),
     "g_ema": (lambda v: 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"),
@@ -87,7 +97,7 @@ FIELD_CHECKS = {
     "eval_every": (_positive, "must be a positive number of steps"),
     "eval_samples": (lambda v: isinstance(v, int) and (v == 0 or v > 3),
                      "must be 0 (no evaluation) or more than 3 samples"),
-    "max_seconds": (_positive, "must be a positive number of seconds"),
+    "max_seconds": (_positive, "must be a positive finite number of seconds"),
     "strategy": (_one_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
     "cpu_devices": (_positive, "must be a positive number of logical CPU devices"),
     "exclude_classes": (lambda v: len(set(v)) == len(v) and len(v) < 10

@@ -26,6 +26,8 @@ IDX_FILES = {  # split -> (images, labels) file stems
 }
 FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
 HELD_OUT_PER_CLASS_5K = 100
+NUM_CLASSES = 10  # every dataset here has labels 0-9
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a .npz is a zip archive (the second: empty)
 DOWNLOAD_TIMEOUT_S = 10
 
 
@@ -50,6 +52,35 @@ def scale_images(pixels):
 
 
 # --- file formats -----------------------------------------------------------
+
+def _range(array):
+    return (array.min(), array.max()) if array.size else (0, 0)
+
+
+def check_pixels(images, path):
+    """Refuses pixels that are not real numbers 0 to 255 (NaN pixels would train into
+    a divergence blamed on the learning rates; strings or complex numbers into a traceback)."""
+    if images.dtype.kind not in "uif":
+        raise DataError(f"{path}: pixels must be real numbers 0 to 255, not {images.dtype}")
+    if images.dtype == np.uint8:
+        return
+    lo, hi = _range(images)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo and hi <= 255):
+        raise DataError(f"{path}: pixels must be finite numbers 0 to 255, found {lo:g} to {hi:g}")
+
+
+def check_labels(labels, path):
+    """Refuses labels that are not the integers 0 to 9 (a class 12 would silently train
+    a conditional GAN on a label its one-hot input cannot hold)."""
+    bad = labels.dtype.kind not in "uif" or (
+        labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))))
+    if bad:
+        raise DataError(f"{path}: labels must be integers 0 to {NUM_CLASSES - 1}"
+                        f" ({labels.dtype} values found)")
+    lo, hi = _range(labels)
+    if lo < 0 or hi >= NUM_CLASSES:
+        raise DataError(f"{path}: labels must be 0 to {NUM_CLASSES - 1}, found {lo:g} to {hi:g}")
+
 
 def read_idx(path):
     """Reads an IDX file (optionally gzipped) into a numpy uint8 array."""
@@ -101,12 +132,21 @@ def load_idx_dir(directory):
             raise DataError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
         if labels.ndim != 1 or len(labels) != len(images):
             raise DataError(f"{lbl_path}: {len(labels)} labels for {len(images)} images")
+        check_labels(labels, lbl_path)  # IDX pixels are unsigned bytes: always 0 to 255
         arrays[split] = (images, labels)
     return arrays
 
 
 def load_npz(path):
     """Loads Keras' mnist.npz (x_train, y_train, x_test, y_test)."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if magic not in ZIP_MAGIC:
+        raise DataError(f"{path}: not a .npz file (a zip archive of .npy arrays); it starts "
+                        f"with {magic!r}")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {"train": (f["x_train"], f["y_train"]), "test": (f["x_test"], f["y_test"])}
@@ -115,8 +155,11 @@ def load_npz(path):
     except Exception as e:  # zipfile/np.load raise many types on corrupt files
         raise DataError(f"{path}: cannot read .npz file ({type(e).__name__}: {e})") from None
     for split, (images, labels) in arrays.items():
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or len(labels) != len(images):
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 \
+                or len(labels) != len(images):
             raise DataError(f"{path}: unexpected {split} shapes {images.shape}, {labels.shape}")
+        check_pixels(images, path)
+        check_labels(labels, path)
     return arrays
 
 

@@ -11,8 +11,11 @@ TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
 """
 import json
 import os
+import re
 
 EXPORT_INFO = "gan_tf_export.json"
+CHECKPOINT_INDEX = "checkpoint"  # the state file of tf.train.Saver and CheckpointManager
+_INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
 
 
 def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
@@ -48,6 +51,40 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     return export_dir
 
 
+def indexed_checkpoints(index):
+    """The checkpoint prefixes a `checkpoint` state file names (None if unreadable)."""
+    try:
+        with open(index, encoding="utf-8") as f:
+            return _INDEXED.findall(f.read()) or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def check_tf1_checkpoint_out(out, run_dir, overwrite):
+    """Refuses a --tf1_checkpoint_out whose folder's `checkpoint` index the TF1 Saver would
+    rewrite: always a gan_tf run's checkpoints folder (its next resume would then look for
+    the export), and unless `overwrite` any folder whose index names other checkpoints."""
+    from gan_tf import runs
+    from gan_tf.cli import UsageError
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(out)))
+    if folder == os.path.realpath(os.path.join(run_dir, runs.CHECKPOINT_DIR)) or (
+            os.path.basename(folder) == runs.CHECKPOINT_DIR
+            and os.path.exists(os.path.join(os.path.dirname(folder), runs.CONFIG_FILE))):
+        raise UsageError(f"--tf1_checkpoint_out={out}: {folder} is a gan_tf run's checkpoints "
+                         "folder, whose index the export would rewrite; choose another folder")
+    index = os.path.join(folder, CHECKPOINT_INDEX)
+    if overwrite or not os.path.exists(index):
+        return
+    named = indexed_checkpoints(index)
+    target = os.path.realpath(os.path.abspath(out))
+    others = ["(unreadable)"] if named is None else sorted(
+        {p for p in named if os.path.realpath(os.path.join(folder, p)) != target})
+    if others:
+        raise UsageError(f"--tf1_checkpoint_out={out}: {index} names other checkpoints "
+                         f"({', '.join(others[:3])}) and would then name only this export; "
+                         "choose another folder, or pass --overwrite")
+
+
 def define_flags():
     from absl import flags
     flags.DEFINE_string("run_dir", None, "The gan_tf run directory to export (latest checkpoint).")
@@ -70,6 +107,8 @@ def main(argv):
     if f.tf1_checkpoint_out and os.path.exists(f.tf1_checkpoint_out + ".index") \
             and not f.overwrite:
         raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out} exists; pass --overwrite")
+    if f.tf1_checkpoint_out:
+        check_tf1_checkpoint_out(f.tf1_checkpoint_out, f.run_dir, f.overwrite)
 
     from gan_tf import porting, runs
     config, generator, discriminator, source = runs.restore_models(f.run_dir)

@@ -1,6 +1,6 @@
 """Plots a train_losses.pkl (gan_tf's or a legacy notebook's) to a PNG.
 
-    python -m gan_tf.plot_losses runs/mlp_mnist/train_losses.pkl [--out=losses.png]
+    python -m gan_tf.plot_losses runs/mlp_mnist/train_losses.pkl [--out=losses.png] [--overwrite]
 
 The pickle is read with gan_tf.logs.load_pickle, which refuses anything but
 builtin types and numpy data.
@@ -20,16 +20,27 @@ def plot_losses(path, out):
 def define_flags():
     from absl import flags
     flags.DEFINE_string("out", None, "PNG to write (default: FILE with .png).")
+    flags.DEFINE_boolean("overwrite", False, "Replace an existing --out (never FILE itself).")
+
+
+def _same_file(a, b):
+    """Whether paths a and b name one file (through links too)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def main(argv):
     from absl import flags
 
-    from gan_tf.cli import UsageError
+    from gan_tf.cli import UsageError, check_outputs
     if len(argv) != 2:
-        raise UsageError("usage: python -m gan_tf.plot_losses FILE [--out=PNG]")
+        raise UsageError("usage: python -m gan_tf.plot_losses FILE [--out=PNG] [--overwrite]")
     path = argv[1]
     out = flags.FLAGS.out or os.path.splitext(path)[0] + ".png"
+    if _same_file(out, path):
+        raise UsageError(f"--out={out} is the input file itself; choose another --out")
+    check_outputs(out, ".png", [out], flags.FLAGS.overwrite)
     n = plot_losses(path, out)
     print(f"plotted {n} records of {path} to {out}")
 

@@ -4,17 +4,27 @@
     python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=legacy.npy   # a legacy TF1 Saver checkpoint
     python -m gan_tf.sample --run_dir=runs/cond --label=7 --out=sevens.npy   # a conditional run's digit
 
-The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid is
-written beside it with the extension .png, and a latent-interpolation grid as
+The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid of the first
+GRID_MAX of them is written beside it with the extension .png, and a latent-interpolation grid as
 <out>_interpolation.png: each row walks in a straight line from one random z to
 another (seed 000: what directions of the latent space come to mean).
 From a conditional run (--conditional) without --label the samples cycle
 through the classes 0..9 and the grid has one class per column; the
-interpolation rows keep one class each.
+interpolation rows keep one class each. A request that would need more memory than
+the machine has is refused before anything is generated.
 """
 import os
 
 import numpy as np
+
+GRID_MAX = 1000  # images in the PNG grid; a larger one costs ~0.4 MB of memory an image
+CHUNK_BYTES = 64 << 20  # z of one generator call at most (fewer samples per call for a huge z_dim)
+IMAGE_BYTES = 28 * 28 * 4
+GRID_CELL_BYTES = (29 * 3) ** 2 * 48  # a 3x-scaled cell of a PNG grid, with matplotlib's RGBA floats
+
+
+class SampleSizeError(ValueError):
+    """Drawing this many samples (or of this z_dim) would exhaust the machine's memory."""
 
 
 def class_labels(generator, n, label=None):
@@ -34,12 +44,59 @@ def _generate(generator, z, labels):
     return generator(z, training=False, labels=labels)
 
 
+def chunk_size(z_dim, batch_size=1000):
+    """Samples per generator call: batch_size, fewer when z_dim is so large that one
+    call's z would exceed CHUNK_BYTES."""
+    return max(1, min(batch_size, CHUNK_BYTES // (4 * z_dim)))
+
+
+def first_layer_width(config):
+    """Units of the layer that reads z in a run's generator (its kernel is z_dim x this)."""
+    from gan_tf import models
+    defaults = models.GENERATOR_DEFAULTS.get(config.model)
+    if defaults is None:  # restoring will say what is wrong
+        return 0
+    hidden = config.g_hidden or defaults["hidden"]
+    if hidden:
+        return hidden[0]
+    if config.model == "mlp":
+        return IMAGE_BYTES // 4
+    return 7 * 7 * (config.g_channels or defaults["channels"])[0]
+
+
+def memory_needed(num_samples, z_dim, first_width=0, grid_images=0):
+    """Rough peak bytes of drawing and saving: the images three times over (the chunks,
+    their concatenation, the .npy buffer), the PNG grids, two chunks of z, the z of the
+    interpolation grid, and the generator's first kernel (z_dim x first_width) twice
+    (built, then restored)."""
+    chunk = min(num_samples, chunk_size(z_dim))
+    return (3 * num_samples * IMAGE_BYTES
+            + (min(num_samples, GRID_MAX) + grid_images) * GRID_CELL_BYTES
+            + 4 * z_dim * (2 * chunk + 2 * grid_images + 2 * first_width))
+
+
+def _gigabytes(n):
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+def check_memory(needed, what):
+    """Raises SampleSizeError when `needed` bytes exceed 3/4 of the machine's memory."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no cap
+        return
+    if needed > 0.75 * total:
+        raise SampleSizeError(f"{what} would need about {_gigabytes(needed)} of memory; this "
+                              f"machine has {_gigabytes(total)}")
+
+
 def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,
          label=None):
     """(num_samples, 28, 28) float32 images for z drawn from `distribution` with `seed`
     (and, from a conditional generator, of class `label` or of every class in turn)."""
     import tensorflow as tf
     rng = tf.random.Generator.from_seed(seed)
+    batch_size = chunk_size(z_dim, batch_size)
     labels = class_labels(generator, num_samples, label)
     chunks = []
     for start in range(0, num_samples, batch_size):
@@ -67,8 +124,10 @@ def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0,
     z = interpolation_z(rows, columns, z_dim, distribution, seed)
     row_labels = class_labels(generator, rows, label)
     labels = None if row_labels is None else np.repeat(row_labels, columns)
-    images, _ = _generate(generator, z, labels)
-    return images.numpy()[..., 0]
+    step = chunk_size(z_dim)
+    return np.concatenate([
+        _generate(generator, z[i:i + step], None if labels is None else labels[i:i + step])[0]
+        .numpy()[..., 0] for i in range(0, len(z), step)])
 
 
 def png_path(npy_path):
@@ -87,7 +146,7 @@ def check_output(out, overwrite, interpolation=True):
 
 
 def save(images, out, columns=None):
-    """Writes images as .npy and as a PNG grid beside it (both atomically)."""
+    """Writes images as .npy and the first GRID_MAX as a PNG grid beside it (both atomically)."""
     import io
 
     from gan_tf import plots
@@ -96,7 +155,7 @@ def save(images, out, columns=None):
     buf = io.BytesIO()
     np.save(buf, images)
     atomic_write(out, buf.getvalue())
-    plots.save_grid(images, png_path(out), columns)
+    plots.save_grid(images[:GRID_MAX], png_path(out), columns)
 
 
 def define_flags():
@@ -106,7 +165,8 @@ def define_flags():
                         "of the legacy MLP generator.")
     flags.DEFINE_string("tf1_name_map", None, "Name map for --tf1_checkpoint (see gan_tf.porting).")
     flags.DEFINE_float("leak", 0.01, "Leaky ReLU slope of a --tf1_checkpoint generator.")
-    flags.DEFINE_integer("num_samples", 16, "Number of images.", lower_bound=1)
+    flags.DEFINE_integer("num_samples", 16, "Number of images (the PNG grid shows the first "
+                         f"{GRID_MAX}).", lower_bound=1)
     flags.DEFINE_string("out", "samples.npy", "Output .npy path; the PNG grid goes beside it.")
     flags.DEFINE_integer("seed", 0, "Seed of the latent codes.", lower_bound=0)
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
@@ -125,8 +185,17 @@ def main(argv):
     if bool(f.run_dir) == bool(f.tf1_checkpoint):
         raise UsageError("give exactly one of --run_dir and --tf1_checkpoint")
     check_output(f.out, f.overwrite, interpolation=f.interpolation_rows > 0)
+    grid = f.interpolation_rows * f.interpolation_steps
+
+    def check_size(z_dim, first_width, source):
+        check_memory(memory_needed(f.num_samples, z_dim, first_width, grid),
+                     f"--num_samples={f.num_samples} and {grid} interpolation images "
+                     f"(--interpolation_rows x --interpolation_steps) of z_dim {z_dim} of {source}")
+
     if f.run_dir:
         from gan_tf import runs
+        config = runs.read_config(f.run_dir)
+        check_size(config.z_dim, first_layer_width(config), f.run_dir)  # before building G
         config, generator, _, source = runs.restore_models(f.run_dir)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:
@@ -134,6 +203,7 @@ def main(argv):
         generator, z_dim = porting.generator_from_tf1_checkpoint(
             f.tf1_checkpoint, f.tf1_name_map, f.leak)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
+        check_size(z_dim, 0, source)
     k = getattr(generator, "num_classes", 0)
     if f.label is not None and not k:
         raise UsageError(f"--label={f.label}: {source} is not class-conditional")
@@ -153,7 +223,7 @@ def main(argv):
 
 def user_errors():
     from gan_tf import porting, runs
-    return (runs.RunError, porting.PortingError, OSError)
+    return (runs.RunError, porting.PortingError, SampleSizeError, OSError)
 
 
 if __name__ == "__main__":
