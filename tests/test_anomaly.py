@@ -1,6 +1,7 @@
 """Anomaly scores (gan_tf.anomaly), --exclude_classes, and the command's outputs."""
 import csv
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -52,9 +53,14 @@ def test_exclude_classes_must_be_distinct_digits_not_all(bad):
 def run_without_seven(tmp_path_factory):
     """A small MLP GAN trained on the digits other than 7."""
     run_dir = tmp_path_factory.mktemp("without_seven")
-    train.train(small_config(output_dir=str(run_dir), exclude_classes=(LEFT_OUT,),
-                             max_steps=400, batch_size=32, eval_samples=0))
+    with mock.patch.object(data, "make_dataset", wraps=data.make_dataset) as make_dataset:
+        train.train(small_config(output_dir=str(run_dir), exclude_classes=(LEFT_OUT,),
+                                 max_steps=400, batch_size=32, eval_samples=0))
+    SEEN[run_dir] = make_dataset.call_args.args[0]  # the images the trainer drew batches from
     return str(run_dir)
+
+
+SEEN = {}
 
 
 def foreign_images(digits):
@@ -66,6 +72,11 @@ def foreign_images(digits):
 def test_run_trains_only_on_the_kept_classes(run_without_seven):
     config, _, _, _ = runs.restore_models(run_without_seven)
     assert config.exclude_classes == (LEFT_OUT,)
+    seen = SEEN[[d for d in SEEN if str(d) == run_without_seven][0]]
+    full = data.load_mnist_5k()
+    kept = full.train_images[full.train_labels != LEFT_OUT]
+    assert len(seen) == len(kept) == len(full.train_images) - np.sum(full.train_labels == LEFT_OUT)
+    np.testing.assert_array_equal(seen, kept)
 
 
 def test_scores_rank_foreign_images_above_held_out_digits(run_without_seven):

@@ -117,12 +117,15 @@ def test_flagfiles_start_a_run(flagfile, expect, tmp_path):
 
 
 def test_default_run_uses_offline_fallback_and_default_dir(tmp_path):
-    # HOME points at an empty directory: no Keras cache; offline, the download fails fast.
+    # HOME points at an empty directory: no Keras cache; the download goes to a proxy on a
+    # closed local port, so it fails at once, here and on a machine that is online.
+    closed = "http://127.0.0.1:9"
     result = run_main("--max_steps=2", cwd=str(tmp_path),
-                      env={"HOME": str(tmp_path), "KERAS_HOME": str(tmp_path / ".keras")})
+                      env={"HOME": str(tmp_path), "KERAS_HOME": str(tmp_path / ".keras"),
+                           "http_proxy": closed, "https_proxy": closed, "HTTP_PROXY": closed,
+                           "HTTPS_PROXY": closed, "no_proxy": "", "NO_PROXY": ""})
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = tmp_path / "runs" / "mlp_mnist"
     assert (run_dir / "train_losses.pkl").exists() and (run_dir / "losses.png").exists()
-    if "Full MNIST is not available offline" in result.stderr:
-        assert result.stderr.count("Full MNIST is not available offline") == 1
-        assert "4000 train / 1000 held-out" in result.stderr
+    assert result.stderr.count("Full MNIST is not available offline") == 1
+    assert "4000 train / 1000 held-out" in result.stderr
