@@ -68,7 +68,7 @@ def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=N
     from gan_tf import classifier as classifier_lib
     from gan_tf import sample
     images = sample.draw(generator, count, z_dim, z_distribution, seed)[..., None]
-    if getattr(generator, "num_classes", 0):
+    if generator.num_classes:
         labels = sample.class_labels(generator, count).astype(np.int64)
     else:
         if label_classifier is None:
@@ -224,7 +224,7 @@ def main(argv):
             raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
                              "images; use all")
     label_classifier = None
-    if not getattr(generator, "num_classes", 0):
+    if not generator.num_classes:
         from gan_tf import classifier as classifier_lib
         label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
     t0 = time.perf_counter()
@@ -232,7 +232,7 @@ def main(argv):
                   label_classifier)
     summary = summarize(records)
     doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
-           "conditional": bool(getattr(generator, "num_classes", 0)),
+           "conditional": bool(generator.num_classes),
            "held_out_images": int(len(data.test_labels)),
            "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
            "records": records, "summary": summary}
