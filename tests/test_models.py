@@ -161,15 +161,3 @@ def test_build_generator_builds_only_a_generator(conditional):
     assert all(v.name.startswith("generator_ema/") for v in g.variables)
     g2, d = models.build(cfg, image_shape=(28, 28, 1), dataset_classes=3 if conditional else 10)
     assert g2.num_classes == d.num_classes == (3 if conditional else 0)
-
-
-@pytest.mark.parametrize("strides,kernel_size", [(1, 5), (1, 3), (2, 5), (1, 4)])
-def test_conv2d_transpose_matches_tf_nn(strides, kernel_size):
-    from gan_tf import layers
-    layer = layers.Conv2DTranspose(6, kernel_size, strides)
-    x = tf.random.normal([2, 7, 7, 4])
-    y = layer(x)
-    expected = tf.nn.conv2d_transpose(x, layer.kernel, [2, 7 * strides, 7 * strides, 6], strides,
-                                      "SAME") + layer.bias
-    np.testing.assert_allclose(y, expected, atol=1e-4)
-    assert tuple(layer.kernel.shape) == (kernel_size, kernel_size, 6, 4)  # TF1 layout
