@@ -46,7 +46,7 @@ class AugmentConfig:
     real_share: float = 0.0
 
 
-def stratified_subset(labels, n, seed, num_classes=10):
+def stratified_subset(labels, n, seed, num_classes):
     """Indices of n images, n // num_classes of each class (the rest spread over the
     first classes), chosen by `seed`; None n: all of them."""
     if n is None or n >= len(labels):
@@ -107,7 +107,7 @@ def run(config, generator, z_dim, z_distribution, data, label_classifier=None, p
         synth_x, synth_y = synthesize(generator, z_dim, z_distribution, pool, seed,
                                       label_classifier)
         for n in sizes:
-            idx = stratified_subset(data.train_labels, n, seed)
+            idx = stratified_subset(data.train_labels, n, seed, data.num_classes)
             real_x, real_y = data.train_images[idx], data.train_labels[idx]
             sets = [("real", 0, real_x, real_y)]
             for m in config.synthetic:

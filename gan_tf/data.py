@@ -224,7 +224,7 @@ def load_mnist_5k():
     labels = labels.astype(np.int64)
     rng = np.random.default_rng(0)
     held_out = np.zeros(len(labels), dtype=bool)
-    for digit in range(10):
+    for digit in range(NUM_CLASSES):
         members = np.flatnonzero(labels == digit)
         held_out[rng.permutation(members)[:HELD_OUT_PER_CLASS_5K]] = True
     # Training order is shuffled too (the pipeline shuffles again each epoch).
