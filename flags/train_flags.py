@@ -28,7 +28,7 @@ flags.DEFINE_integer("batch_size", _D.batch_size, "Images per batch.")
 flags.DEFINE_integer("z_dim", _D.z_dim, "Size of the latent vector z.")
 flags.DEFINE_enum("z_distribution", _D.z_distribution, Z_DISTRIBUTIONS,
                   "uniform in [-1, 1] or standard normal.")
-# Architecture sizes; unset means the architecture's default (see gan_tf/models.py).
+# Architecture sizes; unset means the architecture's default (see gan_tf/models/mlp.py, dcgan.py).
 flags.DEFINE_list("g_hidden", None, "mlp: G hidden layer sizes (default 128).")
 flags.DEFINE_list("d_hidden", None, "mlp: D hidden layer sizes (default 128).")
 flags.DEFINE_list("g_channels", None, "dcgan: G channels, first at 7x7 (default 256,128,64).")

@@ -29,6 +29,8 @@ import os
 
 import numpy as np
 
+from gan_tf import batching
+
 SCORES = ("discriminator", "features", "inversion")
 FEATURE_NEIGHBOURS = 5
 
@@ -41,15 +43,11 @@ class InversionOptions:
     seed: int = 0
 
 
-def _batches(n, size):
-    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
-
-
 def discriminator_outputs(discriminator, images, batch_size=500):
     """(scores (N,), features (N, F)): -logit of D and its last hidden layer."""
     import tensorflow as tf
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec((None,) + images.shape[1:], tf.float32)])
     def run(x):
         h = discriminator.features(x, training=False)
         if discriminator.num_classes:  # the class D finds most real
@@ -59,7 +57,7 @@ def discriminator_outputs(discriminator, images, batch_size=500):
         return -logits, tf.cast(h, tf.float32)
 
     scores, features = [], []
-    for part in _batches(len(images), batch_size):
+    for part in batching.batches(len(images), batch_size):
         s, f = run(tf.constant(images[part], tf.float32))
         scores.append(s.numpy())
         features.append(f.numpy())
@@ -81,7 +79,7 @@ def feature_scores_from_features(features, reference, k=FEATURE_NEIGHBOURS, in_r
     skip = np.zeros(len(features), int) if in_reference is None else \
         np.asarray(in_reference, bool).astype(int)
     out = []
-    for part in _batches(len(features), batch_size):
+    for part in batching.batches(len(features), batch_size):
         d = np.sort(1.0 - features[part] @ reference.T, axis=1)[:, :k + 1]
         columns = np.arange(k)[None, :] + skip[part][:, None]
         out.append(np.take_along_axis(d, columns, axis=1).mean(axis=1))
@@ -95,7 +93,7 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
     import tensorflow as tf
     o = options
     lam, lr, b1, b2, eps = o.feature_weight, o.learning_rate, 0.9, 0.999, 1e-8
-    conditional = bool(getattr(generator, "num_classes", 0))
+    conditional = bool(generator.num_classes)
 
     def loss(x, fx, z, labels):
         gx, _ = generator(z, training=False, labels=labels)
@@ -104,7 +102,7 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
                                  axis=1)
         return (1.0 - lam) * residual + lam * feature  # (batch,)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32),
+    @tf.function(input_signature=[tf.TensorSpec((None,) + images.shape[1:], tf.float32),
                                   tf.TensorSpec([None, z_dim], tf.float32)])
     def invert(x, z0):
         h = discriminator.features(x, training=False)
@@ -132,7 +130,7 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
 
     rng = np.random.default_rng(o.seed)
     out = []
-    for part in _batches(len(images), batch_size):
+    for part in batching.batches(len(images), batch_size):
         n = part.stop - part.start
         z0 = (rng.uniform(-1, 1, (n, z_dim)) if z_distribution == "uniform"
               else rng.normal(0, 1, (n, z_dim))).astype(np.float32)

@@ -46,7 +46,7 @@ class AugmentConfig:
     real_share: float = 0.0
 
 
-def stratified_subset(labels, n, seed, num_classes=10):
+def stratified_subset(labels, n, seed, num_classes):
     """Indices of n images, n // num_classes of each class (the rest spread over the
     first classes), chosen by `seed`; None n: all of them."""
     if n is None or n >= len(labels):
@@ -68,7 +68,7 @@ def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=N
     from gan_tf import classifier as classifier_lib
     from gan_tf import sample
     images = sample.draw(generator, count, z_dim, z_distribution, seed)[..., None]
-    if getattr(generator, "num_classes", 0):
+    if generator.num_classes:
         labels = sample.class_labels(generator, count).astype(np.int64)
     else:
         if label_classifier is None:
@@ -107,7 +107,7 @@ def run(config, generator, z_dim, z_distribution, data, label_classifier=None, p
         synth_x, synth_y = synthesize(generator, z_dim, z_distribution, pool, seed,
                                       label_classifier)
         for n in sizes:
-            idx = stratified_subset(data.train_labels, n, seed)
+            idx = stratified_subset(data.train_labels, n, seed, data.num_classes)
             real_x, real_y = data.train_images[idx], data.train_labels[idx]
             sets = [("real", 0, real_x, real_y)]
             for m in config.synthetic:
@@ -224,7 +224,7 @@ def main(argv):
             raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
                              "images; use all")
     label_classifier = None
-    if not getattr(generator, "num_classes", 0):
+    if not generator.num_classes:
         from gan_tf import classifier as classifier_lib
         label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
     t0 = time.perf_counter()
@@ -232,7 +232,7 @@ def main(argv):
                   label_classifier)
     summary = summarize(records)
     doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
-           "conditional": bool(getattr(generator, "num_classes", 0)),
+           "conditional": bool(generator.num_classes),
            "held_out_images": int(len(data.test_labels)),
            "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
            "records": records, "summary": summary}

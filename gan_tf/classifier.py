@@ -20,11 +20,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import layers
+from gan_tf import batching, data, layers
 
 log = logging.getLogger(__name__)
 
-NUM_CLASSES = 10
 FEATURE_DIM = 256
 INFO_FILE = "classifier.json"
 CHECKPOINT_PREFIX = "classifier"
@@ -39,10 +38,13 @@ class ClassifierError(Exception):
 
 
 class Classifier(tf.Module):
-    """images (batch, 28, 28, 1) in [-1, 1] -> (logits (batch, 10), features (batch, 256))."""
+    """images (batch, *image_shape) in [-1, 1] -> (logits (batch, num_classes), features
+    (batch, 256))."""
 
-    def __init__(self, name="classifier"):
+    def __init__(self, name="classifier", image_shape=data.IMAGE_SHAPE,
+                 num_classes=data.NUM_CLASSES):
         super().__init__(name=name)
+        self.image_shape = tuple(image_shape)
         names = layers.LayerNames()
         with self.name_scope:
             self.convs = [layers.Conv2D(32, 5, name=names("conv2d")),
@@ -50,8 +52,8 @@ class Classifier(tf.Module):
                           layers.Conv2D(64, 3, name=names("conv2d")),
                           layers.Conv2D(64, 3, name=names("conv2d"))]
             self.hidden = layers.Dense(FEATURE_DIM, name=names("dense"))
-            self.out = layers.Dense(NUM_CLASSES, name=names("dense"))
-        self(tf.zeros([1, 28, 28, 1]))  # create the variables once
+            self.out = layers.Dense(num_classes, name=names("dense"))
+        self(tf.zeros((1,) + self.image_shape))  # create the variables once
 
     def __call__(self, images, training=False, seed=None):
         def drop(h, rate, i):
@@ -63,7 +65,7 @@ class Classifier(tf.Module):
             h = tf.nn.relu(self.convs[2 * block](h))
             h = tf.nn.relu(self.convs[2 * block + 1](h))
             h = drop(tf.nn.max_pool2d(h, 2, 2, "VALID"), 0.25, block)  # 28 -> 14 -> 7
-        h = tf.reshape(h, (tf.shape(h)[0], 7 * 7 * 64))
+        h = tf.reshape(h, (tf.shape(h)[0], int(np.prod(h.shape[1:]))))
         features = tf.nn.relu(self.hidden(h))
         logits = self.out(drop(features, 0.5, 2))
         return logits, features
@@ -73,8 +75,8 @@ def predict(classifier, images, batch_size=500):
     """(logits (N, 10), features (N, 256)) as numpy, computed in batches."""
     fn = _predict_fn(classifier)
     logits, features = [], []
-    for start in range(0, len(images), batch_size):
-        lo, fe = fn(tf.convert_to_tensor(images[start:start + batch_size], tf.float32))
+    for part in batching.batches(len(images), batch_size):
+        lo, fe = fn(tf.convert_to_tensor(images[part], tf.float32))
         logits.append(lo.numpy())
         features.append(fe.numpy())
     return np.concatenate(logits), np.concatenate(features)
@@ -84,7 +86,7 @@ def _predict_fn(classifier):
     if not hasattr(classifier, "_predict"):
         classifier._predict = tf.function(
             lambda x: classifier(x, training=False),
-            input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+            input_signature=[tf.TensorSpec((None,) + classifier.image_shape, tf.float32)])
     return classifier._predict
 
 
@@ -99,7 +101,7 @@ def train(train_images, train_labels, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_
     many batches instead of `epochs` (the same compute for any dataset size; a set
     smaller than a batch gives batches of the whole set)."""
     tf.random.set_seed(seed)
-    classifier = Classifier()
+    classifier = Classifier(image_shape=train_images.shape[1:])
     variables = list(classifier.trainable_variables)
     optimizer = tf.keras.optimizers.Adam(learning_rate)
     optimizer.build(variables)

@@ -26,7 +26,8 @@ IDX_FILES = {  # split -> (images, labels) file stems
 }
 FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"  # Debian: dataset-fashion-mnist
 HELD_OUT_PER_CLASS_5K = 100
-NUM_CLASSES = 10  # every dataset here has labels 0-9
+IMAGE_SHAPE = (28, 28, 1)  # every dataset here: 28x28 grey images ...
+NUM_CLASSES = 10  # ... with labels 0-9
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a .npz is a zip archive (the second: empty)
 DOWNLOAD_TIMEOUT_S = 10
 
@@ -44,10 +45,20 @@ class Data:
     test_images: np.ndarray  # held out: never used to train the GAN
     test_labels: np.ndarray
 
+    @property
+    def image_shape(self):
+        """(height, width, channels) of one image: what the networks are sized for."""
+        return tuple(self.train_images.shape[1:])
+
+    @property
+    def num_classes(self):
+        """Classes of the dataset (also when some are left out of this copy)."""
+        return NUM_CLASSES
+
 
 def scale_images(pixels):
     """uint8-range pixels (N, 28, 28) or (N, 784) -> float32 (N, 28, 28, 1) in [-1, 1]."""
-    pixels = np.asarray(pixels, dtype=np.float32).reshape(-1, 28, 28, 1)
+    pixels = np.asarray(pixels, dtype=np.float32).reshape((-1,) + IMAGE_SHAPE)
     return pixels / 127.5 - 1.0
 
 
@@ -128,7 +139,7 @@ def load_idx_dir(directory):
     arrays = {}
     for split, (img_path, lbl_path) in paths.items():
         images, labels = read_idx(img_path), read_idx(lbl_path)
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2]:
             raise DataError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
         if labels.ndim != 1 or len(labels) != len(images):
             raise DataError(f"{lbl_path}: {len(labels)} labels for {len(images)} images")
@@ -155,7 +166,7 @@ def load_npz(path):
     except Exception as e:  # zipfile/np.load raise many types on corrupt files
         raise DataError(f"{path}: cannot read .npz file ({type(e).__name__}: {e})") from None
     for split, (images, labels) in arrays.items():
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 \
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2] or labels.ndim != 1 \
                 or len(labels) != len(images):
             raise DataError(f"{path}: unexpected {split} shapes {images.shape}, {labels.shape}")
         check_pixels(images, path)
@@ -213,7 +224,7 @@ def load_mnist_5k():
     labels = labels.astype(np.int64)
     rng = np.random.default_rng(0)
     held_out = np.zeros(len(labels), dtype=bool)
-    for digit in range(10):
+    for digit in range(NUM_CLASSES):
         members = np.flatnonzero(labels == digit)
         held_out[rng.permutation(members)[:HELD_OUT_PER_CLASS_5K]] = True
     # Training order is shuffled too (the pipeline shuffles again each epoch).

@@ -23,7 +23,7 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     import tensorflow as tf
 
     z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
-    conditional = bool(getattr(generator, "num_classes", 0))
+    conditional = bool(generator.num_classes)
 
     class Serving(tf.Module):
         def __init__(self):
@@ -45,7 +45,7 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
     with open(os.path.join(export_dir, EXPORT_INFO), "w", encoding="utf-8") as f:
         json.dump({"z_dim": z_dim, "z_distribution": z_distribution,
-                   "num_classes": getattr(generator, "num_classes", 0),
+                   "num_classes": generator.num_classes,
                    "signature": "serving_default: z" + (", labels" if conditional else "")
                    + " -> images"}, f, indent=2)
     return export_dir

@@ -30,25 +30,46 @@ def initial_kernel(init, shape, fan_in, fan_out):
     raise ValueError(f"unknown init {init!r}")
 
 
-class Dense(tf.Module):
-    """y = x @ kernel + bias; kernel (in, units)."""
+class _Linear(tf.Module):
+    """A layer with a kernel and an optional bias of `units` values, created on the first
+    call from the input's last axis. Subclasses say the kernel's shape and fans and
+    compute in `apply`."""
 
-    def __init__(self, units, use_bias=True, name="dense", init="glorot"):
+    def __init__(self, units, use_bias, name, init):
         super().__init__(name=name)
         self.units, self.use_bias, self.init = units, use_bias, init
         self.kernel = self.bias = None
 
+    def kernel_shape(self, c_in):
+        """(kernel shape, fan_in, fan_out) for c_in input channels."""
+        raise NotImplementedError
+
+    def apply(self, x, kernel):
+        raise NotImplementedError
+
     def __call__(self, x):
         if self.kernel is None:
             with self.name_scope:
-                fan_in = int(x.shape[-1])
-                self.kernel = tf.Variable(
-                    initial_kernel(self.init, [fan_in, self.units], fan_in, self.units),
-                    name="kernel")
+                shape, fan_in, fan_out = self.kernel_shape(int(x.shape[-1]))
+                self.kernel = tf.Variable(initial_kernel(self.init, shape, fan_in, fan_out),
+                                          name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.units]), name="bias")
-        y = tf.matmul(x, _like(self.kernel, x))
-        return y + _like(self.bias, x) if self.use_bias else y
+        y = self.apply(x, _like(self.kernel, x))
+        return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
+
+
+class Dense(_Linear):
+    """y = x @ kernel + bias; kernel (in, units)."""
+
+    def __init__(self, units, use_bias=True, name="dense", init="glorot"):
+        super().__init__(units, use_bias, name, init)
+
+    def kernel_shape(self, c_in):
+        return [c_in, self.units], c_in, self.units
+
+    def apply(self, x, kernel):
+        return tf.matmul(x, kernel)
 
 
 class Embedding(tf.Module):
@@ -68,31 +89,23 @@ class Embedding(tf.Module):
         return tf.gather(self.embeddings, labels)
 
 
-class Conv2D(tf.Module):
+class Conv2D(_Linear):
     """SAME-padded NHWC convolution; kernel (k, k, in, filters)."""
 
     def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d",
                  init="glorot"):
-        super().__init__(name=name)
-        self.filters, self.kernel_size, self.strides, self.use_bias, self.init = (
-            filters, kernel_size, strides, use_bias, init)
-        self.kernel = self.bias = None
+        super().__init__(filters, use_bias, name, init)
+        self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
 
-    def __call__(self, x):
-        if self.kernel is None:
-            with self.name_scope:
-                k, c_in = self.kernel_size, int(x.shape[-1])
-                self.kernel = tf.Variable(
-                    initial_kernel(self.init, [k, k, c_in, self.filters], k * k * c_in,
-                                   k * k * self.filters),
-                    name="kernel")
-                if self.use_bias:
-                    self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
-        y = tf.nn.conv2d(x, _like(self.kernel, x), self.strides, "SAME")
-        return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
+    def kernel_shape(self, c_in):
+        k = self.kernel_size
+        return [k, k, c_in, self.filters], k * k * c_in, k * k * self.filters
+
+    def apply(self, x, kernel):
+        return tf.nn.conv2d(x, kernel, self.strides, "SAME")
 
 
-class Conv2DTranspose(tf.Module):
+class Conv2DTranspose(Conv2D):
     """SAME-padded transposed convolution, output size = input size * strides.
 
     Kernel (k, k, filters, in), as tf.layers.conv2d_transpose stored it.
@@ -100,31 +113,21 @@ class Conv2DTranspose(tf.Module):
 
     def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d_transpose",
                  init="glorot"):
-        super().__init__(name=name)
-        self.filters, self.kernel_size, self.strides, self.use_bias, self.init = (
-            filters, kernel_size, strides, use_bias, init)
-        self.kernel = self.bias = None
+        super().__init__(filters, kernel_size, strides, use_bias, name, init)
 
-    def __call__(self, x):
-        if self.kernel is None:
-            with self.name_scope:
-                k, c_in = self.kernel_size, int(x.shape[-1])
-                self.kernel = tf.Variable(
-                    initial_kernel(self.init, [k, k, self.filters, c_in], k * k * c_in,
-                                   k * k * self.filters),
-                    name="kernel")
-                if self.use_bias:
-                    self.bias = tf.Variable(tf.zeros([self.filters]), name="bias")
-        s, kernel = self.strides, _like(self.kernel, x)
+    def kernel_shape(self, c_in):
+        k = self.kernel_size
+        return [k, k, self.filters, c_in], k * k * c_in, k * k * self.filters
+
+    def apply(self, x, kernel):
+        s = self.strides
         if s == 1 and self.kernel_size % 2 == 1:
             # The same map as conv2d_transpose, computed as a convolution with the kernel
             # flipped and its channel axes swapped: about 2x faster forward on CPU.
             flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
-            y = tf.nn.conv2d(x, flipped, 1, "SAME")
-        else:
-            out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
-            y = tf.nn.conv2d_transpose(x, kernel, out_shape, s, "SAME")
-        return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
+            return tf.nn.conv2d(x, flipped, 1, "SAME")
+        out_shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, self.filters])
+        return tf.nn.conv2d_transpose(x, kernel, out_shape, s, "SAME")
 
 
 class BatchNorm(tf.Module):

@@ -150,7 +150,7 @@ class Evaluator:
     def __call__(self, images, labels=None):
         """The metrics; with the classes a conditional generator was asked for, also
         `label_accuracy`."""
-        images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+        images = np.asarray(images, np.float32).reshape((-1,) + self.classifier.image_shape)
         logits, features = self._predict(self.classifier, images)
         results = from_outputs(logits, features, self.real_features)
         if labels is not None:

@@ -193,9 +193,9 @@ def generator_from_tf1_checkpoint(path, name_map=None, leak=0.01):
     Returns (generator, z_dim). The Leaky ReLU slope is not stored in checkpoints:
     the legacy notebook used 0.01.
     """
-    from gan_tf import models
+    from gan_tf.models import mlp
     z_dim, hidden, batchnorm = mlp_sizes_from_checkpoint(path, "generator", name_map)
-    generator = models.Generator("mlp", hidden=hidden, leak=leak, batchnorm=batchnorm)
+    generator = mlp.Generator(hidden=hidden, leak=leak, batchnorm=batchnorm)
     generator(tf.zeros([1, z_dim]))
     load_tf1_checkpoint(path, generator=generator, name_map=name_map)
     return generator, z_dim

@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from gan_tf import batching
+
 GRID_MAX = 1000  # images in the PNG grid; a larger one costs ~0.4 MB of memory an image
 CHUNK_BYTES = 64 << 20  # z of one generator call at most (fewer samples per call for a huge z_dim)
 IMAGE_BYTES = 28 * 28 * 4
@@ -31,7 +33,7 @@ def class_labels(generator, n, label=None):
     """Labels of n samples: None for an unconditional generator; else all `label`, or
     0, 1, ..., 9, 0, ... (a grid with one class per column)."""
     from gan_tf import models
-    k = getattr(generator, "num_classes", 0)
+    k = generator.num_classes
     if k and label is not None:
         return np.full(n, label, np.int32)
     return models.grid_labels(n, k)
@@ -48,20 +50,6 @@ def chunk_size(z_dim, batch_size=1000):
     """Samples per generator call: batch_size, fewer when z_dim is so large that one
     call's z would exceed CHUNK_BYTES."""
     return max(1, min(batch_size, CHUNK_BYTES // (4 * z_dim)))
-
-
-def first_layer_width(config):
-    """Units of the layer that reads z in a run's generator (its kernel is z_dim x this)."""
-    from gan_tf import models
-    defaults = models.GENERATOR_DEFAULTS.get(config.model)
-    if defaults is None:  # restoring will say what is wrong
-        return 0
-    hidden = config.g_hidden or defaults["hidden"]
-    if hidden:
-        return hidden[0]
-    if config.model == "mlp":
-        return IMAGE_BYTES // 4
-    return 7 * 7 * (config.g_channels or defaults["channels"])[0]
 
 
 def memory_needed(num_samples, z_dim, first_width=0, grid_images=0):
@@ -99,10 +87,10 @@ def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_si
     batch_size = chunk_size(z_dim, batch_size)
     labels = class_labels(generator, num_samples, label)
     chunks = []
-    for start in range(0, num_samples, batch_size):
-        shape = [min(batch_size, num_samples - start), z_dim]
+    for part in batching.batches(num_samples, batch_size):
+        shape = [part.stop - part.start, z_dim]
         z = rng.uniform(shape, -1.0, 1.0) if distribution == "uniform" else rng.normal(shape)
-        y = None if labels is None else labels[start:start + shape[0]]
+        y = None if labels is None else labels[part]
         images, _ = _generate(generator, z, y)
         chunks.append(images.numpy()[..., 0])
     return np.concatenate(chunks).astype(np.float32)
@@ -124,10 +112,9 @@ def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0,
     z = interpolation_z(rows, columns, z_dim, distribution, seed)
     row_labels = class_labels(generator, rows, label)
     labels = None if row_labels is None else np.repeat(row_labels, columns)
-    step = chunk_size(z_dim)
     return np.concatenate([
-        _generate(generator, z[i:i + step], None if labels is None else labels[i:i + step])[0]
-        .numpy()[..., 0] for i in range(0, len(z), step)])
+        _generate(generator, z[part], None if labels is None else labels[part])[0]
+        .numpy()[..., 0] for part in batching.batches(len(z), chunk_size(z_dim))])
 
 
 def png_path(npy_path):
@@ -193,9 +180,9 @@ def main(argv):
                      f"(--interpolation_rows x --interpolation_steps) of z_dim {z_dim} of {source}")
 
     if f.run_dir:
-        from gan_tf import runs
+        from gan_tf import models, runs
         config = runs.read_config(f.run_dir)
-        check_size(config.z_dim, first_layer_width(config), f.run_dir)  # before building G
+        check_size(config.z_dim, models.first_layer_width(config), f.run_dir)  # before building G
         config, generator, _, source = runs.restore_models(f.run_dir)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:
@@ -204,7 +191,7 @@ def main(argv):
             f.tf1_checkpoint, f.tf1_name_map, f.leak)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
         check_size(z_dim, 0, source)
-    k = getattr(generator, "num_classes", 0)
+    k = generator.num_classes
     if f.label is not None and not k:
         raise UsageError(f"--label={f.label}: {source} is not class-conditional")
     if f.label is not None and f.label >= k:

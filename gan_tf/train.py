@@ -17,7 +17,7 @@ import tensorflow as tf
 from gan_tf import classifier as classifier_lib
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import distribute, losses, metrics, models, plots, porting, tricks
+from gan_tf import batching, distribute, losses, metrics, models, plots, porting, tricks
 from gan_tf.progress import Progress
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
                          TENSORBOARD_DIR, Diverged, Interrupted, RunDirectory, RunError,
@@ -405,20 +405,16 @@ class RunEvaluator:
         self.z = fixed_z(config, config.eval_samples, EVAL_Z_STREAM)
         # Conditional runs: every class equally often (mode coverage then measures
         # whether G draws the class it is asked for, not whether it is asked).
-        self.labels = models.grid_labels(config.eval_samples, models.num_classes(config))
+        self.labels = models.grid_labels(config.eval_samples,
+                                         models.num_classes(config, data.num_classes))
         self.classifier_info = info
 
     def __call__(self, generator):
-        chunks = _chunks(int(self.z.shape[0]), 500)
-        labels = [None] * len(chunks) if self.labels is None else np.split(
-            self.labels, np.cumsum(chunks)[:-1])
-        images = tf.concat([generator(z, training=False, labels=y)[0]
-                            for z, y in zip(tf.split(self.z, chunks), labels)], 0)
+        images = tf.concat([
+            generator(self.z[part], training=False,
+                      labels=None if self.labels is None else self.labels[part])[0]
+            for part in batching.batches(int(self.z.shape[0]), 500)], 0)
         return self.metrics(images.numpy(), self.labels)
-
-
-def _chunks(n, size):
-    return [min(size, n - i) for i in range(0, n, size)]
 
 
 def write_eval_file(run_dir, config, records, classifier_info=None):
@@ -497,8 +493,9 @@ def _train(config, strategy, run, t_setup):
     tf.random.set_seed(config.seed)  # initial weights
     dtype = distribute.compute_dtype(config, strategy)
     with strategy.scope():  # variables mirrored over the replicas
-        generator, discriminator = models.build(config, compute_dtype=dtype)
-        ema_generator = (models.build_generator(config, "generator_ema", dtype)
+        generator, discriminator = models.build(config, dtype, data.image_shape, data.num_classes)
+        ema_generator = (models.build_generator(config, "generator_ema", dtype, data.image_shape,
+                                                data.num_classes)
                          if config.g_ema else None)
         trainer = GANTrainer(config, generator, discriminator, ema_generator, strategy)
     checkpoint = tf.train.Checkpoint(
@@ -545,7 +542,7 @@ def _train(config, strategy, run, t_setup):
     iterator = iter(distribute.distribute_dataset(strategy, dataset))
     writer = tf.summary.create_file_writer(os.path.join(write_dir, TENSORBOARD_DIR))
     z_fixed = fixed_z(config)
-    grid_labels = models.grid_labels(config.num_samples, models.num_classes(config))
+    grid_labels = models.grid_labels(config.num_samples, generator.num_classes)
     evaluator = None  # built at the first evaluation, so that the first step comes fast
     eval_failure = None  # an evaluation that failed: reported once the run is saved
     if evaluate and start:  # eval.json cut back with the logs

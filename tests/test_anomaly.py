@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import anomaly, data, metrics, models, runs, train
+from gan_tf import anomaly, data, metrics, runs, train
 from gan_tf.config import ConfigError
+from gan_tf.models import mlp
 from tests.test_porting import run_module
 from tests.test_train import small_config
 
@@ -112,7 +113,7 @@ def test_discriminator_score_is_minus_its_logit_in_graph_and_eagerly(run_without
 
 
 def test_conditional_discriminator_scores_the_class_it_finds_most_real():
-    d = models.Discriminator("mlp", num_classes=10, hidden=(16,))
+    d = mlp.Discriminator(num_classes=10, hidden=(16,))
     x = tf.random.stateless_uniform([5, 28, 28, 1], [3, 4], -1.0, 1.0)
     d(x, labels=tf.zeros([5], tf.int32))
     scores, _ = anomaly.discriminator_outputs(d, x.numpy())

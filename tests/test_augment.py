@@ -13,15 +13,16 @@ from tests.test_train import small_config
 
 def test_stratified_subset_takes_each_class_equally_chosen_by_seed():
     labels = data.load_mnist_5k().train_labels
-    a, b = augment.stratified_subset(labels, 105, 0), augment.stratified_subset(labels, 105, 1)
+    a, b = (augment.stratified_subset(labels, 105, 0, 10),
+            augment.stratified_subset(labels, 105, 1, 10))
     assert len(a) == len(set(a)) == 105
     np.testing.assert_array_equal(np.bincount(labels[a]), [11] * 5 + [10] * 5)
     assert not np.array_equal(a, b)
-    np.testing.assert_array_equal(a, augment.stratified_subset(labels, 105, 0))
-    np.testing.assert_array_equal(augment.stratified_subset(labels, None, 0),
+    np.testing.assert_array_equal(a, augment.stratified_subset(labels, 105, 0, 10))
+    np.testing.assert_array_equal(augment.stratified_subset(labels, None, 0, 10),
                                   np.arange(len(labels)))
     with pytest.raises(ValueError, match="of class 3"):
-        augment.stratified_subset(labels[labels != 3], 50, 0)
+        augment.stratified_subset(labels[labels != 3], 50, 0, 10)
 
 
 class CentrePixelLabeller(tf.Module):

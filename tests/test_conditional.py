@@ -18,7 +18,7 @@ LABELS = tf.range(10)
 def test_generator_draws_the_class_it_is_given(kind):
     g, d = models.build(small_config(kind, conditional=True))
     first = g.hidden[0].kernel if kind == "mlp" else g.project.kernel
-    assert first.shape[0] == 8 + models.NUM_CLASSES  # z and the one-hot label
+    assert first.shape[0] == 8 + data.NUM_CLASSES  # z and the one-hot label
     a, _ = g(Z, labels=LABELS)
     b, _ = g(Z, labels=(LABELS + 1) % 10)
     assert not np.allclose(a.numpy(), b.numpy(), atol=1e-4)

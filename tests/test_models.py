@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import models
+from gan_tf import config, models
+from gan_tf.models import dcgan, mlp
 
 ARCHITECTURES = ["mlp", "dcgan"]
 
@@ -13,8 +14,9 @@ def names(module):
 
 
 def built(architecture, **sizes):
-    g = models.Generator(architecture, **{k: v for k, v in sizes.items() if k.startswith("g_")})
-    d = models.Discriminator(architecture)
+    g = models.architecture(architecture).generator(
+        **{k: v for k, v in sizes.items() if k.startswith("g_")})
+    d = models.architecture(architecture).discriminator()
     images, _ = g(tf.zeros([2, 100]))
     d(images)
     return g, d
@@ -34,7 +36,7 @@ def test_mlp_variable_names_are_tf1_dense_names():
 
 
 def test_mlp_with_batch_norm_names():
-    g = models.Generator("mlp", hidden=(16, 32), batchnorm=True)
+    g = mlp.Generator(hidden=(16, 32), batchnorm=True)
     g(tf.zeros([2, 8]), training=True)
     assert names(g) == sorted([
         "generator/dense/kernel", "generator/dense/bias", "generator/dense_1/kernel",
@@ -58,8 +60,8 @@ def test_dcgan_variable_names():
 
 
 def test_dcgan_dense_hidden_layers_in_both_networks():
-    g = models.Generator("dcgan", channels=(8, 4), hidden=(32,))
-    d = models.Discriminator("dcgan", channels=(4, 8), hidden=(16,))
+    g = dcgan.Generator(channels=(8, 4), hidden=(32,))
+    d = dcgan.Discriminator(channels=(4, 8), hidden=(16,))
     images, _ = g(tf.zeros([2, 10]), training=True)
     probs, _ = d(images, training=True)
     assert images.shape == (2, 28, 28, 1) and probs.shape == (2, 1)
@@ -73,8 +75,8 @@ def test_dcgan_dense_hidden_layers_in_both_networks():
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_shapes_and_output_functions(architecture):
-    g = models.Generator(architecture)
-    d = models.Discriminator(architecture)
+    g = models.architecture(architecture).generator()
+    d = models.architecture(architecture).discriminator()
     z = tf.random.uniform([5, 100], -1, 1)
     images, logits = g(z, training=True)
     assert images.shape == (5, 28, 28, 1) and logits.shape == (5, 28, 28, 1)
@@ -110,7 +112,7 @@ def test_tf_function_call_matches_eager(architecture):
 
 
 def test_training_switches_dropout():
-    d = models.Discriminator("dcgan", dropout=0.5)
+    d = dcgan.Discriminator(dropout=0.5)
     x = tf.random.uniform([4, 28, 28, 1], -1, 1)
     np.testing.assert_allclose(d(x)[1], d(x)[1])  # inference: deterministic
     a = d(x, training=True, seed=tf.constant([1, 2], tf.int64))[1]
@@ -121,7 +123,7 @@ def test_training_switches_dropout():
 
 
 def test_training_switches_batch_norm():
-    g = models.Generator("dcgan")
+    g = dcgan.Generator()
     z = tf.random.uniform([8, 100], -1, 1)
     g(z)  # build
     bn = g.norms[0]
@@ -137,23 +139,25 @@ def test_training_switches_batch_norm():
 
 
 def test_sizes_are_configurable_and_unknown_ones_rejected():
-    g = models.Generator("dcgan", channels=(32, 16, 8), kernel_size=3)
+    g = dcgan.Generator(channels=(32, 16, 8), kernel_size=3)
     images, _ = g(tf.zeros([2, 10]))
     assert images.shape == (2, 28, 28, 1)
     assert tuple(g.project.kernel.shape) == (10, 7 * 7 * 32)
     with pytest.raises(TypeError, match="channels"):
-        models.Generator("mlp", channels=(3,))  # a dcgan size given to the mlp
+        mlp.Generator(channels=(3,))  # a dcgan size given to the mlp
     with pytest.raises(ValueError, match="unknown architecture"):
-        models.Discriminator("resnet")
+        models.architecture("resnet")
 
 
-@pytest.mark.parametrize("strides,kernel_size", [(1, 5), (1, 3), (2, 5), (1, 4)])
-def test_conv2d_transpose_matches_tf_nn(strides, kernel_size):
-    from gan_tf import layers
-    layer = layers.Conv2DTranspose(6, kernel_size, strides)
-    x = tf.random.normal([2, 7, 7, 4])
-    y = layer(x)
-    expected = tf.nn.conv2d_transpose(x, layer.kernel, [2, 7 * strides, 7 * strides, 6], strides,
-                                      "SAME") + layer.bias
-    np.testing.assert_allclose(y, expected, atol=1e-4)
-    assert tuple(layer.kernel.shape) == (kernel_size, kernel_size, 6, 4)  # TF1 layout
+def test_the_registry_holds_every_model_the_flags_offer():
+    assert sorted(models.ARCHITECTURES) == sorted(config.MODELS)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_build_generator_builds_only_a_generator(conditional):
+    cfg = config.TrainConfig(model="dcgan", z_dim=8, conditional=conditional)
+    g = models.build_generator(cfg, "generator_ema")
+    assert g.num_classes == (10 if conditional else 0)
+    assert all(v.name.startswith("generator_ema/") for v in g.variables)
+    g2, d = models.build(cfg, image_shape=(28, 28, 1), dataset_classes=3 if conditional else 10)
+    assert g2.num_classes == d.num_classes == (3 if conditional else 0)

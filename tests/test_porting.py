@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import export, models, porting, train  # noqa: E402
+from gan_tf import export, porting, train  # noqa: E402
+from gan_tf.models import mlp  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
 
@@ -21,8 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def fresh_models(hidden=(128,)):
-    g = models.Generator("mlp", hidden=hidden)
-    d = models.Discriminator("mlp", hidden=hidden)
+    g = mlp.Generator(hidden=hidden)
+    d = mlp.Discriminator(hidden=hidden)
     d(g(tf.zeros([1, 100]))[0])
     return g, d
 
@@ -81,10 +82,10 @@ def test_missing_and_misshaped_variables_are_listed_and_nothing_is_assigned(lega
 
 def test_extra_variables_under_a_loaded_scope_are_listed(legacy):
     _, root = legacy
-    g = models.Generator("mlp", hidden=(128,))
+    g = mlp.Generator(hidden=(128,))
     g(tf.zeros([1, 100]))
     # A checkpoint with a third dense layer in the generator scope.
-    bigger = models.Generator("mlp", hidden=(128, 784))
+    bigger = mlp.Generator(hidden=(128, 784))
     bigger(tf.zeros([1, 100]))
     prefix = porting.write_tf1_checkpoint(str(root / "bigger" / "g.ckpt"), [bigger])
     with pytest.raises(porting.PortingError, match=r"extra: generator/dense_2/bias"):

@@ -28,6 +28,7 @@ def test_interpolation_images_follow_the_codes():
         images = tf.reshape(tf.tile(z[:, :1], [1, 784]), (-1, 28, 28, 1))
         return images, images
 
+    generator.num_classes = 0  # unconditional
     images = sample.interpolate(generator, rows=2, columns=3, z_dim=4, seed=1)
     assert images.shape == (6, 28, 28) and calls == [False]
     z = sample.interpolation_z(2, 3, 4, seed=1)

@@ -1,0 +1,96 @@
+"""Generator and Discriminator pairs, one module per architecture, behind a registry.
+
+    generator, discriminator = models.build(config)   # the TrainConfig's architecture
+    images, logits = G(z, training=...)   # images = tanh(logits), shaped like the data
+    probs, logits = D(x, training=...)    # probs = sigmoid(logits), logits (batch, 1)
+    G(z, labels=y), D(x, labels=y)        # class-conditional models (num_classes > 0)
+
+Each network is a tf.Module whose name is its variable scope; variables are created
+on the first call and read like TF1's `tf.layers`: `generator/dense/kernel`,
+`discriminator/dense_1/bias`, ... One Discriminator object scores both real and fake
+batches (TF1's reuse=True).
+
+Architectures (`--model`): `mlp` (gan_tf/models/mlp.py) and `dcgan`
+(gan_tf/models/dcgan.py). Another plugs in with a module defining a
+base.Generator / base.Discriminator pair and one `register` call below.
+
+Class-conditional models (--conditional): G takes the label as a one-hot vector
+concatenated to z (the conditional GAN of Mirza & Osindero); D is a projection
+discriminator (Miyato & Koyama 2018): logit = dense(h) + <embedding[y], h> over its
+last features h. Projection rather than feeding the label into D's input: it adds one
+(num_classes, features) variable, leaves D's layers as they are, and trained better
+than concatenation in that paper.
+"""
+import collections
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data
+from gan_tf.models import dcgan, mlp
+
+Architecture = collections.namedtuple("Architecture", "generator discriminator")
+ARCHITECTURES = {}  # --model name -> Architecture (the two network classes)
+
+
+def register(name, generator, discriminator):
+    """Makes `--model=name` build these Generator and Discriminator classes."""
+    ARCHITECTURES[name] = Architecture(generator, discriminator)
+
+
+register("mlp", mlp.Generator, mlp.Discriminator)
+register("dcgan", dcgan.Generator, dcgan.Discriminator)
+
+
+def architecture(name):
+    """The registered Architecture called `name`."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; choose from {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def num_classes(config, dataset_classes=data.NUM_CLASSES):
+    """Classes a config's networks take: the dataset's when conditional, else 0."""
+    return dataset_classes if config.conditional else 0
+
+
+def grid_labels(n, num_classes):
+    """Labels 0, 1, ..., num_classes - 1, 0, ... of n samples, (n,) int32: every class
+    equally often (one per column of a num_classes-wide grid). None when unconditional."""
+    return np.arange(n, dtype=np.int32) % num_classes if num_classes else None
+
+
+def first_layer_width(config, image_shape=data.IMAGE_SHAPE):
+    """Units of the layer that reads z in a config's generator (its kernel is z_dim x
+    this); 0 for an unknown architecture (restoring it will say what is wrong)."""
+    arch = ARCHITECTURES.get(config.model)
+    if arch is None:
+        return 0
+    sizes = arch.generator.config_sizes(config)
+    return arch.generator.first_layer_width(
+        {**arch.generator.DEFAULTS, **{k: v for k, v in sizes.items() if v}}, image_shape)
+
+
+def build_generator(config, name="generator", compute_dtype="float32",
+                    image_shape=data.IMAGE_SHAPE, dataset_classes=data.NUM_CLASSES):
+    """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA)."""
+    cls = architecture(config.model).generator
+    generator = cls(image_shape, name=name, compute_dtype=compute_dtype,
+                    num_classes=num_classes(config, dataset_classes), **cls.config_sizes(config))
+    generator(tf.zeros([1, config.z_dim]), labels=grid_labels(1, generator.num_classes))
+    return generator
+
+
+def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
+          dataset_classes=data.NUM_CLASSES):
+    """Generator and Discriminator for a TrainConfig and a dataset's image shape and
+    class count, variables created (float32; they compute in `compute_dtype`,
+    bfloat16 or float16 under mixed precision)."""
+    generator = build_generator(config, compute_dtype=compute_dtype, image_shape=image_shape,
+                                dataset_classes=dataset_classes)
+    cls = architecture(config.model).discriminator
+    discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
+                        **cls.config_sizes(config))
+    labels = grid_labels(1, generator.num_classes)
+    discriminator(tf.zeros((1,) + generator.image_shape), labels=labels)
+    return generator, discriminator

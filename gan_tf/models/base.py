@@ -1,0 +1,128 @@
+"""What every architecture's Generator and Discriminator share: the call contract
+(labels, dtypes, output functions), the size defaults, and the projection output.
+
+A subclass sets DEFAULTS, builds its layers in `build_layers` (inside its scope, so
+its variables read `generator/dense/kernel`, ...) and computes in `logits` (G) or
+`features` (D); `config_sizes(config)` reads its sizes from a TrainConfig.
+"""
+import tensorflow as tf
+
+from gan_tf import data, layers
+
+
+def resolve_sizes(cls, overrides):
+    """cls.DEFAULTS updated with the non-None `overrides`; unknown names refused."""
+    sizes = dict(cls.DEFAULTS)
+    unknown = set(overrides) - set(sizes)
+    if unknown:
+        raise TypeError(f"{cls.__module__}.{cls.__name__} got unknown sizes {sorted(unknown)}; "
+                        f"it takes {sorted(sizes)}")
+    sizes.update({name: v for name, v in overrides.items() if v is not None})
+    return sizes
+
+
+class Generator(tf.Module):
+    """z (batch, z_dim) -> (images (batch, *image_shape) in [-1, 1], logits)."""
+
+    DEFAULTS = {}
+
+    def __init__(self, image_shape=data.IMAGE_SHAPE, name="generator", compute_dtype="float32",
+                 num_classes=0, **sizes):
+        super().__init__(name=name)
+        self.compute_dtype, self.num_classes = compute_dtype, num_classes
+        self.image_shape = tuple(image_shape)
+        self.sizes = resolve_sizes(type(self), sizes)
+        with self.name_scope:
+            self.build_layers(self.sizes, layers.LayerNames())
+
+    def build_layers(self, sizes, names):
+        raise NotImplementedError
+
+    def logits(self, z, training, update):
+        """Pre-tanh images (batch, *image_shape) from z (with its one-hot label appended)."""
+        raise NotImplementedError
+
+    def __call__(self, z, training=False, update_stats=True, labels=None):
+        """`update_stats=False` uses batch statistics without moving the averages
+        (the discriminator's step must not change generator variables). `labels`
+        (batch,) ints: the classes to draw, for a conditional generator only."""
+        z = tf.cast(_with_labels(z, labels, self.num_classes, self.name), self.compute_dtype)
+        logits = self.logits(z, training, training and update_stats)
+        logits = tf.cast(logits, tf.float32)  # outputs are float32 under mixed precision too
+        return tf.tanh(logits), logits
+
+
+class Discriminator(tf.Module):
+    """x (batch, *image_shape) -> (probs (batch, 1), logits (batch, 1)).
+
+    Conditional (num_classes > 0): a projection discriminator (Miyato & Koyama 2018),
+    logit = dense(h) + <embedding[y], h> over the last features h."""
+
+    DEFAULTS = {}
+
+    def __init__(self, name="discriminator", compute_dtype="float32", num_classes=0, **sizes):
+        super().__init__(name=name)
+        self.compute_dtype, self.num_classes = compute_dtype, num_classes
+        self.sizes = resolve_sizes(type(self), sizes)
+        s, names = self.sizes, layers.LayerNames()
+        with self.name_scope:
+            self.build_layers(s, names)
+            self.out = layers.Dense(1, name=names("dense"), init=s["init"])
+            if num_classes:
+                self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
+
+    def build_layers(self, sizes, names):
+        raise NotImplementedError
+
+    def features(self, x, training=False, seed=None):
+        """h (batch, features): the last hidden layer, which the output layer reads
+        (the feature-matching space of gan_tf.anomaly). `seed`: as in __call__."""
+        raise NotImplementedError
+
+    def __call__(self, x, training=False, seed=None, labels=None):
+        """`seed` (int64 [2]) makes dropout stateless and so reproducible. `labels`
+        (batch,) ints: the classes the images claim, for a conditional D only."""
+        _check_labels(labels, self.num_classes, self.name)
+        return self.logits_from_features(self.features(x, training, seed), labels)
+
+    def logits_from_features(self, h, labels=None):
+        """(probs, logits) (batch, 1) from features(x); `labels` as in __call__."""
+        logits = self.out(h)
+        if self.num_classes:  # projection: <embedding[y], h>
+            projection = self.embedding(labels, int(h.shape[-1]))
+            logits += tf.reduce_sum(tf.cast(projection, h.dtype) * h, axis=1, keepdims=True)
+        logits = tf.cast(logits, tf.float32)
+        return tf.sigmoid(logits), logits
+
+    def logits_of_every_class(self, h):
+        """(batch, num_classes) logits of features h claimed as each class (conditional D:
+        the logits_from_features of every label at once)."""
+        projection = tf.matmul(h, tf.cast(self.embedding.embeddings, h.dtype), transpose_b=True)
+        return tf.cast(self.out(h) + projection, tf.float32)
+
+    def leaky_dropout(self, h, stack, training, seed, first_index=0):
+        """h through each layer of `stack`, then Leaky ReLU and dropout; layer i's dropout
+        seed is folded from `seed` with first_index + i."""
+        s = self.sizes
+        for i, layer in enumerate(stack):
+            h = tf.nn.leaky_relu(layer(h), s["leak"])
+            layer_seed = (None if seed is None else
+                          tf.random.experimental.stateless_fold_in(seed, first_index + i))
+            h = layers.dropout(h, s["dropout"], training, layer_seed)
+        return h
+
+
+def _check_labels(labels, num_classes, name):
+    if num_classes and labels is None:
+        raise ValueError(f"{name} is class-conditional: pass labels=")
+    if not num_classes and labels is not None:
+        raise ValueError(f"{name} is not class-conditional: it takes no labels")
+
+
+def _with_labels(z, labels, num_classes, name):
+    """z, with the labels' one-hot vectors appended for a conditional generator (the
+    conditional GAN of Mirza & Osindero)."""
+    _check_labels(labels, num_classes, name)
+    if not num_classes:
+        return z
+    return tf.concat([z, tf.one_hot(labels, num_classes, dtype=z.dtype)], axis=1)

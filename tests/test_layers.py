@@ -1,0 +1,123 @@
+"""TF1-named layers: batch norm against a numpy reference in both paths (training,
+inference) with the moving-average update, and transposed-convolution shapes."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import layers
+
+MOMENTUM, EPSILON = 0.9, 1e-3
+
+
+def numpy_batch_norm(x, gamma, beta, mean, variance):
+    return gamma * (x - mean) / np.sqrt(variance + EPSILON) + beta
+
+
+def built_norm(x):
+    """A BatchNorm built on x, with gamma, beta and the moving statistics set to values
+    that differ per channel (so that a mixed-up axis or swapped variable shows)."""
+    norm = layers.BatchNorm(MOMENTUM, EPSILON)
+    norm(tf.constant(x), training=False)
+    c = x.shape[-1]
+    norm.gamma.assign(np.linspace(0.5, 2.0, c))
+    norm.beta.assign(np.linspace(-1.0, 1.0, c))
+    norm.moving_mean.assign(np.linspace(-0.3, 0.3, c))
+    norm.moving_variance.assign(np.linspace(0.5, 1.5, c))
+    return norm
+
+
+def inputs(rank):
+    shape = (16, 5) if rank == 2 else (4, 3, 3, 5)  # dense (batch, c), NHWC (fused kernel)
+    rng = np.random.default_rng(rank)
+    return (rng.normal(2.0, 3.0, shape) * np.linspace(0.5, 2, 5)).astype(np.float32)
+
+
+@pytest.mark.parametrize("rank", [2, 4])
+def test_batch_norm_training_uses_batch_statistics_and_moves_the_averages(rank):
+    x = inputs(rank)
+    norm = built_norm(x)
+    gamma, beta = norm.gamma.numpy(), norm.beta.numpy()
+    mean0, var0 = norm.moving_mean.numpy(), norm.moving_variance.numpy()
+    axes = tuple(range(rank - 1))
+    mean, variance = x.mean(axis=axes), x.var(axis=axes)
+    y = norm(tf.constant(x), training=True)
+    np.testing.assert_allclose(y, numpy_batch_norm(x, gamma, beta, mean, variance),
+                               rtol=1e-4, atol=1e-4)
+    # The moving variance follows the unbiased variance for images (TF1's fused kernel),
+    # the biased one for dense inputs.
+    count = x.size // x.shape[-1]
+    followed = variance * count / (count - 1) if rank == 4 else variance
+    np.testing.assert_allclose(norm.moving_mean, MOMENTUM * mean0 + (1 - MOMENTUM) * mean,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(norm.moving_variance,
+                               MOMENTUM * var0 + (1 - MOMENTUM) * followed, rtol=1e-5)
+
+
+@pytest.mark.parametrize("rank", [2, 4])
+def test_batch_norm_without_update_leaves_the_averages(rank):
+    x = inputs(rank)
+    norm = built_norm(x)
+    before = norm.moving_mean.numpy(), norm.moving_variance.numpy()
+    norm(tf.constant(x), training=True, update=False)
+    np.testing.assert_array_equal(norm.moving_mean, before[0])
+    np.testing.assert_array_equal(norm.moving_variance, before[1])
+
+
+@pytest.mark.parametrize("rank", [2, 4])
+def test_batch_norm_inference_uses_the_moving_statistics(rank):
+    x = inputs(rank)
+    norm = built_norm(x)
+    expected = numpy_batch_norm(x, norm.gamma.numpy(), norm.beta.numpy(),
+                                norm.moving_mean.numpy(), norm.moving_variance.numpy())
+    before = norm.moving_mean.numpy()
+    np.testing.assert_allclose(norm(tf.constant(x), training=False), expected,
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(norm.moving_mean, before)
+
+
+def test_batch_norm_variables_have_tf1_names():
+    norm = layers.BatchNorm()
+    norm(tf.zeros([2, 3]), training=False)
+    assert sorted(v.name for v in norm.variables) == [
+        "batch_normalization/beta:0", "batch_normalization/gamma:0",
+        "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0"]
+    assert sorted(v.name for v in norm.trainable_variables) == [
+        "batch_normalization/beta:0", "batch_normalization/gamma:0"]
+
+
+@pytest.mark.parametrize("strides,kernel_size,size", [(1, 5, 7), (2, 5, 7), (2, 4, 14),
+                                                      (2, 3, 5), (1, 4, 6), (3, 5, 4)])
+def test_conv2d_transpose_output_is_input_size_times_strides(strides, kernel_size, size):
+    layer = layers.Conv2DTranspose(6, kernel_size, strides, use_bias=False)
+    y = layer(tf.random.normal([3, size, size, 4]))
+    assert y.shape == (3, size * strides, size * strides, 6)
+    assert tuple(layer.kernel.shape) == (kernel_size, kernel_size, 6, 4)  # TF1 layout
+    # Under tf.function with an unknown batch, the shape is still known but the batch.
+    fn = tf.function(layer, input_signature=[tf.TensorSpec([None, size, size, 4])])
+    assert fn.get_concrete_function().structured_outputs.shape.as_list() == [
+        None, size * strides, size * strides, 6]
+
+
+@pytest.mark.parametrize("strides,kernel_size", [(1, 5), (1, 3), (2, 5), (1, 4)])
+def test_conv2d_transpose_matches_tf_nn(strides, kernel_size):
+    layer = layers.Conv2DTranspose(6, kernel_size, strides)
+    x = tf.random.normal([2, 7, 7, 4])
+    y = layer(x)
+    expected = tf.nn.conv2d_transpose(x, layer.kernel, [2, 7 * strides, 7 * strides, 6], strides,
+                                      "SAME") + layer.bias
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("make,shape,kernel", [
+    (lambda: layers.Dense(3), [2, 5], (5, 3)),
+    (lambda: layers.Conv2D(3, 5, 2), [2, 8, 8, 4], (5, 5, 4, 3)),
+    (lambda: layers.Conv2DTranspose(3, 5, 2), [2, 8, 8, 4], (5, 5, 3, 4))])
+def test_linear_layers_create_kernel_and_bias_once_with_tf1_names(make, shape, kernel):
+    layer = make()
+    layer(tf.zeros(shape))
+    variables = list(layer.variables)
+    layer(tf.ones(shape))
+    assert [v.ref() for v in layer.variables] == [v.ref() for v in variables]
+    assert tuple(layer.kernel.shape) == kernel and tuple(layer.bias.shape) == (3,)
+    assert sorted(v.name.split(":")[0].split("/")[-1] for v in variables) == ["bias", "kernel"]
+    np.testing.assert_array_equal(layer.bias, np.zeros(3))
