@@ -29,6 +29,8 @@ class CentrePixelLabeller(tf.Module):
     """A stand-in classifier whose answer is known: the class is the argmax of ten
     pixels in the middle row, so a test can recompute it from the images in numpy."""
 
+    image_shape = (28, 28, 1)
+
     def __call__(self, images, training=False):
         flat = tf.reshape(images, [-1, 28 * 28])
         return flat[:, 14 * 28 + 9:14 * 28 + 19], flat
