@@ -7,7 +7,7 @@ from absl import flags as absl_flags
 
 from flags import train_flags
 from gan_tf import cli
-from gan_tf.config import ConfigError
+from gan_tf.errors import ConfigError, DataError, LogFileError, PortingError, RunError
 
 FLAGS = absl_flags.FLAGS
 
@@ -26,10 +26,5 @@ def main(argv):
     train.train(config)
 
 
-def user_errors():
-    from gan_tf import data, logs, porting, runs
-    return (runs.RunError, data.DataError, porting.PortingError, logs.LogFileError)
-
-
 if __name__ == "__main__":
-    cli.run(main, user_errors=user_errors)
+    cli.run(main, user_errors=(RunError, DataError, PortingError, LogFileError))

@@ -40,7 +40,7 @@ def train_command(run_dir, args):
 
 def check_run(run_dir, args):
     """Returns a list of problems with the run's logs and checkpoint (empty: all good)."""
-    from gan_tf import logs, runs
+    from gan_tf import errors, logs, runs
     problems = []
     records = logs.read_metrics(os.path.join(run_dir, logs.METRICS))
     steps = [r["step"] for r in records]
@@ -66,7 +66,7 @@ def check_run(run_dir, args):
         _, _, _, path = runs.restore_models(run_dir)
         if not path.endswith(f"ckpt-{args.max_steps}"):
             problems.append(f"latest checkpoint is {path}")
-    except runs.RunError as e:
+    except errors.RunError as e:
         problems.append(str(e))
     return problems
 

@@ -1,4 +1,4 @@
-"""The legacy TF1 MNIST GAN (seed 004) as its users wrote it, for porting tests.
+"""The TF1 MNIST notebook's MLP GAN as its users wrote it, for porting tests.
 
 Graph mode through tf.compat.v1: placeholders, variable_scope with reuse,
 AdamOptimizer.minimize over scope-filtered tf.trainable_variables(), Session.run

@@ -1,7 +1,7 @@
 """Sample quality against wall-clock time: each configuration trained for a fixed budget.
 
     python benchmarks/quality.py                     # the shipped flagfiles, 600 s each
-    python benchmarks/quality.py --suite=tricks --seconds=180   # seed 003's tricks on dcgan_cpu
+    python benchmarks/quality.py --suite=tricks --seconds=180   # the training tricks on dcgan_cpu
     python benchmarks/quality.py --runs=dcgan_cpu --seconds=120 # one configuration, shorter
     python benchmarks/quality.py --table=docs/results/quality.json  # the table of earlier results
 
@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 
 # Shipped flagfile -> evaluation interval in steps (about every 20-40 s at its speed here).
 FLAGFILES = {"tf1_mnist": 10000, "keras_mlp_mnist": 2000, "dcgan_cpu": 1000, "dcgan_mnist": 25}
-# Seed 003's tricks, and the other options, each changed alone on top of dcgan_cpu.
+# The training tricks, and the other options, each changed alone on top of dcgan_cpu.
 TRICKS = {
     "dcgan_cpu": [],
     "init=normal_0.02": ["--init=normal_0.02"],

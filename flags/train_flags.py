@@ -53,7 +53,7 @@ flags.DEFINE_float("d_beta1", _D.d_beta1, "Discriminator Adam beta1.")
 flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss.")
 flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
                      "Discriminator updates per generator update.")
-# Seed 003's tricks (off by default; docs/quality.md has what each did here).
+# The training tricks (off by default; docs/quality.md has what each did here).
 flags.DEFINE_float("instance_noise", _D.instance_noise, "Std of Gaussian noise added to D's "
                    "real and fake inputs, decaying linearly to 0 over --instance_noise_steps.")
 flags.DEFINE_integer("instance_noise_steps", _D.instance_noise_steps,

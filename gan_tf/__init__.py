@@ -1,6 +1,7 @@
 """gan_tf: TF1-style GANs (explicit generator/discriminator scopes, a loss module,
 separate optimizers over scope-filtered variables) in TensorFlow 2 with tf.function."""
-from gan_tf.config import ConfigError, TrainConfig
+from gan_tf.config import TrainConfig
+from gan_tf.errors import ConfigError
 
 __all__ = ["ConfigError", "TrainConfig"]
 __version__ = "0.1.0"

@@ -1,11 +1,11 @@
-"""Anomaly scores from a trained GAN (seed 001's second use): images the GAN finds
-unlike its training data come first.
+"""Anomaly scores from a trained GAN (the second of two uses of a trained GAN): images
+the GAN finds unlike its training data come first.
 
     python -m gan_tf.anomaly --run_dir=runs/no7 --out=anomaly.csv     # the held-out split
     python -m gan_tf.anomaly --run_dir=runs/no7 --images=mine.npy --out=mine.csv
 
 Three scores, each higher for a more anomalous image:
-  discriminator  -logit D(x): how fake D finds the image (seed 001's idea). For a
+  discriminator  -logit D(x): how fake D finds the image (the DCGAN notebook's idea). For a
                  conditional D, of the class it finds most real.
   features       mean cosine distance, in D's last hidden layer, to the image's k
                  nearest neighbours among the run's training images (feature matching
@@ -30,6 +30,7 @@ import os
 import numpy as np
 
 from gan_tf import batching
+from gan_tf.errors import DataError, RunError
 
 SCORES = ("discriminator", "features", "inversion")
 FEATURE_NEIGHBOURS = 5
@@ -64,9 +65,9 @@ def discriminator_outputs(discriminator, images, batch_size=500):
     return np.concatenate(scores), np.concatenate(features)
 
 
-def feature_scores_from_features(features, reference, k=FEATURE_NEIGHBOURS, in_reference=None,
-                                 batch_size=1000):
-    """Mean cosine distance (1 - cos) of each row of `features` to its k nearest rows of
+def feature_scores_from_features(features, reference, neighbours=FEATURE_NEIGHBOURS,
+                                 in_reference=None, batch_size=1000):
+    """Mean cosine distance (1 - cos) of each row of `features` to its `neighbours` nearest rows of
     `reference`. `in_reference` (N,) bool: rows that are themselves in `reference`,
     whose own match (the nearest) is skipped."""
     def unit(a):
@@ -74,14 +75,15 @@ def feature_scores_from_features(features, reference, k=FEATURE_NEIGHBOURS, in_r
         return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
 
     features, reference = unit(features), unit(reference)
-    if len(reference) <= k:
-        raise ValueError(f"the feature score needs more than k={k} reference images")
+    if len(reference) <= neighbours:
+        raise ValueError(f"the feature score needs more than neighbours={neighbours} "
+                         "reference images")
     skip = np.zeros(len(features), int) if in_reference is None else \
         np.asarray(in_reference, bool).astype(int)
     out = []
     for part in batching.batches(len(features), batch_size):
-        d = np.sort(1.0 - features[part] @ reference.T, axis=1)[:, :k + 1]
-        columns = np.arange(k)[None, :] + skip[part][:, None]
+        d = np.sort(1.0 - features[part] @ reference.T, axis=1)[:, :neighbours + 1]
+        columns = np.arange(neighbours)[None, :] + skip[part][:, None]
         out.append(np.take_along_axis(d, columns, axis=1).mean(axis=1))
     return np.concatenate(out)
 
@@ -185,7 +187,7 @@ def write_outputs(out, images, scores, labels, rank_by, count=16):
     """The ranked CSV, and beside it a PNG: the `count` most anomalous images (top
     rows) and the `count` least anomalous (bottom rows)."""
     from gan_tf import plots
-    from gan_tf.logs import atomic_write
+    from gan_tf.fileio import atomic_write
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     atomic_write(out, csv_text(scores, labels, rank_by).encode("utf-8"))
     order = ranking(scores, rank_by)
@@ -201,14 +203,14 @@ def write_outputs(out, images, scores, labels, rank_by, count=16):
 def define_flags():
     from absl import flags
 
-    from gan_tf.config import DATASETS
-    flags.DEFINE_string("run_dir", None, "A gan_tf run directory (its latest checkpoint).")
+    from gan_tf import cli
+    cli.define_run_dir("A gan_tf run directory (its latest checkpoint).")
     flags.DEFINE_string("images", None, "A .npy of images to score, (N, 28, 28[, 1]): floats in "
                         "[-1, 1], or integer pixels 0 to 255 (any integer dtype), which are "
                         "scaled; bool, complex, text and object arrays and .npz files are "
                         "refused (default: --dataset's --split).")
-    flags.DEFINE_enum("dataset", None, DATASETS, "Dataset to score (default: the run's).")
-    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+    cli.define_dataset(None, "Dataset to score (default: the run's).")
+    cli.define_data_dir()
     flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
                       "held-out one, or the training one.")
     flags.DEFINE_integer("num_images", None, "Score only the first N images.", lower_bound=1)
@@ -217,11 +219,11 @@ def define_flags():
                       "(default: features if computed, else the first one given).")
     flags.DEFINE_integer("inversion_steps", InversionOptions.steps, "Adam steps on z per image.",
                          lower_bound=1)
-    flags.DEFINE_integer("seed", 0, "Seed of the starting z of the inversion.", lower_bound=0)
+    cli.define_seed("Seed of the starting z of the inversion.")
     flags.DEFINE_integer("png_count", 16, "Most and least anomalous images in the PNG.",
                          lower_bound=1, upper_bound=256)
-    flags.DEFINE_string("out", "anomaly.csv", "Output .csv; the PNG goes beside it.")
-    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+    cli.define_out("anomaly.csv", "Output .csv; the PNG goes beside it.")
+    cli.define_overwrite()
 
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -230,7 +232,7 @@ NPY_MAGIC = b"\x93NUMPY"
 def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
-    from gan_tf.data import ZIP_MAGIC, DataError, check_pixels, scale_images
+    from gan_tf.data import ZIP_MAGIC, check_pixels, scale_images
     try:
         with open(path, "rb") as f:
             magic = f.read(len(NPY_MAGIC))
@@ -262,9 +264,7 @@ def main(argv):
     from gan_tf import data as data_lib
     from gan_tf import runs
     from gan_tf.cli import UsageError, check_outputs, flag_values
-    f = flag_values(argv)
-    if not f.run_dir:
-        raise UsageError("--run_dir is required")
+    f = flag_values(argv, required=["run_dir"])
     check_outputs(f.out, ".csv", [f.out, png_path(f.out)], f.overwrite)
     unknown = [s for s in f.scores if s not in SCORES]
     if unknown or not f.scores:
@@ -276,7 +276,7 @@ def main(argv):
     if f.images:
         try:
             images = load_images(f.images)
-        except data_lib.DataError as e:  # a bad argument: exit 2, as for the other flags
+        except DataError as e:  # a bad argument: exit 2, as for the other flags
             raise UsageError(f"--images: {e}") from None
 
     # Grappler's remapper cannot fuse the inversion loop's gradients and says so as an
@@ -307,13 +307,6 @@ def main(argv):
           f"{', '.join(str(int(i)) for i in top)}; wrote {f.out} and {png_path(f.out)}")
 
 
-def user_errors():
-    from gan_tf import data as data_lib
-    from gan_tf import runs
-    return (runs.RunError, data_lib.DataError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(RunError, DataError, OSError))

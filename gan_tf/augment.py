@@ -1,9 +1,9 @@
-"""Synthetic data for seed 001's classifier (seed 001's first use of a GAN): does a
-trained generator help, or replace, real labelled images?
+"""Synthetic data for the digit classifier (the first of two uses of a trained GAN):
+does a trained generator help, or replace, real labelled images?
 
     python -m gan_tf.augment --run_dir=runs/cond_dcgan --out=augment.json
 
-For each size N of --sizes and each seed, seed 001's CNN (gan_tf.classifier) is
+For each size N of --sizes and each seed, the digit classifier (gan_tf.classifier) is
 trained, for the same --steps batches every time, on:
   real        N real labelled images of the run's training split (N / 10 per class,
               chosen by the seed; "all" is the whole split);
@@ -27,6 +27,8 @@ import os
 import time
 
 import numpy as np
+
+from gan_tf.errors import ClassifierError, DataError, RunError
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +168,10 @@ def _sizes(values):
 
 def define_flags():
     from absl import flags
+
+    from gan_tf import cli
     d = AugmentConfig()
-    flags.DEFINE_string("run_dir", None, "A gan_tf run directory: its generator makes the "
-                        "synthetic images.")
+    cli.define_run_dir("A gan_tf run directory: its generator makes the synthetic images.")
     flags.DEFINE_list("sizes", ["100", "500", "1000", "all"], "N: real labelled images "
                       "(10 or more, or all).")
     flags.DEFINE_list("synthetic", [str(m) for m in d.synthetic], "M: synthetic images added "
@@ -180,12 +183,12 @@ def define_flags():
                        "mixed set.", lower_bound=0.0, upper_bound=0.95)
     flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
     flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
-    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+    cli.define_data_dir()
     flags.DEFINE_string("classifier_dir", None, "Classifier that labels an unconditional "
                         "generator's images (default: the dataset's cached one).")
-    flags.DEFINE_string("out", "augment.json", "Output .json (records, summary); a markdown "
-                        "table goes beside it as .md.")
-    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+    cli.define_out("augment.json", "Output .json (records, summary); a markdown table goes "
+                   "beside it as .md.")
+    cli.define_overwrite()
 
 
 def _ints(name, values, lower):
@@ -204,10 +207,8 @@ def main(argv):
     from gan_tf import data as data_lib
     from gan_tf import runs
     from gan_tf.cli import UsageError, check_outputs, flag_values
-    from gan_tf.logs import atomic_write
-    f = flag_values(argv)
-    if not f.run_dir:
-        raise UsageError("--run_dir is required")
+    from gan_tf.fileio import atomic_write
+    f = flag_values(argv, required=["run_dir"])
     md = os.path.splitext(f.out)[0] + ".md"
     check_outputs(f.out, ".json", [f.out, md], f.overwrite)
     config = AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
@@ -243,12 +244,6 @@ def main(argv):
     print(f"wrote {f.out} and {md}")
 
 
-def user_errors():
-    from gan_tf import classifier, data as data_lib, runs
-    return (runs.RunError, data_lib.DataError, classifier.ClassifierError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(RunError, DataError, ClassifierError, OSError))

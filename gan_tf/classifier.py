@@ -1,11 +1,11 @@
-"""Seed 001's CNN digit classifier: trained on a dataset's training split, saved, and
+"""The CNN digit classifier: trained on a dataset's training split, saved, and
 frozen as the feature space of gan_tf.metrics.
 
     python -m gan_tf.classifier --dataset=mnist --output_dir=classifiers/mnist
 
-Architecture (seed 001): two 5x5 conv 32, 2x2 max-pool, dropout 0.25; two 3x3 conv
-64, 2x2 max-pool, dropout 0.25; dense 256 (the penultimate features), dropout 0.5;
-dense 10 (softmax logits). ReLU throughout, Adam, cross-entropy.
+Architecture (the DCGAN notebook's classifier): two 5x5 conv 32, 2x2 max-pool,
+dropout 0.25; two 3x3 conv 64, 2x2 max-pool, dropout 0.25; dense 256 (the penultimate
+features), dropout 0.5; dense 10 (softmax logits). ReLU throughout, Adam, cross-entropy.
 
 Only the training split is used to fit it; held-out accuracy is measured on the
 split that GAN training never sees either (gan_tf.data). Metrics that need a
@@ -20,7 +20,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import batching, data, layers
+from gan_tf import batching, data, fileio, layers
+from gan_tf.errors import ClassifierError, DataError, checkpoint_errors
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,6 @@ DEFAULT_EPOCHS = 15  # on the 4,000-digit split: about 2 min 15 s on 2 CPU cores
 IMAGE_PASSES = 60000  # default training length: 15 epochs of 4,000, 2 of 60,000 (at least 2)
 DEFAULT_BATCH_SIZE = 128
 CACHE_ENV = "GAN_TF_CACHE"
-
-
-class ClassifierError(Exception):
-    """A classifier directory is missing or does not hold a trained classifier."""
 
 
 class Classifier(tf.Module):
@@ -138,9 +135,8 @@ def save(classifier, directory, info):
     """Writes the weights and classifier.json (dataset, accuracy, ...) to `directory`."""
     os.makedirs(directory, exist_ok=True)
     tf.train.Checkpoint(classifier=classifier).write(os.path.join(directory, CHECKPOINT_PREFIX))
-    from gan_tf.logs import atomic_write
-    atomic_write(os.path.join(directory, INFO_FILE),
-                 json.dumps(info, indent=2, sort_keys=True).encode("utf-8"))
+    fileio.atomic_write(os.path.join(directory, INFO_FILE),
+                        json.dumps(info, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def read_info(directory):
@@ -159,11 +155,10 @@ def load(directory):
     """(Classifier with the saved weights, its info dict) from a directory `save` wrote."""
     info = read_info(directory)
     classifier = Classifier()
-    from gan_tf.porting import CHECKPOINT_ERRORS
     try:
         tf.train.Checkpoint(classifier=classifier).read(
             os.path.join(directory, CHECKPOINT_PREFIX)).assert_existing_objects_matched()
-    except CHECKPOINT_ERRORS as e:
+    except checkpoint_errors() as e:
         raise ClassifierError(f"cannot restore the classifier in {directory}: "
                               f"{str(e).splitlines()[0]}") from None
     return classifier, info
@@ -206,12 +201,8 @@ def check_available(directory, dataset_name):
     directory = default_classifier_dir(dataset_name)
     if os.path.exists(os.path.join(directory, INFO_FILE)):
         return
-    probe = os.path.join(directory, ".write-test")
     try:
-        os.makedirs(directory, exist_ok=True)
-        with open(probe, "wb"):
-            pass
-        os.remove(probe)
+        fileio.check_writable(directory)
     except OSError as e:
         raise ClassifierError(f"cannot cache a classifier for the evaluation in {directory} "
                               f"({e.strerror or e}): set {CACHE_ENV} to a writable directory, "
@@ -230,8 +221,8 @@ def load_or_train(data, directory=None):
     directory = default_classifier_dir(data.name)
     if os.path.exists(os.path.join(directory, INFO_FILE)):
         return load(directory)
-    log.info("No classifier for %s yet: training seed 001's CNN once (%d epochs on %d images, "
-             "a few minutes on a CPU) and caching it in %s.", data.name,
+    log.info("No classifier for %s yet: training the digit classifier once (%d epochs on %d "
+             "images, a few minutes on a CPU) and caching it in %s.", data.name,
              default_epochs(len(data.train_images)), len(data.train_images), directory)
     classifier, info = train_and_save(data, directory)
     log.info("Classifier held-out accuracy %.2f%% (%d images), trained in %.0f s.",
@@ -244,15 +235,15 @@ def load_or_train(data, directory=None):
 def define_flags():
     from absl import flags
 
-    from gan_tf.config import DATASETS
-    flags.DEFINE_enum("dataset", "mnist", DATASETS, "Dataset whose training split it learns.")
-    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+    from gan_tf import cli
+    cli.define_dataset("mnist", "Dataset whose training split it learns.")
+    cli.define_data_dir()
     flags.DEFINE_string("output_dir", None, "Where to save it (default: the cache that "
                         "metrics use, ~/.cache/gan_tf/classifiers/<dataset>).")
     flags.DEFINE_integer("epochs", None, "Passes over the training split (default: 15 on the "
                          "4,000-digit subset, 2 on 60,000 images).", lower_bound=1)
-    flags.DEFINE_integer("seed", 0, "Seed of weights, order and dropout.", lower_bound=0)
-    flags.DEFINE_boolean("overwrite", False, "Replace a classifier already in --output_dir.")
+    cli.define_seed("Seed of weights, order and dropout.")
+    cli.define_overwrite("Replace a classifier already in --output_dir.")
 
 
 def main(argv):
@@ -272,12 +263,6 @@ def main(argv):
           f"{info['epochs']} epochs in {info['train_seconds']:.0f} s); saved in {directory}")
 
 
-def user_errors():
-    from gan_tf import data as data_lib
-    return (ClassifierError, data_lib.DataError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(ClassifierError, DataError, OSError))

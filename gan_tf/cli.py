@@ -12,6 +12,8 @@ import os
 import sys
 import tempfile
 
+from absl import flags
+
 # TensorFlow's C++ start-up messages, silenced by default (--tf_log shows them). On TF
 # 2.21 TF_CPP_MIN_LOG_LEVEL=3 hides the `E0000 ... failed call to cuInit` line of a
 # machine without a GPU (2 does not), but no environment variable reaches the I0000
@@ -76,12 +78,45 @@ class UsageError(Exception):
     """A flag or argument is wrong (exit status 2)."""
 
 
-def flag_values(argv):
-    """The parsed flags of a tool that takes no positional arguments (UsageError if given)."""
-    from absl import flags
+def flag_values(argv, required=()):
+    """The parsed flags of a tool that takes no positional arguments; UsageError if some
+    are given, or if a flag named in `required` has no value."""
     if len(argv) > 1:
         raise UsageError(f"unexpected arguments {argv[1:]}")
+    for name in required:
+        if not flags.FLAGS[name].value:
+            raise UsageError(f"--{name} is required")
     return flags.FLAGS
+
+
+# --- the flags several tools take: one definition each, the help text the tool's own ---
+flags.disclaim_key_flags()  # flags defined below belong to the tool that calls (its --help)
+
+
+def define_run_dir(help):
+    flags.DEFINE_string("run_dir", None, help)
+
+
+def define_out(default, help):
+    flags.DEFINE_string("out", default, help)
+
+
+def define_overwrite(help="Replace existing output files."):
+    flags.DEFINE_boolean("overwrite", False, help)
+
+
+def define_dataset(default, help):
+
+    from gan_tf.config import DATASETS
+    flags.DEFINE_enum("dataset", default, DATASETS, help)
+
+
+def define_data_dir():
+    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+
+
+def define_seed(help):
+    flags.DEFINE_integer("seed", 0, help, lower_bound=0)
 
 
 def check_outputs(out, extension, paths, overwrite):
@@ -101,15 +136,20 @@ def fail(message, code=1):
     sys.exit(code)
 
 
+def main(define_flags, tool_main, user_errors=()):
+    """The entry point of `python -m gan_tf.<tool>`: defines the tool's flags, then runs
+    `tool_main` as `run` does."""
+    define_flags()
+    run(tool_main, user_errors)
+
+
 def run(main, user_errors=()):
     """absl's app.run(main) with one-line errors.
 
-    `user_errors`: exception types that mean bad input (exit 1, message only), or
-    a function returning them (so that TensorFlow is imported only when needed);
-    `UsageError` and any flag error exit 2.
+    `user_errors`: exception types that mean bad input (exit 1, or the error's
+    `exit_code`; message only); `UsageError` and any flag error exit 2.
     """
     from absl import app
-    from absl import flags
 
     def parse(argv):
         try:
@@ -128,8 +168,7 @@ def run(main, user_errors=()):
         except KeyboardInterrupt:
             fail("interrupted", code=130)
         except Exception as e:  # noqa: BLE001 - only the listed types are turned into one line
-            errors = user_errors() if callable(user_errors) else tuple(user_errors)
-            if isinstance(e, errors):
+            if isinstance(e, tuple(user_errors)):
                 fail(e, code=getattr(e, "exit_code", 1))
             raise
 

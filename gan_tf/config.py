@@ -10,6 +10,8 @@ import math
 import os
 from typing import Optional, Tuple
 
+from gan_tf.errors import ConfigError
+
 MODELS = ("mlp", "dcgan")
 DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
@@ -21,14 +23,6 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distri
 DEFAULT_MAX_STEPS = 55000
 MIN_DEFAULT_INTERVAL = 1000
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; `field` names the flag."""
-
-    def __init__(self, field, message):
-        super().__init__(f"--{field}: {message}")
-        self.field = field
 
 
 def _finite(v):
@@ -143,7 +137,7 @@ class TrainConfig:
     d_beta1: float = 0.9
     label_smoothing: float = 0.9
     d_steps_per_g_step: int = 1
-    # Seed 003's tricks (off by default): Gaussian noise on D's real and fake inputs with
+    # The training tricks (off by default): Gaussian noise on D's real and fake inputs with
     # this standard deviation, decaying linearly to 0 over instance_noise_steps; and the
     # probability of swapping an example's real/fake label in D's loss.
     instance_noise: float = 0.0

@@ -18,6 +18,8 @@ import struct
 import numpy as np
 import tensorflow as tf
 
+from gan_tf.errors import DataError
+
 log = logging.getLogger(__name__)
 
 IDX_FILES = {  # split -> (images, labels) file stems
@@ -30,10 +32,6 @@ IMAGE_SHAPE = (28, 28, 1)  # every dataset here: 28x28 grey images ...
 NUM_CLASSES = 10  # ... with labels 0-9
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a .npz is a zip archive (the second: empty)
 DOWNLOAD_TIMEOUT_S = 10
-
-
-class DataError(Exception):
-    """A data file is missing, truncated or not what it claims to be."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,16 +24,12 @@ import tempfile
 
 import tensorflow as tf
 
-from gan_tf.runs import RunError
+from gan_tf.errors import DistributeError, WorkerLost
 
 log = logging.getLogger(__name__)
 # The compute dtype of --mixed_precision, by device: float16 needs loss scaling,
 # bfloat16 (TPU, CPU) has float32's range and does not.
 MIXED_DTYPES = {"GPU": "float16", "TPU": "bfloat16", "CPU": "bfloat16"}
-
-
-class DistributeError(RunError):
-    """A strategy cannot be set up as asked (one line, for the user)."""
 
 
 def configure_cpu_devices(n):
@@ -181,10 +177,6 @@ def _mean_over_workers(strategy, local):
 # CollectiveReduceV2 of the train step); the others are what it may raise instead.
 PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
                tf.errors.InternalError)
-
-
-class WorkerLost(DistributeError):
-    """Another worker of the cluster went away mid-run."""
 
 
 def raise_if_worker_lost(strategy, error, step, checkpoint):

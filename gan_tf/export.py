@@ -13,6 +13,8 @@ import json
 import os
 import re
 
+from gan_tf.errors import OutputError, RunError
+
 EXPORT_INFO = "gan_tf_export.json"
 CHECKPOINT_INDEX = "checkpoint"  # the state file of tf.train.Saver and CheckpointManager
 _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
@@ -65,13 +67,12 @@ def check_tf1_checkpoint_out(out, run_dir, overwrite):
     rewrite: always a gan_tf run's checkpoints folder (its next resume would then look for
     the export), and unless `overwrite` any folder whose index names other checkpoints."""
     from gan_tf import runs
-    from gan_tf.cli import UsageError
     folder = os.path.realpath(os.path.dirname(os.path.abspath(out)))
     if folder == os.path.realpath(os.path.join(run_dir, runs.CHECKPOINT_DIR)) or (
             os.path.basename(folder) == runs.CHECKPOINT_DIR
             and os.path.exists(os.path.join(os.path.dirname(folder), runs.CONFIG_FILE))):
-        raise UsageError(f"--tf1_checkpoint_out={out}: {folder} is a gan_tf run's checkpoints "
-                         "folder, whose index the export would rewrite; choose another folder")
+        raise OutputError(f"--tf1_checkpoint_out={out}: {folder} is a gan_tf run's checkpoints "
+                          "folder, whose index the export would rewrite; choose another folder")
     index = os.path.join(folder, CHECKPOINT_INDEX)
     if overwrite or not os.path.exists(index):
         return
@@ -80,25 +81,25 @@ def check_tf1_checkpoint_out(out, run_dir, overwrite):
     others = ["(unreadable)"] if named is None else sorted(
         {p for p in named if os.path.realpath(os.path.join(folder, p)) != target})
     if others:
-        raise UsageError(f"--tf1_checkpoint_out={out}: {index} names other checkpoints "
-                         f"({', '.join(others[:3])}) and would then name only this export; "
-                         "choose another folder, or pass --overwrite")
+        raise OutputError(f"--tf1_checkpoint_out={out}: {index} names other checkpoints "
+                          f"({', '.join(others[:3])}) and would then name only this export; "
+                          "choose another folder, or pass --overwrite")
 
 
 def define_flags():
     from absl import flags
-    flags.DEFINE_string("run_dir", None, "The gan_tf run directory to export (latest checkpoint).")
+
+    from gan_tf import cli
+    cli.define_run_dir("The gan_tf run directory to export (latest checkpoint).")
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
     flags.DEFINE_string("tf1_checkpoint_out", None,
                         "Also (or only) write a TF1 Saver checkpoint at this prefix.")
-    flags.DEFINE_boolean("overwrite", False, "Replace an existing export.")
+    cli.define_overwrite("Replace an existing export.")
 
 
 def main(argv):
     from gan_tf.cli import UsageError, flag_values
-    f = flag_values(argv)
-    if not f.run_dir:
-        raise UsageError("--run_dir is required")
+    f = flag_values(argv, required=["run_dir"])
     if not f.export_dir and not f.tf1_checkpoint_out:
         raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
     if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
@@ -108,7 +109,10 @@ def main(argv):
             and not f.overwrite:
         raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out} exists; pass --overwrite")
     if f.tf1_checkpoint_out:
-        check_tf1_checkpoint_out(f.tf1_checkpoint_out, f.run_dir, f.overwrite)
+        try:
+            check_tf1_checkpoint_out(f.tf1_checkpoint_out, f.run_dir, f.overwrite)
+        except OutputError as e:  # a bad flag value: exit 2
+            raise UsageError(e) from None
 
     from gan_tf import porting, runs
     config, generator, discriminator, source = runs.restore_models(f.run_dir)
@@ -120,12 +124,6 @@ def main(argv):
         print(f"wrote TF1 checkpoint of {source} to {prefix}")
 
 
-def user_errors():
-    from gan_tf import runs
-    return (runs.RunError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(RunError, OSError))

@@ -4,7 +4,8 @@ Each layer's module name is the TF1 layer name (`dense`, `dense_1`,
 `conv2d_transpose`, `batch_normalization`, ...) so that inside a model's scope
 the variables read `generator/dense/kernel`, exactly as `tf.layers` named them.
 Default initialisers are TF1's: Glorot-uniform kernels, zero biases; `init`
-picks another kernel initialiser (seed 003's first trick: DCGAN's N(0, 0.02)).
+picks another kernel initialiser (the first of the training tricks: DCGAN's
+N(0, 0.02)).
 
 Variables are float32; a layer computes in its input's dtype (bfloat16 or float16
 under --mixed_precision), casting its variables to it.
@@ -98,8 +99,8 @@ class Conv2D(_Linear):
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
 
     def kernel_shape(self, c_in):
-        k = self.kernel_size
-        return [k, k, c_in, self.filters], k * k * c_in, k * k * self.filters
+        size = self.kernel_size
+        return [size, size, c_in, self.filters], size * size * c_in, size * size * self.filters
 
     def apply(self, x, kernel):
         return tf.nn.conv2d(x, kernel, self.strides, "SAME")
@@ -108,7 +109,7 @@ class Conv2D(_Linear):
 class Conv2DTranspose(Conv2D):
     """SAME-padded transposed convolution, output size = input size * strides.
 
-    Kernel (k, k, filters, in), as tf.layers.conv2d_transpose stored it.
+    Kernel (size, size, filters, in), as tf.layers.conv2d_transpose stored it.
     """
 
     def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d_transpose",
@@ -116,8 +117,8 @@ class Conv2DTranspose(Conv2D):
         super().__init__(filters, kernel_size, strides, use_bias, name, init)
 
     def kernel_shape(self, c_in):
-        k = self.kernel_size
-        return [k, k, self.filters, c_in], k * k * c_in, k * k * self.filters
+        size = self.kernel_size
+        return [size, size, self.filters, c_in], size * size * c_in, size * size * self.filters
 
     def apply(self, x, kernel):
         s = self.strides

@@ -18,54 +18,16 @@ import math
 import os
 import pickle
 import struct
-import tempfile
 
 import numpy as np
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+from gan_tf.errors import LogFileError, LogFormatError, UnsafePickleError
+from gan_tf import fileio
 
 LOSSES = "train_losses.pkl"
 SAMPLES = "train_samples.pkl"
 SAMPLE_STEPS = "train_samples_steps.json"
 METRICS = "metrics.jsonl"
-
-
-class LogFileError(Exception):
-    """A log file cannot be written or read; the message names it."""
-
-
-class LogFormatError(LogFileError, ValueError):
-    """A log file does not hold what its name promises."""
-
-
-def atomic_write(path, data):
-    """Writes bytes to `path` via a temporary file in the same directory and a rename,
-    so that `path` always holds either its old or its new contents."""
-    try:
-        _atomic_write(path, data)
-    except OSError as e:
-        raise LogFileError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def _atomic_write(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would surprise users
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """The pickle refers to something other than plain data and numpy numbers and arrays."""
 
 
 def _one_line(text, limit=200):
@@ -329,7 +291,7 @@ class RunLogs:
         self.records = records
         self.samples, self.sample_steps = [g for g, _ in kept], [s for _, s in kept]
         text = "".join(json.dumps(r) + "\n" for r in self.records)
-        atomic_write(self.path(METRICS), text.encode("utf-8"))
+        fileio.atomic_write(self.path(METRICS), text.encode("utf-8"))
         self._write_losses()
         self._write_samples()
 
@@ -401,10 +363,10 @@ class RunLogs:
         self._write_samples()
 
     def _write_losses(self):
-        atomic_write(self.path(LOSSES), pickle.dumps(self.losses()))
+        fileio.atomic_write(self.path(LOSSES), pickle.dumps(self.losses()))
 
     def _write_samples(self):
         # The steps first: a crash in between leaves a step without its sample, which
         # resume drops; a sample without its step would be one whose step is unknown.
-        atomic_write(self.path(SAMPLE_STEPS), json.dumps(self.sample_steps).encode("utf-8"))
-        atomic_write(self.path(SAMPLES), pickle.dumps(self.samples))
+        fileio.atomic_write(self.path(SAMPLE_STEPS), json.dumps(self.sample_steps).encode("utf-8"))
+        fileio.atomic_write(self.path(SAMPLES), pickle.dumps(self.samples))

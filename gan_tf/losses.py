@@ -1,6 +1,6 @@
 """GAN losses: pure functions of discriminator logits.
 
-Mean sigmoid cross-entropy as in the TF1 MNIST GAN (seed 004): real labels are
+Mean sigmoid cross-entropy as in the TF1 MNIST notebook's MLP GAN: real labels are
 smoothed to `label_smoothing` (0.9), fake labels are 0, and the discriminator's
 loss is the sum of its real and fake parts.
 """
@@ -15,8 +15,8 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9, real_flipp
                        fake_flipped=None):
     """Returns (d_loss, d_loss_real, d_loss_fake); d_loss = d_loss_real + d_loss_fake.
 
-    `real_flipped` / `fake_flipped` (0/1 floats shaped like the logits; seed 003's label
-    flipping) give those examples the other side's label: 0 for a real one, the
+    `real_flipped` / `fake_flipped` (0/1 floats shaped like the logits; the label-flipping
+    trick) give those examples the other side's label: 0 for a real one, the
     smoothed real label for a fake one."""
     real_labels = tf.ones_like(real_logits) * label_smoothing
     fake_labels = tf.zeros_like(fake_logits)

@@ -82,10 +82,10 @@ def _pairwise_sq_distances(a, b):
     return np.maximum(d, 0.0)
 
 
-def _knn_radii(features, k):
-    """Squared distance of each point to its k-th nearest other point."""
+def _knn_radii(features, neighbours):
+    """Squared distance of each point to its `neighbours`-th nearest other point."""
     d = _pairwise_sq_distances(features, features)
-    return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+    return np.sort(d, axis=1)[:, neighbours]  # column 0 is the point itself
 
 
 def _coverage(manifold, radii, queries):
@@ -94,12 +94,14 @@ def _coverage(manifold, radii, queries):
     return float(np.mean(np.any(d <= radii[None, :], axis=1)))
 
 
-def precision_recall_from_features(real_features, fake_features, k=PR_NEIGHBOURS):
-    """Improved precision and recall (Kynkaanniemi et al. 2019) with k-NN balls."""
-    if min(len(real_features), len(fake_features)) <= k:
-        raise ValueError(f"precision/recall needs more than k={k} samples per set")
-    precision = _coverage(real_features, _knn_radii(real_features, k), fake_features)
-    recall = _coverage(fake_features, _knn_radii(fake_features, k), real_features)
+def precision_recall_from_features(real_features, fake_features, neighbours=PR_NEIGHBOURS):
+    """Improved precision and recall (Kynkaanniemi et al. 2019) with k-NN balls,
+    k = `neighbours`."""
+    if min(len(real_features), len(fake_features)) <= neighbours:
+        raise ValueError(f"precision/recall needs more than neighbours={neighbours} samples "
+                         "per set")
+    precision = _coverage(real_features, _knn_radii(real_features, neighbours), fake_features)
+    recall = _coverage(fake_features, _knn_radii(fake_features, neighbours), real_features)
     return precision, recall
 
 

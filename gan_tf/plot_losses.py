@@ -7,6 +7,8 @@ builtin types and numpy data.
 """
 import os
 
+from gan_tf.errors import LogFormatError
+
 
 def plot_losses(path, out):
     """Reads (d_loss, g_loss) pairs from `path` and plots them, one point per record."""
@@ -18,9 +20,9 @@ def plot_losses(path, out):
 
 
 def define_flags():
-    from absl import flags
-    flags.DEFINE_string("out", None, "PNG to write (default: FILE with .png).")
-    flags.DEFINE_boolean("overwrite", False, "Replace an existing --out (never FILE itself).")
+    from gan_tf import cli
+    cli.define_out(None, "PNG to write (default: FILE with .png).")
+    cli.define_overwrite("Replace an existing --out (never FILE itself).")
 
 
 def _same_file(a, b):
@@ -45,12 +47,6 @@ def main(argv):
     print(f"plotted {n} records of {path} to {out}")
 
 
-def user_errors():
-    from gan_tf import logs
-    return (logs.LogFormatError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(LogFormatError, OSError))

@@ -9,7 +9,7 @@ import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from gan_tf.logs import atomic_write  # noqa: E402
+from gan_tf.fileio import atomic_write  # noqa: E402
 
 
 def image_grid(images, columns=None, pad=1):

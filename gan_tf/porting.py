@@ -13,15 +13,11 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from gan_tf.errors import PortingError, checkpoint_errors
+
 OPTIMIZER_STATE = re.compile(
     r"(/(Adam|RMSProp|Momentum|Adagrad|ExponentialMovingAverage)(_\d+)?$)"
     r"|(^(beta1_power|beta2_power|global_step)(_\d+)?$)")
-# What reading a missing, truncated or corrupt checkpoint raises.
-CHECKPOINT_ERRORS = (tf.errors.OpError, ValueError, IndexError, RuntimeError, AssertionError)
-
-
-class PortingError(Exception):
-    """A TF1 checkpoint or name map cannot be used; the message lists why."""
 
 
 def resolve_checkpoint(path):
@@ -54,7 +50,7 @@ def read_name_map(name_map):
             mapping = json.loads(text)
         except json.JSONDecodeError as e:
             raise PortingError(f"{name_map}: invalid JSON name map ({e})") from None
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        if not all(isinstance(old, str) and isinstance(new, str) for old, new in mapping.items()):
             raise PortingError(f"{name_map}: a name map maps strings to strings")
         return mapping
     mapping = {}
@@ -91,7 +87,7 @@ def read_tf1_checkpoint(path, name_map=None):
     try:
         reader = tf.train.load_checkpoint(prefix)
         shapes = reader.get_variable_to_shape_map()
-    except CHECKPOINT_ERRORS as e:
+    except checkpoint_errors() as e:
         raise PortingError(f"{prefix}: cannot read checkpoint ({str(e).splitlines()[0]})") from None
     if any(".ATTRIBUTES" in name for name in shapes):
         raise PortingError(f"{prefix}: this is a TF2 object-based checkpoint, not a TF1 Saver "
@@ -102,7 +98,7 @@ def read_tf1_checkpoint(path, name_map=None):
             continue
         try:
             values[map_name(name, mapping)] = reader.get_tensor(name)
-        except CHECKPOINT_ERRORS as e:
+        except checkpoint_errors() as e:
             raise PortingError(f"{prefix}: cannot read {name} ({str(e).splitlines()[0]})") from None
     return values
 
@@ -156,13 +152,13 @@ def mlp_sizes_from_checkpoint(path, scope="generator", name_map=None):
             break
         kernels.append(stored[name].shape)
         i += 1
-    if len(kernels) < 2 or any(len(k) != 2 for k in kernels):
+    if len(kernels) < 2 or any(len(shape) != 2 for shape in kernels):
         found = ", ".join(sorted(n for n in stored if n.startswith(scope + "/"))) or "nothing"
         raise PortingError(f"{resolve_checkpoint(path)}: not a TF1 MLP {scope} "
                            f"(expected {scope}/dense/kernel, {scope}/dense_1/kernel, ...; "
                            f"found {found})")
     batchnorm = f"{scope}/batch_normalization/gamma" in stored
-    return kernels[0][0], tuple(k[1] for k in kernels[:-1]), batchnorm
+    return kernels[0][0], tuple(shape[1] for shape in kernels[:-1]), batchnorm
 
 
 def write_tf1_checkpoint(path, modules):

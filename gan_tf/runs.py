@@ -13,8 +13,10 @@ import re
 import socket
 import sys
 
+from gan_tf import fileio
 from gan_tf import logs as logs_lib
 from gan_tf.config import TrainConfig, run_defining_differences
+from gan_tf.errors import LogFileError, NotARun, RunError, checkpoint_errors
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -33,24 +35,6 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 
 log = logging.getLogger(__name__)
-
-
-class RunError(Exception):
-    """A run cannot start or continue; the message says why and what to do."""
-
-    exit_code = 1
-
-
-class Diverged(RunError):
-    """A loss or weight became NaN or Inf; the last good checkpoint is kept."""
-
-
-class Interrupted(RunError):
-    """SIGINT or SIGTERM stopped the run after saving; exits 128 + the signal number."""
-
-    def __init__(self, signum, message):
-        super().__init__(message)
-        self.exit_code = 128 + int(signum)
 
 
 class RunDirectory:
@@ -116,7 +100,7 @@ class RunDirectory:
             os.makedirs(os.path.join(path, SAMPLE_DIR), exist_ok=True)
             if self.fresh:  # from now on the directory is recognised as this run's
                 write_config(config)
-        except (OSError, logs_lib.LogFileError) as e:
+        except (OSError, LogFileError) as e:
             raise RunError(f"--output_dir={path} cannot be written: "
                            f"{getattr(e, 'strerror', None) or e}") from None
 
@@ -238,8 +222,8 @@ def write_config(config):
     """Records the run's configuration, marked as a gan_tf run of this format."""
     stored = json.loads(dataclasses.replace(config, overwrite=False).to_json())
     stored[RUN_MARKER] = RUN_FORMAT
-    logs_lib.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
-                          json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
+    fileio.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
+                        json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
 
 # config.json of a run written before the marker: TrainConfig fields, these among them.
@@ -254,10 +238,6 @@ def _stored_run(run_dir):
         return read_config(run_dir)
     except NotARun:
         return None
-
-
-class NotARun(RunError):
-    """The directory holds no gan_tf run configuration."""
 
 
 def read_config(run_dir):
@@ -280,7 +260,8 @@ def read_config(run_dir):
         raise RunError(f"{path} was written by a newer gan_tf (run format {version!r}); "
                        "upgrade gan_tf to continue this run")
     try:
-        return TrainConfig(**{k: v for k, v in values.items() if k in known}).validate()
+        return TrainConfig(**{name: value for name, value in values.items()
+                              if name in known}).validate()
     except (ValueError, TypeError) as e:
         raise RunError(f"{path} is a damaged gan_tf run configuration ({e})") from None
 
@@ -291,7 +272,6 @@ def restore_models(run_dir):
     import tensorflow as tf
 
     from gan_tf import models
-    from gan_tf.porting import CHECKPOINT_ERRORS
     config = read_config(run_dir)
     latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
     if latest is None:
@@ -302,6 +282,6 @@ def restore_models(run_dir):
                                      **{"generator_ema" if config.g_ema else "generator": generator})
     try:
         checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
-    except CHECKPOINT_ERRORS as e:
+    except checkpoint_errors() as e:
         raise RunError(f"cannot restore {latest}: {str(e).splitlines()[0]}") from None
     return config, generator, discriminator, latest

@@ -7,7 +7,7 @@
 The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid of the first
 GRID_MAX of them is written beside it with the extension .png, and a latent-interpolation grid as
 <out>_interpolation.png: each row walks in a straight line from one random z to
-another (seed 000: what directions of the latent space come to mean).
+another (to show what directions of the latent space come to mean).
 From a conditional run (--conditional) without --label the samples cycle
 through the classes 0..9 and the grid has one class per column; the
 interpolation rows keep one class each. A request that would need more memory than
@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from gan_tf import batching
+from gan_tf.errors import PortingError, RunError, SampleSizeError
 
 GRID_MAX = 1000  # images in the PNG grid; a larger one costs ~0.4 MB of memory an image
 CHUNK_BYTES = 64 << 20  # z of one generator call at most (fewer samples per call for a huge z_dim)
@@ -25,18 +26,14 @@ IMAGE_BYTES = 28 * 28 * 4
 GRID_CELL_BYTES = (29 * 3) ** 2 * 48  # a 3x-scaled cell of a PNG grid, with matplotlib's RGBA floats
 
 
-class SampleSizeError(ValueError):
-    """Drawing this many samples (or of this z_dim) would exhaust the machine's memory."""
-
-
 def class_labels(generator, n, label=None):
     """Labels of n samples: None for an unconditional generator; else all `label`, or
     0, 1, ..., 9, 0, ... (a grid with one class per column)."""
     from gan_tf import models
-    k = generator.num_classes
-    if k and label is not None:
+    classes = generator.num_classes
+    if classes and label is not None:
         return np.full(n, label, np.int32)
-    return models.grid_labels(n, k)
+    return models.grid_labels(n, classes)
 
 
 def _generate(generator, z, labels):
@@ -137,7 +134,7 @@ def save(images, out, columns=None):
     import io
 
     from gan_tf import plots
-    from gan_tf.logs import atomic_write
+    from gan_tf.fileio import atomic_write
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     buf = io.BytesIO()
     np.save(buf, images)
@@ -147,15 +144,17 @@ def save(images, out, columns=None):
 
 def define_flags():
     from absl import flags
-    flags.DEFINE_string("run_dir", None, "A gan_tf run directory: samples its latest checkpoint.")
+
+    from gan_tf import cli
+    cli.define_run_dir("A gan_tf run directory: samples its latest checkpoint.")
     flags.DEFINE_string("tf1_checkpoint", None, "A TF1 Saver checkpoint (prefix or directory) "
                         "of the legacy MLP generator.")
     flags.DEFINE_string("tf1_name_map", None, "Name map for --tf1_checkpoint (see gan_tf.porting).")
     flags.DEFINE_float("leak", 0.01, "Leaky ReLU slope of a --tf1_checkpoint generator.")
     flags.DEFINE_integer("num_samples", 16, "Number of images (the PNG grid shows the first "
                          f"{GRID_MAX}).", lower_bound=1)
-    flags.DEFINE_string("out", "samples.npy", "Output .npy path; the PNG grid goes beside it.")
-    flags.DEFINE_integer("seed", 0, "Seed of the latent codes.", lower_bound=0)
+    cli.define_out("samples.npy", "Output .npy path; the PNG grid goes beside it.")
+    cli.define_seed("Seed of the latent codes.")
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
                       "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
     flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "
@@ -163,7 +162,7 @@ def define_flags():
     flags.DEFINE_integer("interpolation_steps", 10, "Images per interpolation row.", lower_bound=2)
     flags.DEFINE_integer("label", None, "Class to draw, from a conditional run (default: "
                          "every class in turn, one per grid column).", lower_bound=0)
-    flags.DEFINE_boolean("overwrite", False, "Replace existing output files.")
+    cli.define_overwrite()
 
 
 def main(argv):
@@ -191,13 +190,13 @@ def main(argv):
             f.tf1_checkpoint, f.tf1_name_map, f.leak)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
         check_size(z_dim, 0, source)
-    k = generator.num_classes
-    if f.label is not None and not k:
+    classes = generator.num_classes
+    if f.label is not None and not classes:
         raise UsageError(f"--label={f.label}: {source} is not class-conditional")
-    if f.label is not None and f.label >= k:
-        raise UsageError(f"--label={f.label}: the run has classes 0 to {k - 1}")
+    if f.label is not None and f.label >= classes:
+        raise UsageError(f"--label={f.label}: the run has classes 0 to {classes - 1}")
     images = draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label)
-    save(images, f.out, columns=k if k and f.label is None else None)
+    save(images, f.out, columns=classes if classes and f.label is None else None)
     written = f"{f.out} and {png_path(f.out)}"
     if f.interpolation_rows:
         from gan_tf import plots
@@ -208,12 +207,6 @@ def main(argv):
     print(f"wrote {f.num_samples} samples from {source} to {written}")
 
 
-def user_errors():
-    from gan_tf import porting, runs
-    return (runs.RunError, porting.PortingError, SampleSizeError, OSError)
-
-
 if __name__ == "__main__":
     from gan_tf import cli
-    define_flags()
-    cli.run(main, user_errors=user_errors)
+    cli.main(define_flags, main, user_errors=(RunError, PortingError, SampleSizeError, OSError))

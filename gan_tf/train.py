@@ -17,11 +17,12 @@ import tensorflow as tf
 from gan_tf import classifier as classifier_lib
 from gan_tf import data as data_lib
 from gan_tf import logs as logs_lib
-from gan_tf import batching, distribute, losses, metrics, models, plots, porting, tricks
+from gan_tf import batching, distribute, fileio, losses, metrics, models, plots, porting, tricks
+from gan_tf.errors import (ClassifierError, Diverged, Interrupted, LogFileError, RunError,
+                           checkpoint_errors)
 from gan_tf.progress import Progress
 from gan_tf.runs import (CHECKPOINT_DIR, EVAL_FILE, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR,
-                         TENSORBOARD_DIR, Diverged, Interrupted, RunDirectory, RunError,
-                         write_config)
+                         TENSORBOARD_DIR, RunDirectory, write_config)
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +433,7 @@ def write_eval_file(run_dir, config, records, classifier_info=None):
     doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
            "classifier": classifier_info, "evaluations": evaluations,
            "final": evaluations[-1] if evaluations else None}
-    logs_lib.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8"))
+    fileio.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8"))
 
 
 EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
@@ -474,7 +475,7 @@ def _train(config, strategy, run, t_setup):
     if evaluate:  # a classifier that cannot be had is found now, not after training
         try:
             classifier_lib.check_available(config.classifier_dir, all_data.name)
-        except classifier_lib.ClassifierError as e:
+        except ClassifierError as e:
             raise RunError(f"{e}; or pass --eval_samples=0") from None
     log.info("Data: %s from %s: %d train / %d held-out images%s.", data.name, data.source,
              len(data.train_images), len(data.test_images),
@@ -517,7 +518,7 @@ def _train(config, strategy, run, t_setup):
             status = checkpoint.restore(latest)
             status.expect_partial()  # no warnings at exit when this fails; the assert still checks
             status.assert_existing_objects_matched()
-        except porting.CHECKPOINT_ERRORS as e:
+        except checkpoint_errors() as e:
             raise RunError(f"cannot restore {latest}: {str(e).splitlines()[0]}") from None
         log.info("Resuming from %s at step %d.", latest, int(trainer.step.numpy()))
     elif config.init_from_tf1_checkpoint:
@@ -596,7 +597,7 @@ def _train(config, strategy, run, t_setup):
                 try:
                     evaluator = evaluator or RunEvaluator(config, data, all_data)  # may train the classifier
                     evaluation = evaluator(sampler)
-                except (classifier_lib.ClassifierError, OSError, logs_lib.LogFileError) as e:
+                except (ClassifierError, OSError, LogFileError) as e:
                     log.error("Evaluation at step %d failed (%s); training goes on without it.",
                               step, e)
                     evaluate, eval_failure = False, e

@@ -1,4 +1,5 @@
-"""Training tricks on D's inputs and labels (seed 003, and DiffAugment's translation).
+"""Training tricks on D's inputs and labels (instance noise, label flipping, and
+DiffAugment's translation).
 
 Pure functions of a batch and a stateless seed (int64 [2]), so they run inside
 the train step's tf.function and a run draws the same numbers when resumed.

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import anomaly, data, metrics, runs, train
-from gan_tf.config import ConfigError
+from gan_tf import anomaly, data, errors, metrics, runs, train
 from gan_tf.models import mlp
 from tests.test_porting import run_module
 from tests.test_train import small_config
@@ -23,15 +22,15 @@ def test_feature_score_is_the_mean_cosine_distance_to_the_k_nearest_references()
         reference / np.linalg.norm(reference, axis=1, keepdims=True)).T
     expected = np.sort(1 - cos, axis=1)[:, :3].mean(axis=1)
     np.testing.assert_allclose(anomaly.feature_scores_from_features(
-        features, reference, k=3, batch_size=4), expected, atol=1e-12)
+        features, reference, neighbours=3, batch_size=4), expected, atol=1e-12)
     # A point of the reference set skips its own (zero) distance when told it is there.
-    own = anomaly.feature_scores_from_features(reference[:4], reference, k=3,
+    own = anomaly.feature_scores_from_features(reference[:4], reference, neighbours=3,
                                                in_reference=[True, True, False, False])
     all_d = np.sort(1 - (reference[:4] / np.linalg.norm(reference[:4], axis=1, keepdims=True))
                     @ (reference / np.linalg.norm(reference, axis=1, keepdims=True)).T, axis=1)
     np.testing.assert_allclose(own, np.r_[all_d[:2, 1:4].mean(1), all_d[2:, :3].mean(1)],
                                atol=1e-12)
-    with pytest.raises(ValueError, match="more than k=5"):
+    with pytest.raises(ValueError, match="more than neighbours=5"):
         anomaly.feature_scores_from_features(features, reference[:5])
 
 
@@ -46,7 +45,7 @@ def test_without_classes_removes_them_from_both_splits_only():
 
 @pytest.mark.parametrize("bad", [(10,), (1, 1), tuple(range(10))])
 def test_exclude_classes_must_be_distinct_digits_not_all(bad):
-    with pytest.raises(ConfigError, match="--exclude_classes"):
+    with pytest.raises(errors.ConfigError, match="--exclude_classes"):
         small_config(exclude_classes=bad).validate()
 
 

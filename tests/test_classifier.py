@@ -1,4 +1,4 @@
-"""Seed 001's CNN classifier: architecture, training on the training split only,
+"""The CNN digit classifier: architecture, training on the training split only,
 save/reload, and the command line."""
 import os
 import subprocess
@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import classifier, data
+from gan_tf import classifier, data, errors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_architecture_is_seed_001s_with_tf1_names():
+def test_architecture_is_the_digit_classifiers_with_tf1_names():
     shapes = {v.name: tuple(v.shape) for v in classifier.Classifier().variables}
     assert shapes == {
         "classifier/conv2d/kernel:0": (5, 5, 1, 32), "classifier/conv2d/bias:0": (32,),
@@ -56,10 +56,10 @@ def test_saved_classifier_reloads_with_identical_outputs(quick_classifier, tmp_p
 
 
 def test_missing_or_broken_classifier_is_a_clear_error(tmp_path):
-    with pytest.raises(classifier.ClassifierError, match="holds no trained classifier"):
+    with pytest.raises(errors.ClassifierError, match="holds no trained classifier"):
         classifier.load(str(tmp_path))
     (tmp_path / classifier.INFO_FILE).write_text("{}")
-    with pytest.raises(classifier.ClassifierError, match="cannot restore"):
+    with pytest.raises(errors.ClassifierError, match="cannot restore"):
         classifier.load(str(tmp_path))
 
 

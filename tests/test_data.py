@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data
+from gan_tf import data, errors
 from tests.idx_files import write_idx, write_idx_set
 
 
@@ -24,7 +24,7 @@ def test_truncated_idx_names_the_file(tmp_path):
     write_idx(path, np.zeros((3, 28, 28)))
     with open(path, "r+b") as f:
         f.truncate(100)
-    with pytest.raises(data.DataError, match="train-images-idx3-ubyte: truncated"):
+    with pytest.raises(errors.DataError, match="train-images-idx3-ubyte: truncated"):
         data.read_idx(path)
 
 
@@ -33,14 +33,14 @@ def test_truncated_gzip_idx_names_the_file(tmp_path):
     write_idx(path, np.random.default_rng(0).integers(0, 256, (50, 28, 28)))
     raw = open(path, "rb").read()
     open(path, "wb").write(raw[: len(raw) // 2])
-    with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz"):
+    with pytest.raises(errors.DataError, match="train-images-idx3-ubyte.gz"):
         data.read_idx(path)
 
 
 def test_wrong_magic_number_names_the_file(tmp_path):
     path = str(tmp_path / "labels-idx1-ubyte")
     write_idx(path, np.zeros(5), magic=struct.pack(">HBB", 0, 0x0D, 1))  # float data
-    with pytest.raises(data.DataError, match=r"labels-idx1-ubyte: not an unsigned-byte IDX"):
+    with pytest.raises(errors.DataError, match=r"labels-idx1-ubyte: not an unsigned-byte IDX"):
         data.read_idx(path)
 
 
@@ -57,7 +57,7 @@ def test_idx_directory_loads_scaled_with_labels(tmp_path):
 def test_incomplete_idx_directory_is_an_error(tmp_path):
     write_idx_set(str(tmp_path))
     os.remove(tmp_path / "t10k-labels-idx1-ubyte.gz")
-    with pytest.raises(data.DataError, match="missing t10k-labels-idx1-ubyte"):
+    with pytest.raises(errors.DataError, match="missing t10k-labels-idx1-ubyte"):
         data.load("mnist", data_dir=str(tmp_path), allow_download=False)
 
 
@@ -72,7 +72,7 @@ def test_mnist_npz(tmp_path):
 
 def test_corrupt_npz_is_an_error(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(data.DataError, match="mnist.npz"):
+    with pytest.raises(errors.DataError, match="mnist.npz"):
         data.load("mnist", data_dir=str(tmp_path), allow_download=False)
 
 
@@ -83,7 +83,7 @@ def test_fashion_mnist_from_data_dir(tmp_path):
 
 
 def test_missing_data_dir_is_an_error(tmp_path):
-    with pytest.raises(data.DataError, match="no such directory"):
+    with pytest.raises(errors.DataError, match="no such directory"):
         data.load("mnist", data_dir=str(tmp_path / "nope"))
 
 
@@ -163,7 +163,7 @@ def test_pipeline_resumes_exactly_and_depends_on_seed():
 
 
 def test_pipeline_rejects_batch_larger_than_data():
-    with pytest.raises(data.DataError, match="batch_size=10"):
+    with pytest.raises(errors.DataError, match="batch_size=10"):
         data.make_dataset(np.zeros((5, 28, 28, 1), np.float32), 10, 0)
 
 

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, distribute, logs, models, train
-from gan_tf.runs import RunError
+from gan_tf import data, distribute, errors, logs, models, train
 from tests.test_train import changed, read_records, small_config, snapshot
 from tests.test_train_main import MAIN, ROOT, run_main
 
@@ -91,22 +90,22 @@ def test_replicas_train_each_network_on_its_own_variables():
 def test_global_batch_must_split_over_the_replicas(tmp_path):
     config = small_config(batch_size=15, strategy="mirrored", cpu_devices=2,
                           output_dir=str(tmp_path / "run"), max_steps=2)
-    with pytest.raises(RunError, match="--batch_size=15 .* 2 replicas"):
+    with pytest.raises(errors.RunError, match="--batch_size=15 .* 2 replicas"):
         train.train(config)
     assert not os.path.exists(tmp_path / "run")  # refused before anything was written
 
 
 def test_cpu_devices_cannot_change_once_tensorflow_runs():
-    with pytest.raises(distribute.DistributeError, match="--cpu_devices=3: .* 2 CPU device"):
+    with pytest.raises(errors.DistributeError, match="--cpu_devices=3: .* 2 CPU device"):
         distribute.configure_cpu_devices(3)
 
 
 def test_multi_worker_needs_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(distribute.DistributeError, match="TF_CONFIG"):
+    with pytest.raises(errors.DistributeError, match="TF_CONFIG"):
         distribute.make_strategy(small_config(strategy="multi_worker"))
     monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(distribute.DistributeError, match="TF_CONFIG is not a cluster spec"):
+    with pytest.raises(errors.DistributeError, match="TF_CONFIG is not a cluster spec"):
         distribute.make_strategy(small_config(strategy="multi_worker"))
 
 

@@ -8,9 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from gan_tf import anomaly, data, export, runs, sample, train
-from gan_tf.cli import UsageError
-from gan_tf.config import ConfigError, TrainConfig
+from gan_tf import anomaly, data, errors, export, runs, sample, train
+from gan_tf.config import TrainConfig
 from tests.test_robustness import MAIN, ROOT, SMALL, one_error_line, small_config
 
 
@@ -51,7 +50,7 @@ def test_export_refuses_a_folder_whose_checkpoint_index_names_other_checkpoints(
     other.mkdir()
     (other / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-7"\n'
                                       'all_model_checkpoint_paths: "model.ckpt-7"\n')
-    with pytest.raises(UsageError, match="model.ckpt-7"):
+    with pytest.raises(errors.OutputError, match="model.ckpt-7"):
         export.check_tf1_checkpoint_out(str(other / "g.ckpt"), str(run_dir), overwrite=False)
     # --overwrite lets the index point at the export (legacy code then finds it), and a
     # folder that holds only an earlier export of its own is fine.
@@ -61,7 +60,7 @@ def test_export_refuses_a_folder_whose_checkpoint_index_names_other_checkpoints(
     # Through a symbolic link to the run's own folder: refused even with --overwrite.
     link = tmp_path / "link"
     link.symlink_to(run_dir / "checkpoints")
-    with pytest.raises(UsageError, match="checkpoints folder"):
+    with pytest.raises(errors.OutputError, match="checkpoints folder"):
         export.check_tf1_checkpoint_out(str(link / "g.ckpt"), str(run_dir), overwrite=True)
 
 
@@ -97,7 +96,7 @@ def test_plot_losses_refuses_to_overwrite_unless_asked_and_never_its_input(tmp_p
     ("dropout", float("nan")), ("bn_momentum", float("inf")),
 ])
 def test_config_refuses_values_tensorflow_cannot_take(field, value):
-    with pytest.raises(ConfigError, match=f"--{field}"):
+    with pytest.raises(errors.ConfigError, match=f"--{field}"):
         TrainConfig(**{field: value}).validate()
 
 
@@ -156,7 +155,7 @@ def _pixels(value, dtype=np.float32):
 ])
 def test_bad_npz_contents_are_refused_naming_the_file(tmp_path, changes, expect):
     write_npz(tmp_path, **changes)
-    with pytest.raises(data.DataError, match=expect) as e:
+    with pytest.raises(errors.DataError, match=expect) as e:
         data.load("mnist", str(tmp_path))
     assert "mnist.npz" in str(e.value) and "\n" not in str(e.value)
 
@@ -164,7 +163,7 @@ def test_bad_npz_contents_are_refused_naming_the_file(tmp_path, changes, expect)
 @pytest.mark.parametrize("content", [os.urandom(4096), b"\x93NUMPY" + os.urandom(100)])
 def test_random_bytes_npz_is_not_reported_as_pickled_data(tmp_path, content):
     (tmp_path / "mnist.npz").write_bytes(content)
-    with pytest.raises(data.DataError, match="not a .npz") as e:
+    with pytest.raises(errors.DataError, match="not a .npz") as e:
         data.load("mnist", str(tmp_path))
     assert "pickle" not in str(e.value)
 
@@ -172,7 +171,7 @@ def test_random_bytes_npz_is_not_reported_as_pickled_data(tmp_path, content):
 def test_a_npy_named_mnist_npz_is_refused(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros(3))
     os.rename(tmp_path / "x.npy", tmp_path / "mnist.npz")
-    with pytest.raises(data.DataError, match="not a .npz"):
+    with pytest.raises(errors.DataError, match="not a .npz"):
         data.load("mnist", str(tmp_path))
 
 
@@ -180,7 +179,7 @@ def test_idx_labels_above_nine_are_refused(tmp_path):
     from tests.idx_files import write_idx, write_idx_set
     write_idx_set(str(tmp_path))
     write_idx(str(tmp_path / "t10k-labels-idx1-ubyte.gz"), np.full(10, 12, np.uint8))
-    with pytest.raises(data.DataError, match="t10k-labels-idx1-ubyte.gz.*labels"):
+    with pytest.raises(errors.DataError, match="t10k-labels-idx1-ubyte.gz.*labels"):
         data.load("fashion_mnist", str(tmp_path))
 
 
@@ -202,17 +201,17 @@ BAD_IMAGES = {
 def test_bad_image_arrays_are_refused_naming_the_file(tmp_path, kind):
     path = tmp_path / "x.npy"
     np.save(path, BAD_IMAGES[kind])
-    with pytest.raises(data.DataError, match="x.npy") as e:
+    with pytest.raises(errors.DataError, match="x.npy") as e:
         anomaly.load_images(str(path))
     assert "\n" not in str(e.value)
 
 
 def test_npz_and_pickled_images_are_refused(tmp_path):
     np.savez(tmp_path / "x.npz", images=np.zeros((3, 28, 28), np.float32))
-    with pytest.raises(data.DataError, match="x.npz.*not a .npy"):
+    with pytest.raises(errors.DataError, match="x.npz.*not a .npy"):
         anomaly.load_images(str(tmp_path / "x.npz"))
     np.save(tmp_path / "o.npy", np.array([None, 1], object), allow_pickle=True)
-    with pytest.raises(data.DataError, match="o.npy"):
+    with pytest.raises(errors.DataError, match="o.npy"):
         anomaly.load_images(str(tmp_path / "o.npy"))
 
 

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from gan_tf import logs, train
+from gan_tf import errors, logs, train
 from tests.test_robustness import ROOT, one_error_line, small_config
 
 
@@ -50,10 +50,10 @@ def test_the_dotted_name_exploit_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pkl"
     path.write_bytes(exploit(marker))
-    with pytest.raises(logs.UnsafePickleError, match="numpy.dtypes.__builtins__.get"):
+    with pytest.raises(errors.UnsafePickleError, match="numpy.dtypes.__builtins__.get"):
         logs.load_pickle(str(path))
     assert not marker.exists()
-    with pytest.raises(logs.LogFormatError, match="evil.pkl"):
+    with pytest.raises(errors.LogFormatError, match="evil.pkl"):
         logs.load_losses(str(path))
     assert not marker.exists()
 
@@ -85,9 +85,9 @@ def test_dotted_and_unlisted_names_are_refused(tmp_path, module, name):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pkl"
     path.write_bytes(exploit(marker, module, name))
-    with pytest.raises(logs.UnsafePickleError, match="refusing to load"):
+    with pytest.raises(errors.UnsafePickleError, match="refusing to load"):
         logs.load_pickle(str(path))
-    with pytest.raises(logs.LogFormatError) as error:
+    with pytest.raises(errors.LogFormatError) as error:
         logs.load_losses(str(path))
     assert "\n" not in str(error.value) and len(str(error.value)) < 500
     assert not marker.exists()
@@ -108,7 +108,7 @@ def test_memory_bombs_are_refused_before_allocating(tmp_path, body):
     path.write_bytes(protocol4(body))
     with pytest.raises(pickle.UnpicklingError):
         logs.load_pickle(str(path))
-    with pytest.raises(logs.LogFormatError, match="bomb.pkl"):
+    with pytest.raises(errors.LogFormatError, match="bomb.pkl"):
         logs.load_losses(str(path))
 
 
@@ -118,7 +118,7 @@ def test_a_pickle_that_runs_out_of_memory_anyway_is_one_line(tmp_path, monkeypat
     monkeypatch.setattr(logs._SafeUnpickler, "load", no_memory)
     path = tmp_path / "losses.pkl"
     path.write_bytes(pickle.dumps([(1.0, 2.0)]))
-    with pytest.raises(logs.LogFormatError, match="losses.pkl.*memory"):
+    with pytest.raises(errors.LogFormatError, match="losses.pkl.*memory"):
         logs.load_losses(str(path))
 
 
@@ -200,7 +200,7 @@ def test_anything_but_numeric_numpy_data_is_refused(tmp_path, value):
     path = tmp_path / "x.pkl"
     for protocol in (2, 4) if not isinstance(value, set) else (2,):  # 4 has opcodes for sets
         path.write_bytes(pickle.dumps(value, protocol=protocol))
-        with pytest.raises(logs.UnsafePickleError, match="refusing"):
+        with pytest.raises(errors.UnsafePickleError, match="refusing"):
             logs.load_pickle(str(path))
 
 
@@ -212,7 +212,7 @@ def test_a_dtype_state_that_would_corrupt_memory_is_refused(tmp_path):
     assert data.count(state) == 1
     path = tmp_path / "x.pkl"
     path.write_bytes(data.replace(state, state[:-1] + b"\x3f"))
-    with pytest.raises(logs.UnsafePickleError, match="state"):
+    with pytest.raises(errors.UnsafePickleError, match="state"):
         logs.load_pickle(str(path))
 
 
@@ -221,7 +221,7 @@ def test_losses_of_the_wrong_shape_are_refused_without_building_them(tmp_path):
     row = [1.0] * 10
     for value in ([row], [(1.0, 2.0), "x"], [[[1.0, 2.0]] * 10 ** 3] * 10 ** 3, "ab"):
         (tmp_path / "l.pkl").write_bytes(pickle.dumps(value))
-        with pytest.raises(logs.LogFormatError, match="l.pkl: expected a list of"):
+        with pytest.raises(errors.LogFormatError, match="l.pkl: expected a list of"):
             logs.load_losses(str(tmp_path / "l.pkl"))
 
 
@@ -240,9 +240,9 @@ def record(step):
 def test_a_bad_line_before_the_last_is_an_error_naming_it(tmp_path, bad):
     path = tmp_path / "metrics.jsonl"
     write_metrics(path, [record(10), record(20), b"", bad, record(40), record(50)])
-    with pytest.raises(logs.LogFormatError, match=r"metrics.jsonl: line 4 "):
+    with pytest.raises(errors.LogFormatError, match=r"metrics.jsonl: line 4 "):
         logs.read_metrics(str(path))
-    with pytest.raises(logs.LogFormatError, match=r"metrics.jsonl: line 4 "):
+    with pytest.raises(errors.LogFormatError, match=r"metrics.jsonl: line 4 "):
         logs.read_metrics(str(path), up_to_step=20)
 
 
@@ -257,7 +257,7 @@ def test_a_torn_last_line_is_dropped(tmp_path, torn, end):
 
 def test_unreadable_metrics_file_is_one_line(tmp_path):
     (tmp_path / "metrics.jsonl").mkdir()
-    with pytest.raises(logs.LogFileError, match="metrics.jsonl"):
+    with pytest.raises(errors.LogFileError, match="metrics.jsonl"):
         logs.read_metrics(str(tmp_path / "metrics.jsonl"))
 
 
@@ -283,7 +283,7 @@ def snapshot(directory):
 
 def refused_resume(run_dir, match, step=40):
     before = snapshot(run_dir)
-    with pytest.raises(logs.LogFormatError, match=match) as error:
+    with pytest.raises(errors.LogFormatError, match=match) as error:
         logs.RunLogs(str(run_dir)).resume(step)
     assert "\n" not in str(error.value)
     assert snapshot(run_dir) == before
@@ -385,6 +385,6 @@ def test_training_refuses_to_resume_from_bad_samples_before_any_step(tmp_path):
     grids = logs.load_pickle(str(tmp_path / logs.SAMPLES))
     (tmp_path / logs.SAMPLES).write_bytes(pickle.dumps([grids[0], "x"]))
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    with pytest.raises(logs.LogFormatError, match="train_samples.pkl: entry 1 is a str"):
+    with pytest.raises(errors.LogFormatError, match="train_samples.pkl: entry 1 is a str"):
         train.train(dataclasses.replace(config, max_steps=20))
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

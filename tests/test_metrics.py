@@ -74,7 +74,7 @@ def brute_force_precision_recall(real, fake, k):
 def test_precision_recall_match_a_brute_force_reference():
     rng = np.random.default_rng(3)
     real, fake = rng.normal(0, 1, (150, 5)), rng.normal(0.7, 0.6, (120, 5))
-    got = metrics.precision_recall_from_features(real, fake, k=3)
+    got = metrics.precision_recall_from_features(real, fake, neighbours=3)
     assert got == pytest.approx(brute_force_precision_recall(real, fake, 3))
     assert 0.0 < got[0] < 1.0 and 0.0 < got[1] < 1.0
 
@@ -89,7 +89,7 @@ def test_precision_recall_known_cases():
     collapsed = real[:1] + rng.normal(0, 1e-3, (200, 4))
     precision, recall = metrics.precision_recall_from_features(real, collapsed)
     assert precision == 1.0 and recall < 0.05
-    with pytest.raises(ValueError, match="more than k"):
+    with pytest.raises(ValueError, match="more than neighbours"):
         metrics.precision_recall_from_features(real[:3], real)
 
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import export, porting, train  # noqa: E402
+from gan_tf import errors, export, porting, train  # noqa: E402
 from gan_tf.models import mlp  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
@@ -70,11 +70,11 @@ def test_full_checkpoint_loads_both_and_skips_optimizer_state(legacy):
 def test_missing_and_misshaped_variables_are_listed_and_nothing_is_assigned(legacy):
     _, root = legacy
     g, d = fresh_models()
-    with pytest.raises(porting.PortingError, match=r"missing: discriminator/dense/bias, "):
+    with pytest.raises(errors.PortingError, match=r"missing: discriminator/dense/bias, "):
         porting.load_tf1_checkpoint(str(root / "g_only"), g, d)
     small_g, _ = fresh_models(hidden=(64,))
     before = small_g.out.kernel.numpy().copy()
-    with pytest.raises(porting.PortingError,
+    with pytest.raises(errors.PortingError,
                        match=r"mis-shaped: generator/dense/bias \[128\] != \[64\]"):
         porting.load_tf1_checkpoint(str(root / "g_only"), generator=small_g)
     np.testing.assert_array_equal(small_g.out.kernel.numpy(), before)
@@ -88,7 +88,7 @@ def test_extra_variables_under_a_loaded_scope_are_listed(legacy):
     bigger = mlp.Generator(hidden=(128, 784))
     bigger(tf.zeros([1, 100]))
     prefix = porting.write_tf1_checkpoint(str(root / "bigger" / "g.ckpt"), [bigger])
-    with pytest.raises(porting.PortingError, match=r"extra: generator/dense_2/bias"):
+    with pytest.raises(errors.PortingError, match=r"extra: generator/dense_2/bias"):
         porting.load_tf1_checkpoint(prefix, generator=g)
 
 
@@ -107,22 +107,22 @@ def test_name_map_renames_scopes(tmp_path, form):
     porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), g, d, name_map=mapping)
     z = z_batch()
     np.testing.assert_allclose(g(z)[0].numpy().reshape(-1, 784), gan.generate(z), atol=1e-5)
-    with pytest.raises(porting.PortingError, match="missing: generator/dense/bias"):
+    with pytest.raises(errors.PortingError, match="missing: generator/dense/bias"):
         porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), fresh_models()[0])
 
 
 def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
-    with pytest.raises(porting.PortingError, match="no TF checkpoint in this directory"):
+    with pytest.raises(errors.PortingError, match="no TF checkpoint in this directory"):
         porting.resolve_checkpoint(str(tmp_path))
-    with pytest.raises(porting.PortingError, match="expected .*nope.index"):
+    with pytest.raises(errors.PortingError, match="expected .*nope.index"):
         porting.resolve_checkpoint(str(tmp_path / "nope"))
     (tmp_path / "map.txt").write_text("one two three\n")
-    with pytest.raises(porting.PortingError, match=r"map.txt:1: expected 'old_name new_name'"):
+    with pytest.raises(errors.PortingError, match=r"map.txt:1: expected 'old_name new_name'"):
         porting.read_name_map(str(tmp_path / "map.txt"))
     # A TF2 object-based checkpoint is not a TF1 one.
     g, _ = fresh_models()
     prefix = tf.train.Checkpoint(generator=g).save(str(tmp_path / "tf2" / "ckpt"))
-    with pytest.raises(porting.PortingError, match="TF2 object-based checkpoint"):
+    with pytest.raises(errors.PortingError, match="TF2 object-based checkpoint"):
         porting.load_tf1_checkpoint(prefix, generator=g)
     # A corrupt data file.
     _, root = legacy
@@ -132,7 +132,7 @@ def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
         data = (root / "g_only" / name).read_bytes()
         (corrupt / name).write_bytes(data[: len(data) // 2] if ".data-" in name else data)
     (corrupt / "checkpoint").write_text('model_checkpoint_path: "generator.ckpt"\n')
-    with pytest.raises(porting.PortingError, match="generator.ckpt"):
+    with pytest.raises(errors.PortingError, match="generator.ckpt"):
         porting.load_tf1_checkpoint(str(corrupt), generator=fresh_models()[0])
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from benchmarks import crash_resume
-from gan_tf import data, logs, runs, train
+from gan_tf import data, errors, fileio, logs, train
 from gan_tf.config import TrainConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,7 +101,7 @@ def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp
     clean = data.load_mnist_5k()
     poisoned = dataclasses.replace(clean, train_images=np.full_like(clean.train_images, np.nan))
     monkeypatch.setattr(data, "load", lambda *a, **k: poisoned)
-    with pytest.raises(runs.Diverged, match=r"diverged at step 21: d_loss, d_loss_real"):
+    with pytest.raises(errors.Diverged, match=r"diverged at step 21: d_loss, d_loss_real"):
         train.train(dataclasses.replace(config, max_steps=40))
     assert records(tmp_path) == before  # no record of the bad steps
     assert sorted(os.listdir(tmp_path / "checkpoints"))[-1].startswith("ckpt-20")
@@ -111,7 +111,7 @@ def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp
 
 
 def test_nan_weights_are_caught_too():
-    with pytest.raises(runs.Diverged, match="by step 7: a weight is NaN or Inf"):
+    with pytest.raises(errors.Diverged, match="by step 7: a weight is NaN or Inf"):
         train.check_finite(np.zeros((3, len(train.METRIC_KEYS))), False, 4, None)
 
 
@@ -119,7 +119,7 @@ def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path
     config = small_config(tmp_path, max_steps=10)
     train.train(config)
     old_losses = (tmp_path / "train_losses.pkl").read_bytes()
-    real_write = logs._atomic_write
+    real_write = fileio._atomic_write
 
     def full_disk(path, data):
         if path.endswith("train_losses.pkl"):
@@ -128,8 +128,8 @@ def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(path, data)
 
-    monkeypatch.setattr(logs, "_atomic_write", full_disk)
-    with pytest.raises(logs.LogFileError, match=r"cannot write .*train_losses.pkl: No space left"):
+    monkeypatch.setattr(fileio, "_atomic_write", full_disk)
+    with pytest.raises(errors.LogFileError, match=r"cannot write .*train_losses.pkl: No space left"):
         train.train(dataclasses.replace(config, max_steps=20))
     assert (tmp_path / "train_losses.pkl").read_bytes() == old_losses
     monkeypatch.undo()
@@ -141,9 +141,9 @@ def test_full_disk_on_the_command_line_is_one_line(tmp_path):
     script = (
         "import errno, os, runpy, sys\n"
         f"sys.path.insert(0, {ROOT!r})\n"
-        "from gan_tf import logs\n"
+        "from gan_tf import fileio\n"
         "def full(path, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
-        "logs._atomic_write = full\n"
+        "fileio._atomic_write = full\n"
         f"sys.argv = {[MAIN, *SMALL, f'--output_dir={tmp_path}/run', '--max_steps=5']!r}\n"
         f"runpy.run_path({MAIN!r}, run_name='__main__')\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -219,15 +219,15 @@ def test_empty_or_wrong_format_data_files(tmp_path, content):
 
 
 def test_data_dir_without_data_is_an_error_not_a_silent_fallback(tmp_path):
-    with pytest.raises(data.DataError, match="holds neither mnist.npz nor the four MNIST IDX"):
+    with pytest.raises(errors.DataError, match="holds neither mnist.npz nor the four MNIST IDX"):
         data.load("mnist", data_dir=str(tmp_path))
-    with pytest.raises(data.DataError, match="Fashion-MNIST"):
+    with pytest.raises(errors.DataError, match="Fashion-MNIST"):
         data.load("fashion_mnist", data_dir=str(tmp_path))
 
 
 def test_empty_npz_is_an_error(tmp_path):
     (tmp_path / "mnist.npz").write_bytes(b"")
-    with pytest.raises(data.DataError, match="mnist.npz"):
+    with pytest.raises(errors.DataError, match="mnist.npz"):
         data.load("mnist", data_dir=str(tmp_path))
 
 
@@ -241,7 +241,7 @@ def test_malicious_pickle_is_refused_without_running_code(tmp_path):
     exploit.marker = str(tmp_path / "pwned")
     path = tmp_path / "train_losses.pkl"
     path.write_bytes(pickle.dumps([exploit]))
-    with pytest.raises(logs.UnsafePickleError, match="posix.system|os.system"):
+    with pytest.raises(errors.UnsafePickleError, match="posix.system|os.system"):
         logs.load_pickle(str(path))
     assert not (tmp_path / "pwned").exists()
     result = subprocess.run([sys.executable, "-m", "gan_tf.plot_losses", str(path)], cwd=ROOT,

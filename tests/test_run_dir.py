@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gan_tf import logs, runs, train
+from gan_tf import errors, logs, runs, train
 from gan_tf.config import TrainConfig
 from tests.test_robustness import main_command, one_error_line, records
 
@@ -36,7 +36,7 @@ def tree(path):
 def test_a_second_run_on_a_locked_directory_is_refused_naming_the_first(tmp_path):
     run_dir = tmp_path / "run"
     with runs.RunDirectory(tiny(run_dir)):
-        with pytest.raises(runs.RunError, match=f"in use by process {os.getpid()}"):
+        with pytest.raises(errors.RunError, match=f"in use by process {os.getpid()}"):
             with runs.RunDirectory(tiny(run_dir)):
                 pass
     with runs.RunDirectory(tiny(run_dir)):  # released on exit
@@ -52,7 +52,7 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
         "print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(runs.RunError, match=f"process {holder.pid}"):
+    with pytest.raises(errors.RunError, match=f"process {holder.pid}"):
         runs.RunDirectory(tiny(run_dir)).__enter__()
     holder.kill()
     holder.wait()
@@ -93,7 +93,7 @@ def test_a_directory_of_other_files_is_refused_and_left_alone(tmp_path, user_fil
     run_dir.mkdir()
     for name, content in user_files.items():
         (run_dir / name).write_bytes(content)
-    with pytest.raises(runs.RunError, match="not a gan_tf run") as e:
+    with pytest.raises(errors.RunError, match="not a gan_tf run") as e:
         train.train(tiny(run_dir, max_steps=20))
     assert sorted(user_files)[0] in str(e.value) and "--overwrite" in str(e.value)
     assert tree(run_dir) == user_files
@@ -101,14 +101,14 @@ def test_a_directory_of_other_files_is_refused_and_left_alone(tmp_path, user_fil
 
 def test_a_user_config_json_is_not_taken_for_a_run(tmp_path):
     (tmp_path / "config.json").write_text('{"app": 1, "model": "mlp"}')
-    with pytest.raises(runs.RunError, match="not a gan_tf run configuration"):
+    with pytest.raises(errors.RunError, match="not a gan_tf run configuration"):
         runs.read_config(str(tmp_path))
 
 
 @pytest.mark.parametrize("content", [b"[1, 2]", b"\xff\xfe\x00bytes", b'"text"', b"null"])
 def test_config_json_that_is_not_an_object_is_one_line_for_resume_and_sample(tmp_path, content):
     (tmp_path / "config.json").write_bytes(content)
-    with pytest.raises(runs.RunError, match="config.json"):
+    with pytest.raises(errors.RunError, match="config.json"):
         runs.read_config(str(tmp_path))
     result = subprocess.run([sys.executable, "-m", "gan_tf.sample", f"--run_dir={tmp_path}",
                              f"--out={tmp_path / 'out.npy'}"], capture_output=True, text=True,
@@ -129,7 +129,7 @@ def test_a_config_from_a_later_format_is_refused(tmp_path):
     stored = json.loads((tmp_path / "config.json").read_text())
     stored["gan_tf_run"] = runs.RUN_FORMAT + 1
     (tmp_path / "config.json").write_text(json.dumps(stored))
-    with pytest.raises(runs.RunError, match="newer gan_tf"):
+    with pytest.raises(errors.RunError, match="newer gan_tf"):
         runs.read_config(str(tmp_path))
 
 
@@ -182,7 +182,7 @@ def test_checkpoint_files_with_no_complete_checkpoint_are_refused(run_at_100, tm
         if name.endswith(".index"):
             os.remove(run_dir / "checkpoints" / name)
     before = tree(run_dir)
-    with pytest.raises(runs.RunError, match="no complete checkpoint"):
+    with pytest.raises(errors.RunError, match="no complete checkpoint"):
         train.train(tiny(run_dir, max_steps=150))
     assert tree(run_dir) == before
 
@@ -207,18 +207,18 @@ def test_overwrite_keeps_user_files_inside_the_run_folders(run_at_100, tmp_path)
 
 def test_a_failed_start_leaves_no_trace(tmp_path):
     run_dir = tmp_path / "new"
-    with pytest.raises(runs.RunError):
+    with pytest.raises(errors.RunError):
         train.train(tiny(run_dir, batch_size=5000))  # more than the training split
     assert not run_dir.exists()
     run_dir.mkdir()
-    with pytest.raises(runs.RunError):
+    with pytest.raises(errors.RunError):
         train.train(tiny(run_dir, batch_size=5000))
     assert os.listdir(run_dir) == []
 
 
 def test_divergence_at_the_first_step_leaves_no_trace(tmp_path):
     run_dir = tmp_path / "new"
-    with pytest.raises(runs.Diverged):
+    with pytest.raises(errors.Diverged):
         train.train(tiny(run_dir, max_steps=20, d_learning_rate=1e30, g_learning_rate=1e30))
     assert not run_dir.exists()
 
@@ -233,8 +233,7 @@ def test_a_finished_run_rerun_writes_its_missing_end_outputs(run_at_100, tmp_pat
 
 
 def test_an_empty_output_dir_is_refused():
-    from gan_tf.config import ConfigError
-    with pytest.raises(ConfigError, match="--output_dir"):
+    with pytest.raises(errors.ConfigError, match="--output_dir"):
         TrainConfig(output_dir="").validate()
 
 
@@ -255,7 +254,7 @@ def test_an_unusable_classifier_location_is_refused_before_training(tmp_path, mo
         from tests.idx_files import write_idx_set
         (tmp_path / "fashion").mkdir()
         write_idx_set(str(tmp_path / "fashion"))
-    with pytest.raises(runs.RunError, match="classifier"):
+    with pytest.raises(errors.RunError, match="classifier"):
         train.train(tiny(run_dir, **overrides))
     assert not run_dir.exists()  # refused before training, nothing left
 
@@ -268,12 +267,10 @@ def test_an_empty_output_dir_flag_is_one_line_and_creates_nothing(tmp_path):
 
 
 def test_an_evaluation_that_fails_mid_run_loses_no_steps(tmp_path, monkeypatch):
-    from gan_tf import classifier
-
     def fail(*args, **kwargs):
-        raise classifier.ClassifierError("the classifier went away")
+        raise errors.ClassifierError("the classifier went away")
     monkeypatch.setattr(train, "RunEvaluator", fail)
-    with pytest.raises(runs.RunError, match="step 30 and is saved.*went away"):
+    with pytest.raises(errors.RunError, match="step 30 and is saved.*went away"):
         train.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
     assert runs.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-30")
     assert [r["step"] for r in records(tmp_path)] == [10, 20, 30]

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import data, models, train  # noqa: E402
+from gan_tf import data, errors, models, train  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 
 SMALL = {
@@ -289,7 +289,7 @@ def test_a_different_configuration_is_refused_unless_overwrite(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5)
     train.train(config)
     (tmp_path / "notes.txt").write_text("mine")
-    with pytest.raises(train.RunError, match=r"batch_size: 16 -> 32.*--overwrite"):
+    with pytest.raises(errors.RunError, match=r"batch_size: 16 -> 32.*--overwrite"):
         train.train(dataclasses.replace(config, batch_size=32))
     assert [r["step"] for r in read_records(str(tmp_path))] == [5, 10]  # untouched
     train.train(dataclasses.replace(config, batch_size=32, max_steps=5, overwrite=True))
@@ -308,9 +308,9 @@ def test_finished_run_is_not_trained_further(tmp_path):
 def test_unwritable_output_dir_is_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(train.RunError, match="not a directory"):
+    with pytest.raises(errors.RunError, match="not a directory"):
         train.train(small_config(output_dir=str(blocker)))
-    with pytest.raises(train.RunError, match="cannot be written"):
+    with pytest.raises(errors.RunError, match="cannot be written"):
         train.train(small_config(output_dir=str(blocker / "sub")))
 
 

@@ -68,7 +68,8 @@ def first_layer_width(config, image_shape=data.IMAGE_SHAPE):
         return 0
     sizes = arch.generator.config_sizes(config)
     return arch.generator.first_layer_width(
-        {**arch.generator.DEFAULTS, **{k: v for k, v in sizes.items() if v}}, image_shape)
+        {**arch.generator.DEFAULTS, **{name: size for name, size in sizes.items() if size}},
+        image_shape)
 
 
 def build_generator(config, name="generator", compute_dtype="float32",

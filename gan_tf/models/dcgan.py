@@ -33,7 +33,7 @@ class Generator(base.Generator):
         return (image_shape[0] // 4) * (image_shape[1] // 4) * sizes["channels"][0]
 
     def build_layers(self, s, names):
-        channels, k = s["channels"], s["kernel_size"]
+        channels, kernel_size = s["channels"], s["kernel_size"]
         h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
         self.start_shape = (h, w, channels[0])
         self.hidden = [layers.Dense(u, use_bias=False, name=names("dense"), init=s["init"])
@@ -48,9 +48,10 @@ class Generator(base.Generator):
         for i, c in enumerate(channels[1:]):
             stride = 2 if i == len(channels) - 2 else 1
             self.deconvs.append(layers.Conv2DTranspose(
-                c, k, stride, use_bias=False, name=names("conv2d_transpose"), init=s["init"]))
+                c, kernel_size, stride, use_bias=False, name=names("conv2d_transpose"),
+                init=s["init"]))
             self.norms.append(layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization")))
-        self.out = layers.Conv2DTranspose(self.image_shape[-1], k, 2,
+        self.out = layers.Conv2DTranspose(self.image_shape[-1], kernel_size, 2,
                                           name=names("conv2d_transpose"), init=s["init"])
 
     def logits(self, z, training, update):
