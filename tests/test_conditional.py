@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import data, export, models, runs, sample, train
+from gan_tf.trainer import GANTrainer
 from tests.test_train import changed, small_config, snapshot
 
 Z = tf.random.stateless_uniform([10, 8], [1, 2], -1.0, 1.0)
@@ -56,7 +57,7 @@ def test_projection_discriminator_adds_embedding_dot_features(kind):
 def test_conditional_steps_train_both_networks_and_the_embedding(kind):
     config = small_config(kind, conditional=True)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
     labels = np.arange(64) % 10
     g_before, d_before = snapshot(g), snapshot(d)

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import export, models, porting, train  # noqa: E402
+from gan_tf import export, models, porting, randomness, train  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
 
@@ -167,7 +167,7 @@ def test_train_main_starts_from_a_tf1_checkpoint(legacy, tmp_path):
     assert "(generator only)" in result.stderr
     with open(out / "train_samples.pkl", "rb") as f:
         samples = pickle.load(f)
-    z = train.fixed_z(TrainConfig(num_samples=4)).numpy()
+    z = randomness.fixed_z(TrainConfig(num_samples=4)).numpy()
     np.testing.assert_allclose(samples[-1].reshape(-1, 784), gan.generate(z), atol=1e-4)
 
 
