@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, export, models, runs, sample, train
+from gan_tf import data, export, models, randomness, runs, sample, train
 from gan_tf.trainer import GANTrainer
 from tests.test_train import changed, small_config, snapshot
 
@@ -99,7 +99,7 @@ def test_conditional_run_samples_and_evaluates_every_class(conditional_run):
 
 
 def sample_z(n, config):
-    return tf.random.Generator.from_seed(0).uniform([n, config.z_dim], -1.0, 1.0)
+    return randomness.latent_codes(n, config.z_dim, "uniform", seed=0)  # sample.draw's default
 
 
 def test_sample_command_takes_a_label_only_from_conditional_runs(conditional_run, tmp_path):
