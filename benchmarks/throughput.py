@@ -36,8 +36,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
-from gan_tf import data, models, train  # noqa: E402
+from gan_tf import data, models  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
+from gan_tf.trainer import GANTrainer  # noqa: E402
 
 
 def timed_rate(step_fn, seconds, steps_per_call=1):
@@ -69,7 +70,7 @@ def tf1_session(images, batch_size):
 def gan_tf_trainer(config, images, steps_per_call):
     tf.random.set_seed(0)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     iterator = iter(data.make_dataset(images, config.batch_size, seed=0))
     n = tf.constant(steps_per_call, tf.int64)
 
@@ -83,7 +84,7 @@ def gan_tf_trainer(config, images, steps_per_call):
 def tf2_eager(images, batch_size):
     config = TrainConfig(batch_size=batch_size)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     iterator = iter(data.make_dataset(images, batch_size, seed=0))
 
     def step():

@@ -130,13 +130,12 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
         _, z, _, _ = tf.while_loop(lambda i, *_: i < o.steps, body, (0, z0, zeros, zeros))
         return loss(x, fx, z, labels)
 
-    rng = np.random.default_rng(o.seed)
+    from gan_tf import randomness
+    z0 = randomness.latent_codes(len(images), z_dim, z_distribution, o.seed,
+                                 randomness.INVERSION_STREAM)
     out = []
     for part in batching.batches(len(images), batch_size):
-        n = part.stop - part.start
-        z0 = (rng.uniform(-1, 1, (n, z_dim)) if z_distribution == "uniform"
-              else rng.normal(0, 1, (n, z_dim))).astype(np.float32)
-        out.append(invert(tf.constant(images[part], tf.float32), tf.constant(z0)).numpy())
+        out.append(invert(tf.constant(images[part], tf.float32), z0[part]).numpy())
     return np.concatenate(out)
 
 

@@ -1,8 +1,8 @@
 """Sample-quality metrics in a frozen classifier's space (gan_tf.classifier).
 
-Split as TF-GAN's classifier_metrics is: `classifier_outputs` runs the network once;
-the `*_from_logits` / `*_from_features` functions are plain numpy on its outputs, so
-they are tested without a network.
+Split as TF-GAN's classifier_metrics is: gan_tf.evaluation runs the network once
+(ImageEvaluator); the `*_from_logits` / `*_from_features` functions here are plain
+numpy on its outputs, so they are tested without a network.
 
   classifier score   exp(E_x KL(p(y|x) || p(y))), the Inception-score analogue;
                      1 (one class, or no confidence) .. 10 (confident, balanced)
@@ -138,23 +138,3 @@ def auroc(scores, positive):
         ranks = (np.bincount(inverse, weights=ranks) / counts)[inverse]
     u = ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
-
-
-class Evaluator:
-    """The metrics of generated images against a fixed set of held-out real images."""
-
-    def __init__(self, classifier, real_images):
-        from gan_tf import classifier as classifier_lib
-        self.classifier = classifier
-        self._predict = classifier_lib.predict
-        _, self.real_features = self._predict(classifier, real_images)
-
-    def __call__(self, images, labels=None):
-        """The metrics; with the classes a conditional generator was asked for, also
-        `label_accuracy`."""
-        images = np.asarray(images, np.float32).reshape((-1,) + self.classifier.image_shape)
-        logits, features = self._predict(self.classifier, images)
-        results = from_outputs(logits, features, self.real_features)
-        if labels is not None:
-            results["label_accuracy"] = label_accuracy_from_logits(logits, labels)
-        return results

@@ -7,6 +7,7 @@ matching names and shapes. Optimizer state that a full `Saver()` also stores
 (`.../Adam`, `.../Adam_1`, `beta1_power`, `global_step`, ...) is skipped.
 """
 import json
+import logging
 import os
 import re
 
@@ -18,6 +19,7 @@ from gan_tf.errors import PortingError, checkpoint_errors
 OPTIMIZER_STATE = re.compile(
     r"(/(Adam|RMSProp|Momentum|Adagrad|ExponentialMovingAverage)(_\d+)?$)"
     r"|(^(beta1_power|beta2_power|global_step)(_\d+)?$)")
+log = logging.getLogger(__name__)
 
 
 def resolve_checkpoint(path):
@@ -139,6 +141,17 @@ def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None)
     for name, variable in targets.items():
         variable.assign(stored[name].astype(variable.dtype.as_numpy_dtype))
     return {name: tuple(stored[name].shape) for name in targets}
+
+
+def init_from_tf1(config, generator, discriminator):
+    """Loads a run's --init_from_tf1_checkpoint: the generator, and the discriminator if the
+    checkpoint has one."""
+    path, name_map = config.init_from_tf1_checkpoint, config.tf1_name_map
+    stored = read_tf1_checkpoint(path, name_map)
+    has_d = any(n.startswith(discriminator.name + "/") for n in stored)
+    loaded = load_tf1_checkpoint(path, generator, discriminator if has_d else None, name_map)
+    log.info("Initialised %d variables from TF1 checkpoint %s%s.", len(loaded),
+             resolve_checkpoint(path), "" if has_d else " (generator only)")
 
 
 def mlp_sizes_from_checkpoint(path, scope="generator", name_map=None):

@@ -4,6 +4,9 @@
     python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=legacy.npy   # a legacy TF1 Saver checkpoint
     python -m gan_tf.sample --run_dir=runs/cond --label=7 --out=sevens.npy   # a conditional run's digit
 
+With the run's --seed (0 unless the run set one) the first --num_samples of the run
+(16 by default) are the run's last fixed-z sample grid, image for image.
+
 The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid of the first
 GRID_MAX of them is written beside it with the extension .png, and a latent-interpolation grid as
 <out>_interpolation.png: each row walks in a straight line from one random z to
@@ -51,13 +54,13 @@ def chunk_size(z_dim, batch_size=1000):
 
 def memory_needed(num_samples, z_dim, first_width=0, grid_images=0):
     """Rough peak bytes of drawing and saving: the images three times over (the chunks,
-    their concatenation, the .npy buffer), the PNG grids, two chunks of z, the z of the
-    interpolation grid, and the generator's first kernel (z_dim x first_width) twice
-    (built, then restored)."""
+    their concatenation, the .npy buffer), the PNG grids, the z of every sample and of
+    a chunk, the z of the interpolation grid, and the generator's first kernel
+    (z_dim x first_width) twice (built, then restored)."""
     chunk = min(num_samples, chunk_size(z_dim))
     return (3 * num_samples * IMAGE_BYTES
             + (min(num_samples, GRID_MAX) + grid_images) * GRID_CELL_BYTES
-            + 4 * z_dim * (2 * chunk + 2 * grid_images + 2 * first_width))
+            + 4 * z_dim * (num_samples + chunk + 2 * grid_images + 2 * first_width))
 
 
 def _gigabytes(n):
@@ -77,16 +80,16 @@ def check_memory(needed, what):
 
 def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,
          label=None):
-    """(num_samples, 28, 28) float32 images for z drawn from `distribution` with `seed`
-    (and, from a conditional generator, of class `label` or of every class in turn)."""
-    import tensorflow as tf
-    rng = tf.random.Generator.from_seed(seed)
+    """(num_samples, 28, 28) float32 images for the latent codes of `seed`
+    (gan_tf.randomness; the first ones of a run's seed are its fixed-z sample grid) and,
+    from a conditional generator, of class `label` or of every class in turn."""
+    from gan_tf import randomness
+    codes = randomness.latent_codes(num_samples, z_dim, distribution, seed)
     batch_size = chunk_size(z_dim, batch_size)
     labels = class_labels(generator, num_samples, label)
     chunks = []
     for part in batching.batches(num_samples, batch_size):
-        shape = [part.stop - part.start, z_dim]
-        z = rng.uniform(shape, -1.0, 1.0) if distribution == "uniform" else rng.normal(shape)
+        z = codes[part]
         y = None if labels is None else labels[part]
         images, _ = _generate(generator, z, y)
         chunks.append(images.numpy()[..., 0])
@@ -95,10 +98,10 @@ def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_si
 
 def interpolation_z(rows, columns, z_dim, distribution="uniform", seed=0):
     """(rows * columns, z_dim) codes: row r runs linearly from z_a[r] to z_b[r]."""
-    rng = np.random.default_rng(seed)
-    draw_z = (lambda n: rng.uniform(-1, 1, (n, z_dim))) if distribution == "uniform" \
-        else (lambda n: rng.normal(0, 1, (n, z_dim)))
-    a, b = draw_z(rows), draw_z(rows)
+    from gan_tf import randomness
+    ends = randomness.latent_codes(2 * rows, z_dim, distribution, seed,
+                                   randomness.INTERPOLATION_STREAM).numpy().astype(np.float64)
+    a, b = ends[:rows], ends[rows:]
     t = np.linspace(0.0, 1.0, columns)[None, :, None]
     return (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * columns, z_dim).astype(np.float32)
 
@@ -154,7 +157,8 @@ def define_flags():
     flags.DEFINE_integer("num_samples", 16, "Number of images (the PNG grid shows the first "
                          f"{GRID_MAX}).", lower_bound=1)
     cli.define_out("samples.npy", "Output .npy path; the PNG grid goes beside it.")
-    cli.define_seed("Seed of the latent codes.")
+    cli.define_seed("Seed of the latent codes; a run's own --seed redraws its fixed-z sample "
+                    "grid as the first samples.")
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
                       "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
     flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "

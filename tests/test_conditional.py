@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, export, models, runs, sample, train
+from gan_tf import data, export, models, randomness, runs, sample, train
+from gan_tf.trainer import GANTrainer
 from tests.test_train import changed, small_config, snapshot
 
 Z = tf.random.stateless_uniform([10, 8], [1, 2], -1.0, 1.0)
@@ -56,7 +57,7 @@ def test_projection_discriminator_adds_embedding_dot_features(kind):
 def test_conditional_steps_train_both_networks_and_the_embedding(kind):
     config = small_config(kind, conditional=True)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
     labels = np.arange(64) % 10
     g_before, d_before = snapshot(g), snapshot(d)
@@ -98,7 +99,7 @@ def test_conditional_run_samples_and_evaluates_every_class(conditional_run):
 
 
 def sample_z(n, config):
-    return tf.random.Generator.from_seed(0).uniform([n, config.z_dim], -1.0, 1.0)
+    return randomness.latent_codes(n, config.z_dim, "uniform", seed=0)  # sample.draw's default
 
 
 def test_sample_command_takes_a_label_only_from_conditional_runs(conditional_run, tmp_path):

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import data, distribute, errors, logs, models, train
+from gan_tf.trainer import METRIC_KEYS, GANTrainer
 from tests.test_train import changed, read_records, small_config, snapshot
 from tests.test_train_main import MAIN, ROOT, run_main
 
@@ -34,7 +35,7 @@ def train_a_few_steps(config, strategy, steps=3):
     with strategy.scope():
         g, d = models.build(config)
         ema = models.build_generator(config, "generator_ema") if config.g_ema else None
-        trainer = train.GANTrainer(config, g, d, ema, strategy)
+        trainer = GANTrainer(config, g, d, ema, strategy)
     labels = np.arange(len(IMAGES)) % 10 if config.conditional else None
     dataset = data.make_dataset(IMAGES, config.batch_size, config.seed, labels=labels)
     iterator = iter(distribute.distribute_dataset(strategy, dataset))
@@ -72,7 +73,7 @@ def test_replicas_train_each_network_on_its_own_variables():
     strategy = mirrored()
     with strategy.scope():
         g, d = models.build(config)
-        trainer = train.GANTrainer(config, g, d, strategy=strategy)
+        trainer = GANTrainer(config, g, d, strategy=strategy)
     assert isinstance(g.variables[0], tf.distribute.DistributedValues)
     g_before, d_before = snapshot(g), snapshot(d)
     iterator = iter(distribute.distribute_dataset(
@@ -141,7 +142,7 @@ def test_checkpoints_resume_under_another_strategy(tmp_path, first, second):
     resumed, straight = read_records(tmp_path / "a"), read_records(tmp_path / "b")
     assert [r["step"] for r in resumed] == [r["step"] for r in straight] == [2, 4, 6, 8]
     for a, b in zip(resumed, straight):
-        for key in train.METRIC_KEYS:
+        for key in METRIC_KEYS:
             assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), (a["step"], key)
     with open(tmp_path / "a" / "train_losses.pkl", "rb") as f:
         assert len(pickle.load(f)) == 4  # one pair per log record, written once
@@ -150,7 +151,7 @@ def test_checkpoints_resume_under_another_strategy(tmp_path, first, second):
 def test_mixed_precision_trains_with_float32_variables_and_outputs(tmp_path):
     config = run_config(tmp_path, "dcgan", mixed_precision=True, max_steps=4)
     record = train.train(config)
-    assert all(np.isfinite(record[k]) for k in train.METRIC_KEYS)
+    assert all(np.isfinite(record[k]) for k in METRIC_KEYS)
     assert distribute.compute_dtype(config, tf.distribute.get_strategy()) == "bfloat16"
     g, d = models.build(config, compute_dtype="bfloat16")
     assert {v.dtype for v in g.variables + d.variables} == {tf.float32}
@@ -202,7 +203,7 @@ def test_float16_compute_scales_the_losses(kind):
     the CPU: float32 variables get finite updates, metrics stay float32."""
     config = small_config(kind, jit_compile=False)
     g, d = models.build(config, compute_dtype="float16")
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     assert trainer.loss_scaling
     assert isinstance(trainer.g_optimizer, tf.keras.optimizers.LossScaleOptimizer)
     g_before = snapshot(g)

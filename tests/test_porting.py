@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import errors, export, porting, train  # noqa: E402
+from gan_tf import errors, export, porting, randomness, train  # noqa: E402
 from gan_tf.models import mlp  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
@@ -168,7 +168,7 @@ def test_train_main_starts_from_a_tf1_checkpoint(legacy, tmp_path):
     assert "(generator only)" in result.stderr
     with open(out / "train_samples.pkl", "rb") as f:
         samples = pickle.load(f)
-    z = train.fixed_z(TrainConfig(num_samples=4)).numpy()
+    z = randomness.fixed_z(TrainConfig(num_samples=4)).numpy()
     np.testing.assert_allclose(samples[-1].reshape(-1, 784), gan.generate(z), atol=1e-4)
 
 
@@ -190,7 +190,7 @@ def test_sample_command_from_a_tf1_checkpoint(legacy, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     images = np.load(out)
     assert images.shape == (6, 28, 28) and images.dtype == np.float32
-    z = tf.random.Generator.from_seed(4).uniform([6, 100], -1.0, 1.0).numpy()
+    z = randomness.latent_codes(6, 100, "uniform", seed=4).numpy()  # the codes of --seed=4
     np.testing.assert_allclose(images.reshape(-1, 784), gan.generate(z), atol=1e-5)
     assert plt.imread(tmp_path / "legacy.png").ndim == 3
     again = run_module("gan_tf.sample", f"--tf1_checkpoint={root / 'g_only'}", f"--out={out}")

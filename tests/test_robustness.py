@@ -16,6 +16,8 @@ import pytest
 from benchmarks import crash_resume
 from gan_tf import data, errors, fileio, logs, train
 from gan_tf.config import TrainConfig
+from gan_tf.divergence import check_finite
+from gan_tf.trainer import METRIC_KEYS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(ROOT, "train_main.py")
@@ -112,7 +114,7 @@ def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp
 
 def test_nan_weights_are_caught_too():
     with pytest.raises(errors.Diverged, match="by step 7: a weight is NaN or Inf"):
-        train.check_finite(np.zeros((3, len(train.METRIC_KEYS))), False, 4, None)
+        check_finite(np.zeros((3, len(METRIC_KEYS))), False, 4, None)
 
 
 def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path, monkeypatch):

@@ -267,9 +267,11 @@ def test_an_empty_output_dir_flag_is_one_line_and_creates_nothing(tmp_path):
 
 
 def test_an_evaluation_that_fails_mid_run_loses_no_steps(tmp_path, monkeypatch):
+    from gan_tf import evaluation
+
     def fail(*args, **kwargs):
         raise errors.ClassifierError("the classifier went away")
-    monkeypatch.setattr(train, "RunEvaluator", fail)
+    monkeypatch.setattr(evaluation, "GeneratorEvaluator", fail)
     with pytest.raises(errors.RunError, match="step 30 and is saved.*went away"):
         train.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
     assert runs.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-30")

@@ -33,3 +33,22 @@ def test_interpolation_images_follow_the_codes():
     assert images.shape == (6, 28, 28) and calls == [False]
     z = sample.interpolation_z(2, 3, 4, seed=1)
     np.testing.assert_allclose(images[:, 0, 0], z[:, 0], rtol=1e-6)
+
+
+def test_the_runs_seed_redraws_its_last_sample_grid(tmp_path):
+    """`gan_tf.sample --seed=<the run's seed>`: its first images are the run's fixed-z grid
+    (the codes come from gan_tf.randomness, as the run's do)."""
+    import pickle
+
+    from gan_tf import runs, train
+    from gan_tf.config import TrainConfig
+    train.train(TrainConfig(dataset="mnist_5k", output_dir=str(tmp_path), batch_size=16, z_dim=8,
+                            g_hidden=(16,), d_hidden=(16,), max_steps=10, sample_every=10,
+                            num_samples=9, seed=7, eval_samples=0))
+    with open(tmp_path / "train_samples.pkl", "rb") as f:
+        last_grid = pickle.load(f)[-1]
+    config, generator, _, _ = runs.restore_models(str(tmp_path))
+    images = sample.draw(generator, 20, config.z_dim, config.z_distribution, seed=config.seed)
+    np.testing.assert_allclose(images[:9], last_grid, atol=1e-6)
+    other = sample.draw(generator, 9, config.z_dim, config.z_distribution, seed=0)
+    assert not np.allclose(other, last_grid, atol=1e-3)

@@ -13,8 +13,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import data, errors, models, train  # noqa: E402
+from gan_tf import data, errors, models, randomness, runs, train  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
+from gan_tf.trainer import METRIC_KEYS, GANTrainer, resolve_option, scope_variables  # noqa: E402
 
 SMALL = {
     "mlp": dict(g_hidden=(32,), d_hidden=(32,)),
@@ -42,7 +43,7 @@ def changed(before, module):
 def test_updates_touch_only_their_own_network(kind):
     config = small_config(kind)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     assert trainer.g_vars and all(v.name.startswith("generator/") for v in trainer.g_vars)
     assert trainer.d_vars and all(v.name.startswith("discriminator/") for v in trainer.d_vars)
     real = tf.random.uniform([16, 28, 28, 1], -1, 1)
@@ -63,7 +64,7 @@ def test_scope_variables_filters_by_prefix_not_substring():
         a = tf.Variable(1.0, name="w")
     with tf.name_scope("generator_old"):
         b = tf.Variable(1.0, name="w")
-    assert train.scope_variables([a, b], "generator") == [a]
+    assert scope_variables([a, b], "generator") == [a]
 
 
 @pytest.mark.parametrize("kind,optimizer,d_steps", [
@@ -72,12 +73,12 @@ def test_train_steps_runs_in_graph_and_counts_steps(kind, optimizer, d_steps):
     from gan_tf import data
     config = small_config(kind, optimizer=optimizer, d_steps_per_g_step=d_steps)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
     iterator = iter(data.make_dataset(images, config.batch_size, seed=0))
     history, finite = trainer.train_steps(iterator, tf.constant(3, tf.int64))
-    assert history.shape == (3, len(train.METRIC_KEYS)) and bool(finite)
-    metrics = dict(zip(train.METRIC_KEYS, history.numpy().T))
+    assert history.shape == (3, len(METRIC_KEYS)) and bool(finite)
+    metrics = dict(zip(METRIC_KEYS, history.numpy().T))
     assert np.isfinite(history.numpy()).all()
     assert int(trainer.step) == 3
     np.testing.assert_allclose(metrics["d_loss"], metrics["d_loss_real"] + metrics["d_loss_fake"],
@@ -131,7 +132,7 @@ def test_run_writes_every_output(finished_run):
     config = small_config(num_samples=9)
     g, _ = models.build(config)
     tf.train.Checkpoint(generator=g).restore(ckpt).expect_partial()
-    images, _ = g(train.fixed_z(config))
+    images, _ = g(randomness.fixed_z(config))
     np.testing.assert_allclose(images.numpy()[..., 0], samples[-1], atol=1e-6)
     with open(os.path.join(run_dir, "config.json")) as f:
         assert json.load(f)["batch_size"] == 16
@@ -151,14 +152,15 @@ def test_run_evaluates_sample_quality_into_logs_and_eval_json(finished_run):
     assert 1.0 <= final["classifier_score"] <= 10.0 and final["frechet_distance"] > 0
     assert 0 <= final["modes"] <= 10 and 0 <= final["precision"] <= 1 and 0 <= final["recall"] <= 1
     # The same numbers from the restored generator and the metrics module directly.
-    from gan_tf import classifier, data, metrics
+    from gan_tf import classifier, data, evaluation
     config = small_config(eval_samples=200)
     g, _ = models.build(config)
     tf.train.Checkpoint(generator=g).restore(
         tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))).expect_partial()
     clf, _ = classifier.load(classifier.default_classifier_dir("mnist_5k"))
-    images, _ = g(train.fixed_z(config, 200, train.EVAL_Z_STREAM))
-    direct = metrics.Evaluator(clf, data.load_mnist_5k().test_images[:200])(images.numpy())
+    images, _ = g(randomness.fixed_z(config, 200, randomness.EVAL_STREAM))
+    real = data.load_mnist_5k().test_images[:200]
+    direct = evaluation.ImageEvaluator(clf, real)(images.numpy())
     for key, value in direct.items():
         assert final[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
 
@@ -209,7 +211,7 @@ def test_tricks_train_in_graph(kind, trick):
     from gan_tf import data
     config = small_config(kind, **trick)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     g_before, d_before = snapshot(g), snapshot(d)
     images = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
     history, finite = trainer.train_steps(iter(data.make_dataset(images, 16, seed=0)),
@@ -325,14 +327,14 @@ def test_schedule_defaults():
 def test_joint_step_updates_both_networks_from_one_pass():
     config = small_config("dcgan", joint_updates=True)
     g, d = models.build(config)
-    trainer = train.GANTrainer(config, g, d)
+    trainer = GANTrainer(config, g, d)
     g_before, d_before = snapshot(g), snapshot(d)
     row = tf.function(trainer.train_step)([tf.random.uniform([16, 28, 28, 1], -1, 1)])
-    assert row.shape == (len(train.METRIC_KEYS),) and np.isfinite(row.numpy()).all()
+    assert row.shape == (len(METRIC_KEYS),) and np.isfinite(row.numpy()).all()
     assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
     assert changed(d_before, d) == {v.name for v in trainer.d_vars}
-    assert train.resolve_option(small_config("mlp"), "joint_updates") is False
-    assert train.resolve_option(small_config("dcgan"), "joint_updates") is True
+    assert resolve_option(small_config("mlp"), "joint_updates") is False
+    assert resolve_option(small_config("dcgan"), "joint_updates") is True
 
 
 @pytest.mark.parametrize("kind", ["mlp_bn", "dcgan"])
@@ -340,7 +342,7 @@ def test_generator_ema_follows_the_weights(kind):
     config = small_config(kind, g_ema=0.9)
     g, d = models.build(config)
     ema = models.build_generator(config, "generator_ema")
-    trainer = train.GANTrainer(config, g, d, ema)
+    trainer = GANTrainer(config, g, d, ema)
     before = snapshot(g)
     assert all(np.array_equal(e.numpy(), before[v.name]) for e, v in zip(ema.variables, g.variables))
     images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
@@ -352,7 +354,6 @@ def test_generator_ema_follows_the_weights(kind):
 
 
 def test_ema_run_samples_and_restores_the_averaged_generator(tmp_path):
-    from gan_tf import runs
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, sample_every=10,
                           g_ema=0.5, eval_samples=0, num_samples=4)
     train.train(config)
@@ -360,8 +361,10 @@ def test_ema_run_samples_and_restores_the_averaged_generator(tmp_path):
     assert g.name == "generator" and config2.g_ema == 0.5
     with open(tmp_path / "train_samples.pkl", "rb") as f:
         last_grid = pickle.load(f)[-1]
-    np.testing.assert_allclose(g(train.fixed_z(config))[0].numpy()[..., 0], last_grid, atol=1e-6)
+    np.testing.assert_allclose(g(randomness.fixed_z(config))[0].numpy()[..., 0], last_grid,
+                               atol=1e-6)
     raw, _ = models.build(config)
     tf.train.Checkpoint(generator=raw).restore(
         tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))).expect_partial()
-    assert not np.allclose(raw(train.fixed_z(config))[0].numpy()[..., 0], last_grid, atol=1e-6)
+    assert not np.allclose(raw(randomness.fixed_z(config))[0].numpy()[..., 0], last_grid,
+                           atol=1e-6)

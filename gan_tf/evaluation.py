@@ -1,0 +1,121 @@
+"""Evaluation of a run: the sample-quality metrics (gan_tf.metrics) of its generator on
+fixed latent codes, in the space of the dataset's classifier (gan_tf.classifier), and
+eval.json, the file of every evaluation of the run."""
+import json
+import logging
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import classifier as classifier_lib
+from gan_tf import batching, fileio, metrics, models
+from gan_tf.errors import ClassifierError, LogFileError, RunError
+from gan_tf.randomness import EVAL_STREAM, fixed_z
+from gan_tf.runs import EVAL_FILE
+
+log = logging.getLogger(__name__)
+
+EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
+
+
+class ImageEvaluator:
+    """The metrics of generated images against a fixed set of held-out real images."""
+
+    def __init__(self, classifier, real_images):
+        self.classifier = classifier
+        _, self.real_features = classifier_lib.predict(classifier, real_images)
+
+    def __call__(self, images, labels=None):
+        """The metrics; with the classes a conditional generator was asked for, also
+        `label_accuracy`."""
+        images = np.asarray(images, np.float32).reshape((-1,) + self.classifier.image_shape)
+        logits, features = classifier_lib.predict(self.classifier, images)
+        results = metrics.from_outputs(logits, features, self.real_features)
+        if labels is not None:
+            results["label_accuracy"] = metrics.label_accuracy_from_logits(logits, labels)
+        return results
+
+
+class GeneratorEvaluator:
+    """The metrics of a generator's samples on the run's fixed evaluation codes, against
+    held-out real images."""
+
+    def __init__(self, config, data, all_data=None):
+        """`all_data`: the whole dataset when `data` leaves classes out; its classifier
+        (trained on every class) gives the feature space."""
+        classifier, info = classifier_lib.load_or_train(all_data or data, config.classifier_dir)
+        n = min(config.eval_samples, len(data.test_images))
+        self.images = ImageEvaluator(classifier, data.test_images[:n])
+        self.z = fixed_z(config, config.eval_samples, EVAL_STREAM)
+        # Conditional runs: every class equally often (mode coverage then measures
+        # whether G draws the class it is asked for, not whether it is asked).
+        self.labels = models.grid_labels(config.eval_samples,
+                                         models.num_classes(config, data.num_classes))
+        self.classifier_info = info
+
+    def __call__(self, generator):
+        images = tf.concat([
+            generator(self.z[part], training=False,
+                      labels=None if self.labels is None else self.labels[part])[0]
+            for part in batching.batches(int(self.z.shape[0]), 500)], 0)
+        return self.images(images.numpy(), self.labels)
+
+
+class RunEvaluation:
+    """The evaluations of a run (by the chief, unless --eval_samples=0). The evaluator is
+    built at the first one, so that the first step comes fast (it may train the
+    classifier). An evaluation that fails is logged and kept in `failure`: training goes
+    on without evaluations, and the run reports it once it is saved."""
+
+    def __init__(self, config, data, all_data, run_dir, enabled):
+        """Checks now that a classifier can be had, not after training."""
+        if enabled:
+            try:
+                classifier_lib.check_available(config.classifier_dir, all_data.name)
+            except ClassifierError as e:
+                raise RunError(f"{e}; or pass --eval_samples=0") from None
+        self.config, self.data, self.all_data, self.run_dir = config, data, all_data, run_dir
+        self.enabled, self.failure, self._evaluator = enabled, None, None
+
+    def __call__(self, step, generator):
+        """The metrics of `generator` at `step`, logged; None when the evaluation failed."""
+        try:
+            self._evaluator = self._evaluator or GeneratorEvaluator(
+                self.config, self.data, self.all_data)
+            evaluation = self._evaluator(generator)
+        except (ClassifierError, OSError, LogFileError) as e:
+            log.error("Evaluation at step %d failed (%s); training goes on without it.", step, e)
+            self.enabled, self.failure = False, e
+            return None
+        log.info("eval step %d: classifier score %.3f, Frechet distance %.2f, %d/10 modes "
+                 "(KL %.3f), precision %.3f, recall %.3f", step,
+                 *[evaluation[name] for name in EVAL_KEYS])
+        if "label_accuracy" in evaluation:
+            log.info("eval step %d: %.1f%% of samples are the class asked for", step,
+                     100 * evaluation["label_accuracy"])
+        return evaluation
+
+    def write(self, records):
+        """eval.json of `records` (after an evaluation, or cut back at a resume)."""
+        info = self._evaluator.classifier_info if self._evaluator else None
+        write_eval_file(self.run_dir, self.config, records, info)
+
+
+def write_eval_file(run_dir, config, records, classifier_info=None):
+    """eval.json: every evaluation of the run so far, and the last one. Without
+    `classifier_info` the file's earlier one is kept (a resume cutting it back)."""
+    path = os.path.join(run_dir, EVAL_FILE)
+    if classifier_info is None and os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                classifier_info = json.load(f).get("classifier")
+        except (OSError, ValueError, AttributeError):
+            classifier_info = None
+    kept = ("step", "time") + EVAL_KEYS + ("label_accuracy",)
+    evaluations = [{name: record[name] for name in kept if name in record}
+                   for record in records if "classifier_score" in record]
+    doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
+           "classifier": classifier_info, "evaluations": evaluations,
+           "final": evaluations[-1] if evaluations else None}
+    fileio.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8"))

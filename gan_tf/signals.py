@@ -1,0 +1,47 @@
+"""SIGINT and SIGTERM during training: save and stop, instead of dying mid-step."""
+import logging
+import signal
+import threading
+
+from gan_tf.errors import Interrupted
+
+log = logging.getLogger(__name__)
+
+
+class StopRequest:
+    """While active, SIGINT and SIGTERM ask the loop to save and stop instead of killing
+    it; a second signal falls through to the previous handler (Ctrl-C twice aborts)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal, self._previous = None, {}
+
+    def _handle(self, signum, frame):
+        self.signal = signum
+        log.warning("%s received: saving a checkpoint after the current steps "
+                    "(send it again to abort without saving).", signal.Signals(signum).name)
+        self._restore()
+
+    def _restore(self):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+    def interrupted(self, step, run_dir):
+        """The Interrupted error of a run stopped at `step` (SIGTERM when another worker of a
+        cluster, not this one, was signalled)."""
+        signum = self.signal or signal.SIGTERM
+        return Interrupted(signum, f"stopped by {signal.Signals(signum).name} at step {step}; "
+                           f"checkpoint and logs saved in {run_dir}: rerun the same command "
+                           "to resume")

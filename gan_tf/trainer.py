@@ -1,0 +1,238 @@
+"""The GAN update steps, written the TF1 way: the variable lists each optimizer updates
+are the trainable variables filtered by scope name (`generator/`, `discriminator/`), as
+`tf.trainable_variables()` was filtered in TF1 code."""
+import tensorflow as tf
+
+from gan_tf import losses, tricks
+from gan_tf.randomness import StepRandom
+
+# Speed options whose best setting depends on the architecture, by measurement
+# (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
+# CPU and slows conv steps down; joint updates save the DCGAN a generator pass.
+SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False},
+                  "joint_updates": {"mlp": False, "dcgan": True}}
+METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+
+
+def scope_variables(variables, scope):
+    """The variables under `scope/`, as TF1 code filtered tf.trainable_variables()."""
+    return [v for v in variables if v.name.startswith(scope + "/")]
+
+
+def make_optimizer(name, learning_rate, beta1, loss_scaling=False):
+    """Adam (TF1's epsilon) or RMSprop; wrapped in dynamic loss scaling for float16."""
+    if name == "adam":
+        optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
+    elif name == "rmsprop":
+        optimizer = tf.keras.optimizers.RMSprop(learning_rate)
+    else:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return tf.keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
+
+
+class GANTrainer(tf.Module):
+    """The two networks, their optimizers over scope-filtered variables, and the steps.
+
+    Build it (and the networks) under `strategy.scope()` to train under a tf.distribute
+    strategy; `config.batch_size` is the global batch, split over the replicas."""
+
+    def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None):
+        super().__init__(name="trainer")
+        self.config, self.generator, self.discriminator = config, generator, discriminator
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % self.replicas:
+            raise ValueError(f"--batch_size={config.batch_size} does not split evenly over "
+                             f"{self.replicas} replicas")
+        self.local_batch = config.batch_size // self.replicas
+        self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
+        # --g_ema: a second generator holding the moving average of this one's weights.
+        self.ema_generator = ema_generator
+        if ema_generator is not None:
+            self._ema_pairs = list(zip(ema_generator.variables, generator.variables))
+            for ema, v in self._ema_pairs:
+                if ema.shape != v.shape or ema.name.split("/", 1)[1] != v.name.split("/", 1)[1]:
+                    raise ValueError(f"EMA generator variable {ema.name} does not match {v.name}")
+            self.reset_ema()
+        trainable = list(generator.trainable_variables) + list(discriminator.trainable_variables)
+        self.g_vars = scope_variables(trainable, generator.name)
+        self.d_vars = scope_variables(trainable, discriminator.name)
+        # float16 compute needs loss scaling (bfloat16 has float32's exponent range).
+        self.loss_scaling = generator.compute_dtype == "float16"
+        self.g_optimizer = make_optimizer(config.optimizer, config.g_learning_rate, config.g_beta1,
+                                          self.loss_scaling)
+        self.d_optimizer = make_optimizer(config.optimizer, config.d_learning_rate, config.d_beta1,
+                                          self.loss_scaling)
+        # Build the slots now, not lazily inside tf.function (under MirroredStrategy a lazy
+        # build inside strategy.run fails).
+        self.g_optimizer.build(self.g_vars)
+        self.d_optimizer.build(self.d_vars)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        # One step (D updates + G update) as its own function, XLA-compiled if asked (on
+        # one replica: the optimizers' cross-replica sums do not compile here).
+        jit = resolve_option(config, "jit_compile") and self.replicas == 1
+        self._compiled_step = tf.function(self.train_step, jit_compile=jit)
+
+    @property
+    def sampler(self):
+        """The generator samples and evaluations show: the EMA one under --g_ema."""
+        return self.ema_generator or self.generator
+
+    def checkpoint(self):
+        """What a run's checkpoints hold: the step, the networks and their optimizers."""
+        return tf.train.Checkpoint(
+            step=self.step, generator=self.generator, discriminator=self.discriminator,
+            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+            **({"generator_ema": self.ema_generator} if self.ema_generator else {}))
+
+    def _apply_gradients(self, tape, optimizer, loss, variables):
+        """Applies the gradient of `loss` (from `_scaled`) to `variables` (the
+        optimizer sums the replicas' gradients)."""
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+
+    def _scaled(self, loss, optimizer):
+        """What a tape differentiates for `loss`: divided by the replica count, and
+        multiplied by the loss scale under float16."""
+        loss = loss / self.replicas if self.replicas > 1 else loss
+        return optimizer.scale_loss(loss) if self.loss_scaling else loss
+
+    def _d_input(self, x, rand):
+        """What D sees of a batch in training: translated, then noised (each if on)."""
+        c = self.config
+        if c.d_translate:
+            x = tricks.translate(x, rand.local_seed(), c.d_translate)
+        if c.instance_noise:
+            x = tricks.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
+                                      c.instance_noise_steps)
+        return x
+
+    def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
+        """D on the real and the fake batch in one call on their concatenation (the same
+        math as two calls: D has no batch statistics), which is faster. Returns D's
+        losses and mean verdicts, and the fake batch's logits."""
+        n = tf.shape(real)[0]
+        seed = rand.local_seed()  # dropout
+        labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
+                  if self.num_classes else None)
+        probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0), rand),
+                                           training=True, seed=seed, labels=labels)
+        flips = [tricks.label_flips(rand.local_seed(), n, self.config.label_flip)
+                 if self.config.label_flip else None for _ in range(2)]
+        d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
+            logits[:n], logits[n:], self.config.label_smoothing, *flips)
+        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
+                    d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
+
+    def _random(self):
+        return StepRandom(self.config.seed, self.step, self.replicas)
+
+    def _z(self, rand):
+        return rand.z(self.local_batch, self.config.z_dim, self.config.z_distribution)
+
+    def _fake_labels(self, rand):
+        """Classes for a fake batch (conditional models; None otherwise)."""
+        return rand.labels(self.local_batch, self.num_classes) if self.num_classes else None
+
+    def _real(self, batch):
+        """(images, labels) of a real batch; labels None for unconditional models."""
+        return batch if self.num_classes else (batch, None)
+
+    def discriminator_step(self, real, rand=None):
+        """One update of D's variables on a real batch and a fresh fake batch."""
+        rand = rand or self._random()
+        real, real_labels = self._real(real)
+        z, fake_labels = self._z(rand), self._fake_labels(rand)
+        fake, _ = self.generator(z, training=True, update_stats=False, labels=fake_labels)
+        with tf.GradientTape() as tape:
+            metrics, _ = self._discriminate(real, fake, rand, real_labels, fake_labels)
+            loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+        self._apply_gradients(tape, self.d_optimizer, loss, self.d_vars)
+        return metrics
+
+    def generator_step(self, rand=None):
+        """One update of G's variables through D's verdict on a fresh fake batch."""
+        rand = rand or self._random()
+        z, labels = self._z(rand), self._fake_labels(rand)
+        seed = rand.local_seed()
+        with tf.GradientTape() as tape:
+            fake, _ = self.generator(z, training=True, labels=labels)
+            _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed,
+                                                labels=labels)
+            g_loss = losses.generator_loss(fake_logits)
+            loss = self._scaled(g_loss, self.g_optimizer)
+        self._apply_gradients(tape, self.g_optimizer, loss, self.g_vars)
+        return dict(g_loss=g_loss)
+
+    def joint_step(self, real, rand=None):
+        """The last D update and the G update from one forward pass, as the TensorFlow
+        DCGAN tutorial does: one fake batch, two tapes, G's gradient through D's
+        weights before D's update. One generator forward pass instead of two."""
+        rand = rand or self._random()
+        real, real_labels = self._real(real)
+        z, fake_labels = self._z(rand), self._fake_labels(rand)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake, _ = self.generator(z, training=True, labels=fake_labels)
+            metrics, fake_logits = self._discriminate(real, fake, rand, real_labels, fake_labels)
+            metrics["g_loss"] = losses.generator_loss(fake_logits)
+            d_loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+            g_loss = self._scaled(metrics["g_loss"], self.g_optimizer)
+        d_grads = d_tape.gradient(d_loss, self.d_vars)
+        g_grads = g_tape.gradient(g_loss, self.g_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, self.g_vars))
+        return metrics
+
+    def reset_ema(self):
+        """EMA generator <- generator (at the start, and after loading other weights)."""
+        for ema, v in self._ema_pairs:
+            ema.assign(v)
+
+    def update_ema(self):
+        """EMA generator <- decay * EMA + (1 - decay) * generator (batch-norm statistics,
+        themselves averages, are copied)."""
+        decay = self.config.g_ema
+        for ema, v in self._ema_pairs:
+            ema.assign(decay * ema + (1.0 - decay) * v if v.trainable else v)
+
+    def train_step(self, real_batches):
+        """On one replica: d_steps_per_g_step D updates (one per real batch), then one G
+        update. Returns the step's metrics in METRIC_KEYS order (this replica's means)."""
+        rand = self._random()
+        if resolve_option(self.config, "joint_updates"):
+            for real in real_batches[:-1]:
+                self.discriminator_step(real, rand)
+            metrics = self.joint_step(real_batches[-1], rand)
+        else:
+            for real in real_batches:
+                d_metrics = self.discriminator_step(real, rand)
+            metrics = {**d_metrics, **self.generator_step(rand)}
+        return tf.stack([metrics[name] for name in METRIC_KEYS])
+
+    @tf.function
+    def train_steps(self, iterator, num_steps):
+        """Runs `num_steps` steps in one graph call (Python runs once, not per step).
+
+        `iterator` yields global real batches (data.make_dataset, distributed by the
+        strategy). Returns the metrics of every step, means over the global batch,
+        (num_steps, len(METRIC_KEYS)) float32, and whether every variable is still
+        finite afterwards.
+        """
+        history = tf.TensorArray(tf.float32, size=tf.cast(num_steps, tf.int32))
+        for i in tf.range(num_steps):
+            batches = [next(iterator) for _ in range(self.config.d_steps_per_g_step)]
+            rows = self.strategy.run(self._compiled_step, args=(batches,))
+            row = self.strategy.reduce(tf.distribute.ReduceOp.MEAN, rows, axis=None)
+            if self.ema_generator is not None:
+                self.update_ema()
+            history = history.write(tf.cast(i, tf.int32), row)
+            self.step.assign_add(1)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
+                                for v in self.generator.variables + self.discriminator.variables])
+        return history.stack(), finite
+
+
+def resolve_option(config, name):
+    """A speed option's flag value, or its per-architecture default (docs/performance.md)."""
+    value = getattr(config, name)
+    return SPEED_DEFAULTS[name][config.model] if value is None else value
