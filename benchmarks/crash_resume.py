@@ -40,7 +40,7 @@ def train_command(run_dir, args):
 
 def check_run(run_dir, args):
     """Returns a list of problems with the run's logs and checkpoint (empty: all good)."""
-    from gan_tf import errors, logs, runs
+    from gan_tf import errors, logs, pickles, runs
     problems = []
     records = logs.read_metrics(os.path.join(run_dir, logs.METRICS))
     steps = [r["step"] for r in records]
@@ -50,7 +50,7 @@ def check_run(run_dir, args):
         missing = sorted(set(expected) - set(steps))
         problems.append(f"metrics steps: {len(steps)} records, duplicated {dupes[:10]}, "
                         f"missing {missing[:10]}")
-    losses = logs.load_pickle(os.path.join(run_dir, logs.LOSSES))
+    losses = pickles.load_pickle(os.path.join(run_dir, logs.LOSSES))
     if len(losses) != len(records) or any(
             (float(d), float(g)) != (float(logs.np.float32(r["d_loss"])),
                                      float(logs.np.float32(r["g_loss"])))
@@ -58,7 +58,7 @@ def check_run(run_dir, args):
         problems.append(f"train_losses.pkl ({len(losses)} pairs) does not match metrics.jsonl")
     with open(os.path.join(run_dir, logs.SAMPLE_STEPS)) as f:
         sample_steps = json.load(f)
-    samples = logs.load_pickle(os.path.join(run_dir, logs.SAMPLES))
+    samples = pickles.load_pickle(os.path.join(run_dir, logs.SAMPLES))
     if sample_steps != list(range(args.sample_every, args.max_steps + 1, args.sample_every)) \
             or len(samples) != len(sample_steps):
         problems.append(f"sample steps {sample_steps[:5]}... ({len(samples)} sample arrays)")

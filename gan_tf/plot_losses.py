@@ -2,7 +2,7 @@
 
     python -m gan_tf.plot_losses runs/mlp_mnist/train_losses.pkl [--out=losses.png] [--overwrite]
 
-The pickle is read with gan_tf.logs.load_pickle, which refuses anything but
+The pickle is read with gan_tf.pickles.load_pickle, which refuses anything but
 builtin types and numpy data.
 """
 import os

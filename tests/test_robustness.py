@@ -1,7 +1,6 @@
 """Runs that survive: signals, SIGKILL, determinism, divergence, bad input, untrusted pickles."""
 import dataclasses
 import errno
-import json
 import os
 import pickle
 import shutil
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import crash_resume
-from gan_tf import data, errors, fileio, logs, train
+from gan_tf import data, errors, fileio, logs, pickles, train
 from gan_tf.config import TrainConfig
 from gan_tf.divergence import check_finite
 from gan_tf.trainer import METRIC_KEYS
@@ -244,7 +243,7 @@ def test_malicious_pickle_is_refused_without_running_code(tmp_path):
     path = tmp_path / "train_losses.pkl"
     path.write_bytes(pickle.dumps([exploit]))
     with pytest.raises(errors.UnsafePickleError, match="posix.system|os.system"):
-        logs.load_pickle(str(path))
+        pickles.load_pickle(str(path))
     assert not (tmp_path / "pwned").exists()
     result = subprocess.run([sys.executable, "-m", "gan_tf.plot_losses", str(path)], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
@@ -259,12 +258,12 @@ def test_legacy_and_numpy_pickles_still_load(tmp_path, protocol):
     for name, value in (("losses.pkl", legacy), ("samples.pkl", samples),
                         ("plain.pkl", {"a": [1, 2.5, "x", None, (True,)]})):
         (tmp_path / name).write_bytes(pickle.dumps(value, protocol=protocol))
-        loaded = logs.load_pickle(str(tmp_path / name))
+        loaded = pickles.load_pickle(str(tmp_path / name))
         if name == "samples.pkl":
             np.testing.assert_array_equal(loaded[0], samples[0])
         else:
             assert loaded == value
-    assert type(logs.load_pickle(str(tmp_path / "losses.pkl"))[0][0]) is np.float32
+    assert type(pickles.load_pickle(str(tmp_path / "losses.pkl"))[0][0]) is np.float32
 
 
 @pytest.mark.parametrize("module,args,expect", [
