@@ -231,7 +231,8 @@ NPY_MAGIC = b"\x93NUMPY"
 def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
-    from gan_tf.data import ZIP_MAGIC, check_pixels, scale_images
+    from gan_tf.data import scale_images
+    from gan_tf.datafiles import ZIP_MAGIC, check_pixels
     try:
         with open(path, "rb") as f:
             magic = f.read(len(NPY_MAGIC))

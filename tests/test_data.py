@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, errors
+from gan_tf import data, datafiles, errors
 from tests.idx_files import write_idx, write_idx_set
 
 
@@ -16,7 +16,7 @@ def test_read_idx_round_trip(tmp_path, suffix):
     images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
     path = str(tmp_path / ("x-idx3-ubyte" + suffix))
     write_idx(path, images)
-    np.testing.assert_array_equal(data.read_idx(path), images)
+    np.testing.assert_array_equal(datafiles.read_idx(path), images)
 
 
 def test_truncated_idx_names_the_file(tmp_path):
@@ -25,7 +25,7 @@ def test_truncated_idx_names_the_file(tmp_path):
     with open(path, "r+b") as f:
         f.truncate(100)
     with pytest.raises(errors.DataError, match="train-images-idx3-ubyte: truncated"):
-        data.read_idx(path)
+        datafiles.read_idx(path)
 
 
 def test_truncated_gzip_idx_names_the_file(tmp_path):
@@ -34,14 +34,14 @@ def test_truncated_gzip_idx_names_the_file(tmp_path):
     raw = open(path, "rb").read()
     open(path, "wb").write(raw[: len(raw) // 2])
     with pytest.raises(errors.DataError, match="train-images-idx3-ubyte.gz"):
-        data.read_idx(path)
+        datafiles.read_idx(path)
 
 
 def test_wrong_magic_number_names_the_file(tmp_path):
     path = str(tmp_path / "labels-idx1-ubyte")
     write_idx(path, np.zeros(5), magic=struct.pack(">HBB", 0, 0x0D, 1))  # float data
     with pytest.raises(errors.DataError, match=r"labels-idx1-ubyte: not an unsigned-byte IDX"):
-        data.read_idx(path)
+        datafiles.read_idx(path)
 
 
 def test_idx_directory_loads_scaled_with_labels(tmp_path):

@@ -1,0 +1,128 @@
+"""The MNIST file formats, read and checked: the four IDX files (optionally gzipped) and
+Keras' mnist.npz. Anything a file holds that is not 28x28 pixels 0-255 with labels
+0-9 is a DataError naming the file, before any training."""
+import gzip
+import os
+import struct
+
+import numpy as np
+
+from gan_tf.errors import DataError
+
+IDX_FILES = {  # split -> (images, labels) file stems
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGE_SHAPE = (28, 28, 1)  # every dataset here: 28x28 grey images ...
+NUM_CLASSES = 10  # ... with labels 0-9
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a .npz is a zip archive (the second: empty)
+
+
+def _range(array):
+    return (array.min(), array.max()) if array.size else (0, 0)
+
+
+def check_pixels(images, path):
+    """Refuses pixels that are not real numbers 0 to 255 (NaN pixels would train into
+    a divergence blamed on the learning rates; strings or complex numbers into a traceback)."""
+    if images.dtype.kind not in "uif":
+        raise DataError(f"{path}: pixels must be real numbers 0 to 255, not {images.dtype}")
+    if images.dtype == np.uint8:
+        return
+    lo, hi = _range(images)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo and hi <= 255):
+        raise DataError(f"{path}: pixels must be finite numbers 0 to 255, found {lo:g} to {hi:g}")
+
+
+def check_labels(labels, path):
+    """Refuses labels that are not the integers 0 to 9 (a class 12 would silently train
+    a conditional GAN on a label its one-hot input cannot hold)."""
+    bad = labels.dtype.kind not in "uif" or (
+        labels.dtype.kind == "f" and not np.all(np.isfinite(labels) & (labels == np.round(labels))))
+    if bad:
+        raise DataError(f"{path}: labels must be integers 0 to {NUM_CLASSES - 1}"
+                        f" ({labels.dtype} values found)")
+    lo, hi = _range(labels)
+    if lo < 0 or hi >= NUM_CLASSES:
+        raise DataError(f"{path}: labels must be 0 to {NUM_CLASSES - 1}, found {lo:g} to {hi:g}")
+
+
+def read_idx(path):
+    """Reads an IDX file (optionally gzipped) into a numpy uint8 array."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DataError(f"{path}: cannot read IDX file ({e})") from None
+    if len(raw) < 4:
+        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes)")
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
+        raise DataError(f"{path}: not an unsigned-byte IDX file (magic number "
+                        f"0x{int.from_bytes(raw[:4], 'big'):08x})")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: truncated or oversized IDX file: header says {shape} "
+                        f"({expected} bytes of data), found {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find_idx(directory, stem):
+    for name in (stem + ".gz", stem):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_idx_dir(directory):
+    """Loads the four MNIST-format IDX files from `directory`, or returns None if absent."""
+    paths = {split: [_find_idx(directory, s) for s in stems] for split, stems in IDX_FILES.items()}
+    found = [p for pair in paths.values() for p in pair if p]
+    if not found:
+        return None
+    missing = [s for split, stems in IDX_FILES.items()
+               for s, p in zip(stems, paths[split]) if p is None]
+    if missing:
+        raise DataError(f"{directory}: incomplete IDX set, missing {', '.join(missing)}(.gz)")
+    arrays = {}
+    for split, (img_path, lbl_path) in paths.items():
+        images, labels = read_idx(img_path), read_idx(lbl_path)
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2]:
+            raise DataError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{lbl_path}: {len(labels)} labels for {len(images)} images")
+        check_labels(labels, lbl_path)  # IDX pixels are unsigned bytes: always 0 to 255
+        arrays[split] = (images, labels)
+    return arrays
+
+
+def load_npz(path):
+    """Loads Keras' mnist.npz (x_train, y_train, x_test, y_test)."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if magic not in ZIP_MAGIC:
+        raise DataError(f"{path}: not a .npz file (a zip archive of .npy arrays); it starts "
+                        f"with {magic!r}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {"train": (f["x_train"], f["y_train"]), "test": (f["x_test"], f["y_test"])}
+    except KeyError as e:
+        raise DataError(f"{path}: not an MNIST .npz file (no array {e})") from None
+    except Exception as e:  # zipfile/np.load raise many types on corrupt files
+        raise DataError(f"{path}: cannot read .npz file ({type(e).__name__}: {e})") from None
+    for split, (images, labels) in arrays.items():
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2] or labels.ndim != 1 \
+                or len(labels) != len(images):
+            raise DataError(f"{path}: unexpected {split} shapes {images.shape}, {labels.shape}")
+        check_pixels(images, path)
+        check_labels(labels, path)
+    return arrays
