@@ -57,12 +57,7 @@ def discriminator_outputs(discriminator, images, batch_size=500):
             logits = discriminator.logits_from_features(h)[1][:, 0]
         return -logits, tf.cast(h, tf.float32)
 
-    scores, features = [], []
-    for part in batching.batches(len(images), batch_size):
-        s, f = run(tf.constant(images[part], tf.float32))
-        scores.append(s.numpy())
-        features.append(f.numpy())
-    return np.concatenate(scores), np.concatenate(features)
+    return batching.map_batches(run, images, batch_size)
 
 
 def feature_scores_from_features(features, reference, neighbours=FEATURE_NEIGHBOURS,

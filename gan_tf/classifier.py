@@ -70,13 +70,7 @@ class Classifier(tf.Module):
 
 def predict(classifier, images, batch_size=500):
     """(logits (N, 10), features (N, 256)) as numpy, computed in batches."""
-    fn = _predict_fn(classifier)
-    logits, features = [], []
-    for part in batching.batches(len(images), batch_size):
-        lo, fe = fn(tf.convert_to_tensor(images[part], tf.float32))
-        logits.append(lo.numpy())
-        features.append(fe.numpy())
-    return np.concatenate(logits), np.concatenate(features)
+    return batching.map_batches(_predict_fn(classifier), images, batch_size)
 
 
 def _predict_fn(classifier):
