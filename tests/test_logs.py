@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gan_tf import logs, train
-from tests.test_robustness import ROOT, one_error_line, small_config
+from tests.helpers import ROOT, one_error_line, run_config
 
 
 # Pickles written opcode by opcode, the way an attacker would.
@@ -380,7 +380,7 @@ def test_resume_accepts_a_crash_before_the_first_sample_was_complete(tmp_path):
 
 def test_training_refuses_to_resume_from_bad_samples_before_any_step(tmp_path):
     """Found at the end of a run, a str among the samples was an IndexError in the GIF."""
-    config = small_config(tmp_path, max_steps=10, sample_every=5)
+    config = run_config(tmp_path, max_steps=10, sample_every=5)
     train.train(config)
     grids = logs.load_pickle(str(tmp_path / logs.SAMPLES))
     (tmp_path / logs.SAMPLES).write_bytes(pickle.dumps([grids[0], "x"]))
