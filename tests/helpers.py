@@ -24,9 +24,11 @@ SMALL = {  # the smallest networks of each kind that still exercise it
 
 
 def small_config(kind="mlp", **overrides):
-    """A TrainConfig of SMALL[kind] networks on mnist_5k, batch 16, z_dim 8."""
+    """A TrainConfig of SMALL[kind] networks on mnist_5k, batch 16, z_dim 8, and no
+    evaluation (tests of evaluation set eval_samples)."""
     model = "dcgan" if kind == "dcgan" else "mlp"
-    values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, **SMALL[kind])
+    values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, eval_samples=0,
+                  **SMALL[kind])
     values.update(overrides)
     return TrainConfig(**values)
 

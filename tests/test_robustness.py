@@ -39,9 +39,10 @@ def test_signal_saves_checkpoint_and_logs_then_resume_continues(tmp_path, signum
     assert (run_dir / "checkpoints" / f"ckpt-{stop_step}.index").exists()
     # Resume: every interval has exactly one record, none duplicated.
     target = (stop_step // 50 + 2) * 50
-    resumed = subprocess.run(main_command(*args[:1], f"--max_steps={target}", *args[2:]),
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # (in-process: the same configuration as the command line's; a subprocess resume is
+    # test_sigkill_stress_short's)
+    train.train(run_config(run_dir, max_steps=target, log_every=50, checkpoint_every=1000000,
+                           sample_every=1000000))
     steps = [r["step"] for r in records(run_dir)]
     assert steps == sorted(set(steps)) and steps[-1] == target
     assert [s for s in steps if s % 50] == ([stop_step] if stop_step % 50 else [])
@@ -59,13 +60,14 @@ def test_sigkill_stress_short(tmp_path):
 
 
 def test_deterministic_runs_write_bitwise_identical_losses(tmp_path):
-    outputs = []
-    for name in ("a", "b"):
-        result = subprocess.run(main_command(f"--output_dir={tmp_path / name}", "--max_steps=60",
-                                             "--log_every=10", "--deterministic", "--seed=7"),
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr[-2000:]
-        outputs.append((tmp_path / name / "train_losses.pkl").read_bytes())
+    runs_ = [subprocess.Popen(main_command(f"--output_dir={tmp_path / name}", "--max_steps=60",
+                                           "--log_every=10", "--deterministic", "--seed=7"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for name in ("a", "b")]  # side by side
+    for run in runs_:
+        stderr = run.communicate(timeout=300)[1]
+        assert run.returncode == 0, stderr[-2000:]
+    outputs = [(tmp_path / name / "train_losses.pkl").read_bytes() for name in ("a", "b")]
     assert outputs[0] == outputs[1]
     assert len(pickle.loads(outputs[0])) == 6
 
