@@ -26,5 +26,8 @@ def main(argv):
     train.train(config)
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, DataError, PortingError, LogFileError)
+
 if __name__ == "__main__":
-    cli.run(main, user_errors=(RunError, DataError, PortingError, LogFileError))
+    cli.run(main, user_errors=USER_ERRORS)

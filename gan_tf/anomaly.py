@@ -302,6 +302,9 @@ def main(argv):
           f"{', '.join(str(int(i)) for i in top)}; wrote {f.out} and {png_path(f.out)}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, DataError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(RunError, DataError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

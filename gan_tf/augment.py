@@ -244,6 +244,9 @@ def main(argv):
     print(f"wrote {f.out} and {md}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, DataError, ClassifierError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(RunError, DataError, ClassifierError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

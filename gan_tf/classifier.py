@@ -257,6 +257,9 @@ def main(argv):
           f"{info['epochs']} epochs in {info['train_seconds']:.0f} s); saved in {directory}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (ClassifierError, DataError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(ClassifierError, DataError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

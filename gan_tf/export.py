@@ -124,6 +124,9 @@ def main(argv):
         print(f"wrote TF1 checkpoint of {source} to {prefix}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(RunError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

@@ -47,6 +47,9 @@ def main(argv):
     print(f"plotted {n} records of {path} to {out}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (LogFormatError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(LogFormatError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

@@ -211,6 +211,9 @@ def main(argv):
     print(f"wrote {f.num_samples} samples from {source} to {written}")
 
 
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, PortingError, SampleSizeError, OSError)
+
 if __name__ == "__main__":
     from gan_tf import cli
-    cli.main(define_flags, main, user_errors=(RunError, PortingError, SampleSizeError, OSError))
+    cli.main(define_flags, main, user_errors=USER_ERRORS)

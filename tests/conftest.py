@@ -26,3 +26,24 @@ def quick_classifier():
     from gan_tf import classifier, data
     return classifier.train_and_save(data.load_mnist_5k(),
                                      classifier.default_classifier_dir("mnist_5k"), epochs=1)
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """A finished 10-step run of tests.helpers.run_config, shared read-only (copy it to change it)."""
+    from gan_tf import train
+    from tests.helpers import run_config
+    path = tmp_path_factory.mktemp("small_run") / "run"
+    train.train(run_config(path, max_steps=10))
+    return path
+
+
+@pytest.fixture(scope="session")
+def short_run(tmp_path_factory):
+    """A finished 6-step run of the TF1 notebook's network sizes (what legacy code loads)."""
+    from gan_tf import train
+    from gan_tf.config import TrainConfig
+    run_dir = str(tmp_path_factory.mktemp("short_run"))
+    train.train(TrainConfig(dataset="mnist_5k", output_dir=run_dir, max_steps=6, log_every=2,
+                            sample_every=3, batch_size=16, eval_samples=0))
+    return run_dir

@@ -9,8 +9,7 @@ import tensorflow as tf
 
 from gan_tf import anomaly, data, errors, metrics, runs, train
 from gan_tf.models import mlp
-from tests.test_porting import run_module
-from tests.test_train import small_config
+from tests.helpers import cli_errors, run_module, small_config
 
 LEFT_OUT = 7
 
@@ -41,12 +40,6 @@ def test_without_classes_removes_them_from_both_splits_only():
     assert not np.isin(kept.test_labels, (3, LEFT_OUT)).any()
     assert len(kept.train_labels) == np.isin(full.train_labels, (3, LEFT_OUT), invert=True).sum()
     assert kept.name == full.name and data.without_classes(full, ()) is full
-
-
-@pytest.mark.parametrize("bad", [(10,), (1, 1), tuple(range(10))])
-def test_exclude_classes_must_be_distinct_digits_not_all(bad):
-    with pytest.raises(errors.ConfigError, match="--exclude_classes"):
-        small_config(exclude_classes=bad).validate()
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +128,15 @@ def test_command_writes_ranked_csv_and_png(run_without_seven, tmp_path):
     images = tmp_path / "mixed.npy"
     np.save(images, np.concatenate([digits, -digits[:5]]))  # 5 inverted digits last
     out = tmp_path / "scores.csv"
-    done = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}", f"--images={images}",
-                      "--inversion_steps=5", "--png_count=4", f"--out={out}")
-    assert done.returncode == 0, done.stderr[-2000:]
+    np.save(tmp_path / "bad.npy", np.zeros((3, 32, 32)))
+    done, again, bad = cli_errors(
+        "gan_tf.anomaly",
+        [f"--run_dir={run_without_seven}", f"--images={images}", "--inversion_steps=5",
+         "--png_count=4", f"--out={out}"],
+        [f"--run_dir={run_without_seven}", f"--images={images}", f"--out={out}"],
+        [f"--run_dir={run_without_seven}", f"--images={tmp_path / 'bad.npy'}",
+         f"--out={tmp_path / 'b.csv'}"])
+    assert done[0] == 0, done[1][-2000:]
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["rank"] for r in rows] == [str(i) for i in range(1, 26)]
@@ -146,13 +145,8 @@ def test_command_writes_ranked_csv_and_png(run_without_seven, tmp_path):
     assert ranked == sorted(ranked, reverse=True)
     assert {int(r["index"]) for r in rows[:5]} == set(range(20, 25))  # the inverted ones first
     assert os.path.getsize(tmp_path / "scores.png") > 0
-    again = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}", f"--images={images}",
-                       f"--out={out}")
-    assert again.returncode == 2 and "pass --overwrite" in again.stderr.splitlines()[-1]
-    np.save(tmp_path / "bad.npy", np.zeros((3, 32, 32)))
-    bad = run_module("gan_tf.anomaly", f"--run_dir={run_without_seven}",
-                     f"--images={tmp_path / 'bad.npy'}", f"--out={tmp_path / 'b.csv'}")
-    assert bad.returncode == 2 and "expected (N, 28, 28)" in bad.stderr.splitlines()[-1]
+    assert again[0] == 2 and "pass --overwrite" in again[1].splitlines()[-1]
+    assert bad[0] == 2 and "expected (N, 28, 28)" in bad[1].splitlines()[-1]
     assert not os.path.exists(tmp_path / "b.csv")
 
 
@@ -166,3 +160,52 @@ def test_held_out_split_by_default_with_labels(run_without_seven, tmp_path):
     labels = data.load_mnist_5k().test_labels[:30]
     assert list(rows[0]) == ["rank", "index", "label", "discriminator", "features"]
     assert all(int(r["label"]) == labels[int(r["index"])] for r in rows)
+
+
+# --- anomaly --images ---------------------------------------------------------------
+
+BAD_IMAGES = {
+    "strings": np.full((3, 28, 28), "x"),
+    "complex": np.ones((3, 28, 28), np.complex128),
+    "bool": np.ones((3, 28, 28), bool),
+    "int64 beyond 255": np.full((3, 28, 28), 1000, np.int64),
+    "float beyond 1": np.full((3, 28, 28), 5.0, np.float32),
+    "nan": np.full((3, 28, 28), np.nan, np.float32),
+    "structured": np.zeros((3, 28, 28), [("a", "f4")]),
+    "datetime": np.zeros((3, 28, 28), "datetime64[s]"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_IMAGES))
+def test_bad_image_arrays_are_refused_naming_the_file(tmp_path, kind):
+    path = tmp_path / "x.npy"
+    np.save(path, BAD_IMAGES[kind])
+    with pytest.raises(errors.DataError, match="x.npy") as e:
+        anomaly.load_images(str(path))
+    assert "\n" not in str(e.value)
+
+
+def test_npz_and_pickled_images_are_refused(tmp_path):
+    np.savez(tmp_path / "x.npz", images=np.zeros((3, 28, 28), np.float32))
+    with pytest.raises(errors.DataError, match="x.npz.*not a .npy"):
+        anomaly.load_images(str(tmp_path / "x.npz"))
+    np.save(tmp_path / "o.npy", np.array([None, 1], object), allow_pickle=True)
+    with pytest.raises(errors.DataError, match="o.npy"):
+        anomaly.load_images(str(tmp_path / "o.npy"))
+
+
+def test_integer_pixels_are_scaled_like_uint8(tmp_path):
+    pixels = np.arange(3 * 784).reshape(3, 28, 28) % 256
+    np.save(tmp_path / "x.npy", pixels.astype(np.int64))
+    np.testing.assert_array_equal(anomaly.load_images(str(tmp_path / "x.npy")),
+                                  data.scale_images(pixels.astype(np.uint8)))
+
+
+def test_anomaly_command_refuses_bad_images_in_one_line(small_run, tmp_path):
+    np.save(tmp_path / "x.npy", BAD_IMAGES["complex"])
+    [(code, stderr)] = cli_errors("gan_tf.anomaly", [f"--run_dir={small_run}",
+                                                     f"--images={tmp_path}/x.npy",
+                                                     f"--out={tmp_path}/a.csv"])
+    assert code == 2 and len(stderr.strip().splitlines()) == 1
+    assert "--images" in stderr and "x.npy" in stderr
+    assert sorted(os.listdir(tmp_path)) == ["x.npy"]

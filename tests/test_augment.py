@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import augment, classifier, data, models, train
-from tests.test_porting import run_module
-from tests.test_train import small_config
+from gan_tf.cli import UsageError
+from tests.helpers import cli_errors, small_config
 
 
 def test_stratified_subset_takes_each_class_equally_chosen_by_seed():
@@ -86,25 +86,32 @@ def conditional_run(tmp_path_factory):
 
 def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tmp_path):
     out = tmp_path / "augment.json"
-    done = run_module("gan_tf.augment", f"--run_dir={conditional_run}", "--sizes=20,all",
-                      "--synthetic=0,30", "--seeds=0", "--steps=2", f"--out={out}")
-    assert done.returncode == 0, done.stderr[-2000:]
+    done, again, bad = cli_errors(
+        "gan_tf.augment",
+        [f"--run_dir={conditional_run}", "--sizes=20", "--synthetic=0,30", "--seeds=0",
+         "--steps=2", f"--out={out}"],
+        [f"--run_dir={conditional_run}", f"--out={out}"],
+        [f"--run_dir={conditional_run}", "--sizes=5", f"--out={tmp_path / 'x.json'}"])
+    assert done[0] == 0, done[1][-2000:]
     with open(out) as f:
         doc = json.load(f)
     assert doc["conditional"] and doc["held_out_images"] == 1000
     kinds = [(r["n"], r["kind"], r["m"]) for r in doc["records"]]
-    n_all = len(data.load_mnist_5k().train_labels)
-    assert kinds == [(n, k, m) for n in (20, n_all) for k, m in
-                     [("real", 0), ("augmented", 0), ("augmented", 30), ("synthetic", n)]]
+    assert kinds == [(20, k, m) for k, m in
+                     [("real", 0), ("augmented", 0), ("augmented", 30), ("synthetic", 20)]]
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in doc["records"])
     with open(tmp_path / "augment.md") as f:
         assert f.read().startswith("| N real | real only | real + 0 synthetic |")
-    again = run_module("gan_tf.augment", f"--run_dir={conditional_run}", f"--out={out}")
-    assert again.returncode == 2 and "pass --overwrite" in again.stderr.splitlines()[-1]
-    bad = run_module("gan_tf.augment", f"--run_dir={conditional_run}", "--sizes=5",
-                     f"--out={tmp_path / 'x.json'}")
-    assert bad.returncode == 2 and "--sizes" in bad.stderr.splitlines()[-1]
+    assert again[0] == 2 and "pass --overwrite" in again[1].splitlines()[-1]
+    assert bad[0] == 2 and "--sizes" in bad[1].splitlines()[-1]
     assert not os.path.exists(tmp_path / "x.json")
+
+
+def test_sizes_take_whole_numbers_from_ten_and_all():
+    assert augment._sizes(["20", "all"]) == (20, None)
+    for bad in (["5"], ["x"]):
+        with pytest.raises(UsageError, match="--sizes"):
+            augment._sizes(bad)
 
 
 @pytest.mark.parametrize("n, m, share, copies", [(500, 4000, 0.5, 8), (100, 1000, 0.5, 10),

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from gan_tf import data, export, models, randomness, runs, sample, train
 from gan_tf.trainer import GANTrainer
-from tests.test_train import changed, small_config, snapshot
+from tests.helpers import changed, cli_errors, small_config, snapshot
 
 Z = tf.random.stateless_uniform([10, 8], [1, 2], -1.0, 1.0)
 LABELS = tf.range(10)
@@ -103,15 +103,13 @@ def sample_z(n, config):
 
 
 def test_sample_command_takes_a_label_only_from_conditional_runs(conditional_run, tmp_path):
-    from tests.test_porting import run_module
     out = tmp_path / "threes.npy"
-    done = run_module("gan_tf.sample", f"--run_dir={conditional_run}", "--label=3",
-                      "--num_samples=5", f"--out={out}")
-    assert done.returncode == 0, done.stderr[-2000:]
+    done, refused = cli_errors(
+        "gan_tf.sample", [f"--run_dir={conditional_run}", "--label=3", "--num_samples=5", f"--out={out}"],
+        [f"--run_dir={conditional_run}", "--label=10", f"--out={tmp_path / 'x.npy'}"])
+    assert done[0] == 0, done[1][-2000:]
     assert np.load(out).shape == (5, 28, 28) and os.path.exists(tmp_path / "threes.png")
-    refused = run_module("gan_tf.sample", f"--run_dir={conditional_run}", "--label=10",
-                         f"--out={tmp_path / 'x.npy'}")
-    assert refused.returncode == 2 and "classes 0 to 9" in refused.stderr.splitlines()[-1]
+    assert refused[0] == 2 and "classes 0 to 9" in refused[1].splitlines()[-1]
 
 
 def test_saved_model_of_a_conditional_run_takes_labels(conditional_run, tmp_path):

@@ -170,3 +170,69 @@ def test_pipeline_rejects_batch_larger_than_data():
 def test_pipeline_batches_are_float32_images():
     ds = data.make_dataset(np.zeros((8, 28, 28, 1), np.float32), 4, 0)
     assert ds.element_spec == tf.TensorSpec((4, 28, 28, 1), tf.float32)
+
+
+# --- mnist.npz and IDX contents ----------------------------------------------------
+
+def write_npz(directory, **changes):
+    rng = np.random.default_rng(0)
+    arrays = dict(x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+                  y_train=rng.integers(0, 10, 20, dtype=np.uint8),
+                  x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+                  y_test=rng.integers(0, 10, 10, dtype=np.uint8))
+    arrays.update(changes)
+    np.savez(os.path.join(directory, "mnist.npz"), **arrays)
+
+
+def test_a_good_npz_loads(tmp_path):
+    write_npz(tmp_path, y_test=np.arange(10, dtype=np.int64))
+    loaded = data.load("mnist", str(tmp_path))
+    assert loaded.train_images.shape == (20, 28, 28, 1) and list(loaded.test_labels) == list(range(10))
+
+
+def _pixels(value, dtype=np.float32):
+    x = np.zeros((20, 28, 28), dtype)
+    x[3, 4, 5] = value
+    return x
+
+
+@pytest.mark.parametrize("changes,expect", [
+    (dict(x_train=_pixels(np.nan)), "pixels"),
+    (dict(x_train=_pixels(np.inf)), "pixels"),
+    (dict(x_train=_pixels(300.0)), "0 to 255"),
+    (dict(x_train=_pixels(-1.0)), "0 to 255"),
+    (dict(x_train=np.full((20, 28, 28), "a")), "pixels"),
+    (dict(x_train=np.ones((20, 28, 28), np.complex64)), "pixels"),
+    (dict(x_train=np.ones((20, 28, 28), bool)), "pixels"),
+    (dict(y_train=np.full(20, 10, np.uint8)), "labels"),
+    (dict(y_test=np.full(10, -1, np.int64)), "labels"),
+    (dict(y_test=np.full(10, 2.5)), "labels"),
+    (dict(y_test=np.full(10, np.nan)), "labels"),
+])
+def test_bad_npz_contents_are_refused_naming_the_file(tmp_path, changes, expect):
+    write_npz(tmp_path, **changes)
+    with pytest.raises(errors.DataError, match=expect) as e:
+        data.load("mnist", str(tmp_path))
+    assert "mnist.npz" in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("content", [os.urandom(4096), b"\x93NUMPY" + os.urandom(100)])
+def test_random_bytes_npz_is_not_reported_as_pickled_data(tmp_path, content):
+    (tmp_path / "mnist.npz").write_bytes(content)
+    with pytest.raises(errors.DataError, match="not a .npz") as e:
+        data.load("mnist", str(tmp_path))
+    assert "pickle" not in str(e.value)
+
+
+def test_a_npy_named_mnist_npz_is_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    os.rename(tmp_path / "x.npy", tmp_path / "mnist.npz")
+    with pytest.raises(errors.DataError, match="not a .npz"):
+        data.load("mnist", str(tmp_path))
+
+
+def test_idx_labels_above_nine_are_refused(tmp_path):
+    write_idx_set(str(tmp_path))
+    write_idx(str(tmp_path / "t10k-labels-idx1-ubyte.gz"), np.full(10, 12, np.uint8))
+    with pytest.raises(errors.DataError, match="t10k-labels-idx1-ubyte.gz.*labels"):
+        data.load("fashion_mnist", str(tmp_path))

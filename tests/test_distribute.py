@@ -17,8 +17,8 @@ import tensorflow as tf
 
 from gan_tf import data, distribute, errors, logs, models, train
 from gan_tf.trainer import METRIC_KEYS, GANTrainer
-from tests.test_train import changed, read_records, small_config, snapshot
-from tests.test_train_main import MAIN, ROOT, run_main
+from tests.helpers import MAIN, ROOT, changed, run_main, small_config, snapshot
+from tests.helpers import records as read_records
 
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 1)).astype(np.float32)
 

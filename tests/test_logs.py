@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gan_tf import errors, logs, pickles, train
-from tests.test_robustness import small_config
+from tests.helpers import run_config
 
 
 def test_losses_of_the_wrong_shape_are_refused_without_building_them(tmp_path):
@@ -178,7 +178,7 @@ def test_resume_accepts_a_crash_before_the_first_sample_was_complete(tmp_path):
 
 def test_training_refuses_to_resume_from_bad_samples_before_any_step(tmp_path):
     """Found at the end of a run, a str among the samples was an IndexError in the GIF."""
-    config = small_config(tmp_path, max_steps=10, sample_every=5)
+    config = run_config(tmp_path, max_steps=10, sample_every=5)
     train.train(config)
     grids = pickles.load_pickle(str(tmp_path / logs.SAMPLES))
     (tmp_path / logs.SAMPLES).write_bytes(pickle.dumps([grids[0], "x"]))

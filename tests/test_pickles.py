@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gan_tf import errors, logs, pickles
-from tests.test_robustness import ROOT, one_error_line
+from tests.helpers import ROOT, one_error_line
 
 
 # Pickles written opcode by opcode, the way an attacker would.

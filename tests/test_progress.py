@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from tests.test_robustness import ROOT, main_command, records
+from tests.helpers import ROOT, main_command, records
 
 KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}

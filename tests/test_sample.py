@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from gan_tf import sample
+from tests.helpers import cli_errors
 
 
 @pytest.mark.parametrize("distribution", ["uniform", "normal"])
@@ -52,3 +53,35 @@ def test_the_runs_seed_redraws_its_last_sample_grid(tmp_path):
     np.testing.assert_allclose(images[:9], last_grid, atol=1e-6)
     other = sample.draw(generator, 9, config.z_dim, config.z_distribution, seed=0)
     assert not np.allclose(other, last_grid, atol=1e-3)
+
+
+# --- sample sizes -------------------------------------------------------------------
+
+def test_memory_estimate_grows_with_samples_and_z_dim():
+    small = sample.memory_needed(16, 100)
+    assert small < 200e6
+    assert sample.memory_needed(10 ** 9, 100) > 1e12
+    assert sample.memory_needed(16, 10 ** 9, first_width=128) > 1e11
+
+
+def test_huge_sample_requests_are_one_line(small_run, tmp_path):
+    out = tmp_path / "s.npy"
+    flags = ["--num_samples=1000000000000", "--interpolation_rows=100000000"]
+    results = cli_errors("gan_tf.sample", *[[f"--run_dir={small_run}", f"--out={out}", flag]
+                                            for flag in flags])
+    for flag, (code, stderr) in zip(flags, results):
+        assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
+        assert "memory" in stderr and flag.split("=")[0] in stderr
+    assert not out.exists()
+
+
+def test_a_runs_huge_z_dim_is_refused_before_building_the_model(small_run, tmp_path):
+    import shutil
+    path = tmp_path / "run"
+    shutil.copytree(small_run, path)
+    text = (path / "config.json").read_text()
+    (path / "config.json").write_text(text.replace('"z_dim": 100', '"z_dim": 10000000000'))
+    [(code, stderr)] = cli_errors("gan_tf.sample", [f"--run_dir={path}", f"--out={tmp_path}/s.npy"])
+    assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
+    assert "memory" in stderr and "z_dim" in stderr
+    assert not (tmp_path / "s.npy").exists()

@@ -14,30 +14,9 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from gan_tf import data, errors, models, randomness, runs, train  # noqa: E402
-from gan_tf.config import TrainConfig  # noqa: E402
 from gan_tf.trainer import METRIC_KEYS, GANTrainer, resolve_option, scope_variables  # noqa: E402
-
-SMALL = {
-    "mlp": dict(g_hidden=(32,), d_hidden=(32,)),
-    "mlp_bn": dict(g_hidden=(32, 32), d_hidden=(32,), g_batchnorm=True),
-    "dcgan": dict(g_channels=(16, 8, 4), d_channels=(4, 8), kernel_size=3),
-}
-
-
-def small_config(kind="mlp", **overrides):
-    model = "dcgan" if kind == "dcgan" else "mlp"
-    values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, **SMALL[kind])
-    values.update(overrides)
-    return TrainConfig(**values)
-
-
-def snapshot(module):
-    return {v.name: v.numpy().copy() for v in module.variables}
-
-
-def changed(before, module):
-    return {v.name for v in module.variables if not np.array_equal(before[v.name], v.numpy())}
-
+from tests.helpers import SMALL, changed, small_config, snapshot  # noqa: E402
+from tests.helpers import records as read_records  # noqa: E402
 
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_updates_touch_only_their_own_network(kind):
@@ -87,11 +66,6 @@ def test_train_steps_runs_in_graph_and_counts_steps(kind, optimizer, d_steps):
     trainer.train_steps(iterator, tf.constant(2, tf.int64))  # another count: no new graph
     assert int(trainer.step) == 5
     assert trainer.train_steps.experimental_get_tracing_count() == 1
-
-
-def read_records(run_dir):
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-        return [json.loads(line) for line in f]
 
 
 @pytest.fixture(scope="module")
@@ -314,14 +288,6 @@ def test_unwritable_output_dir_is_refused(tmp_path):
         train.train(small_config(output_dir=str(blocker)))
     with pytest.raises(errors.RunError, match="cannot be written"):
         train.train(small_config(output_dir=str(blocker / "sub")))
-
-
-def test_schedule_defaults():
-    config = TrainConfig()
-    assert config.schedule(40) == (55000, 40, 1000, 1000)
-    assert TrainConfig(epochs=3).schedule(600) == (1800, 600, 1000, 1000)
-    assert TrainConfig(epochs=3, max_steps=7, log_every=2).schedule(600)[:2] == (7, 2)
-    assert TrainConfig(sample_every=5).schedule(1200)[2] == 5
 
 
 def test_joint_step_updates_both_networks_from_one_pass():

@@ -1,0 +1,132 @@
+"""What several test files share: small configurations, the command lines and their
+one-line errors, and readers of a run's files. One definition of each, so that test
+files never import one another."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from gan_tf import logs
+from gan_tf.config import TrainConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(ROOT, "train_main.py")
+
+# --- configurations -----------------------------------------------------------------
+
+SMALL = {  # the smallest networks of each kind that still exercise it
+    "mlp": dict(g_hidden=(32,), d_hidden=(32,)),
+    "mlp_bn": dict(g_hidden=(32, 32), d_hidden=(32,), g_batchnorm=True),
+    "dcgan": dict(g_channels=(16, 8, 4), d_channels=(4, 8), kernel_size=3),
+}
+
+
+def small_config(kind="mlp", **overrides):
+    """A TrainConfig of SMALL[kind] networks on mnist_5k, batch 16, z_dim 8, and no
+    evaluation (tests of evaluation set eval_samples)."""
+    model = "dcgan" if kind == "dcgan" else "mlp"
+    values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, eval_samples=0,
+                  **SMALL[kind])
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+# The run that main_command() starts, as flags and as the config train.train() takes.
+SMALL_FLAGS = ["--dataset=mnist_5k", "--g_hidden=32", "--d_hidden=32", "--batch_size=32",
+               "--eval_samples=0"]
+
+
+def run_config(run_dir, **overrides):
+    """The configuration of main_command(f"--output_dir={run_dir}", "--log_every=5",
+    "--checkpoint_every=10", ...): a run the command line can resume."""
+    values = dict(dataset="mnist_5k", output_dir=str(run_dir), g_hidden=(32,), d_hidden=(32,),
+                  batch_size=32, eval_samples=0, log_every=5, checkpoint_every=10)
+    return TrainConfig(**{**values, **overrides})
+
+
+# --- command lines -------------------------------------------------------------------
+
+def main_command(*args):
+    """train_main.py with SMALL_FLAGS and `args`, as a subprocess argument list."""
+    return [sys.executable, MAIN, *SMALL_FLAGS, *args]
+
+
+def run_main(*args, cwd=None, env=None, timeout=300):
+    """Runs train_main.py with `args` (no SMALL_FLAGS) and returns the CompletedProcess."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, MAIN, *args], cwd=cwd or ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_module(module, *args, cwd=None):
+    """Runs `python -m module args` with this checkout's gan_tf."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=str(cwd or ROOT),
+                          env=dict(os.environ, PYTHONPATH=ROOT),
+                          capture_output=True, text=True, timeout=300)
+
+
+def one_error_line(result):
+    """The last line of a command's stderr, after checking there is no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    return lines[-1]
+
+
+_CLI_CASES = """
+import contextlib, importlib, io, json, sys
+from absl import flags
+from gan_tf import cli
+name, cases = sys.argv[1], json.loads(sys.argv[2])
+module = importlib.import_module(name)
+if hasattr(module, "define_flags"):
+    module.define_flags()
+results = []
+for argv in cases:
+    flags.FLAGS.unparse_flags()
+    sys.argv = [name + ".py", *argv]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            cli.run(module.main, user_errors=module.USER_ERRORS)
+            code = 0
+        except SystemExit as e:
+            code = e.code or 0
+    results.append([code, err.getvalue()])
+print("\\n" + json.dumps(results))
+"""
+
+
+def cli_errors(module, *cases, cwd=None):
+    """[(exit code, stderr)] of each argument list in `cases` given in turn to `module`'s
+    command line (train_main or gan_tf.<tool>) through cli.run, all in one Python process:
+    the same parsing and one-line error path as `python -m module`, paying TensorFlow's
+    start-up once rather than once per case."""
+    result = subprocess.run([sys.executable, "-c", _CLI_CASES, module, json.dumps(cases)],
+                            cwd=str(cwd or ROOT), env=dict(os.environ, PYTHONPATH=ROOT),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]
+
+
+def z_batch(n=8, seed=1):
+    """`n` uniform latent codes of the TF1 notebook's z_dim 100."""
+    return np.random.default_rng(seed).uniform(-1, 1, (n, 100)).astype(np.float32)
+
+
+# --- a run's files -------------------------------------------------------------------
+
+def records(run_dir):
+    """The metrics.jsonl records of a run."""
+    return logs.read_metrics(os.path.join(str(run_dir), logs.METRICS))
+
+
+def snapshot(module):
+    """{variable name: value} of a tf.Module's variables."""
+    return {v.name: v.numpy().copy() for v in module.variables}
+
+
+def changed(before, module):
+    """Names of the variables of `module` that differ from the snapshot `before`."""
+    return {v.name for v in module.variables if not np.array_equal(before[v.name], v.numpy())}

@@ -1,0 +1,151 @@
+"""gan_tf.cli: every command line's flag and argument errors as one line and an exit code
+(2: a bad flag or argument, 1: bad input found later), and the --out checks.
+
+The error cases of each command line run through cli.run in one Python process per
+command line (tests.helpers.cli_errors); each tool's own tests start it as
+`python -m` once more for what it writes."""
+import os
+
+import pytest
+
+from gan_tf import cli
+from tests.helpers import cli_errors
+
+TRAIN_FLAG_ERRORS = [
+    (["--batch_size=0"], "--batch_size"),
+    (["--z_dim=-3"], "--z_dim"),
+    (["--epochs=0"], "--epochs"),
+    (["--max_steps=0"], "--max_steps"),
+    (["--log_every=0"], "--log_every"),
+    (["--sample_every=-1"], "--sample_every"),
+    (["--checkpoint_every=0"], "--checkpoint_every"),
+    (["--d_steps_per_g_step=0"], "--d_steps_per_g_step"),
+    (["--num_samples=0"], "--num_samples"),
+    (["--model=resnet"], "--model"),
+    (["--dataset=cifar10"], "--dataset"),
+    (["--z_distribution=cauchy"], "--z_distribution"),
+    (["--optimizer=sgd"], "--optimizer"),
+    (["--label_smoothing=0"], "--label_smoothing"),
+    (["--label_smoothing=1.5"], "--label_smoothing"),
+    (["--g_learning_rate=-0.1"], "--g_learning_rate"),
+    (["--d_beta1=1.0"], "--d_beta1"),
+    (["--g_hidden=128,abc"], "--g_hidden"),
+    (["--d_hidden=0"], "--d_hidden"),
+    (["--g_channels=64"], "--g_channels"),
+    (["--dropout=1"], "--dropout"),
+    (["--leak=-1"], "--leak"),
+    (["--seed=-1"], "--seed"),
+    (["--batch_size=ten"], "--batch_size"),
+    (["--init=zeros"], "--init"),
+    (["--instance_noise=-0.1"], "--instance_noise"),
+    (["--instance_noise_steps=0"], "--instance_noise_steps"),
+    (["--label_flip=0.5"], "--label_flip"),
+    (["--g_ema=1"], "--g_ema"),
+    (["--d_translate=9"], "--d_translate"),
+    (["--eval_every=0"], "--eval_every"),
+    (["--eval_samples=2"], "--eval_samples"),
+    (["--max_seconds=0"], "--max_seconds"),
+    (["--exclude_classes=3,10"], "--exclude_classes"),
+    (["--no_such_flag=1"], "no_such_flag"),
+    # Values the flag checks pass but TensorFlow cannot take (TrainConfig.validate).
+    (["--seed=18446744073709551616"], "--seed"),
+    (["--d_learning_rate=inf"], "--d_learning_rate"),
+    (["extra"], "unexpected arguments"),
+]
+
+TOOL_ERRORS = [  # (module, args, exit code, expected in the line); {tmp} is an empty folder
+    ("gan_tf.sample", ["--num_samples=0", "--run_dir=x"], 2, "--num_samples"),
+    ("gan_tf.sample", ["--seed=-1", "--run_dir=x"], 2, "--seed"),
+    ("gan_tf.sample", ["--run_dir=x", "--out=x.txt"], 2, "--out"),
+    ("gan_tf.sample", [], 2, "exactly one of --run_dir and --tf1_checkpoint"),
+    ("gan_tf.sample", ["--run_dir=x", "--tf1_checkpoint=y"], 2, "exactly one of"),
+    ("gan_tf.sample", ["--z_distribution=cauchy", "--run_dir=x"], 2, "--z_distribution"),
+    ("gan_tf.sample", ["--run_dir={tmp}", "--out={tmp}/s.npy"], 1, "not a gan_tf run directory"),
+    ("gan_tf.export", [], 2, "--run_dir is required"),
+    ("gan_tf.export", ["--run_dir=x"], 2, "--export_dir, --tf1_checkpoint_out or both"),
+    ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--bogus=1"], 2, "bogus"),
+    ("gan_tf.export", ["--run_dir={tmp}", "--export_dir={tmp}/e"], 1, "not a gan_tf run directory"),
+    ("gan_tf.plot_losses", [], 2, "usage"),
+    ("gan_tf.plot_losses", ["a.pkl", "b.pkl"], 2, "usage"),
+    ("gan_tf.plot_losses", ["{tmp}/no.pkl"], 1, "no.pkl"),
+]
+
+
+@pytest.fixture(scope="module")
+def train_results(tmp_path_factory):
+    """{case index: (exit code, stderr)} of train_main.py, and the folder of the runs."""
+    root = tmp_path_factory.mktemp("train_cli")
+    cases = [[*args, f"--output_dir={root}/run{i}"] for i, (args, _) in enumerate(TRAIN_FLAG_ERRORS)]
+    cases.append(["--output_dir="])  # an empty --output_dir, in an empty working folder
+    (root / "cwd").mkdir()
+    return cli_errors("train_main", *cases, cwd=root / "cwd"), root
+
+
+def one_line(code, stderr, expect_code):
+    assert code == expect_code, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("index", range(len(TRAIN_FLAG_ERRORS)),
+                         ids=[" ".join(args) for args, _ in TRAIN_FLAG_ERRORS])
+def test_invalid_flag_exits_with_one_line_naming_it(train_results, index):
+    results, root = train_results
+    line = one_line(*results[index], 2)
+    assert TRAIN_FLAG_ERRORS[index][1] in line
+    assert not os.path.exists(root / f"run{index}")  # nothing started
+
+
+def test_an_empty_output_dir_flag_is_one_line_and_creates_nothing(train_results):
+    results, root = train_results
+    assert "--output_dir" in one_line(*results[-1], 2)
+    assert os.listdir(root / "cwd") == []
+
+
+@pytest.fixture(scope="module")
+def tool_results(tmp_path_factory):
+    """{(module, case index): (exit code, stderr)}, each tool's cases in one process."""
+    tmp = tmp_path_factory.mktemp("tool_cli")
+    results = {}
+    for module in sorted({m for m, *_ in TOOL_ERRORS}):
+        indices = [i for i, case in enumerate(TOOL_ERRORS) if case[0] == module]
+        cases = [[a.format(tmp=tmp) for a in TOOL_ERRORS[i][1]] for i in indices]
+        for i, result in zip(indices, cli_errors(module, *cases, cwd=tmp)):
+            results[i] = result
+    return results, tmp
+
+
+@pytest.mark.parametrize("index", range(len(TOOL_ERRORS)),
+                         ids=[f"{m} {' '.join(a)}" for m, a, *_ in TOOL_ERRORS])
+def test_tool_errors_are_one_line(tool_results, index):
+    results, tmp = tool_results
+    _, _, code, expect = TOOL_ERRORS[index]
+    assert expect in one_line(*results[index], code)
+    assert os.listdir(tmp) == []  # no output of a refused command
+
+
+def test_check_outputs_wants_the_extension_and_refuses_existing_files(tmp_path):
+    cli.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(tmp_path / "a.csv")], False)
+    with pytest.raises(cli.UsageError, match=r"--out=a.txt: must end with .csv"):
+        cli.check_outputs("a.txt", ".csv", [], False)
+    (tmp_path / "a.png").write_bytes(b"mine")
+    paths = [str(tmp_path / "a.csv"), str(tmp_path / "a.png")]
+    with pytest.raises(cli.UsageError, match=r"a.png exists; pass --overwrite"):
+        cli.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, False)
+    cli.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, True)
+
+
+def test_flag_values_refuses_positional_arguments():
+    with pytest.raises(cli.UsageError, match=r"unexpected arguments \['extra'\]"):
+        cli.flag_values(["tool", "extra"])
+
+
+def test_fail_prints_the_program_and_message_and_exits_with_the_code(capsys, monkeypatch):
+    import logging
+    monkeypatch.setattr("sys.argv", ["/some/where/tool.py"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.fail("it broke", code=3)
+    logging.disable(logging.NOTSET)  # fail() silences logging for the rest of a process
+    assert exit_.value.code == 3
+    assert capsys.readouterr().err == "tool.py: error: it broke\n"

@@ -1,0 +1,80 @@
+"""gan_tf.config: TrainConfig's checks, its JSON round trip through a run's config.json."""
+import dataclasses
+import json
+import os
+
+import pytest
+
+from gan_tf import errors, runs
+from gan_tf.config import TrainConfig, run_defining_differences
+
+
+@pytest.mark.parametrize("field,value", [
+    ("seed", 2 ** 63), ("seed", 2 ** 64),
+    ("d_learning_rate", float("inf")), ("g_learning_rate", float("nan")),
+    ("g_beta1", float("nan")), ("leak", float("inf")), ("label_smoothing", float("nan")),
+    ("instance_noise", float("inf")), ("instance_noise", float("nan")),
+    ("g_ema", float("nan")), ("max_seconds", float("inf")), ("label_flip", float("nan")),
+    ("dropout", float("nan")), ("bn_momentum", float("inf")),
+])
+def test_config_refuses_values_tensorflow_cannot_take(field, value):
+    with pytest.raises(errors.ConfigError, match=f"--{field}"):
+        TrainConfig(**{field: value}).validate()
+
+
+def test_largest_seed_is_accepted():
+    TrainConfig(seed=2 ** 63 - 1).validate()
+
+
+@pytest.mark.parametrize("bad", [(10,), (1, 1), tuple(range(10))])
+def test_exclude_classes_must_be_distinct_digits_not_all(bad):
+    with pytest.raises(errors.ConfigError, match="--exclude_classes"):
+        TrainConfig(exclude_classes=bad).validate()
+
+
+def test_an_empty_output_dir_is_refused():
+    with pytest.raises(errors.ConfigError, match="--output_dir"):
+        TrainConfig(output_dir="").validate()
+
+
+def test_schedule_defaults():
+    config = TrainConfig()
+    assert config.schedule(40) == (55000, 40, 1000, 1000)
+    assert TrainConfig(epochs=3).schedule(600) == (1800, 600, 1000, 1000)
+    assert TrainConfig(epochs=3, max_steps=7, log_every=2).schedule(600)[:2] == (7, 2)
+    assert TrainConfig(sample_every=5).schedule(1200)[2] == 5
+
+
+def test_every_checked_field_names_its_flag_and_the_value():
+    with pytest.raises(errors.ConfigError) as error:
+        TrainConfig(batch_size=0).validate()
+    assert str(error.value).startswith("--batch_size") and "(got 0)" in str(error.value)
+    assert TrainConfig().validate() == TrainConfig()  # the defaults are valid
+
+
+def test_lists_become_tuples_so_configs_compare_and_hash():
+    config = TrainConfig(g_hidden=[64, 32], exclude_classes=[7])
+    assert config.g_hidden == (64, 32) and config.exclude_classes == (7,)
+    assert config == TrainConfig(g_hidden=(64, 32), exclude_classes=(7,))
+    assert hash(config) == hash(TrainConfig(g_hidden=(64, 32), exclude_classes=(7,)))
+
+
+def test_run_dir_defaults_to_model_and_dataset():
+    assert TrainConfig(model="dcgan", dataset="mnist_5k").run_dir == os.path.join("runs",
+                                                                                "dcgan_mnist_5k")
+    assert TrainConfig(output_dir="here").run_dir == "here"
+
+
+def test_json_round_trip_through_a_runs_config_file(tmp_path):
+    config = TrainConfig(output_dir=str(tmp_path), g_hidden=(64, 32), exclude_classes=(7,),
+                         leak=0.2, overwrite=True)
+    assert TrainConfig(**json.loads(config.to_json())) == config
+    runs.write_config(config)
+    assert runs.read_config(str(tmp_path)) == dataclasses.replace(config, overwrite=False)
+
+
+def test_only_how_long_and_where_may_change_on_resume():
+    old = TrainConfig()
+    new = dataclasses.replace(old, max_steps=10, output_dir="x", eval_samples=0, seed=3,
+                              g_hidden=(64,))
+    assert run_defining_differences(old, new) == ["g_hidden: None -> (64,)", "seed: 0 -> 3"]

@@ -1,0 +1,80 @@
+"""gan_tf.export: a run's generator as a SavedModel or a TF1 checkpoint, and the checks
+that keep an export from rewriting a run's own checkpoint index."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from benchmarks.legacy_tf1_gan import LegacyGAN
+from gan_tf import errors, export, runs
+from tests.helpers import run_module, z_batch
+
+
+def test_export_into_the_runs_checkpoint_folder_is_refused(small_run):
+    index = small_run / "checkpoints" / "checkpoint"
+    before = index.read_bytes()
+    names = sorted(os.listdir(small_run / "checkpoints"))
+    for overwrite in (False, True):
+        with pytest.raises(errors.OutputError, match=r"--tf1_checkpoint_out.*checkpoints") as error:
+            export.check_tf1_checkpoint_out(f"{small_run}/checkpoints/legacy.ckpt", str(small_run),
+                                            overwrite)
+        assert "\n" not in str(error.value)
+    assert index.read_bytes() == before
+    assert sorted(os.listdir(small_run / "checkpoints")) == names
+    assert runs.restore_models(str(small_run))[3].endswith("ckpt-10")
+
+
+def test_export_refuses_a_folder_whose_checkpoint_index_names_other_checkpoints(small_run, tmp_path):
+    other = tmp_path / "legacy"
+    other.mkdir()
+    (other / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-7"\n'
+                                      'all_model_checkpoint_paths: "model.ckpt-7"\n')
+    with pytest.raises(errors.OutputError, match="model.ckpt-7"):
+        export.check_tf1_checkpoint_out(str(other / "g.ckpt"), str(small_run), overwrite=False)
+    # --overwrite lets the index point at the export (legacy code then finds it), and a
+    # folder that holds only an earlier export of its own is fine.
+    export.check_tf1_checkpoint_out(str(other / "g.ckpt"), str(small_run), overwrite=True)
+    (other / "checkpoint").write_text(f'model_checkpoint_path: "{other}/g.ckpt"\n')
+    export.check_tf1_checkpoint_out(str(other / "g.ckpt"), str(small_run), overwrite=False)
+    # Through a symbolic link to the run's own folder: refused even with --overwrite.
+    link = tmp_path / "link"
+    link.symlink_to(small_run / "checkpoints")
+    with pytest.raises(errors.OutputError, match="checkpoints folder"):
+        export.check_tf1_checkpoint_out(str(link / "g.ckpt"), str(small_run), overwrite=True)
+
+
+def test_export_saved_model_loads_without_gan_tf(short_run, tmp_path):
+    export_dir = tmp_path / "export"
+    result = run_module("gan_tf.export", f"--run_dir={short_run}", f"--export_dir={export_dir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    z = z_batch(5)
+    np.save(tmp_path / "z.npy", z)
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"m = tf.saved_model.load({str(export_dir)!r})\n"
+        f"out = m.signatures['serving_default'](z=tf.constant(np.load({str(tmp_path / 'z.npy')!r})))\n"
+        "assert 'gan_tf' not in sys.modules\n"
+        f"np.save({str(tmp_path / 'images.npy')!r}, out['images'].numpy())\n")
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    _, g, _, _ = runs.restore_models(short_run)
+    np.testing.assert_allclose(np.load(tmp_path / "images.npy"), g(z)[0].numpy(), atol=1e-5)
+    with open(export_dir / export.EXPORT_INFO) as f:
+        assert json.load(f)["z_dim"] == 100
+    refused = run_module("gan_tf.export", f"--run_dir={short_run}", f"--export_dir={export_dir}")
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def test_export_tf1_checkpoint_restores_in_legacy_code(short_run, tmp_path):
+    prefix = tmp_path / "checkpoints" / "generator.ckpt"
+    result = run_module("gan_tf.export", f"--run_dir={short_run}", f"--tf1_checkpoint_out={prefix}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    gan = LegacyGAN(seed=5)
+    gan.restore_generator(str(tmp_path / "checkpoints"))
+    _, g, _, _ = runs.restore_models(short_run)
+    z = z_batch()
+    np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)
