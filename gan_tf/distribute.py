@@ -67,6 +67,8 @@ def _tf_config():
 def make_strategy(config):
     """The tf.distribute strategy `config.strategy` names, set up. Call it before any
     other TensorFlow work of the process (logical devices and clusters need that)."""
+    if os.environ.get("TF_CONFIG") == "":  # set but empty means no cluster; TensorFlow's own
+        del os.environ["TF_CONFIG"]        # strategies would fail to parse it as JSON
     if config.cpu_devices:
         configure_cpu_devices(config.cpu_devices)
     name = config.strategy

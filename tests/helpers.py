@@ -98,13 +98,13 @@ print("\\n" + json.dumps(results))
 """
 
 
-def cli_errors(module, *cases, cwd=None):
+def cli_errors(module, *cases, cwd=None, env=None):
     """[(exit code, stderr)] of each argument list in `cases` given in turn to `module`'s
-    command line (train_main or gan_tf.<tool>) through cli.run, all in one Python process:
-    the same parsing and one-line error path as `python -m module`, paying TensorFlow's
-    start-up once rather than once per case."""
+    command line (train_main or gan_tf.<tool>) through cli.run, all in one Python process
+    (with `env` added to the environment): the same parsing and one-line error path as
+    `python -m module`, paying TensorFlow's start-up once rather than once per case."""
     result = subprocess.run([sys.executable, "-c", _CLI_CASES, module, json.dumps(cases)],
-                            cwd=str(cwd or ROOT), env=dict(os.environ, PYTHONPATH=ROOT),
+                            cwd=str(cwd or ROOT), env=dict(os.environ, PYTHONPATH=ROOT, **(env or {})),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]

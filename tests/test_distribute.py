@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from gan_tf import data, distribute, errors, logs, models, train
 from gan_tf.trainer import METRIC_KEYS, GANTrainer
-from tests.helpers import MAIN, ROOT, changed, run_main, small_config, snapshot
+from tests.helpers import MAIN, ROOT, changed, cli_errors, small_config, snapshot
 from tests.helpers import records as read_records
 
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 1)).astype(np.float32)
@@ -110,18 +110,21 @@ def test_multi_worker_needs_tf_config(monkeypatch):
         distribute.make_strategy(small_config(strategy="multi_worker"))
 
 
-@pytest.mark.parametrize("args,env,message", [
-    (["--strategy=multi_worker"], {"TF_CONFIG": ""}, "needs the TF_CONFIG environment variable"),
-    (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=15"], {},
-     "does not split evenly over 2 replicas"),
-    (["--strategy=gpus"], {}, "--strategy"),
-    (["--cpu_devices=0"], {}, "--cpu_devices"),
-])
-def test_command_line_refuses_bad_strategy_settings(args, env, message, tmp_path):
-    result = run_main(*args, "--dataset=mnist_5k", f"--output_dir={tmp_path / 'run'}", env=env)
-    assert result.returncode in (1, 2), result.stderr[-2000:]
-    last = result.stderr.strip().splitlines()[-1]
-    assert "error:" in last and message in last, last
+def test_command_line_refuses_bad_strategy_settings(tmp_path):
+    cases = [  # the mirrored one last: it splits the CPU, once per process
+        (["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
+        (["--strategy=gpus"], "--strategy"),
+        (["--cpu_devices=0"], "--cpu_devices"),
+        (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=15"],
+         "does not split evenly over 2 replicas"),
+    ]
+    results = cli_errors("train_main", *[args + ["--dataset=mnist_5k",
+                                                 f"--output_dir={tmp_path / 'run'}"]
+                                         for args, _ in cases], env={"TF_CONFIG": ""})
+    for (args, message), (code, stderr) in zip(cases, results):
+        assert code in (1, 2), stderr[-2000:]
+        last = stderr.strip().splitlines()[-1]
+        assert "error:" in last and message in last, last
     assert not os.path.exists(tmp_path / "run")  # refused before anything was written
 
 

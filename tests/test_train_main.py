@@ -9,26 +9,32 @@ from absl import flags
 
 from flags import train_flags
 from gan_tf import models, runs
-from tests.helpers import MAIN, ROOT, run_main
+from tests.helpers import MAIN, ROOT, cli_errors, run_main
 from tests.idx_files import write_idx_set
 
 
-def test_unwritable_output_dir_is_one_line_and_nonzero(tmp_path):
+def test_bad_files_and_folders_are_one_line_exit_1_before_any_work(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = run_main("--dataset=mnist_5k", "--max_steps=1", f"--output_dir={blocker}/run")
-    assert result.returncode == 1
-    assert "--output_dir" in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("train_main.py: error:")
-
-
-def test_bad_data_dir_is_one_line_and_nonzero(tmp_path):
-    write_idx_set(str(tmp_path))
-    path = tmp_path / "train-images-idx3-ubyte.gz"
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write_idx_set(str(data_dir))
+    path = data_dir / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:200])  # truncated
-    result = run_main(f"--data_dir={tmp_path}", "--max_steps=1", f"--output_dir={tmp_path}/run")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "train-images-idx3-ubyte.gz" in result.stderr.strip().splitlines()[-1]
+    cases = {  # what is wrong -> (arguments, what the line names)
+        "unwritable output dir": (["--dataset=mnist_5k", f"--output_dir={blocker}/run"],
+                                  "--output_dir"),
+        "truncated data file": ([f"--data_dir={data_dir}", f"--output_dir={tmp_path}/run1"],
+                                "train-images-idx3-ubyte.gz"),
+        "missing TF1 checkpoint": ([f"--init_from_tf1_checkpoint={tmp_path / 'nope'}",
+                                    f"--output_dir={tmp_path}/run2"], "nope"),
+    }
+    results = cli_errors("train_main", *[args + ["--max_steps=1"] for args, _ in cases.values()])
+    for (what, (_, named)), (code, stderr) in zip(cases.items(), results):
+        lines = stderr.strip().splitlines()
+        assert code == 1 and "Traceback" not in stderr, (what, stderr)
+        assert lines[-1].startswith("train_main.py: error:") and named in lines[-1], what
+    assert sorted(os.listdir(tmp_path)) == ["data", "file"]  # no run directory was made
 
 
 @pytest.mark.parametrize("flagfile,expect", [
