@@ -82,6 +82,10 @@ def stress(args):
     run_dir = os.path.join(work, "killed")
     rng = random.Random(args.seed)
     rounds, landed, started = [], 0, time.time()
+    reference = os.path.join(work, "uninterrupted")
+    if args.deterministic:  # the uninterrupted run to compare with, alongside the killed one
+        reference_proc = subprocess.Popen(train_command(reference, args),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for i in range(args.kills):
         if time.time() - started > args.time_budget:
             break
@@ -107,8 +111,9 @@ def stress(args):
                "max_steps": args.max_steps, "log_every": args.log_every,
                "checkpoint_every": args.checkpoint_every, "deterministic": args.deterministic}
     if args.deterministic:
-        reference = os.path.join(work, "uninterrupted")
-        subprocess.run(train_command(reference, args), capture_output=True, check=True)
+        _, stderr = reference_proc.communicate()
+        if reference_proc.returncode:
+            raise RuntimeError(f"the uninterrupted run failed: {stderr.decode()[-500:]}")
         with open(os.path.join(run_dir, "train_losses.pkl"), "rb") as a, \
                 open(os.path.join(reference, "train_losses.pkl"), "rb") as b:
             same_losses = a.read() == b.read()

@@ -1,9 +1,8 @@
 """Porting: legacy TF1 checkpoints into gan_tf, gan_tf out to SavedModel and TF1 checkpoints."""
 import json
+import logging
 import os
 import pickle
-import subprocess
-import sys
 
 import matplotlib
 
@@ -13,11 +12,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import errors, porting, randomness  # noqa: E402
+from gan_tf import errors, porting, randomness, train  # noqa: E402
 from gan_tf.models import mlp  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
-from tests.helpers import ROOT, cli_errors, run_module, z_batch  # noqa: E402
+from tests.helpers import cli_errors, run_module, z_batch  # noqa: E402
 
 
 
@@ -146,17 +145,16 @@ def test_written_tf1_checkpoint_restores_in_legacy_code(tmp_path):
     np.testing.assert_allclose(g2(z)[0], g(z)[0], atol=1e-6)
 
 
-def test_train_main_starts_from_a_tf1_checkpoint(legacy, tmp_path):
+def test_a_run_starts_from_a_tf1_checkpoint(legacy, tmp_path, caplog):
     gan, root = legacy
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "train_main.py"), "--dataset=mnist_5k",
-         f"--init_from_tf1_checkpoint={root / 'g_only'}", "--max_steps=1", "--batch_size=16",
-         "--g_learning_rate=1e-12", "--d_learning_rate=1e-12", "--num_samples=4",
-         f"--output_dir={out}"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "Initialised 4 variables from TF1 checkpoint" in result.stderr
-    assert "(generator only)" in result.stderr
+    caplog.set_level(logging.INFO, logger="gan_tf")
+    train.train(TrainConfig(dataset="mnist_5k", init_from_tf1_checkpoint=str(root / "g_only"),
+                            max_steps=1, batch_size=16, g_learning_rate=1e-12,
+                            d_learning_rate=1e-12, num_samples=4, eval_samples=0,
+                            output_dir=str(out)))
+    assert "Initialised 4 variables from TF1 checkpoint" in caplog.text
+    assert "(generator only)" in caplog.text
     with open(out / "train_samples.pkl", "rb") as f:
         samples = pickle.load(f)
     z = randomness.fixed_z(TrainConfig(num_samples=4)).numpy()
