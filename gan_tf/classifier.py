@@ -17,6 +17,8 @@ import logging
 import os
 import time
 
+if __name__ == "__main__":  # the command line: TensorFlow's start-up lines held back (gan_tf.cli)
+    from gan_tf import cli  # noqa: F401  (must come before `import tensorflow`)
 import numpy as np
 import tensorflow as tf
 

@@ -74,3 +74,4 @@ def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
     assert f"{100 * accuracy:.2f}%" in result.stdout
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already holds a classifier" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1, again.stderr  # no TensorFlow start-up lines
