@@ -29,8 +29,10 @@ PROGRESS_GIF = "progress.gif"
 # training writes there, and in its folders only the files of training's own names.
 RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, logs_lib.SAMPLES,
              logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
+# A checkpoint's files (CheckpointManager's prefix ckpt-STEP): its index and data shards.
+_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
 RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
-                    CHECKPOINT_DIR: r"checkpoint|ckpt-\d+\.(index|data-\d{5}-of-\d{5})",
+                    CHECKPOINT_DIR: r"checkpoint|" + _CHECKPOINT_FILE.pattern,
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 
@@ -182,9 +184,6 @@ def remove_run_outputs(run_dir):
             os.rmdir(folder)
         except OSError:  # something of the user's is still in it
             pass
-
-
-_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
 
 
 def latest_checkpoint(directory, quiet=False):
