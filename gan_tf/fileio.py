@@ -1,6 +1,9 @@
-"""Writing files safely: whole files replaced atomically, and a check that a directory
-can be written before any long work needs it."""
+"""Writing files safely: whole files replaced atomically, pickled lists that grow by
+appends readers never see half done, and a check that a directory can be written
+before any long work needs it."""
+import io
 import os
+import pickle
 import tempfile
 
 from gan_tf.errors import LogFileError
@@ -42,3 +45,75 @@ def check_writable(directory):
     with open(probe, "wb"):
         pass
     os.remove(probe)
+
+
+# A pickled list as protocol 3 opcodes: PROTO 3, EMPTY_LIST, then MARK items APPENDS
+# groups, then STOP. Python's unpickler stops at the first STOP and ignores what follows.
+_EMPTY_LIST, _MARK, _APPENDS, _STOP = b"\x80\x03]", b"(", b"e", b"."
+
+
+def _pickled_items(items):
+    """The opcodes of each item, without the memo (so that pieces pickled at different
+    times can be joined), PROTO and STOP."""
+    out = []
+    for item in items:
+        buf = io.BytesIO()
+        pickler = pickle.Pickler(buf, protocol=3)
+        pickler.fast = True  # no memo: no references to objects of earlier pieces
+        pickler.dump(item)
+        out.append(buf.getvalue()[2:-1])
+    return b"".join(out)
+
+
+class PickledList:
+    """A file holding one pickled list (`pickle.load` gives the list) that grows by
+    appends costing only the new items, however long the list already is.
+
+    An append writes `items APPENDS STOP` after the file's STOP, fsyncs, then overwrites
+    that STOP with MARK, one byte: a reader, or the file after a crash, has either the
+    old list (the bytes after its STOP ignored) or the new one, never half of it."""
+
+    def __init__(self, path):
+        self.path = path
+        self._stop = None  # offset of the STOP this object wrote last
+        self._file_id = None
+
+    def rewrite(self, items):
+        """Replaces the file, atomically, by the list `items`."""
+        data = _EMPTY_LIST + (_MARK + _pickled_items(items) + _APPENDS if items else b"") + _STOP
+        atomic_write(self.path, data)
+        stat = os.stat(self.path)
+        self._stop, self._file_id = len(data) - 1, (stat.st_dev, stat.st_ino)
+
+    def extend(self, new_items, all_items):
+        """Appends `new_items`, the last items of the list `all_items()`; rewrites the whole
+        file instead when it is not the one this object last wrote."""
+        if not new_items:
+            return
+        try:
+            with open(self.path, "r+b") as f:
+                if not self._is_as_written(f):
+                    raise FileNotFoundError
+                f.seek(self._stop + 1)
+                f.write(_pickled_items(new_items) + _APPENDS + _STOP)
+                f.flush()
+                os.fsync(f.fileno())
+                size = f.tell()
+                f.seek(self._stop)
+                f.write(_MARK)  # the new items are in the list from here on
+                f.flush()
+                os.fsync(f.fileno())
+            self._stop = size - 1
+        except FileNotFoundError:
+            self.rewrite(all_items())
+        except OSError as e:
+            raise LogFileError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def _is_as_written(self, f):
+        if self._stop is None:
+            return False
+        stat = os.fstat(f.fileno())
+        if (stat.st_dev, stat.st_ino) != self._file_id or stat.st_size != self._stop + 1:
+            return False
+        f.seek(self._stop)
+        return f.read(1) == _STOP

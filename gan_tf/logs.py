@@ -9,12 +9,13 @@
                          D(x), D(G(z)), steps/s): the source of truth the
                          pickle is rebuilt from on resume.
 
-Pickles are replaced atomically (temporary file + rename); metrics.jsonl is
-appended to, and cut back to the checkpoint's step when a run resumes.
+Training writes each graph call's records at once: one append to metrics.jsonl and
+one to each pickle (fileio.PickledList: readers see the old list or the new one,
+never half of it), so a record costs the same however long the run is. Resuming cuts
+every file back to the checkpoint's step, replacing it atomically.
 """
 import json
 import os
-import pickle
 
 import numpy as np
 
@@ -96,6 +97,8 @@ class RunLogs:
         self.run_dir = run_dir
         self.records = []
         self.samples, self.sample_steps = [], []
+        self._losses = fileio.PickledList(self.path(LOSSES))
+        self._samples = fileio.PickledList(self.path(SAMPLES))
 
     def path(self, name):
         return os.path.join(self.run_dir, name)
@@ -110,8 +113,9 @@ class RunLogs:
         self.samples, self.sample_steps = [g for g, _ in kept], [s for _, s in kept]
         text = "".join(json.dumps(r) + "\n" for r in self.records)
         fileio.atomic_write(self.path(METRICS), text.encode("utf-8"))
-        self._write_losses()
-        self._write_samples()
+        self._losses.rewrite(self.losses())
+        fileio.atomic_write(self.path(SAMPLE_STEPS), json.dumps(self.sample_steps).encode("utf-8"))
+        self._samples.rewrite(self.samples)
 
     def _read_samples(self):
         """The sample grids and their steps, checked: one may be a sample ahead of the other
@@ -158,33 +162,38 @@ class RunLogs:
 
     def losses(self):
         """The legacy list of (d_loss, g_loss) numpy float32 tuples."""
-        return [(np.float32(r["d_loss"]), np.float32(r["g_loss"])) for r in self.records
-                if "d_loss" in r]  # evaluation-only records carry no losses
+        return _losses(self.records)
 
     def append(self, record):
-        """Adds one log-interval record to metrics.jsonl and train_losses.pkl."""
+        """Adds one record (see extend)."""
+        self.extend([record])
+
+    def extend(self, records):
+        """Adds records to metrics.jsonl and train_losses.pkl: one append to each."""
+        if not records:
+            return
         try:
             with open(self.path(METRICS), "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
+                f.write("".join(json.dumps(record) + "\n" for record in records))
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as e:
             raise LogFileError(f"cannot write {self.path(METRICS)}: {e.strerror or e}") from None
-        self.records.append(record)
-        self._write_losses()
+        self.records.extend(records)
+        self._losses.extend(_losses(records), self.losses)
 
     def append_samples(self, step, images):
         """Adds the fixed-z samples (n, 28, 28[, 1]) taken at `step`."""
         images = np.asarray(images, np.float32)
-        self.samples.append(images.reshape(images.shape[0], images.shape[1], images.shape[2]))
+        grid = images.reshape(images.shape[0], images.shape[1], images.shape[2])
+        self.samples.append(grid)
         self.sample_steps.append(int(step))
-        self._write_samples()
-
-    def _write_losses(self):
-        fileio.atomic_write(self.path(LOSSES), pickle.dumps(self.losses()))
-
-    def _write_samples(self):
         # The steps first: a crash in between leaves a step without its sample, which
         # resume drops; a sample without its step would be one whose step is unknown.
         fileio.atomic_write(self.path(SAMPLE_STEPS), json.dumps(self.sample_steps).encode("utf-8"))
-        fileio.atomic_write(self.path(SAMPLES), pickle.dumps(self.samples))
+        self._samples.extend([grid], lambda: self.samples)
+
+
+def _losses(records):
+    return [(np.float32(r["d_loss"]), np.float32(r["g_loss"])) for r in records
+            if "d_loss" in r]  # evaluation-only records carry no losses

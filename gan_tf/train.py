@@ -57,7 +57,7 @@ def _train(config, strategy, run, t_setup):
     batches = _check_data(config, data)
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
     trainer = _build_trainer(config, strategy, chief, data)
-    outputs = RunOutputs(config, write_dir, trainer, run.latest, batches)
+    outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
 
     start = _restore(config, trainer, outputs)
     if chief:
@@ -140,8 +140,9 @@ def _restore(config, trainer, outputs):
 
 
 class _Loop:
-    """Runs in-graph up to the next log / sample / checkpoint / eval event, in calls of
-    about CALL_SECONDS each so that a stop request is answered promptly."""
+    """Runs in-graph up to the next sample / checkpoint / eval event, in calls of about
+    CALL_SECONDS each so that a stop request is answered promptly; the log records of
+    the steps of each call are written after it."""
 
     def __init__(self, config, strategy, trainer, outputs, evaluation, schedule, chief):
         self.config, self.strategy, self.trainer, self.chief = config, strategy, trainer, chief
@@ -202,8 +203,7 @@ class _Loop:
         if self.evaluation.enabled and "eval" in due:
             progress.end_line()
             evaluation = self.evaluation(step, self.trainer.sampler)
-        self.outputs.log(step, evaluation,
-                         interval_ends="log" in due or (stopping and self.outputs.has_steps))
+        self.outputs.log(step, evaluation, final=final or stopping)
         if evaluation:
             self.evaluation.write(self.outputs.logs.records)
         if self.chief and "sample" in due:

@@ -1,0 +1,88 @@
+"""fileio: atomic whole-file writes and the append-only pickled list."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from gan_tf import fileio
+from gan_tf.errors import LogFileError
+from gan_tf.pickles import load_pickle
+
+
+def pair(i):
+    return (np.float32(i), np.float32(-i))
+
+
+def loads(path):
+    """The list by Python's unpickler (as a notebook loads it) and by gan_tf's, checked equal."""
+    with open(path, "rb") as f:
+        plain = pickle.load(f)
+    assert repr(load_pickle(path)) == repr(plain)
+    return plain
+
+
+@pytest.mark.parametrize("items", [
+    [pair(i) for i in range(3)],
+    [np.full((2, 28, 28), i, np.float32) for i in range(2)]])
+def test_a_pickled_list_grows_by_appends_and_loads_as_one_list(tmp_path, items):
+    path = str(tmp_path / "list.pkl")
+    pickled = fileio.PickledList(path)
+    pickled.rewrite([])
+    assert loads(path) == []
+    everything = []
+    for chunk in (items[:1], [], items[1:], items):
+        everything += chunk
+        pickled.extend(chunk, lambda: everything)
+        assert repr(loads(path)) == repr(everything)
+
+
+def test_an_append_writes_only_the_new_items(tmp_path):
+    growth = []
+    for length in (10, 2000):
+        path = str(tmp_path / f"{length}.pkl")
+        pickled = fileio.PickledList(path)
+        items = [pair(i) for i in range(length)]
+        pickled.rewrite(items)
+        before, inode = open(path, "rb").read(), os.stat(path).st_ino
+        pickled.extend([pair(1)], lambda: items + [pair(1)])
+        after = open(path, "rb").read()
+        assert os.stat(path).st_ino == inode  # the same file, not a replacement
+        assert after[:len(before) - 1] == before[:-1]  # all but the old STOP left as it was
+        assert len(loads(path)) == length + 1
+        growth.append(len(after) - len(before))
+    assert growth[0] == growth[1]  # an append costs the same however long the list is
+
+
+def test_a_failure_before_the_new_items_are_joined_leaves_the_old_list(tmp_path, monkeypatch):
+    path = str(tmp_path / "list.pkl")
+    pickled = fileio.PickledList(path)
+    pickled.rewrite([pair(0)])
+
+    def no_space(fd):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(os, "fsync", no_space)  # after the new items, before the STOP flips
+    with pytest.raises(LogFileError, match="No space left on device"):
+        pickled.extend([pair(1)], lambda: [pair(0), pair(1)])
+    assert os.path.getsize(path) > len(pickle.dumps([pair(0)], protocol=3))  # items written
+    assert loads(path) == [pair(0)]  # ...but not part of the list
+
+
+@pytest.mark.parametrize("change", ["replaced", "truncated", "removed"])
+def test_a_file_changed_behind_its_back_is_rewritten_whole(tmp_path, change):
+    path = str(tmp_path / "list.pkl")
+    pickled = fileio.PickledList(path)
+    pickled.rewrite([pair(0), pair(1)])
+    if change == "replaced":
+        with open(path + ".new", "wb") as f:
+            f.write(pickle.dumps(["someone else's"]))
+        os.replace(path + ".new", path)
+    elif change == "truncated":
+        os.truncate(path, 5)
+    else:
+        os.remove(path)
+    everything = [pair(0), pair(1), pair(2)]
+    pickled.extend([pair(2)], lambda: everything)
+    assert loads(path) == everything
+    pickled.extend([pair(3)], lambda: everything + [pair(3)])  # appends again from there
+    assert loads(path) == everything + [pair(3)]
