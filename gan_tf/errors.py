@@ -62,6 +62,11 @@ class WorkerLost(DistributeError):
     """Another worker of the cluster went away mid-run."""
 
 
+class ModelFunctionError(RunError):
+    """A legacy TF1 model function (--generator_fn, --discriminator_fn, porting.tf1_network)
+    cannot be imported or does not behave as a generator or discriminator."""
+
+
 class PortingError(Exception):
     """A TF1 checkpoint or name map cannot be used; the message lists why."""
 
