@@ -71,6 +71,12 @@ class PortingError(Exception):
     """A TF1 checkpoint or name map cannot be used; the message lists why."""
 
 
+class TF1PortError(PortingError):
+    """Legacy TF1 model code calls something that cannot work under gan_tf (a placeholder,
+    a Session, a removed tf.contrib module, a tf.layers option gan_tf.tf1 does not apply);
+    the message names the call and what to do instead."""
+
+
 class ClassifierError(Exception):
     """A classifier directory is missing or does not hold a trained classifier."""
 
