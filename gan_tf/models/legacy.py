@@ -145,10 +145,11 @@ def import_function(spec, flag):
     return getattr(module, attribute)
 
 
-def import_functions(config):
-    """(generator function, discriminator function) of a --model=tf1 config."""
-    return (import_function(config.generator_fn, "generator_fn"),
-            import_function(config.discriminator_fn, "discriminator_fn"))
+def check_functions(config, image_shape=data.IMAGE_SHAPE):
+    """Builds a --model=tf1 config's networks once, so that a function that does not
+    import or misbehaves is refused (ModelFunctionError) before a run starts."""
+    for role in ROLES:
+        build(config, role, image_shape)
 
 
 def build(config, role, image_shape=data.IMAGE_SHAPE):
