@@ -185,3 +185,11 @@ def test_unbuilt_gan_tf_models_load_from_the_checkpoint_shapes(tmp_path):
     np.testing.assert_allclose(fresh[0](z)[0].numpy(), g(z)[0].numpy(), atol=1e-6)
     with pytest.raises(errors.PortingError, match="call it once first"):
         porting.load_tf1_checkpoint(prefix, models.dcgan.Generator(name="other"))
+
+
+def test_two_replicas_train_a_legacy_mlp_as_one_device_does(tmp_path):
+    """--strategy=mirrored: the legacy variables are created under the strategy's scope."""
+    for name, strategy in (("one", "default"), ("two", "mirrored")):
+        train.train(tf1_config("mlp", tmp_path / name, max_steps=2, strategy=strategy,
+                               cpu_devices=2 if strategy == "mirrored" else None))
+    np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(tmp_path / "one"), atol=1e-5)
