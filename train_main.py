@@ -3,6 +3,9 @@
 Flags are parsed and checked here, before TensorFlow is imported or data is
 loaded; bad values exit with one line naming the flag.
 """
+import os
+import sys
+
 from absl import flags as absl_flags
 
 from flags import train_flags
@@ -20,6 +23,8 @@ def main(argv):
         config.validate()
     except ConfigError as e:
         raise cli.UsageError(e) from None
+    if config.model == "tf1":  # --generator_fn's MODULE may be in the working directory
+        sys.path.insert(0, os.getcwd())
     if FLAGS.tf_log:
         cli.show_tensorflow_log()
     from gan_tf import train  # TensorFlow is imported from here on

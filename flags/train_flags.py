@@ -7,15 +7,16 @@ import dataclasses
 
 from absl import flags
 
-from gan_tf.config import (DATASETS, FIELD_CHECKS, INITS, MODELS, OPTIMIZERS, STRATEGIES,
-                           Z_DISTRIBUTIONS, TrainConfig)
+from gan_tf.config import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS, MODELS,
+                           OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS, TrainConfig)
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config
 LIST_FLAGS = ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes")
 
 # What and where.
-flags.DEFINE_enum("model", _D.model, MODELS, "Architecture of G and D.")
+flags.DEFINE_enum("model", _D.model, MODELS, "Architecture of G and D (tf1: legacy model "
+                  "functions, set by --generator_fn and --discriminator_fn).")
 flags.DEFINE_enum("dataset", _D.dataset, DATASETS,
                   "mnist falls back to the embedded 5,000 digits when the full set is unreachable.")
 flags.DEFINE_string("data_dir", None, "Directory with mnist.npz or the four IDX .gz files.")
@@ -113,6 +114,16 @@ flags.DEFINE_string("tf1_name_map", None,
                     "File mapping the TF1 checkpoint's variable names (or prefixes) to gan_tf's: "
                     "JSON object or 'old new' lines.")
 
+# A legacy TF1 model's own networks (docs/porting.md, "Your own TF1 model").
+flags.DEFINE_string("generator_fn", None, "A legacy TF1 generator function fn(z, training), "
+                    "MODULE:FUNCTION, MODULE importable from the working directory or "
+                    "PYTHONPATH; with --discriminator_fn, implies --model=tf1.")
+flags.DEFINE_string("discriminator_fn", None, "The legacy discriminator function fn(x, "
+                    "training), MODULE:FUNCTION.")
+flags.DEFINE_enum("discriminator_input", None, DISCRIMINATOR_INPUTS, "How --discriminator_fn "
+                  "takes images: image, (batch, 28, 28, 1) (default), or flat, (batch, 784) as "
+                  "the TF1 notebook's.")
+
 
 def _int_list(values):
     return None if values is None else tuple(int(v) for v in values)
@@ -140,4 +151,6 @@ def to_config(flag_values=FLAGS):
     for field in dataclasses.fields(TrainConfig):
         value = flag_values[field.name].value
         values[field.name] = _int_list(value) if field.name in LIST_FLAGS else value
+    if (values["generator_fn"] or values["discriminator_fn"]) and not flag_values["model"].present:
+        values["model"] = "tf1"
     return TrainConfig(**values)

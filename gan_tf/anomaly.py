@@ -279,6 +279,9 @@ def main(argv):
     import tensorflow as tf
     tf.config.optimizer.set_experimental_options({"remapping": False})
     config, generator, discriminator, source = runs.restore_models(f.run_dir)
+    if config.model == "tf1":
+        raise RunError(f"--run_dir={f.run_dir}: its legacy discriminator function does not "
+                       "expose the hidden features anomaly scores read; use gan_tf's models")
     run_data = data_lib.load(config.dataset, f.data_dir or config.data_dir)
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
     labels, in_reference = None, None

@@ -8,11 +8,12 @@ import dataclasses
 import json
 import math
 import os
+import re
 from typing import Optional, Tuple
 
 from gan_tf.errors import ConfigError
 
-MODELS = ("mlp", "dcgan")
+MODELS = ("mlp", "dcgan", "tf1")  # tf1: legacy model functions, --generator_fn/--discriminator_fn
 DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -23,6 +24,11 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distri
 DEFAULT_MAX_STEPS = 55000
 MIN_DEFAULT_INTERVAL = 1000
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
+FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MODULE:FUNCTION
+DISCRIMINATOR_INPUTS = ("image", "flat")
+# The sizes of gan_tf's own architectures: a legacy model function has its own.
+ARCHITECTURE_SIZES = ("g_hidden", "d_hidden", "g_channels", "d_channels", "kernel_size", "leak",
+                      "g_batchnorm", "bn_momentum", "dropout")
 
 
 def _finite(v):
@@ -94,6 +100,12 @@ FIELD_CHECKS = {
     "max_seconds": (_positive, "must be a positive finite number of seconds"),
     "strategy": (_one_of(STRATEGIES), f"must be one of {', '.join(STRATEGIES)}"),
     "cpu_devices": (_positive, "must be a positive number of logical CPU devices"),
+    "generator_fn": (lambda v: v is None or FUNCTION_SPEC.fullmatch(v),
+                     "must be MODULE:FUNCTION, e.g. my_gan:generator"),
+    "discriminator_fn": (lambda v: v is None or FUNCTION_SPEC.fullmatch(v),
+                         "must be MODULE:FUNCTION, e.g. my_gan:discriminator"),
+    "discriminator_input": (lambda v: v is None or v in DISCRIMINATOR_INPUTS,
+                            "must be image (batch, 28, 28, 1) or flat (batch, 784)"),
     "exclude_classes": (lambda v: len(set(v)) == len(v) and len(v) < 10
                         and all(isinstance(c, int) and 0 <= c <= 9 for c in v),
                         "must list distinct classes 0 to 9, not all ten"),
@@ -179,6 +191,11 @@ class TrainConfig:
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
     init_from_tf1_checkpoint: Optional[str] = None
     tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
+    # model="tf1": a legacy TF1 model's own generator and discriminator functions,
+    # MODULE:FUNCTION, and whether the discriminator takes images flat (docs/porting.md).
+    generator_fn: Optional[str] = None
+    discriminator_fn: Optional[str] = None
+    discriminator_input: Optional[str] = None  # None: image
 
     def __post_init__(self):
         for name in ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes"):
@@ -196,7 +213,34 @@ class TrainConfig:
                 ok = False
             if not ok:
                 raise ConfigError(name, f"{message} (got {value!r})")
+        self._check_model_functions()
         return self
+
+    def _check_model_functions(self):
+        """model="tf1" takes both legacy functions and none of the options they cannot use."""
+        functions = ("generator_fn", "discriminator_fn", "discriminator_input")
+        if self.model != "tf1":
+            for name in functions:
+                if getattr(self, name) is not None:
+                    raise ConfigError(name, f"is for legacy model functions (--model=tf1), not "
+                                            f"--model={self.model}")
+            return
+        for name in functions[:2]:
+            if getattr(self, name) is None:
+                raise ConfigError(name, "--model=tf1 needs --generator_fn and --discriminator_fn")
+        refused = [(name, "sizes gan_tf's own architectures; a legacy model function has "
+                          "its own sizes") for name in ARCHITECTURE_SIZES
+                   if getattr(self, name) is not None]
+        refused += [(name, why) for name, on, why in (
+            ("conditional", self.conditional, "needs gan_tf's own models (a legacy model "
+                                              "function takes no labels)"),
+            ("init", self.init != "glorot", "a legacy model function chooses its own "
+                                            "initialisers"),
+            ("mixed_precision", self.mixed_precision, "a legacy model function computes in "
+                                                      "its variables' float32")) if on]
+        if refused:
+            raise ConfigError(refused[0][0], f"{refused[0][1]}: leave it out with "
+                                             "--generator_fn/--discriminator_fn")
 
     def schedule(self, steps_per_epoch):
         """(max_steps, log_every, sample_every, checkpoint_every) for a dataset size."""

@@ -62,8 +62,19 @@ class WorkerLost(DistributeError):
     """Another worker of the cluster went away mid-run."""
 
 
+class ModelFunctionError(RunError):
+    """A legacy TF1 model function (--generator_fn, --discriminator_fn, porting.tf1_network)
+    cannot be imported or does not behave as a generator or discriminator."""
+
+
 class PortingError(Exception):
     """A TF1 checkpoint or name map cannot be used; the message lists why."""
+
+
+class TF1PortError(PortingError):
+    """Legacy TF1 model code calls something that cannot work under gan_tf (a placeholder,
+    a Session, a removed tf.contrib module, a tf.layers option gan_tf.tf1 does not apply);
+    the message names the call and what to do instead."""
 
 
 class ClassifierError(Exception):

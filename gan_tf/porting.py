@@ -14,6 +14,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import data
 from gan_tf.errors import PortingError, checkpoint_errors
 
 OPTIMIZER_STATE = re.compile(
@@ -106,7 +107,8 @@ def read_tf1_checkpoint(path, name_map=None):
 
 
 def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None):
-    """Loads a TF1 checkpoint into built gan_tf models; returns {name: shape} of what it loaded.
+    """Loads a TF1 checkpoint into gan_tf models; returns {name: shape} of what it loaded.
+    A model not called yet is first built from the checkpoint's shapes.
 
     Only the modules passed are loaded (a generator-only checkpoint, as the legacy
     notebook saved, loads into `generator` alone). Every variable of each module
@@ -119,11 +121,11 @@ def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None)
         raise PortingError("load_tf1_checkpoint needs a generator, a discriminator or both")
     stored = read_tf1_checkpoint(path, name_map)
     targets = {}
-    for module in modules:
-        variables = _module_variables(module)
-        if not variables:
-            raise PortingError(f"the {module.name} has no variables yet: call it once first")
-        targets.update(variables)
+    for module, role in ((generator, "generator"), (discriminator, "discriminator")):
+        if module is not None:
+            if not module.variables:
+                build_from_checkpoint(module, role, stored)
+            targets.update(_module_variables(module))
     scopes = tuple(m.name + "/" for m in modules)
     missing = sorted(n for n in targets if n not in stored)
     extra = sorted(n for n in stored if n.startswith(scopes) and n not in targets)
@@ -141,6 +143,42 @@ def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None)
     for name, variable in targets.items():
         variable.assign(stored[name].astype(variable.dtype.as_numpy_dtype))
     return {name: tuple(stored[name].shape) for name in targets}
+
+
+def tf1_network(fn, name, input_shape=None):
+    """A legacy TF1 model function `fn(inputs, training)` as a gan_tf Generator or
+    Discriminator (gan_tf.models.legacy.Network): `name` is the scope the function opens,
+    `input_shape` e.g. (784,) for a discriminator that takes images flat."""
+    from gan_tf.models import legacy
+    return legacy.Network(fn, name, input_shape=input_shape)
+
+
+def _first_kernel_rows(stored, scope, layer):
+    """Rows of `scope/layer/kernel` in a checkpoint (None if it has none)."""
+    kernel = stored.get(f"{scope}/{layer}/kernel")
+    return None if kernel is None else kernel.shape[0]
+
+
+def build_from_checkpoint(module, role, stored):
+    """Creates the variables of a network not called yet with one call on inputs sized by
+    the checkpoint `stored` ({name: value}): a generator's z_dim from the kernel that reads
+    z, a discriminator's input from its first layer; PortingError where they cannot tell."""
+    from gan_tf.models import base, legacy
+    if isinstance(module, legacy.Network):
+        return module.build_like(role, {n: tuple(v.shape) for n, v in stored.items()})
+    rows = _first_kernel_rows(stored, module.name, "dense")
+    if isinstance(module, base.Generator) and rows is not None:
+        module(tf.zeros([1, rows - module.num_classes]),
+               labels=[0] if module.num_classes else None)
+    elif isinstance(module, base.Discriminator) and (
+            rows is not None or f"{module.name}/conv2d/kernel" in stored):
+        x = (tf.zeros([1, rows]) if f"{module.name}/conv2d/kernel" not in stored else
+             tf.zeros((1,) + data.IMAGE_SHAPE[:2] + stored[f"{module.name}/conv2d/kernel"].shape[2:3]))
+        module(x, labels=[0] if module.num_classes else None)
+    else:
+        raise PortingError(f"the {module.name} has no variables yet and the checkpoint does "
+                           f"not tell its input size (no {module.name}/dense/kernel): call it "
+                           "once first")
 
 
 def init_from_tf1(config, generator, discriminator):

@@ -282,5 +282,7 @@ def restore_models(run_dir):
     try:
         checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
     except checkpoint_errors() as e:
-        raise RunError(f"cannot restore {latest}: {str(e).splitlines()[0]}") from None
+        functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
+                     "the variables the run trained?)" if config.model == "tf1" else "")
+        raise RunError(f"cannot restore {latest}{functions}: {str(e).splitlines()[0]}") from None
     return config, generator, discriminator, latest

@@ -39,6 +39,8 @@ def train(config):
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
         porting.resolve_checkpoint(config.init_from_tf1_checkpoint)
         porting.read_name_map(config.tf1_name_map)
+    if config.model == "tf1":  # a legacy function that fails fails now, before any work
+        models.legacy.check_functions(config)
     # The run directory, checked and locked for the life of the run (by the chief: other
     # workers write to a scratch one), and left as it was if the run fails to start.
     with RunDirectory(config, chief) as run:

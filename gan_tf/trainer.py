@@ -9,8 +9,8 @@ from gan_tf.randomness import StepRandom
 # Speed options whose best setting depends on the architecture, by measurement
 # (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
 # CPU and slows conv steps down; joint updates save the DCGAN a generator pass.
-SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False},
-                  "joint_updates": {"mlp": False, "dcgan": True}}
+SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
+                  "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 
 
@@ -109,14 +109,19 @@ class GANTrainer(tf.Module):
 
     def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
         """D on the real and the fake batch in one call on their concatenation (the same
-        math as two calls: D has no batch statistics), which is faster. Returns D's
+        math as two calls: D has no batch statistics), which is faster; a legacy D, whose
+        batch norm may have, in two calls.  Returns D's
         losses and mean verdicts, and the fake batch's logits."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
                   if self.num_classes else None)
-        probs, logits = self.discriminator(self._d_input(tf.concat([real, fake], 0), rand),
-                                           training=True, seed=seed, labels=labels)
+        x = self._d_input(tf.concat([real, fake], 0), rand)
+        if getattr(self.discriminator, "separate_batches", False):  # as TF1 code called it
+            outs = [self.discriminator(part, training=True, seed=seed) for part in (x[:n], x[n:])]
+            probs, logits = (tf.concat(parts, 0) for parts in zip(*outs))
+        else:
+            probs, logits = self.discriminator(x, training=True, seed=seed, labels=labels)
         flips = [tricks.label_flips(rand.local_seed(), n, self.config.label_flip)
                  if self.config.label_flip else None for _ in range(2)]
         d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(

@@ -12,7 +12,9 @@ batches (TF1's reuse=True).
 
 Architectures (`--model`): `mlp` (gan_tf/models/mlp.py) and `dcgan`
 (gan_tf/models/dcgan.py). Another plugs in with a module defining a
-base.Generator / base.Discriminator pair and one `register` call below.
+base.Generator / base.Discriminator pair and one `register` call below. `tf1` is a
+legacy TF1 model's own functions, --generator_fn and --discriminator_fn
+(gan_tf/models/legacy.py).
 
 Class-conditional models (--conditional): G takes the label as a one-hot vector
 concatenated to z (the conditional GAN of Mirza & Osindero); D is a projection
@@ -27,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf.models import dcgan, mlp
+from gan_tf.models import dcgan, legacy, mlp
 
 Architecture = collections.namedtuple("Architecture", "generator discriminator")
 ARCHITECTURES = {}  # --model name -> Architecture (the two network classes)
@@ -74,7 +76,10 @@ def first_layer_width(config, image_shape=data.IMAGE_SHAPE):
 
 def build_generator(config, name="generator", compute_dtype="float32",
                     image_shape=data.IMAGE_SHAPE, dataset_classes=data.NUM_CLASSES):
-    """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA)."""
+    """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA;
+    a legacy function's is named after its own scope, `generator`, either way)."""
+    if config.model == "tf1":
+        return legacy.build(config, "generator", image_shape)
     cls = architecture(config.model).generator
     generator = cls(image_shape, name=name, compute_dtype=compute_dtype,
                     num_classes=num_classes(config, dataset_classes), **cls.config_sizes(config))
@@ -89,6 +94,8 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
     bfloat16 or float16 under mixed precision)."""
     generator = build_generator(config, compute_dtype=compute_dtype, image_shape=image_shape,
                                 dataset_classes=dataset_classes)
+    if config.model == "tf1":
+        return generator, legacy.build(config, "discriminator", image_shape)
     cls = architecture(config.model).discriminator
     discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
                         **cls.config_sizes(config))

@@ -1,0 +1,172 @@
+"""Generator and Discriminator from a legacy TF1 model function (`--model=tf1`,
+gan_tf.porting.tf1_network).
+
+A legacy `fn(inputs, training)` opens its own variable_scope and creates its variables
+with tf.compat.v1.get_variable (directly or through gan_tf.tf1.layers). Called inside
+the network's variable store (gan_tf.tf1.store) it creates them on the first call and
+reuses them after, eagerly and under tf.function, under exactly the names TF1 gave
+them: its old Saver checkpoints load by name, and gan_tf's go back to its old code.
+"""
+import importlib
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data
+from gan_tf.errors import ModelFunctionError, PortingError
+from gan_tf.tf1.store import VariableStore
+
+ROLES = ("generator", "discriminator")
+
+
+class Network(tf.Module):
+    """A legacy model function playing a gan_tf Generator or Discriminator.
+
+    The first call tells which from what `fn` returns: one value per example is a
+    discriminator's logit, image-many values a generator's images. `fn` returns
+    (output, logits) or one tensor: a generator's images, or a discriminator's logits
+    (whose probabilities are then their sigmoid). A generator's images are reshaped to
+    `image_shape`; a discriminator is given images reshaped to `input_shape` (e.g. (784,))
+    when that is set, else as they are, (batch, 28, 28, 1).
+    """
+
+    def __init__(self, fn, name, input_shape=None, image_shape=data.IMAGE_SHAPE, role=None,
+                 label=None):
+        super().__init__(name=name)
+        self.label = label or getattr(fn, "__qualname__", repr(fn))
+        if not callable(fn):
+            raise ModelFunctionError(f"{self.label} is not callable (a {type(fn).__name__})")
+        self._fn, self.role = fn, role
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.image_shape = tuple(image_shape)
+        self.num_classes, self.compute_dtype = 0, "float32"
+        self._store = VariableStore()
+        self.separate_batches = True  # a legacy D sees real and fake batches in two calls
+        self.tf1_variables = {}  # TF1 name -> variable, what tf.train.Checkpoint tracks
+
+    def __call__(self, x, training=False, update_stats=True, seed=None, labels=None):
+        """(images, logits) of a generator or (probs, logits) of a discriminator; the
+        function gets `training` as a Python bool. `update_stats=False` keeps the
+        moving statistics as they were (gan_tf's D step leaves G's variables alone).
+        `seed` is not used: the function's dropout draws its own."""
+        if labels is not None:
+            raise ModelFunctionError(f"{self.label} is a legacy model function: it takes "
+                                     "no labels (no --conditional)")
+        if not isinstance(training, bool):
+            raise ModelFunctionError(f"{self.name}: training must be a Python bool (TF1's "
+                                     "is_training placeholder becomes this argument)")
+        x = tf.convert_to_tensor(x, tf.float32)
+        if self.input_shape is not None:
+            x = tf.reshape(x, (-1,) + self.input_shape)
+        first = not self.tf1_variables
+        kept = ([] if first or update_stats or not training else
+                [(v, v.read_value()) for v in self.variables if not v.trainable])
+        with self._store.scope():
+            returned = self._fn(x, training)
+        for variable, value in kept:
+            variable.assign(value)
+        outputs = self._outputs(returned, first)
+        if first:
+            self._adopt_variables()
+        return outputs
+
+    def _outputs(self, returned, first):
+        if isinstance(returned, (tuple, list)) and len(returned) == 2:
+            out, logits, pair = returned[0], returned[1], True
+        elif tf.is_tensor(returned):
+            out, logits, pair = returned, returned, False
+        else:
+            raise ModelFunctionError(f"{self.label} returned {type(returned).__name__}; a "
+                                     "model function returns (output, logits) or one tensor")
+        per_example = int(np.prod(logits.shape[1:]))
+        role = "discriminator" if per_example == 1 else "generator"
+        if first:
+            pixels = int(np.prod(self.image_shape))
+            if per_example not in (1, pixels) or (self.role and role != self.role):
+                raise ModelFunctionError(
+                    f"{self.label} returns {per_example} values per example; a generator "
+                    f"returns an image's {pixels}, a discriminator one logit")
+            self.role = role
+        if role == "generator":
+            shape = (-1,) + self.image_shape
+            return (tf.reshape(tf.cast(out, tf.float32), shape),
+                    tf.reshape(tf.cast(logits, tf.float32), shape))
+        logits = tf.reshape(tf.cast(logits, tf.float32), (-1, 1))
+        probs = tf.reshape(tf.cast(out, tf.float32), (-1, 1)) if pair else tf.sigmoid(logits)
+        return probs, logits
+
+    def _adopt_variables(self):
+        """Tracks what the first call created, all of it under this network's scope."""
+        variables = self._store.variables()
+        outside = [v.name for v in variables if not v.name.startswith(self.name + "/")]
+        if not variables or outside:
+            found = f" (it created {', '.join(outside[:4])})" if outside else ""
+            raise ModelFunctionError(
+                f"{self.label} created no variables under the scope {self.name}/{found}; "
+                f"open tf.variable_scope({self.name!r}) in it, as TF1 GAN code does")
+        self.tf1_variables = {v.name.split(":")[0]: v for v in variables}
+
+    def build_like(self, role, shapes):
+        """Creates the variables as the `role` network whose checkpoint has `shapes` ({name:
+        shape}): a generator is tried on each z_dim a 2-D variable of its scope suggests,
+        and built with the one that gives the checkpoint's variables."""
+        self.role = role
+        if role == "discriminator":
+            return self(tf.zeros((1,) + self.image_shape))
+        expected = {n: s for n, s in shapes.items() if n.startswith(self.name + "/")}
+        for z_dim in sorted({shape[0] for shape in expected.values() if len(shape) == 2}):
+            trial = Network(self._fn, self.name, self.input_shape, self.image_shape, role)
+            try:
+                trial(tf.zeros([1, z_dim]))
+            except (ValueError, TypeError, tf.errors.OpError, ModelFunctionError):
+                continue
+            if {n: tuple(v.shape) for n, v in trial.tf1_variables.items()} == expected:
+                return self(tf.zeros([1, z_dim]))
+        raise PortingError(f"no z_dim gives {self.label} the variables of the checkpoint's "
+                           f"{self.name}/: call it once first")
+
+    def features(self, x, training=False, seed=None):
+        raise ModelFunctionError(f"{self.label} is a legacy model function: its last hidden "
+                                 "features, which this needs, are not exposed")
+
+
+def import_function(spec, flag):
+    """The function MODULE:FUNCTION names (ModelFunctionError naming `--flag` if none)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # anything the module's own code raises, SyntaxError too
+        reason = (str(e).splitlines() or [""])[0]
+        raise ModelFunctionError(f"--{flag}={spec}: cannot import {module_name} "
+                                 f"({type(e).__name__}: {reason}); run from the folder that "
+                                 "holds it or put that folder on PYTHONPATH") from None
+    if not hasattr(module, attribute):
+        raise ModelFunctionError(f"--{flag}={spec}: {module_name} has no {attribute}")
+    return getattr(module, attribute)
+
+
+def check_functions(config, image_shape=data.IMAGE_SHAPE):
+    """Builds a --model=tf1 config's networks once, so that a function that does not
+    import or misbehaves is refused (ModelFunctionError) before a run starts."""
+    for role in ROLES:
+        build(config, role, image_shape)
+
+
+def build(config, role, image_shape=data.IMAGE_SHAPE):
+    """The `role` network of a --model=tf1 config, variables created (by one call)."""
+    flag = f"{role}_fn"
+    spec = getattr(config, flag)
+    flat = role == "discriminator" and config.discriminator_input == "flat"
+    network = Network(import_function(spec, flag), role,
+                      input_shape=(int(np.prod(image_shape)),) if flat else None,
+                      image_shape=image_shape, role=role, label=f"--{flag}={spec}")
+    x = tf.zeros([1, config.z_dim] if role == "generator" else (1,) + tuple(image_shape))
+    try:
+        network(x)
+    except ModelFunctionError:
+        raise
+    except Exception as e:  # the function's own failure (a gan_tf.tf1 refusal among them)
+        reason = (str(e).strip().splitlines() or [""])[0]
+        raise ModelFunctionError(f"--{flag}={spec} fails on a {x.shape.as_list()} input: "
+                                 f"{type(e).__name__}: {reason}") from None
+    return network

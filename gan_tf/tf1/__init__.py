@@ -1,0 +1,41 @@
+"""gan_tf.tf1: a drop-in for the `tf` of a legacy TF1 model file.
+
+A TF1 model file changes one line, `import tensorflow as tf` to
+`from gan_tf import tf1 as tf`, and its generator and discriminator functions run
+under gan_tf, eagerly and in tf.function, with their TF1 variable names:
+
+- every `tf.compat.v1` name is forwarded (`variable_scope`, `get_variable`, the v1
+  initializers, `tf.nn`, math ops, `get_collection`, `GraphKeys`, `AUTO_REUSE`, ...);
+- `tf.layers` (tf1.layers) and `tf.contrib.layers.batch_norm` / `xavier_initializer`
+  (tf1.contrib) replace what Keras 3 and TF2 removed, with TF1's names and formulas;
+- what cannot work inside a model function (placeholders, sessions, variable
+  initializers, `tf.train.Saver`, other `tf.contrib` modules) raises a one-line
+  TF1PortError naming the call and what to do instead.
+
+The functions' variables live in a `VariableStore` (gan_tf.tf1.store): call the model
+inside `store.scope()`; batch norm updates its moving statistics in the training
+forward pass, so the legacy UPDATE_OPS collection is empty and harmless.
+"""
+import tensorflow as _tf
+
+from gan_tf.tf1 import contrib, layers, train
+from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
+from gan_tf.tf1.store import VariableStore
+
+__all__ = ["VariableStore", "contrib", "layers", "train"]
+
+
+def __getattr__(name):
+    """tf.compat.v1's `name`, or for a call that cannot work under gan_tf, a stand-in
+    that raises TF1PortError when called; AttributeError for a name v1 does not have."""
+    if name in _REFUSED:
+        return _refusal(f"tf.{name}", _REFUSED[name])
+    try:
+        return getattr(_tf.compat.v1, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r} "
+                             "(nor has tf.compat.v1)") from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(dir(_tf.compat.v1)))

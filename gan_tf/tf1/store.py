@@ -1,0 +1,46 @@
+"""A store for the variables that TF1 model code creates with `get_variable`.
+
+TF1 model functions (`generator(z)`, `discriminator(x, reuse=True)`) create their
+variables through `tf.compat.v1.variable_scope` and `get_variable`; in TF2 those only
+create and reuse variables inside a variable store, the mechanism behind
+`tf.compat.v1.make_template`. That store, `EagerVariableStore`, is not a public API,
+so this module is the one place that touches it; tests/test_tf1.py checks the
+behaviour gan_tf relies on, so a TensorFlow upgrade that changes it fails there.
+"""
+import contextlib
+
+from tensorflow.python.ops import variable_scope as _vs
+
+
+class VariableStore:
+    """get_variable-created variables of TF1 model code, created on the first call and
+    reused after, eagerly and inside tf.function."""
+
+    def __init__(self):
+        self._eager_store = _vs.EagerVariableStore()
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Inside it, `variable_scope` / `get_variable` create variables in this store or
+        reuse its ones. Each entry starts from the root variable scope with fresh
+        `default_name` counts (dense, dense_1, ... restart), so a second call of the same
+        model function gets the first call's names and so its variables, with or without
+        `reuse=True`."""
+        scopes = _vs.get_variable_scope_store()
+        saved = scopes.current_scope, scopes.variable_scopes_count
+        # AUTO_REUSE at the root, as in eager TF2, also while tf.function traces
+        scopes.current_scope = _vs.VariableScope(_vs.AUTO_REUSE)
+        scopes.variable_scopes_count = {}
+        try:
+            with self._eager_store.as_default():
+                yield self
+        finally:
+            scopes.current_scope, scopes.variable_scopes_count = saved
+
+    def variables(self):
+        """All variables, in creation order."""
+        return list(self._eager_store._store._vars.values())  # pylint: disable=protected-access
+
+    def trainable_variables(self):
+        """The trainable variables, in creation order."""
+        return [v for v in self.variables() if v.trainable]

@@ -1,0 +1,29 @@
+"""The (inputs, training) functions gan_tf takes, binding each legacy model's own
+arguments (widths kept tiny for the tests). --generator_fn names these."""
+from tests.legacy_models import dcgan_layers, dcgan_ops, mlp_gan
+
+SIZES = {"mlp": dict(n_units=16), "layers": dict(width=4), "ops": 4}
+
+
+def mlp_generator(z, training):
+    return mlp_gan.generator(z, 784, **SIZES["mlp"])
+
+
+def mlp_discriminator(x, training):
+    return mlp_gan.discriminator(x, **SIZES["mlp"])
+
+
+def layers_generator(z, training):
+    return dcgan_layers.generator(z, training, **SIZES["layers"])
+
+
+def layers_discriminator(x, training):
+    return dcgan_layers.discriminator(x, training, **SIZES["layers"])
+
+
+def ops_generator(z, training):
+    return dcgan_ops.generator(z, training, gf_dim=SIZES["ops"])
+
+
+def ops_discriminator(x, training):
+    return dcgan_ops.discriminator(x, train=training, df_dim=SIZES["ops"])

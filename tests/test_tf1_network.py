@@ -1,0 +1,195 @@
+"""Legacy TF1 model functions under gan_tf (porting.tf1_network, --model=tf1): three legacy
+styles trained in graph mode and saved with a full Saver (tests/tf1_graph.py) load by
+name, reproduce the graph's outputs, train, resume, export, and go back to the graph."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import errors, export, models, porting, runs, sample, train
+from gan_tf.trainer import METRIC_KEYS
+from tests.helpers import cli_errors, records, run_config, run_main, snapshot
+from tests.legacy_models import wrappers
+from tests.tf1_graph import LegacyGraph
+
+Z_DIM = 8
+FLAT = {"mlp": True, "layers": False, "ops": False}  # the notebook's D takes images flat
+STYLES = tuple(FLAT)
+
+
+def network(style, role):
+    fn = getattr(wrappers, f"{style}_{role}")
+    flat = role == "discriminator" and FLAT[style]
+    return porting.tf1_network(fn, role, input_shape=(784,) if flat else None)
+
+
+def tf1_config(style, run_dir, **overrides):
+    """A --model=tf1 run of the style's wrappers (run_config's schedule, no MLP sizes)."""
+    values = dict(model="tf1", generator_fn=f"tests.legacy_models.wrappers:{style}_generator",
+                  discriminator_fn=f"tests.legacy_models.wrappers:{style}_discriminator",
+                  discriminator_input="flat" if FLAT[style] else None, z_dim=Z_DIM,
+                  g_hidden=None, d_hidden=None, batch_size=16, log_every=1, checkpoint_every=2)
+    return run_config(run_dir, **{**values, **overrides})
+
+
+@pytest.fixture(scope="module", params=STYLES)
+def legacy(request, tmp_path_factory):
+    """(style, the legacy graph trained 3 steps, its full Saver checkpoint, test inputs)."""
+    style = request.param
+    graph = LegacyGraph(style, FLAT[style], Z_DIM)
+    rng = np.random.default_rng(0)
+    graph.train(3, rng)
+    prefix = graph.save(str(tmp_path_factory.mktemp(style) / "model.ckpt"))
+    z = rng.uniform(-1, 1, (6, Z_DIM)).astype(np.float32)
+    x = rng.uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
+    return style, graph, prefix, z, x
+
+
+def assert_outputs_match(graph_outputs, generator, discriminator, z, x):
+    """G(z) in inference and training mode and D(x) against the graph's, eager and traced."""
+    for mode, training in (("inference", False), ("training", True)):
+        ours = generator(z, training=training, update_stats=False)[0].numpy()
+        np.testing.assert_allclose(ours.reshape(graph_outputs[mode].shape), graph_outputs[mode],
+                                   atol=1e-5, err_msg=mode)
+    traced = tf.function(lambda z: generator(z, training=False)[0])(tf.constant(z)).numpy()
+    np.testing.assert_allclose(traced.reshape(graph_outputs["inference"].shape),
+                               graph_outputs["inference"], atol=1e-5)
+    np.testing.assert_allclose(discriminator(x)[1].numpy(), graph_outputs["d_logits"], atol=1e-5)
+
+
+def test_legacy_checkpoint_loads_by_name_and_reproduces_the_graph(legacy):
+    style, graph, prefix, z, x = legacy
+    generator, discriminator = network(style, "generator"), network(style, "discriminator")
+    loaded = porting.load_tf1_checkpoint(prefix, generator, discriminator)  # built from shapes
+    assert sorted(loaded) == graph.variable_names()
+    assert sorted(v.name.split(":")[0] for v in generator.variables + discriminator.variables) \
+        == graph.variable_names()
+    assert all(v.name.startswith("generator/") for v in generator.trainable_variables)
+    assert_outputs_match(graph.outputs(z, x), generator, discriminator, z, x)
+
+
+def metrics(run_dir):
+    return [[r[k] for k in ("step",) + METRIC_KEYS] for r in records(run_dir)]
+
+
+def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, tmp_path):
+    style, graph, prefix, z, x = legacy
+    start = dict(init_from_tf1_checkpoint=prefix, deterministic=True)
+    config = tf1_config(style, tmp_path / "run", max_steps=2, **start)
+    train.train(config)
+    train.train(tf1_config(style, tmp_path / "run", max_steps=3))  # resumes at step 2
+    assert [r[0] for r in metrics(tmp_path / "run")] == [1, 2, 3]
+    if style == "mlp":  # no dropout: the resumed run is the uninterrupted one
+        train.train(tf1_config(style, tmp_path / "whole", max_steps=3, **start))
+        assert metrics(tmp_path / "whole") == metrics(tmp_path / "run")
+    stored, generator, discriminator, _ = runs.restore_models(str(tmp_path / "run"))
+    assert stored.generator_fn == config.generator_fn
+    out = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "model.ckpt"),
+                                       [generator, discriminator])
+    names = sorted(n for n, _ in tf.train.list_variables(out))
+    assert names == graph.variable_names()
+    graph.restore_model(out)  # the legacy code restores gan_tf's export
+    assert_outputs_match(graph.outputs(z, x), generator, discriminator, z, x)
+    images = sample.draw(generator, 4, Z_DIM)
+    assert images.shape == (4, 28, 28) and np.all(np.abs(images) <= 1)
+    if style == "ops":
+        export.export_saved_model(generator, Z_DIM, str(tmp_path / "saved"))
+        served = tf.saved_model.load(str(tmp_path / "saved")).signatures["serving_default"]
+        np.testing.assert_allclose(served(z=tf.constant(z))["images"].numpy(),
+                                   generator(z)[0].numpy(), atol=1e-6)
+
+
+def test_g_ema_builds_a_second_copy_and_the_d_step_keeps_g_statistics(tmp_path):
+    config = tf1_config("layers", tmp_path / "run", max_steps=2, g_ema=0.5)
+    train.train(config)
+    _, generator, _, _ = runs.restore_models(str(tmp_path / "run"))  # the EMA weights
+    assert sorted(v.name for v in generator.variables)[0].startswith("generator/")
+    g = network("layers", "generator")
+    g(tf.zeros([2, Z_DIM]))
+    before = snapshot(g)
+    g(tf.random.uniform([4, Z_DIM]), training=True, update_stats=False)
+    assert all(np.array_equal(before[v.name], v.numpy()) for v in g.variables)
+    g(tf.random.uniform([4, Z_DIM]), training=True)
+    moving = {v.name: v for v in g.variables}["generator/batch_normalization/moving_mean:0"]
+    assert not np.array_equal(before[moving.name], moving.numpy())
+
+
+def _bad_module(tmp_path):
+    (tmp_path / "bad_gan.py").write_text(
+        "import tensorflow as tf\n"
+        "from gan_tf import tf1\n"
+        "not_a_function = 3\n"
+        "def wrong_shape(z, training):\n"
+        "    with tf1.variable_scope('generator'):\n"
+        "        w = tf1.get_variable('w', [z.shape[-1], 10])\n"
+        "    return tf.matmul(z, w)\n"
+        "def elsewhere(z, training):\n"
+        "    with tf1.variable_scope('G'):\n"
+        "        w = tf1.get_variable('w', [z.shape[-1], 784])\n"
+        "    return tf.tanh(tf.matmul(z, w))\n")
+
+
+def test_bad_model_functions_are_one_line_errors_before_training(tmp_path):
+    _bad_module(tmp_path)
+    d = "--discriminator_fn=tests.legacy_models.wrappers:mlp_discriminator"
+    base = ["--dataset=mnist_5k", "--eval_samples=0", "--max_steps=1", d,
+            "--discriminator_input=flat", f"--output_dir={tmp_path / 'run'}"]
+    cases = [["--generator_fn=no_such_module:generator", *base],
+             ["--generator_fn=bad_gan:not_a_function", *base],
+             ["--generator_fn=bad_gan:missing", *base],
+             ["--generator_fn=bad_gan:wrong_shape", *base],
+             ["--generator_fn=bad_gan:elsewhere", *base],
+             ["--generator_fn=bad_gan", *base],
+             ["--generator_fn=bad_gan:elsewhere", "--conditional", *base],
+             ["--generator_fn=bad_gan:elsewhere", "--g_hidden=8", *base],
+             ["--generator_fn=bad_gan:elsewhere", "--model=dcgan", *base],
+             ["--discriminator_input=flat"]]
+    results = cli_errors("train_main", *cases, cwd=tmp_path)
+    expected = ["cannot import no_such_module (ModuleNotFoundError",
+                "bad_gan:not_a_function is not callable (a int)",
+                "bad_gan has no missing",
+                "returns 10 values per example; a generator returns an image's 784",
+                "created no variables under the scope generator/ (it created G/w",
+                "--generator_fn=bad_gan: must be MODULE:FUNCTION",
+                "--conditional: needs gan_tf's own models",
+                "--g_hidden: sizes gan_tf's own architectures",
+                "--generator_fn: is for legacy model functions (--model=tf1), not --model=dcgan",
+                "--discriminator_input: is for legacy model functions"]
+    for (code, stderr), text in zip(results, expected):
+        lines = stderr.strip().splitlines()
+        assert code != 0 and "Traceback" not in stderr and text in lines[-1], stderr[-800:]
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_the_command_line_trains_a_legacy_module_from_the_working_directory(tmp_path):
+    """One train_main process: MODULE found in the working directory, config.json."""
+    (tmp_path / "my_gan.py").write_text(
+        "from tests.legacy_models.wrappers import mlp_generator as g, mlp_discriminator as d\n")
+    result = run_main("--generator_fn=my_gan:g", "--discriminator_fn=my_gan:d", "--z_dim=8",
+                      "--discriminator_input=flat",
+                      "--dataset=mnist_5k", "--batch_size=8", "--max_steps=2",
+                      "--eval_samples=0", f"--output_dir={tmp_path / 'run'}", cwd=tmp_path,
+                      env={"PYTHONPATH": os.path.dirname(os.path.dirname(__file__))})
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = runs.read_config(str(tmp_path / "run"))
+    assert (config.model, config.generator_fn) == ("tf1", "my_gan:g")
+
+
+def test_unbuilt_gan_tf_models_load_from_the_checkpoint_shapes(tmp_path):
+    g, d = models.build(run_config(tmp_path, z_dim=5))
+    prefix = porting.write_tf1_checkpoint(str(tmp_path / "ck" / "m.ckpt"), [g, d])
+    fresh = models.mlp.Generator(hidden=(32,)), models.mlp.Discriminator(hidden=(32,))
+    porting.load_tf1_checkpoint(prefix, *fresh)
+    z = np.random.default_rng(0).uniform(-1, 1, (2, 5)).astype(np.float32)
+    np.testing.assert_allclose(fresh[0](z)[0].numpy(), g(z)[0].numpy(), atol=1e-6)
+    with pytest.raises(errors.PortingError, match="call it once first"):
+        porting.load_tf1_checkpoint(prefix, models.dcgan.Generator(name="other"))
+
+
+def test_two_replicas_train_a_legacy_mlp_as_one_device_does(tmp_path):
+    """--strategy=mirrored: the legacy variables are created under the strategy's scope."""
+    for name, strategy in (("one", "default"), ("two", "mirrored")):
+        train.train(tf1_config("mlp", tmp_path / name, max_steps=2, strategy=strategy,
+                               cpu_devices=2 if strategy == "mirrored" else None))
+    np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(tmp_path / "one"), atol=1e-5)
