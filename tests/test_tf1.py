@@ -184,6 +184,10 @@ def test_in_tf_function_equals_eager_and_updates_the_same():
         changed = {k for k, v in store_values(store).items() if not np.array_equal(v, moved[k])}
         assert changed == ({k for k in moved if "moving" in k} if train else set())
     assert len(store.variables()) == 14 and len(store.trainable_variables()) == 10
+    with tf.GradientTape() as tape:  # every trainable variable gets a gradient in training
+        loss = tf.reduce_sum(in_store(store, _legacy_dcgan, z, True) ** 2)
+    grads = tape.gradient(loss, store.trainable_variables())
+    assert all(g is not None and np.isfinite(g).all() for g in grads)
 
 
 def test_calls_that_cannot_work_under_gan_tf_are_one_line_errors():
