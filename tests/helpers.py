@@ -130,3 +130,17 @@ def snapshot(module):
 def changed(before, module):
     """Names of the variables of `module` that differ from the snapshot `before`."""
     return {v.name for v in module.variables if not np.array_equal(before[v.name], v.numpy())}
+
+
+# --- legacy TF1 model code (gan_tf.tf1) ------------------------------------------------
+
+def in_store(store, fn, *args, **kwargs):
+    """fn(*args, **kwargs) inside a gan_tf.tf1.VariableStore's scope, as gan_tf calls
+    legacy model code."""
+    with store.scope():
+        return fn(*args, **kwargs)
+
+
+def store_values(store):
+    """{TF1 name (no ':0'): numpy value} of a VariableStore's variables, in creation order."""
+    return {v.name[:-2]: v.numpy() for v in store.variables()}

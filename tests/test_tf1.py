@@ -7,10 +7,14 @@ import tensorflow as tf
 from gan_tf import tf1
 from gan_tf.errors import TF1PortError
 from gan_tf.tf1 import layers
-from gan_tf.tf1.contrib import layers as contrib_layers
 from gan_tf.tf1.store import VariableStore
+from tests.helpers import in_store, store_values
 
 v1 = tf.compat.v1
+
+
+def _rand(*shape, seed=0):
+    return np.random.RandomState(seed).randn(*shape).astype(np.float32)
 
 
 def _legacy_dense(x, units):
@@ -79,19 +83,8 @@ def test_store_variables_of_a_first_call_inside_tf_function():
 
 # --- the drop-in module ----------------------------------------------------------------
 
-def _call(store, fn, *args, **kwargs):
-    """fn(*args, **kwargs) inside the store, as gan_tf calls a legacy model function."""
-    with store.scope():
-        return fn(*args, **kwargs)
-
-
-def _values(store):
-    """{name without ':0': numpy value} of the store's variables."""
-    return {v.name[:-2]: v.numpy() for v in store.variables()}
-
-
 def test_tf1_forwards_compat_v1_names_and_only_those():
-    for name in ("get_variable", "variable_scope", "AUTO_REUSE", "GraphKeys", "float32",
+    for name in ("variable_scope", "AUTO_REUSE", "GraphKeys", "float32",
                  "get_collection", "truncated_normal_initializer", "nn", "reduce_mean",
                  "control_dependencies"):
         assert getattr(tf1, name) is getattr(v1, name), name
@@ -103,139 +96,139 @@ def test_tf1_forwards_compat_v1_names_and_only_those():
     assert tf1.get_collection(tf1.GraphKeys.UPDATE_OPS) == []
 
 
-# --- tf1.layers against TF1's formulas, in numpy ---------------------------------------
 
-RNG = np.random.RandomState(0)
+# --- names and reuse, as TF1 gave them ------------------------------------------------
 
-
-def _rand(*shape):
-    return RNG.randn(*shape).astype(np.float32)
-
-
-def _same_padding(length, kernel, stride):
-    """(output length, padding before) of TF's 'SAME' over `length`."""
-    out = -(-length // stride)
-    return out, max((out - 1) * stride + kernel - length, 0) // 2
-
-
-def np_conv2d(x, kernel, stride, padding):
-    """Cross-correlation of NHWC x with kernel [kh, kw, in, out], TF's padding rules."""
-    kh, kw = kernel.shape[:2]
-    if padding == "same":
-        (oh, ph), (ow, pw) = (_same_padding(x.shape[1], kh, stride),
-                              _same_padding(x.shape[2], kw, stride))
-        extra = [(oh - 1) * stride + kh - x.shape[1] - ph, (ow - 1) * stride + kw - x.shape[2] - pw]
-        x = np.pad(x, [(0, 0), (ph, max(extra[0], 0)), (pw, max(extra[1], 0)), (0, 0)])
-    else:
-        oh, ow = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
-    out = np.zeros((x.shape[0], oh, ow, kernel.shape[3]), np.float64)
-    for i in range(oh):
-        for j in range(ow):
-            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
-            out[:, i, j] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
-    return out
+def _named_model(x, dense=layers.dense):
+    """Layers in nested scopes, with and without name= and reuse=, as legacy code mixes
+    them; `dense` is tf1.layers.dense or TF1's own (for the graph-mode comparison)."""
+    with v1.variable_scope("generator"):
+        h = dense(x, 4)                          # generator/dense
+        h = dense(h, 4, name="fc")               # generator/fc
+        with v1.variable_scope("block"):
+            h = dense(dense(h, 4), 4)            # generator/block/dense, .../dense_1
+        h = dense(h, 4)                          # generator/dense_1
+        with v1.variable_scope("block", reuse=True):
+            h = dense(h, 4)                      # reuses generator/block/dense
+        h = dense(h, 4, name="dense_1", reuse=True)
+        h = dense(h, 4, reuse=True)              # reuses generator/dense
+    with v1.variable_scope("discriminator"):
+        return dense(h, 1)                       # discriminator/dense
 
 
-def np_conv2d_transpose(x, kernel, stride, padding):
-    """The transpose of np_conv2d: kernel [kh, kw, out, in]; each input pixel scatters
-    kernel * value into the (padded) output, which is then cropped to TF1's size."""
-    n, h, w, _ = x.shape
-    kh, kw, c_out, _ = kernel.shape
-    size = [(h * stride, w * stride) if padding == "same" else
-            (h * stride + max(kh - stride, 0), w * stride + max(kw - stride, 0))][0]
-    before = [0, 0] if padding == "valid" else [
-        max((h - 1) * stride + kh - size[0], 0) // 2, max((w - 1) * stride + kw - size[1], 0) // 2]
-    full = np.zeros((n, max((h - 1) * stride + kh, before[0] + size[0]),
-                     max((w - 1) * stride + kw, before[1] + size[1]), c_out))
-    for i in range(h):
-        for j in range(w):
-            full[:, i * stride:i * stride + kh, j * stride:j * stride + kw] += np.einsum(
-                "nc,abdc->nabd", x[:, i, j], kernel)
-    return full[:, before[0]:before[0] + size[0], before[1]:before[1] + size[1]]
+NAMED = ["generator/dense/kernel", "generator/dense/bias", "generator/fc/kernel",
+         "generator/fc/bias", "generator/block/dense/kernel", "generator/block/dense/bias",
+         "generator/block/dense_1/kernel", "generator/block/dense_1/bias",
+         "generator/dense_1/kernel", "generator/dense_1/bias",
+         "discriminator/dense/kernel", "discriminator/dense/bias"]
 
 
-def test_dense_is_tf1s_formula_with_tf1s_initializers():
-    store, x = VariableStore(), _rand(4, 3)
-    out = _call(store, layers.dense, x, 5, tf.nn.relu)
-    kernel, bias = _values(store)["dense/kernel"], _values(store)["dense/bias"]
-    np.testing.assert_allclose(out, np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(bias, 0)
-    x3 = _rand(2, 4, 3)  # rank 3: over the last axis, the same variables
-    np.testing.assert_allclose(_call(store, layers.dense, x3, 5, name="dense"),
-                               np.tensordot(x3, kernel, 1) + bias, rtol=1e-5, atol=1e-6)
-    assert len(store.variables()) == 2
-    _call(store, layers.dense, _rand(2, 300), 500, use_bias=False, name="big")
-    big, limit = _values(store)["big/kernel"], np.sqrt(6 / 800)  # glorot uniform
-    assert "big/bias" not in _values(store) and np.abs(big).max() <= limit
-    assert abs(big.std() / (limit / np.sqrt(3)) - 1) < 0.02 and abs(big.mean()) < 0.01 * limit
-
-    def scoped(x):  # a variable scope's initializer is get_variable's, so the kernel's
-        with v1.variable_scope("s", initializer=v1.constant_initializer(0.5)):
-            return layers.dense(x, 2, kernel_initializer=None,
-                                bias_initializer=v1.constant_initializer(0.25))
-    np.testing.assert_allclose(_call(store, scoped, x), np.repeat(x.sum(1, keepdims=True) * 0.5 + 0.25, 2, axis=1),
-                               rtol=1e-5)
+def test_names_are_uniquified_per_scope_and_reused_as_tf1_did():
+    store, x = VariableStore(), _rand(3, 4)
+    first = in_store(store, _named_model, x)
+    assert [v.name[:-2] for v in store.variables()] == NAMED
+    np.testing.assert_array_equal(in_store(store, _named_model, x), first)  # second call reuses
+    traced = tf.function(lambda x: in_store(store, _named_model, x))
+    np.testing.assert_allclose(traced(x), first, rtol=1e-5)
+    assert len(store.variables()) == len(NAMED)
 
 
-@pytest.mark.parametrize("padding", ["same", "valid"])
-@pytest.mark.parametrize("stride", [1, 2])
-def test_conv2d_against_numpy(padding, stride):
-    store, x = VariableStore(), _rand(2, 7, 6, 3)
-    out = _call(store, layers.conv2d, x, 4, 3, strides=stride, padding=padding.upper(),
-                bias_initializer=v1.random_normal_initializer(), activation=tf.nn.tanh)
-    values = _values(store)
-    assert values["conv2d/kernel"].shape == (3, 3, 3, 4) and values["conv2d/bias"].shape == (4,)
-    expected = np.tanh(np_conv2d(x, values["conv2d/kernel"], stride, padding)
-                       + values["conv2d/bias"])
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
-    first = _call(store, layers.conv2d, x.transpose(0, 3, 1, 2), 4, 3, strides=stride,
-                  padding=padding, data_format="channels_first", name="conv2d",
-                  activation=tf.nn.tanh)
-    np.testing.assert_allclose(first, expected.transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-5)
+@pytest.mark.filterwarnings("ignore:`(tf.layers|layer.apply)")
+def test_names_and_values_equal_tf1s_own_layers_in_graph_mode():
+    """TF1's tf.layers code (still in TensorFlow's private tree) in a graph and Session:
+    the same variable names, and with our values loaded, the same outputs."""
+    legacy = pytest.importorskip("tensorflow.python.keras.legacy_tf_layers.convolutional")
+    core = pytest.importorskip("tensorflow.python.keras.legacy_tf_layers.core")
+    store, x, image = VariableStore(), _rand(3, 4), _rand(2, 5, 5, 3)
+
+    def model(x, image, ops):
+        dense, conv, deconv = ops
+        with v1.variable_scope("net"):
+            h = conv(deconv(image, 2, 4, strides=2, padding="same"), 3, 3, strides=2)
+            return _named_model(x, dense), deconv(h, 2, 3, strides=2, padding="valid")
+
+    ours = in_store(store, model, x, image, (layers.dense, layers.conv2d, layers.conv2d_transpose))
+    names, values = [v.name for v in store.variables()], [v.numpy() for v in store.variables()]
+    with tf.Graph().as_default(), v1.Session() as session:
+        graph = model(tf.constant(x), tf.constant(image),
+                      (core.dense, legacy.conv2d, legacy.conv2d_transpose))
+        assert [v.name for v in v1.global_variables()] == names
+        for variable, value in zip(v1.global_variables(), values):
+            variable.load(value, session)
+        for theirs, mine in zip(session.run(graph), ours):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("padding,stride,kernel,size", [
-    ("same", 1, 3, 5), ("same", 2, 3, 10), ("same", 2, 4, 10), ("valid", 1, 3, 7),
-    ("valid", 2, 3, 11), ("valid", 2, 4, 12), ("valid", 3, 2, 15)])
-def test_conv2d_transpose_shapes_and_values_against_numpy(padding, stride, kernel, size):
-    store, x = VariableStore(), _rand(2, 5, 5, 3)
-    out = _call(store, layers.conv2d_transpose, x, 2, kernel, strides=(stride, stride),
-                padding=padding)
-    weights = _values(store)["conv2d_transpose/kernel"]
-    assert weights.shape == (kernel, kernel, 2, 3) and out.shape == (2, size, size, 2)
-    np.testing.assert_allclose(out, np_conv2d_transpose(x, weights, stride, padding),
-                               rtol=1e-5, atol=1e-5)
+
+# --- tf.function and refusals ----------------------------------------------
+
+def _legacy_dcgan(z, train):
+    """A tf.layers DCGAN generator as legacy files wrote it, `tf` being gan_tf.tf1."""
+    tf = tf1
+    with tf.variable_scope("generator", reuse=tf.AUTO_REUSE):
+        h = tf.layers.dense(z, 2 * 2 * 8, kernel_initializer=tf.random_normal_initializer(0, 0.1))
+        h = tf.nn.relu(tf.layers.batch_normalization(tf.reshape(h, [-1, 2, 2, 8]), training=train))
+        h = tf.layers.conv2d_transpose(h, 4, 5, strides=2, padding="same")
+        h = tf.nn.leaky_relu(tf.contrib.layers.batch_norm(h, is_training=train, scale=True), 0.2)
+        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+            return tf.tanh(tf.layers.conv2d(h, 1, 3, padding="same"))
 
 
-def test_pooling_flatten_against_numpy():
-    x = _rand(2, 6, 6, 3)
-    np.testing.assert_array_equal(layers.max_pooling2d(x, 2, 2),
-                                  x.reshape(2, 3, 2, 3, 2, 3).max(axis=(2, 4)))
-    np.testing.assert_allclose(layers.average_pooling2d(x, [3, 3], 3),
-                               x.reshape(2, 2, 3, 2, 3, 3).mean(axis=(2, 4)), rtol=1e-5)
-    small = _rand(1, 5, 5, 2)  # 'same': windows of 3 at 0, 2, 4 cover [0,1], [1..3], [3,4]
-    spans = [slice(0, 2), slice(1, 4), slice(3, 5)]
-    expected = np.array([[small[0, r, c].mean(axis=(0, 1)) for c in spans] for r in spans])
-    np.testing.assert_allclose(layers.average_pooling2d(small, 3, 2, padding="same")[0],
-                               expected, rtol=1e-5)
-    first = layers.max_pooling2d(x.transpose(0, 3, 1, 2), 2, 2, data_format="channels_first")
-    np.testing.assert_array_equal(first, np.transpose(layers.max_pooling2d(x, 2, 2), [0, 3, 1, 2]))
-    np.testing.assert_array_equal(layers.flatten(x), x.reshape(2, -1))
-    np.testing.assert_array_equal(layers.flatten(x.transpose(0, 3, 1, 2),
-                                                 data_format="channels_first"), x.reshape(2, -1))
+def test_in_tf_function_equals_eager_and_updates_the_same():
+    store, z = VariableStore(), _rand(4, 3)
+    traced = tf.function(lambda z, train: in_store(store, _legacy_dcgan, z, train))
+    for train in (False, True, False):
+        eager = in_store(store, _legacy_dcgan, z, train)
+        moved = store_values(store)
+        np.testing.assert_allclose(traced(z, train), eager, rtol=1e-5, atol=1e-6)
+        changed = {k for k, v in store_values(store).items() if not np.array_equal(v, moved[k])}
+        assert changed == ({k for k in moved if "moving" in k} if train else set())
+    assert len(store.variables()) == 14 and len(store.trainable_variables()) == 10
+    with tf.GradientTape() as tape:  # every trainable variable gets a gradient in training
+        loss = tf.reduce_sum(in_store(store, _legacy_dcgan, z, True) ** 2)
+    grads = tape.gradient(loss, store.trainable_variables())
+    assert all(g is not None and np.isfinite(g).all() for g in grads)
 
 
-def test_dropout_only_when_training():
-    x = np.ones((100, 100), np.float32)
-    np.testing.assert_array_equal(layers.dropout(x), x)  # TF1's default: training=False
-    np.testing.assert_array_equal(layers.dropout(x, 0.3, training=tf.constant(False)), x)
-    out = layers.dropout(x, rate=0.3, training=True).numpy()
-    np.testing.assert_allclose(np.unique(out), [0, 1 / 0.7], rtol=1e-6)
-    assert abs((out == 0).mean() - 0.3) < 0.02
+def test_calls_that_cannot_work_under_gan_tf_are_one_line_errors():
+    cases = {"tf.placeholder": lambda: tf1.placeholder(tf1.float32, [None, 784]),
+             "tf.Session": tf1.Session, "tf.InteractiveSession": tf1.InteractiveSession,
+             "tf.global_variables_initializer": tf1.global_variables_initializer,
+             "tf.disable_v2_behavior": tf1.disable_v2_behavior,
+             "tf.train.Saver": lambda: tf1.train.Saver(max_to_keep=1),
+             "tf.contrib.slim": lambda: tf1.contrib.slim,
+             "tf.contrib.layers.fully_connected": lambda: tf1.contrib.layers.fully_connected,
+             "tf.layers.conv1d": lambda: tf1.layers.conv1d,
+             "tf.layers.dense: kernel_regularizer": lambda: layers.dense(
+                 _rand(2, 2), 1, kernel_regularizer=tf.nn.l2_loss),
+             "tf.contrib.layers.batch_norm: zero_debias_moving_mean": lambda: (
+                 tf1.contrib.layers.batch_norm(_rand(2, 2), zero_debias_moving_mean=True))}
+    for call, make in cases.items():
+        with pytest.raises(TF1PortError) as caught:
+            make()
+        message = str(caught.value)
+        assert message.startswith(call) and "\n" not in message, message
+    with pytest.raises(TF1PortError, match="take the tensor .* as an argument"):
+        tf1.placeholder(tf1.float32)
+    with pytest.raises(TypeError, match="kernel_regulariser"):
+        layers.dense(_rand(2, 2), 1, kernel_regulariser=None)
 
-    @tf.function(input_signature=[tf.TensorSpec([], tf.bool)])
-    def traced(training):  # a run-time `training`: both branches in the graph
-        return layers.dropout(x, 0.3, training=training)
-    np.testing.assert_array_equal(traced(False), x)
-    assert abs((traced(True).numpy() == 0).mean() - 0.3) < 0.02
+
+def test_creating_variables_with_no_store_active_is_an_error_not_fresh_weights():
+    """Without a store, TF2's get_variable would make new random weights on every call."""
+    x = _rand(2, 3)
+    for call, make in {"tf.layers.dense": lambda: tf1.layers.dense(x, 2),
+                       "tf.get_variable": lambda: tf1.get_variable("w", [2]),
+                       "tf.contrib.layers.batch_norm": lambda: tf1.contrib.layers.batch_norm(x),
+                       "tf.layers.batch_normalization": lambda: (
+                           tf1.layers.batch_normalization(x))}.items():
+        with pytest.raises(TF1PortError, match=f"^{call}: no gan_tf.tf1.VariableStore"):
+            make()
+    store = VariableStore()
+    traced = tf.function(lambda x: tf1.layers.dense(x, 2))
+    with store.scope(), pytest.raises(TF1PortError, match="inside the tf.function"):
+        traced(x)  # a tf.function's graph does not see a scope entered outside it
+    assert in_store(store, tf1.get_variable, "w", [2]).shape == [2]
+    assert [v.name for v in store.variables()] == ["w:0"]
+    with tf.Graph().as_default():  # TF1 graph code keeps its own store
+        assert tf1.get_variable("w", [2]).name == "w:0"

@@ -6,6 +6,8 @@ under gan_tf, eagerly and in tf.function, with their TF1 variable names:
 
 - every `tf.compat.v1` name is forwarded (`variable_scope`, `get_variable`, the v1
   initializers, `tf.nn`, math ops, `get_collection`, `GraphKeys`, `AUTO_REUSE`, ...);
+  `get_variable` and the layers refuse to run outside a VariableStore in TF2 code,
+  where they would create fresh variables on every call;
 - `tf.layers` (tf1.layers) and `tf.contrib.layers.batch_norm` / `xavier_initializer`
   (tf1.contrib) replace what Keras 3 and TF2 removed, with TF1's names and formulas;
 - what cannot work inside a model function (placeholders, sessions, variable
@@ -13,16 +15,27 @@ under gan_tf, eagerly and in tf.function, with their TF1 variable names:
   TF1PortError naming the call and what to do instead.
 
 The functions' variables live in a `VariableStore` (gan_tf.tf1.store): call the model
-inside `store.scope()`; batch norm updates its moving statistics in the training
-forward pass, so the legacy UPDATE_OPS collection is empty and harmless.
+inside `store.scope()` (entered inside the tf.function, when traced); batch norm updates
+its moving statistics in the training forward pass, so the legacy UPDATE_OPS collection
+is empty and harmless.
 """
+import functools as _functools
+
 import tensorflow as _tf
 
 from gan_tf.tf1 import contrib, layers, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
-from gan_tf.tf1.store import VariableStore
+from gan_tf.tf1.store import VariableStore, check_active as _check_active
 
-__all__ = ["VariableStore", "contrib", "layers", "train"]
+__all__ = ["VariableStore", "contrib", "get_variable", "layers", "train"]
+
+
+@_functools.wraps(_tf.compat.v1.get_variable)
+def get_variable(*args, **kwargs):
+    """tf.compat.v1.get_variable, refused (TF1PortError) outside a VariableStore in TF2
+    code, where it would create a new variable on every call."""
+    _check_active("tf.get_variable")
+    return _tf.compat.v1.get_variable(*args, **kwargs)
 
 
 def __getattr__(name):

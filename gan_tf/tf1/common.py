@@ -4,14 +4,18 @@ import contextlib
 
 import tensorflow as tf
 
+from gan_tf.tf1.store import check_active
+
 v1 = tf.compat.v1
 
 
 @contextlib.contextmanager
-def layer_scope(name, reuse, default_name):
+def layer_scope(call, name, reuse, default_name):
     """The variable scope a TF1 functional layer (`tf.layers.dense(...)`) creates its
     variables in: `name` as given when there is one, else `default_name` made unique in
-    the current scope (dense, dense_1, ...), or `default_name` itself with reuse=True."""
+    the current scope (dense, dense_1, ...), or `default_name` itself with reuse=True.
+    `call` names the layer in the error when no VariableStore is active."""
+    check_active(call)
     if name:
         scope = v1.variable_scope(name, reuse=reuse)
     elif reuse:

@@ -73,7 +73,7 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
     variables `dense/kernel` [in, units] and `dense/bias` [units]."""
     check_options("tf.layers.dense", tf1_options, WEIGHT_OPTIONS)
     inputs = tf.convert_to_tensor(inputs)
-    with layer_scope(name, reuse, "dense"):
+    with layer_scope("tf.layers.dense", name, reuse, "dense"):
         kernel, bias = _weights([_channels(inputs, -1, "tf.layers.dense"), units],
                                 units, dtype_of(inputs), use_bias, kernel_initializer,
                                 bias_initializer, trainable)
@@ -94,7 +94,7 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
     x = channels_last(tf.convert_to_tensor(inputs), data_format)
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     dh, dw = as_pair(dilation_rate, "dilation_rate")
-    with layer_scope(name, reuse, "conv2d"):
+    with layer_scope("tf.layers.conv2d", name, reuse, "conv2d"):
         kernel, bias = _weights([kh, kw, _channels(x, -1, "tf.layers.conv2d"), filters],
                                 filters, dtype_of(x), use_bias, kernel_initializer,
                                 bias_initializer, trainable)
@@ -121,7 +121,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
     x = channels_last(tf.convert_to_tensor(inputs), data_format)
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     pad = padding_name(padding)
-    with layer_scope(name, reuse, "conv2d_transpose"):
+    with layer_scope("tf.layers.conv2d_transpose", name, reuse, "conv2d_transpose"):
         kernel, bias = _weights(
             [kh, kw, filters, _channels(x, -1, "tf.layers.conv2d_transpose")], filters,
             dtype_of(x), use_bias, kernel_initializer, bias_initializer, trainable)

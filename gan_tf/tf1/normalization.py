@@ -106,7 +106,7 @@ def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=Tru
         initializers["gamma"] = gamma_initializer
     if center:
         initializers["beta"] = beta_initializer
-    with layer_scope(name, reuse, "batch_normalization"):
+    with layer_scope(call, name, reuse, "batch_normalization"):
         variables = create(inputs.shape[axis], dtype_of(inputs), initializers, trainable)
     bessel = fused is not False and inputs.shape.rank == 4 and axis in (1, 3)
     return normalize(inputs, axis, variables, momentum, epsilon, training, bessel)

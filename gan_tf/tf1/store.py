@@ -8,8 +8,15 @@ so this module is the one place that touches it; tests/test_tf1.py checks the
 behaviour gan_tf relies on, so a TensorFlow upgrade that changes it fails there.
 """
 import contextlib
+import threading
 
+import tensorflow as tf
+from tensorflow.python.framework import ops as _ops
 from tensorflow.python.ops import variable_scope as _vs
+
+from gan_tf.errors import TF1PortError
+
+_entered = threading.local()  # .graphs: the graph each open scope() was entered in
 
 
 class VariableStore:
@@ -21,20 +28,23 @@ class VariableStore:
 
     @contextlib.contextmanager
     def scope(self):
-        """Inside it, `variable_scope` / `get_variable` create variables in this store or
-        reuse its ones. Each entry starts from the root variable scope with fresh
-        `default_name` counts (dense, dense_1, ... restart), so a second call of the same
-        model function gets the first call's names and so its variables, with or without
-        `reuse=True`."""
+        """Inside it, `variable_scope` / `get_variable` create variables in this store
+        or reuse its ones; under tf.function, enter it inside the traced function. Each
+        entry starts from the root variable scope with fresh `default_name` counts
+        (dense, dense_1, ... restart), so a second call of the same model function gets
+        the first call's names and so its variables, with or without `reuse=True`."""
         scopes = _vs.get_variable_scope_store()
         saved = scopes.current_scope, scopes.variable_scopes_count
         # AUTO_REUSE at the root, as in eager TF2, also while tf.function traces
         scopes.current_scope = _vs.VariableScope(_vs.AUTO_REUSE)
         scopes.variable_scopes_count = {}
+        graphs = _entered.__dict__.setdefault("graphs", [])
+        graphs.append(_ops.get_default_graph())
         try:
             with self._eager_store.as_default():
                 yield self
         finally:
+            graphs.pop()
             scopes.current_scope, scopes.variable_scopes_count = saved
 
     def variables(self):
@@ -44,3 +54,19 @@ class VariableStore:
     def trainable_variables(self):
         """The trainable variables, in creation order."""
         return [v for v in self.variables() if v.trainable]
+
+
+def check_active(call):
+    """Raises TF1PortError naming `call` when TF2 code (eager, or a tf.function being
+    traced) would create variables with no VariableStore active: `get_variable` would then
+    make new, freshly initialized variables on every call. A scope entered outside the
+    tf.function being traced does not count: each trace would number the layers anew
+    (dense_1, dense_2, ...). A TF1 graph has its own store."""
+    if not (tf.executing_eagerly() or tf.inside_function()):
+        return
+    graphs = getattr(_entered, "graphs", [])
+    if not graphs or graphs[-1] is not _ops.get_default_graph():
+        raise TF1PortError(
+            f"{call}: no gan_tf.tf1.VariableStore is active, so its variables would be "
+            "created anew on every call; call the model function inside `with "
+            "store.scope():` (inside the tf.function when traced), as porting.tf1_network does")

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from gan_tf.tf1 import normalization
 from gan_tf.tf1.refusals import check_options, not_provided
+from gan_tf.tf1.store import check_active
 
 __all__ = ["batch_norm", "variance_scaling_initializer", "xavier_initializer"]
 
@@ -49,6 +50,7 @@ def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
     initializers = {**INITIALIZERS, **(param_initializers or {})}
     initializers = {key: value for key, value in initializers.items()
                     if (key != "gamma" or scale) and (key != "beta" or center)}
+    check_active("tf.contrib.layers.batch_norm")
     with v1.variable_scope(scope, "BatchNorm", reuse=reuse):
         variables = normalization.create(inputs.shape[axis], inputs.dtype.base_dtype,
                                          initializers, trainable, order=("beta", "gamma"))
