@@ -115,6 +115,15 @@ def define_data_dir():
     flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
 
 
+def define_model_functions():
+    """--generator_fn/--discriminator_fn of a tool that restores runs of legacy model
+    functions (--model=tf1): named on its command line, never taken from config.json."""
+    for role in ("generator", "discriminator"):
+        flags.DEFINE_string(f"{role}_fn", None, f"For a run of legacy model functions: the "
+                            f"--{role}_fn=MODULE:FUNCTION it was trained with (gan_tf imports "
+                            "only code the command line names).")
+
+
 def define_seed(help):
     flags.DEFINE_integer("seed", 0, help, lower_bound=0)
 

@@ -91,6 +91,7 @@ def define_flags():
 
     from gan_tf import cli
     cli.define_run_dir("The gan_tf run directory to export (latest checkpoint).")
+    cli.define_model_functions()
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
     flags.DEFINE_string("tf1_checkpoint_out", None,
                         "Also (or only) write a TF1 Saver checkpoint at this prefix.")
@@ -115,7 +116,7 @@ def main(argv):
             raise UsageError(e) from None
 
     from gan_tf import porting, runs
-    config, generator, discriminator, source = runs.restore_models(f.run_dir)
+    config, generator, discriminator, source = runs.restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
     if f.export_dir:
         export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
         print(f"wrote SavedModel of {source} to {f.export_dir}")

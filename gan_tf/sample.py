@@ -150,6 +150,7 @@ def define_flags():
 
     from gan_tf import cli
     cli.define_run_dir("A gan_tf run directory: samples its latest checkpoint.")
+    cli.define_model_functions()
     flags.DEFINE_string("tf1_checkpoint", None, "A TF1 Saver checkpoint (prefix or directory) "
                         "of the legacy MLP generator.")
     flags.DEFINE_string("tf1_name_map", None, "Name map for --tf1_checkpoint (see gan_tf.porting).")
@@ -186,7 +187,7 @@ def main(argv):
         from gan_tf import models, runs
         config = runs.read_config(f.run_dir)
         check_size(config.z_dim, models.first_layer_width(config), f.run_dir)  # before building G
-        config, generator, _, source = runs.restore_models(f.run_dir)
+        config, generator, _, source = runs.restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:
         from gan_tf import porting

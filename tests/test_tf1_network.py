@@ -83,7 +83,8 @@ def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, tmp_
     if style == "mlp":  # no dropout: the resumed run is the uninterrupted one
         train.train(tf1_config(style, tmp_path / "whole", max_steps=3, **start))
         assert metrics(tmp_path / "whole") == metrics(tmp_path / "run")
-    stored, generator, discriminator, _ = runs.restore_models(str(tmp_path / "run"))
+    functions = (config.generator_fn, config.discriminator_fn)
+    stored, generator, discriminator, _ = runs.restore_models(str(tmp_path / "run"), functions)
     assert stored.generator_fn == config.generator_fn
     out = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "model.ckpt"),
                                        [generator, discriminator])
@@ -103,7 +104,8 @@ def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, tmp_
 def test_g_ema_builds_a_second_copy_and_the_d_step_keeps_g_statistics(tmp_path):
     config = tf1_config("layers", tmp_path / "run", max_steps=2, g_ema=0.5)
     train.train(config)
-    _, generator, _, _ = runs.restore_models(str(tmp_path / "run"))  # the EMA weights
+    _, generator, _, _ = runs.restore_models(  # the EMA weights
+        str(tmp_path / "run"), (config.generator_fn, config.discriminator_fn))
     assert sorted(v.name for v in generator.variables)[0].startswith("generator/")
     g = network("layers", "generator")
     g(tf.zeros([2, Z_DIM]))
@@ -193,3 +195,21 @@ def test_two_replicas_train_a_legacy_mlp_as_one_device_does(tmp_path):
         train.train(tf1_config("mlp", tmp_path / name, max_steps=2, strategy=strategy,
                                cpu_devices=2 if strategy == "mirrored" else None))
     np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(tmp_path / "one"), atol=1e-5)
+
+
+def test_a_run_imports_only_the_functions_its_command_line_names(tmp_path):
+    config = tf1_config("mlp", tmp_path / "run", max_steps=1)
+    train.train(config)
+    run_dir = str(tmp_path / "run")
+    with pytest.raises(errors.RunError, match="only train_main.py, gan_tf.sample and gan_tf.exp"):
+        runs.restore_models(run_dir)  # a command that takes no functions (anomaly, augment)
+    # config.json names the code, but a command line that names none or others imports nothing
+    for given in ((None, None), (config.generator_fn, "os:system")):
+        with pytest.raises(errors.RunError, match="imports only the code the command line names"):
+            runs.restore_models(run_dir, given)
+    assert sample.draw(runs.restore_models(
+        run_dir, (config.generator_fn, config.discriminator_fn))[1], 2, Z_DIM).shape == (2, 28, 28)
+    [(code, stderr)] = cli_errors("gan_tf.export",
+                                  [f"--run_dir={run_dir}", f"--export_dir={tmp_path / 'x'}"])
+    assert code == 1 and "pass them to restore it (got neither)" in stderr.strip().splitlines()[-1]
+    assert not os.path.exists(tmp_path / "x")
