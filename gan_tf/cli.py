@@ -23,28 +23,51 @@ from absl import flags
 _SET_LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
 
 
+_HOLD_STDERR = True  # False after show_tensorflow_log()
+
+
 class _QuietImport(importlib.abc.MetaPathFinder):
-    """Imports the `tensorflow` package with its C++ start-up messages held back."""
+    """Imports the `tensorflow` package with its C++ start-up messages held back, and
+    without scikit-learn: TensorFlow imports Keras, whose scikit-learn wrappers import
+    scikit-learn when it is installed (mlxtend installs it), 0.6-1 s of start-up for
+    something gan_tf never uses; Keras takes it as not installed."""
 
     def find_spec(self, name, path=None, target=None):
         if name != "tensorflow":
             return None
-        show_tensorflow_log(level=False)  # once: find the real spec without this finder
-        spec = importlib.util.find_spec(name)
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietImport)]
+        spec = importlib.util.find_spec(name)  # once: the real spec, without this finder
         if spec is not None and spec.loader is not None:
             load = spec.loader.exec_module
 
             def quiet_load(module):
-                with _held_stderr():
+                with _held_stderr(_HOLD_STDERR), _without_module("sklearn"):
                     load(module)
             spec.loader.exec_module = quiet_load
         return spec
 
 
 @contextlib.contextmanager
-def _held_stderr():
+def _without_module(name):
+    """`import name` fails with ImportError in the block (unless already imported), and
+    imports as usual after it."""
+    hidden = name not in sys.modules
+    if hidden:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        if hidden and sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _held_stderr(hold=True):
     """Points file descriptor 2 (C++ code's stderr) at a temporary file for the block;
     what it held is written out only if the block raises."""
+    if not hold:
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as held:
@@ -61,11 +84,12 @@ def _held_stderr():
             os.close(saved)
 
 
-def show_tensorflow_log(level=True):
+def show_tensorflow_log():
     """--tf_log: TensorFlow's C++ messages as TensorFlow prints them (call it before
-    TensorFlow is imported); `level=False` keeps TF_CPP_MIN_LOG_LEVEL=3."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietImport)]
-    if level and _SET_LOG_LEVEL:
+    TensorFlow is imported)."""
+    global _HOLD_STDERR
+    _HOLD_STDERR = False
+    if _SET_LOG_LEVEL:
         os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
 
 

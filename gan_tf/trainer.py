@@ -69,9 +69,11 @@ class GANTrainer(tf.Module):
         self.d_optimizer.build(self.d_vars)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         # One step (D updates + G update) as its own function, XLA-compiled if asked (on
-        # one replica: the optimizers' cross-replica sums do not compile here).
+        # one replica: the optimizers' cross-replica sums do not compile here). Without
+        # AutoGraph: the step's Python control flow is all static (config, lists), and
+        # converting the model code took 1.2 s of a run's start-up (0.2 s traced as is).
         jit = resolve_option(config, "jit_compile") and self.replicas == 1
-        self._compiled_step = tf.function(self.train_step, jit_compile=jit)
+        self._compiled_step = tf.function(self.train_step, jit_compile=jit, autograph=False)
 
     @property
     def sampler(self):

@@ -90,11 +90,14 @@ def test_a_terminal_gets_one_line_redrawn_in_place():
     assert stream.getvalue().endswith("ETA 0:00:00\n")
 
 
-def test_tensorflow_import_is_quiet_through_cli():
-    code = "import gan_tf.cli; import tensorflow as tf; tf.constant(1) + 1"
+def test_tensorflow_import_is_quiet_and_skips_sklearn_through_cli():
+    code = ("import sys, gan_tf.cli; import tensorflow as tf; tf.constant(1) + 1; "
+            "tf.keras.optimizers.Adam(); print('sklearn' in sys.modules); "
+            "import sklearn; print(sklearn.__name__)")  # later imports still work
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, env=ENV, cwd=ROOT)
     assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.split() == ["False", "sklearn"]
 
 
 def test_a_run_prints_few_lines_and_no_tensorflow_noise(tmp_path):
