@@ -214,4 +214,4 @@ class _Loop:
             progress.end_line()
             self.outputs.save_checkpoint(step)
             if self.chief:
-                self.outputs.save_plots(gif=final)
+                self.outputs.save_plots(gif=final, mid_run=not (final or stopping))

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import models, train
+from gan_tf import outputs as outputs_lib
 from gan_tf.outputs import RunOutputs, Schedule
 from gan_tf.trainer import METRIC_KEYS, GANTrainer
 from tests.helpers import records as read_records
@@ -103,3 +104,22 @@ def test_a_log_record_every_step_does_not_end_the_graph_calls(tmp_path, monkeypa
     # A resume after a stop between log records still gives one record per step.
     train.train(dataclasses.replace(config, max_steps=70))
     assert [r["step"] for r in read_records(str(tmp_path))] == list(range(1, 71))
+
+
+def test_mid_run_the_loss_plot_is_redrawn_at_most_every_plot_seconds(outputs, tmp_path,
+                                                                     monkeypatch):
+    outputs.add_steps(np.ones((6, len(METRIC_KEYS)), np.float32), 0.1)
+    outputs.log(6, None, final=False)
+    plot = tmp_path / "losses.png"
+    outputs.save_plots(gif=False, mid_run=True)  # the first checkpoint draws it
+    first = plot.stat().st_mtime_ns
+    plot.unlink()
+    outputs.save_plots(gif=False, mid_run=True)  # too soon
+    assert not plot.exists()
+    monkeypatch.setattr(outputs_lib, "PLOT_SECONDS", 0.0)
+    outputs.save_plots(gif=False, mid_run=True)
+    assert plot.stat().st_mtime_ns >= first
+    monkeypatch.setattr(outputs_lib, "PLOT_SECONDS", 1e9)
+    plot.unlink()
+    outputs.save_plots(gif=False)  # the end of a run (or a stop) always draws it
+    assert plot.exists()
