@@ -14,9 +14,9 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   keras_tutorial the DCGAN loop of the official TensorFlow tutorial: Sequential models,
                  one tf.function step with two GradientTapes, a Python loop over a
                  tf.data dataset, at the same model and batch as gan_tf's DCGAN.
-Within a group the variants' calls alternate one by one for --seconds per variant
-and round, so that a change in the machine's load hits every variant of a group
-alike; rates are steps over the variant's own time, the median over rounds.
+Within a group the variants' calls interleave (the next call is the variant that has
+run least) until each has run --seconds per round, so that a change in the machine's
+load hits every variant of a group alike; rates are steps over the variant's own time, the median over rounds.
 
 Also: the default run (`train.train` of TrainConfig's defaults, in this process,
 with the default --log_every and with --log_every=1, between the rounds of the
@@ -66,15 +66,17 @@ def dcgan_group(images, b, with_xla):
 
 
 def interleaved_rates(group, seconds):
-    """steps/s of each variant of `group`, their calls alternating until each has run
-    about `seconds`."""
+    """steps/s of each variant of `group`, run until each has run about `seconds`: the
+    next call is always the variant that has run least so far, so the variants'
+    calls interleave whatever their lengths."""
     spent, steps = dict.fromkeys(group, 0.0), dict.fromkeys(group, 0)
     while min(spent.values()) < seconds:
-        for name, (step, per_call) in group.items():
-            start = time.perf_counter()
-            step()
-            spent[name] += time.perf_counter() - start
-            steps[name] += per_call
+        name = min(spent, key=spent.get)
+        step, per_call = group[name]
+        start = time.perf_counter()
+        step()
+        spent[name] += time.perf_counter() - start
+        steps[name] += per_call
     return {name: steps[name] / spent[name] for name in group}
 
 
