@@ -16,7 +16,8 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
                  tf.data dataset, at the same model and batch as gan_tf's DCGAN.
 Within a group the variants' calls interleave (the next call is the variant that has
 run least) until each has run --seconds per round, so that a change in the machine's
-load hits every variant of a group alike; rates are steps over the variant's own time, the median over rounds.
+load hits every variant of a group alike; rates are steps over the variant's own
+time, the median over rounds.
 
 Also: the default run (`train.train` of TrainConfig's defaults, in this process,
 with the default --log_every and with --log_every=1, between the rounds of the
