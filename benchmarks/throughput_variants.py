@@ -1,0 +1,218 @@
+"""The variants and machine figures of benchmarks/throughput.py: each variant is a
+`(step, steps_per_call)` pair whose `step()` runs one call (one or more training steps)."""
+import contextlib
+import dataclasses
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from benchmarks.legacy_tf1_gan import LegacyGAN
+from gan_tf import data, models
+from gan_tf.config import TrainConfig
+from gan_tf.trainer import GANTrainer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --- the variants ---------------------------------------------------------------
+
+def tf1_session(images, batch_size):
+    gan = LegacyGAN()
+    flat = images.reshape(len(images), 784)
+    rng = np.random.default_rng(0)
+
+    def step():
+        idx = rng.integers(0, len(flat), batch_size)
+        batch_z = rng.uniform(-1, 1, size=(batch_size, 100))
+        gan.sess.run(gan.d_train_opt, feed_dict={gan.input_real: flat[idx], gan.input_z: batch_z})
+        gan.sess.run(gan.g_train_opt, feed_dict={gan.input_z: batch_z})
+    return step, 1
+
+
+def gan_tf_trainer(config, images, steps_per_call):
+    """GANTrainer.train_steps as train.train calls it (bfloat16 compute under
+    config.mixed_precision, as train.train sets it on a CPU)."""
+    tf.random.set_seed(0)
+    g, d = models.build(config, "bfloat16" if config.mixed_precision else "float32")
+    trainer = GANTrainer(config, g, d)
+    iterator = iter(data.make_dataset(images, config.batch_size, seed=0))
+    n = tf.constant(steps_per_call, tf.int64)
+
+    def step():
+        history, finite = trainer.train_steps(iterator, n)
+        history.numpy()  # the loop reads the metrics after every call
+        bool(finite)
+    return step, steps_per_call
+
+
+def tf2_eager(images, batch_size):
+    config = TrainConfig(batch_size=batch_size)
+    g, d = models.build(config)
+    trainer = GANTrainer(config, g, d)
+    iterator = iter(data.make_dataset(images, batch_size, seed=0))
+
+    def step():
+        trainer.train_step([next(iterator)])
+    return step, 1
+
+
+def keras_tutorial_dcgan(images, batch_size):
+    """The TensorFlow DCGAN tutorial's models and loop, sized like gan_tf's default DCGAN."""
+    layers = tf.keras.layers
+    generator = tf.keras.Sequential([
+        tf.keras.Input((100,)),
+        layers.Dense(7 * 7 * 256, use_bias=False), layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Reshape((7, 7, 256)),
+        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh")])
+    discriminator = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Flatten(), layers.Dense(1)])
+    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+    g_opt, d_opt = tf.keras.optimizers.Adam(1e-4), tf.keras.optimizers.Adam(1e-4)
+
+    @tf.function
+    def train_step(real):
+        noise = tf.random.normal([batch_size, 100])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            fake = generator(noise, training=True)
+            real_output = discriminator(real, training=True)
+            fake_output = discriminator(fake, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+        g_opt.apply_gradients(zip(gen_tape.gradient(gen_loss, generator.trainable_variables),
+                                  generator.trainable_variables))
+        d_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, discriminator.trainable_variables),
+                                  discriminator.trainable_variables))
+
+    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images)).batch(
+        batch_size, drop_remainder=True).repeat()
+    batches = iter(dataset)
+
+    def step():
+        train_step(next(batches))
+    return step, 1
+
+
+def mlp_macs_per_example(z_dim=100, hidden=128, pixels=784):
+    """Multiply-adds of one gan_tf MLP step per example: the D step runs G forward,
+    D forward and backward (weights and inputs) on real and fake; the G step runs
+    G forward and backward and D forward and backward (inputs only)."""
+    g = z_dim * hidden + hidden * pixels
+    d = pixels * hidden + hidden
+    return (g + 2 * d + 4 * d) + (3 * g + 2 * d)
+
+
+def mlp_step_matmuls_gflops(batch_size, links=24, repeats=5):
+    """float32 GFLOP/s of the MLP step's own matmul shapes alone, the best of plain
+    TensorFlow and XLA: a chain (batch, 100) @ (100, 128), then `links` alternating
+    (batch, 128) @ (128, 784) and (batch, 784) @ (784, 128), the products that make up
+    nearly all of mlp_macs_per_example (the 128 -> 1 output layer is left out)."""
+    w_z = tf.random.normal([100, 128]) / 10.0
+    w_up = tf.random.normal([128, 784]) / np.sqrt(128.0)
+    w_down = tf.random.normal([784, 128]) / np.sqrt(784.0)
+    z = tf.random.uniform([batch_size, 100], -1.0, 1.0)
+    flops = 2 * batch_size * (100 * 128 + links * 128 * 784)
+
+    def chain(x):
+        h = tf.matmul(x, w_z)
+        for i in range(links):
+            h = tf.matmul(h, w_up if i % 2 == 0 else w_down)
+        return h
+    best = 0.0
+    for jit in (False, True):
+        fn = tf.function(chain, jit_compile=jit)
+        fn(z).numpy()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(20):
+                fn(z).numpy()
+            best = max(best, 20 * flops / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def matmul_peak_gflops(n=2048, chain=20, repeats=5):
+    """float32 matmul GFLOP/s as a chain x = x @ b (identical products are not recomputed)."""
+    b = tf.random.normal([n, n]) / np.sqrt(n)
+
+    @tf.function
+    def chained(x):
+        for _ in range(chain):
+            x = tf.matmul(x, b)
+        return x
+    x = tf.random.normal([n, n])
+    chained(x).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        chained(x).numpy()
+        best = max(best, 2 * n ** 3 * chain / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def start_to_first_step(runs=3):
+    """Seconds from launching train_main.py to the end of its first step (--max_steps=1:
+    the process exits right after, so this includes writing the outputs)."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, os.path.join(ROOT, "train_main.py"), "--max_steps=1",
+                            f"--output_dir={out}"], check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+class _TimedTrainer(GANTrainer):
+    """GANTrainer noting when each train_steps call returns and how many steps it ran."""
+    calls = []
+
+    def train_steps(self, iterator, num_steps):
+        out = super().train_steps(iterator, num_steps)
+        _TimedTrainer.calls.append((time.perf_counter(), int(num_steps)))
+        return out
+
+
+def default_run(steps, log_every=None):
+    """Training steps/s of the default run (TrainConfig's defaults, as `python
+    train_main.py` without flags gets them: the MLP, batch 100) as train.train runs
+    it in this process, `steps` steps into a temporary directory, with evaluation off
+    (the default run evaluates once, after its last step, outside the window).
+
+    The window runs from the return of the first graph call (which includes tracing
+    and XLA compilation) to the return of the last one, and counts the steps of every
+    call after the first: set-up before the first step and the end's checkpoint and
+    plots are left out; every log record, sample grid and checkpoint in between is in."""
+    from gan_tf import train
+    config = TrainConfig(max_steps=steps, eval_samples=0, log_every=log_every)
+    _TimedTrainer.calls = []
+    with tempfile.TemporaryDirectory() as out, _patched(train, "GANTrainer", _TimedTrainer):
+        train.train(dataclasses.replace(config, output_dir=out))
+    calls = _TimedTrainer.calls
+    return sum(n for _, n in calls[1:]) / (calls[-1][0] - calls[0][0])
+
+
+@contextlib.contextmanager
+def _patched(module, name, value):
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
+
+
+def median_of(fn, runs):
+    return statistics.median(fn() for _ in range(runs))
