@@ -9,13 +9,16 @@ import tensorflow as tf
 
 from gan_tf import errors, export, models, porting, runs, sample, train
 from gan_tf.trainer import METRIC_KEYS
+from tensorflow.python.framework import config as tf_config
 from tests.helpers import cli_errors, records, run_config, run_main, snapshot
 from tests.legacy_models import wrappers
 from tests.tf1_graph import LegacyGraph
 
 Z_DIM = 8
+BATCH = wrappers.BATCH_SIZE  # the legacy graph's: the ops style's generator fixes it
 FLAT = {"mlp": True, "layers": False, "ops": False}  # the notebook's D takes images flat
 STYLES = tuple(FLAT)
+G_EMA = 0.5  # the runs keep an EMA generator: a second copy of the legacy function
 
 
 def network(style, role):
@@ -33,17 +36,55 @@ def tf1_config(style, run_dir, **overrides):
     return run_config(run_dir, **{**values, **overrides})
 
 
-@pytest.fixture(scope="module", params=STYLES)
-def legacy(request, tmp_path_factory):
-    """(style, the legacy graph trained 3 steps, its full Saver checkpoint, test inputs)."""
-    style = request.param
-    graph = LegacyGraph(style, FLAT[style], Z_DIM)
-    rng = np.random.default_rng(0)
-    graph.train(3, rng)
-    prefix = graph.save(str(tmp_path_factory.mktemp(style) / "model.ckpt"))
-    z = rng.uniform(-1, 1, (6, Z_DIM)).astype(np.float32)
-    x = rng.uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
-    return style, graph, prefix, z, x
+@pytest.fixture(scope="module", autouse=True)
+def op_determinism_as_it_was():
+    """--deterministic runs turn op determinism on for the whole process: off again after."""
+    was_on = tf_config.is_op_determinism_enabled()
+    yield
+    if not was_on:
+        tf_config.disable_op_determinism()
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory):
+    """legacy(style): (the style's legacy graph trained 3 steps, its full Saver checkpoint,
+    test inputs z and x of the graph's fixed batch size), made once per style."""
+    made = {}
+
+    def make(style):
+        if style not in made:
+            graph = LegacyGraph(style, FLAT[style], Z_DIM)
+            rng = np.random.default_rng(0)
+            graph.train(3, rng)
+            prefix = graph.save(str(tmp_path_factory.mktemp(style) / "model.ckpt"))
+            z = rng.uniform(-1, 1, (BATCH, Z_DIM)).astype(np.float32)
+            x = rng.uniform(-1, 1, (BATCH, 28, 28, 1)).astype(np.float32)
+            made[style] = graph, prefix, z, x
+        return made[style]
+    return make
+
+
+def start_config(style, run_dir, prefix, max_steps, **overrides):
+    """A run from the legacy checkpoint `prefix`, --deterministic, with an EMA generator."""
+    return tf1_config(style, run_dir, max_steps=max_steps, init_from_tf1_checkpoint=prefix,
+                      deterministic=True, g_ema=G_EMA, **overrides)
+
+
+@pytest.fixture(scope="module")
+def trained(legacy, tmp_path_factory):
+    """trained(style): the run dir of start_config trained 2 steps, then resumed to step 3;
+    made once per style and shared read-only."""
+    made = {}
+
+    def make(style):
+        if style not in made:
+            run_dir = tmp_path_factory.mktemp(f"{style}_run") / "run"
+            prefix = legacy(style)[1]
+            train.train(start_config(style, run_dir, prefix, 2))
+            train.train(tf1_config(style, run_dir, max_steps=3, g_ema=G_EMA))  # from step 2
+            made[style] = run_dir
+        return made[style]
+    return make
 
 
 def assert_outputs_match(graph_outputs, generator, discriminator, z, x):
@@ -58,8 +99,9 @@ def assert_outputs_match(graph_outputs, generator, discriminator, z, x):
     np.testing.assert_allclose(discriminator(x)[1].numpy(), graph_outputs["d_logits"], atol=1e-5)
 
 
-def test_legacy_checkpoint_loads_by_name_and_reproduces_the_graph(legacy):
-    style, graph, prefix, z, x = legacy
+@pytest.mark.parametrize("style", STYLES)
+def test_legacy_checkpoint_loads_by_name_and_reproduces_the_graph(legacy, style):
+    graph, prefix, z, x = legacy(style)
     generator, discriminator = network(style, "generator"), network(style, "discriminator")
     loaded = porting.load_tf1_checkpoint(prefix, generator, discriminator)  # built from shapes
     assert sorted(loaded) == graph.variable_names()
@@ -73,40 +115,40 @@ def metrics(run_dir):
     return [[r[k] for k in ("step",) + METRIC_KEYS] for r in records(run_dir)]
 
 
-def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, tmp_path):
-    style, graph, prefix, z, x = legacy
-    start = dict(init_from_tf1_checkpoint=prefix, deterministic=True)
-    config = tf1_config(style, tmp_path / "run", max_steps=2, **start)
-    train.train(config)
-    train.train(tf1_config(style, tmp_path / "run", max_steps=3))  # resumes at step 2
-    assert [r[0] for r in metrics(tmp_path / "run")] == [1, 2, 3]
-    if style == "mlp":  # no dropout: the resumed run is the uninterrupted one
-        train.train(tf1_config(style, tmp_path / "whole", max_steps=3, **start))
-        assert metrics(tmp_path / "whole") == metrics(tmp_path / "run")
-    functions = (config.generator_fn, config.discriminator_fn)
-    stored, generator, discriminator, _ = runs.restore_models(str(tmp_path / "run"), functions)
-    assert stored.generator_fn == config.generator_fn
+@pytest.mark.parametrize("style", STYLES)
+def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, trained, style,
+                                                                     tmp_path):
+    graph, _, z, x = legacy(style)
+    run_dir = trained(style)
+    assert [r[0] for r in metrics(run_dir)] == [1, 2, 3]
+    functions = tuple(getattr(tf1_config(style, run_dir), f"{role}_fn")
+                      for role in ("generator", "discriminator"))
+    stored, generator, discriminator, _ = runs.restore_models(str(run_dir), functions)
+    assert (stored.generator_fn, stored.discriminator_fn) == functions
+    assert {v.name.split("/")[0] for v in generator.variables} == {"generator"}  # the EMA copy
     out = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "model.ckpt"),
                                        [generator, discriminator])
     names = sorted(n for n, _ in tf.train.list_variables(out))
     assert names == graph.variable_names()
     graph.restore_model(out)  # the legacy code restores gan_tf's export
     assert_outputs_match(graph.outputs(z, x), generator, discriminator, z, x)
-    images = sample.draw(generator, 4, Z_DIM)
+    images = sample.draw(generator, 4, Z_DIM)  # another batch size than the graph's
     assert images.shape == (4, 28, 28) and np.all(np.abs(images) <= 1)
-    if style == "ops":
+    if style == "ops":  # its generator fixes the batch size: the SavedModel takes any
         export.export_saved_model(generator, Z_DIM, str(tmp_path / "saved"))
         served = tf.saved_model.load(str(tmp_path / "saved")).signatures["serving_default"]
-        np.testing.assert_allclose(served(z=tf.constant(z))["images"].numpy(),
-                                   generator(z)[0].numpy(), atol=1e-6)
+        np.testing.assert_allclose(served(z=tf.constant(z[:3]))["images"].numpy(),
+                                   generator(z[:3])[0].numpy(), atol=1e-6)
 
 
-def test_g_ema_builds_a_second_copy_and_the_d_step_keeps_g_statistics(tmp_path):
-    config = tf1_config("layers", tmp_path / "run", max_steps=2, g_ema=0.5)
-    train.train(config)
-    _, generator, _, _ = runs.restore_models(  # the EMA weights
-        str(tmp_path / "run"), (config.generator_fn, config.discriminator_fn))
-    assert sorted(v.name for v in generator.variables)[0].startswith("generator/")
+def test_a_model_with_dropout_resumes_exactly(legacy, trained, tmp_path):
+    """The tf.layers style's D has two dropouts, seeded per step: the run trained 2 steps
+    and resumed to 3 equals one trained 3 steps at once."""
+    train.train(start_config("layers", tmp_path / "whole", legacy("layers")[1], 3))
+    assert metrics(tmp_path / "whole") == metrics(trained("layers"))
+
+
+def test_the_d_step_keeps_g_statistics():
     g = network("layers", "generator")
     g(tf.zeros([2, Z_DIM]))
     before = snapshot(g)
@@ -189,18 +231,17 @@ def test_unbuilt_gan_tf_models_load_from_the_checkpoint_shapes(tmp_path):
         porting.load_tf1_checkpoint(prefix, models.dcgan.Generator(name="other"))
 
 
-def test_two_replicas_train_a_legacy_mlp_as_one_device_does(tmp_path):
+def test_two_replicas_train_a_legacy_mlp_as_one_device_does(legacy, trained, tmp_path):
     """--strategy=mirrored: the legacy variables are created under the strategy's scope."""
-    for name, strategy in (("one", "default"), ("two", "mirrored")):
-        train.train(tf1_config("mlp", tmp_path / name, max_steps=2, strategy=strategy,
-                               cpu_devices=2 if strategy == "mirrored" else None))
-    np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(tmp_path / "one"), atol=1e-5)
+    train.train(start_config("mlp", tmp_path / "two", legacy("mlp")[1], 2,
+                             strategy="mirrored", cpu_devices=2))
+    np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(trained("mlp"))[:2],
+                               atol=1e-5)
 
 
-def test_a_run_imports_only_the_functions_its_command_line_names(tmp_path):
-    config = tf1_config("mlp", tmp_path / "run", max_steps=1)
-    train.train(config)
-    run_dir = str(tmp_path / "run")
+def test_a_run_imports_only_the_functions_its_command_line_names(trained, tmp_path):
+    run_dir = str(trained("mlp"))
+    config = tf1_config("mlp", run_dir)
     with pytest.raises(errors.RunError, match="only train_main.py, gan_tf.sample and gan_tf.exp"):
         runs.restore_models(run_dir)  # a command that takes no functions (anomaly, augment)
     # config.json names the code, but a command line that names none or others imports nothing

@@ -149,6 +149,7 @@ class LegacyGraph:
 
     def __init__(self, style, flat, z_dim, seed=1):
         wrappers = legacy_wrappers()
+        self.batch_size = wrappers.BATCH_SIZE  # the ops style's generator takes no other
         g_fn, d_fn = (getattr(wrappers, f"{style}_{role}") for role in ("generator",
                                                                          "discriminator"))
         self.graph = tf.Graph()
@@ -180,8 +181,9 @@ class LegacyGraph:
 
     def train(self, steps, rng):
         for _ in range(steps):
-            feed = {self.z: rng.uniform(-1, 1, (8, self.z.shape[1])).astype(np.float32),
-                    self.real: rng.uniform(-1, 1, (8,) + tuple(self.real.shape[1:]))}
+            batch = (self.batch_size,)
+            feed = {self.z: rng.uniform(-1, 1, batch + (self.z.shape[1],)).astype(np.float32),
+                    self.real: rng.uniform(-1, 1, batch + tuple(self.real.shape[1:]))}
             self.session.run(self.d_opt, feed)
             self.session.run(self.g_opt, feed)
 

@@ -8,12 +8,14 @@ reuses them after, eagerly and under tf.function, under exactly the names TF1 ga
 them: its old Saver checkpoints load by name, and gan_tf's go back to its old code.
 """
 import importlib
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
 from gan_tf.errors import ModelFunctionError, PortingError
+from gan_tf.tf1 import seeds
 from gan_tf.tf1.store import VariableStore
 
 ROLES = ("generator", "discriminator")
@@ -43,12 +45,15 @@ class Network(tf.Module):
         self._store = VariableStore()
         self.separate_batches = True  # a legacy D sees real and fake batches in two calls
         self.tf1_variables = {}  # TF1 name -> variable, what tf.train.Checkpoint tracks
+        self._last_seed, self._seed_uses = None, 0  # see _dropout_seed
 
     def __call__(self, x, training=False, update_stats=True, seed=None, labels=None):
         """(images, logits) of a generator or (probs, logits) of a discriminator; the
         function gets `training` as a Python bool. `update_stats=False` keeps the
         moving statistics as they were (gan_tf's D step leaves G's variables alone).
-        `seed` is not used: the function's dropout draws its own."""
+        A stateless `seed` (shape [2]; gan_tf's trainer gives D one per step) seeds the
+        function's dropout, so that a resumed run draws the masks an uninterrupted one
+        would; with None, it draws as TF1's did (gan_tf.tf1.seeds)."""
         if labels is not None:
             raise ModelFunctionError(f"{self.label} is a legacy model function: it takes "
                                      "no labels (no --conditional)")
@@ -61,7 +66,7 @@ class Network(tf.Module):
         first = not self.tf1_variables
         kept = ([] if first or update_stats or not training else
                 [(v, v.read_value()) for v in self.variables if not v.trainable])
-        with self._store.scope():
+        with self._store.scope(), seeds.scope(self._dropout_seed(seed)):
             returned = self._fn(x, training)
         for variable, value in kept:
             variable.assign(value)
@@ -69,6 +74,18 @@ class Network(tf.Module):
         if first:
             self._adopt_variables()
         return outputs
+
+    def _dropout_seed(self, seed):
+        """`seed` folded with how many calls just before this one were given the same seed
+        tensor: gan_tf's D step gives its real and its fake batch one, which must not get
+        the same masks (a gan_tf model sees the two in one call)."""
+        if seed is None:
+            return None
+        seed = seed if tf.is_tensor(seed) else tf.convert_to_tensor(seed)
+        last = self._last_seed() if self._last_seed is not None else None
+        self._seed_uses = self._seed_uses + 1 if last is seed else 0
+        self._last_seed = weakref.ref(seed)
+        return tf.random.experimental.stateless_fold_in(seed, self._seed_uses)
 
     def _outputs(self, returned, first):
         if isinstance(returned, (tuple, list)) and len(returned) == 2:

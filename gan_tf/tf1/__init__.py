@@ -8,6 +8,7 @@ under gan_tf, eagerly and in tf.function, with their TF1 variable names:
   initializers, `tf.nn`, math ops, `get_collection`, `GraphKeys`, `AUTO_REUSE`, ...);
   `get_variable` and the layers refuse to run outside a VariableStore in TF2 code,
   where they would create fresh variables on every call;
+- `tf.nn` (tf1.nn) is tf.compat.v1.nn but for `dropout` and `conv2d_transpose` (see there);
 - `tf.layers` (tf1.layers) and `tf.contrib.layers.batch_norm` / `xavier_initializer`
   (tf1.contrib) replace what Keras 3 and TF2 removed, with TF1's names and formulas;
 - what cannot work inside a model function (placeholders, sessions, variable
@@ -23,11 +24,11 @@ import functools as _functools
 
 import tensorflow as _tf
 
-from gan_tf.tf1 import contrib, layers, train
+from gan_tf.tf1 import contrib, layers, nn, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
 
-__all__ = ["VariableStore", "contrib", "get_variable", "layers", "train"]
+__all__ = ["VariableStore", "contrib", "get_variable", "layers", "nn", "train"]
 
 
 @_functools.wraps(_tf.compat.v1.get_variable)

@@ -13,6 +13,7 @@ layer's `training` is a Python bool in eager mode.
 """
 import tensorflow as tf
 
+from gan_tf.tf1 import seeds
 from gan_tf.tf1.common import (as_pair, back, channels_last, dtype_of, layer_scope,
                                padding_name, smart_cond)
 from gan_tf.tf1.normalization import batch_normalization
@@ -158,11 +159,10 @@ def average_pooling2d(inputs, pool_size, strides, padding="valid",
 
 def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
     """tf.layers.dropout: when `training` (default False, as in TF1), zeroes each unit
-    with probability `rate` and scales the others by 1 / (1 - rate); else the identity."""
+    with probability `rate` and scales the others by 1 / (1 - rate); else the identity.
+    The mask comes from the step's seed under gan_tf's training (gan_tf.tf1.seeds)."""
     inputs = tf.convert_to_tensor(inputs)
-    return smart_cond(training,
-                      lambda: tf.nn.dropout(inputs, rate=rate, noise_shape=noise_shape,
-                                            seed=seed),
+    return smart_cond(training, lambda: seeds.dropout(inputs, rate, noise_shape, seed),
                       lambda: tf.identity(inputs))
 
 

@@ -1,6 +1,7 @@
 """A DCGAN in the style of the DCGAN-tensorflow repository: its own ops (linear, conv2d,
-deconv2d on get_variable, tf.contrib.layers.batch_norm), sized for 28x28. The batch
-size is read from the input (tf.shape) rather than fixed."""
+deconv2d on get_variable, tf.contrib.layers.batch_norm), sized for 28x28. As there, the
+generator's batch size is fixed in deconv2d's output shapes (gan_tf.tf1.nn.conv2d_transpose
+takes the input's)."""
 from gan_tf import tf1 as tf
 
 
@@ -51,10 +52,9 @@ def deconv2d(input_, output_shape, k_h=5, k_w=5, d_h=2, d_w=2, stddev=0.02, name
         return tf.nn.bias_add(deconv, biases)
 
 
-def generator(z, train=True, gf_dim=64):
+def generator(z, train=True, gf_dim=64, batch_size=64):
     with tf.variable_scope("generator"):
         g_bn0, g_bn1 = batch_norm(name='g_bn0'), batch_norm(name='g_bn1')
-        batch_size = tf.shape(z)[0]
         z_ = linear(z, gf_dim * 2 * 7 * 7, 'g_h0_lin')
         h0 = tf.nn.relu(g_bn0(tf.reshape(z_, [-1, 7, 7, gf_dim * 2]), train=train))
         h1 = deconv2d(h0, [batch_size, 14, 14, gf_dim], name="g_h1")
