@@ -47,31 +47,34 @@ def check_writable(directory):
     os.remove(probe)
 
 
-# A pickled list as protocol 3 opcodes: PROTO 3, EMPTY_LIST, then MARK items APPENDS
-# groups, then STOP. Python's unpickler stops at the first STOP and ignores what follows.
-_EMPTY_LIST, _MARK, _APPENDS, _STOP = b"\x80\x03]", b"(", b"e", b"."
+# A pickled list as protocol 3 opcodes: PROTO 3, EMPTY_LIST, then each item followed by
+# APPEND, then STOP; the same bytes however the items were appended. Python's unpickler
+# stops at the first STOP and ignores what follows.
+_EMPTY_LIST, _APPEND, _STOP = b"\x80\x03]", b"a", b"."
 
 
 def _pickled_items(items):
-    """The opcodes of each item, without the memo (so that pieces pickled at different
-    times can be joined), PROTO and STOP."""
+    """Each item's opcodes and APPEND, without the memo (so that pieces pickled at
+    different times can be joined), PROTO and STOP."""
     out = []
     for item in items:
         buf = io.BytesIO()
         pickler = pickle.Pickler(buf, protocol=3)
         pickler.fast = True  # no memo: no references to objects of earlier pieces
         pickler.dump(item)
-        out.append(buf.getvalue()[2:-1])
+        out.append(buf.getvalue()[2:-1] + _APPEND)
     return b"".join(out)
 
 
 class PickledList:
     """A file holding one pickled list (`pickle.load` gives the list) that grows by
-    appends costing only the new items, however long the list already is.
+    appends costing only the new items, however long the list already is; its bytes
+    are the same however the items came (in one write or many).
 
-    An append writes `items APPENDS STOP` after the file's STOP, fsyncs, then overwrites
-    that STOP with MARK, one byte: a reader, or the file after a crash, has either the
-    old list (the bytes after its STOP ignored) or the new one, never half of it."""
+    An append writes the new items' opcodes, all but their first byte, after the
+    file's STOP, fsyncs, then overwrites that STOP with the first byte: a reader, or the
+    file after a crash, has either the old list (the bytes after its STOP ignored) or
+    the new one, never half of it."""
 
     def __init__(self, path):
         self.path = path
@@ -80,7 +83,7 @@ class PickledList:
 
     def rewrite(self, items):
         """Replaces the file, atomically, by the list `items`."""
-        data = _EMPTY_LIST + (_MARK + _pickled_items(items) + _APPENDS if items else b"") + _STOP
+        data = _EMPTY_LIST + _pickled_items(items) + _STOP
         atomic_write(self.path, data)
         stat = os.stat(self.path)
         self._stop, self._file_id = len(data) - 1, (stat.st_dev, stat.st_ino)
@@ -90,20 +93,20 @@ class PickledList:
         file instead when it is not the one this object last wrote."""
         if not new_items:
             return
+        tail = _pickled_items(new_items) + _STOP
         try:
             with open(self.path, "r+b") as f:
                 if not self._is_as_written(f):
                     raise FileNotFoundError
                 f.seek(self._stop + 1)
-                f.write(_pickled_items(new_items) + _APPENDS + _STOP)
+                f.write(tail[1:])
                 f.flush()
                 os.fsync(f.fileno())
-                size = f.tell()
                 f.seek(self._stop)
-                f.write(_MARK)  # the new items are in the list from here on
+                f.write(tail[:1])  # the new items are in the list from here on
                 f.flush()
                 os.fsync(f.fileno())
-            self._stop = size - 1
+            self._stop += len(tail) - 1
         except FileNotFoundError:
             self.rewrite(all_items())
         except OSError as e:

@@ -37,6 +37,19 @@ def test_a_pickled_list_grows_by_appends_and_loads_as_one_list(tmp_path, items):
         assert repr(loads(path)) == repr(everything)
 
 
+def test_the_bytes_do_not_depend_on_how_the_items_were_appended(tmp_path):
+    items = [pair(i) for i in range(7)]
+    files = []
+    for cuts in ([], [1, 2, 6], [3]):
+        path = str(tmp_path / f"{len(files)}.pkl")
+        pickled = fileio.PickledList(path)
+        pickled.rewrite(items[:cuts[0]] if cuts else items)
+        for begin, end in zip(cuts, cuts[1:] + [len(items)]):
+            pickled.extend(items[begin:end], lambda: items[:end])
+        files.append(open(path, "rb").read())
+    assert files[0] == files[1] == files[2]  # a resumed run's file is an uninterrupted one's
+
+
 def test_an_append_writes_only_the_new_items(tmp_path):
     growth = []
     for length in (10, 2000):
