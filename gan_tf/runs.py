@@ -265,35 +265,17 @@ def read_config(run_dir):
         raise RunError(f"{path} is a damaged gan_tf run configuration ({e})") from None
 
 
-def check_model_functions(config, run_dir, model_functions):
-    """A run of legacy model functions (--model=tf1) is restored only with the same
-    (generator_fn, discriminator_fn) named by the caller's command line: config.json
-    names them, but gan_tf never imports code that a file names. `model_functions`
-    None: the caller takes none (RunError for such a run)."""
-    if config.model != "tf1":
-        return
-    recorded = (config.generator_fn, config.discriminator_fn)
-    flags = f"--generator_fn={recorded[0]} --discriminator_fn={recorded[1]}"
-    if model_functions is None:
-        raise RunError(f"{run_dir} is a run of legacy model functions ({flags}); only "
-                       "train_main.py, gan_tf.sample and gan_tf.export restore those")
-    if tuple(model_functions) != recorded:
-        given = " ".join(f"--{name}={value}" for name, value in
-                         zip(("generator_fn", "discriminator_fn"), model_functions) if value)
-        raise RunError(f"{run_dir} was trained with {flags}; pass them to restore it "
-                       f"(got {given or 'neither'}): gan_tf imports only the code the command "
-                       "line names, never what a file names")
-
-
 def restore_models(run_dir, model_functions=None):
     """(config, generator, discriminator, checkpoint path) from a run's latest checkpoint;
     the generator holds the moving-average weights when the run used --g_ema. A run of
-    legacy model functions needs them named in `model_functions` (check_model_functions)."""
+    legacy model functions needs them named in `model_functions`
+    (models.legacy.check_run_functions)."""
     import tensorflow as tf
 
     from gan_tf import models
+    from gan_tf.models import legacy
     config = read_config(run_dir)
-    check_model_functions(config, run_dir, model_functions)
+    legacy.check_run_functions(config, run_dir, model_functions)
     latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
     if latest is None:
         raise RunError(f"{run_dir} has no checkpoint yet")

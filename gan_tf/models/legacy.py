@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf.errors import ModelFunctionError, PortingError
+from gan_tf.errors import ModelFunctionError, PortingError, RunError
 from gan_tf.tf1 import seeds
 from gan_tf.tf1.store import VariableStore
 
@@ -187,3 +187,23 @@ def build(config, role, image_shape=data.IMAGE_SHAPE):
         raise ModelFunctionError(f"--{flag}={spec} fails on a {x.shape.as_list()} input: "
                                  f"{type(e).__name__}: {reason}") from None
     return network
+
+
+def check_run_functions(config, run_dir, model_functions):
+    """A run of legacy model functions (--model=tf1) is restored only with the same
+    (generator_fn, discriminator_fn) named by the caller's command line: config.json
+    names them, but gan_tf never imports code that a file names. `model_functions`
+    None: the caller takes none (RunError for such a run)."""
+    if config.model != "tf1":
+        return
+    recorded = (config.generator_fn, config.discriminator_fn)
+    flags = f"--generator_fn={recorded[0]} --discriminator_fn={recorded[1]}"
+    if model_functions is None:
+        raise RunError(f"{run_dir} is a run of legacy model functions ({flags}); only "
+                       "train_main.py, gan_tf.sample and gan_tf.export restore those")
+    if tuple(model_functions) != recorded:
+        given = " ".join(f"--{name}={value}" for name, value in
+                         zip(("generator_fn", "discriminator_fn"), model_functions) if value)
+        raise RunError(f"{run_dir} was trained with {flags}; pass them to restore it "
+                       f"(got {given or 'neither'}): gan_tf imports only the code the command "
+                       "line names, never what a file names")
