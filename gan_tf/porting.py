@@ -234,12 +234,15 @@ def write_tf1_checkpoint(path, modules):
             return saver.save(sess, os.path.abspath(path))
 
 
-def generator_from_tf1_checkpoint(path, name_map=None, leak=0.01):
-    """A gan_tf MLP Generator sized from, and loaded with, a legacy TF1 checkpoint.
-
-    Returns (generator, z_dim). The Leaky ReLU slope is not stored in checkpoints:
-    the legacy notebook used 0.01.
-    """
+def generator_from_tf1_checkpoint(path, name_map=None, leak=0.01, fn=None):
+    """A gan_tf generator sized from, and loaded with, a legacy TF1 checkpoint: the
+    legacy generator function `fn` (a tf1_network), or else gan_tf's MLP with the
+    checkpoint's sizes and `leak` (not stored in checkpoints: the legacy notebook
+    used 0.01). Returns (generator, z_dim)."""
+    if fn is not None:
+        generator = tf1_network(fn, "generator")
+        load_tf1_checkpoint(path, generator=generator, name_map=name_map)
+        return generator, generator.input_size
     from gan_tf.models import mlp
     z_dim, hidden, batchnorm = mlp_sizes_from_checkpoint(path, "generator", name_map)
     generator = mlp.Generator(hidden=hidden, leak=leak, batchnorm=batchnorm)

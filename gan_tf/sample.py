@@ -152,7 +152,7 @@ def define_flags():
     cli.define_run_dir("A gan_tf run directory: samples its latest checkpoint.")
     cli.define_model_functions()
     flags.DEFINE_string("tf1_checkpoint", None, "A TF1 Saver checkpoint (prefix or directory) "
-                        "of the legacy MLP generator.")
+                        "of the legacy MLP generator, or of --generator_fn's.")
     flags.DEFINE_string("tf1_name_map", None, "Name map for --tf1_checkpoint (see gan_tf.porting).")
     flags.DEFINE_float("leak", 0.01, "Leaky ReLU slope of a --tf1_checkpoint generator.")
     flags.DEFINE_integer("num_samples", 16, "Number of images (the PNG grid shows the first "
@@ -191,8 +191,12 @@ def main(argv):
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:
         from gan_tf import porting
+        from gan_tf.models import legacy
+        if f.discriminator_fn:
+            raise UsageError("--discriminator_fn: --tf1_checkpoint samples a generator only")
+        fn = f.generator_fn and legacy.import_function(f.generator_fn, "generator_fn")
         generator, z_dim = porting.generator_from_tf1_checkpoint(
-            f.tf1_checkpoint, f.tf1_name_map, f.leak)
+            f.tf1_checkpoint, f.tf1_name_map, f.leak, fn or None)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
         check_size(z_dim, 0, source)
     classes = generator.num_classes

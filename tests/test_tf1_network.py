@@ -250,7 +250,20 @@ def test_a_run_imports_only_the_functions_its_command_line_names(trained, tmp_pa
             runs.restore_models(run_dir, given)
     assert sample.draw(runs.restore_models(
         run_dir, (config.generator_fn, config.discriminator_fn))[1], 2, Z_DIM).shape == (2, 28, 28)
-    [(code, stderr)] = cli_errors("gan_tf.export",
-                                  [f"--run_dir={run_dir}", f"--export_dir={tmp_path / 'x'}"])
+    # On the command line: refused without the functions; with them, a legacy checkpoint
+    # (the run's, written under its TF1 names) samples as the run does.
+    _, generator, discriminator, _ = runs.restore_models(
+        run_dir, (config.generator_fn, config.discriminator_fn))
+    legacy_ckpt = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "m.ckpt"), [generator])
+    g_flag = f"--generator_fn={config.generator_fn}"
+    results = cli_errors("gan_tf.sample",
+                         [f"--run_dir={run_dir}", f"--out={tmp_path / 'x.npy'}"],
+                         [f"--run_dir={run_dir}", g_flag, f"--discriminator_fn={config.discriminator_fn}",
+                          f"--out={tmp_path / 'run.npy'}", "--interpolation_rows=0"],
+                         [f"--tf1_checkpoint={legacy_ckpt}", g_flag, "--z_distribution=uniform",
+                          f"--out={tmp_path / 'tf1.npy'}", "--interpolation_rows=0"])
+    (code, stderr), *ok = results
     assert code == 1 and "pass them to restore it (got neither)" in stderr.strip().splitlines()[-1]
-    assert not os.path.exists(tmp_path / "x")
+    assert not os.path.exists(tmp_path / "x.npy") and [c for c, _ in ok] == [0, 0], ok
+    np.testing.assert_allclose(np.load(tmp_path / "tf1.npy"), np.load(tmp_path / "run.npy"),
+                               atol=1e-6)

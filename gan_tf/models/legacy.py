@@ -64,6 +64,8 @@ class Network(tf.Module):
         if self.input_shape is not None:
             x = tf.reshape(x, (-1,) + self.input_shape)
         first = not self.tf1_variables
+        if first:
+            self.input_size = int(x.shape[-1])  # a generator's z_dim
         kept = ([] if first or update_stats or not training else
                 [(v, v.read_value()) for v in self.variables if not v.trainable])
         with self._store.scope(), seeds.scope(self._dropout_seed(seed)):
