@@ -7,8 +7,8 @@ import dataclasses
 
 from absl import flags
 
-from gan_tf.config import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS, MODELS,
-                           OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS, TrainConfig)
+from gan_tf.config import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS, LOSS_FAMILIES,
+                           MODELS, OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS, TrainConfig)
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config
@@ -51,7 +51,15 @@ flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning ra
 flags.DEFINE_float("d_learning_rate", _D.d_learning_rate, "Discriminator learning rate.")
 flags.DEFINE_float("g_beta1", _D.g_beta1, "Generator Adam beta1.")
 flags.DEFINE_float("d_beta1", _D.d_beta1, "Discriminator Adam beta1.")
-flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss.")
+flags.DEFINE_enum("loss", _D.loss, LOSS_FAMILIES, "GAN loss family (gan_tf/losses.py): "
+                  "non_saturating (sigmoid cross-entropy), hinge, least_squares or wasserstein.")
+flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss "
+                   "(--loss=non_saturating only).")
+flags.DEFINE_float("r1_gamma", _D.r1_gamma, "R1 penalty gamma/2 * E||grad D(x)||^2 on real "
+                   "images added to D's loss, any --loss (Mescheder et al. 2018; 0: off).")
+flags.DEFINE_float("gradient_penalty", _D.gradient_penalty, "WGAN-GP penalty lambda * "
+                   "E(||grad D(x_hat)|| - 1)^2 on real/fake interpolates added to D's loss, "
+                   "any --loss (0: off).")
 flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
                      "Discriminator updates per generator update.")
 # The training tricks (off by default; docs/quality.md has what each did here).

@@ -17,6 +17,7 @@ MODELS = ("mlp", "dcgan", "tf1")  # tf1: legacy model functions, --generator_fn/
 DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
+LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # gan_tf.losses.LOSSES
 INITS = ("glorot", "normal_0.02", "he")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute  # kernel initialisers, see gan_tf.layers
 # When neither --epochs nor --max_steps is given: the TF1 notebook's 100 epochs of 550
@@ -85,6 +86,9 @@ FIELD_CHECKS = {
     "dropout": (_probability, "must be in [0, 1)"),
     "leak": (lambda v: v is None or (_finite(v) and v >= 0), "must be a finite number >= 0"),
     "label_smoothing": (lambda v: 0.0 < v <= 1.0, "must be in (0, 1]"),
+    "loss": (_one_of(LOSS_FAMILIES), f"must be one of {', '.join(LOSS_FAMILIES)}"),
+    "r1_gamma": (lambda v: _finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"),
+    "gradient_penalty": (lambda v: _finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"),
     "seed": (lambda v: isinstance(v, int) and 0 <= v <= MAX_SEED,
              f"must be an integer from 0 to {MAX_SEED} (2**63 - 1)"),
     "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
@@ -147,7 +151,13 @@ class TrainConfig:
     d_learning_rate: float = 0.002
     g_beta1: float = 0.9
     d_beta1: float = 0.9
+    # The loss family (gan_tf.losses.LOSSES); label_smoothing and label_flip belong to
+    # non_saturating alone. Penalties on D's input gradients, any family (0: off): R1 on
+    # real images with this gamma, and WGAN-GP's on interpolates with this lambda.
+    loss: str = "non_saturating"
     label_smoothing: float = 0.9
+    r1_gamma: float = 0.0
+    gradient_penalty: float = 0.0
     d_steps_per_g_step: int = 1
     # The training tricks (off by default): Gaussian noise on D's real and fake inputs with
     # this standard deviation, decaying linearly to 0 over instance_noise_steps; and the
@@ -214,7 +224,20 @@ class TrainConfig:
             if not ok:
                 raise ConfigError(name, f"{message} (got {value!r})")
         self._check_model_functions()
+        self._check_loss_options()
         return self
+
+    def _check_loss_options(self):
+        """Label smoothing and flips are the non-saturating loss's: refused with another
+        rather than silently ignored (label_smoothing at its default passes)."""
+        if self.loss == "non_saturating":
+            return
+        if self.label_flip:
+            raise ConfigError("label_flip", f"flips the labels of the non_saturating loss, not "
+                                            f"--loss={self.loss}: leave it out")
+        if self.label_smoothing != TrainConfig.label_smoothing:
+            raise ConfigError("label_smoothing", f"is the non_saturating loss's real label, "
+                                                 f"not --loss={self.loss}'s: leave it out")
 
     def _check_model_functions(self):
         """model="tf1" takes both legacy functions and none of the options they cannot use."""

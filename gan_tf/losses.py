@@ -1,8 +1,14 @@
-"""GAN losses: pure functions of discriminator logits.
+"""GAN losses: pure functions of discriminator logits, one signature per family (as
+TF-GAN's losses_impl and compare_gan's loss_lib), and gradient penalties of D.
 
-Mean sigmoid cross-entropy as in the TF1 MNIST notebook's MLP GAN: real labels are
-smoothed to `label_smoothing` (0.9), fake labels are 0, and the discriminator's
-loss is the sum of its real and fake parts.
+Every discriminator loss takes (real_logits, fake_logits) and returns
+(d_loss, d_loss_real, d_loss_fake) with d_loss = d_loss_real + d_loss_fake; every
+generator loss takes fake_logits and returns a scalar. The logits are D's raw,
+unbounded outputs; the trainer logs the means of their sigmoids as D(x) and D(G(z))
+(d_real, d_fake) whatever the family: a probability for the non-saturating loss, for
+the others just a monotone squashing of D's score (0.5 at score 0).
+
+`LOSSES` maps a family's name (`--loss`) to its (discriminator_loss, generator_loss).
 """
 import tensorflow as tf
 
@@ -13,7 +19,9 @@ def _sigmoid_xent(labels, logits):
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9, real_flipped=None,
                        fake_flipped=None):
-    """Returns (d_loss, d_loss_real, d_loss_fake); d_loss = d_loss_real + d_loss_fake.
+    """The non-saturating family's D loss (Goodfellow et al. 2014), as in the TF1 MNIST
+    notebook: mean sigmoid cross-entropy, real labels smoothed to `label_smoothing`,
+    fake labels 0. Returns (d_loss, d_loss_real, d_loss_fake).
 
     `real_flipped` / `fake_flipped` (0/1 floats shaped like the logits; the label-flipping
     trick) give those examples the other side's label: 0 for a real one, the
@@ -30,5 +38,78 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9, real_flipp
 
 
 def generator_loss(fake_logits):
-    """Non-saturating generator loss: cross-entropy of D(G(z)) against ones."""
+    """The non-saturating family's G loss: cross-entropy of D(G(z)) against ones."""
     return _sigmoid_xent(tf.ones_like(fake_logits), fake_logits)
+
+
+def hinge_discriminator_loss(real_logits, fake_logits):
+    """Hinge D loss (Lim & Ye 2017; SAGAN, BigGAN): E relu(1 - D(x)) + E relu(1 + D(G(z)))."""
+    d_loss_real = tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
+    d_loss_fake = tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+    return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
+
+
+def hinge_generator_loss(fake_logits):
+    """Hinge G loss: -E D(G(z)) (the same as the Wasserstein one)."""
+    return -tf.reduce_mean(fake_logits)
+
+
+def least_squares_discriminator_loss(real_logits, fake_logits):
+    """Least-squares D loss (LSGAN, Mao et al. 2017, targets real 1, fake 0, with TF-GAN's
+    factor 1/2): E (D(x) - 1)^2 / 2 + E D(G(z))^2 / 2."""
+    d_loss_real = 0.5 * tf.reduce_mean(tf.square(real_logits - 1.0))
+    d_loss_fake = 0.5 * tf.reduce_mean(tf.square(fake_logits))
+    return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
+
+
+def least_squares_generator_loss(fake_logits):
+    """Least-squares G loss: E (D(G(z)) - 1)^2 / 2."""
+    return 0.5 * tf.reduce_mean(tf.square(fake_logits - 1.0))
+
+
+def wasserstein_discriminator_loss(real_logits, fake_logits):
+    """Wasserstein critic loss (Arjovsky et al. 2017): -E D(x) + E D(G(z)). Needs a
+    Lipschitz constraint on D to mean anything: use it with --gradient_penalty."""
+    d_loss_real = -tf.reduce_mean(real_logits)
+    d_loss_fake = tf.reduce_mean(fake_logits)
+    return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
+
+
+def wasserstein_generator_loss(fake_logits):
+    """Wasserstein G loss: -E D(G(z))."""
+    return -tf.reduce_mean(fake_logits)
+
+
+LOSSES = {
+    "non_saturating": (discriminator_loss, generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "least_squares": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "wasserstein": (wasserstein_discriminator_loss, wasserstein_generator_loss),
+}
+
+
+def _input_gradient_norms_squared(discriminator, x):
+    """||d D(x_i) / d x_i||^2 per example; `discriminator` maps a batch to (n, 1) logits,
+    each depending only on its own example. Differentiable in D's variables."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(discriminator(x))
+    grads = tape.gradient(total, x)
+    return tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(x)[0], -1]), axis=1)
+
+
+def r1_penalty(discriminator, real, gamma):
+    """The R1 penalty on real images (Mescheder et al. 2018): gamma / 2 * E ||grad_x D(x)||^2,
+    added to D's loss. `discriminator`: a callable from a batch to its logits."""
+    return 0.5 * gamma * tf.reduce_mean(_input_gradient_norms_squared(discriminator, real))
+
+
+def gradient_penalty(discriminator, real, fake, seed, weight):
+    """The WGAN-GP penalty (Gulrajani et al. 2017): weight * E (||grad D(x_hat)|| - 1)^2 at
+    x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1) per example from the stateless `seed`
+    (int64 [2]), added to D's loss. `discriminator`: a callable from a batch to its logits."""
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
+    eps = tf.random.stateless_uniform(shape, seed, dtype=real.dtype)
+    interpolates = eps * real + (1.0 - eps) * fake
+    norms = tf.sqrt(_input_gradient_norms_squared(discriminator, interpolates) + 1e-12)
+    return weight * tf.reduce_mean(tf.square(norms - 1.0))

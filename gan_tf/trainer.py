@@ -39,6 +39,7 @@ class GANTrainer(tf.Module):
     def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None):
         super().__init__(name="trainer")
         self.config, self.generator, self.discriminator = config, generator, discriminator
+        self.d_loss_fn, self.g_loss_fn = losses.LOSSES[config.loss]
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % self.replicas:
@@ -112,8 +113,8 @@ class GANTrainer(tf.Module):
     def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics), which is faster; a legacy D, whose
-        batch norm may have, in two calls.  Returns D's
-        losses and mean verdicts, and the fake batch's logits."""
+        batch norm may have, in two calls. Returns D's losses and mean verdicts, the fake
+        batch's logits, and what D minimises: d_loss plus the penalties (if on)."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
@@ -124,12 +125,42 @@ class GANTrainer(tf.Module):
             probs, logits = (tf.concat(parts, 0) for parts in zip(*outs))
         else:
             probs, logits = self.discriminator(x, training=True, seed=seed, labels=labels)
-        flips = [tricks.label_flips(rand.local_seed(), n, self.config.label_flip)
-                 if self.config.label_flip else None for _ in range(2)]
-        d_loss, d_loss_real, d_loss_fake = losses.discriminator_loss(
-            logits[:n], logits[n:], self.config.label_smoothing, *flips)
-        return dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
-                    d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:])), logits[n:]
+        d_loss, d_loss_real, d_loss_fake = self._d_loss(logits[:n], logits[n:], rand)
+        metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
+                       d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
+        penalty = self._penalty(x[:n], x[n:], rand, seed, labels[:n] if self.num_classes else None)
+        return metrics, logits[n:], d_loss + penalty
+
+    def _d_loss(self, real_logits, fake_logits, rand):
+        """(d_loss, d_loss_real, d_loss_fake) of --loss; the non-saturating one with its
+        label smoothing and label flips."""
+        c = self.config
+        if c.loss != "non_saturating":
+            return self.d_loss_fn(real_logits, fake_logits)
+        flips = [tricks.label_flips(rand.local_seed(), tf.shape(real_logits)[0], c.label_flip)
+                 if c.label_flip else None for _ in range(2)]
+        return losses.discriminator_loss(real_logits, fake_logits, c.label_smoothing, *flips)
+
+    def _penalty(self, real, fake, rand, seed, real_labels):
+        """D's gradient penalties on its inputs as it saw them (after translation and
+        noise), with the main pass's dropout seed; 0.0 when off. WGAN-GP's interpolates
+        take the real images' labels (conditional models)."""
+        c = self.config
+        if not (c.r1_gamma or c.gradient_penalty):
+            return 0.0
+        legacy = dict(update_stats=False) if getattr(self.discriminator, "separate_batches",
+                                                     False) else {}
+
+        def critic(x):
+            return self.discriminator(x, training=True, seed=seed, labels=real_labels,
+                                      **legacy)[1]
+        penalty = 0.0
+        if c.r1_gamma:
+            penalty += losses.r1_penalty(critic, real, c.r1_gamma)
+        if c.gradient_penalty:
+            penalty += losses.gradient_penalty(critic, real, fake, rand.local_seed(),
+                                               c.gradient_penalty)
+        return penalty
 
     def _random(self):
         return StepRandom(self.config.seed, self.step, self.replicas)
@@ -152,8 +183,8 @@ class GANTrainer(tf.Module):
         z, fake_labels = self._z(rand), self._fake_labels(rand)
         fake, _ = self.generator(z, training=True, update_stats=False, labels=fake_labels)
         with tf.GradientTape() as tape:
-            metrics, _ = self._discriminate(real, fake, rand, real_labels, fake_labels)
-            loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+            metrics, _, objective = self._discriminate(real, fake, rand, real_labels, fake_labels)
+            loss = self._scaled(objective, self.d_optimizer)
         self._apply_gradients(tape, self.d_optimizer, loss, self.d_vars)
         return metrics
 
@@ -166,7 +197,7 @@ class GANTrainer(tf.Module):
             fake, _ = self.generator(z, training=True, labels=labels)
             _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed,
                                                 labels=labels)
-            g_loss = losses.generator_loss(fake_logits)
+            g_loss = self.g_loss_fn(fake_logits)
             loss = self._scaled(g_loss, self.g_optimizer)
         self._apply_gradients(tape, self.g_optimizer, loss, self.g_vars)
         return dict(g_loss=g_loss)
@@ -180,9 +211,10 @@ class GANTrainer(tf.Module):
         z, fake_labels = self._z(rand), self._fake_labels(rand)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake, _ = self.generator(z, training=True, labels=fake_labels)
-            metrics, fake_logits = self._discriminate(real, fake, rand, real_labels, fake_labels)
-            metrics["g_loss"] = losses.generator_loss(fake_logits)
-            d_loss = self._scaled(metrics["d_loss"], self.d_optimizer)
+            metrics, fake_logits, objective = self._discriminate(real, fake, rand, real_labels,
+                                                                 fake_labels)
+            metrics["g_loss"] = self.g_loss_fn(fake_logits)
+            d_loss = self._scaled(objective, self.d_optimizer)
             g_loss = self._scaled(metrics["g_loss"], self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)

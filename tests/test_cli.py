@@ -46,10 +46,16 @@ TRAIN_FLAG_ERRORS = [
     (["--eval_samples=2"], "--eval_samples"),
     (["--max_seconds=0"], "--max_seconds"),
     (["--exclude_classes=3,10"], "--exclude_classes"),
+    (["--loss=softplus"], "--loss"),
+    (["--r1_gamma=-1"], "--r1_gamma"),
+    (["--gradient_penalty=-10"], "--gradient_penalty"),
     (["--no_such_flag=1"], "no_such_flag"),
     # Values the flag checks pass but TensorFlow cannot take (TrainConfig.validate).
     (["--seed=18446744073709551616"], "--seed"),
     (["--d_learning_rate=inf"], "--d_learning_rate"),
+    (["--gradient_penalty=nan"], "--gradient_penalty"),
+    (["--loss=hinge", "--label_flip=0.1"], "--label_flip"),
+    (["--loss=wasserstein", "--label_smoothing=1"], "--label_smoothing"),
     (["extra"], "unexpected arguments"),
 ]
 

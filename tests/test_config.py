@@ -78,3 +78,32 @@ def test_only_how_long_and_where_may_change_on_resume():
     new = dataclasses.replace(old, max_steps=10, output_dir="x", eval_samples=0, seed=3,
                               g_hidden=(64,))
     assert run_defining_differences(old, new) == ["g_hidden: None -> (64,)", "seed: 0 -> 3"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("loss", "softplus"), ("r1_gamma", -1.0), ("r1_gamma", float("nan")),
+    ("gradient_penalty", float("inf")), ("gradient_penalty", -0.5),
+])
+def test_loss_fields_refuse_bad_values(field, value):
+    with pytest.raises(errors.ConfigError, match=f"^--{field}: .*got"):
+        TrainConfig(**{field: value}).validate()
+
+
+@pytest.mark.parametrize("loss", ["hinge", "least_squares", "wasserstein"])
+def test_label_tricks_belong_to_the_non_saturating_loss(loss):
+    TrainConfig(loss=loss, r1_gamma=10.0, gradient_penalty=10.0).validate()
+    TrainConfig(loss=loss, label_smoothing=TrainConfig.label_smoothing).validate()
+    with pytest.raises(errors.ConfigError, match=f"^--label_flip: .*not --loss={loss}") as e:
+        TrainConfig(loss=loss, label_flip=0.1).validate()
+    assert "\n" not in str(e.value)
+    with pytest.raises(errors.ConfigError, match=f"^--label_smoothing: .*not --loss={loss}"):
+        TrainConfig(loss=loss, label_smoothing=1.0).validate()
+    TrainConfig(label_flip=0.1, label_smoothing=1.0, r1_gamma=1.0).validate()
+
+
+def test_the_loss_and_its_penalties_define_a_run():
+    old = TrainConfig()
+    new = TrainConfig(loss="hinge", r1_gamma=1.0, gradient_penalty=10.0)
+    assert run_defining_differences(old, new) == [
+        "loss: 'non_saturating' -> 'hinge'", "r1_gamma: 0.0 -> 1.0",
+        "gradient_penalty: 0.0 -> 10.0"]

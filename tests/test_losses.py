@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import losses
+from gan_tf import losses, models
+from gan_tf.trainer import METRIC_KEYS, GANTrainer
+from tests.helpers import changed, small_config, snapshot
 
 
 def np_sigmoid_xent(labels, logits):
@@ -69,3 +71,182 @@ def test_label_flips_swap_an_examples_target(logits):
     targets = 0.9 * (1 - half)
     assert float(losses.discriminator_loss(real, fake, 0.9, half)[1]) == pytest.approx(
         np_sigmoid_xent(targets.astype(np.float64), real.astype(np.float64)), rel=1e-5)
+
+
+# --- the loss families ------------------------------------------------------------------
+
+def np_relu(x):
+    return np.maximum(x, 0.0)
+
+
+# family -> (d_loss_real, d_loss_fake, g_loss) in numpy, from each paper's definition.
+NUMPY_FAMILIES = {
+    "non_saturating": (lambda r: np_sigmoid_xent(np.full_like(r, 0.9), r),
+                       lambda f: np_sigmoid_xent(np.zeros_like(f), f),
+                       lambda f: np_sigmoid_xent(np.ones_like(f), f)),
+    "hinge": (lambda r: np.mean(np_relu(1 - r)), lambda f: np.mean(np_relu(1 + f)),
+              lambda f: -np.mean(f)),
+    "least_squares": (lambda r: 0.5 * np.mean((r - 1) ** 2), lambda f: 0.5 * np.mean(f ** 2),
+                      lambda f: 0.5 * np.mean((f - 1) ** 2)),
+    "wasserstein": (lambda r: -np.mean(r), lambda f: np.mean(f), lambda f: -np.mean(f)),
+}
+
+
+def test_the_registry_holds_every_family_the_config_accepts():
+    from gan_tf.config import LOSS_FAMILIES
+    assert tuple(losses.LOSSES) == LOSS_FAMILIES == tuple(NUMPY_FAMILIES)
+    assert losses.LOSSES["non_saturating"] == (losses.discriminator_loss, losses.generator_loss)
+
+
+@pytest.mark.parametrize("family", list(NUMPY_FAMILIES))
+@pytest.mark.parametrize("compiled", [False, True])
+def test_each_family_matches_numpy(logits, family, compiled):
+    real, fake = logits
+    d_fn, g_fn = losses.LOSSES[family]
+    if compiled:
+        d_fn, g_fn = tf.function(d_fn), tf.function(g_fn)
+    d_loss, d_real, d_fake = [float(v) for v in d_fn(real, fake)]
+    np_real, np_fake, np_g = NUMPY_FAMILIES[family]
+    real64, fake64 = real.astype(np.float64), fake.astype(np.float64)
+    assert d_real == pytest.approx(np_real(real64), rel=1e-5, abs=1e-6)
+    assert d_fake == pytest.approx(np_fake(fake64), rel=1e-5, abs=1e-6)
+    assert d_loss == pytest.approx(d_real + d_fake, rel=1e-6, abs=1e-6)
+    assert float(g_fn(fake)) == pytest.approx(np_g(fake64), rel=1e-5, abs=1e-6)
+
+
+def test_families_at_hand_computed_points():
+    real, fake = tf.constant([[2.0], [0.5]]), tf.constant([[-2.0], [0.5]])
+    # hinge: relu(1 - 2) = 0, relu(1 - 0.5) = 0.5; relu(1 - 2) = 0, relu(1.5) = 1.5.
+    assert [float(v) for v in losses.hinge_discriminator_loss(real, fake)] == [1.0, 0.25, 0.75]
+    # least squares: ((1 + 0.25) / 2) / 2; ((4 + 0.25) / 2) / 2; ((9 + 0.25) / 2) / 2.
+    assert [float(v) for v in losses.least_squares_discriminator_loss(real, fake)] == [
+        pytest.approx(1.375), 0.3125, 1.0625]
+    assert float(losses.least_squares_generator_loss(fake)) == pytest.approx(2.3125)
+    # wasserstein: -(2 + 0.5) / 2; (-2 + 0.5) / 2.
+    assert [float(v) for v in losses.wasserstein_discriminator_loss(real, fake)] == [-2.0, -1.25,
+                                                                                     -0.75]
+    assert float(losses.wasserstein_generator_loss(fake)) == 0.75
+    assert float(losses.hinge_generator_loss(fake)) == 0.75
+
+
+# --- the gradient penalties -------------------------------------------------------------
+
+W1 = np.random.default_rng(1).normal(0, 0.5, (6, 4))
+W2 = np.random.default_rng(2).normal(0, 0.5, (4, 1))
+
+
+def small_d(x):
+    """A fixed nonlinear D: tanh(x W1) W2 on (n, 2, 3) inputs."""
+    flat = tf.reshape(x, [tf.shape(x)[0], 6])
+    return tf.tanh(flat @ tf.constant(W1, x.dtype)) @ tf.constant(W2, x.dtype)
+
+
+def np_input_gradients(x, h=1e-5):
+    """Central finite differences of small_d per example, (n, 6) float64."""
+    def d(v):
+        return (np.tanh(v.reshape(len(v), 6) @ W1) @ W2)[:, 0]
+    flat = x.reshape(len(x), 6)
+    grads = np.zeros_like(flat)
+    for j in range(6):
+        step = np.zeros(6)
+        step[j] = h
+        grads[:, j] = (d(flat + step) - d(flat - step)) / (2 * h)
+    return grads
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(3).normal(0, 1, (5, 2, 3))
+
+
+SEED = tf.constant([7, 8], tf.int64)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_r1_matches_finite_differences(images, compiled):
+    fn = tf.function(losses.r1_penalty) if compiled else losses.r1_penalty
+    expected = 2.5 * np.mean(np.sum(np_input_gradients(images) ** 2, axis=1))
+    assert float(fn(small_d, tf.constant(images), 5.0)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_gradient_penalty_matches_finite_differences(images, compiled):
+    # Real and fake the same: every interpolate is that image, whatever eps is drawn.
+    fn = tf.function(losses.gradient_penalty) if compiled else losses.gradient_penalty
+    norms = np.linalg.norm(np_input_gradients(images), axis=1)
+    x = tf.constant(images)
+    assert float(fn(small_d, x, x, SEED, 10.0)) == pytest.approx(
+        10.0 * np.mean((norms - 1) ** 2), rel=1e-5)
+
+
+def test_gradient_penalty_interpolates_each_example_with_its_own_eps(images):
+    # D(x) = ||x||^2 / 2 has gradient x: the penalty at eps x + (1 - eps) * 0 is
+    # mean (eps_i ||x_i|| - 1)^2 with eps_i the seed's uniform draws, one per example.
+    def d(x):
+        return 0.5 * tf.reduce_sum(tf.reshape(x, [tf.shape(x)[0], -1]) ** 2, axis=1, keepdims=True)
+    x = tf.constant(images)
+    penalty = float(losses.gradient_penalty(d, x, tf.zeros_like(x), SEED, 1.0))
+    eps = tf.random.stateless_uniform([5, 1, 1], SEED, dtype=tf.float64).numpy().ravel()
+    norms = np.linalg.norm(images.reshape(5, -1), axis=1)
+    assert len(set(eps)) == 5 and penalty == pytest.approx(np.mean((eps * norms - 1) ** 2))
+    assert float(losses.gradient_penalty(d, x, tf.zeros_like(x), SEED + 1, 1.0)) != penalty
+
+
+def test_penalties_of_a_linear_d_have_closed_forms_and_gradients(images):
+    w = tf.Variable(np.random.default_rng(4).normal(0, 1, (6, 1)))
+
+    def linear_d(x):
+        return tf.reshape(x, [tf.shape(x)[0], 6]) @ w
+    x, fake = tf.constant(images), tf.constant(images[::-1].copy())
+    norm = float(tf.norm(w))
+    with tf.GradientTape(persistent=True) as tape:
+        r1 = losses.r1_penalty(linear_d, x, 3.0)
+        gp = losses.gradient_penalty(linear_d, x, fake, SEED, 10.0)
+    assert float(r1) == pytest.approx(1.5 * norm ** 2)
+    assert float(gp) == pytest.approx(10.0 * (norm - 1) ** 2)
+    # d/dw of gamma/2 ||w||^2 is gamma w: the penalty trains D's variables.
+    np.testing.assert_allclose(tape.gradient(r1, w).numpy(), 3.0 * w.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(gp, w).numpy(),
+                               20.0 * (norm - 1) / norm * w.numpy(), rtol=1e-5)
+
+
+# --- the trainer with each family and penalty -------------------------------------------
+
+PENALTIES = {"none": {}, "r1": dict(r1_gamma=10.0), "gp": dict(gradient_penalty=10.0)}
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("loss", list(NUMPY_FAMILIES))
+def test_one_train_step_of_every_loss_and_penalty(loss, penalty):
+    # Alternate and joint updates in turn, so each penalty meets both D updates.
+    joint = (list(NUMPY_FAMILIES).index(loss) + list(PENALTIES).index(penalty)) % 2 == 1
+    config = small_config(loss=loss, joint_updates=joint, jit_compile=False,
+                          **PENALTIES[penalty]).validate()
+    g, d = models.build(config)
+    trainer = GANTrainer(config, g, d)
+    g_before, d_before = snapshot(g), snapshot(d)
+    real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+    row = dict(zip(METRIC_KEYS, trainer._compiled_step([real]).numpy()))
+    assert np.isfinite(list(row.values())).all()
+    assert row["d_loss"] == pytest.approx(row["d_loss_real"] + row["d_loss_fake"], abs=1e-5)
+    assert changed(g_before, g) == {v.name for v in trainer.g_vars}
+    # Every kernel of D; not always its output bias, whose hinge and Wasserstein gradient
+    # (fraction of fakes scored > -1 minus reals < 1; 1 - 1) is 0 at the start.
+    assert {v.name for v in trainer.d_vars if "kernel" in v.name} <= changed(d_before, d)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_a_penalty_changes_ds_update_but_not_its_logged_loss(joint):
+    rows, weights = [], []
+    for penalty in ({}, dict(r1_gamma=100.0)):
+        config = small_config(joint_updates=joint, jit_compile=False, **penalty)
+        tf.random.set_seed(0)  # the same initial weights, as train.train sets them
+        g, d = models.build(config)
+        trainer = GANTrainer(config, g, d)
+        real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+        rows.append(trainer._compiled_step([real]).numpy())
+        weights.append(snapshot(d))
+    # The same D losses and verdicts (before D's update), not the same D afterwards.
+    d_metrics = [METRIC_KEYS.index(k) for k in ("d_loss", "d_loss_real", "d_loss_fake", "d_real")]
+    np.testing.assert_array_equal(rows[0][d_metrics], rows[1][d_metrics])
+    assert any(not np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
