@@ -51,24 +51,24 @@ flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning ra
 flags.DEFINE_float("d_learning_rate", _D.d_learning_rate, "Discriminator learning rate.")
 flags.DEFINE_float("g_beta1", _D.g_beta1, "Generator Adam beta1.")
 flags.DEFINE_float("d_beta1", _D.d_beta1, "Discriminator Adam beta1.")
-flags.DEFINE_enum("loss", _D.loss, LOSS_FAMILIES, "GAN loss family (gan_tf/losses.py): "
-                  "non_saturating (sigmoid cross-entropy), hinge, least_squares or wasserstein.")
-flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Label of real images in D's loss "
-                   "(--loss=non_saturating only).")
-flags.DEFINE_float("r1_gamma", _D.r1_gamma, "R1 penalty gamma/2 * E||grad D(x)||^2 on real "
-                   "images added to D's loss, any --loss (Mescheder et al. 2018; 0: off).")
-flags.DEFINE_float("gradient_penalty", _D.gradient_penalty, "WGAN-GP penalty lambda * "
-                   "E(||grad D(x_hat)|| - 1)^2 on real/fake interpolates added to D's loss, "
-                   "any --loss (0: off).")
 flags.DEFINE_integer("d_steps_per_g_step", _D.d_steps_per_g_step,
                      "Discriminator updates per generator update.")
+# The loss (gan_tf/losses.py), and penalties on D's input gradients with any loss.
+flags.DEFINE_enum("loss", _D.loss, LOSS_FAMILIES, "GAN loss family: non_saturating (sigmoid "
+                  "cross-entropy), hinge, least_squares or wasserstein.")
+flags.DEFINE_float("label_smoothing", _D.label_smoothing, "Real images' label (non_saturating).")
+flags.DEFINE_float("r1_gamma", _D.r1_gamma, "R1 penalty gamma/2 * E||grad D(x)||^2 on real "
+                   "images, added to D's loss (Mescheder et al. 2018; 0: off).")
+flags.DEFINE_float("gradient_penalty", _D.gradient_penalty, "WGAN-GP penalty lambda * "
+                   "E(||grad D(x_hat)|| - 1)^2 on real/fake interpolates, added to D's loss "
+                   "(0: off).")
 # The training tricks (off by default; docs/quality.md has what each did here).
 flags.DEFINE_float("instance_noise", _D.instance_noise, "Std of Gaussian noise added to D's "
                    "real and fake inputs, decaying linearly to 0 over --instance_noise_steps.")
 flags.DEFINE_integer("instance_noise_steps", _D.instance_noise_steps,
                      "Steps over which --instance_noise decays to 0.")
 flags.DEFINE_float("label_flip", _D.label_flip, "Probability of swapping an example's "
-                   "real/fake label in D's loss.")
+                   "real/fake label in D's loss (--loss=non_saturating only).")
 flags.DEFINE_integer("d_translate", _D.d_translate, "Shift each image D sees (real or fake) by "
                      "up to this many pixels (DiffAugment's translation; 0: off).")
 flags.DEFINE_float("g_ema", _D.g_ema, "Decay of an exponential moving average of G's weights "
