@@ -230,14 +230,11 @@ class TrainConfig:
     def _check_loss_options(self):
         """Label smoothing and flips are the non-saturating loss's: refused with another
         rather than silently ignored (label_smoothing at its default passes)."""
-        if self.loss == "non_saturating":
-            return
-        if self.label_flip:
-            raise ConfigError("label_flip", f"flips the labels of the non_saturating loss, not "
-                                            f"--loss={self.loss}: leave it out")
-        if self.label_smoothing != TrainConfig.label_smoothing:
-            raise ConfigError("label_smoothing", f"is the non_saturating loss's real label, "
-                                                 f"not --loss={self.loss}'s: leave it out")
+        for name, on in (("label_flip", self.label_flip),
+                         ("label_smoothing", self.label_smoothing != TrainConfig.label_smoothing)):
+            if on and self.loss != "non_saturating":
+                raise ConfigError(name, f"belongs to the non_saturating loss, not "
+                                        f"--loss={self.loss}: leave it out")
 
     def _check_model_functions(self):
         """model="tf1" takes both legacy functions and none of the options they cannot use."""
