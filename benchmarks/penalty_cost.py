@@ -1,0 +1,56 @@
+"""What the gradient penalties cost per train step: steps per second of
+GANTrainer.train_steps without a penalty, with --r1_gamma and with --gradient_penalty,
+for the default MLP (batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on
+random images. The variants' calls interleave over 3 rounds; rates are medians.
+
+    python benchmarks/penalty_cost.py [--rounds=3]
+"""
+import argparse
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data, models
+from gan_tf.config import TrainConfig
+from gan_tf.trainer import GANTrainer
+
+MODELS = {  # name -> (config fields, steps per timed call)
+    "mlp": (dict(model="mlp", batch_size=100), 40),
+    "dcgan_cpu": (dict(model="dcgan", batch_size=32, g_channels=(64, 32), d_channels=(32, 64),
+                       dropout=0.0, z_distribution="normal", g_beta1=0.5, d_beta1=0.5), 10),
+}
+PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
+             "gradient_penalty=10": dict(gradient_penalty=10.0)}
+
+
+def rates(fields, steps, rounds):
+    """{penalty: median steps/s} of one model."""
+    images = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype(np.float32)
+    trainers = {}
+    for name, extra in PENALTIES.items():
+        config = TrainConfig(dataset="mnist_5k", eval_samples=0, **fields, **extra)
+        trainer = GANTrainer(config, *models.build(config))
+        batches = iter(data.make_dataset(images, config.batch_size, seed=0))
+        trainer.train_steps(batches, tf.constant(2, tf.int64))  # trace and compile
+        trainers[name] = (trainer, batches)
+    measured = {name: [] for name in trainers}
+    for _ in range(rounds):
+        for name, (trainer, batches) in trainers.items():
+            start = time.perf_counter()
+            trainer.train_steps(batches, tf.constant(steps, tf.int64))[0].numpy()
+            measured[name].append(steps / (time.perf_counter() - start))
+    return {name: float(np.median(v)) for name, v in measured.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    for model, (fields, steps) in MODELS.items():
+        result = rates(fields, steps, args.rounds)
+        print(model, "  ".join(f"{name}: {rate:.1f} steps/s" for name, rate in result.items()))
+
+
+if __name__ == "__main__":
+    main()
