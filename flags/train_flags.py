@@ -45,6 +45,8 @@ flags.DEFINE_list("exclude_classes", [], "Classes (0-9) to leave out of training
                   "the others, for anomaly scoring (python -m gan_tf.anomaly).")
 flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uniform), the "
                   "DCGAN paper's normal_0.02, or he (normal, variance 2/fan_in).")
+flags.DEFINE_boolean("spectral_norm", _D.spectral_norm, "Spectral normalisation of D's "
+                     "kernels (Miyato et al. 2018), one power iteration per training pass.")
 # Optimisation.
 flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "Optimizer of both networks.")
 flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning rate.")

@@ -92,6 +92,7 @@ FIELD_CHECKS = {
     "seed": (lambda v: isinstance(v, int) and 0 <= v <= MAX_SEED,
              f"must be an integer from 0 to {MAX_SEED} (2**63 - 1)"),
     "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
+    "spectral_norm": (lambda v: isinstance(v, bool), "must be true or false"),
     "instance_noise": (lambda v: _finite(v) and v >= 0,
                        "must be a finite number >= 0 (a standard deviation)"),
     "instance_noise_steps": (_positive, "must be a positive number of steps"),
@@ -145,6 +146,7 @@ class TrainConfig:
     # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
     exclude_classes: Tuple[int, ...] = ()
     init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
+    spectral_norm: bool = False  # D's kernels divided by their largest singular value
     # Optimisation.
     optimizer: str = "adam"
     g_learning_rate: float = 0.002
@@ -256,6 +258,8 @@ class TrainConfig:
                                               "function takes no labels)"),
             ("init", self.init != "glorot", "a legacy model function chooses its own "
                                             "initialisers"),
+            ("spectral_norm", self.spectral_norm, "needs gan_tf's own discriminators (a "
+                                                  "legacy model function builds its own layers)"),
             ("mixed_precision", self.mixed_precision, "a legacy model function computes in "
                                                       "its variables' float32")) if on]
         if refused:

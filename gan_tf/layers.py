@@ -5,7 +5,9 @@ Each layer's module name is the TF1 layer name (`dense`, `dense_1`,
 the variables read `generator/dense/kernel`, exactly as `tf.layers` named them.
 Default initialisers are TF1's: Glorot-uniform kernels, zero biases; `init`
 picks another kernel initialiser (the first of the training tricks: DCGAN's
-N(0, 0.02)).
+N(0, 0.02)). `spectral_norm=True` divides a kernel by its largest singular value
+(Miyato et al. 2018), estimated with the non-trainable power-iteration vector `sn_u`
+stored next to it (`discriminator/conv2d/sn_u`).
 
 Variables are float32; a layer computes in its input's dtype (bfloat16 or float16
 under --mixed_precision), casting its variables to it.
@@ -36,10 +38,11 @@ class _Linear(tf.Module):
     call from the input's last axis. Subclasses say the kernel's shape and fans and
     compute in `apply`."""
 
-    def __init__(self, units, use_bias, name, init):
+    def __init__(self, units, use_bias, name, init, spectral_norm=False):
         super().__init__(name=name)
         self.units, self.use_bias, self.init = units, use_bias, init
-        self.kernel = self.bias = None
+        self.spectral_norm = spectral_norm
+        self.kernel = self.bias = self.sn_u = None
 
     def kernel_shape(self, c_in):
         """(kernel shape, fan_in, fan_out) for c_in input channels."""
@@ -48,7 +51,8 @@ class _Linear(tf.Module):
     def apply(self, x, kernel):
         raise NotImplementedError
 
-    def __call__(self, x):
+    def __call__(self, x, training=False):
+        """`training`: a spectrally normalised layer takes one power-iteration step."""
         if self.kernel is None:
             with self.name_scope:
                 shape, fan_in, fan_out = self.kernel_shape(int(x.shape[-1]))
@@ -56,15 +60,38 @@ class _Linear(tf.Module):
                                           name="kernel")
                 if self.use_bias:
                     self.bias = tf.Variable(tf.zeros([self.units]), name="bias")
-        y = self.apply(x, _like(self.kernel, x))
+                if self.spectral_norm:  # replicas compute equal values: keep the first's
+                    self.sn_u = tf.Variable(
+                        tf.math.l2_normalize(tf.random.normal(shape[-1:])), trainable=False,
+                        name="sn_u", aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        kernel = self.kernel
+        if self.spectral_norm:
+            kernel = kernel / spectral_norm_estimate(kernel, self.sn_u, training)
+        y = self.apply(x, _like(kernel, x))
         return tf.nn.bias_add(y, _like(self.bias, x)) if self.use_bias else y
+
+
+def spectral_norm_estimate(kernel, u, update):
+    """sigma = v^T W u, the largest singular value of W = kernel reshaped to (fan_in,
+    fan_out), from the unit vector u (fan_out,) and v = W u / |W u|. `update`: one
+    power-iteration step (Miyato et al.'s), u <- W^T v / |W^T v| assigned to the variable
+    before sigma is taken, as in training; else the stored u. u and v are constants to
+    the gradient."""
+    w = tf.reshape(kernel, [-1, kernel.shape[-1]])
+    u_value = tf.convert_to_tensor(u)
+    v = tf.stop_gradient(tf.math.l2_normalize(tf.linalg.matvec(w, u_value)))
+    if update:
+        u_value = tf.stop_gradient(
+            tf.math.l2_normalize(tf.linalg.matvec(w, v, transpose_a=True)))
+        u.assign(u_value)
+    return tf.tensordot(v, tf.linalg.matvec(w, u_value), 1)
 
 
 class Dense(_Linear):
     """y = x @ kernel + bias; kernel (in, units)."""
 
-    def __init__(self, units, use_bias=True, name="dense", init="glorot"):
-        super().__init__(units, use_bias, name, init)
+    def __init__(self, units, use_bias=True, name="dense", init="glorot", spectral_norm=False):
+        super().__init__(units, use_bias, name, init, spectral_norm)
 
     def kernel_shape(self, c_in):
         return [c_in, self.units], c_in, self.units
@@ -94,8 +121,8 @@ class Conv2D(_Linear):
     """SAME-padded NHWC convolution; kernel (k, k, in, filters)."""
 
     def __init__(self, filters, kernel_size, strides=1, use_bias=True, name="conv2d",
-                 init="glorot"):
-        super().__init__(filters, use_bias, name, init)
+                 init="glorot", spectral_norm=False):
+        super().__init__(filters, use_bias, name, init, spectral_norm)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
 
     def kernel_shape(self, c_in):

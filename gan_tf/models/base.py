@@ -56,7 +56,9 @@ class Discriminator(tf.Module):
     """x (batch, *image_shape) -> (probs (batch, 1), logits (batch, 1)).
 
     Conditional (num_classes > 0): a projection discriminator (Miyato & Koyama 2018),
-    logit = dense(h) + <embedding[y], h> over the last features h."""
+    logit = dense(h) + <embedding[y], h> over the last features h. Sizes take
+    `spectral_norm`: every dense and convolution kernel (not the embedding) spectrally
+    normalised, with one power iteration per training call (gan_tf.layers)."""
 
     DEFAULTS = {}
 
@@ -67,7 +69,8 @@ class Discriminator(tf.Module):
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
             self.build_layers(s, names)
-            self.out = layers.Dense(1, name=names("dense"), init=s["init"])
+            self.out = layers.Dense(1, name=names("dense"), init=s["init"],
+                                    spectral_norm=s["spectral_norm"])
             if num_classes:
                 self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
 
@@ -83,11 +86,11 @@ class Discriminator(tf.Module):
         """`seed` (int64 [2]) makes dropout stateless and so reproducible. `labels`
         (batch,) ints: the classes the images claim, for a conditional D only."""
         _check_labels(labels, self.num_classes, self.name)
-        return self.logits_from_features(self.features(x, training, seed), labels)
+        return self.logits_from_features(self.features(x, training, seed), labels, training)
 
-    def logits_from_features(self, h, labels=None):
+    def logits_from_features(self, h, labels=None, training=False):
         """(probs, logits) (batch, 1) from features(x); `labels` as in __call__."""
-        logits = self.out(h)
+        logits = self.out(h, training)
         if self.num_classes:  # projection: <embedding[y], h>
             projection = self.embedding(labels, int(h.shape[-1]))
             logits += tf.reduce_sum(tf.cast(projection, h.dtype) * h, axis=1, keepdims=True)
@@ -105,7 +108,7 @@ class Discriminator(tf.Module):
         seed is folded from `seed` with first_index + i."""
         s = self.sizes
         for i, layer in enumerate(stack):
-            h = tf.nn.leaky_relu(layer(h), s["leak"])
+            h = tf.nn.leaky_relu(layer(h, training), s["leak"])
             layer_seed = (None if seed is None else
                           tf.random.experimental.stateless_fold_in(seed, first_index + i))
             h = layers.dropout(h, s["dropout"], training, layer_seed)

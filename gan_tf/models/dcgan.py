@@ -69,20 +69,22 @@ class Discriminator(base.Discriminator):
     """Strided convolutions, then optional dense layers (Leaky ReLU and dropout after each)."""
 
     DEFAULTS = dict(channels=(64, 128), kernel_size=5, leak=0.2, dropout=0.3, init="glorot",
-                    hidden=())
+                    hidden=(), spectral_norm=False)
 
     @staticmethod
     def config_sizes(config):
         return dict(channels=config.d_channels, kernel_size=config.kernel_size, leak=config.leak,
-                    dropout=config.dropout, init=config.init, hidden=config.d_hidden)
+                    dropout=config.dropout, init=config.init, hidden=config.d_hidden,
+                    spectral_norm=config.spectral_norm)
 
     def build_layers(self, s, names):
         # Stride 2 for the first two convolutions (28 -> 14 -> 7), then 1. (`hidden`, not
         # `convs`: attribute names are the paths of tf.train.Checkpoint's keys.)
+        sn = s["spectral_norm"]
         self.hidden = [layers.Conv2D(c, s["kernel_size"], 2 if i < 2 else 1, name=names("conv2d"),
-                                     init=s["init"])
+                                     init=s["init"], spectral_norm=sn)
                        for i, c in enumerate(s["channels"])]
-        self.dense_hidden = [layers.Dense(u, name=names("dense"), init=s["init"])
+        self.dense_hidden = [layers.Dense(u, name=names("dense"), init=s["init"], spectral_norm=sn)
                              for u in s["hidden"]]
 
     def features(self, x, training=False, seed=None):

@@ -41,15 +41,16 @@ class Generator(base.Generator):
 class Discriminator(base.Discriminator):
     """The flattened image through dense hidden layers (Leaky ReLU, dropout)."""
 
-    DEFAULTS = dict(hidden=(128,), leak=0.01, dropout=0.0, init="glorot")
+    DEFAULTS = dict(hidden=(128,), leak=0.01, dropout=0.0, init="glorot", spectral_norm=False)
 
     @staticmethod
     def config_sizes(config):
         return dict(hidden=config.d_hidden, leak=config.leak, dropout=config.dropout,
-                    init=config.init)
+                    init=config.init, spectral_norm=config.spectral_norm)
 
     def build_layers(self, s, names):
-        self.hidden = [layers.Dense(u, name=names("dense"), init=s["init"]) for u in s["hidden"]]
+        self.hidden = [layers.Dense(u, name=names("dense"), init=s["init"],
+                                    spectral_norm=s["spectral_norm"]) for u in s["hidden"]]
 
     def features(self, x, training=False, seed=None):
         x = tf.cast(x, self.compute_dtype)
