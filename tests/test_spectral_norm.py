@@ -118,3 +118,9 @@ def test_config_and_command_line_refuse_it_with_legacy_models():
                                              "--spectral_norm"])
     last = err.strip().splitlines()[-1]
     assert code == 2 and "spectral_norm" in last and "legacy" in last, err
+
+
+def test_bfloat16_compute_keeps_a_float32_vector():
+    layer = layers.Dense(4, spectral_norm=True)
+    y = layer(tf.ones([2, 3], tf.bfloat16), training=True)
+    assert y.dtype == tf.bfloat16 and layer.sn_u.dtype == layer.kernel.dtype == tf.float32
