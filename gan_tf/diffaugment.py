@@ -31,7 +31,10 @@ def brightness(x, seed):
 def saturation(x, seed):
     """Each pixel's channels pushed from (or toward) their mean by a factor in [0, 2) per
     image. The identity on one channel (grayscale: the mean is the pixel), so MNIST's
-    `color` policy is brightness and contrast; kept for images with colour."""
+    `color` policy is brightness and contrast (skipped there: the same numbers, less
+    work); kept for images with colour."""
+    if x.shape[3] == 1:
+        return x
     mean = tf.reduce_mean(x, axis=3, keepdims=True)
     return (x - mean) * _per_image(x, seed, 0.0, 2.0) + mean
 
