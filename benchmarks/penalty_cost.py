@@ -1,7 +1,7 @@
-"""What the gradient penalties cost per train step: steps per second of
-GANTrainer.train_steps without a penalty, with --r1_gamma and with --gradient_penalty,
-for the default MLP (batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on
-random images. The variants' calls interleave over 3 rounds; rates are medians.
+"""What the gradient penalties and DiffAugment cost per train step: steps per second of
+GANTrainer.train_steps without either, with --r1_gamma, with --gradient_penalty and with
+--diffaugment's full policy, for the default MLP (batch 100) and the DCGAN of
+flags/dcgan_cpu.cfg (batch 32), on random images. The variants' calls interleave over 3 rounds; rates are medians.
 
     python benchmarks/penalty_cost.py [--rounds=3]
 """
@@ -21,7 +21,8 @@ MODELS = {  # name -> (config fields, steps per timed call)
                        dropout=0.0, z_distribution="normal", g_beta1=0.5, d_beta1=0.5), 10),
 }
 PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
-             "gradient_penalty=10": dict(gradient_penalty=10.0)}
+             "gradient_penalty=10": dict(gradient_penalty=10.0),
+             "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout")}
 
 
 def rates(fields, steps, rounds):

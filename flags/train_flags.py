@@ -73,6 +73,9 @@ flags.DEFINE_float("label_flip", _D.label_flip, "Probability of swapping an exam
                    "real/fake label in D's loss (--loss=non_saturating only).")
 flags.DEFINE_integer("d_translate", _D.d_translate, "Shift each image D sees (real or fake) by "
                      "up to this many pixels (DiffAugment's translation; 0: off).")
+flags.DEFINE_string("diffaugment", _D.diffaugment, "DiffAugment policies on every image D "
+                    "sees, real or fake, in D's and G's updates: color, translation (1/8 of "
+                    "the size), cutout, joined by commas and applied in that order ('': off).")
 flags.DEFINE_float("g_ema", _D.g_ema, "Decay of an exponential moving average of G's weights "
                    "(e.g. 0.999; 0: off). Samples, evaluations, sample and export use it.")
 flags.DEFINE_integer("epochs", None, "Passes over the training split "

@@ -18,6 +18,7 @@ DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
 LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # gan_tf.losses.LOSSES
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.diffaugment.POLICIES
 INITS = ("glorot", "normal_0.02", "he")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute  # kernel initialisers, see gan_tf.layers
 # When neither --epochs nor --max_steps is given: the TF1 notebook's 100 epochs of 550
@@ -48,6 +49,14 @@ def _positive_list(v):
 
 def _probability(v):
     return v is None or 0.0 <= v < 1.0
+
+
+def _policy(v):
+    """'' or DIFFAUGMENT_POLICIES' names joined by commas, each at most once."""
+    if not isinstance(v, str):
+        return False
+    names = v.split(",") if v else []
+    return all(n in DIFFAUGMENT_POLICIES for n in names) and len(set(names)) == len(names)
 
 
 def _one_of(choices):
@@ -99,6 +108,8 @@ FIELD_CHECKS = {
     "label_flip": (lambda v: 0.0 <= v < 0.5, "must be a probability in [0, 0.5)"),
     "g_ema": (lambda v: 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"),
     "d_translate": (lambda v: isinstance(v, int) and 0 <= v <= 8, "must be 0 to 8 pixels"),
+    "diffaugment": (_policy, f"must be policies from {', '.join(DIFFAUGMENT_POLICIES)} joined "
+                             "by commas, each at most once (e.g. translation,cutout)"),
     "eval_every": (_positive, "must be a positive number of steps"),
     "eval_samples": (lambda v: isinstance(v, int) and (v == 0 or v > 3),
                      "must be 0 (no evaluation) or more than 3 samples"),
@@ -170,6 +181,9 @@ class TrainConfig:
     # Shift every image D sees, real or fake, by up to this many pixels each way (0: off),
     # the translation of DiffAugment (Zhao et al. 2020): D cannot memorise a small dataset.
     d_translate: int = 0
+    # DiffAugment's policies (gan_tf.diffaugment) on every image D sees, e.g.
+    # "color,translation,cutout" ("": off).
+    diffaugment: str = ""
     # Exponential moving average of G's weights with this decay (0: off); samples,
     # evaluations, `gan_tf.sample` and `gan_tf.export` then use the averaged generator.
     g_ema: float = 0.0
@@ -227,6 +241,9 @@ class TrainConfig:
                 raise ConfigError(name, f"{message} (got {value!r})")
         self._check_model_functions()
         self._check_loss_options()
+        if self.d_translate and "translation" in self.diffaugment.split(","):
+            raise ConfigError("d_translate", "would translate twice with --diffaugment's "
+                                             "translation: leave one out")
         return self
 
     def _check_loss_options(self):

@@ -3,7 +3,7 @@ are the trainable variables filtered by scope name (`generator/`, `discriminator
 `tf.trainable_variables()` was filtered in TF1 code."""
 import tensorflow as tf
 
-from gan_tf import losses, tricks
+from gan_tf import diffaugment, losses, tricks
 from gan_tf.randomness import StepRandom
 
 # Speed options whose best setting depends on the architecture, by measurement
@@ -101,10 +101,13 @@ class GANTrainer(tf.Module):
         return optimizer.scale_loss(loss) if self.loss_scaling else loss
 
     def _d_input(self, x, rand):
-        """What D sees of a batch in training: translated, then noised (each if on)."""
+        """What D sees of a batch in training: translated, DiffAugment-ed, then noised
+        (each if on)."""
         c = self.config
         if c.d_translate:
             x = tricks.translate(x, rand.local_seed(), c.d_translate)
+        if c.diffaugment:
+            x = diffaugment.augment(x, c.diffaugment, rand.local_seed())
         if c.instance_noise:
             x = tricks.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
                                       c.instance_noise_steps)

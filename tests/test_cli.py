@@ -42,6 +42,8 @@ TRAIN_FLAG_ERRORS = [
     (["--label_flip=0.5"], "--label_flip"),
     (["--g_ema=1"], "--g_ema"),
     (["--d_translate=9"], "--d_translate"),
+    (["--diffaugment=zoom"], "--diffaugment"),
+    (["--diffaugment=translation", "--d_translate=2"], "--d_translate"),
     (["--eval_every=0"], "--eval_every"),
     (["--eval_samples=2"], "--eval_samples"),
     (["--max_seconds=0"], "--max_seconds"),

@@ -107,3 +107,20 @@ def test_the_loss_and_its_penalties_define_a_run():
     assert run_defining_differences(old, new) == [
         "loss: 'non_saturating' -> 'hinge'", "r1_gamma: 0.0 -> 1.0",
         "gradient_penalty: 0.0 -> 10.0"]
+
+
+@pytest.mark.parametrize("policy", ["zoom", "cutout,cutout", "color,", "translation cutout",
+                                    "Cutout", 3])
+def test_diffaugment_takes_known_policies_once_each(policy):
+    with pytest.raises(errors.ConfigError, match="^--diffaugment: .*translation,cutout.*got") as e:
+        TrainConfig(diffaugment=policy).validate()
+    assert "\n" not in str(e.value)
+
+
+def test_diffaugment_translation_and_d_translate_are_refused_together():
+    TrainConfig(diffaugment="color,translation,cutout").validate()
+    TrainConfig(diffaugment="cutout", d_translate=2).validate()
+    with pytest.raises(errors.ConfigError, match="^--d_translate: .*translate twice"):
+        TrainConfig(diffaugment="translation,cutout", d_translate=2).validate()
+    assert run_defining_differences(TrainConfig(), TrainConfig(diffaugment="cutout")) == [
+        "diffaugment: '' -> 'cutout'"]

@@ -180,7 +180,9 @@ def test_max_seconds_stops_saves_evaluates_and_a_rerun_continues(tmp_path):
     ("dcgan", dict(init="normal_0.02")), ("mlp", dict(init="he")),
     ("mlp", dict(instance_noise=0.5)), ("dcgan", dict(label_flip=0.2)),
     ("dcgan", dict(instance_noise=0.3, label_flip=0.1, d_steps_per_g_step=2)),
-    ("dcgan", dict(d_translate=2, g_ema=0.99)), ("mlp", dict(d_translate=1))])
+    ("dcgan", dict(d_translate=2, g_ema=0.99)), ("mlp", dict(d_translate=1)),
+    ("dcgan", dict(diffaugment="color,translation,cutout")),
+    ("mlp", dict(diffaugment="color,translation,cutout", d_steps_per_g_step=2))])
 def test_tricks_train_in_graph(kind, trick):
     from gan_tf import data
     config = small_config(kind, **trick)
