@@ -1,14 +1,15 @@
 """Flags of train_main.py. They are read only here and become a frozen TrainConfig.
 
-Every value check comes from gan_tf.config.FIELD_CHECKS, so the command line
+Every value check comes from gan_tf.config_checks.FIELD_CHECKS, so the command line
 and library users get the same one-line messages.
 """
 import dataclasses
 
 from absl import flags
 
-from gan_tf.config import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS, LOSS_FAMILIES,
-                           MODELS, OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS, TrainConfig)
+from gan_tf.config import TrainConfig
+from gan_tf.config_checks import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS,
+                                  LOSS_FAMILIES, MODELS, OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS)
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config

@@ -131,7 +131,7 @@ def define_overwrite(help="Replace existing output files."):
 
 def define_dataset(default, help):
 
-    from gan_tf.config import DATASETS
+    from gan_tf.config_checks import DATASETS
     flags.DEFINE_enum("dataset", default, DATASETS, help)
 
 
