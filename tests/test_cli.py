@@ -44,6 +44,7 @@ TRAIN_FLAG_ERRORS = [
     (["--d_translate=9"], "--d_translate"),
     (["--diffaugment=zoom"], "--diffaugment"),
     (["--diffaugment=translation", "--d_translate=2"], "--d_translate"),
+    (["--generator_fn=a:g", "--discriminator_fn=a:d", "--spectral_norm"], "--spectral_norm"),
     (["--eval_every=0"], "--eval_every"),
     (["--eval_samples=2"], "--eval_samples"),
     (["--max_seconds=0"], "--max_seconds"),
