@@ -42,6 +42,12 @@ flags.DEFINE_float("bn_momentum", None, "Batch norm moving-average momentum (def
 flags.DEFINE_float("dropout", None, "Dropout rate in D (default mlp 0, dcgan 0.3).")
 flags.DEFINE_boolean("conditional", False, "Class-conditional G (one-hot label with z) and D "
                      "(projection discriminator): sample a chosen digit.")
+flags.DEFINE_integer("latent_categories", _D.latent_categories, "InfoGAN without labels: a "
+                     "categorical code of this many values joins z, and a head on D learns to "
+                     "read it back from G's image (0: off; e.g. 10 for digits). Not a class: "
+                     "G decides what each value draws.")
+flags.DEFINE_float("info_weight", _D.info_weight, "Weight of the code's cross-entropy in G's "
+                   "and D's losses (InfoGAN's lambda; with --latent_categories).")
 flags.DEFINE_list("exclude_classes", [], "Classes (0-9) to leave out of training: a GAN of "
                   "the others, for anomaly scoring (python -m gan_tf.anomaly).")
 flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uniform), the "

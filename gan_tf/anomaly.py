@@ -18,6 +18,8 @@ Three scores, each higher for a more anomalous image:
                  so an unlike image keeps a large residual; but thin strokes fit better
                  than thick ones whatever their class, and a grey G(z) fits uniform
                  noise closely, so it is the weakest of the three (docs/anomaly.md).
+                 A conditional G draws the class D finds most real; an InfoGAN G
+                 (--latent_categories) the code D's Q head reads in the image.
 The CSV lists every image, most anomalous first (by --rank_by): rank, index, label
 and the scores; the PNG beside it shows the most anomalous images on top and the
 least anomalous below.
@@ -90,7 +92,6 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
     import tensorflow as tf
     o = options
     lam, lr, b1, b2, eps = o.feature_weight, o.learning_rate, 0.9, 0.999, 1e-8
-    conditional = bool(generator.num_classes)
 
     def loss(x, fx, z, labels):
         gx, _ = generator(z, training=False, labels=labels)
@@ -105,9 +106,11 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
         h = discriminator.features(x, training=False)
         fx = tf.cast(h, tf.float32)
         labels = None
-        if conditional:  # the class D finds most real
+        if generator.num_classes:  # the class D finds most real
             labels = tf.argmax(discriminator.logits_of_every_class(h), axis=1,
                                output_type=tf.int32)
+        elif generator.num_codes:  # the code Q reads in the image (InfoGAN)
+            labels = tf.argmax(discriminator.code_logits(h), axis=1, output_type=tf.int32)
 
         def body(i, z, m, v):
             with tf.GradientTape() as tape:

@@ -46,6 +46,11 @@ class TrainConfig:
     dropout: Optional[float] = None
     # Class-conditional G and D (labels from the dataset; see gan_tf.models).
     conditional: bool = False
+    # InfoGAN (Chen et al. 2016), without labels: a categorical code of this many values
+    # (0: off) appended to z, and a head on D's features that predicts it from G's image;
+    # info_weight times its cross-entropy is added to G's and D's losses (gan_tf.info).
+    latent_categories: int = 0
+    info_weight: float = 1.0
     # Classes left out of training (and of the evaluation's real images): a GAN of the
     # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
     exclude_classes: Tuple[int, ...] = ()
@@ -134,6 +139,7 @@ class TrainConfig:
                 raise ConfigError(name, f"{message} (got {value!r})")
         self._check_model_functions()
         self._check_loss_options()
+        self._check_info_options()
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")
@@ -147,6 +153,16 @@ class TrainConfig:
             if on and self.loss != "non_saturating":
                 raise ConfigError(name, f"belongs to the non_saturating loss, not "
                                         f"--loss={self.loss}: leave it out")
+
+    def _check_info_options(self):
+        """InfoGAN's code replaces the labels of --conditional (G takes one or the other);
+        its weight without the code would be ignored."""
+        if self.latent_categories and self.conditional:
+            raise ConfigError("latent_categories", "is InfoGAN's unsupervised code; "
+                                                   "--conditional gives G the classes: choose one")
+        if not self.latent_categories and self.info_weight != TrainConfig.info_weight:
+            raise ConfigError("info_weight", "weighs --latent_categories' code, which is off: "
+                                             "leave it out")
 
     def _check_model_functions(self):
         """model="tf1" takes both legacy functions and none of the options they cannot use."""
@@ -166,6 +182,8 @@ class TrainConfig:
         refused += [(name, why) for name, on, why in (
             ("conditional", self.conditional, "needs gan_tf's own models (a legacy model "
                                               "function takes no labels)"),
+            ("latent_categories", self.latent_categories, "needs gan_tf's own models (a "
+                                                          "legacy model function takes no code)"),
             ("init", self.init != "glorot", "a legacy model function chooses its own "
                                             "initialisers"),
             ("spectral_norm", self.spectral_norm, "needs gan_tf's own discriminators (a "

@@ -12,6 +12,7 @@ LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # g
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.diffaugment.POLICIES
 INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.layers
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute
+MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
 FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MODULE:FUNCTION
 DISCRIMINATOR_INPUTS = ("image", "flat")
@@ -84,6 +85,9 @@ FIELD_CHECKS = {
     "gradient_penalty": (lambda v: _finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"),
     "seed": (lambda v: isinstance(v, int) and 0 <= v <= MAX_SEED,
              f"must be an integer from 0 to {MAX_SEED} (2**63 - 1)"),
+    "latent_categories": (lambda v: type(v) is int and (v == 0 or 2 <= v <= MAX_CATEGORIES),
+                          f"must be 0 (off) or 2 to {MAX_CATEGORIES} categories"),
+    "info_weight": (lambda v: _finite(v) and v >= 0, "must be a finite number >= 0"),
     "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
     "spectral_norm": (lambda v: isinstance(v, bool), "must be true or false"),
     "instance_noise": (lambda v: _finite(v) and v >= 0,

@@ -5,14 +5,15 @@ from gan_tf.errors import Diverged
 from gan_tf.trainer import METRIC_KEYS
 
 
-def check_finite(history, weights_finite, start_step, last_checkpoint):
-    """Raises Diverged naming the first step whose losses, or whose weights, are NaN/Inf."""
+def check_finite(history, weights_finite, start_step, last_checkpoint, keys=METRIC_KEYS):
+    """Raises Diverged naming the first step whose losses (the columns `keys` of
+    `history`), or whose weights, are NaN/Inf."""
     bad_rows = ~np.isfinite(history).all(axis=1)
     if not bad_rows.any() and weights_finite:
         return
     if bad_rows.any():
         first = int(np.argmax(bad_rows))
-        bad = [name for name, value in zip(METRIC_KEYS, history[first])
+        bad = [name for name, value in zip(keys, history[first])
                if not np.isfinite(value)]
         what = f"at step {start_step + first + 1}: {', '.join(bad)} not finite"
     else:

@@ -11,7 +11,7 @@ import tensorflow as tf
 from gan_tf import classifier as classifier_lib
 from gan_tf import batching, fileio, metrics, models
 from gan_tf.errors import ClassifierError, LogFileError, RunError
-from gan_tf.randomness import EVAL_STREAM, fixed_z
+from gan_tf.randomness import EVAL_STREAM, fixed_codes, fixed_z
 from gan_tf.runs import EVAL_FILE
 
 log = logging.getLogger(__name__)
@@ -52,12 +52,16 @@ class GeneratorEvaluator:
         # whether G draws the class it is asked for, not whether it is asked).
         self.labels = models.grid_labels(config.eval_samples,
                                          models.num_classes(config, data.num_classes))
+        # InfoGAN runs: codes from their prior, fixed, as G's z (the metrics stay those of
+        # an unconditional model: a code is not a class, and G must learn the classes).
+        self.codes = fixed_codes(config, config.eval_samples, EVAL_STREAM)
         self.classifier_info = info
 
     def __call__(self, generator):
+        given = self.labels if self.codes is None else self.codes
         images = tf.concat([
             generator(self.z[part], training=False,
-                      labels=None if self.labels is None else self.labels[part])[0]
+                      labels=None if given is None else given[part])[0]
             for part in batching.batches(int(self.z.shape[0]), 500)], 0)
         return self.images(images.numpy(), self.labels)
 

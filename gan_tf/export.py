@@ -5,7 +5,8 @@
 
 The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
 `images` (batch, 28, 28, 1) in [-1, 1] (a conditional run's takes `labels` (batch,)
-int32 too); it loads with tf.saved_model.load alone,
+int32 too, an InfoGAN run's `codes` (batch,) int32: values of its categorical code,
+to be drawn uniformly, not classes); it loads with tf.saved_model.load alone,
 without gan_tf. The TF1 checkpoint holds both networks' variables under their
 TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
 """
@@ -25,15 +26,16 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     import tensorflow as tf
 
     z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
-    conditional = bool(generator.num_classes)
+    takes_labels = bool(generator.label_width)  # conditional or InfoGAN
+    second = "labels" if generator.num_classes else "codes"  # the second input's name
 
     class Serving(tf.Module):
         def __init__(self):
             super().__init__(name="serving")
             self.generator = generator
 
-        if conditional:
-            @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int32, name="labels")])
+        if takes_labels:
+            @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int32, name=second)])
             def generate(self, z, labels):
                 images, _ = self.generator(z, training=False, labels=labels)
                 return {"images": images}
@@ -47,8 +49,8 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
     with open(os.path.join(export_dir, EXPORT_INFO), "w", encoding="utf-8") as f:
         json.dump({"z_dim": z_dim, "z_distribution": z_distribution,
-                   "num_classes": generator.num_classes,
-                   "signature": "serving_default: z" + (", labels" if conditional else "")
+                   "num_classes": generator.num_classes, "num_codes": generator.num_codes,
+                   "signature": "serving_default: z" + (f", {second}" if takes_labels else "")
                    + " -> images"}, f, indent=2)
     return export_dir
 

@@ -12,13 +12,11 @@ import tensorflow as tf
 from gan_tf import logs as logs_lib
 from gan_tf import models, plots
 from gan_tf.errors import RunError, checkpoint_errors
-from gan_tf.randomness import fixed_z
+from gan_tf.randomness import fixed_codes, fixed_z
 from gan_tf.runs import CHECKPOINT_DIR, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR, TENSORBOARD_DIR
-from gan_tf.trainer import METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
-_SUMMARY_KEYS = METRIC_KEYS + ("steps_per_sec",)
 PLOT_SECONDS = 60.0  # the loss plot is redrawn at checkpoints at most this often
 
 
@@ -89,7 +87,11 @@ class RunOutputs:
             self.checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
         self.logs = logs_lib.RunLogs(write_dir)
         self.grid_z = fixed_z(config)
-        self.grid_labels = models.grid_labels(config.num_samples, trainer.generator.num_classes)
+        # A conditional run's grid: a class per column; an InfoGAN run's: random codes, the
+        # codes gan_tf.sample draws with the run's seed.
+        self.grid_labels = (fixed_codes(config) if trainer.num_codes else
+                            models.grid_labels(config.num_samples, trainer.generator.num_classes))
+        self.summary_keys = trainer.metric_keys + ("steps_per_sec",)
         self.writer = None
         self.last_record = None  # the last metrics record written
         self._rows, self._seconds = [], []  # per-step metric rows and seconds not yet logged
@@ -144,8 +146,8 @@ class RunOutputs:
         interval_records = [r for r in records if "d_loss" in r]
         if interval_records:
             self._summaries([r["step"] for r in interval_records],
-                            [[r[name] for name in _SUMMARY_KEYS] for r in interval_records],
-                            _SUMMARY_KEYS)
+                            [[r[name] for name in self.summary_keys] for r in interval_records],
+                            self.summary_keys)
             self.last_record = interval_records[-1]
         self.logs.extend(records)
 
@@ -166,7 +168,8 @@ class RunOutputs:
             records.append({
                 "step": end,
                 "epoch": round(end * self.config.d_steps_per_g_step / self.batches_per_epoch, 4),
-                **dict(zip(METRIC_KEYS, rows[begin:i].mean(axis=0, dtype=np.float64).tolist())),
+                **dict(zip(self.trainer.metric_keys,
+                           rows[begin:i].mean(axis=0, dtype=np.float64).tolist())),
                 "steps_per_sec": (i - begin) / max(float(seconds[begin:i].sum()), 1e-9),
                 "time": self._call_end - float(seconds[i:].sum())})
             begin = i

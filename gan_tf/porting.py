@@ -168,13 +168,15 @@ def build_from_checkpoint(module, role, stored):
         return module.build_like(role, {n: tuple(v.shape) for n, v in stored.items()})
     rows = _first_kernel_rows(stored, module.name, "dense")
     if isinstance(module, base.Generator) and rows is not None:
-        module(tf.zeros([1, rows - module.num_classes]),
-               labels=[0] if module.num_classes else None)
+        module(tf.zeros([1, rows - module.label_width]),
+               labels=[0] if module.label_width else None)
     elif isinstance(module, base.Discriminator) and (
             rows is not None or f"{module.name}/conv2d/kernel" in stored):
         x = (tf.zeros([1, rows]) if f"{module.name}/conv2d/kernel" not in stored else
              tf.zeros((1,) + data.IMAGE_SHAPE[:2] + stored[f"{module.name}/conv2d/kernel"].shape[2:3]))
         module(x, labels=[0] if module.num_classes else None)
+        if module.num_codes:  # InfoGAN's Q head
+            module.code_logits(module.features(x))
     else:
         raise PortingError(f"the {module.name} has no variables yet and the checkpoint does "
                            f"not tell its input size (no {module.name}/dense/kernel): call it "

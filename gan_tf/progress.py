@@ -12,8 +12,9 @@ import time
 import numpy as np
 
 LINE = ("step {step}/{max_steps} epoch {epoch:.2f} | d_loss {d_loss:.4f} (real {d_loss_real:.4f} "
-        "fake {d_loss_fake:.4f}) g_loss {g_loss:.4f} | D(x) {d_real:.3f} D(G(z)) {d_fake:.3f} | "
-        "{rate:.3g} steps/s ETA {eta}")
+        "fake {d_loss_fake:.4f}) g_loss {g_loss:.4f}{info} | D(x) {d_real:.3f} "
+        "D(G(z)) {d_fake:.3f} | {rate:.3g} steps/s ETA {eta}")
+INFO = " info_loss {:.4f}"  # with --latent_categories (its code's loss, gan_tf.info)
 
 
 def format_duration(seconds):
@@ -48,11 +49,12 @@ class Progress:
         if not final and now - self._last_time < self.interval:
             return False
         rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
-        means = np.concatenate(self._rows).mean(axis=0)
+        means = dict(zip(self.keys, np.concatenate(self._rows).mean(axis=0).tolist()))
+        info = INFO.format(means["info_loss"]) if "info_loss" in means else ""
         text = LINE.format(step=step, max_steps=self.max_steps,
-                           epoch=step / self.steps_per_epoch, rate=rate,
+                           epoch=step / self.steps_per_epoch, rate=rate, info=info,
                            eta=format_duration((self.max_steps - step) / max(rate, 1e-9)),
-                           **dict(zip(self.keys, means.tolist())))
+                           **means)
         if self.tty:  # redraw in place, blanking what is left of a longer line
             self.stream.write("\r" + text.ljust(self._width))
             self._width, self._open = len(text), True

@@ -9,7 +9,9 @@ Streams of a seed (each use its own, so that no two share numbers):
   STEP_STREAM           a train step's numbers, folded with the step (StepRandom)
   INTERPOLATION_STREAM  the ends of `gan_tf.sample`'s interpolation rows
   INVERSION_STREAM      the starting codes of `gan_tf.anomaly`'s inversion
+An InfoGAN run's categorical codes (random_codes) go with the z of the same stream.
 """
+import numpy as np
 import tensorflow as tf
 
 GRID_STREAM = 20140610
@@ -17,6 +19,9 @@ EVAL_STREAM = 1
 STEP_STREAM = 2
 INTERPOLATION_STREAM = 3
 INVERSION_STREAM = 4
+# An InfoGAN run's categorical codes of a stream are drawn with its seed folded with this,
+# so that they are numbers of their own, not z's.
+CODE_FOLD = 7
 
 
 def sample_z(shape, seed, distribution):
@@ -38,6 +43,25 @@ def fixed_z(config, num=None, stream=GRID_STREAM):
     of the run's seed and `stream`."""
     return latent_codes(num or config.num_samples, config.z_dim, config.z_distribution,
                         config.seed, stream)
+
+
+def random_codes(num, num_codes, seed, stream=GRID_STREAM):
+    """(num,) int32 categorical codes of an InfoGAN generator for the latent codes of
+    (seed, stream): drawn uniformly from its prior, not cycled through the values (the
+    metrics are then those of an unconditional model, which must learn the classes).
+    Row i does not depend on `num`, as in latent_codes."""
+    key = tf.random.experimental.stateless_fold_in(tf.constant([seed, stream], tf.int64),
+                                                   CODE_FOLD)
+    u = tf.random.stateless_uniform([num], key, dtype=tf.float64).numpy()  # one per row
+    return np.minimum((u * num_codes).astype(np.int32), num_codes - 1)
+
+
+def fixed_codes(config, num=None, stream=GRID_STREAM):
+    """The codes that go with fixed_z(config, num, stream): None unless the run has
+    --latent_categories."""
+    if not config.latent_categories:
+        return None
+    return random_codes(num or config.num_samples, config.latent_categories, config.seed, stream)
 
 
 class StepRandom:

@@ -13,7 +13,10 @@ GRID_MAX of them is written beside it with the extension .png, and a latent-inte
 another (to show what directions of the latent space come to mean).
 From a conditional run (--conditional) without --label the samples cycle
 through the classes 0..9 and the grid has one class per column; the
-interpolation rows keep one class each. A request that would need more memory than
+interpolation rows keep one class each. From an InfoGAN run (--latent_categories) the
+codes are drawn at random with the latent codes' seed (the run's grid again, with its
+seed), and --label=k draws code k: a value of G's code, whatever G made it mean, not a
+class. A request that would need more memory than
 the machine has is refused before anything is generated.
 """
 import os
@@ -29,18 +32,22 @@ IMAGE_BYTES = 28 * 28 * 4
 GRID_CELL_BYTES = (29 * 3) ** 2 * 48  # a 3x-scaled cell of a PNG grid, with matplotlib's RGBA floats
 
 
-def class_labels(generator, n, label=None):
+def class_labels(generator, n, label=None, seed=0, stream=None):
     """Labels of n samples: None for an unconditional generator; else all `label`, or
-    0, 1, ..., 9, 0, ... (a grid with one class per column)."""
-    from gan_tf import models
-    classes = generator.num_classes
-    if classes and label is not None:
+    for a conditional one 0, 1, ..., 9, 0, ... (a grid with one class per column), for
+    an InfoGAN one codes drawn at random for the latent codes of (seed, stream)."""
+    from gan_tf import models, randomness
+    if generator.label_width and label is not None:
         return np.full(n, label, np.int32)
-    return models.grid_labels(n, classes)
+    if generator.num_codes:
+        return randomness.random_codes(n, generator.num_codes, seed,
+                                       stream or randomness.GRID_STREAM)
+    return models.grid_labels(n, generator.num_classes)
 
 
 def _generate(generator, z, labels):
-    """generator(z), with labels only for a conditional one (any callable taking z works)."""
+    """generator(z), with labels only for a conditional or InfoGAN one (any callable taking
+    z works)."""
     if labels is None:
         return generator(z, training=False)
     return generator(z, training=False, labels=labels)
@@ -82,11 +89,12 @@ def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_si
          label=None):
     """(num_samples, 28, 28) float32 images for the latent codes of `seed`
     (gan_tf.randomness; the first ones of a run's seed are its fixed-z sample grid) and,
-    from a conditional generator, of class `label` or of every class in turn."""
+    from a conditional generator, of class `label` or of every class in turn (from an
+    InfoGAN one, code `label` or codes drawn with the seed)."""
     from gan_tf import randomness
     codes = randomness.latent_codes(num_samples, z_dim, distribution, seed)
     batch_size = chunk_size(z_dim, batch_size)
-    labels = class_labels(generator, num_samples, label)
+    labels = class_labels(generator, num_samples, label, seed)
     chunks = []
     for part in batching.batches(num_samples, batch_size):
         z = codes[part]
@@ -108,9 +116,11 @@ def interpolation_z(rows, columns, z_dim, distribution="uniform", seed=0):
 
 def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0, label=None):
     """(rows * columns, 28, 28) images along the lines of interpolation_z (a conditional
-    generator's row r keeps class `label`, or class r mod 10)."""
+    generator's row r keeps class `label`, or class r mod 10; an InfoGAN one's, code
+    `label` or a random one)."""
+    from gan_tf import randomness
     z = interpolation_z(rows, columns, z_dim, distribution, seed)
-    row_labels = class_labels(generator, rows, label)
+    row_labels = class_labels(generator, rows, label, seed, randomness.INTERPOLATION_STREAM)
     labels = None if row_labels is None else np.repeat(row_labels, columns)
     return np.concatenate([
         _generate(generator, z[part], None if labels is None else labels[part])[0]
@@ -166,7 +176,9 @@ def define_flags():
                          "(0: none).", lower_bound=0)
     flags.DEFINE_integer("interpolation_steps", 10, "Images per interpolation row.", lower_bound=2)
     flags.DEFINE_integer("label", None, "Class to draw, from a conditional run (default: "
-                         "every class in turn, one per grid column).", lower_bound=0)
+                         "every class in turn, one per grid column); or code value to draw "
+                         "from an InfoGAN run (--latent_categories; default: random codes): a "
+                         "code is not a class, G chose what each value draws.", lower_bound=0)
     cli.define_overwrite()
 
 
@@ -199,11 +211,13 @@ def main(argv):
             f.tf1_checkpoint, f.tf1_name_map, f.leak, fn or None)
         source, distribution = porting.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
         check_size(z_dim, 0, source)
-    classes = generator.num_classes
-    if f.label is not None and not classes:
-        raise UsageError(f"--label={f.label}: {source} is not class-conditional")
-    if f.label is not None and f.label >= classes:
-        raise UsageError(f"--label={f.label}: the run has classes 0 to {classes - 1}")
+    classes, codes = generator.num_classes, generator.num_codes
+    if f.label is not None and not (classes or codes):
+        raise UsageError(f"--label={f.label}: {source} is not class-conditional and has no "
+                         "categorical code")
+    if f.label is not None and f.label >= (classes or codes):
+        raise UsageError(f"--label={f.label}: the run has " + (
+            f"classes 0 to {classes - 1}" if classes else f"codes 0 to {codes - 1}"))
     images = draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label)
     save(images, f.out, columns=classes if classes and f.label is None else None)
     written = f"{f.out} and {png_path(f.out)}"

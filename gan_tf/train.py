@@ -15,7 +15,7 @@ from gan_tf.outputs import RunOutputs, Schedule
 from gan_tf.progress import Progress
 from gan_tf.runs import RunDirectory, write_config
 from gan_tf.signals import StopRequest
-from gan_tf.trainer import METRIC_KEYS, GANTrainer
+from gan_tf.trainer import GANTrainer
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class _Loop:
         c, max_steps = self.config, self.schedule.max_steps
         deadline = t_setup + c.max_seconds if c.max_seconds else None
         step, chunk = start, 1
-        progress = Progress(max_steps, METRIC_KEYS, start, c.progress_seconds,
+        progress = Progress(max_steps, self.trainer.metric_keys, start, c.progress_seconds,
                             self.outputs.batches_per_epoch / c.d_steps_per_g_step)
         with StopRequest() as stop, progress:
             while step < max_steps:
@@ -186,7 +186,8 @@ class _Loop:
             history, finite = self.trainer.train_steps(iterator, tf.constant(n, tf.int64))
             history = history.numpy()
             elapsed = time.perf_counter() - t0
-            check_finite(history, bool(finite), step, self.outputs.last_checkpoint)
+            check_finite(history, bool(finite), step, self.outputs.last_checkpoint,
+                         self.trainer.metric_keys)
             done = step + n
             self.outputs.add_steps(history, elapsed)
             chunk, out_of_time, signalled = distribute.agree(self.strategy, [

@@ -3,7 +3,7 @@ are the trainable variables filtered by scope name (`generator/`, `discriminator
 `tf.trainable_variables()` was filtered in TF1 code."""
 import tensorflow as tf
 
-from gan_tf import diffaugment, losses, tricks
+from gan_tf import diffaugment, info, losses, tricks
 from gan_tf.randomness import StepRandom
 
 # Speed options whose best setting depends on the architecture, by measurement
@@ -12,6 +12,7 @@ from gan_tf.randomness import StepRandom
 SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
                   "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
+INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.info)
 
 
 def scope_variables(variables, scope):
@@ -47,6 +48,8 @@ class GANTrainer(tf.Module):
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
+        self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.info)
+        self.metric_keys = METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
         # --g_ema: a second generator holding the moving average of this one's weights.
         self.ema_generator = ema_generator
         if ema_generator is not None:
@@ -116,23 +119,30 @@ class GANTrainer(tf.Module):
     def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics), which is faster; a legacy D, whose
-        batch norm may have, in two calls. Returns D's losses and mean verdicts, the fake
-        batch's logits, and what D minimises: d_loss plus the penalties (if on)."""
+        batch norm may have, in two calls. Returns D's losses and mean verdicts (and the
+        code's loss), the fake batch's logits, and what D minimises: d_loss plus the
+        penalties and the code's weighted loss (each if on)."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
                   if self.num_classes else None)
-        x = self._d_input(tf.concat([real, fake], 0), rand)
+        x, h = self._d_input(tf.concat([real, fake], 0), rand), None
         if getattr(self.discriminator, "separate_batches", False):  # as TF1 code called it
             outs = [self.discriminator(part, training=True, seed=seed) for part in (x[:n], x[n:])]
             probs, logits = (tf.concat(parts, 0) for parts in zip(*outs))
         else:
-            probs, logits = self.discriminator(x, training=True, seed=seed, labels=labels)
+            (probs, logits), h = info.discriminate(self.discriminator, x, seed, labels,
+                                                   features=bool(self.num_codes))
         d_loss, d_loss_real, d_loss_fake = self._d_loss(logits[:n], logits[n:], rand)
         metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                        d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
         penalty = self._penalty(x[:n], x[n:], rand, seed, labels[:n] if self.num_classes else None)
-        return metrics, logits[n:], d_loss + penalty
+        code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
+        return metrics, logits[n:], d_loss + penalty + code
+
+    def _code_loss(self, metrics, h, codes):
+        """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.info)."""
+        return info.add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
 
     def _d_loss(self, real_logits, fake_logits, rand):
         """(d_loss, d_loss_real, d_loss_fake) of --loss; the non-saturating one with its
@@ -172,8 +182,9 @@ class GANTrainer(tf.Module):
         return rand.z(self.local_batch, self.config.z_dim, self.config.z_distribution)
 
     def _fake_labels(self, rand):
-        """Classes for a fake batch (conditional models; None otherwise)."""
-        return rand.labels(self.local_batch, self.num_classes) if self.num_classes else None
+        """Classes (conditional models) or codes (InfoGAN) for a fake batch; else None."""
+        width = self.generator.label_width
+        return rand.labels(self.local_batch, width) if width else None
 
     def _real(self, batch):
         """(images, labels) of a real batch; labels None for unconditional models."""
@@ -198,12 +209,14 @@ class GANTrainer(tf.Module):
         seed = rand.local_seed()
         with tf.GradientTape() as tape:
             fake, _ = self.generator(z, training=True, labels=labels)
-            _, fake_logits = self.discriminator(self._d_input(fake, rand), training=True, seed=seed,
-                                                labels=labels)
-            g_loss = self.g_loss_fn(fake_logits)
-            loss = self._scaled(g_loss, self.g_optimizer)
+            (_, fake_logits), h = info.discriminate(
+                self.discriminator, self._d_input(fake, rand), seed,
+                labels if self.num_classes else None, features=bool(self.num_codes))
+            metrics = dict(g_loss=self.g_loss_fn(fake_logits))
+            objective = metrics["g_loss"] + self._code_loss(metrics, h, labels)
+            loss = self._scaled(objective, self.g_optimizer)
         self._apply_gradients(tape, self.g_optimizer, loss, self.g_vars)
-        return dict(g_loss=g_loss)
+        return metrics
 
     def joint_step(self, real, rand=None):
         """The last D update and the G update from one forward pass, as the TensorFlow
@@ -218,7 +231,8 @@ class GANTrainer(tf.Module):
                                                                  fake_labels)
             metrics["g_loss"] = self.g_loss_fn(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
-            g_loss = self._scaled(metrics["g_loss"], self.g_optimizer)
+            g_loss = self._scaled(metrics["g_loss"] + self.config.info_weight
+                                  * metrics.get("info_loss", 0.0), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))
@@ -239,7 +253,8 @@ class GANTrainer(tf.Module):
 
     def train_step(self, real_batches):
         """On one replica: d_steps_per_g_step D updates (one per real batch), then one G
-        update. Returns the step's metrics in METRIC_KEYS order (this replica's means)."""
+        update. Returns the step's metrics in `metric_keys` order (this replica's means;
+        info_loss that of the G update's fake batch)."""
         rand = self._random()
         if resolve_option(self.config, "joint_updates"):
             for real in real_batches[:-1]:
@@ -249,7 +264,7 @@ class GANTrainer(tf.Module):
             for real in real_batches:
                 d_metrics = self.discriminator_step(real, rand)
             metrics = {**d_metrics, **self.generator_step(rand)}
-        return tf.stack([metrics[name] for name in METRIC_KEYS])
+        return tf.stack([metrics[name] for name in self.metric_keys])
 
     @tf.function
     def train_steps(self, iterator, num_steps):
@@ -257,7 +272,7 @@ class GANTrainer(tf.Module):
 
         `iterator` yields global real batches (data.make_dataset, distributed by the
         strategy). Returns the metrics of every step, means over the global batch,
-        (num_steps, len(METRIC_KEYS)) float32, and whether every variable is still
+        (num_steps, len(metric_keys)) float32, and whether every variable is still
         finite afterwards.
         """
         history = tf.TensorArray(tf.float32, size=tf.cast(num_steps, tf.int32))

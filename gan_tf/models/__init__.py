@@ -16,6 +16,10 @@ base.Generator / base.Discriminator pair and one `register` call below. `tf1` is
 legacy TF1 model's own functions, --generator_fn and --discriminator_fn
 (gan_tf/models/legacy.py).
 
+InfoGAN (--latent_categories=K, no labels): G takes a categorical code as its `labels`
+(one-hot with z, as a conditional G takes classes); D stays unconditional and has a
+head `discriminator/info` that predicts the code from its last features (gan_tf.info).
+
 Class-conditional models (--conditional): G takes the label as a one-hot vector
 concatenated to z (the conditional GAN of Mirza & Osindero); D is a projection
 discriminator (Miyato & Koyama 2018): logit = dense(h) + <embedding[y], h> over its
@@ -82,8 +86,9 @@ def build_generator(config, name="generator", compute_dtype="float32",
         return legacy.build(config, "generator", image_shape)
     cls = architecture(config.model).generator
     generator = cls(image_shape, name=name, compute_dtype=compute_dtype,
-                    num_classes=num_classes(config, dataset_classes), **cls.config_sizes(config))
-    generator(tf.zeros([1, config.z_dim]), labels=grid_labels(1, generator.num_classes))
+                    num_classes=num_classes(config, dataset_classes),
+                    num_codes=config.latent_categories, **cls.config_sizes(config))
+    generator(tf.zeros([1, config.z_dim]), labels=grid_labels(1, generator.label_width))
     return generator
 
 
@@ -98,7 +103,10 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
         return generator, legacy.build(config, "discriminator", image_shape)
     cls = architecture(config.model).discriminator
     discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
-                        **cls.config_sizes(config))
+                        num_codes=generator.num_codes, **cls.config_sizes(config))
     labels = grid_labels(1, generator.num_classes)
-    discriminator(tf.zeros((1,) + generator.image_shape), labels=labels)
+    x = tf.zeros((1,) + generator.image_shape)
+    discriminator(x, labels=labels)
+    if discriminator.num_codes:  # InfoGAN's Q head
+        discriminator.code_logits(discriminator.features(x))
     return generator, discriminator

@@ -27,9 +27,12 @@ class Generator(tf.Module):
     DEFAULTS = {}
 
     def __init__(self, image_shape=data.IMAGE_SHAPE, name="generator", compute_dtype="float32",
-                 num_classes=0, **sizes):
+                 num_classes=0, num_codes=0, **sizes):
+        """`num_classes`: a conditional generator's classes; `num_codes`: the values of an
+        InfoGAN generator's categorical code (not classes: G decides what each draws).
+        Either one arrives as `labels` and joins z as a one-hot vector."""
         super().__init__(name=name)
-        self.compute_dtype, self.num_classes = compute_dtype, num_classes
+        self.compute_dtype, self.num_classes, self.num_codes = compute_dtype, num_classes, num_codes
         self.image_shape = tuple(image_shape)
         self.sizes = resolve_sizes(type(self), sizes)
         with self.name_scope:
@@ -45,11 +48,18 @@ class Generator(tf.Module):
     def __call__(self, z, training=False, update_stats=True, labels=None):
         """`update_stats=False` uses batch statistics without moving the averages
         (the discriminator's step must not change generator variables). `labels`
-        (batch,) ints: the classes to draw, for a conditional generator only."""
-        z = tf.cast(_with_labels(z, labels, self.num_classes, self.name), self.compute_dtype)
+        (batch,) ints: the classes to draw (conditional generator) or the code values
+        (InfoGAN generator); for those only."""
+        z = _with_labels(z, labels, self.label_width, self.name, codes=bool(self.num_codes))
+        z = tf.cast(z, self.compute_dtype)
         logits = self.logits(z, training, training and update_stats)
         logits = tf.cast(logits, tf.float32)  # outputs are float32 under mixed precision too
         return tf.tanh(logits), logits
+
+    @property
+    def label_width(self):
+        """Columns of the one-hot `labels` appended to z: classes or code values (or 0)."""
+        return self.num_classes or self.num_codes
 
 
 class Discriminator(tf.Module):
@@ -58,13 +68,18 @@ class Discriminator(tf.Module):
     Conditional (num_classes > 0): a projection discriminator (Miyato & Koyama 2018),
     logit = dense(h) + <embedding[y], h> over the last features h. Sizes take
     `spectral_norm`: every dense and convolution kernel (not the embedding) spectrally
-    normalised, with one power iteration per training call (gan_tf.layers)."""
+    normalised, with one power iteration per training call (gan_tf.layers).
+
+    InfoGAN (num_codes > 0): `code_logits(h)` is the head Q that reads G's categorical code
+    back from the same features, `discriminator/info/kernel`: a variable of D, trained by
+    D's optimizer; D's verdict stays unconditional."""
 
     DEFAULTS = {}
 
-    def __init__(self, name="discriminator", compute_dtype="float32", num_classes=0, **sizes):
+    def __init__(self, name="discriminator", compute_dtype="float32", num_classes=0, num_codes=0,
+                 **sizes):
         super().__init__(name=name)
-        self.compute_dtype, self.num_classes = compute_dtype, num_classes
+        self.compute_dtype, self.num_classes, self.num_codes = compute_dtype, num_classes, num_codes
         self.sizes = resolve_sizes(type(self), sizes)
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
@@ -73,6 +88,8 @@ class Discriminator(tf.Module):
                                     spectral_norm=s["spectral_norm"])
             if num_classes:
                 self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
+            if num_codes:  # not spectrally normalised: a classifier, not a critic
+                self.info = layers.Dense(num_codes, name="info", init=s["init"])
 
     def build_layers(self, sizes, names):
         raise NotImplementedError
@@ -97,6 +114,11 @@ class Discriminator(tf.Module):
         logits = tf.cast(logits, tf.float32)
         return tf.sigmoid(logits), logits
 
+    def code_logits(self, h):
+        """(batch, num_codes) float32 logits of the categorical code Q reads in features h
+        (InfoGAN's Q(c | x))."""
+        return tf.cast(self.info(h), tf.float32)
+
     def logits_of_every_class(self, h):
         """(batch, num_classes) logits of features h claimed as each class (conditional D:
         the logits_from_features of every label at once)."""
@@ -115,17 +137,18 @@ class Discriminator(tf.Module):
         return h
 
 
-def _check_labels(labels, num_classes, name):
+def _check_labels(labels, num_classes, name, what="is class-conditional"):
     if num_classes and labels is None:
-        raise ValueError(f"{name} is class-conditional: pass labels=")
+        raise ValueError(f"{name} {what}: pass labels=")
     if not num_classes and labels is not None:
         raise ValueError(f"{name} is not class-conditional: it takes no labels")
 
 
-def _with_labels(z, labels, num_classes, name):
-    """z, with the labels' one-hot vectors appended for a conditional generator (the
-    conditional GAN of Mirza & Osindero)."""
-    _check_labels(labels, num_classes, name)
-    if not num_classes:
+def _with_labels(z, labels, width, name, codes=False):
+    """z, with the labels' one-hot vectors (`width` columns) appended for a conditional
+    generator (the conditional GAN of Mirza & Osindero) or, with `codes`, an InfoGAN one."""
+    _check_labels(labels, width, name, "takes InfoGAN's categorical code" if codes else
+                  "is class-conditional")
+    if not width:
         return z
-    return tf.concat([z, tf.one_hot(labels, num_classes, dtype=z.dtype)], axis=1)
+    return tf.concat([z, tf.one_hot(labels, width, dtype=z.dtype)], axis=1)

@@ -41,7 +41,8 @@ class Network(tf.Module):
         self._fn, self.role = fn, role
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.image_shape = tuple(image_shape)
-        self.num_classes, self.compute_dtype = 0, "float32"
+        self.num_classes = self.num_codes = self.label_width = 0  # takes no labels or codes
+        self.compute_dtype = "float32"
         self._store = VariableStore()
         self.separate_batches = True  # a legacy D sees real and fake batches in two calls
         self.tf1_variables = {}  # TF1 name -> variable, what tf.train.Checkpoint tracks
