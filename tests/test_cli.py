@@ -52,6 +52,10 @@ TRAIN_FLAG_ERRORS = [
     (["--loss=softplus"], "--loss"),
     (["--r1_gamma=-1"], "--r1_gamma"),
     (["--gradient_penalty=-10"], "--gradient_penalty"),
+    (["--latent_categories=1"], "--latent_categories"),
+    (["--latent_categories=10", "--info_weight=-1"], "--info_weight"),
+    (["--latent_categories=10", "--conditional"], "--latent_categories"),
+    (["--info_weight=2"], "--info_weight"),
     (["--no_such_flag=1"], "no_such_flag"),
     # Values the flag checks pass but TensorFlow cannot take (TrainConfig.validate).
     (["--seed=18446744073709551616"], "--seed"),

@@ -54,6 +54,7 @@ def train_a_few_steps(config, strategy, steps=3):
     ("dcgan", dict(dropout=0.0, joint_updates=False, label_smoothing=0.8, g_ema=0.9)),
     ("mlp_bn", dict(conditional=True)),  # labels split with the batch, fake ones drawn globally
     ("dcgan", dict(dropout=0.0, spectral_norm=True)),  # power-iteration vectors on each replica
+    ("mlp", dict(latent_categories=10)),  # InfoGAN: codes drawn globally, info_loss averaged
 ])
 def test_two_replicas_compute_what_one_device_does(kind, options):
     config = small_config(kind, jit_compile=False, **options)
