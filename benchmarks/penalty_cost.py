@@ -1,6 +1,6 @@
-"""What the gradient penalties and DiffAugment cost per train step: steps per second of
-GANTrainer.train_steps without either, with --r1_gamma, with --gradient_penalty and with
---diffaugment's full policy, for the default MLP (batch 100) and the DCGAN of
+"""What the gradient penalties, DiffAugment and InfoGAN's code cost per train step: steps
+per second of GANTrainer.train_steps without any, with --r1_gamma, with --gradient_penalty,
+with --diffaugment's full policy and with --latent_categories=10, for the default MLP (batch 100) and the DCGAN of
 flags/dcgan_cpu.cfg (batch 32), on random images. The variants' calls interleave over 3 rounds; rates are medians.
 
     python benchmarks/penalty_cost.py [--rounds=3]
@@ -22,7 +22,8 @@ MODELS = {  # name -> (config fields, steps per timed call)
 }
 PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
              "gradient_penalty=10": dict(gradient_penalty=10.0),
-             "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout")}
+             "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout"),
+             "latent_categories=10": dict(latent_categories=10)}
 
 
 def rates(fields, steps, rounds):

@@ -37,12 +37,12 @@ def class_labels(generator, n, label=None, seed=0, stream=None):
     for a conditional one 0, 1, ..., 9, 0, ... (a grid with one class per column), for
     an InfoGAN one codes drawn at random for the latent codes of (seed, stream)."""
     from gan_tf import models, randomness
-    if generator.label_width and label is not None:
+    classes, codes = generator.num_classes, getattr(generator, "num_codes", 0)  # any callable
+    if (classes or codes) and label is not None:
         return np.full(n, label, np.int32)
-    if generator.num_codes:
-        return randomness.random_codes(n, generator.num_codes, seed,
-                                       stream or randomness.GRID_STREAM)
-    return models.grid_labels(n, generator.num_classes)
+    if codes:
+        return randomness.random_codes(n, codes, seed, stream or randomness.GRID_STREAM)
+    return models.grid_labels(n, classes)
 
 
 def _generate(generator, z, labels):
