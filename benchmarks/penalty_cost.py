@@ -2,8 +2,10 @@
 GANTrainer.train_steps without either, with --r1_gamma, with --gradient_penalty and with
 --diffaugment's full policy, for the default MLP (batch 100) and the DCGAN of
 flags/dcgan_cpu.cfg (batch 32), on random images. The variants' calls interleave over 3 rounds; rates are medians.
+`--architecture`: instead, the DCGAN of dcgan_cpu.cfg as it is, with --g_upsample=resize and
+with --minibatch_stddev.
 
-    python benchmarks/penalty_cost.py [--rounds=3]
+    python benchmarks/penalty_cost.py [--rounds=3] [--architecture]
 """
 import argparse
 import time
@@ -23,13 +25,15 @@ MODELS = {  # name -> (config fields, steps per timed call)
 PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
              "gradient_penalty=10": dict(gradient_penalty=10.0),
              "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout")}
+ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
+                        "minibatch_stddev": dict(minibatch_stddev=True)}
 
 
-def rates(fields, steps, rounds):
-    """{penalty: median steps/s} of one model."""
+def rates(fields, steps, rounds, variants=PENALTIES):
+    """{variant: median steps/s} of one model with each of `variants` (name -> fields)."""
     images = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype(np.float32)
     trainers = {}
-    for name, extra in PENALTIES.items():
+    for name, extra in variants.items():
         config = TrainConfig(dataset="mnist_5k", eval_samples=0, **fields, **extra)
         trainer = GANTrainer(config, *models.build(config))
         batches = iter(data.make_dataset(images, config.batch_size, seed=0))
@@ -47,9 +51,15 @@ def rates(fields, steps, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--architecture", action="store_true",
+                        help="dcgan_cpu with its architecture options instead")
     args = parser.parse_args()
-    for model, (fields, steps) in MODELS.items():
-        result = rates(fields, steps, args.rounds)
+    models_, variants = MODELS, PENALTIES
+    if args.architecture:
+        models_ = {"dcgan_cpu": (MODELS["dcgan_cpu"][0], 50)}  # longer calls: small differences
+        variants = ARCHITECTURE_OPTIONS
+    for model, (fields, steps) in models_.items():
+        result = rates(fields, steps, args.rounds, variants)
         print(model, "  ".join(f"{name}: {rate:.1f} steps/s" for name, rate in result.items()))
 
 

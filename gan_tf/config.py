@@ -51,6 +51,11 @@ class TrainConfig:
     exclude_classes: Tuple[int, ...] = ()
     init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
     spectral_norm: bool = False  # D's kernels divided by their largest singular value
+    # dcgan's architecture options (gan_tf/models/dcgan.py): G's stride-2 layers as
+    # transposed convolutions or nearest-neighbour resize + convolution; ProGAN's minibatch
+    # standard-deviation feature map in D.
+    g_upsample: str = "transpose"
+    minibatch_stddev: bool = False
     # Optimisation.
     optimizer: str = "adam"
     g_learning_rate: float = 0.002
@@ -134,6 +139,7 @@ class TrainConfig:
                 raise ConfigError(name, f"{message} (got {value!r})")
         self._check_model_functions()
         self._check_loss_options()
+        self._check_dcgan_options()
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")
@@ -147,6 +153,14 @@ class TrainConfig:
             if on and self.loss != "non_saturating":
                 raise ConfigError(name, f"belongs to the non_saturating loss, not "
                                         f"--loss={self.loss}: leave it out")
+
+    def _check_dcgan_options(self):
+        """dcgan's architecture options refused with another model, not ignored."""
+        for name, on in (("g_upsample", self.g_upsample != TrainConfig.g_upsample),
+                         ("minibatch_stddev", self.minibatch_stddev)):
+            if on and self.model != "dcgan":
+                raise ConfigError(name, f"is an option of --model=dcgan's networks, not "
+                                        f"--model={self.model}: leave it out")
 
     def _check_model_functions(self):
         """model="tf1" takes both legacy functions and none of the options they cannot use."""
