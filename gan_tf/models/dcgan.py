@@ -40,12 +40,14 @@ class ResizeConv2D(layers.Conv2D):
         return tf.nn.conv2d(up, kernel, 1, "SAME")
 
 
-def upsampling_layer(upsample, filters, kernel_size, use_bias, init, names):
-    """G's x2 layer: a transposed convolution, or (upsample="resize") ResizeConv2D."""
-    if upsample == "resize":
-        return ResizeConv2D(filters, kernel_size, 2, use_bias, names("conv2d"), init)
-    return layers.Conv2DTranspose(filters, kernel_size, 2, use_bias, names("conv2d_transpose"),
-                                  init)
+def generator_layer(sizes, filters, stride, use_bias, names):
+    """One of G's transposed convolutions; one of stride 2 is a ResizeConv2D instead with
+    sizes' upsample="resize"."""
+    if stride == 2 and sizes["upsample"] == "resize":
+        return ResizeConv2D(filters, sizes["kernel_size"], 2, use_bias, names("conv2d"),
+                            sizes["init"])
+    return layers.Conv2DTranspose(filters, sizes["kernel_size"], stride, use_bias,
+                                  names("conv2d_transpose"), sizes["init"])
 
 
 class Generator(base.Generator):
@@ -69,7 +71,7 @@ class Generator(base.Generator):
         return (image_shape[0] // 4) * (image_shape[1] // 4) * sizes["channels"][0]
 
     def build_layers(self, s, names):
-        channels, kernel_size = s["channels"], s["kernel_size"]
+        channels = s["channels"]
         h, w = self.image_shape[0] // 4, self.image_shape[1] // 4
         self.start_shape = (h, w, channels[0])
         self.hidden = [layers.Dense(u, use_bias=False, name=names("dense"), init=s["init"])
@@ -82,16 +84,10 @@ class Generator(base.Generator):
         self.deconvs = []
         # The last two transposed convolutions upsample x2 each: 7 -> 14 -> 28.
         for i, c in enumerate(channels[1:]):
-            if i == len(channels) - 2:
-                self.deconvs.append(upsampling_layer(s["upsample"], c, kernel_size, False,
-                                                     s["init"], names))
-            else:
-                self.deconvs.append(layers.Conv2DTranspose(
-                    c, kernel_size, 1, use_bias=False, name=names("conv2d_transpose"),
-                    init=s["init"]))
+            stride = 2 if i == len(channels) - 2 else 1
+            self.deconvs.append(generator_layer(s, c, stride, False, names))
             self.norms.append(layers.BatchNorm(s["bn_momentum"], name=names("batch_normalization")))
-        self.out = upsampling_layer(s["upsample"], self.image_shape[-1], kernel_size, True,
-                                    s["init"], names)
+        self.out = generator_layer(s, self.image_shape[-1], 2, True, names)
 
     def logits(self, z, training, update):
         h = z
