@@ -106,5 +106,6 @@ def test_benchmark_arguments_reach_the_one_class_run():
     args = bench.parse_args(["--protocol=one_class", "--digits=2,5",
                              '--train_flags=--diffaugment=translation,cutout --g_ema=0.999'])
     assert args.digits == [2, 5] and args.features_k == anomaly.FEATURE_NEIGHBOURS
+    assert args.max_steps == 2000 and bench.parse_args([]).max_steps == 4000
     assert args.train_flags == ["--diffaugment=translation,cutout", "--g_ema=0.999"]
     assert args.out.endswith("docs/results/anomaly_one_class.json")
