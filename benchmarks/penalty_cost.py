@@ -1,9 +1,12 @@
 """What the gradient penalties, DiffAugment and InfoGAN's code cost per train step: steps
 per second of GANTrainer.train_steps without any, with --r1_gamma, with --gradient_penalty,
-with --diffaugment's full policy and with --latent_categories=10, for the default MLP (batch 100) and the DCGAN of
-flags/dcgan_cpu.cfg (batch 32), on random images. The variants' calls interleave over 3 rounds; rates are medians.
+with --diffaugment's full policy and with --latent_categories=10, for the default MLP
+(batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on random images.
+`--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
+--minibatch_stddev. The variants' calls interleave over 3 rounds, each variant first in
+turn; rates and CPU times are medians.
 
-    python benchmarks/penalty_cost.py [--rounds=3]
+    python benchmarks/penalty_cost.py [--rounds=3] [--architecture]
 """
 import argparse
 import time
@@ -24,34 +27,48 @@ PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
              "gradient_penalty=10": dict(gradient_penalty=10.0),
              "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout"),
              "latent_categories=10": dict(latent_categories=10)}
+ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
+                        "minibatch_stddev": dict(minibatch_stddev=True)}
 
 
-def rates(fields, steps, rounds):
-    """{penalty: median steps/s} of one model."""
+def rates(fields, steps, rounds, variants=PENALTIES):
+    """{variant: (median steps/s, median CPU ms per step)} of one model with each of
+    `variants` (name -> fields). The CPU time (all threads) says what a step costs when the
+    machine is shared and the wall clock says mostly how busy it is."""
     images = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype(np.float32)
     trainers = {}
-    for name, extra in PENALTIES.items():
+    for name, extra in variants.items():
         config = TrainConfig(dataset="mnist_5k", eval_samples=0, **fields, **extra)
         trainer = GANTrainer(config, *models.build(config))
         batches = iter(data.make_dataset(images, config.batch_size, seed=0))
         trainer.train_steps(batches, tf.constant(2, tf.int64))  # trace and compile
         trainers[name] = (trainer, batches)
     measured = {name: [] for name in trainers}
-    for _ in range(rounds):
-        for name, (trainer, batches) in trainers.items():
-            start = time.perf_counter()
+    for r in range(rounds):
+        names = list(trainers)
+        for name in names[r % len(names):] + names[:r % len(names)]:  # each goes first in turn
+            trainer, batches = trainers[name]
+            start, cpu = time.perf_counter(), time.process_time()
             trainer.train_steps(batches, tf.constant(steps, tf.int64))[0].numpy()
-            measured[name].append(steps / (time.perf_counter() - start))
-    return {name: float(np.median(v)) for name, v in measured.items()}
+            measured[name].append((steps / (time.perf_counter() - start),
+                                   1e3 * (time.process_time() - cpu) / steps))
+    return {name: tuple(np.median(v, axis=0)) for name, v in measured.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--architecture", action="store_true",
+                        help="dcgan_cpu with its architecture options instead")
     args = parser.parse_args()
-    for model, (fields, steps) in MODELS.items():
-        result = rates(fields, steps, args.rounds)
-        print(model, "  ".join(f"{name}: {rate:.1f} steps/s" for name, rate in result.items()))
+    models_, variants = MODELS, PENALTIES
+    if args.architecture:
+        models_ = {"dcgan_cpu": (MODELS["dcgan_cpu"][0], 50)}  # longer calls: small differences
+        variants = ARCHITECTURE_OPTIONS
+    for model, (fields, steps) in models_.items():
+        result = rates(fields, steps, args.rounds, variants)
+        print(model, "  ".join(f"{name}: {rate:.1f} steps/s ({cpu:.1f} CPU ms/step)"
+                               for name, (rate, cpu) in result.items()))
 
 
 if __name__ == "__main__":

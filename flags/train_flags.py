@@ -8,8 +8,9 @@ import dataclasses
 from absl import flags
 
 from gan_tf.config import TrainConfig
-from gan_tf.config_checks import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, INITS,
-                                  LOSS_FAMILIES, MODELS, OPTIMIZERS, STRATEGIES, Z_DISTRIBUTIONS)
+from gan_tf.config_checks import (DATASETS, DISCRIMINATOR_INPUTS, FIELD_CHECKS, G_UPSAMPLES,
+                                  INITS, LOSS_FAMILIES, MODELS, OPTIMIZERS, STRATEGIES,
+                                  Z_DISTRIBUTIONS)
 
 FLAGS = flags.FLAGS
 _D = TrainConfig()  # defaults live in one place: the config
@@ -54,6 +55,11 @@ flags.DEFINE_enum("init", _D.init, INITS, "Kernel initialiser: TF1's glorot (uni
                   "DCGAN paper's normal_0.02, or he (normal, variance 2/fan_in).")
 flags.DEFINE_boolean("spectral_norm", _D.spectral_norm, "Spectral normalisation of D's "
                      "kernels (Miyato et al. 2018), one power iteration per training pass.")
+flags.DEFINE_enum("g_upsample", _D.g_upsample, G_UPSAMPLES, "dcgan: G's stride-2 layers as "
+                  "transposed convolutions or nearest-neighbour x2 resize + convolution.")
+flags.DEFINE_boolean("minibatch_stddev", _D.minibatch_stddev, "dcgan: a minibatch "
+                     "standard-deviation feature map in D before the flatten (ProGAN's, "
+                     "groups of up to 4 images).")
 # Optimisation.
 flags.DEFINE_enum("optimizer", _D.optimizer, OPTIMIZERS, "Optimizer of both networks.")
 flags.DEFINE_float("g_learning_rate", _D.g_learning_rate, "Generator learning rate.")

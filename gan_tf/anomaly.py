@@ -1,5 +1,4 @@
-"""Anomaly scores from a trained GAN (the second of two uses of a trained GAN): images
-the GAN finds unlike its training data come first.
+"""Anomaly scores from a trained GAN (its second use): images unlike its training data first.
 
     python -m gan_tf.anomaly --run_dir=runs/no7 --out=anomaly.csv     # the held-out split
     python -m gan_tf.anomaly --run_dir=runs/no7 --images=mine.npy --out=mine.csv
@@ -7,22 +6,17 @@ the GAN finds unlike its training data come first.
 Three scores, each higher for a more anomalous image:
   discriminator  -logit D(x): how fake D finds the image (the DCGAN notebook's idea). For a
                  conditional D, of the class it finds most real.
-  features       mean cosine distance, in D's last hidden layer, to the image's k
-                 nearest neighbours among the run's training images (feature matching
-                 against the normal data, without a search over z). The strongest of
-                 the three on the MNIST benchmark (docs/anomaly.md), and the default
-                 order of the outputs.
+  features       mean cosine distance, in D's last hidden layer, to the image's k (--features_k)
+                 nearest training images of the run (feature matching against the normal
+                 data, no search over z). The strongest here (docs/anomaly.md); the default order.
   inversion      AnoGAN (Schlegl et al. 2017): z is fitted to the image by Adam on
                  (1 - lam) * |x - G(z)|_1 + lam * |f(x) - f(G(z))|_1 (f: D's features);
-                 the score is that loss at the end. G can only draw what it learned,
-                 so an unlike image keeps a large residual; but thin strokes fit better
-                 than thick ones whatever their class, and a grey G(z) fits uniform
-                 noise closely, so it is the weakest of the three (docs/anomaly.md).
+                 the score is that loss at the end. Thin strokes fit better than thick ones
+                 whatever their class, and a grey G(z) fits noise: the weakest (docs/anomaly.md).
                  A conditional G draws the class D finds most real; an InfoGAN G
                  (--latent_categories) the code D's Q head reads in the image.
-The CSV lists every image, most anomalous first (by --rank_by): rank, index, label
-and the scores; the PNG beside it shows the most anomalous images on top and the
-least anomalous below.
+The CSV lists every image, most anomalous first (by --rank_by): rank, index, label and the
+scores; the PNG beside it shows the most anomalous images on top, the least anomalous below.
 """
 import csv
 import dataclasses
@@ -138,10 +132,11 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
 
 
 def score(generator, discriminator, images, reference, z_dim, z_distribution="uniform",
-          scores=SCORES, options=InversionOptions(), in_reference=None):
+          scores=SCORES, options=InversionOptions(), in_reference=None,
+          neighbours=FEATURE_NEIGHBOURS):
     """{score name: (N,) float64}: the asked-for scores of `images` (N, 28, 28, 1) in
     [-1, 1]; the feature score against `reference`, the GAN's training images
-    (`in_reference`: see feature_scores_from_features)."""
+    (`in_reference`, `neighbours`: see feature_scores_from_features)."""
     unknown = set(scores) - set(SCORES)
     if unknown:
         raise ValueError(f"unknown scores {sorted(unknown)}; choose from {', '.join(SCORES)}")
@@ -151,7 +146,7 @@ def score(generator, discriminator, images, reference, z_dim, z_distribution="un
         result["discriminator"] = d_scores.astype(np.float64)
     if "features" in scores:
         _, ref_features = discriminator_outputs(discriminator, reference)
-        result["features"] = feature_scores_from_features(features, ref_features,
+        result["features"] = feature_scores_from_features(features, ref_features, neighbours,
                                                           in_reference=in_reference)
     if "inversion" in scores:
         result["inversion"] = inversion_scores(generator, discriminator, images, z_dim,
@@ -216,6 +211,8 @@ def define_flags():
                       "(default: features if computed, else the first one given).")
     flags.DEFINE_integer("inversion_steps", InversionOptions.steps, "Adam steps on z per image.",
                          lower_bound=1)
+    flags.DEFINE_integer("features_k", FEATURE_NEIGHBOURS, "Nearest training images of the run "
+                         "whose feature distances the feature score averages.", lower_bound=1)
     cli.define_seed("Seed of the starting z of the inversion.")
     flags.DEFINE_integer("png_count", 16, "Most and least anomalous images in the PNG.",
                          lower_bound=1, upper_bound=256)
@@ -259,8 +256,7 @@ def load_images(path):
 
 
 def main(argv):
-    from gan_tf import data as data_lib
-    from gan_tf import runs
+    from gan_tf import data as data_lib, runs
     from gan_tf.cli import UsageError, check_outputs, flag_values
     f = flag_values(argv, required=["run_dir"])
     check_outputs(f.out, ".csv", [f.out, png_path(f.out)], f.overwrite)
@@ -287,6 +283,9 @@ def main(argv):
                        "expose the hidden features anomaly scores read; use gan_tf's models")
     run_data = data_lib.load(config.dataset, f.data_dir or config.data_dir)
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
+    if "features" in f.scores and f.features_k >= len(reference):
+        raise UsageError(f"--features_k={f.features_k}: must be below the run's {len(reference)} "
+                         "training images")
     labels, in_reference = None, None
     if images is None:  # every class of the dataset, those left out of training too
         dataset = f.dataset or config.dataset
@@ -301,7 +300,8 @@ def main(argv):
         in_reference = None if in_reference is None else in_reference[:f.num_images]
     scores = score(generator, discriminator, images, reference, config.z_dim,
                    config.z_distribution, tuple(f.scores),
-                   InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference)
+                   InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference,
+                   f.features_k)
     write_outputs(f.out, images, scores, labels, rank_by, f.png_count)
     top = ranking(scores, rank_by)[:5]
     print(f"scored {len(images)} images with {source}; most anomalous by {rank_by}: indices "

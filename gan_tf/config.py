@@ -56,6 +56,11 @@ class TrainConfig:
     exclude_classes: Tuple[int, ...] = ()
     init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
     spectral_norm: bool = False  # D's kernels divided by their largest singular value
+    # dcgan's architecture options (gan_tf/models/dcgan.py): G's stride-2 layers as
+    # transposed convolutions or nearest-neighbour resize + convolution; ProGAN's minibatch
+    # standard-deviation feature map in D.
+    g_upsample: str = "transpose"
+    minibatch_stddev: bool = False
     # Optimisation.
     optimizer: str = "adam"
     g_learning_rate: float = 0.002
@@ -139,6 +144,7 @@ class TrainConfig:
                 raise ConfigError(name, f"{message} (got {value!r})")
         self._check_model_functions()
         self._check_loss_options()
+        self._check_dcgan_options()
         self._check_info_options()
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
@@ -154,6 +160,13 @@ class TrainConfig:
                 raise ConfigError(name, f"belongs to the non_saturating loss, not "
                                         f"--loss={self.loss}: leave it out")
 
+    def _check_dcgan_options(self):
+        """dcgan's architecture options refused with another model, not ignored."""
+        for name, on in (("g_upsample", self.g_upsample != TrainConfig.g_upsample),
+                         ("minibatch_stddev", self.minibatch_stddev)):
+            if on and self.model != "dcgan":
+                raise ConfigError(name, f"is an option of --model=dcgan's networks, not "
+                                        f"--model={self.model}: leave it out")
     def _check_info_options(self):
         """InfoGAN's code replaces the labels of --conditional (G takes one or the other);
         its weight without the code would be ignored."""

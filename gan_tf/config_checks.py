@@ -10,6 +10,7 @@ Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
 LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # gan_tf.losses.LOSSES
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.diffaugment.POLICIES
+G_UPSAMPLES = ("transpose", "resize")  # dcgan's stride-2 layers in G, see gan_tf.models.dcgan
 INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.layers
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute
 MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel
@@ -90,6 +91,8 @@ FIELD_CHECKS = {
     "info_weight": (lambda v: _finite(v) and v >= 0, "must be a finite number >= 0"),
     "init": (_one_of(INITS), f"must be one of {', '.join(INITS)}"),
     "spectral_norm": (lambda v: isinstance(v, bool), "must be true or false"),
+    "g_upsample": (_one_of(G_UPSAMPLES), f"must be one of {', '.join(G_UPSAMPLES)}"),
+    "minibatch_stddev": (lambda v: isinstance(v, bool), "must be true or false"),
     "instance_noise": (lambda v: _finite(v) and v >= 0,
                        "must be a finite number >= 0 (a standard deviation)"),
     "instance_noise_steps": (_positive, "must be a positive number of steps"),

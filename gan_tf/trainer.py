@@ -118,10 +118,11 @@ class GANTrainer(tf.Module):
 
     def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
         """D on the real and the fake batch in one call on their concatenation (the same
-        math as two calls: D has no batch statistics), which is faster; a legacy D, whose
-        batch norm may have, in two calls. Returns D's losses and mean verdicts (and the
-        code's loss), the fake batch's logits, and what D minimises: d_loss plus the
-        penalties and the code's weighted loss (each if on)."""
+        math as two calls: D has no batch statistics, and dcgan's minibatch-stddev groups
+        divide each half), which is faster; a legacy D, whose batch norm may have, in two
+        calls. Returns D's losses and mean verdicts (and the code's loss), the fake batch's
+        logits, and what D minimises: d_loss plus the penalties and the code's weighted
+        loss (each if on)."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)

@@ -45,6 +45,10 @@ TRAIN_FLAG_ERRORS = [
     (["--diffaugment=zoom"], "--diffaugment"),
     (["--diffaugment=translation", "--d_translate=2"], "--d_translate"),
     (["--generator_fn=a:g", "--discriminator_fn=a:d", "--spectral_norm"], "--spectral_norm"),
+    (["--g_upsample=bilinear"], "--g_upsample"),
+    (["--g_upsample=resize"], "--g_upsample"),  # --model=mlp
+    (["--model=tf1", "--generator_fn=a:g", "--discriminator_fn=a:d", "--minibatch_stddev"],
+     "--minibatch_stddev"),
     (["--eval_every=0"], "--eval_every"),
     (["--eval_samples=2"], "--eval_samples"),
     (["--max_seconds=0"], "--max_seconds"),

@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import data, distribute, errors, logs, models, train
+from gan_tf.models import dcgan
 from gan_tf.trainer import METRIC_KEYS, GANTrainer
 from tests.helpers import MAIN, ROOT, changed, cli_errors, small_config, snapshot
 from tests.helpers import records as read_records
@@ -54,6 +55,8 @@ def train_a_few_steps(config, strategy, steps=3):
     ("dcgan", dict(dropout=0.0, joint_updates=False, label_smoothing=0.8, g_ema=0.9)),
     ("mlp_bn", dict(conditional=True)),  # labels split with the batch, fake ones drawn globally
     ("dcgan", dict(dropout=0.0, spectral_norm=True)),  # power-iteration vectors on each replica
+    # Each replica's batch of 8 + 8 in minibatch-stddev groups of 4, as one device's 16 + 16.
+    ("dcgan", dict(dropout=0.0, minibatch_stddev=True, g_upsample="resize")),
     ("mlp", dict(latent_categories=10)),  # InfoGAN: codes drawn globally, info_loss averaged
 ])
 def test_two_replicas_compute_what_one_device_does(kind, options):
@@ -68,6 +71,13 @@ def test_two_replicas_compute_what_one_device_does(kind, options):
     for name in one_vars.keys() - noise:  # weights, Adam's updates, batch-norm statistics
         np.testing.assert_allclose(two_vars[name], one_vars[name], rtol=1e-4, atol=5e-5,
                                    err_msg=name)
+
+
+def test_minibatch_stddev_groups_divide_each_replicas_batch():
+    config = small_config("dcgan", minibatch_stddev=True, batch_size=12)
+    assert dcgan.stddev_group(config) == 4  # one device: 12 reals, 12 fakes
+    with mirrored().scope():
+        assert dcgan.stddev_group(config) == 3  # two replicas of 6 each
 
 
 def test_replicas_train_each_network_on_its_own_variables():
