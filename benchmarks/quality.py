@@ -4,6 +4,8 @@
     python benchmarks/quality.py --suite=tricks --seconds=180   # the training tricks on dcgan_cpu
     python benchmarks/quality.py --runs=dcgan_cpu --seconds=120 # one configuration, shorter
     python benchmarks/quality.py --table=docs/results/quality.json  # the table of earlier results
+    python benchmarks/quality.py --suite=levers --runs=dcgan_cpu,diffaugment --seeds=0,1,2
+                                                     # issue 18's levers, 3 seeds x 600 s each
 
 Each run is `python train_main.py --flagfile=flags/<name>.cfg` on the embedded MNIST
 subset with --max_seconds set so that the command, from its start to the last step,
@@ -40,6 +42,22 @@ TRICKS = {
     "g_ema=0.999": ["--g_ema=0.999"],
 }
 TRICKS_EVAL_EVERY = 1000
+# Issue 18's levers, each on top of dcgan_cpu, judged over full budgets and several seeds.
+LEVERS = {
+    "dcgan_cpu": [],
+    "g_ema": ["--g_ema=0.999"],
+    "diffaugment": ["--diffaugment=translation,cutout"],
+    "diffaugment+g_ema": ["--diffaugment=translation,cutout", "--g_ema=0.999"],
+    "r1": ["--r1_gamma=1"],
+    "hinge+sn": ["--loss=hinge", "--spectral_norm"],
+    "wide_d": ["--d_channels=64,128"],
+    "resize_g": ["--g_upsample=resize"],
+    "minibatch_stddev": ["--minibatch_stddev"],
+    "info": ["--latent_categories=10"],
+    "info+diffaugment+g_ema": ["--latent_categories=10", "--diffaugment=translation,cutout",
+                               "--g_ema=0.999"],
+}
+LEVERS_EVAL_EVERY = 4000
 START_MARGIN_S = 12  # imports and flag parsing before train() starts its clock
 MILESTONES = (("classifier_score", 8.0), ("classifier_score", 9.0), ("modes", 10))
 
@@ -50,7 +68,7 @@ def flagfile(name):
 
 def run(name, flags, seconds, eval_every, work_dir):
     """Trains one configuration; returns its timeline and summary."""
-    out = os.path.join(work_dir, name.replace("=", "_"))
+    out = os.path.join(work_dir, "".join(c if c.isalnum() else "_" for c in name))
     cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), *flags, "--dataset=mnist_5k",
            f"--output_dir={out}", "--overwrite", "--max_steps=100000000",
            f"--max_seconds={max(1, seconds - START_MARGIN_S)}", f"--eval_every={eval_every}"]
@@ -116,10 +134,65 @@ def table(results):
     return head + "\n".join(rows)
 
 
+def aggregate(results):
+    """Runs grouped by configuration (name without its "@seed"): per metric of the last
+    evaluation (and the best score) the mean, min and max over seeds."""
+    groups = {}
+    for r in results:
+        groups.setdefault(r["summary"]["name"].split("@")[0], []).append(r["summary"])
+    rows = []
+    for name, runs in groups.items():
+        values = {key: [s["final"][key] for s in runs] for key in AGGREGATED}
+        values["best_classifier_score"] = [s["best_classifier_score"]["classifier_score"]
+                                           for s in runs]
+        values["steps"] = [s["steps"] for s in runs]
+        rows.append({"name": name, "seeds": len(runs), **{
+            key: {"mean": sum(v) / len(v), "min": min(v), "max": max(v)}
+            for key, v in values.items()}})
+    return rows
+
+
+AGGREGATED = ("classifier_score", "frechet_distance", "modes", "precision", "recall")
+
+
+def seeds_table(results):
+    """Markdown: one row per configuration, mean (min-max) over its seeds."""
+    def cell(v, fmt):
+        return f"{v['mean']:{fmt}} ({v['min']:{fmt}}-{v['max']:{fmt}})"
+    head = ("| run | seeds | steps in budget | classifier score (last) | best score | "
+            "Frechet distance | modes | precision | recall |\n|---|---|---|---|---|---|---|---|---|\n")
+    return head + "\n".join(
+        f"| {r['name']} | {r['seeds']} | {r['steps']['mean']:,.0f} | "
+        f"{cell(r['classifier_score'], '.2f')} | {cell(r['best_classifier_score'], '.2f')} | "
+        f"{cell(r['frechet_distance'], '.1f')} | {cell(r['modes'], '.1f')} | "
+        f"{cell(r['precision'], '.3f')} | {cell(r['recall'], '.3f')} |" for r in aggregate(results))
+
+
+def suite_runs(args):
+    """{run name: flags} and {run name: evaluation interval} of the chosen suite and seeds."""
+    if args.suite == "flagfiles":
+        suite = {name: [f"--flagfile={flagfile(name)}"] for name in FLAGFILES}
+        eval_every = dict(FLAGFILES)
+    else:
+        extras, every = ((TRICKS, TRICKS_EVAL_EVERY) if args.suite == "tricks"
+                         else (LEVERS, LEVERS_EVAL_EVERY))
+        suite = {name: [f"--flagfile={flagfile(args.base)}", *extra] for name, extra in extras.items()}
+        eval_every = dict.fromkeys(extras, every)
+    if args.eval_every:
+        eval_every = dict.fromkeys(suite, args.eval_every)
+    return suite, eval_every
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", choices=("flagfiles", "tricks"), default="flagfiles")
+    parser.add_argument("--suite", choices=("flagfiles", "tricks", "levers"), default="flagfiles")
     parser.add_argument("--runs", default=None, help="comma-separated subset of the suite's runs")
+    parser.add_argument("--base", default="dcgan_cpu", help="flagfile the tricks and levers "
+                        "change (flags/<base>.cfg)")
+    parser.add_argument("--extra", default="", help="flags added to every run, space-separated")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds: each run once per "
+                        "seed (named run@seed), with a mean (min-max) table")
+    parser.add_argument("--eval_every", type=int, default=None, help="steps between evaluations")
     parser.add_argument("--seconds", type=int, default=600, help="budget per run, command start "
                         "to last step")
     parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
@@ -127,20 +200,21 @@ def main():
     args = parser.parse_args()
     if args.table:
         with open(args.table, encoding="utf-8") as f:
-            print(table(json.load(f)["results"]))
+            results = json.load(f)["results"]
+        print(seeds_table(results) if any("@" in r["summary"]["name"] for r in results)
+              else table(results))
         return
 
-    if args.suite == "flagfiles":
-        suite = {name: [f"--flagfile={flagfile(name)}"] for name in FLAGFILES}
-        eval_every = FLAGFILES
-    else:
-        suite = {name: [f"--flagfile={flagfile('dcgan_cpu')}", *extra]
-                 for name, extra in TRICKS.items()}
-        eval_every = dict.fromkeys(TRICKS, TRICKS_EVAL_EVERY)
+    if not os.path.exists(flagfile(args.base)):
+        parser.error(f"--base={args.base}: no flags/{args.base}.cfg")
+    suite, eval_every = suite_runs(args)
     names = args.runs.split(",") if args.runs else list(suite)
     unknown = set(names) - set(suite)
     if unknown:
         parser.error(f"unknown runs {sorted(unknown)}; choose from {sorted(suite)}")
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    runs = [(name if seed is None else f"{name}@{seed}", name, seed)
+            for name in names for seed in seeds]
     out = args.out or os.path.join(ROOT, "docs", "results", "quality.json" if args.suite ==
                                    "flagfiles" else f"quality_{args.suite}.json")
 
@@ -151,11 +225,14 @@ def main():
            "suite": args.suite, "command": " ".join(["python", "benchmarks/quality.py"] +
                                                     sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="gan_tf_quality_") as work_dir:
-        for name in names:
-            results.append(run(name, suite[name], args.seconds, eval_every[name], work_dir))
+        for label, name, seed in runs:
+            flags = suite[name] + args.extra.split() + ([] if seed is None else [f"--seed={seed}"])
+            results.append(run(label, flags, args.seconds, eval_every[name], work_dir))
             print(json.dumps(results[-1]["summary"]), flush=True)
-            doc = save(out, {**doc, "results": results}, names)  # after every run
+            doc = save(out, {**doc, "results": results}, [r[0] for r in runs])  # after every run
     print(table(doc["results"]))
+    if args.seeds:
+        print(seeds_table(doc["results"]))
 
 
 if __name__ == "__main__":
