@@ -44,7 +44,7 @@ TRICKS = {
 TRICKS_EVAL_EVERY = 1000
 # Issue 18's levers, each on top of dcgan_cpu, judged over full budgets and several seeds.
 LEVERS = {
-    "dcgan_cpu": [],
+    "baseline": [],
     "g_ema": ["--g_ema=0.999"],
     "diffaugment": ["--diffaugment=translation,cutout"],
     "diffaugment+g_ema": ["--diffaugment=translation,cutout", "--g_ema=0.999"],
