@@ -28,7 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 # Shipped flagfile -> evaluation interval in steps (about every 20-40 s at its speed here).
-FLAGFILES = {"tf1_mnist": 10000, "keras_mlp_mnist": 2000, "dcgan_cpu": 1000, "dcgan_mnist": 25}
+FLAGFILES = {"tf1_mnist": 10000, "keras_mlp_mnist": 2000, "dcgan_cpu": 1000, "dcgan_mnist": 25,
+             "dcgan_info_cpu": 4000, "mlp_info": 4000}
 # The training tricks, and the other options, each changed alone on top of dcgan_cpu.
 TRICKS = {
     "dcgan_cpu": [],
@@ -213,8 +214,8 @@ def main():
     if unknown:
         parser.error(f"unknown runs {sorted(unknown)}; choose from {sorted(suite)}")
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
-    runs = [(name if seed is None else f"{name}@{seed}", name, seed)
-            for name in names for seed in seeds]
+    runs = [(name if seed is None else f"{name}@{seed}", name, seed)  # seed by seed: a run
+            for seed in seeds for name in names]  # stopped early has every config's first seeds
     out = args.out or os.path.join(ROOT, "docs", "results", "quality.json" if args.suite ==
                                    "flagfiles" else f"quality_{args.suite}.json")
 

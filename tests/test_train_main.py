@@ -50,6 +50,10 @@ def test_bad_files_and_folders_are_one_line_exit_1_before_any_work(tmp_path):
     ("dcgan_cpu.cfg", {"model": "dcgan", "g_channels": [64, 32], "d_channels": [32, 64],
                        "batch_size": 32, "dropout": 0.0, "g_learning_rate": 0.0005,
                        "eval_every": 2000}),
+    ("dcgan_info_cpu.cfg", {"model": "dcgan", "g_channels": [64, 32], "batch_size": 32,
+                            "latent_categories": 10, "info_weight": 1.0, "conditional": False}),
+    ("mlp_info.cfg", {"model": "mlp", "g_hidden": [256, 512, 1024], "batch_size": 128,
+                      "latent_categories": 10, "conditional": False}),
 ])
 def test_flagfiles_reach_the_runs_config(flagfile, expect, tmp_path):
     """Each flagfile parses, validates, builds its networks and is what config.json holds."""
