@@ -135,12 +135,32 @@ def table(results):
     return head + "\n".join(rows)
 
 
-def aggregate(results):
+def flagfile_length(name):
+    """The --max_steps a shipped flagfile sets (None if it sets none)."""
+    with open(flagfile(name), encoding="utf-8") as f:
+        values = [line.split("=", 1)[1] for line in f if line.startswith("--max_steps=")]
+    return int(values[-1]) if values else None
+
+
+def at_length(result):
+    """A run's summary with its last evaluation at or before its flagfile's --max_steps
+    as `final`: what the shipped flagfile, which stops there, ends with (the steps before
+    it are the same computation, so a longer benchmark run holds that evaluation)."""
+    s = result["summary"]
+    length = flagfile_length(s["name"].split("@")[0])
+    reached = [t for t in result["timeline"] if length is None or t["step"] <= length]
+    return {**s, "final": reached[-1], "steps": reached[-1]["step"],
+            "best_classifier_score": max(reached, key=lambda t: t["classifier_score"])}
+
+
+def aggregate(results, shipped_length=False):
     """Runs grouped by configuration (name without its "@seed"): per metric of the last
-    evaluation (and the best score) the mean, min and max over seeds."""
+    evaluation (and the best score) the mean, min and max over seeds; with
+    `shipped_length`, of the evaluation at the flagfile's own --max_steps."""
     groups = {}
     for r in results:
-        groups.setdefault(r["summary"]["name"].split("@")[0], []).append(r["summary"])
+        summary = at_length(r) if shipped_length else r["summary"]
+        groups.setdefault(summary["name"].split("@")[0], []).append(summary)
     rows = []
     for name, runs in groups.items():
         values = {key: [s["final"][key] for s in runs] for key in AGGREGATED}
@@ -156,7 +176,7 @@ def aggregate(results):
 AGGREGATED = ("classifier_score", "frechet_distance", "modes", "precision", "recall")
 
 
-def seeds_table(results):
+def seeds_table(results, shipped_length=False):
     """Markdown: one row per configuration, mean (min-max) over its seeds."""
     def cell(v, fmt):
         return f"{v['mean']:{fmt}} ({v['min']:{fmt}}-{v['max']:{fmt}})"
@@ -166,7 +186,8 @@ def seeds_table(results):
         f"| {r['name']} | {r['seeds']} | {r['steps']['mean']:,.0f} | "
         f"{cell(r['classifier_score'], '.2f')} | {cell(r['best_classifier_score'], '.2f')} | "
         f"{cell(r['frechet_distance'], '.1f')} | {cell(r['modes'], '.1f')} | "
-        f"{cell(r['precision'], '.3f')} | {cell(r['recall'], '.3f')} |" for r in aggregate(results))
+        f"{cell(r['precision'], '.3f')} | {cell(r['recall'], '.3f')} |"
+        for r in aggregate(results, shipped_length))
 
 
 def suite_runs(args):
@@ -198,12 +219,14 @@ def main():
                         "to last step")
     parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
     parser.add_argument("--table", default=None, help="only print the table of this results file")
+    parser.add_argument("--shipped_length", action="store_true", help="with --table of a seeds "
+                        "run of flagfiles: each run's evaluation at its flagfile's --max_steps")
     args = parser.parse_args()
     if args.table:
         with open(args.table, encoding="utf-8") as f:
             results = json.load(f)["results"]
-        print(seeds_table(results) if any("@" in r["summary"]["name"] for r in results)
-              else table(results))
+        print(seeds_table(results, args.shipped_length)
+              if any("@" in r["summary"]["name"] for r in results) else table(results))
         return
 
     if not os.path.exists(flagfile(args.base)):
