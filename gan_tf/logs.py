@@ -29,7 +29,7 @@ SAMPLE_STEPS = "train_samples_steps.json"
 METRICS = "metrics.jsonl"
 
 
-def _read_pickle(path, advice=""):
+def read_pickle(path, advice=""):
     """load_pickle, any failure one LogFormatError naming the file."""
     try:
         return load_pickle(path)
@@ -44,7 +44,7 @@ def _read_pickle(path, advice=""):
 
 def load_losses(path):
     """A train_losses.pkl (gan_tf's or a legacy notebook's) as a (n, 2) float32 array."""
-    losses = _read_pickle(path)
+    losses = read_pickle(path)
     number = (int, float, np.number, np.bool_)
     if not (isinstance(losses, (list, tuple)) and all(
             isinstance(pair, (list, tuple)) and len(pair) == 2
@@ -143,7 +143,7 @@ class RunLogs:
                                      f"is missing; put it back, or move {SAMPLE_STEPS} away "
                                      "to resume without the old samples")
             return [], []
-        samples = _read_pickle(pkl, move)
+        samples = read_pickle(pkl, move)
         if not isinstance(samples, list):
             raise LogFormatError(f"{pkl}: holds a {type(samples).__name__}, not a list of "
                                  f"sample grids{move}")

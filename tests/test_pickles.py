@@ -22,7 +22,9 @@ def text(s):
 
 def integer(v):
     b = v.to_bytes(v.bit_length() // 8 + 1, "little", signed=True)
-    return pickle.LONG1 + bytes([len(b)]) + b
+    if len(b) < 256:
+        return pickle.LONG1 + bytes([len(b)]) + b
+    return pickle.LONG4 + struct.pack("<i", len(b)) + b
 
 
 def stack_global(module, name):
@@ -211,3 +213,181 @@ def test_a_dtype_state_that_would_corrupt_memory_is_refused(tmp_path):
     path.write_bytes(data.replace(state, state[:-1] + b"\x3f"))
     with pytest.raises(errors.UnsafePickleError, match="state"):
         pickles.load_pickle(str(path))
+
+
+# --- issue 31: opcodes that reach freed memory, and memory and CPU bombs -------------------
+
+RECONSTRUCT = stack_global("numpy._core.multiarray", "_reconstruct")
+
+
+def dtype_of(spec):
+    """numpy.dtype('f8') with its state as numpy writes it; '>f8' sets the byte order."""
+    order, kind = (spec[0], spec[1:]) if spec[0] in "<>" else ("<", spec)
+    state = (pickle.MARK + integer(3) + text(order) + pickle.NONE * 3 + integer(-1) * 2
+             + integer(0) + pickle.TUPLE)
+    return (call(stack_global("numpy", "dtype"), text(kind), pickle.NEWFALSE, pickle.NEWTRUE)
+            + state + pickle.BUILD)
+
+
+def unbuilt_array(shape, dtype="f4"):
+    """numpy's _reconstruct(ndarray, shape, dtype): an array BUILD has not yet set."""
+    shape_tuple = pickle.MARK + b"".join(integer(n) for n in shape) + pickle.TUPLE
+    return call(RECONSTRUCT, stack_global("numpy", "ndarray"), shape_tuple, dtype_of(dtype))
+
+
+def array_state(shape, dtype, data):
+    """The state tuple numpy's ndarray.__reduce__ writes: (1, shape, dtype, fortran, bytes)."""
+    return (pickle.MARK + integer(1) + pickle.MARK + b"".join(integer(n) for n in shape)
+            + pickle.TUPLE + dtype_of(dtype) + pickle.NEWFALSE + pickle.BINBYTES + struct.pack("<I", len(data)) + data
+            + pickle.TUPLE)
+
+
+def use_after_free(victim_floats=784):
+    """A (1, 784) grid filled from a memoryview of an array whose buffer a second BUILD
+    frees: READONLY_BUFFER, BUILD, then SETITEM on the grid copies freed heap bytes. (A
+    bytes object as large as the victim first, so that the file holds what it allocates.)"""
+    padding = pickle.BINBYTES + struct.pack("<I", 4 * victim_floats) + bytes(4 * victim_floats)
+    grid = (padding + pickle.POP + unbuilt_array((1, victim_floats))
+            + array_state((1, victim_floats), "<f4", bytes(4 * victim_floats)) + pickle.BUILD)
+    return protocol4(
+        grid + pickle.MEMOIZE                                   # memo 0: the grid
+        + unbuilt_array((victim_floats,)) + pickle.MEMOIZE      # memo 1: the victim, unbuilt
+        + pickle.READONLY_BUFFER + pickle.MEMOIZE + pickle.POP  # memo 2: a view of its buffer
+        + pickle.BINGET + b"\x01" + array_state((1,), "<f4", bytes(4)) + pickle.BUILD + pickle.POP  # frees the buffer
+        + pickle.BINGET + b"\x00" + pickle.NONE + pickle.BINGET + b"\x02" + pickle.SETITEM)
+
+
+def test_a_memoryview_of_an_array_is_refused_before_it_can_outlive_the_buffer(tmp_path):
+    path = tmp_path / "train_samples.pkl"
+    path.write_bytes(use_after_free())
+    with pytest.raises(errors.UnsafePickleError, match="READONLY_BUFFER|buffer"):
+        pickles.load_pickle(str(path))
+
+
+def test_plot_losses_of_the_use_after_free_is_one_line_not_a_segfault(tmp_path):
+    path = tmp_path / "train_losses.pkl"
+    path.write_bytes(use_after_free())
+    result = subprocess.run([sys.executable, "-m", "gan_tf.plot_losses", str(path),
+                             "--out", str(tmp_path / "x.png")],
+                            env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "train_losses.pkl" in one_error_line(result) and "refusing" in one_error_line(result)
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("target", [
+    unbuilt_array((4,)) + pickle.NONE + integer(1) + pickle.SETITEM,           # array[None] = 1
+    unbuilt_array((4,)) + integer(1) + pickle.APPEND,
+    unbuilt_array((4,)) + pickle.MARK + integer(1) + pickle.APPENDS,
+    pickle.BINBYTES + struct.pack("<I", 3) + b"abc" + integer(1) + pickle.APPEND,  # no .append
+    pickle.BYTEARRAY8 + struct.pack("<Q", 3) + b"abc" + integer(1) + pickle.APPEND,
+    pickle.BYTEARRAY8 + struct.pack("<Q", 3) + b"abc" + integer(0) + integer(1) + pickle.SETITEM,
+    pickle.EMPTY_DICT + integer(1) + integer(2) + pickle.SETITEM,             # non-string key
+    pickle.EMPTY_DICT + pickle.MARK + integer(1) + integer(2) + pickle.SETITEMS,
+    pickle.MARK + integer(1) + integer(2) + pickle.DICT,
+    pickle.EMPTY_SET + pickle.MARK + integer(1) + pickle.ADDITEMS,
+    pickle.MARK + integer(1) + pickle.FROZENSET,
+], ids=["array_setitem", "array_append", "array_appends", "bytes_append", "bytearray_append",
+        "bytearray_setitem", "int_key", "int_keys", "dict_opcode_int_key", "set", "frozenset"])
+def test_containers_are_filled_only_when_they_are_lists_or_string_keyed_dicts(tmp_path, target):
+    path = tmp_path / "x.pkl"
+    path.write_bytes(protocol4(target))
+    with pytest.raises(errors.UnsafePickleError, match="refusing"):
+        pickles.load_pickle(str(path))
+
+
+def test_lists_and_string_keyed_dicts_still_load(tmp_path):
+    value = {"d_loss": [1.0, 2.0], "g": ({"nested": [np.float32(3.0)]},)}
+    for protocol in range(6):
+        path = tmp_path / f"p{protocol}.pkl"
+        path.write_bytes(pickle.dumps(value, protocol=protocol))
+        assert pickles.load_pickle(str(path)) == value
+
+
+def peak_bytes_of_loading(path):
+    import tracemalloc  # numpy reports its buffers to tracemalloc
+    tracemalloc.start()
+    try:
+        try:
+            pickles.load_pickle(str(path))
+        except (errors.LogFormatError, errors.UnsafePickleError):
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def byteswap_bomb(file_bytes):
+    """One memoized (_reconstruct, args) pair and state of a file-sized '>f8' buffer, rebuilt
+    every 9 bytes into one list: numpy copies the byte-swapped buffer at every BUILD."""
+    data = bytes(file_bytes // 2)
+    head = (unbuilt_array((0,), "f8") + pickle.POP
+            + RECONSTRUCT + pickle.MEMOIZE  # memo 0
+            + pickle.MARK + stack_global("numpy", "ndarray") + pickle.MARK + integer(0)
+            + pickle.TUPLE + pickle.SHORT_BINBYTES + b"\x01b" + pickle.TUPLE + pickle.MEMOIZE
+            + pickle.POP + pickle.POP  # memo 1: the arguments
+            + array_state((len(data) // 8,), ">f8", data) + pickle.MEMOIZE + pickle.POP  # memo 2
+            + pickle.EMPTY_LIST)
+    one = (pickle.BINGET + b"\x00" + pickle.BINGET + b"\x01" + pickle.REDUCE
+           + pickle.BINGET + b"\x02" + pickle.BUILD + pickle.APPEND)
+    return protocol4(head + one * ((file_bytes - len(head)) // len(one)))
+
+
+def test_memory_is_bounded_by_the_whole_file_not_per_array(tmp_path):
+    path = tmp_path / "bomb.pkl"
+    path.write_bytes(byteswap_bomb(128 * 1024))  # before: 483 MiB
+    with pytest.raises(errors.UnsafePickleError, match="more than"):
+        pickles.load_pickle(str(path))
+    assert peak_bytes_of_loading(path) < 16 * 128 * 1024 + (4 << 20)
+
+
+def test_a_memoized_string_encoded_again_and_again_is_bounded(tmp_path):
+    """protocols 0-2 write bytes as _codecs.encode(text, 'latin1'): every call a new copy."""
+    path = tmp_path / "bomb.pkl"
+    head = text("x" * 50_000) + pickle.MEMOIZE + pickle.POP
+    one = call(stack_global("_codecs", "encode"), pickle.BINGET + b"\x00",
+               text("latin1")) + pickle.POP
+    path.write_bytes(protocol4(head + one * 3000 + pickle.NONE))
+    with pytest.raises(errors.UnsafePickleError, match="more than"):
+        pickles.load_pickle(str(path))
+
+
+def load_in_a_subprocess(path, timeout=60):
+    """Loads `path` with load_pickle in a fresh process: (exit status, stderr)."""
+    code = ("import sys; from gan_tf import logs\n"
+            "try:\n    logs.load_losses(sys.argv[1])\n"
+            "except Exception as e:\n    print(type(e).__name__, e, file=sys.stderr); sys.exit(1)")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                            text=True, timeout=timeout, env=dict(os.environ, PYTHONPATH=ROOT))
+    return result.returncode, result.stderr
+
+
+def test_a_shape_of_huge_integers_is_refused_without_multiplying_them(tmp_path):
+    """A 256 KiB integer named 32 times in one shape: multiplying them first took minutes
+    (30 s for 128 KiB on a 2-core EPYC, growing as size^1.55)."""
+    number = int.from_bytes(np.random.default_rng(0).bytes(256 * 1024), "little") | 1
+    shape = (pickle.MARK + integer(number) + pickle.MEMOIZE
+             + (pickle.BINGET + b"\x00") * 31 + pickle.TUPLE)
+    path = tmp_path / "shape.pkl"
+    path.write_bytes(protocol4(call(RECONSTRUCT, stack_global("numpy", "ndarray"), shape,
+                                    pickle.SHORT_BINBYTES + b"\x01b")))
+    status, stderr = load_in_a_subprocess(path, timeout=30)
+    assert status == 1 and "shape" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def colliding_keys(count, memo=False):
+    """Integers that all hash to 0 in CPython (multiples of 2**61 - 1)."""
+    keys = [(2 ** 61 - 1) * (i + 1) for i in range(count)]
+    if memo:  # protocol 0's PUT takes any decimal index: the memo is a dict of them
+        return protocol4(pickle.NONE + b"".join(b"p%d\n" % k for k in keys))
+    return protocol4(pickle.EMPTY_SET + pickle.MARK + b"".join(integer(k) for k in keys)
+                     + pickle.ADDITEMS)
+
+
+@pytest.mark.parametrize("memo", [False, True], ids=["set", "memo"])
+def test_keys_that_all_hash_alike_are_refused_not_hashed(tmp_path, memo):
+    path = tmp_path / "keys.pkl"
+    path.write_bytes(colliding_keys(100_000, memo))  # before: about a minute each
+    status, stderr = load_in_a_subprocess(path)
+    assert status == 1 and "refusing" in stderr and len(stderr.strip().splitlines()) == 1
