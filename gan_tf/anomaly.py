@@ -202,7 +202,7 @@ def define_flags():
                         "scaled; bool, complex, text and object arrays and .npz files are "
                         "refused (default: --dataset's --split).")
     cli.define_dataset(None, "Dataset to score (default: the run's).")
-    cli.define_data_dir()
+    cli.define_data_dir(of_run=True)
     flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
                       "held-out one, or the training one.")
     flags.DEFINE_integer("num_images", None, "Score only the first N images.", lower_bound=1)
@@ -227,13 +227,15 @@ def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
     from gan_tf.data import scale_images
-    from gan_tf.datafiles import ZIP_MAGIC, check_pixels
+    from gan_tf.datafiles import ZIP_MAGIC, check_npy_header, check_pixels
     try:
         with open(path, "rb") as f:
             magic = f.read(len(NPY_MAGIC))
         if not magic.startswith(NPY_MAGIC):
             kind = "a .npz archive" if magic[:4] in ZIP_MAGIC else f"a file starting with {magic!r}"
             raise DataError(f"{path}: not a .npy array ({kind}); save one with numpy.save")
+        with open(path, "rb") as f:
+            check_npy_header(f, path, os.fstat(f.fileno()).st_size)
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:  # unreadable, truncated, or object (pickled) arrays
         raise DataError(f"{path}: cannot read a .npy array ({e})") from None
@@ -281,7 +283,7 @@ def main(argv):
     if config.model == "tf1":
         raise RunError(f"--run_dir={f.run_dir}: its legacy discriminator function does not "
                        "expose the hidden features anomaly scores read; use gan_tf's models")
-    run_data = data_lib.load(config.dataset, f.data_dir or config.data_dir)
+    run_data = data_lib.load(config.dataset, runs.data_dir_of(f.run_dir, config, f.data_dir))
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
     if "features" in f.scores and f.features_k >= len(reference):
         raise UsageError(f"--features_k={f.features_k}: must be below the run's {len(reference)} "

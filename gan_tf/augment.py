@@ -183,7 +183,7 @@ def define_flags():
                        "mixed set.", lower_bound=0.0, upper_bound=0.95)
     flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
     flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
-    cli.define_data_dir()
+    cli.define_data_dir(of_run=True)
     flags.DEFINE_string("classifier_dir", None, "Classifier that labels an unconditional "
                         "generator's images (default: the dataset's cached one).")
     cli.define_out("augment.json", "Output .json (records, summary); a markdown table goes "
@@ -218,8 +218,9 @@ def main(argv):
         raise UsageError("--sizes and --seeds need at least one value each")
 
     run_config, generator, _, source = runs.restore_models(f.run_dir)
-    data = data_lib.without_classes(data_lib.load(run_config.dataset, f.data_dir or
-                                                  run_config.data_dir), run_config.exclude_classes)
+    data_dir = runs.data_dir_of(f.run_dir, run_config, f.data_dir)
+    data = data_lib.without_classes(data_lib.load(run_config.dataset, data_dir),
+                                    run_config.exclude_classes)
     for n in config.sizes:
         if n is not None and n > len(data.train_labels):
             raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "

@@ -142,7 +142,7 @@ def read_info(directory):
                               "train one with python -m gan_tf.classifier")
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            return fileio.loads_json(f.read())
     except (OSError, ValueError) as e:
         raise ClassifierError(f"{path} is unreadable ({e})") from None
 

@@ -135,8 +135,12 @@ def define_dataset(default, help):
     flags.DEFINE_enum("dataset", default, DATASETS, help)
 
 
-def define_data_dir():
-    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main).")
+def define_data_dir(of_run=False):
+    """--data_dir; `of_run`: a tool reading a run's dataset, whose default is the directory
+    the run's config.json records."""
+    flags.DEFINE_string("data_dir", None, "Directory with the dataset files (see train_main)."
+                        + (" Default: the run's own --data_dir, as its config.json records "
+                           "it (said in a log line when used)." if of_run else ""))
 
 
 def define_model_functions():

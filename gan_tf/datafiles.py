@@ -2,8 +2,11 @@
 Keras' mnist.npz. Anything a file holds that is not 28x28 pixels 0-255 with labels
 0-9 is a DataError naming the file, before any training."""
 import gzip
+import math
 import os
 import struct
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -47,29 +50,82 @@ def check_labels(labels, path):
         raise DataError(f"{path}: labels must be 0 to {NUM_CLASSES - 1}, found {lo:g} to {hi:g}")
 
 
+# The most pixel or label bytes one IDX file or .npy array may hold: full MNIST's training
+# images are 47 MB; 1 GiB holds 1.3 million 28x28 images.
+MAX_ARRAY_BYTES = 1 << 30
+
+
+def _read_exactly(f, size):
+    """`size` bytes from `f`, read in pieces (a claimed size is never allocated at once)."""
+    pieces, left = [], size
+    while left:
+        piece = f.read(min(left, 1 << 22))
+        if not piece:
+            break
+        pieces.append(piece)
+        left -= len(piece)
+    return b"".join(pieces)
+
+
 def read_idx(path):
-    """Reads an IDX file (optionally gzipped) into a numpy uint8 array."""
+    """Reads an IDX file (optionally gzipped) into a numpy uint8 array. The magic number
+    and shape are checked from the first bytes, and no more than the shape says is ever
+    read: a small .gz that inflates to gigabytes costs what its header claims, no more."""
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+            head = f.read(4)
+            if len(head) < 4:
+                raise DataError(f"{path}: truncated IDX file ({len(head)} bytes)")
+            zero, dtype_code, ndim = struct.unpack(">HBB", head)
+            if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
+                raise DataError(f"{path}: not an unsigned-byte IDX file (magic number "
+                                f"0x{int.from_bytes(head, 'big'):08x})")
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = struct.unpack(f">{ndim}I", dims)
+            expected = math.prod(shape)
+            if expected > MAX_ARRAY_BYTES:
+                raise DataError(f"{path}: header says {shape}, {expected} bytes of data: more "
+                                f"than the {MAX_ARRAY_BYTES >> 20} MiB one data file may hold")
+            if opener is open and os.fstat(f.fileno()).st_size - f.tell() != expected:
+                found = os.fstat(f.fileno()).st_size - f.tell()
+                raise DataError(f"{path}: truncated or oversized IDX file: header says {shape} "
+                                f"({expected} bytes of data), found {found}")
+            raw = _read_exactly(f, expected)
+            extra = f.read(1)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise DataError(f"{path}: cannot read IDX file ({e})") from None
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated IDX file ({len(raw)} bytes)")
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
-        raise DataError(f"{path}: not an unsigned-byte IDX file (magic number "
-                        f"0x{int.from_bytes(raw[:4], 'big'):08x})")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
+    if len(raw) != expected or extra:
+        found = f"{len(raw)}" if len(raw) != expected else "more"
         raise DataError(f"{path}: truncated or oversized IDX file: header says {shape} "
-                        f"({expected} bytes of data), found {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+                        f"({expected} bytes of data), found {found}")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+
+
+def check_npy_header(f, path, size):
+    """Reads a .npy header from the stream `f` whose whole length is `size` bytes, and
+    checks that the data it claims is what follows (no more, no less, at most
+    MAX_ARRAY_BYTES), before numpy allocates the shape a file claims."""
+    try:
+        version = np.lib.format.read_magic(f)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(f)
+    except (ValueError, OSError, EOFError, SyntaxError) as e:
+        raise DataError(f"{path}: not a readable .npy array ({one_line_error(e)})") from None
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed != size - f.tell() or claimed > MAX_ARRAY_BYTES:
+        raise DataError(f"{path}: the header claims shape {shape} of {dtype} ({claimed} bytes) "
+                        f"but the file holds {size - f.tell()} bytes of data"
+                        + (f" (at most {MAX_ARRAY_BYTES >> 20} MiB are read)"
+                           if claimed > MAX_ARRAY_BYTES else ""))
+    return shape, dtype
+
+
+def one_line_error(e):
+    return str(e).splitlines()[0][:300] if str(e) else type(e).__name__
 
 
 def _find_idx(directory, stem):
@@ -102,6 +158,19 @@ def load_idx_dir(directory):
     return arrays
 
 
+def _check_npz_members(path):
+    """Each .npy in the archive holds what its header claims (zipfile never inflates a
+    member past its recorded size), before np.load allocates the claimed shape."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as f:
+                        check_npy_header(f, f"{path}: {info.filename}", info.file_size)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
+        raise DataError(f"{path}: cannot read .npz file ({one_line_error(e)})") from None
+
+
 def load_npz(path):
     """Loads Keras' mnist.npz (x_train, y_train, x_test, y_test)."""
     try:
@@ -112,6 +181,7 @@ def load_npz(path):
     if magic not in ZIP_MAGIC:
         raise DataError(f"{path}: not a .npz file (a zip archive of .npy arrays); it starts "
                         f"with {magic!r}")
+    _check_npz_members(path)
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {"train": (f["x_train"], f["y_train"]), "test": (f["x_test"], f["y_test"])}

@@ -24,6 +24,7 @@ import tempfile
 
 import tensorflow as tf
 
+from gan_tf import fileio
 from gan_tf.errors import DistributeError, WorkerLost
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def _tf_config():
         raise DistributeError("--strategy=multi_worker needs the TF_CONFIG environment variable "
                               "(cluster and task; see docs/scaling.md)")
     try:
-        spec = json.loads(text)
+        spec = fileio.loads_json(text)
         spec["cluster"], spec["task"]["type"], spec["task"]["index"]  # noqa: B018 - must exist
     except (ValueError, KeyError, TypeError) as e:
         raise DistributeError(f"TF_CONFIG is not a cluster spec with a task ({e!r}); "

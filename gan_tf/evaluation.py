@@ -113,7 +113,7 @@ def write_eval_file(run_dir, config, records, classifier_info=None):
     if classifier_info is None and os.path.exists(path):
         try:
             with open(path, encoding="utf-8") as f:
-                classifier_info = json.load(f).get("classifier")
+                classifier_info = fileio.loads_json(f.read()).get("classifier")
         except (OSError, ValueError, AttributeError):
             classifier_info = None
     kept = ("step", "time") + EVAL_KEYS + ("label_accuracy",)

@@ -2,6 +2,7 @@
 appends readers never see half done, and a check that a directory can be written
 before any long work needs it."""
 import io
+import json
 import os
 import pickle
 import tempfile
@@ -35,6 +36,15 @@ def _atomic_write(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def loads_json(text):
+    """json.loads of text from a file or the environment: JSON nested deeper than Python
+    recurses is a ValueError like any other bad JSON (json raises RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def check_writable(directory):

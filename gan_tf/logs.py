@@ -70,7 +70,7 @@ def read_metrics(path, up_to_step=None):
     records = []
     for number, line in numbered:
         try:
-            record = json.loads(line.decode("utf-8"))
+            record = fileio.loads_json(line.decode("utf-8"))
         except UnicodeDecodeError:
             problem = "is not UTF-8 text"
         except ValueError as e:
@@ -130,7 +130,7 @@ class RunLogs:
             return [], []
         try:
             with open(steps_json, "rb") as f:
-                steps = json.loads(f.read().decode("utf-8"))
+                steps = fileio.loads_json(f.read().decode("utf-8"))
         except OSError as e:
             raise LogFormatError(f"{steps_json}: cannot read ({e.strerror or e}){move}") from None
         except ValueError as e:  # UnicodeDecodeError included

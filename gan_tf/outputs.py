@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from gan_tf import logs as logs_lib
 from gan_tf import models, plots
-from gan_tf.errors import RunError, checkpoint_errors
+from gan_tf.checkpoints import CheckpointSaver
+from gan_tf.errors import LogFileError, RunError, checkpoint_errors
 from gan_tf.randomness import fixed_codes, fixed_z
 from gan_tf.runs import CHECKPOINT_DIR, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR, TENSORBOARD_DIR
 
@@ -83,8 +84,7 @@ class RunOutputs:
         self.config, self.write_dir, self.trainer, self.latest = config, write_dir, trainer, latest
         self.batches_per_epoch, self.log_every = batches_per_epoch, log_every
         self.checkpoint = trainer.checkpoint()
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(write_dir, CHECKPOINT_DIR), max_to_keep=3)
+        self.saver = CheckpointSaver(self.checkpoint, os.path.join(write_dir, CHECKPOINT_DIR))
         self.logs = logs_lib.RunLogs(write_dir)
         self.grid_z = fixed_z(config)
         # A conditional run's grid: a class per column; an InfoGAN run's: random codes, the
@@ -102,7 +102,7 @@ class RunOutputs:
     @property
     def last_checkpoint(self):
         """The latest checkpoint saved, or the one the run resumed from (or None)."""
-        return self.manager.latest_checkpoint or self.latest
+        return self.saver.latest or self.latest
 
     def restore(self):
         """Restores the trainer from `latest` (or raises RunError, one line)."""
@@ -195,11 +195,11 @@ class RunOutputs:
 
     def save_checkpoint(self, step):
         try:
-            self.manager.save(checkpoint_number=step)
-        except (tf.errors.OpError, OSError) as e:
-            raise RunError(f"cannot write checkpoint {step} in {self.manager.directory}: "
+            self.saver.save(step)
+        except (tf.errors.OpError, OSError, LogFileError) as e:
+            raise RunError(f"cannot write checkpoint {step} in {self.saver.directory}: "
                            f"{str(e).splitlines()[0]}") from None
-        log.info("step %d: checkpoint saved (%s)", step, self.manager.latest_checkpoint)
+        log.info("step %d: checkpoint saved (%s)", step, self.saver.latest)
 
     def save_plots(self, gif, only_missing=False, mid_run=False):
         """The loss curve of the logged records and, with `gif`, the GIF of the sample

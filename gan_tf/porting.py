@@ -6,7 +6,6 @@ which is exactly how gan_tf names its variables, so loading is a matter of
 matching names and shapes. Optimizer state that a full `Saver()` also stores
 (`.../Adam`, `.../Adam_1`, `beta1_power`, `global_step`, ...) is skipped.
 """
-import json
 import logging
 import os
 import re
@@ -14,7 +13,7 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data
+from gan_tf import data, fileio
 from gan_tf.errors import PortingError, checkpoint_errors
 
 OPTIMIZER_STATE = re.compile(
@@ -50,8 +49,8 @@ def read_name_map(name_map):
         raise PortingError(f"{name_map}: cannot read name map ({e.strerror or e})") from None
     if text.lstrip().startswith("{"):
         try:
-            mapping = json.loads(text)
-        except json.JSONDecodeError as e:
+            mapping = fileio.loads_json(text)
+        except ValueError as e:
             raise PortingError(f"{name_map}: invalid JSON name map ({e})") from None
         if not all(isinstance(old, str) and isinstance(new, str) for old, new in mapping.items()):
             raise PortingError(f"{name_map}: a name map maps strings to strings")

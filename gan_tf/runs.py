@@ -15,6 +15,7 @@ import sys
 
 from gan_tf import fileio
 from gan_tf import logs as logs_lib
+from gan_tf.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
 from gan_tf.config import TrainConfig, run_defining_differences
 from gan_tf.errors import LogFileError, NotARun, RunError, checkpoint_errors
 
@@ -29,10 +30,8 @@ PROGRESS_GIF = "progress.gif"
 # training writes there, and in its folders only the files of training's own names.
 RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, logs_lib.SAMPLES,
              logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
-# A checkpoint's files (CheckpointManager's prefix ckpt-STEP): its index and data shards.
-_CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
 RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
-                    CHECKPOINT_DIR: r"checkpoint|" + _CHECKPOINT_FILE.pattern,
+                    CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern,
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 
@@ -186,37 +185,6 @@ def remove_run_outputs(run_dir):
             pass
 
 
-def latest_checkpoint(directory, quiet=False):
-    """The newest complete checkpoint of a run (`directory/ckpt-N`: its index and every data
-    shard present), found from the files themselves, not from the `checkpoint` index file,
-    which may be missing or name an incomplete one. None when there are no checkpoint
-    files at all; RunError when there are some but none is complete."""
-    if not os.path.isdir(directory):
-        return None
-    parts = {}  # step -> {"index": bool, "shards": set, "of": int}
-    for name in os.listdir(directory):
-        m = _CHECKPOINT_FILE.fullmatch(name)
-        if m:
-            part = parts.setdefault(int(m.group(1)), {"index": False, "shards": set(), "of": None})
-            if m.group(2) == "index":
-                part["index"] = True
-            else:
-                part["shards"].add(int(m.group(3)))
-                part["of"] = int(m.group(4))
-    complete = [step for step, p in parts.items() if p["index"] and p["of"]
-                and p["shards"] == set(range(p["of"]))]
-    if not complete:
-        if parts and not quiet:
-            raise RunError(f"{directory} holds checkpoint files but no complete checkpoint; "
-                           "move them away to start over, or pass --overwrite")
-        return None
-    latest = os.path.join(directory, f"ckpt-{max(complete)}")
-    if not quiet and max(complete) != max(parts):
-        log.warning("Checkpoint ckpt-%d in %s is incomplete; using ckpt-%d.", max(parts),
-                    directory, max(complete))
-    return latest
-
-
 def write_config(config):
     """Records the run's configuration, marked as a gan_tf run of this format."""
     stored = json.loads(dataclasses.replace(config, overwrite=False).to_json())
@@ -247,7 +215,7 @@ def read_config(run_dir):
         raise NotARun(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
     try:
         with open(path, encoding="utf-8") as f:
-            values = json.load(f)
+            values = fileio.loads_json(f.read())
     except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
         raise NotARun(f"{path} is not a gan_tf run configuration ({e})") from None
     known = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -263,6 +231,17 @@ def read_config(run_dir):
                               if name in known}).validate()
     except (ValueError, TypeError) as e:
         raise RunError(f"{path} is a damaged gan_tf run configuration ({e})") from None
+
+
+def data_dir_of(run_dir, config, given):
+    """Where a tool reads a run's dataset from: `given` (its own --data_dir), else the
+    directory the run's config.json records, said in a log line, as a file chose it."""
+    if given or not config.data_dir:
+        return given
+    log.info("Reading the %s data from --data_dir=%s, as %s records; pass --data_dir to read "
+             "it from elsewhere.", config.dataset, config.data_dir,
+             os.path.join(run_dir, CONFIG_FILE))
+    return config.data_dir
 
 
 def restore_models(run_dir, model_functions=None):

@@ -236,3 +236,80 @@ def test_idx_labels_above_nine_are_refused(tmp_path):
     write_idx(str(tmp_path / "t10k-labels-idx1-ubyte.gz"), np.full(10, 12, np.uint8))
     with pytest.raises(errors.DataError, match="t10k-labels-idx1-ubyte.gz.*labels"):
         data.load("fashion_mnist", str(tmp_path))
+
+
+# --- issue 31: files that claim or inflate to more than they are -------------------------
+
+def gzip_bomb(path, header, inflated_mib=64):
+    """A .gz IDX file whose `header` is followed by `inflated_mib` MiB of zeros (~64 KiB)."""
+    import gzip
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(header)
+        zeros = bytes(1 << 20)
+        for _ in range(inflated_mib):
+            f.write(zeros)
+
+
+def peak_bytes(function, *args):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        try:
+            function(*args)
+        except errors.DataError as e:
+            assert "\n" not in str(e)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("header,expect", [
+    (b"PK\x03\x04" + bytes(12), "not an unsigned-byte IDX"),       # not IDX at all
+    (struct.pack(">HBBIII", 0, 8, 3, 1, 28, 28), "oversized"),     # says 784 bytes follow
+    (struct.pack(">HBBIII", 0, 8, 3, 2 ** 31, 28, 28), "more than"),  # claims 1.6 TB
+])
+def test_a_gzip_idx_is_refused_from_its_first_bytes_not_inflated_whole(tmp_path, header, expect):
+    path = str(tmp_path / "train-images-idx3-ubyte.gz")
+    gzip_bomb(path, header)
+    with pytest.raises(errors.DataError, match=expect):
+        datafiles.read_idx(path)
+    assert peak_bytes(datafiles.read_idx, path) < 8 << 20  # before: the whole 64 MiB, twice
+
+
+def test_a_raw_idx_is_checked_against_its_size_before_reading(tmp_path):
+    path = str(tmp_path / "train-images-idx3-ubyte")
+    with open(path, "wb") as f:
+        f.write(struct.pack(">HBBIII", 0, 8, 3, 1, 28, 28) + bytes(64 << 20))
+    with pytest.raises(errors.DataError, match="oversized"):
+        datafiles.read_idx(path)
+    assert peak_bytes(datafiles.read_idx, path) < 8 << 20
+
+
+def npy_claiming(shape, data=b""):
+    """A .npy file whose header says `shape` (uint8) but that holds only `data`."""
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + data
+
+
+def test_an_npz_member_claiming_more_than_it_holds_is_refused(tmp_path):
+    import zipfile
+    path = tmp_path / "mnist.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("x_train.npy", npy_claiming((2 ** 40, 28, 28), bytes(784)))
+        for name in ("y_train", "x_test", "y_test"):
+            z.writestr(name + ".npy", npy_claiming((1,), b"\x00"))
+    with pytest.raises(errors.DataError, match="x_train.*holds"):
+        datafiles.load_npz(str(path))
+    assert peak_bytes(datafiles.load_npz, str(path)) < 8 << 20
+
+
+@pytest.mark.parametrize("shape", [(2 ** 40, 28, 28), (2 ** 62, 28, 28)])
+def test_a_npy_claiming_a_huge_shape_is_one_line(tmp_path, shape):
+    from gan_tf import anomaly
+    path = tmp_path / "images.npy"
+    path.write_bytes(npy_claiming(shape, bytes(784)))
+    with pytest.raises(errors.DataError, match="images.npy.*holds"):
+        anomaly.load_images(str(path))

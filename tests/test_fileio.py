@@ -99,3 +99,56 @@ def test_a_file_changed_behind_its_back_is_rewritten_whole(tmp_path, change):
     assert loads(path) == everything
     pickled.extend([pair(3)], lambda: everything + [pair(3)])  # appends again from there
     assert loads(path) == everything + [pair(3)]
+
+
+# --- issue 31: JSON nested deeper than Python recurses -----------------------------------
+
+DEEP = "[" * 200_000 + "]" * 200_000
+
+
+def _read_config(tmp_path):
+    from gan_tf import runs
+    (tmp_path / "config.json").write_text(DEEP)
+    return runs.read_config(str(tmp_path))
+
+
+def _read_metrics(tmp_path):
+    from gan_tf import logs
+    (tmp_path / "metrics.jsonl").write_text(DEEP + "\n" + '{"step": 1}\n')
+    return logs.read_metrics(str(tmp_path / "metrics.jsonl"))
+
+
+def _read_sample_steps(tmp_path):
+    from gan_tf import logs
+    (tmp_path / logs.SAMPLE_STEPS).write_text(DEEP)
+    return logs.RunLogs(str(tmp_path))._read_samples()
+
+
+def _read_name_map(tmp_path):
+    from gan_tf import porting
+    (tmp_path / "map.json").write_text("{" + '"a":' * 100_000 + "1" + "}" * 100_000)
+    return porting.read_name_map(str(tmp_path / "map.json"))
+
+
+def _read_classifier_info(tmp_path):
+    from gan_tf import classifier
+    (tmp_path / classifier.INFO_FILE).write_text(DEEP)
+    return classifier.read_info(str(tmp_path))
+
+
+def _read_tf_config(tmp_path, monkeypatch):
+    from gan_tf import distribute
+    monkeypatch.setenv("TF_CONFIG", "[" * 50_000 + "]" * 50_000)
+    return distribute._tf_config()
+
+
+@pytest.mark.parametrize("reader", [_read_config, _read_metrics, _read_sample_steps,
+                                    _read_name_map, _read_classifier_info, _read_tf_config])
+def test_json_nested_too_deep_is_one_line_from_every_reader(tmp_path, monkeypatch, reader):
+    import inspect
+    args = (tmp_path, monkeypatch)[:len(inspect.signature(reader).parameters)]
+    with pytest.raises(Exception) as error:
+        reader(*args)
+    assert not isinstance(error.value, RecursionError)
+    assert type(error.value).__module__ == "gan_tf.errors", repr(error.value)[:300]
+    assert "\n" not in str(error.value) and len(str(error.value)) < 1000

@@ -264,3 +264,18 @@ def test_an_evaluation_that_fails_mid_run_loses_no_steps(tmp_path, monkeypatch):
         train.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
     assert runs.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-30")
     assert [r["step"] for r in records(tmp_path)] == [10, 20, 30]
+
+
+def test_tools_say_when_config_json_chose_the_data_directory(tmp_path, caplog):
+    """gan_tf.anomaly and gan_tf.augment read a run's data from the directory its
+    config.json records (a file may name any directory): said in a line, and --data_dir wins."""
+    import logging
+    config = TrainConfig(dataset="mnist", data_dir="/recorded/mnist")
+    with caplog.at_level(logging.INFO, logger="gan_tf"):
+        assert runs.data_dir_of(str(tmp_path), config, None) == "/recorded/mnist"
+    assert "--data_dir=/recorded/mnist" in caplog.text and "config.json" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="gan_tf"):
+        assert runs.data_dir_of(str(tmp_path), config, "/mine") == "/mine"
+        assert runs.data_dir_of(str(tmp_path), TrainConfig(dataset="mnist_5k"), None) is None
+    assert caplog.text == ""

@@ -1,0 +1,106 @@
+"""A run's checkpoints (`checkpoints/ckpt-STEP.index` and its data shards): finding the
+newest complete one, saving, and keeping the newest few.
+
+Everything here is decided from the names of the files in the checkpoints folder
+itself. The `checkpoint` index file is written for TensorFlow's readers
+(`tf.train.latest_checkpoint`) but never read: it may be missing, stale or crafted, and
+tf.train.CheckpointManager, which deletes every path it lists (globs, absolute and ../
+paths included), is not used. Old checkpoints are removed by exact name, never by glob.
+TensorFlow-free (the checkpoint object is the caller's): run directories are checked
+before TensorFlow is imported.
+"""
+import logging
+import os
+import re
+
+from gan_tf import fileio
+from gan_tf.errors import RunError
+
+PREFIX = "ckpt"
+INDEX_FILE = "checkpoint"
+# A checkpoint's files: its index and data shards.
+CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
+KEEP = 3  # checkpoints a run keeps: the newest
+
+log = logging.getLogger(__name__)
+
+
+def _checkpoint_files(directory):
+    """{step: {"files": [names], "complete": bool}} of the checkpoint files in `directory`."""
+    parts = {}
+    for name in os.listdir(directory):
+        m = CHECKPOINT_FILE.fullmatch(name)
+        if m:
+            part = parts.setdefault(int(m.group(1)), {"files": [], "index": False,
+                                                      "shards": set(), "of": None})
+            part["files"].append(name)
+            if m.group(2) == "index":
+                part["index"] = True
+            else:
+                part["shards"].add(int(m.group(3)))
+                part["of"] = int(m.group(4))
+    for part in parts.values():
+        part["complete"] = bool(part["index"] and part["of"]
+                                and part["shards"] == set(range(part["of"])))
+    return parts
+
+
+def latest_checkpoint(directory, quiet=False):
+    """The newest complete checkpoint of a run (`directory/ckpt-N`: its index and every data
+    shard present), found from the files themselves, not from the `checkpoint` index file,
+    which may be missing or name an incomplete one. None when there are no checkpoint
+    files at all; RunError when there are some but none is complete."""
+    if not os.path.isdir(directory):
+        return None
+    parts = _checkpoint_files(directory)
+    complete = [step for step, p in parts.items() if p["complete"]]
+    if not complete:
+        if parts and not quiet:
+            raise RunError(f"{directory} holds checkpoint files but no complete checkpoint; "
+                           "move them away to start over, or pass --overwrite")
+        return None
+    latest = os.path.join(directory, f"{PREFIX}-{max(complete)}")
+    if not quiet and max(complete) != max(parts):
+        log.warning("Checkpoint ckpt-%d in %s is incomplete; using ckpt-%d.", max(parts),
+                    directory, max(complete))
+    return latest
+
+
+class CheckpointSaver:
+    """Saves `checkpoint` as `directory/ckpt-STEP`, then removes the checkpoints before it
+    but the newest `keep` complete ones, and rewrites the `checkpoint` index from what is
+    left. Increments `save_counter` as tf.train.CheckpointManager did, so that the files
+    hold the same objects as before."""
+
+    def __init__(self, checkpoint, directory, keep=KEEP):
+        if not (type(keep) is int and keep >= 1):
+            raise ValueError(f"keep must be a positive integer, not {keep!r}")
+        self.checkpoint, self.directory, self.keep = checkpoint, directory, keep
+        self.latest = None  # the last checkpoint saved here
+
+    def save(self, step):
+        """Writes checkpoint `step` and returns its prefix."""
+        self.checkpoint.save_counter.assign_add(1)
+        prefix = self.checkpoint.write(os.path.join(self.directory, f"{PREFIX}-{step}"))
+        self.latest = prefix
+        self._sweep(step)
+        return prefix
+
+    def _sweep(self, step):
+        parts = _checkpoint_files(self.directory)
+        kept = sorted(s for s, p in parts.items() if s <= step and p["complete"])[-self.keep:]
+        for old, part in parts.items():
+            if old < step and old not in kept:
+                for name in part["files"]:
+                    try:
+                        os.unlink(os.path.join(self.directory, name))
+                    except FileNotFoundError:
+                        pass
+        self._write_index(kept)
+
+    def _write_index(self, steps):
+        """The `checkpoint` text file TensorFlow's readers look for: `steps`, newest last."""
+        names = [f"{PREFIX}-{s}" for s in steps]
+        text = f'model_checkpoint_path: "{names[-1]}"\n' + "".join(
+            f'all_model_checkpoint_paths: "{n}"\n' for n in names)
+        fileio.atomic_write(os.path.join(self.directory, INDEX_FILE), text.encode("ascii"))

@@ -1,0 +1,86 @@
+"""gan_tf.checkpoints: a run saves, keeps and finds its checkpoints from the files in its
+own checkpoints/ folder; nothing a file there says decides what gets deleted."""
+import os
+import shutil
+
+import pytest
+import tensorflow as tf
+
+from gan_tf import checkpoints, train
+from tests.helpers import run_config
+
+
+def plant(folder, names):
+    os.makedirs(folder, exist_ok=True)
+    for name in names:
+        with open(os.path.join(folder, name), "w") as f:
+            f.write("not yours to delete\n")
+
+
+def test_a_crafted_index_deletes_nothing_outside_the_run_on_resume(small_run, tmp_path):
+    """The `checkpoint` index lists absolute, ../ and glob paths as old checkpoints, with
+    timestamps that preserve none: tf.train.CheckpointManager deleted what they matched."""
+    victim = tmp_path / "victim"
+    plant(victim / "other_run" / "checkpoints", ["ckpt-5.index", "ckpt-5.data-00000-of-00001"])
+    plant(victim, ["notes.index", "notes.data-00000-of-00001"])
+    run_dir = tmp_path / "box" / "run"
+    shutil.copytree(small_run, run_dir)
+    ckpt = run_dir / "checkpoints"
+    paths = [f"{victim}/*", "../../../victim/*/*/*", f"{victim}/notes", "ckpt-10"]
+    (ckpt / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-10"\n'
+        + "".join(f'all_model_checkpoint_paths: "{p}"\n' for p in paths)
+        + "".join(f"all_model_checkpoint_timestamps: {2e9 + i}\n" for i in range(len(paths)))
+        + "last_preserved_timestamp: 1.0\n")
+    before = sorted(str(p) for p in victim.rglob("*"))
+    train.train(run_config(run_dir, max_steps=40))  # three more checkpoints: a sweep
+    assert sorted(str(p) for p in victim.rglob("*")) == before
+    assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-40")
+
+
+def test_a_run_directory_named_like_a_glob_deletes_only_its_own_checkpoints(tmp_path):
+    """`exp[1]`'s old checkpoints, as a glob, match `exp1`'s: only exp[1]'s go."""
+    sibling = tmp_path / "exp1" / "checkpoints"
+    plant(sibling, ["ckpt-10.index", "ckpt-10.data-00000-of-00001"])
+    run_dir = tmp_path / "exp[1]"
+    train.train(run_config(run_dir, max_steps=50))
+    assert sorted(os.listdir(sibling)) == ["ckpt-10.data-00000-of-00001", "ckpt-10.index"]
+    kept = sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index"))
+    assert kept == ["ckpt-30.index", "ckpt-40.index", "ckpt-50.index"]
+
+
+def test_the_index_is_rebuilt_from_the_files_and_tf_finds_the_newest(small_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    ckpt = run_dir / "checkpoints"
+    (ckpt / "checkpoint").write_text('model_checkpoint_path: "/elsewhere/ckpt-99"\n')
+    train.train(run_config(run_dir, max_steps=30))
+    state = tf.train.get_checkpoint_state(str(ckpt))
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
+        "ckpt-10", "ckpt-20", "ckpt-30"]
+    assert all(os.path.dirname(p) == str(ckpt) for p in state.all_model_checkpoint_paths)
+    assert state.model_checkpoint_path == str(ckpt / "ckpt-30")
+
+
+def test_saver_keeps_the_newest_complete_checkpoints_and_files_of_other_names(tmp_path):
+    folder = str(tmp_path / "checkpoints")
+    plant(folder, ["ckpt-1.index", "notes.txt", "ckpt-7.index.bak"])  # ckpt-1: incomplete
+    variable = tf.Variable(1.0)
+    saver = checkpoints.CheckpointSaver(tf.train.Checkpoint(v=variable), folder, keep=2)
+    for step in (2, 3, 4):
+        variable.assign(float(step))
+        saver.save(step)
+    names = sorted(os.listdir(folder))
+    assert names == ["checkpoint", "ckpt-3.data-00000-of-00001", "ckpt-3.index",
+                     "ckpt-4.data-00000-of-00001", "ckpt-4.index", "ckpt-7.index.bak",
+                     "notes.txt"]
+    assert saver.latest == checkpoints.latest_checkpoint(folder) == os.path.join(folder, "ckpt-4")
+    restored = tf.Variable(0.0)
+    tf.train.Checkpoint(v=restored).restore(saver.latest).assert_existing_objects_matched()
+    assert restored.numpy() == 4.0
+
+
+@pytest.mark.parametrize("keep", [0, -1, 1.5])
+def test_saver_refuses_to_keep_no_checkpoint(tmp_path, keep):
+    with pytest.raises(ValueError, match="keep"):
+        checkpoints.CheckpointSaver(tf.train.Checkpoint(), str(tmp_path), keep=keep)
