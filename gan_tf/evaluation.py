@@ -9,13 +9,14 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import classifier as classifier_lib
-from gan_tf import batching, fileio, metrics, models
+from gan_tf import batching, fileio, memory, metrics, models
 from gan_tf.errors import ClassifierError, LogFileError, RunError
 from gan_tf.randomness import EVAL_STREAM, fixed_codes, fixed_z
 from gan_tf.runs import EVAL_FILE
 
 log = logging.getLogger(__name__)
 
+IMAGE_PIXELS = 28 * 28
 EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
 
 
@@ -66,6 +67,15 @@ class GeneratorEvaluator:
         return self.images(images.numpy(), self.labels)
 
 
+def evaluation_bytes(num_samples, z_dim):
+    """Rough peak bytes of one evaluation of `num_samples`: their z and images (three
+    copies: the generator's chunks, their concatenation, the classifier's input), the
+    classifier's outputs and their float64 copies, and the blocks of distances."""
+    per_sample = (4 * z_dim + 3 * 4 * IMAGE_PIXELS
+                  + (4 + 2 * 8) * (classifier_lib.FEATURE_DIM + 10))
+    return num_samples * per_sample + 4 * 8 * metrics.BLOCK_DISTANCES
+
+
 class RunEvaluation:
     """The evaluations of a run (by the chief, unless --eval_samples=0). The evaluator is
     built at the first one, so that the first step comes fast (it may train the
@@ -73,8 +83,11 @@ class RunEvaluation:
     on without evaluations, and the run reports it once it is saved."""
 
     def __init__(self, config, data, all_data, run_dir, enabled):
-        """Checks now that a classifier can be had, not after training."""
+        """Checks now that a classifier can be had and that the evaluation fits in
+        memory, not after training."""
         if enabled:
+            memory.check_memory(evaluation_bytes(config.eval_samples, config.z_dim),
+                                f"--eval_samples={config.eval_samples}", RunError)
             try:
                 classifier_lib.check_available(config.classifier_dir, all_data.name)
             except ClassifierError as e:

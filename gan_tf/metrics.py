@@ -82,16 +82,34 @@ def _pairwise_sq_distances(a, b):
     return np.maximum(d, 0.0)
 
 
+# Distances computed at once: blocks of rows against a whole set, so that memory grows
+# linearly with the number of samples (32 MiB of float64 a block), never as its square.
+BLOCK_DISTANCES = 1 << 22
+
+
+def _row_blocks(rows, columns):
+    step = max(1, BLOCK_DISTANCES // max(columns, 1))
+    return [slice(start, min(rows, start + step)) for start in range(0, rows, step)]
+
+
 def _knn_radii(features, neighbours):
     """Squared distance of each point to its `neighbours`-th nearest other point."""
-    d = _pairwise_sq_distances(features, features)
-    return np.sort(d, axis=1)[:, neighbours]  # column 0 is the point itself
+    features = np.asarray(features, np.float64)
+    radii = np.empty(len(features))
+    for rows in _row_blocks(len(features), len(features)):
+        d = _pairwise_sq_distances(features[rows], features)
+        radii[rows] = np.partition(d, neighbours, axis=1)[:, neighbours]  # 0: the point itself
+    return radii
 
 
 def _coverage(manifold, radii, queries):
     """Share of `queries` within some manifold point's k-NN ball."""
-    d = _pairwise_sq_distances(queries, manifold)
-    return float(np.mean(np.any(d <= radii[None, :], axis=1)))
+    manifold, queries = np.asarray(manifold, np.float64), np.asarray(queries, np.float64)
+    covered = 0
+    for rows in _row_blocks(len(queries), len(manifold)):
+        d = _pairwise_sq_distances(queries[rows], manifold)
+        covered += int(np.count_nonzero(np.any(d <= radii[None, :], axis=1)))
+    return covered / len(queries)
 
 
 def precision_recall_from_features(real_features, fake_features, neighbours=PR_NEIGHBOURS):

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import socket
+import stat
 import sys
 
 from gan_tf import fileio
@@ -18,6 +19,7 @@ from gan_tf import logs as logs_lib
 from gan_tf.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
 from gan_tf.config import TrainConfig, run_defining_differences
 from gan_tf.errors import LogFileError, NotARun, RunError, checkpoint_errors
+from gan_tf.pickles import one_line
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -45,16 +47,21 @@ class RunDirectory:
 
     `with RunDirectory(config) as run:` refuses (RunError) a directory that another
     process is training in, that holds files but no gan_tf run, that holds a run with
-    a different configuration (unless --overwrite, which removes only the files a run
-    writes), or whose checkpoints are all incomplete. `run.path` is the directory and
-    `run.latest` its newest complete checkpoint (None: the run starts at step 0).
-    A worker that is not the chief of a cluster neither checks nor locks (the chief does).
+    a different configuration (unless --overwrite), whose configuration is damaged or
+    unreadable, whose checkpoints are all incomplete, or where a file or folder of a
+    run's names is a link (gan_tf never writes or deletes through one). `run.path` is
+    the directory and `run.latest` its newest complete checkpoint (None: the run starts
+    at step 0). Nothing is written or removed until `run.claim()`, called once every
+    check that can refuse the run has passed: only then does --overwrite remove the
+    old run's files (and only those). A worker that is not the chief of a cluster
+    neither checks nor locks (the chief does).
     """
 
     def __init__(self, config, chief=True):
         self.config, self.chief = config, chief
         self.path = config.run_dir
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
+        self.claimed = False
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
@@ -78,9 +85,14 @@ class RunDirectory:
             self._lock = RunLock(path)
         except OSError as e:
             raise RunError(f"--output_dir={path} cannot be written: {e.strerror or e}") from None
+        refuse_links(path)
         old = _stored_run(path)
         if old is None:
             in_the_way = sorted(n for n in os.listdir(path) if n != LOCK_FILE)
+            if in_the_way and holds_run_files(path):  # a run's, whose config.json is gone
+                raise RunError(f"--output_dir={path} holds a gan_tf run's checkpoints or logs "
+                               f"but no {CONFIG_FILE}; put its {CONFIG_FILE} back to resume it, "
+                               "or use another --output_dir")
             if in_the_way and not config.overwrite:
                 shown = ", ".join(in_the_way[:5]) + (f" and {len(in_the_way) - 5} more"
                                                      if len(in_the_way) > 5 else "")
@@ -93,22 +105,33 @@ class RunDirectory:
                 raise RunError(f"--output_dir={path} holds a run with a different configuration "
                                f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
                                "to replace that run")
-        if config.overwrite:
-            remove_run_outputs(path)
         self.fresh = config.overwrite or old is None
-        self.latest = latest_checkpoint(os.path.join(path, CHECKPOINT_DIR))
+        # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
+        self.latest = None if config.overwrite else latest_checkpoint(
+            os.path.join(path, CHECKPOINT_DIR))
+
+    def claim(self):
+        """Takes the directory for this run, once every check that can refuse it has
+        passed: --overwrite removes the old run's files now, and a fresh run's
+        config.json marks the directory as this run's."""
+        self.claimed = True
+        if not self.chief:
+            return
         try:
-            os.makedirs(os.path.join(path, SAMPLE_DIR), exist_ok=True)
+            if self.config.overwrite:
+                remove_run_outputs(self.path)
+            os.makedirs(os.path.join(self.path, SAMPLE_DIR), exist_ok=True)
             if self.fresh:  # from now on the directory is recognised as this run's
-                write_config(config)
+                write_config(self.config)
         except (OSError, LogFileError) as e:
-            raise RunError(f"--output_dir={path} cannot be written: "
+            raise RunError(f"--output_dir={self.path} cannot be written: "
                            f"{getattr(e, 'strerror', None) or e}") from None
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            if exc_type is not None and self.fresh and latest_checkpoint(
-                    os.path.join(self.path, CHECKPOINT_DIR), quiet=True) is None:
+            if exc_type is not None and self.chief and self.claimed and self.fresh \
+                    and latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR),
+                                          quiet=True) is None:
                 remove_run_outputs(self.path)  # a failed start leaves no trace
         finally:
             if self._lock is not None:
@@ -127,12 +150,26 @@ LOCK_FILE = ".gan_tf.lock"
 
 class RunLock:
     """An exclusive lock on a run directory (flock on LOCK_FILE, which names the holder).
-    The kernel drops the lock when its process dies, so a killed run's lock is free."""
+    The kernel drops the lock when its process dies, so a killed run's lock is free.
+    A LOCK_FILE that is a link (symbolic or hard) or not a regular file is refused: the
+    lock writes its holder's name into the file, which must be the run's own."""
 
     def __init__(self, directory):
         self.path = os.path.join(directory, LOCK_FILE)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as e:
+                if e.errno == errno.ELOOP:
+                    raise RunError(f"{self.path} is a symbolic link, not gan_tf's lock file; "
+                                   "remove it (nothing it points to is touched)") from None
+                raise
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+                os.close(fd)
+                raise RunError(f"{self.path} is not gan_tf's lock file (a "
+                               f"{'hard link' if stat.S_ISREG(info.st_mode) else 'special file'}"
+                               "); remove it (nothing it is linked to is touched)")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as e:
@@ -161,6 +198,25 @@ class RunLock:
         except OSError:
             pass
         os.close(self.fd)
+
+
+def refuse_links(run_dir):
+    """RunError if a file or folder of a run's names in `run_dir` is a symbolic link:
+    gan_tf writes, appends and deletes there, and never through a link."""
+    for name in RUN_FILES + tuple(RUN_FOLDER_FILES):
+        path = os.path.join(run_dir, name)
+        if os.path.islink(path):
+            kind = "folder" if name in RUN_FOLDER_FILES else "file"
+            raise RunError(f"{path} is a symbolic link (to {os.readlink(path)!r}); gan_tf never "
+                           f"writes or deletes through links: make it a {kind} of its own, or "
+                           "use another --output_dir")
+
+
+def holds_run_files(run_dir):
+    """Whether `run_dir` holds files only a gan_tf run writes: checkpoints or metrics."""
+    folder = os.path.join(run_dir, CHECKPOINT_DIR)
+    return os.path.isfile(os.path.join(run_dir, logs_lib.METRICS)) or (
+        os.path.isdir(folder) and any(CHECKPOINT_FILE.fullmatch(n) for n in os.listdir(folder)))
 
 
 def remove_run_outputs(run_dir):
@@ -193,6 +249,10 @@ def write_config(config):
                         json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
 
+# How to mend a damaged config.json: never --overwrite, which would remove the run.
+_REPAIR = ("repair it by hand (python -m json.tool config.json points at a syntax error) or "
+           "restore it from a copy to use the run; its checkpoints and logs are untouched")
+
 # config.json of a run written before the marker: TrainConfig fields, these among them.
 _LEGACY_REQUIRED = frozenset({"model", "dataset", "batch_size", "z_dim", "g_learning_rate",
                               "d_learning_rate", "label_smoothing", "seed"})
@@ -211,13 +271,21 @@ def read_config(run_dir):
     """The TrainConfig stored in a run directory (a JSON object marked as gan_tf's, or an
     unmarked one from before the marker with TrainConfig's fields and only those)."""
     path = os.path.join(run_dir, CONFIG_FILE)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise NotARun(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
     try:
-        with open(path, encoding="utf-8") as f:
-            values = fileio.loads_json(f.read())
-    except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
-        raise NotARun(f"{path} is not a gan_tf run configuration ({e})") from None
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise RunError(f"cannot read {path} ({e.strerror or e}), the run's configuration: "
+                       "make it readable to use the run, or use another --output_dir") from None
+    try:
+        values = fileio.loads_json(raw.decode("utf-8"))
+    except ValueError as e:  # UnicodeDecodeError is a ValueError
+        if RUN_MARKER.encode() in raw or holds_run_files(run_dir):
+            raise RunError(f"{path} is a damaged gan_tf run configuration ({one_line(e)}); "
+                           f"{_REPAIR}") from None
+        raise NotARun(f"{path} is not a gan_tf run configuration ({one_line(e)})") from None
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     if not isinstance(values, dict) or (RUN_MARKER not in values and not (
             _LEGACY_REQUIRED <= values.keys() <= known)):
@@ -230,7 +298,8 @@ def read_config(run_dir):
         return TrainConfig(**{name: value for name, value in values.items()
                               if name in known}).validate()
     except (ValueError, TypeError) as e:
-        raise RunError(f"{path} is a damaged gan_tf run configuration ({e})") from None
+        raise RunError(f"{path} is a damaged gan_tf run configuration ({one_line(e)}); "
+                       f"{_REPAIR}") from None
 
 
 def data_dir_of(run_dir, config, given):

@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from gan_tf import batching
+from gan_tf import batching, memory
 from gan_tf.errors import PortingError, RunError, SampleSizeError
 
 GRID_MAX = 1000  # images in the PNG grid; a larger one costs ~0.4 MB of memory an image
@@ -70,19 +70,9 @@ def memory_needed(num_samples, z_dim, first_width=0, grid_images=0):
             + 4 * z_dim * (num_samples + chunk + 2 * grid_images + 2 * first_width))
 
 
-def _gigabytes(n):
-    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
-
-
 def check_memory(needed, what):
     """Raises SampleSizeError when `needed` bytes exceed 3/4 of the machine's memory."""
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # not POSIX: no cap
-        return
-    if needed > 0.75 * total:
-        raise SampleSizeError(f"{what} would need about {_gigabytes(needed)} of memory; this "
-                              f"machine has {_gigabytes(total)}")
+    memory.check_memory(needed, what, SampleSizeError)
 
 
 def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,

@@ -1,4 +1,5 @@
 """SIGINT and SIGTERM during training: save and stop, instead of dying mid-step."""
+import contextlib
 import logging
 import signal
 import threading
@@ -8,6 +9,10 @@ from gan_tf.errors import Interrupted
 log = logging.getLogger(__name__)
 
 
+class EvaluationStopped(Exception):
+    """A stop request arrived during an evaluation, which is then left unfinished."""
+
+
 class StopRequest:
     """While active, SIGINT and SIGTERM ask the loop to save and stop instead of killing
     it; a second signal falls through to the previous handler (Ctrl-C twice aborts)."""
@@ -15,13 +20,25 @@ class StopRequest:
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.signal, self._previous = None, {}
+        self.signal, self._previous, self._evaluating = None, {}, False
 
     def _handle(self, signum, frame):
         self.signal = signum
         log.warning("%s received: saving a checkpoint after the current steps "
                     "(send it again to abort without saving).", signal.Signals(signum).name)
         self._restore()
+        if self._evaluating:  # an evaluation can take minutes: it is dropped, not awaited
+            raise EvaluationStopped(signum)
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """While active, a signal also stops the evaluation under way (EvaluationStopped),
+        so that the run saves and stops at once."""
+        self._evaluating = True
+        try:
+            yield
+        finally:
+            self._evaluating = False
 
     def _restore(self):
         for signum, handler in self._previous.items():

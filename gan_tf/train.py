@@ -1,6 +1,7 @@
 """Training: `train(config)`, one top-to-bottom loop: set-up, restore, then graph calls
 of many steps (gan_tf.trainer) up to the next event of the schedule, and per event one
 call (gan_tf.outputs, gan_tf.evaluation)."""
+import contextlib
 import logging
 import time
 
@@ -14,7 +15,7 @@ from gan_tf.evaluation import RunEvaluation
 from gan_tf.outputs import RunOutputs, Schedule
 from gan_tf.progress import Progress
 from gan_tf.runs import RunDirectory, write_config
-from gan_tf.signals import StopRequest
+from gan_tf.signals import EvaluationStopped, StopRequest
 from gan_tf.trainer import GANTrainer
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def _train(config, strategy, run, t_setup):
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
     trainer = _build_trainer(config, strategy, chief, data)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
+    run.claim()  # every check passed: from here the directory is this run's
 
     start = _restore(config, trainer, outputs)
     if chief:
@@ -158,6 +160,7 @@ class _Loop:
         progress = Progress(max_steps, self.trainer.metric_keys, start, c.progress_seconds,
                             self.outputs.batches_per_epoch / c.d_steps_per_g_step)
         with StopRequest() as stop, progress:
+            self.stop = stop
             while step < max_steps:
                 n = self.schedule.steps_to_next_event(step, chunk)
                 history, chunk, out_of_time, signalled = self._steps(
@@ -166,7 +169,7 @@ class _Loop:
                 final = step >= max_steps or out_of_time  # the run ends after this step
                 stopping = signalled and not final
                 progress.update(step, history, final)
-                self._events(step, final, stopping, progress)
+                stopping = self._events(step, final, stopping, progress)
                 if stopping:
                     self.outputs.flush()
                     raise stop.interrupted(step, run_dir)
@@ -200,12 +203,22 @@ class _Loop:
         return history, max(1, int(chunk)), out_of_time > 0, signalled > 0
 
     def _events(self, step, final, stopping, progress):
-        """Evaluate, log, sample, save: the events of `step` (a stop saves too)."""
+        """Evaluate, log, sample, save: the events of `step` (a stop saves too). Returns
+        whether the run stops here (also when a signal cut the evaluation short)."""
         due = self.schedule.due(step, final)
         evaluation = None
         if self.evaluation.enabled and "eval" in due:
             progress.end_line()
-            evaluation = self.evaluation(step, self.trainer.sampler)
+            # A signal during the evaluation drops it, so the run saves and stops at once
+            # (in a cluster, whose workers stop together, the evaluation is finished).
+            interruptible = (self.stop.evaluating() if self.config.strategy != "multi_worker"
+                             else contextlib.nullcontext())
+            try:
+                with interruptible:
+                    evaluation = self.evaluation(step, self.trainer.sampler)
+            except EvaluationStopped:
+                log.warning("Evaluation at step %d dropped unfinished.", step)
+                stopping = not final
         self.outputs.log(step, evaluation, final=final or stopping)
         if evaluation:
             self.evaluation.write(self.outputs.logs.records)
@@ -216,3 +229,4 @@ class _Loop:
             self.outputs.save_checkpoint(step)
             if self.chief:
                 self.outputs.save_plots(gif=final, mid_run=not (final or stopping))
+        return stopping

@@ -230,3 +230,32 @@ def test_legacy_and_numpy_pickles_still_load(tmp_path, protocol):
         else:
             assert loaded == value
     assert type(pickles.load_pickle(str(tmp_path / "losses.pkl"))[0][0]) is np.float32
+
+
+def test_ctrl_c_during_a_long_evaluation_stops_it_and_saves_at_once(tmp_path, monkeypatch):
+    """Issue 25: an evaluation of 30,000 samples ignored SIGINT for over 40 s."""
+    from gan_tf import evaluation
+    progress = {"slices": 0}
+
+    def long_evaluation(self, step, generator):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the evaluation starts
+        for _ in range(600):  # a minute of work, in slices as numpy's blocks are
+            time.sleep(0.1)
+            progress["slices"] += 1
+        return {"classifier_score": 1.0}
+
+    monkeypatch.setattr(evaluation.RunEvaluation, "__call__", long_evaluation)
+    monkeypatch.setattr(evaluation.classifier_lib, "check_available", lambda *a: None)
+    config = run_config(tmp_path, max_steps=30, eval_every=10, eval_samples=100)
+    with pytest.raises(errors.Interrupted, match="SIGINT at step 10"):
+        train.train(config)
+    assert progress["slices"] < 5  # dropped, not awaited
+    assert (tmp_path / "checkpoints" / "ckpt-10.index").exists()
+    assert [r["step"] for r in records(tmp_path)] == [5, 10]
+    assert all("classifier_score" not in r for r in records(tmp_path))
+
+
+def test_an_evaluation_larger_than_memory_is_refused_before_training(tmp_path):
+    with pytest.raises(errors.RunError, match="--eval_samples=100000000 would need"):
+        train.train(run_config(tmp_path / "run", max_steps=10, eval_samples=10 ** 8))
+    assert not (tmp_path / "run").exists()

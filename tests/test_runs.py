@@ -26,6 +26,9 @@ def tree(path):
     for root, _, files in os.walk(path):
         for name in files:
             full = os.path.join(root, name)
+            if os.path.islink(full):
+                out[os.path.relpath(full, path)] = ("link", os.readlink(full))
+                continue
             with open(full, "rb") as f:
                 out[os.path.relpath(full, path)] = f.read()
     return out
@@ -279,3 +282,110 @@ def test_tools_say_when_config_json_chose_the_data_directory(tmp_path, caplog):
         assert runs.data_dir_of(str(tmp_path), config, "/mine") == "/mine"
         assert runs.data_dir_of(str(tmp_path), TrainConfig(dataset="mnist_5k"), None) is None
     assert caplog.text == ""
+
+
+# --- issue 25: links, --overwrite before its checks, damaged configurations -------------
+
+def nocap(command):
+    """`command` run without root's permission overrides (so that chmod binds root too):
+    None where that cannot be arranged."""
+    import shutil
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        return None
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
+
+
+def copied(small_run, path):
+    import shutil
+    shutil.copytree(small_run, path, symlinks=True)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dangling", "hardlink"])
+def test_a_planted_lock_file_is_refused_and_its_target_left_alone(small_run, tmp_path, kind):
+    run_dir = copied(small_run, tmp_path / "L")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes\n")
+    lock = run_dir / runs.LOCK_FILE
+    if kind == "symlink":
+        lock.symlink_to(notes)
+    elif kind == "dangling":
+        lock.symlink_to(tmp_path / "created_outside")
+    else:
+        os.link(notes, lock)
+    before = tree(run_dir)
+    with pytest.raises(errors.RunError, match="lock") as error:
+        train.train(run_config(run_dir, max_steps=20))
+    assert "\n" not in str(error.value)
+    assert notes.read_text() == "notes\n" and not (tmp_path / "created_outside").exists()
+    assert tree(run_dir) == before
+
+
+@pytest.mark.parametrize("bad", [dict(batch_size=5000), dict(dataset="mnist", data_dir="/typo"),
+                                 dict(max_steps=20, eval_samples=10 ** 7)],
+                         ids=["batch_size", "data_dir", "eval_samples"])
+def test_overwrite_removes_nothing_when_the_run_is_refused(small_run, tmp_path, bad):
+    run_dir = copied(small_run, tmp_path / "O")
+    before = tree(run_dir)
+    with pytest.raises((errors.RunError, errors.DataError, errors.ConfigError)):
+        train.train(run_config(run_dir, overwrite=True, **bad))
+    assert tree(run_dir) == before
+
+
+def test_a_damaged_config_is_called_damaged_and_overwrite_is_not_advised(small_run, tmp_path):
+    run_dir = copied(small_run, tmp_path / "P")
+    path = run_dir / "config.json"
+    path.write_text(path.read_text().replace('"z_dim": 100,', '"z_dim": 100,,'))
+    before = tree(run_dir)
+    for attempt in (lambda: train.train(run_config(run_dir, max_steps=20)),
+                    lambda: runs.read_config(str(run_dir))):
+        with pytest.raises(errors.RunError) as error:
+            attempt()
+        message = str(error.value)
+        assert "damaged" in message and str(path) in message and "--overwrite" not in message
+        assert "\n" not in message
+    assert tree(run_dir) == before
+
+
+def test_an_unreadable_config_is_called_unreadable_and_overwrite_is_not_advised(small_run,
+                                                                               tmp_path):
+    run_dir = copied(small_run, tmp_path / "P")
+    os.chmod(run_dir / "config.json", 0)
+    command = nocap(main_command(f"--output_dir={run_dir}", "--log_every=5",
+                                 "--checkpoint_every=10", "--max_steps=20"))
+    if command is None:
+        pytest.skip("root without setpriv: permissions cannot bind here")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    os.chmod(run_dir / "config.json", 0o644)
+    assert result.returncode == 1, result.stderr[-1500:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert "cannot read" in line and "config.json" in line and "--overwrite" not in line
+    assert [r["step"] for r in records(run_dir)] == [5, 10]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("name,planted", [
+    ("samples", "step_0000010.png"), ("checkpoints", "ckpt-10.index"),
+    ("tensorboard", "events.out.tfevents.1.host"), ("metrics.jsonl", None),
+    ("train_losses.pkl", None)])
+def test_a_run_folder_or_file_that_is_a_link_is_refused(small_run, tmp_path, name, planted,
+                                                        overwrite):
+    """--overwrite deleted files through a linked folder; a resume wrote through links."""
+    run_dir = copied(small_run, tmp_path / "S")
+    outside = tmp_path / "gallery"
+    if planted:
+        outside.mkdir()
+        (outside / planted).write_text("keep\n")
+        import shutil
+        shutil.rmtree(run_dir / name)
+    else:
+        outside.write_text("keep\n")
+        os.remove(run_dir / name)
+    os.symlink(outside, run_dir / name)
+    before = tree(outside) if planted else outside.read_text()
+    with pytest.raises(errors.RunError, match="link") as error:
+        train.train(run_config(run_dir, max_steps=20, overwrite=overwrite))
+    assert name in str(error.value) and "\n" not in str(error.value)
+    assert (tree(outside) if planted else outside.read_text()) == before
