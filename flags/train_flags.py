@@ -26,6 +26,9 @@ flags.DEFINE_string("output_dir", None, "Run directory (default runs/<model>_<da
                     "An existing run there is resumed.")
 flags.DEFINE_boolean("overwrite", False, "Replace a run with a different configuration "
                      "in --output_dir instead of refusing.")
+flags.DEFINE_boolean("allow_data_change", False, "Resume a run on data other than it trained "
+                     "on (refused by default: config.json records the data's source, sizes "
+                     "and fingerprint).")
 # Data and latent space.
 flags.DEFINE_integer("batch_size", _D.batch_size, "Images per batch.")
 flags.DEFINE_integer("z_dim", _D.z_dim, "Size of the latent vector z.")

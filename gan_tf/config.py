@@ -30,6 +30,7 @@ class TrainConfig:
     data_dir: Optional[str] = None
     output_dir: Optional[str] = None  # None: runs/<model>_<dataset>
     overwrite: bool = False
+    allow_data_change: bool = False  # resume on data other than the run's
     # Data and latent space.
     batch_size: int = 100
     z_dim: int = 100
@@ -230,7 +231,7 @@ class TrainConfig:
 # Fields that may change when a run is resumed: where things go and how long
 # and how often; everything else defines the run and must match.
 RESUMABLE_FIELDS = frozenset({
-    "data_dir", "output_dir", "overwrite", "epochs", "max_steps",
+    "data_dir", "output_dir", "overwrite", "allow_data_change", "epochs", "max_steps",
     "log_every", "sample_every", "checkpoint_every", "progress_seconds",
     "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
     "deterministic", "jit_compile",

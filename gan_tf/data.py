@@ -10,6 +10,7 @@ Images are float32 in [-1, 1], shaped (N, 28, 28, 1); labels are int64.
 import dataclasses
 import functools
 import gzip
+import hashlib
 import logging
 import os
 import socket
@@ -45,6 +46,17 @@ class Data:
     def num_classes(self):
         """Classes of the dataset (also when some are left out of this copy)."""
         return NUM_CLASSES
+
+    def record(self):
+        """What a run records of its data, to notice other data on resume: the dataset,
+        where it came from, its sizes and a fingerprint (BLAKE2b of the training images
+        and labels; about 0.2 s for full MNIST)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for array in (self.train_images, self.train_labels):
+            digest.update(np.ascontiguousarray(array).data)
+        return {"dataset": self.name, "source": self.source,
+                "train_images": int(len(self.train_images)),
+                "test_images": int(len(self.test_images)), "fingerprint": digest.hexdigest()}
 
 
 def scale_images(pixels):

@@ -36,6 +36,7 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern,
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
+DATA_KEY = "data"  # config.json's record of the data the run trains on
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class RunDirectory:
         self.config, self.chief = config, chief
         self.path = config.run_dir
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
-        self.claimed = False
+        self.claimed, self.data_record = False, None
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
@@ -110,6 +111,24 @@ class RunDirectory:
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
 
+    def check_data(self, record):
+        """Refuses (RunError) to resume on data other than the run's (`record`, from
+        gan_tf.data.Data.record, against the one config.json holds), unless
+        --allow_data_change; a run from before the record gets it now."""
+        self.data_record = record
+        if not self.chief or self.fresh:
+            return
+        old = read_data_record(self.path)
+        if old is None or old == record:
+            return
+        change = "; ".join(f"{key} {old.get(key)!r} -> {record[key]!r}" for key in record
+                           if old.get(key) != record[key])
+        if not self.config.allow_data_change:
+            raise RunError(f"--output_dir={self.path} trained on other data ({change}); "
+                           "resuming would mix two datasets in one run: point --data_dir at "
+                           "the run's data, or pass --allow_data_change to go on with this data")
+        log.warning("Resuming on other data (%s), as --allow_data_change asks.", change)
+
     def claim(self):
         """Takes the directory for this run, once every check that can refuse it has
         passed: --overwrite removes the old run's files now, and a fresh run's
@@ -122,7 +141,7 @@ class RunDirectory:
                 remove_run_outputs(self.path)
             os.makedirs(os.path.join(self.path, SAMPLE_DIR), exist_ok=True)
             if self.fresh:  # from now on the directory is recognised as this run's
-                write_config(self.config)
+                write_config(self.config, self.data_record)
         except (OSError, LogFileError) as e:
             raise RunError(f"--output_dir={self.path} cannot be written: "
                            f"{getattr(e, 'strerror', None) or e}") from None
@@ -241,12 +260,27 @@ def remove_run_outputs(run_dir):
             pass
 
 
-def write_config(config):
-    """Records the run's configuration, marked as a gan_tf run of this format."""
-    stored = json.loads(dataclasses.replace(config, overwrite=False).to_json())
+def write_config(config, data_record=None):
+    """Records the run's configuration, marked as a gan_tf run of this format, with the
+    data it trains on (`data_record`, see gan_tf.data.Data.record) when known."""
+    stored = json.loads(dataclasses.replace(config, overwrite=False,
+                                            allow_data_change=False).to_json())
     stored[RUN_MARKER] = RUN_FORMAT
+    if data_record is not None:
+        stored[DATA_KEY] = data_record
     fileio.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
                         json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
+
+
+def read_data_record(run_dir):
+    """The record of the data a run trained on, from its config.json (None: a run from
+    before the record, or a record that is not a JSON object)."""
+    try:
+        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
+            record = fileio.loads_json(f.read().decode("utf-8")).get(DATA_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 # How to mend a damaged config.json: never --overwrite, which would remove the run.

@@ -61,11 +61,12 @@ def _train(config, strategy, run, t_setup):
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
     trainer = _build_trainer(config, strategy, chief, data)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
+    run.check_data(all_data.record())
     run.claim()  # every check passed: from here the directory is this run's
 
     start = _restore(config, trainer, outputs)
     if chief:
-        write_config(config)
+        write_config(config, run.data_record)
     if start >= schedule.max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run.path, start, schedule.max_steps)

@@ -389,3 +389,37 @@ def test_a_run_folder_or_file_that_is_a_link_is_refused(small_run, tmp_path, nam
         train.train(run_config(run_dir, max_steps=20, overwrite=overwrite))
     assert name in str(error.value) and "\n" not in str(error.value)
     assert (tree(outside) if planted else outside.read_text()) == before
+
+
+def write_mnist_npz(directory, seed, n=200):
+    """A small mnist.npz of random digits (`seed` decides them)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    os.makedirs(directory, exist_ok=True)
+    np.savez(os.path.join(directory, "mnist.npz"),
+             x_train=rng.integers(0, 256, (n, 28, 28), np.uint8), y_train=rng.integers(0, 10, n),
+             x_test=rng.integers(0, 256, (50, 28, 28), np.uint8), y_test=rng.integers(0, 10, 50))
+
+
+def test_a_resume_on_other_data_is_refused_unless_asked(tmp_path):
+    """Offline, --dataset=mnist trained on the 5k fallback; once full MNIST appeared the
+    run resumed on it without a word."""
+    data_dir = tmp_path / "data"
+    write_mnist_npz(data_dir, seed=0)
+    run_dir = tmp_path / "run"
+    config = run_config(run_dir, dataset="mnist", data_dir=str(data_dir), max_steps=10,
+                        batch_size=16)
+    train.train(config)
+    recorded = runs.read_data_record(str(run_dir))
+    assert recorded["train_images"] == 200 and recorded["dataset"] == "mnist"
+    write_mnist_npz(data_dir, seed=1, n=300)  # the same path, other digits
+    before = tree(run_dir)
+    import dataclasses
+    with pytest.raises(errors.RunError, match="other data.*train_images 200 -> 300.*"
+                                              "--allow_data_change") as error:
+        train.train(dataclasses.replace(config, max_steps=20))
+    assert "\n" not in str(error.value) and tree(run_dir) == before
+    train.train(dataclasses.replace(config, max_steps=20, allow_data_change=True))
+    assert [r["step"] for r in records(run_dir)] == [5, 10, 15, 20]
+    assert runs.read_data_record(str(run_dir))["train_images"] == 300
+    assert json.loads((run_dir / "config.json").read_text())["allow_data_change"] is False

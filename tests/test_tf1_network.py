@@ -267,3 +267,55 @@ def test_a_run_imports_only_the_functions_its_command_line_names(trained, tmp_pa
     assert not os.path.exists(tmp_path / "x.npy") and [c for c, _ in ok] == [0, 0], ok
     np.testing.assert_allclose(np.load(tmp_path / "tf1.npy"), np.load(tmp_path / "run.npy"),
                                atol=1e-6)
+
+
+def test_legacy_modules_that_fail_only_in_training_or_at_import_are_one_line(tmp_path):
+    """Issue 25 (6, 9, 10): a Keras layer's variables were silently never trained nor
+    saved; sys.exit or argparse at import exited 0 or blamed train_main's flags; new
+    variables on each call and variables without a gradient failed at the first trace."""
+    g = ("def g(z, training):\n"
+         "    with tf1.variable_scope('generator'):\n"
+         "        w = tf1.get_variable('w', [z.shape[-1], 784])\n"
+         "    return tf.tanh(tf.matmul(z, w))\n")
+    head = "import tensorflow as tf\nfrom gan_tf import tf1\n"
+    (tmp_path / "keras_gan.py").write_text(
+        head + "dense = tf.keras.layers.Dense(784)\ndense.build((None, 8))\n"
+        "def g(z, training):\n"
+        "    with tf1.variable_scope('generator'):\n"
+        "        w = tf1.get_variable('w', [z.shape[-1], 784])\n"
+        "    return tf.tanh(tf.matmul(z, w) + dense(z))\n")
+    (tmp_path / "exits_gan.py").write_text(head + "import sys\nsys.exit(0)\n" + g)
+    (tmp_path / "argparse_gan.py").write_text(
+        head + "import argparse\nparser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--epochs', type=int, required=True)\n"
+        "args = parser.parse_args()\n" + g)
+    (tmp_path / "train_gan.py").write_text(
+        head + "import itertools\ncalls = itertools.count()\n"
+        "def fresh(z, training):\n"
+        "    with tf1.variable_scope('generator'):\n"
+        "        w = tf1.get_variable(f'w{next(calls)}', [z.shape[-1], 784])\n"
+        "    return tf.tanh(tf.matmul(z, w))\n"
+        "def stuck(x, training):\n"
+        "    with tf1.variable_scope('discriminator'):\n"
+        "        w = tf1.get_variable('w', [784, 1])\n"
+        "        b = tf1.get_variable('b', [1])\n"
+        "    return tf.matmul(tf.reshape(x, [-1, 784]), tf.stop_gradient(w)) + b\n" + g)
+    d = "--discriminator_fn=tests.legacy_models.wrappers:mlp_discriminator"
+    base = ["--dataset=mnist_5k", "--eval_samples=0", "--max_steps=2", "--z_dim=8",
+            "--batch_size=8", "--discriminator_input=flat", f"--output_dir={tmp_path / 'run'}"]
+    cases = [["--generator_fn=keras_gan:g", d, *base],
+             ["--generator_fn=exits_gan:g", d, *base],
+             ["--generator_fn=argparse_gan:g", d, *base],
+             ["--generator_fn=train_gan:fresh", d, *base],
+             ["--generator_fn=train_gan:g", "--discriminator_fn=train_gan:stuck", *base]]
+    expected = ["keras_gan:g uses variables made outside tf.compat.v1.get_variable (dense/kernel",
+                "importing exits_gan exited (status 0)",
+                "importing argparse_gan exited (status 2) saying",
+                "train_gan:fresh fails in a training step on a batch of [8, 8]",
+                "train_gan:stuck: no gradient reaches discriminator/w"]
+    results = cli_errors("train_main", *cases, cwd=tmp_path)
+    for (code, stderr), text in zip(results, expected):
+        lines = stderr.strip().splitlines()
+        assert code == 1 and "Traceback" not in stderr and text in lines[-1], stderr[-800:]
+        assert len(lines) == 1, stderr[-800:]
+    assert not os.path.exists(tmp_path / "run")

@@ -7,7 +7,10 @@ the network's variable store (gan_tf.tf1.store) it creates them on the first cal
 reuses them after, eagerly and under tf.function, under exactly the names TF1 gave
 them: its old Saver checkpoints load by name, and gan_tf's go back to its old code.
 """
+import contextlib
 import importlib
+import io
+import sys
 import weakref
 
 import numpy as np
@@ -69,13 +72,16 @@ class Network(tf.Module):
             self.input_size = int(x.shape[-1])  # a generator's z_dim
         kept = ([] if first or update_stats or not training else
                 [(v, v.read_value()) for v in self.variables if not v.trainable])
-        with self._store.scope(), seeds.scope(self._dropout_seed(seed)):
+        # The first call's tape names every trainable variable the function reads, to
+        # find those its store did not create (a Keras layer built at import).
+        with self._store.scope(), seeds.scope(self._dropout_seed(seed)), \
+                tf.GradientTape(watch_accessed_variables=first) as tape:
             returned = self._fn(x, training)
         for variable, value in kept:
             variable.assign(value)
         outputs = self._outputs(returned, first)
         if first:
-            self._adopt_variables()
+            self._adopt_variables(tape.watched_variables())
         return outputs
 
     def _dropout_seed(self, seed):
@@ -115,8 +121,10 @@ class Network(tf.Module):
         probs = tf.reshape(tf.cast(out, tf.float32), (-1, 1)) if pair else tf.sigmoid(logits)
         return probs, logits
 
-    def _adopt_variables(self):
-        """Tracks what the first call created, all of it under this network's scope."""
+    def _adopt_variables(self, read):
+        """Tracks what the first call created, all of it under this network's scope;
+        `read`, the trainable variables it read, must all be among them (others would be
+        neither trained nor saved)."""
         variables = self._store.variables()
         outside = [v.name for v in variables if not v.name.startswith(self.name + "/")]
         if not variables or outside:
@@ -124,6 +132,15 @@ class Network(tf.Module):
             raise ModelFunctionError(
                 f"{self.label} created no variables under the scope {self.name}/{found}; "
                 f"open tf.variable_scope({self.name!r}) in it, as TF1 GAN code does")
+        own = {id(v) for v in variables} | {  # a mirrored variable's replicas too
+            id(part) for v in variables for part in getattr(v, "values", ())}
+        foreign = [v.name for v in read if id(v) not in own]
+        if foreign:
+            raise ModelFunctionError(
+                f"{self.label} uses variables made outside tf.compat.v1.get_variable "
+                f"({', '.join(foreign[:4])}{' ...' if len(foreign) > 4 else ''}: a Keras layer "
+                "or tf.Variable?), which would be neither trained nor saved; create them in "
+                "the function with gan_tf.tf1.layers or get_variable")
         self.tf1_variables = {v.name.split(":")[0]: v for v in variables}
 
     def build_like(self, role, shapes):
@@ -151,25 +168,69 @@ class Network(tf.Module):
 
 
 def import_function(spec, flag):
-    """The function MODULE:FUNCTION names (ModelFunctionError naming `--flag` if none)."""
+    """The function MODULE:FUNCTION names (ModelFunctionError naming `--flag` if none).
+    The module is imported with an argv of its own name only (TF1 scripts parse their
+    command line at import) and its output held back; its exiting is its failure."""
     module_name, _, attribute = spec.partition(":")
+    said = io.StringIO()
+    argv, sys.argv = sys.argv, [module_name]
     try:
-        module = importlib.import_module(module_name)
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+            module = importlib.import_module(module_name)
+    except SystemExit as e:  # sys.exit(), or argparse refusing its (empty) command line
+        printed = [line for line in said.getvalue().splitlines() if line.strip()]
+        raise ModelFunctionError(
+            f"--{flag}={spec}: importing {module_name} exited (status {e.code!r})"
+            + (f" saying {printed[-1].strip()[:200]!r}" if printed else "")
+            + "; a module of model functions must not run its script or parse arguments "
+            "when imported (guard that code with if __name__ == '__main__':)") from None
     except Exception as e:  # anything the module's own code raises, SyntaxError too
         reason = (str(e).splitlines() or [""])[0]
         raise ModelFunctionError(f"--{flag}={spec}: cannot import {module_name} "
                                  f"({type(e).__name__}: {reason}); run from the folder that "
                                  "holds it or put that folder on PYTHONPATH") from None
+    finally:
+        sys.argv = argv
     if not hasattr(module, attribute):
         raise ModelFunctionError(f"--{flag}={spec}: {module_name} has no {attribute}")
     return getattr(module, attribute)
 
 
 def check_functions(config, image_shape=data.IMAGE_SHAPE):
-    """Builds a --model=tf1 config's networks once, so that a function that does not
-    import or misbehaves is refused (ModelFunctionError) before a run starts."""
+    """Builds a --model=tf1 config's networks and runs each in one traced training step on
+    the run's batch size, so that a function that does not import, misbehaves, or fails
+    only in training (a fixed batch, new variables on each call, variables no gradient
+    reaches) is refused (ModelFunctionError, one line) before a run starts."""
     for role in ROLES:
-        build(config, role, image_shape)
+        network = build(config, role, image_shape)
+        _check_training_step(network, config, image_shape)
+
+
+def _check_training_step(network, config, image_shape):
+    batch = config.batch_size  # the global batch: a replica's is never larger
+    shape = [batch, config.z_dim] if network.role == "generator" else [batch, *image_shape]
+
+    @tf.function(autograph=False)
+    def step(x):
+        with tf.GradientTape() as tape:
+            _, logits = network(x, training=True)
+            loss = tf.reduce_mean(tf.square(logits))
+        return tape.gradient(loss, network.trainable_variables)
+
+    try:
+        gradients = step(tf.random.uniform(shape, -1.0, 1.0))
+    except ModelFunctionError:
+        raise
+    except Exception as e:  # the function's own failure
+        reason = (str(e).strip().splitlines() or [""])[0][:300]
+        raise ModelFunctionError(f"{network.label} fails in a training step on a batch of "
+                                 f"{shape}: {type(e).__name__}: {reason}") from None
+    stuck = [v.name for v, g in zip(network.trainable_variables, gradients) if g is None]
+    if stuck:
+        raise ModelFunctionError(f"{network.label}: no gradient reaches {', '.join(stuck[:4])}"
+                                 f"{' ...' if len(stuck) > 4 else ''} from its output, so "
+                                 "training would never change them (a tf.stop_gradient, or "
+                                 "a variable the output does not use?)")
 
 
 def build(config, role, image_shape=data.IMAGE_SHAPE):
