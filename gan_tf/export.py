@@ -17,6 +17,7 @@ import re
 from gan_tf.errors import OutputError, RunError
 
 EXPORT_INFO = "gan_tf_export.json"
+TF1_PREFIX_NAME = "model.ckpt"  # the prefix written into a --tf1_checkpoint_out directory
 CHECKPOINT_INDEX = "checkpoint"  # the state file of tf.train.Saver and CheckpointManager
 _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
 
@@ -88,6 +89,14 @@ def check_tf1_checkpoint_out(out, run_dir, overwrite):
                           "choose another folder, or pass --overwrite")
 
 
+def tf1_prefix(out):
+    """The Saver prefix --tf1_checkpoint_out names: `out` itself, or `out`/model.ckpt when
+    it ends with a slash or is a directory (the Saver would write out.index beside it)."""
+    if out.endswith(("/", os.sep)) or os.path.isdir(out):
+        return os.path.join(out, TF1_PREFIX_NAME)
+    return out
+
+
 def define_flags():
     from absl import flags
 
@@ -96,7 +105,8 @@ def define_flags():
     cli.define_model_functions()
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
     flags.DEFINE_string("tf1_checkpoint_out", None,
-                        "Also (or only) write a TF1 Saver checkpoint at this prefix.")
+                        "Also (or only) write a TF1 Saver checkpoint at this prefix; a path "
+                        f"ending in / (or a directory) means DIR/{TF1_PREFIX_NAME}.")
     cli.define_overwrite("Replace an existing export.")
 
 
@@ -108,12 +118,13 @@ def main(argv):
     if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
             and not f.overwrite:
         raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")
-    if f.tf1_checkpoint_out and os.path.exists(f.tf1_checkpoint_out + ".index") \
-            and not f.overwrite:
-        raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out} exists; pass --overwrite")
-    if f.tf1_checkpoint_out:
+    tf1_out = f.tf1_checkpoint_out and tf1_prefix(f.tf1_checkpoint_out)
+    if tf1_out and os.path.exists(tf1_out + ".index") and not f.overwrite:
+        raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out}: {tf1_out} exists; "
+                         "pass --overwrite")
+    if tf1_out:
         try:
-            check_tf1_checkpoint_out(f.tf1_checkpoint_out, f.run_dir, f.overwrite)
+            check_tf1_checkpoint_out(tf1_out, f.run_dir, f.overwrite)
         except OutputError as e:  # a bad flag value: exit 2
             raise UsageError(e) from None
 
@@ -122,8 +133,8 @@ def main(argv):
     if f.export_dir:
         export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
         print(f"wrote SavedModel of {source} to {f.export_dir}")
-    if f.tf1_checkpoint_out:
-        prefix = porting.write_tf1_checkpoint(f.tf1_checkpoint_out, [generator, discriminator])
+    if tf1_out:
+        prefix = porting.write_tf1_checkpoint(tf1_out, [generator, discriminator])
         print(f"wrote TF1 checkpoint of {source} to {prefix}")
 
 

@@ -92,8 +92,13 @@ def read_tf1_checkpoint(path, name_map=None):
     except checkpoint_errors() as e:
         raise PortingError(f"{prefix}: cannot read checkpoint ({str(e).splitlines()[0]})") from None
     if any(".ATTRIBUTES" in name for name in shapes):
-        raise PortingError(f"{prefix}: this is a TF2 object-based checkpoint, not a TF1 Saver "
-                           "checkpoint; for a gan_tf run, pass the run directory instead")
+        folder = os.path.dirname(os.path.abspath(prefix))
+        run_dir = (os.path.dirname(folder) if os.path.exists(
+            os.path.join(os.path.dirname(folder), "config.json")) else "RUN")
+        raise PortingError(f"{prefix}: this is a TF2 object-based checkpoint (a gan_tf run's), "
+                           "not a TF1 Saver checkpoint; export it as one first: python -m "
+                           f"gan_tf.export --run_dir={run_dir} --tf1_checkpoint_out=DIR/ and "
+                           "start from DIR")
     values = {}
     for name in sorted(shapes):
         if name.startswith("_") or OPTIMIZER_STATE.search(name):

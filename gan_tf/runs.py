@@ -63,6 +63,7 @@ class RunDirectory:
         self.path = config.run_dir
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
         self.claimed, self.data_record = False, None
+        self.recorded = None  # the configuration config.json held (None: a new run)
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
@@ -107,9 +108,18 @@ class RunDirectory:
                                f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
                                "to replace that run")
         self.fresh = config.overwrite or old is None
+        self.recorded = None if self.fresh else old
         # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
+        if self.latest and old is not None:  # a warm start applies to a new run only
+            for name in ("init_from_tf1_checkpoint", "tf1_name_map"):
+                given = getattr(config, name)
+                if given is not None and given != getattr(old, name):
+                    raise RunError(f"--{name}={given} applies to new runs only: "
+                                   f"--output_dir={path} resumes from "
+                                   f"{os.path.basename(self.latest)}; leave it out, or use "
+                                   "another --output_dir")
 
     def check_data(self, record):
         """Refuses (RunError) to resume on data other than the run's (`record`, from
@@ -128,6 +138,15 @@ class RunDirectory:
                            "resuming would mix two datasets in one run: point --data_dir at "
                            "the run's data, or pass --allow_data_change to go on with this data")
         log.warning("Resuming on other data (%s), as --allow_data_change asks.", change)
+
+    def config_to_record(self):
+        """The configuration config.json keeps for this run: a resumed run's warm start
+        (--init_from_tf1_checkpoint, --tf1_name_map) stays the one it started from."""
+        if self.recorded is None:
+            return self.config
+        return dataclasses.replace(
+            self.config, init_from_tf1_checkpoint=self.recorded.init_from_tf1_checkpoint,
+            tf1_name_map=self.recorded.tf1_name_map)
 
     def claim(self):
         """Takes the directory for this run, once every check that can refuse it has

@@ -66,7 +66,7 @@ def _train(config, strategy, run, t_setup):
 
     start = _restore(config, trainer, outputs)
     if chief:
-        write_config(config, run.data_record)
+        write_config(run.config_to_record(), run.data_record)
     if start >= schedule.max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run.path, start, schedule.max_steps)

@@ -124,3 +124,27 @@ def test_diffaugment_translation_and_d_translate_are_refused_together():
         TrainConfig(diffaugment="translation,cutout", d_translate=2).validate()
     assert run_defining_differences(TrainConfig(), TrainConfig(diffaugment="cutout")) == [
         "diffaugment: '' -> 'cutout'"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("z_dim", 64.0), ("batch_size", 32.0), ("seed", True), ("g_hidden", (8.0,)),
+    ("max_steps", 10.5), ("exclude_classes", (1.0,)), ("d_learning_rate", "0.1"),
+    ("conditional", 1), ("num_samples", 16.0)])
+def test_a_field_of_another_type_is_refused_naming_it(field, value):
+    """Issue 25 (20): z_dim=64.0 (as a config.json may hold) failed later in TensorFlow."""
+    with pytest.raises(errors.ConfigError, match=f"^--{field}: must "):
+        TrainConfig(**{field: value}).validate()
+
+
+def test_a_config_json_with_a_float_size_is_a_damaged_run(tmp_path):
+    from gan_tf import errors, runs
+    runs.write_config(TrainConfig(output_dir=str(tmp_path)))
+    path = tmp_path / "config.json"
+    path.write_text(path.read_text().replace('"z_dim": 100,', '"z_dim": 100.0,'))
+    with pytest.raises(errors.RunError, match="damaged.*z_dim: must be an integer"):
+        runs.read_config(str(tmp_path))
+
+
+def test_data_dir_with_the_embedded_subset_is_refused_not_ignored():
+    with pytest.raises(errors.ConfigError, match="^--data_dir: is for --dataset=mnist"):
+        TrainConfig(dataset="mnist_5k", data_dir="/somewhere").validate()

@@ -203,3 +203,31 @@ def test_legacy_sample_viewing_code_runs_on_train_samples(short_run):
     fig, axes = view_samples(-1, samples)
     assert sum(len(ax.images) for ax in axes.flatten()) == 16
     plt.close(fig)
+
+
+def test_a_gan_tf_run_warm_starts_another_through_the_advised_export(small_run, tmp_path):
+    """Issue 25 (13, 14): the advice 'pass the run directory instead' failed; an export to
+    out/ wrote out.index beside the folder."""
+    with pytest.raises(errors.PortingError) as error:
+        porting.read_tf1_checkpoint(str(small_run / "checkpoints"))
+    advice = str(error.value)
+    assert f"gan_tf.export --run_dir={small_run} --tf1_checkpoint_out=DIR/" in advice
+    out = tmp_path / "exported"
+    (result,) = cli_errors("gan_tf.export", [f"--run_dir={small_run}",
+                                             f"--tf1_checkpoint_out={out}/"])
+    assert result[0] == 0, result[1][-2000:]
+    assert sorted(os.listdir(out)) == ["checkpoint", "model.ckpt.data-00000-of-00001",
+                                       "model.ckpt.index", "model.ckpt.meta"]
+    assert not os.path.exists(str(out) + ".index")
+    from tests.helpers import run_config
+    run_dir = tmp_path / "warm"
+    train.train(run_config(run_dir, max_steps=10, init_from_tf1_checkpoint=str(out)))
+    stored = json.loads((run_dir / "config.json").read_text())
+    assert stored["init_from_tf1_checkpoint"] == str(out)
+    # On resume the warm start is refused if it changes, and kept in config.json if left out.
+    with pytest.raises(errors.RunError, match="applies to new runs only.*ckpt-10"):
+        train.train(run_config(run_dir, max_steps=20,
+                               init_from_tf1_checkpoint=str(out / "model.ckpt")))
+    train.train(run_config(run_dir, max_steps=20))
+    stored = json.loads((run_dir / "config.json").read_text())
+    assert stored["init_from_tf1_checkpoint"] == str(out)
