@@ -18,6 +18,7 @@ Three scores, each higher for a more anomalous image:
 The CSV lists every image, most anomalous first (by --rank_by): rank, index, label and the
 scores; the PNG beside it shows the most anomalous images on top, the least anomalous below.
 """
+import contextlib
 import csv
 import dataclasses
 import io
@@ -40,8 +41,30 @@ class InversionOptions:
     seed: int = 0
 
 
+@contextlib.contextmanager
+def each_image_alone(discriminator):
+    """While scoring, D's minibatch-stddev feature (--minibatch_stddev) is taken over groups
+    of one image: a score then depends on the image alone, not on its neighbours in the
+    scoring batch (the feature is then about 0, as for a group of equal images)."""
+    sizes = getattr(discriminator, "sizes", None) or {}
+    group = sizes.get("minibatch_stddev")
+    if group:
+        sizes["minibatch_stddev"] = 1
+    try:
+        yield discriminator
+    finally:
+        if group:
+            sizes["minibatch_stddev"] = group
+
+
 def discriminator_outputs(discriminator, images, batch_size=500):
-    """(scores (N,), features (N, F)): -logit of D and its last hidden layer."""
+    """(scores (N,), features (N, F)): -logit of D and its last hidden layer, each image's
+    its own (each_image_alone)."""
+    with each_image_alone(discriminator):
+        return _discriminator_outputs(discriminator, images, batch_size)
+
+
+def _discriminator_outputs(discriminator, images, batch_size):
     import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec((None,) + images.shape[1:], tf.float32)])
@@ -149,8 +172,9 @@ def score(generator, discriminator, images, reference, z_dim, z_distribution="un
         result["features"] = feature_scores_from_features(features, ref_features, neighbours,
                                                           in_reference=in_reference)
     if "inversion" in scores:
-        result["inversion"] = inversion_scores(generator, discriminator, images, z_dim,
-                                               z_distribution, options).astype(np.float64)
+        with each_image_alone(discriminator):
+            result["inversion"] = inversion_scores(generator, discriminator, images, z_dim,
+                                                   z_distribution, options).astype(np.float64)
     return {name: result[name] for name in SCORES if name in result}
 
 

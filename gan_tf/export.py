@@ -38,6 +38,17 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
         if takes_labels:
             @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int32, name=second)])
             def generate(self, z, labels):
+                # An index outside 0..width-1 would one-hot to zeros: refused, not drawn.
+                width = generator.label_width
+                checks = [tf.debugging.assert_equal(
+                              tf.shape(labels)[0], tf.shape(z)[0],
+                              message=f"one of {second} per row of z"),
+                          tf.debugging.assert_greater_equal(
+                              labels, 0, message=f"{second} must be 0 to {width - 1}"),
+                          tf.debugging.assert_less(
+                              labels, width, message=f"{second} must be 0 to {width - 1}")]
+                with tf.control_dependencies(checks):
+                    labels = tf.identity(labels)
                 images, _ = self.generator(z, training=False, labels=labels)
                 return {"images": images}
         else:

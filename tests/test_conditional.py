@@ -122,3 +122,7 @@ def test_saved_model_of_a_conditional_run_takes_labels(conditional_run, tmp_path
     np.testing.assert_allclose(images.numpy(), g(z, labels=labels)[0].numpy(), atol=1e-5)
     with open(tmp_path / "export" / export.EXPORT_INFO) as f:
         assert json.load(f)["signature"] == "serving_default: z, labels -> images"
+    # Issue 25 (12): out-of-range labels drew from an all-zero one-hot.
+    for bad in ([1, 5, 5, 10], [-1, 0, 0, 0], [1000, 0, 0, 0], [1, 2]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be 0 to 9|one of"):
+            serve(z=z, labels=tf.constant(bad, tf.int32))

@@ -188,3 +188,14 @@ def test_values_are_checked():
     with pytest.raises(ConfigError, match="minibatch_stddev: must be true or false"):
         TrainConfig(model="dcgan", minibatch_stddev=4).validate()
     # The command line's one-line errors: tests/test_cli.py TRAIN_FLAG_ERRORS.
+
+
+def test_anomaly_scores_with_minibatch_stddev_are_each_images_own():
+    """Issue 25 (11): image 0 scored -4.776 among 200 and -5.041 alone."""
+    d = dcgan.Discriminator(channels=(4, 8), kernel_size=3, minibatch_stddev=4)
+    x = RNG.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    among, features_among = anomaly.discriminator_outputs(d, x, batch_size=8)
+    alone, features_alone = anomaly.discriminator_outputs(d, x[:1], batch_size=1)
+    np.testing.assert_allclose(among[:1], alone, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(features_among[:1], features_alone, rtol=1e-5, atol=1e-6)
+    assert d.sizes["minibatch_stddev"] == 4  # training keeps its groups
