@@ -14,6 +14,8 @@ import tempfile
 
 from absl import flags
 
+from gan_tf import fileio
+
 # TensorFlow's C++ start-up messages, silenced by default (--tf_log shows them). On TF
 # 2.21 TF_CPP_MIN_LOG_LEVEL=3 hides the `E0000 ... failed call to cuInit` line of a
 # machine without a GPU (2 does not), but no environment variable reaches the I0000
@@ -164,6 +166,30 @@ def check_outputs(out, extension, paths, overwrite):
     for path in paths:
         if os.path.exists(path) and not overwrite:
             raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
+    for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in paths):
+        check_folder("out", out, folder)
+
+
+def check_folder(flag, value, folder):
+    """UsageError naming --flag=value unless files can be written in `folder`, or it can be
+    made (its nearest existing ancestor is a writable folder): found before a tool's
+    work, not after it. Creates nothing."""
+    existing = folder
+    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        problem = f"{existing} is not a folder"
+    elif existing == folder:
+        try:
+            fileio.check_writable(folder)  # a probe file: what a real write would meet
+            return
+        except OSError as e:
+            problem = e.strerror or str(e)
+    elif os.access(existing, os.W_OK | os.X_OK):
+        return
+    else:
+        problem = f"{existing} is not writable"
+    raise UsageError(f"--{flag}={value}: cannot write in {folder} ({problem})")
 
 
 def fail(message, code=1):

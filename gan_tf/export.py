@@ -122,7 +122,7 @@ def define_flags():
 
 
 def main(argv):
-    from gan_tf.cli import UsageError, flag_values
+    from gan_tf.cli import UsageError, check_folder, flag_values
     f = flag_values(argv, required=["run_dir"])
     if not f.export_dir and not f.tf1_checkpoint_out:
         raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
@@ -138,6 +138,10 @@ def main(argv):
             check_tf1_checkpoint_out(tf1_out, f.run_dir, f.overwrite)
         except OutputError as e:  # a bad flag value: exit 2
             raise UsageError(e) from None
+        check_folder("tf1_checkpoint_out", f.tf1_checkpoint_out,
+                     os.path.dirname(os.path.abspath(tf1_out)))
+    if f.export_dir:
+        check_folder("export_dir", f.export_dir, os.path.abspath(f.export_dir))
 
     from gan_tf import porting, runs
     config, generator, discriminator, source = runs.restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))

@@ -53,6 +53,17 @@ def main_command(*args):
     return [sys.executable, MAIN, *SMALL_FLAGS, *args]
 
 
+def nocap(command):
+    """`command` run without root's permission overrides (so that chmod binds root too):
+    None where that cannot be arranged (root without setpriv)."""
+    import shutil
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        return None
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
+
+
 def run_main(*args, cwd=None, env=None, timeout=300):
     """Runs train_main.py with `args` (no SMALL_FLAGS) and returns the CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from gan_tf import cli
-from tests.helpers import cli_errors
+from tests.helpers import ROOT, cli_errors, nocap
 
 TRAIN_FLAG_ERRORS = [
     (["--batch_size=0"], "--batch_size"),
@@ -166,3 +166,43 @@ def test_fail_prints_the_program_and_message_and_exits_with_the_code(capsys, mon
     logging.disable(logging.NOTSET)  # fail() silences logging for the rest of a process
     assert exit_.value.code == 3
     assert capsys.readouterr().err == "tool.py: error: it broke\n"
+
+
+def test_every_tool_refuses_an_unwritable_output_before_its_work(small_run, tmp_path):
+    """Issue 25 (17): a read-only or missing folder was a traceback after the work (the
+    synthetic-data tool's after all its classifier runs). /dev/null/x cannot be a folder
+    for anyone, root included."""
+    import pickle
+    losses = tmp_path / "train_losses.pkl"
+    losses.write_bytes(pickle.dumps([(1.0, 2.0), (0.5, 1.5)]))
+    run = f"--run_dir={small_run}"
+    cases = {
+        "gan_tf.sample": [[run, "--out=/dev/null/s.npy"]],
+        "gan_tf.plot_losses": [[str(losses), "--out=/dev/null/x.png"]],
+        "gan_tf.anomaly": [[run, "--out=/dev/null/a.csv"]],
+        "gan_tf.augment": [[run, "--out=/dev/null/a.json"]],
+        "gan_tf.export": [[run, "--export_dir=/dev/null/e"],
+                          [run, "--tf1_checkpoint_out=/dev/null/c/"]],
+    }
+    for module, args in cases.items():
+        for (code, stderr), case in zip(cli_errors(module, *args, cwd=tmp_path), args):
+            line = one_line(code, stderr, 2)
+            assert "cannot write in /dev/null" in line, (module, line)
+    assert sorted(os.listdir(tmp_path)) == ["train_losses.pkl"]
+
+
+def test_a_read_only_output_folder_is_one_line_before_the_work(small_run, tmp_path):
+    import subprocess
+    import sys
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    command = nocap([sys.executable, "-m", "gan_tf.sample", f"--run_dir={small_run}",
+                     f"--out={ro}/s.npy"])
+    if command is None:
+        pytest.skip("root without setpriv: permissions cannot bind here")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    line = one_line(result.returncode, result.stderr, 2)
+    assert f"cannot write in {ro} (Permission denied)" in line
+    assert os.listdir(ro) == []

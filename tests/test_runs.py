@@ -10,7 +10,7 @@ import pytest
 
 from gan_tf import errors, logs, runs, sample, train
 from gan_tf.config import TrainConfig
-from tests.helpers import main_command, records, run_config
+from tests.helpers import main_command, nocap, records, run_config
 
 TINY = dict(model="mlp", dataset="mnist_5k", batch_size=32, z_dim=8, g_hidden=(16,),
             d_hidden=(16,), eval_samples=0, log_every=10, sample_every=50, checkpoint_every=50)
@@ -285,17 +285,6 @@ def test_tools_say_when_config_json_chose_the_data_directory(tmp_path, caplog):
 
 
 # --- issue 25: links, --overwrite before its checks, damaged configurations -------------
-
-def nocap(command):
-    """`command` run without root's permission overrides (so that chmod binds root too):
-    None where that cannot be arranged."""
-    import shutil
-    if os.geteuid() != 0:
-        return command
-    if shutil.which("setpriv") is None:
-        return None
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
-
 
 def copied(small_run, path):
     import shutil
