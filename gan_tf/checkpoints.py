@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 def _checkpoint_files(directory):
     """{step: {"files": [names], "complete": bool}} of the checkpoint files in `directory`."""
     parts = {}
-    for name in os.listdir(directory):
+    try:
+        names = os.listdir(directory)
+    except OSError as e:
+        raise RunError(f"cannot read {directory} ({e.strerror or e})") from None
+    for name in names:
         m = CHECKPOINT_FILE.fullmatch(name)
         if m:
             part = parts.setdefault(int(m.group(1)), {"files": [], "index": False,

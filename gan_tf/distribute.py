@@ -62,7 +62,30 @@ def _tf_config():
     except (ValueError, KeyError, TypeError) as e:
         raise DistributeError(f"TF_CONFIG is not a cluster spec with a task ({e!r}); "
                               "see docs/scaling.md") from None
+    cluster, task = spec["cluster"], spec["task"]
+    if not isinstance(cluster, dict) or not cluster:
+        raise DistributeError("TF_CONFIG's cluster must map job names to lists of host:port")
+    for job, addresses in cluster.items():
+        if job not in CLUSTER_JOBS:
+            raise DistributeError(f"TF_CONFIG's cluster has a {job!r} job; "
+                                  f"--strategy=multi_worker takes {' and '.join(CLUSTER_JOBS)} "
+                                  "jobs only (no parameter servers)")
+        if not (isinstance(addresses, list) and addresses
+                and all(isinstance(a, str) and a.count(":") >= 1 for a in addresses)):
+            raise DistributeError(f"TF_CONFIG's {job!r} job must be a list of host:port "
+                                  f"strings, not {json.dumps(addresses)[:80]}")
+    kind, index = task["type"], task["index"]
+    if kind not in cluster:
+        raise DistributeError(f"TF_CONFIG's task type {kind!r} is not a job of its cluster "
+                              f"({', '.join(cluster)})")
+    if type(index) is not int or not 0 <= index < len(cluster[kind]):
+        raise DistributeError(f"TF_CONFIG's task index {index!r} is not one of the "
+                              f"{len(cluster[kind])} {kind!r} tasks (0 to "
+                              f"{len(cluster[kind]) - 1})")
     return spec
+
+
+CLUSTER_JOBS = ("chief", "worker")  # what MultiWorkerMirroredStrategy runs
 
 
 def make_strategy(config):
@@ -76,6 +99,13 @@ def make_strategy(config):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        text = os.environ.get("TF_CONFIG")
+        if text:  # TensorFlow parses it here too: its errors as one line
+            try:
+                fileio.loads_json(text)
+            except ValueError as e:
+                raise DistributeError(f"TF_CONFIG is not JSON ({e}); --strategy=mirrored "
+                                      "needs no cluster: unset TF_CONFIG") from None
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
         if len(devices) == 1:

@@ -87,7 +87,7 @@ class RunDirectory:
             self._lock = RunLock(path)
         except OSError as e:
             raise RunError(f"--output_dir={path} cannot be written: {e.strerror or e}") from None
-        refuse_links(path)
+        check_run_paths(path)
         old = _stored_run(path)
         if old is None:
             in_the_way = sorted(n for n in os.listdir(path) if n != LOCK_FILE)
@@ -238,9 +238,10 @@ class RunLock:
         os.close(self.fd)
 
 
-def refuse_links(run_dir):
-    """RunError if a file or folder of a run's names in `run_dir` is a symbolic link:
-    gan_tf writes, appends and deletes there, and never through a link."""
+def check_run_paths(run_dir):
+    """RunError (one line) if a file or folder of a run's names in `run_dir` is a symbolic
+    link (gan_tf writes, appends and deletes there, and never through a link), or a run
+    folder is not a folder that can be read and written."""
     for name in RUN_FILES + tuple(RUN_FOLDER_FILES):
         path = os.path.join(run_dir, name)
         if os.path.islink(path):
@@ -248,6 +249,16 @@ def refuse_links(run_dir):
             raise RunError(f"{path} is a symbolic link (to {os.readlink(path)!r}); gan_tf never "
                            f"writes or deletes through links: make it a {kind} of its own, or "
                            "use another --output_dir")
+        if name in RUN_FOLDER_FILES and os.path.lexists(path):
+            if not os.path.isdir(path):
+                raise RunError(f"{path} is a file where the run keeps its {name} folder; move "
+                               "it away, or use another --output_dir")
+            try:
+                os.listdir(path)
+                fileio.check_writable(path)
+            except OSError as e:
+                raise RunError(f"cannot read and write {path} ({e.strerror or e}); fix its "
+                               "permissions, or use another --output_dir") from None
 
 
 def holds_run_files(run_dir):

@@ -254,3 +254,34 @@ def test_a_killed_worker_is_reported_in_one_line_by_the_other(tmp_path):
     assert re.search(r"error: worker 1 went away near step \d+; checkpoint \d+ is kept .*"
                      r"restarting all workers resumes from it", last), stderr[-3000:]
     assert "Traceback" not in stderr
+
+
+W = ["127.0.0.1:1", "127.0.0.1:2"]
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"cluster": {"worker": W, "ps": ["127.0.0.1:3"]}, "task": {"type": "worker", "index": 0}},
+     "'ps' job"),
+    ({"cluster": {"worker": "127.0.0.1:1"}, "task": {"type": "worker", "index": 0}},
+     "'worker' job must be a list of host:port"),
+    ({"cluster": {"worker": W}, "task": {"type": "worker", "index": 2}},
+     "task index 2 is not one of the 2 'worker' tasks"),
+    ({"cluster": {"worker": W}, "task": {"type": "worker", "index": -1}}, "task index -1"),
+    ({"cluster": {"worker": W}, "task": {"type": "worker", "index": "0"}}, "task index '0'"),
+    ({"cluster": {"worker": W}, "task": {"type": "chief", "index": 0}},
+     "task type 'chief' is not a job"),
+    ({"cluster": {}, "task": {"type": "worker", "index": 0}}, "cluster must map"),
+], ids=["ps", "string", "index_beyond", "negative", "string_index", "no_such_job", "empty"])
+def test_a_cluster_spec_multi_worker_cannot_run_is_one_line(monkeypatch, spec, message):
+    """Issue 25 (18): these reached TensorFlow and came back as tracebacks."""
+    import json
+    monkeypatch.setenv("TF_CONFIG", json.dumps(spec))
+    with pytest.raises(errors.DistributeError, match=message) as error:
+        distribute.make_strategy(small_config(strategy="multi_worker"))
+    assert "\n" not in str(error.value)
+
+
+def test_bad_tf_config_json_with_mirrored_is_one_line(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", "{bad")
+    with pytest.raises(errors.DistributeError, match="TF_CONFIG is not JSON.*unset TF_CONFIG"):
+        distribute.make_strategy(small_config(strategy="mirrored"))

@@ -412,3 +412,34 @@ def test_a_resume_on_other_data_is_refused_unless_asked(tmp_path):
     assert [r["step"] for r in records(run_dir)] == [5, 10, 15, 20]
     assert runs.read_data_record(str(run_dir))["train_images"] == 300
     assert json.loads((run_dir / "config.json").read_text())["allow_data_change"] is False
+
+
+def test_a_run_folder_that_is_a_file_is_one_line(small_run, tmp_path):
+    run_dir = copied(small_run, tmp_path / "T")
+    import shutil
+    shutil.rmtree(run_dir / "tensorboard")
+    (run_dir / "tensorboard").write_text("mine\n")
+    before = tree(run_dir)
+    with pytest.raises(errors.RunError, match="tensorboard is a file"):
+        train.train(run_config(run_dir, max_steps=20))
+    assert tree(run_dir) == before
+
+
+@pytest.mark.parametrize("folder,mode", [("checkpoints", 0), ("tensorboard", 0o555),
+                                         ("samples", 0o555)])
+def test_an_unreadable_or_read_only_run_folder_is_one_line(small_run, tmp_path, folder, mode):
+    """Issue 25 (19): tracebacks from os.listdir and TensorFlow's event writer."""
+    run_dir = copied(small_run, tmp_path / "U")
+    command = nocap(main_command(f"--output_dir={run_dir}", "--log_every=5",
+                                 "--checkpoint_every=10", "--max_steps=20"))
+    if command is None:
+        pytest.skip("root without setpriv: permissions cannot bind here")
+    os.chmod(run_dir / folder, mode)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        os.chmod(run_dir / folder, 0o755)
+    assert result.returncode == 1, result.stderr[-1500:]
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr and f"{folder} (Permission denied)" in lines[-1]
+    assert [r["step"] for r in records(run_dir)] == [5, 10]
