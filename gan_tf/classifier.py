@@ -190,12 +190,15 @@ def default_classifier_dir(dataset_name):
 
 def check_available(directory, dataset_name):
     """Raises ClassifierError now if `load_or_train` could not give a classifier later: a
-    given directory that holds none, or a cache where none is yet and none can be written."""
+    given directory that holds none or one that does not restore (a damaged cache is
+    found before training, not after), or a cache where none is yet and none can be
+    written."""
     if directory:
-        read_info(directory)
+        _check_restores(directory)
         return
     directory = default_classifier_dir(dataset_name)
     if os.path.exists(os.path.join(directory, INFO_FILE)):
+        _check_restores(directory)
         return
     try:
         fileio.check_writable(directory)
@@ -203,6 +206,17 @@ def check_available(directory, dataset_name):
         raise ClassifierError(f"cannot cache a classifier for the evaluation in {directory} "
                               f"({e.strerror or e}): set {CACHE_ENV} to a writable directory, "
                               "or pass --classifier_dir") from None
+
+
+def _check_restores(directory):
+    """Loads the classifier in `directory` and runs it once (the restore of its weights
+    completes at the first call): ClassifierError if it cannot."""
+    classifier, _ = load(directory)
+    try:
+        classifier(tf.zeros((1,) + classifier.image_shape))
+    except checkpoint_errors() as e:
+        raise ClassifierError(f"cannot restore the classifier in {directory}: "
+                              f"{str(e).splitlines()[0]}") from None
 
 
 def load_or_train(data, directory=None):

@@ -3,6 +3,7 @@ of many steps (gan_tf.trainer) up to the next event of the schedule, and per eve
 call (gan_tf.outputs, gan_tf.evaluation)."""
 import contextlib
 import logging
+import os
 import time
 
 import tensorflow as tf
@@ -14,7 +15,7 @@ from gan_tf.errors import RunError
 from gan_tf.evaluation import RunEvaluation
 from gan_tf.outputs import RunOutputs, Schedule
 from gan_tf.progress import Progress
-from gan_tf.runs import RunDirectory, write_config
+from gan_tf.runs import EVAL_FILE, RunDirectory, write_config
 from gan_tf.signals import EvaluationStopped, StopRequest
 from gan_tf.trainer import GANTrainer
 
@@ -72,6 +73,8 @@ def _train(config, strategy, run, t_setup):
                  run.path, start, schedule.max_steps)
         if chief:  # a run killed right after its last checkpoint lacks these
             outputs.save_plots(gif=True, only_missing=True)
+            if evaluation.enabled and not os.path.exists(os.path.join(run.path, EVAL_FILE)):
+                _evaluate_finished_run(start, trainer, outputs, evaluation)
         return outputs.logs.records[-1] if outputs.logs.records else None
 
     dataset = data_lib.make_dataset(data.train_images, config.batch_size, config.seed,
@@ -92,6 +95,20 @@ def _train(config, strategy, run, t_setup):
                        f"evaluation failed: {evaluation.failure}")
     log.info("Done: step %d. Outputs in %s.", step, run.path)
     return outputs.last_record
+
+
+def _evaluate_finished_run(step, trainer, outputs, evaluation):
+    """A finished run without eval.json (its evaluation failed, say, on a damaged
+    classifier since repaired) evaluates its last step now."""
+    log.info("Run is finished but has no %s: evaluating step %d.", EVAL_FILE, step)
+    outputs.open_events()
+    result = evaluation(step, trainer.sampler)
+    if result:
+        outputs.log(step, result, final=True)
+        evaluation.write(outputs.logs.records)
+    outputs.flush()
+    if evaluation.failure is not None:
+        raise RunError(f"the run is finished, but its evaluation failed: {evaluation.failure}")
 
 
 def _check_data(config, data):

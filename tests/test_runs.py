@@ -443,3 +443,26 @@ def test_an_unreadable_or_read_only_run_folder_is_one_line(small_run, tmp_path, 
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr and f"{folder} (Permission denied)" in lines[-1]
     assert [r["step"] for r in records(run_dir)] == [5, 10]
+
+
+def test_a_damaged_classifier_is_found_before_training_and_a_rerun_evaluates(tmp_path):
+    """Issue 25 (15): only classifier.json was checked, so a damaged cache failed after
+    training; after repairing it, the rerun said 'nothing to do' and wrote no eval.json."""
+    import shutil
+    from gan_tf import classifier
+    good = classifier.default_classifier_dir("mnist_5k")
+    damaged = tmp_path / "classifier"
+    shutil.copytree(good, damaged)
+    data_file = next(p for p in damaged.iterdir() if ".data-" in p.name)
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    run_dir = tmp_path / "run"
+    config = tiny(run_dir, max_steps=20, eval_samples=50, classifier_dir=str(damaged))
+    with pytest.raises(errors.RunError, match="cannot restore the classifier"):
+        train.train(config)
+    assert not run_dir.exists()
+    import dataclasses
+    train.train(dataclasses.replace(config, classifier_dir=None))
+    os.remove(run_dir / "eval.json")  # as if its evaluation had failed
+    train.train(dataclasses.replace(config, classifier_dir=None))  # nothing left to train
+    doc = json.loads((run_dir / "eval.json").read_text())
+    assert doc["final"]["step"] == 20
