@@ -66,7 +66,8 @@ def _without_module(name):
 @contextlib.contextmanager
 def _held_stderr(hold=True):
     """Points file descriptor 2 (C++ code's stderr) at a temporary file for the block;
-    what it held is written out only if the block raises."""
+    what it held is written out only if the block raises (not for Ctrl-C: the user
+    stopped it, nothing failed)."""
     if not hold:
         yield
         return
@@ -76,6 +77,8 @@ def _held_stderr(hold=True):
         os.dup2(held.fileno(), 2)
         try:
             yield
+        except KeyboardInterrupt:
+            raise
         except BaseException:
             held.seek(0)
             os.write(saved, held.read())

@@ -388,9 +388,12 @@ def restore_models(run_dir, model_functions=None):
     from gan_tf.models import legacy
     config = read_config(run_dir)
     legacy.check_run_functions(config, run_dir, model_functions)
-    latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    try:
+        latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    except RunError as e:
+        raise RunError(f"{e}{_writer_note(run_dir)}") from None
     if latest is None:
-        raise RunError(f"{run_dir} has no checkpoint yet")
+        raise RunError(f"{run_dir} has no checkpoint yet{_writer_note(run_dir)}")
     generator, discriminator = models.build(config)
     # With --g_ema the averaged weights are the ones to sample and export, under G's names.
     checkpoint = tf.train.Checkpoint(discriminator=discriminator,
@@ -400,5 +403,28 @@ def restore_models(run_dir, model_functions=None):
     except checkpoint_errors() as e:
         functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
                      "the variables the run trained?)" if config.model == "tf1" else "")
-        raise RunError(f"cannot restore {latest}{functions}: {str(e).splitlines()[0]}") from None
+        raise RunError(f"cannot restore {latest}{functions}: {str(e).splitlines()[0]}"
+                       f"{_writer_note(run_dir)}") from None
     return config, generator, discriminator, latest
+
+
+def lock_holder(run_dir):
+    """Who trains in `run_dir` now (the lock file's text), or None when nobody does. Takes
+    a shared lock for an instant, never creates the lock file, never follows a link."""
+    try:
+        fd = os.open(os.path.join(run_dir, LOCK_FILE), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+    finally:
+        os.close(fd)  # drops the shared lock if it was taken
+    return None
+
+
+def _writer_note(run_dir):
+    holder = lock_holder(run_dir)
+    return (f" (a training run, {holder}, is writing in {run_dir} now: its checkpoints "
+            "change under a reader; retry, or wait for it to end)" if holder else "")

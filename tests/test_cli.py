@@ -206,3 +206,14 @@ def test_a_read_only_output_folder_is_one_line_before_the_work(small_run, tmp_pa
     line = one_line(result.returncode, result.stderr, 2)
     assert f"cannot write in {ro} (Permission denied)" in line
     assert os.listdir(ro) == []
+
+
+@pytest.mark.parametrize("raised,shown", [(KeyboardInterrupt, False), (ImportError, True)])
+def test_held_tensorflow_lines_are_shown_when_the_import_fails_not_on_ctrl_c(capfd, raised,
+                                                                              shown):
+    """Issue 25 (16): Ctrl-C during `import tensorflow` dumped its held-back start-up lines."""
+    with pytest.raises(raised):
+        with cli._held_stderr():
+            os.write(2, b"I0000 start-up line\n")
+            raise raised()
+    assert ("I0000 start-up line" in capfd.readouterr().err) == shown

@@ -466,3 +466,20 @@ def test_a_damaged_classifier_is_found_before_training_and_a_rerun_evaluates(tmp
     train.train(dataclasses.replace(config, classifier_dir=None))  # nothing left to train
     doc = json.loads((run_dir / "eval.json").read_text())
     assert doc["final"]["step"] == 20
+
+
+def test_a_reader_racing_a_training_run_is_told_so(small_run, tmp_path):
+    """Issue 25 (16): gan_tf.sample next to a running training failed with 'Failed to
+    find any matching files' and no word of the run."""
+    run_dir = copied(small_run, tmp_path / "R")
+    os.remove(run_dir / "checkpoints" / "ckpt-10.index")  # what a reader may meet mid-save
+    lock = runs.RunLock(str(run_dir))  # held as a training run holds it
+    try:
+        with pytest.raises(errors.RunError, match=f"a training run, process {os.getpid()}"):
+            runs.restore_models(str(run_dir))
+    finally:
+        lock.release()
+    assert runs.lock_holder(str(run_dir)) is None
+    with pytest.raises(errors.RunError) as error:
+        runs.restore_models(str(run_dir))
+    assert "training run" not in str(error.value)
