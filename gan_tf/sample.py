@@ -180,15 +180,17 @@ def main(argv):
     check_output(f.out, f.overwrite, interpolation=f.interpolation_rows > 0)
     grid = f.interpolation_rows * f.interpolation_steps
 
-    def check_size(z_dim, first_width, source):
-        check_memory(memory_needed(f.num_samples, z_dim, first_width, grid),
+    def check_size(z_dim, first_width, source, weights=0):
+        check_memory(memory_needed(f.num_samples, z_dim, first_width, grid) + weights,
                      f"--num_samples={f.num_samples} and {grid} interpolation images "
                      f"(--interpolation_rows x --interpolation_steps) of z_dim {z_dim} of {source}")
 
     if f.run_dir:
         from gan_tf import models, runs
         config = runs.read_config(f.run_dir)
-        check_size(config.z_dim, models.first_layer_width(config), f.run_dir)  # before building G
+        # Before building G and D: both networks' weights, built then restored (twice).
+        check_size(config.z_dim, models.first_layer_width(config), f.run_dir,
+                   2 * models.weight_bytes(config))
         config, generator, _, source = runs.restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:

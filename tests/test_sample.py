@@ -75,12 +75,18 @@ def test_huge_sample_requests_are_one_line(small_run, tmp_path):
     assert not out.exists()
 
 
-def test_a_runs_huge_z_dim_is_refused_before_building_the_model(small_run, tmp_path):
+@pytest.mark.parametrize("field,huge", [("z_dim", "10000000000"), ("d_hidden", "[1000000000]")])
+def test_a_runs_huge_sizes_are_refused_before_building_the_model(small_run, tmp_path, field,
+                                                                 huge):
+    """A huge z_dim, or (issue 25, 20) a huge layer of D, which the guard of G's first
+    layer missed: ResourceExhaustedError while building."""
+    import json
     import shutil
     path = tmp_path / "run"
     shutil.copytree(small_run, path)
-    text = (path / "config.json").read_text()
-    (path / "config.json").write_text(text.replace('"z_dim": 100', '"z_dim": 10000000000'))
+    stored = json.loads((path / "config.json").read_text())
+    stored[field] = json.loads(huge)
+    (path / "config.json").write_text(json.dumps(stored))
     [(code, stderr)] = cli_errors("gan_tf.sample", [f"--run_dir={path}", f"--out={tmp_path}/s.npy"])
     assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
     assert "memory" in stderr and "z_dim" in stderr

@@ -78,6 +78,28 @@ def first_layer_width(config, image_shape=data.IMAGE_SHAPE):
         image_shape)
 
 
+def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
+    """Rough bytes of the float32 weights of a config's generator and discriminator, from
+    its sizes alone (nothing is built): huge sizes in a config.json are refused before
+    building them exhausts memory. 0 for a legacy or unknown architecture."""
+    arch = ARCHITECTURES.get(config.model)
+    if arch is None:
+        return 0
+    g, d = ({**cls.DEFAULTS, **{k: v for k, v in cls.config_sizes(config).items() if v}}
+            for cls in (arch.generator, arch.discriminator))
+    pixels = int(np.prod(image_shape))
+    z = config.z_dim + config.latent_categories + (data.NUM_CLASSES if config.conditional else 0)
+    if config.model == "mlp":
+        layers = [[z, *g["hidden"], pixels], [pixels, *d["hidden"], 1]]
+        count = sum(a * b for widths in layers for a, b in zip(widths, widths[1:]))
+    else:  # dcgan: 7x7 at G's first layer, D's strided convolutions halve the side
+        gk, dk, gc, dc = g["kernel_size"] ** 2, d["kernel_size"] ** 2, g["channels"], d["channels"]
+        side = image_shape[0] // 2 ** len(dc) + 1
+        count = (z * 7 * 7 * gc[0] + sum(gk * a * b for a, b in zip(gc, gc[1:])) + gk * gc[-1]
+                 + dk * dc[0] + sum(dk * a * b for a, b in zip(dc, dc[1:])) + side * side * dc[-1])
+    return 4 * int(count)
+
+
 def build_generator(config, name="generator", compute_dtype="float32",
                     image_shape=data.IMAGE_SHAPE, dataset_classes=data.NUM_CLASSES):
     """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA;
