@@ -1,6 +1,7 @@
 """Writing files safely: whole files replaced atomically, pickled lists that grow by
 appends readers never see half done, and a check that a directory can be written
 before any long work needs it."""
+import errno
 import io
 import json
 import os
@@ -45,6 +46,11 @@ def loads_json(text):
         return json.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def no_follow(path, flags):
+    """An `opener` for open(): never through a symbolic link (ELOOP instead)."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o666)
 
 
 def check_writable(directory):
@@ -105,7 +111,7 @@ class PickledList:
             return
         tail = _pickled_items(new_items) + _STOP
         try:
-            with open(self.path, "r+b") as f:
+            with open(self.path, "r+b", opener=no_follow) as f:  # a link: ELOOP, rewritten
                 if not self._is_as_written(f):
                     raise FileNotFoundError
                 f.seek(self._stop + 1)
@@ -120,6 +126,9 @@ class PickledList:
         except FileNotFoundError:
             self.rewrite(all_items())
         except OSError as e:
+            if e.errno == errno.ELOOP:  # replaced by a link: the link is replaced, not followed
+                self.rewrite(all_items())
+                return
             raise LogFileError(f"cannot write {self.path}: {e.strerror or e}") from None
 
     def _is_as_written(self, f):

@@ -173,7 +173,7 @@ class RunLogs:
         if not records:
             return
         try:
-            with open(self.path(METRICS), "a", encoding="utf-8") as f:
+            with open(self.path(METRICS), "a", encoding="utf-8", opener=fileio.no_follow) as f:
                 f.write("".join(json.dumps(record) + "\n" for record in records))
                 f.flush()
                 os.fsync(f.fileno())

@@ -29,3 +29,14 @@ def test_porting_walk_through_runs():
     assert namespace["samples"].shape == (16, 28, 28, 1)
     assert sorted(namespace["loaded"]) == ["generator/dense/bias", "generator/dense/kernel",
                                            "generator/dense_1/bias", "generator/dense_1/kernel"]
+
+
+def test_readme_names_exactly_the_settings_a_resume_may_change():
+    """README once said only the length and intervals may change while RESUMABLE_FIELDS
+    held 20 fields: the paragraph and the set are checked against each other."""
+    from gan_tf.config import RESUMABLE_FIELDS
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    paragraph = text.split("Resumable settings", 1)[1].split("A run with any other", 1)[0]
+    named = set(re.findall(r"`--(\w+)`", paragraph))
+    assert named == set(RESUMABLE_FIELDS)

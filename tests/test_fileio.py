@@ -152,3 +152,23 @@ def test_json_nested_too_deep_is_one_line_from_every_reader(tmp_path, monkeypatc
     assert not isinstance(error.value, RecursionError)
     assert type(error.value).__module__ == "gan_tf.errors", repr(error.value)[:300]
     assert "\n" not in str(error.value) and len(str(error.value)) < 1000
+
+
+def test_appends_never_follow_a_link_planted_mid_run(tmp_path):
+    """Issue 25 (4): a link put in place of a log file while a run writes."""
+    from gan_tf import logs
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep\n")
+    run_logs = logs.RunLogs(str(tmp_path))
+    run_logs.resume(0)
+    run_logs.extend([{"step": 1, "d_loss": 1.0, "g_loss": 2.0}])
+    for name in (logs.LOSSES, logs.METRICS):
+        os.remove(tmp_path / name)
+        os.symlink(outside, tmp_path / name)
+    with pytest.raises(LogFileError, match="metrics.jsonl"):
+        run_logs.extend([{"step": 2, "d_loss": 1.0, "g_loss": 2.0}])
+    os.remove(tmp_path / logs.METRICS)
+    run_logs.extend([{"step": 3, "d_loss": 1.0, "g_loss": 2.0}])
+    assert outside.read_text() == "keep\n"
+    assert not os.path.islink(tmp_path / logs.LOSSES)
+    assert len(load_pickle(str(tmp_path / logs.LOSSES))) >= 2
