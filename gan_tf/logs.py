@@ -168,6 +168,17 @@ class RunLogs:
         """Adds one record (see extend)."""
         self.extend([record])
 
+    def add_evaluation(self, step, evaluation, now):
+        """Adds the metrics of an evaluation of `step` after the records up to `step` were
+        written (and checkpointed): merged into the record of `step`, metrics.jsonl then
+        replaced atomically (evaluations are rare), or a record of their own at `now`."""
+        if self.records and self.records[-1]["step"] == step:
+            self.records[-1].update(evaluation)
+            text = "".join(json.dumps(r) + "\n" for r in self.records)
+            fileio.atomic_write(self.path(METRICS), text.encode("utf-8"))
+        else:
+            self.extend([{"step": step, "time": now, **evaluation}])
+
     def extend(self, records):
         """Adds records to metrics.jsonl and train_losses.pkl: one append to each."""
         if not records:

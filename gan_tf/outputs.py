@@ -129,6 +129,12 @@ class RunOutputs:
         """Whether steps since the last record wait to be logged."""
         return any(len(rows) for rows in self._rows)
 
+    def log_evaluation(self, step, evaluation):
+        """Adds an evaluation of `step`, whose records `log` wrote already."""
+        self._summaries([step], [list(evaluation.values())],
+                        tuple("eval/" + name for name in evaluation))
+        self.logs.add_evaluation(step, evaluation, time.time())
+
     def log(self, step, evaluation, final):
         """Writes the records up to `step`, where the last graph call ended: one per log
         interval that ended in it, cut from the per-step rows (the call need not end at

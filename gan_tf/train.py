@@ -221,10 +221,17 @@ class _Loop:
         return history, max(1, int(chunk)), out_of_time > 0, signalled > 0
 
     def _events(self, step, final, stopping, progress):
-        """Evaluate, log, sample, save: the events of `step` (a stop saves too). Returns
-        whether the run stops here (also when a signal cut the evaluation short)."""
+        """Log, sample, save, then evaluate: the events of `step` (a stop saves too). The
+        checkpoint comes before the evaluation, so that an evaluation that dies (however)
+        costs no steps. Returns whether the run stops here (also when a signal cut the
+        evaluation short)."""
         due = self.schedule.due(step, final)
-        evaluation = None
+        self.outputs.log(step, None, final=final or stopping)
+        if self.chief and "sample" in due:
+            self.outputs.sample(step)
+        saved = "checkpoint" in due or stopping
+        if saved:
+            self._save(step, final, stopping, progress)
         if self.evaluation.enabled and "eval" in due:
             progress.end_line()
             # A signal during the evaluation drops it, so the run saves and stops at once
@@ -236,15 +243,16 @@ class _Loop:
                     evaluation = self.evaluation(step, self.trainer.sampler)
             except EvaluationStopped:
                 log.warning("Evaluation at step %d dropped unfinished.", step)
-                stopping = not final
-        self.outputs.log(step, evaluation, final=final or stopping)
-        if evaluation:
-            self.evaluation.write(self.outputs.logs.records)
-        if self.chief and "sample" in due:
-            self.outputs.sample(step)
-        if "checkpoint" in due or stopping:
-            progress.end_line()
-            self.outputs.save_checkpoint(step)
-            if self.chief:
-                self.outputs.save_plots(gif=final, mid_run=not (final or stopping))
+                evaluation, stopping = None, not final
+            if evaluation:
+                self.outputs.log_evaluation(step, evaluation)
+                self.evaluation.write(self.outputs.logs.records)
+            if stopping and not saved:
+                self._save(step, final, stopping, progress)
         return stopping
+
+    def _save(self, step, final, stopping, progress):
+        progress.end_line()
+        self.outputs.save_checkpoint(step)
+        if self.chief:
+            self.outputs.save_plots(gif=final, mid_run=not (final or stopping))

@@ -80,11 +80,12 @@ def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp
     poisoned = dataclasses.replace(clean, train_images=np.full_like(clean.train_images, np.nan))
     monkeypatch.setattr(data, "load", lambda *a, **k: poisoned)
     with pytest.raises(errors.Diverged, match=r"diverged at step 21: d_loss, d_loss_real"):
-        train.train(dataclasses.replace(config, max_steps=40))
+        # NaN pixels are other data than the run's: refused unless asked for.
+        train.train(dataclasses.replace(config, max_steps=40, allow_data_change=True))
     assert records(tmp_path) == before  # no record of the bad steps
     assert sorted(os.listdir(tmp_path / "checkpoints"))[-1].startswith("ckpt-20")
-    monkeypatch.undo()
-    train.train(dataclasses.replace(config, max_steps=30))  # resumes from the good checkpoint
+    monkeypatch.undo()  # the clean data again: also a change from what was last recorded
+    train.train(dataclasses.replace(config, max_steps=30, allow_data_change=True))
     assert [r["step"] for r in records(tmp_path)] == [5, 10, 15, 20, 25, 30]
 
 
@@ -259,3 +260,25 @@ def test_an_evaluation_larger_than_memory_is_refused_before_training(tmp_path):
     with pytest.raises(errors.RunError, match="--eval_samples=100000000 would need"):
         train.train(run_config(tmp_path / "run", max_steps=10, eval_samples=10 ** 8))
     assert not (tmp_path / "run").exists()
+
+
+def test_the_checkpoint_and_records_of_a_step_are_saved_before_its_evaluation(tmp_path,
+                                                                              monkeypatch):
+    """Issue 25 (7): the evaluation ran before the step's checkpoint, so an evaluation
+    killed for memory cost the steps since the last one, on every rerun."""
+    from gan_tf import checkpoints, evaluation
+    seen = []
+
+    def evaluate(self, step, generator):
+        latest = checkpoints.latest_checkpoint(str(tmp_path / "checkpoints"), quiet=True)
+        seen.append((step, os.path.basename(latest or ""), [r["step"] for r in records(tmp_path)]))
+        return {"classifier_score": float(step)}
+
+    monkeypatch.setattr(evaluation.RunEvaluation, "__call__", evaluate)
+    monkeypatch.setattr(evaluation.classifier_lib, "check_available", lambda *a: None)
+    monkeypatch.setattr(evaluation.RunEvaluation, "write", lambda self, records: None)
+    train.train(run_config(tmp_path, max_steps=20, eval_every=10, eval_samples=100))
+    assert seen == [(10, "ckpt-10", [5, 10]), (20, "ckpt-20", [5, 10, 15, 20])]
+    # The evaluation still lands in the record of its step, as before.
+    assert [(r["step"], r.get("classifier_score")) for r in records(tmp_path)] == [
+        (5, None), (10, 10.0), (15, None), (20, 20.0)]
