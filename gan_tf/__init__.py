@@ -4,4 +4,4 @@ from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 
 __all__ = ["ConfigError", "TrainConfig"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -8,8 +8,15 @@ else runs on the first, as it would without the split."""
 import os
 import tempfile
 
-import pytest
-import tensorflow as tf
+# Hermetic: the suite behaves the same whatever the caller's shell holds. TensorFlow's
+# log level decides which C++ lines the commands print (gan_tf's default hides them;
+# a user's own setting is respected, so the tests run with gan_tf's), and every Python
+# the tests start reads and writes text as UTF-8 whatever the locale.
+os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+os.environ["PYTHONUTF8"] = "1"
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 CPU_DEVICES = 2
 tf.config.set_logical_device_configuration(

@@ -40,3 +40,12 @@ def test_readme_names_exactly_the_settings_a_resume_may_change():
     paragraph = text.split("Resumable settings", 1)[1].split("A run with any other", 1)[0]
     named = set(re.findall(r"`--(\w+)`", paragraph))
     assert named == set(RESUMABLE_FIELDS)
+
+
+def test_the_version_is_the_same_in_setup_the_package_and_the_changelog():
+    import gan_tf
+    with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as f:
+        setup_version = re.search(r'version="([^"]+)"', f.read()).group(1)
+    with open(os.path.join(ROOT, "CHANGELOG.md"), encoding="utf-8") as f:
+        changelog_version = re.search(r"^## (\S+)", f.read(), re.M).group(1)
+    assert setup_version == gan_tf.__version__ == changelog_version

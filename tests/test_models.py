@@ -162,3 +162,19 @@ def test_build_generator_builds_only_a_generator(conditional):
     assert all(v.name.startswith("generator_ema/") for v in g.variables)
     g2, d = models.build(cfg, image_shape=(28, 28, 1), dataset_classes=3 if conditional else 10)
     assert g2.num_classes == d.num_classes == (3 if conditional else 0)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
+def test_the_old_generator_and_discriminator_names_still_work_with_a_warning(kind):
+    """gan_tf.models.Generator(architecture=...) (README and the porting guide showed it)
+    moved to models.<architecture>.Generator: the old call keeps working for a version."""
+    with pytest.warns(DeprecationWarning, match=f"use gan_tf.models.{kind}.Generator"):
+        g = models.Generator(kind)
+    with pytest.warns(DeprecationWarning, match=f"use gan_tf.models.{kind}.Discriminator"):
+        d = models.Discriminator(architecture=kind)
+    assert type(g) is models.architecture(kind).generator
+    assert type(d) is models.architecture(kind).discriminator
+    images, _ = g(tf.zeros([2, 100]))
+    probs, _ = d(images)
+    assert images.shape == (2, 28, 28, 1) and probs.shape == (2, 1)
+    assert g.trainable_variables[0].name.startswith("generator/")

@@ -132,3 +132,25 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
     if discriminator.num_codes:  # InfoGAN's Q head
         discriminator.code_logits(discriminator.features(x))
     return generator, discriminator
+
+
+# --- deprecated names -------------------------------------------------------------------
+
+def _deprecated(kind, name, args, sizes):
+    """models.Generator(architecture, ...) as gan_tf 0.1's first releases took it: the
+    registered architecture's class, with a DeprecationWarning (removed in 0.3)."""
+    import warnings
+    warnings.warn(f"gan_tf.models.{kind}(architecture=...) is deprecated (removed in 0.3); "
+                  f"use gan_tf.models.{name}.{kind}(...) or models.build(config)",
+                  DeprecationWarning, stacklevel=3)
+    return getattr(architecture(name), kind.lower())(*args, **sizes)
+
+
+def Generator(architecture="mlp", *args, **sizes):  # noqa: N802 - the old class name
+    """Deprecated: gan_tf.models.mlp.Generator / dcgan.Generator (see CHANGELOG.md)."""
+    return _deprecated("Generator", architecture, args, sizes)
+
+
+def Discriminator(architecture="mlp", *args, **sizes):  # noqa: N802 - the old class name
+    """Deprecated: gan_tf.models.mlp.Discriminator / dcgan.Discriminator (see CHANGELOG.md)."""
+    return _deprecated("Discriminator", architecture, args, sizes)
