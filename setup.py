@@ -9,6 +9,12 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["gan_tf", "gan_tf.*"]),
+    # The command lines, also without a clone (gan_tf/commands/scripts.py: SCRIPTS).
+    entry_points={"console_scripts": [
+        f"{script} = gan_tf.commands.scripts:{function}" for script, function in (
+            ("gan-tf-train", "train"), ("gan-tf-sample", "sample"), ("gan-tf-export", "export"),
+            ("gan-tf-anomaly", "anomaly"), ("gan-tf-augment", "augment"),
+            ("gan-tf-classifier", "classifier"), ("gan-tf-plot-losses", "plot_losses"))]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorboard",  # tf.summary needs it and tensorflow does not always pull it in

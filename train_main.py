@@ -1,38 +1,10 @@
 """Trains a GAN: python train_main.py [--flagfile=flags/tf1_mnist.cfg] [--flag=value ...]
 
-Flags are parsed and checked here, before TensorFlow is imported or data is
-loaded; bad values exit with one line naming the flag.
+The command lives in gan_tf/commands/train.py (also installed as gan-tf-train); this
+file keeps `python train_main.py` working from a clone.
 """
-import os
-import sys
-
-from absl import flags as absl_flags
-
-from flags import train_flags
-from gan_tf import cli
-from gan_tf.errors import ConfigError, DataError, LogFileError, PortingError, RunError
-
-FLAGS = absl_flags.FLAGS
-
-
-def main(argv):
-    if len(argv) > 1:
-        raise cli.UsageError(f"unexpected arguments {argv[1:]} (flags are written --name=value)")
-    config = train_flags.to_config(FLAGS)
-    try:
-        config.validate()
-    except ConfigError as e:
-        raise cli.UsageError(e) from None
-    if config.model == "tf1":  # --generator_fn's MODULE may be in the working directory
-        sys.path.insert(0, os.getcwd())
-    if FLAGS.tf_log:
-        cli.show_tensorflow_log()
-    from gan_tf import train  # TensorFlow is imported from here on
-    train.train(config)
-
-
-# What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, PortingError, LogFileError)
+from gan_tf import cli  # noqa: F401 - first: it quiets TensorFlow's start-up
+from gan_tf.commands.train import USER_ERRORS, main, run  # noqa: F401 - main, USER_ERRORS: tests
 
 if __name__ == "__main__":
-    cli.run(main, user_errors=USER_ERRORS)
+    run()

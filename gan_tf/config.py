@@ -2,7 +2,8 @@
 
 `train_main.py` turns absl flags into a `TrainConfig`; library users build one
 directly. Each field's check lives in `gan_tf.config_checks.FIELD_CHECKS` so the flag
-validators in `flags/` and `TrainConfig.validate()` give the same one-line message.
+validators in `gan_tf/commands/train_flags.py` and `TrainConfig.validate()` give the
+same one-line message.
 """
 import dataclasses
 import json

@@ -3,12 +3,14 @@ errors found after the flags (its flag errors are in tests/test_cli.py)."""
 import dataclasses
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from absl import flags
 
-from flags import train_flags
 from gan_tf import models, runs
+from gan_tf.commands import train_flags
 from tests.helpers import MAIN, ROOT, cli_errors, run_main
 from tests.idx_files import write_idx_set
 
@@ -87,3 +89,22 @@ def test_default_run_uses_offline_fallback_and_default_dir(tmp_path):
     assert (run_dir / "train_losses.pkl").exists() and (run_dir / "losses.png").exists()
     assert result.stderr.count("Full MNIST is not available offline") == 1
     assert "4000 train / 1000 held-out" in result.stderr
+
+
+def test_the_console_scripts_name_commands_that_exist():
+    """setup.py's console scripts (an installed gan_tf trains without a clone) point at
+    gan_tf.commands' functions, one per command line."""
+    import re
+    from gan_tf.commands import scripts
+    with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as f:
+        listed = dict(re.findall(r'\("(gan-tf-[\w-]+)", "(\w+)"\)', f.read()))
+    assert listed == scripts.SCRIPTS
+    assert all(callable(getattr(scripts, function)) for function in listed.values())
+
+
+def test_gan_tf_train_is_train_main(tmp_path):
+    """The console script's function runs the same command: a bad flag, one line, exit 2."""
+    result = subprocess.run([sys.executable, "-c", "from gan_tf.commands import scripts; scripts.train()",
+                             "--batch_size=0"], capture_output=True, text=True, timeout=300,
+                            cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 2 and "--batch_size" in result.stderr.strip().splitlines()[-1]
