@@ -35,6 +35,8 @@ RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, l
 RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern,
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
+# Resumable settings only a new run reads: refused if they change on resume.
+NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 
@@ -113,7 +115,7 @@ class RunDirectory:
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
         if self.latest and old is not None:  # a warm start applies to a new run only
-            for name in ("init_from_tf1_checkpoint", "tf1_name_map"):
+            for name in NEW_RUNS_ONLY:
                 given = getattr(config, name)
                 if given is not None and given != getattr(old, name):
                     raise RunError(f"--{name}={given} applies to new runs only: "

@@ -49,3 +49,16 @@ def test_the_version_is_the_same_in_setup_the_package_and_the_changelog():
     with open(os.path.join(ROOT, "CHANGELOG.md"), encoding="utf-8") as f:
         changelog_version = re.search(r"^## (\S+)", f.read(), re.M).group(1)
     assert setup_version == gan_tf.__version__ == changelog_version
+
+
+def test_the_flag_reference_is_generated_from_the_flags_and_covers_every_field():
+    """docs/flags.md is the flag definitions' own text (README links it instead of a
+    table of its own), and every TrainConfig field is a flag with a row there."""
+    import dataclasses
+    from gan_tf.commands import flag_docs
+    from gan_tf.config import TrainConfig
+    with open(flag_docs.PATH, encoding="utf-8") as f:
+        text = f.read()
+    assert text == flag_docs.markdown(), "run python -m gan_tf.commands.flag_docs"
+    rows = set(re.findall(r"^\| `--(\w+)` \|", text, re.M))
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= rows
