@@ -103,8 +103,8 @@ def _evaluate_finished_run(step, trainer, outputs, evaluation):
     log.info("Run is finished but has no %s: evaluating step %d.", EVAL_FILE, step)
     outputs.open_events()
     result = evaluation(step, trainer.sampler)
-    if result:
-        outputs.log(step, result, final=True)
+    if result:  # into the last step's record, as an uninterrupted run's
+        outputs.log_evaluation(step, result)
         evaluation.write(outputs.logs.records)
     outputs.flush()
     if evaluation.failure is not None:

@@ -466,6 +466,9 @@ def test_a_damaged_classifier_is_found_before_training_and_a_rerun_evaluates(tmp
     train.train(dataclasses.replace(config, classifier_dir=None))  # nothing left to train
     doc = json.loads((run_dir / "eval.json").read_text())
     assert doc["final"]["step"] == 20
+    # Merged into the record of step 20, as an uninterrupted run's evaluation is.
+    assert [(r["step"], "d_loss" in r, "classifier_score" in r) for r in records(run_dir)] == [
+        (10, True, False), (20, True, True)]
 
 
 def test_a_reader_racing_a_training_run_is_told_so(small_run, tmp_path):
