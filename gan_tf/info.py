@@ -7,15 +7,7 @@ which: a code is not a class. Here: the loss, and the training step's part of it
 (gan_tf.trainer calls these); the networks are gan_tf.models' (`Generator(num_codes=K)`,
 `Discriminator.code_logits`); evaluations
 and `gan_tf.sample` draw the codes at random (gan_tf.randomness.random_codes)."""
-import tensorflow as tf
-
-
-def code_loss(code_logits, codes):
-    """Mean over the batch of the softmax cross-entropy of Q's logits (batch, K) against
-    the codes G was given (batch,) ints: the negative of InfoGAN's bound, less H(c)."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(codes, tf.int32), logits=tf.cast(code_logits, tf.float32)))
-
+from gan_tf.losses import info_loss as code_loss  # noqa: F401 - the loss lives in losses
 
 
 def discriminate(discriminator, x, seed, labels=None, features=False):
@@ -29,10 +21,16 @@ def discriminate(discriminator, x, seed, labels=None, features=False):
 
 
 def add_code_loss(metrics, discriminator, h, codes, weight):
-    """What the code adds to a network's objective: `weight` times code_loss of Q on
-    features h of images drawn with `codes`, which goes into `metrics` as info_loss;
+    """What the code adds to a network's objective: `weight` times losses.info_loss of Q
+    on features h of images drawn with `codes`, which goes into `metrics` as info_loss;
     0.0 (and no metric) when the run has no code (h None)."""
     if h is None:
         return 0.0
     metrics["info_loss"] = code_loss(discriminator.code_logits(h), codes)
-    return weight * metrics["info_loss"]
+    return weighted_info_loss(metrics, weight)
+
+
+def weighted_info_loss(metrics, weight):
+    """The code's term in an objective: `weight` times the info_loss in `metrics` (0.0
+    when there is none), the one place it is weighted."""
+    return weight * metrics["info_loss"] if "info_loss" in metrics else 0.0

@@ -1,20 +1,31 @@
 """GAN losses: pure functions of discriminator logits, one signature per family (as
 TF-GAN's losses_impl and compare_gan's loss_lib), and gradient penalties of D.
 
-Every discriminator loss takes (real_logits, fake_logits) and returns
-(d_loss, d_loss_real, d_loss_fake) with d_loss = d_loss_real + d_loss_fake; every
-generator loss takes fake_logits and returns a scalar. The logits are D's raw,
+Every discriminator loss takes (real_logits, fake_logits, real_flipped=None,
+fake_flipped=None), the flips by keyword, and returns (d_loss, d_loss_real, d_loss_fake) with
+d_loss = d_loss_real + d_loss_fake (the flips, the label-flipping trick, are the
+non-saturating family's; the others refuse them); every generator loss takes
+fake_logits and returns a scalar. InfoGAN's term, `info_loss`, is here too. The logits are D's raw,
 unbounded outputs; the trainer logs the means of their sigmoids as D(x) and D(G(z))
 (d_real, d_fake) whatever the family: a probability for the non-saturating loss, for
 the others just a monotone squashing of D's score (0.5 at score 0).
 
-`LOSSES` maps a family's name (`--loss`) to its (discriminator_loss, generator_loss).
+`LOSSES` maps a family's name (`--loss`) to its (discriminator_loss, generator_loss);
+`family(name, label_smoothing)` gives the pair a run uses, the non-saturating loss's
+smoothing bound, so that the trainer calls every family the same way.
 """
+import functools
+
 import tensorflow as tf
 
 
 def _sigmoid_xent(labels, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _no_flips(real_flipped, fake_flipped, family):
+    if real_flipped is not None or fake_flipped is not None:
+        raise ValueError(f"label flips belong to the non_saturating loss, not {family}")
 
 
 def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9, real_flipped=None,
@@ -42,8 +53,9 @@ def generator_loss(fake_logits):
     return _sigmoid_xent(tf.ones_like(fake_logits), fake_logits)
 
 
-def hinge_discriminator_loss(real_logits, fake_logits):
+def hinge_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
     """Hinge D loss (Lim & Ye 2017; SAGAN, BigGAN): E relu(1 - D(x)) + E relu(1 + D(G(z)))."""
+    _no_flips(real_flipped, fake_flipped, "hinge")
     d_loss_real = tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
     d_loss_fake = tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
@@ -54,9 +66,10 @@ def hinge_generator_loss(fake_logits):
     return -tf.reduce_mean(fake_logits)
 
 
-def least_squares_discriminator_loss(real_logits, fake_logits):
+def least_squares_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
     """Least-squares D loss (LSGAN, Mao et al. 2017, targets real 1, fake 0, with TF-GAN's
     factor 1/2): E (D(x) - 1)^2 / 2 + E D(G(z))^2 / 2."""
+    _no_flips(real_flipped, fake_flipped, "least_squares")
     d_loss_real = 0.5 * tf.reduce_mean(tf.square(real_logits - 1.0))
     d_loss_fake = 0.5 * tf.reduce_mean(tf.square(fake_logits))
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
@@ -67,9 +80,10 @@ def least_squares_generator_loss(fake_logits):
     return 0.5 * tf.reduce_mean(tf.square(fake_logits - 1.0))
 
 
-def wasserstein_discriminator_loss(real_logits, fake_logits):
+def wasserstein_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
     """Wasserstein critic loss (Arjovsky et al. 2017): -E D(x) + E D(G(z)). Needs a
     Lipschitz constraint on D to mean anything: use it with --gradient_penalty."""
+    _no_flips(real_flipped, fake_flipped, "wasserstein")
     d_loss_real = -tf.reduce_mean(real_logits)
     d_loss_fake = tf.reduce_mean(fake_logits)
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
@@ -86,6 +100,23 @@ LOSSES = {
     "least_squares": (least_squares_discriminator_loss, least_squares_generator_loss),
     "wasserstein": (wasserstein_discriminator_loss, wasserstein_generator_loss),
 }
+
+
+def family(name, label_smoothing=0.9):
+    """(discriminator_loss, generator_loss) of the family `name`, each called the same way
+    whatever the family: the non-saturating loss's real label `label_smoothing` bound."""
+    d_loss, g_loss = LOSSES[name]
+    if name == "non_saturating":
+        d_loss = functools.partial(d_loss, label_smoothing=label_smoothing)
+    return d_loss, g_loss
+
+
+def info_loss(code_logits, codes):
+    """InfoGAN's term: the mean over the batch of the softmax cross-entropy of Q's logits
+    (batch, K) against the codes G was given (batch,) ints, the negative of InfoGAN's
+    bound less H(c). Both networks add info_weight times it to their losses."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(codes, tf.int32), logits=tf.cast(code_logits, tf.float32)))
 
 
 def _input_gradient_norms_squared(discriminator, x):

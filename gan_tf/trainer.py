@@ -40,7 +40,7 @@ class GANTrainer(tf.Module):
     def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None):
         super().__init__(name="trainer")
         self.config, self.generator, self.discriminator = config, generator, discriminator
-        self.d_loss_fn, self.g_loss_fn = losses.LOSSES[config.loss]
+        self.d_loss_fn, self.g_loss_fn = losses.family(config.loss, config.label_smoothing)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % self.replicas:
@@ -146,14 +146,14 @@ class GANTrainer(tf.Module):
         return info.add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
 
     def _d_loss(self, real_logits, fake_logits, rand):
-        """(d_loss, d_loss_real, d_loss_fake) of --loss; the non-saturating one with its
-        label smoothing and label flips."""
+        """(d_loss, d_loss_real, d_loss_fake) of --loss, with --label_flip's flips (the
+        non-saturating loss's; config refuses them with another)."""
         c = self.config
-        if c.loss != "non_saturating":
-            return self.d_loss_fn(real_logits, fake_logits)
-        flips = [tricks.label_flips(rand.local_seed(), tf.shape(real_logits)[0], c.label_flip)
-                 if c.label_flip else None for _ in range(2)]
-        return losses.discriminator_loss(real_logits, fake_logits, c.label_smoothing, *flips)
+        real_flipped, fake_flipped = [
+            tricks.label_flips(rand.local_seed(), tf.shape(real_logits)[0], c.label_flip)
+            if c.label_flip else None for _ in range(2)]
+        return self.d_loss_fn(real_logits, fake_logits, real_flipped=real_flipped,
+                              fake_flipped=fake_flipped)
 
     def _penalty(self, real, fake, rand, seed, real_labels):
         """D's gradient penalties on its inputs as it saw them (after translation and
@@ -232,8 +232,8 @@ class GANTrainer(tf.Module):
                                                                  fake_labels)
             metrics["g_loss"] = self.g_loss_fn(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
-            g_loss = self._scaled(metrics["g_loss"] + self.config.info_weight
-                                  * metrics.get("info_loss", 0.0), self.g_optimizer)
+            g_loss = self._scaled(metrics["g_loss"] + info.weighted_info_loss(
+                metrics, self.config.info_weight), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))

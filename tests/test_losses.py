@@ -250,3 +250,35 @@ def test_a_penalty_changes_ds_update_but_not_its_logged_loss(joint):
     d_metrics = [METRIC_KEYS.index(k) for k in ("d_loss", "d_loss_real", "d_loss_fake", "d_real")]
     np.testing.assert_array_equal(rows[0][d_metrics], rows[1][d_metrics])
     assert any(not np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+@pytest.mark.parametrize("family", sorted(losses.LOSSES))
+def test_every_family_is_called_one_way_and_only_the_non_saturating_takes_flips(logits, family):
+    """Issue 26: the trainer called the non-saturating loss past the table, with its own
+    arguments; now every family comes from losses.family and takes the same call."""
+    real, fake = logits
+    d_loss, g_loss = losses.family(family, label_smoothing=0.8)
+    total, d_real, d_fake = d_loss(real, fake, real_flipped=None, fake_flipped=None)
+    np.testing.assert_allclose(total.numpy(), (d_real + d_fake).numpy(), rtol=1e-6)
+    expected = (losses.discriminator_loss(real, fake, 0.8) if family == "non_saturating"
+                else losses.LOSSES[family][0](real, fake))
+    np.testing.assert_allclose(total.numpy(), expected[0].numpy(), rtol=1e-6)
+    assert g_loss is losses.LOSSES[family][1]
+    flips = tf.ones_like(real)
+    if family == "non_saturating":
+        flipped = d_loss(real, fake, real_flipped=flips, fake_flipped=None)[1]
+        np.testing.assert_allclose(flipped.numpy(), losses.discriminator_loss(
+            real, fake, 0.8, real_flipped=flips)[1].numpy(), rtol=1e-6)
+    else:
+        with pytest.raises(ValueError, match="label flips belong to the non_saturating"):
+            d_loss(real, fake, real_flipped=flips)
+
+
+def test_info_loss_is_the_one_infogan_term_and_weighted_in_one_place():
+    from gan_tf import info
+    logits = tf.constant([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    codes = tf.constant([0, 2])
+    assert info.code_loss is losses.info_loss  # the old name, the same function
+    value = losses.info_loss(logits, codes).numpy()
+    assert info.weighted_info_loss({"info_loss": value}, 0.5) == pytest.approx(0.5 * value)
+    assert info.weighted_info_loss({}, 0.5) == 0.0
