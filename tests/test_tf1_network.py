@@ -319,3 +319,35 @@ def test_legacy_modules_that_fail_only_in_training_or_at_import_are_one_line(tmp
         assert code == 1 and "Traceback" not in stderr and text in lines[-1], stderr[-800:]
         assert len(lines) == 1, stderr[-800:]
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_a_make_template_generator_gives_each_network_its_own_variables(tmp_path):
+    """Issue 27: tf.make_template as forwarded bound its variables to the first store that
+    called it (the throwaway check network), so the real network got none."""
+    from gan_tf.models.legacy import Network
+    from gan_tf.tf1 import make_template
+
+    def generator_fn(z, training, units=8):
+        from gan_tf import tf1
+        h = tf1.layers.dense(z, units, activation=tf.nn.relu)
+        return tf.tanh(tf1.layers.dense(h, 784))
+
+    template = make_template("generator", generator_fn, units=6)  # built once, at import
+
+    def generator(z, training):
+        return template(z, training)
+
+    first, second = Network(generator, "generator"), Network(generator, "generator")
+    z = tf.random.uniform([3, Z_DIM])
+    first(z)
+    second(z)
+    names = sorted(first.tf1_variables)
+    assert names == sorted(second.tf1_variables) == [
+        "generator/dense/bias", "generator/dense/kernel",
+        "generator/dense_1/bias", "generator/dense_1/kernel"]
+    assert first.tf1_variables["generator/dense/kernel"].shape == (Z_DIM, 6)
+    assert all(first.tf1_variables[n] is not second.tf1_variables[n] for n in names)
+    again, _ = first(z)  # reused, not created again, also when traced
+    traced, _ = tf.function(lambda x: first(x))(z)
+    np.testing.assert_allclose(traced.numpy(), again.numpy(), atol=1e-6)
+    assert sorted(first.tf1_variables) == names and len(first.variables) == 4

@@ -11,6 +11,8 @@ under gan_tf, eagerly and in tf.function, with their TF1 variable names:
 - `tf.nn` (tf1.nn) is tf.compat.v1.nn but for `dropout` and `conv2d_transpose` (see there);
 - `tf.layers` (tf1.layers) and `tf.contrib.layers.batch_norm` / `xavier_initializer`
   (tf1.contrib) replace what Keras 3 and TF2 removed, with TF1's names and formulas;
+- `tf.make_template` makes templates whose variables live in each calling network's
+  store (TensorFlow's own binds them to the first caller);
 - what cannot work inside a model function (placeholders, sessions, variable
   initializers, `tf.train.Saver`, other `tf.contrib` modules) raises a one-line
   TF1PortError naming the call and what to do instead.
@@ -28,7 +30,7 @@ from gan_tf.tf1 import contrib, layers, nn, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
 
-__all__ = ["VariableStore", "contrib", "get_variable", "layers", "nn", "train"]
+__all__ = ["VariableStore", "contrib", "get_variable", "layers", "make_template", "nn", "train"]
 
 
 @_functools.wraps(_tf.compat.v1.get_variable)
@@ -37,6 +39,40 @@ def get_variable(*args, **kwargs):
     code, where it would create a new variable on every call."""
     _check_active("tf.get_variable")
     return _tf.compat.v1.get_variable(*args, **kwargs)
+
+
+class _Template:
+    """tf.make_template's template for gan_tf's networks: each call opens the template's
+    variable_scope with AUTO_REUSE in the VariableStore active at that call, so the
+    variables live in the store of the network that calls it (gan_tf's network, the
+    throwaway check network, an EMA copy each get their own) under TF1's names
+    (`generator/...`; `generator_1` never appears), created on its first call there and
+    reused after. TensorFlow's own EagerTemplate binds them to the first store that
+    calls it, leaving every later network without variables."""
+
+    def __init__(self, name, func, kwargs):
+        self.name, self._func, self._kwargs = name, func, kwargs
+
+    def __call__(self, *args, **kwargs):
+        _check_active(f"the template {self.name!r}")
+        with _tf.compat.v1.variable_scope(self.name, reuse=_tf.compat.v1.AUTO_REUSE):
+            return self._func(*args, **{**self._kwargs, **kwargs})
+
+
+def make_template(name_, func_, create_scope_now_=False, unique_name_=None,
+                  custom_getter_=None, **kwargs):
+    """tf.compat.v1.make_template. In a TF1 graph, TensorFlow's own; in TF2 code (eager
+    or traced, where gan_tf's networks call it) a template whose variables live in each
+    calling network's VariableStore (see _Template). `unique_name_` and
+    `custom_getter_` are TF1 graph features: refused in TF2 code, in one line."""
+    if not (_tf.executing_eagerly() or _tf.inside_function()):
+        return _tf.compat.v1.make_template(name_, func_, create_scope_now_, unique_name_,
+                                           custom_getter_, **kwargs)
+    if unique_name_ is not None or custom_getter_ is not None:
+        from gan_tf.errors import TF1PortError
+        raise TF1PortError("tf.make_template: unique_name_ and custom_getter_ are not "
+                           "provided by gan_tf.tf1 in TF2 code; leave them out")
+    return _Template(name_, func_, kwargs)
 
 
 def __getattr__(name):
