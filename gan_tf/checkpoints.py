@@ -1,5 +1,7 @@
 """A run's checkpoints (`checkpoints/ckpt-STEP.index` and its data shards): finding the
-newest complete one, saving, and keeping the newest few.
+newest complete one, saving, keeping the newest few, and restoring. What a checkpoint
+holds: training's, GANTrainer.checkpoint() (both networks, both optimizers, the step,
+the EMA generator); a reader's (gan_tf.runs.restore_models) takes the networks only.
 
 Everything here is decided from the names of the files in the checkpoints folder
 itself. The `checkpoint` index file is written for TensorFlow's readers
@@ -14,7 +16,7 @@ import os
 import re
 
 from gan_tf import fileio
-from gan_tf.errors import RunError
+from gan_tf.errors import RunError, checkpoint_errors
 
 PREFIX = "ckpt"
 INDEX_FILE = "checkpoint"
@@ -108,3 +110,16 @@ class CheckpointSaver:
         text = f'model_checkpoint_path: "{names[-1]}"\n' + "".join(
             f'all_model_checkpoint_paths: "{n}"\n' for n in names)
         fileio.atomic_write(os.path.join(self.directory, INDEX_FILE), text.encode("ascii"))
+
+
+def restore(checkpoint, path, hint=""):
+    """Restores `checkpoint` (a tf.train.Checkpoint) from the prefix `path`, every object it
+    holds matched by the files (objects the files hold beyond it are fine: a reader takes
+    the networks of a training checkpoint); RunError, one line with `hint`, if the files
+    are damaged or hold other objects."""
+    try:
+        status = checkpoint.restore(path)
+        status.expect_partial()  # no warnings at exit when this fails; the assert still checks
+        status.assert_existing_objects_matched()
+    except checkpoint_errors() as e:
+        raise RunError(f"cannot restore {path}{hint}: {str(e).splitlines()[0]}") from None

@@ -11,8 +11,9 @@ import tensorflow as tf
 
 from gan_tf import logs as logs_lib
 from gan_tf import models, plots
+from gan_tf import checkpoints
 from gan_tf.checkpoints import CheckpointSaver
-from gan_tf.errors import LogFileError, RunError, checkpoint_errors
+from gan_tf.errors import LogFileError, RunError
 from gan_tf.randomness import fixed_codes, fixed_z
 from gan_tf.runs import CHECKPOINT_DIR, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR, TENSORBOARD_DIR
 
@@ -106,12 +107,7 @@ class RunOutputs:
 
     def restore(self):
         """Restores the trainer from `latest` (or raises RunError, one line)."""
-        try:
-            status = self.checkpoint.restore(self.latest)
-            status.expect_partial()  # no warnings at exit when this fails; the assert still checks
-            status.assert_existing_objects_matched()
-        except checkpoint_errors() as e:
-            raise RunError(f"cannot restore {self.latest}: {str(e).splitlines()[0]}") from None
+        checkpoints.restore(self.checkpoint, self.latest)
 
     def open_events(self):
         """Opens the TensorBoard writer (when training starts: a run that fails to start,

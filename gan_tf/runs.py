@@ -14,11 +14,11 @@ import socket
 import stat
 import sys
 
-from gan_tf import fileio
+from gan_tf import checkpoints, fileio
 from gan_tf import logs as logs_lib
 from gan_tf.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
 from gan_tf.config import TrainConfig, run_defining_differences
-from gan_tf.errors import LogFileError, NotARun, RunError, checkpoint_errors
+from gan_tf.errors import LogFileError, NotARun, RunError
 from gan_tf.pickles import one_line
 
 CONFIG_FILE = "config.json"
@@ -400,13 +400,12 @@ def restore_models(run_dir, model_functions=None):
     # With --g_ema the averaged weights are the ones to sample and export, under G's names.
     checkpoint = tf.train.Checkpoint(discriminator=discriminator,
                                      **{"generator_ema" if config.g_ema else "generator": generator})
+    functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
+                 "the variables the run trained?)" if config.model == "tf1" else "")
     try:
-        checkpoint.restore(latest).expect_partial().assert_existing_objects_matched()
-    except checkpoint_errors() as e:
-        functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
-                     "the variables the run trained?)" if config.model == "tf1" else "")
-        raise RunError(f"cannot restore {latest}{functions}: {str(e).splitlines()[0]}"
-                       f"{_writer_note(run_dir)}") from None
+        checkpoints.restore(checkpoint, latest, functions)
+    except RunError as e:
+        raise RunError(f"{e}{_writer_note(run_dir)}") from None
     return config, generator, discriminator, latest
 
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from gan_tf import checkpoints, train
+from gan_tf import checkpoints, errors, train
 from tests.helpers import run_config
 
 
@@ -84,3 +84,22 @@ def test_saver_keeps_the_newest_complete_checkpoints_and_files_of_other_names(tm
 def test_saver_refuses_to_keep_no_checkpoint(tmp_path, keep):
     with pytest.raises(ValueError, match="keep"):
         checkpoints.CheckpointSaver(tf.train.Checkpoint(), str(tmp_path), keep=keep)
+
+
+def test_restore_matches_every_object_or_says_why_in_one_line(tmp_path):
+    folder = str(tmp_path / "checkpoints")
+    a, b = tf.Variable(1.0), tf.Variable([2.0, 3.0])
+    saver = checkpoints.CheckpointSaver(tf.train.Checkpoint(a=a, b=b), folder)
+    path = saver.save(5)
+    only_a = tf.Variable(0.0)
+    checkpoints.restore(tf.train.Checkpoint(a=only_a), path)  # a reader takes a part
+    assert only_a.numpy() == 1.0
+    with pytest.raises(errors.RunError, match="cannot restore .*ckpt-5 \\(hint\\): ") as error:
+        checkpoints.restore(tf.train.Checkpoint(a=tf.Variable([0.0, 0.0, 0.0])), path, " (hint)")
+    assert "\n" not in str(error.value)
+    data = next(p for p in os.listdir(folder) if ".data-" in p)
+    with open(os.path.join(folder, data), "r+b") as f:
+        f.truncate(10)
+    with pytest.raises(errors.RunError, match="cannot restore"):
+        checkpoints.restore(tf.train.Checkpoint(a=tf.Variable(0.0), b=tf.Variable([0.0, 0.0])),
+                            path)
