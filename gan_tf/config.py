@@ -128,6 +128,9 @@ class TrainConfig:
     generator_fn: Optional[str] = None
     discriminator_fn: Optional[str] = None
     discriminator_input: Optional[str] = None  # None: image
+    # Legacy functions' weight regularizers (kernel_regularizer=, get_variable(regularizer=))
+    # added to their network's loss, as TF-GAN's gan_loss did by default.
+    tf1_regularization: bool = True
 
     def __post_init__(self):
         for name in ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes"):
@@ -210,6 +213,9 @@ class TrainConfig:
                 if getattr(self, name) is not None:
                     raise ConfigError(name, f"is for legacy model functions (--model=tf1), not "
                                             f"--model={self.model}")
+            if not self.tf1_regularization:
+                raise ConfigError("tf1_regularization", "is for legacy model functions "
+                                                        f"(--model=tf1), not --model={self.model}")
             return
         for name in functions[:2]:
             if getattr(self, name) is None:

@@ -13,6 +13,7 @@ SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
                   "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.info)
+REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
 
 
 def scope_variables(variables, scope):
@@ -49,7 +50,12 @@ class GANTrainer(tf.Module):
         self.local_batch = config.batch_size // self.replicas
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.info)
-        self.metric_keys = METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
+        # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).
+        self.regularized = {role: network for role, network in (("g", generator),
+                                                                ("d", discriminator))
+                            if config.tf1_regularization and getattr(network, "regularized", False)}
+        self.metric_keys = (METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
+                            + (REGULARIZATION_KEYS if self.regularized else ()))
         # --g_ema: a second generator holding the moving average of this one's weights.
         self.ema_generator = ema_generator
         if ema_generator is not None:
@@ -139,7 +145,18 @@ class GANTrainer(tf.Module):
                        d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
         penalty = self._penalty(x[:n], x[n:], rand, seed, labels[:n] if self.num_classes else None)
         code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
-        return metrics, logits[n:], d_loss + penalty + code
+        return metrics, logits[n:], d_loss + penalty + code + self._regularization(metrics, "d")
+
+    def _regularization(self, metrics, role):
+        """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
+        sum), logged as g_reg_loss / d_reg_loss and returned for its objective; 0.0 for
+        a network without (logged as 0 when the other has some)."""
+        if not self.regularized:
+            return 0.0
+        network = self.regularized.get(role)
+        metrics[f"{role}_reg_loss"] = (network.regularization_loss() if network is not None
+                                       else tf.constant(0.0))
+        return metrics[f"{role}_reg_loss"]
 
     def _code_loss(self, metrics, h, codes):
         """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.info)."""
@@ -214,7 +231,8 @@ class GANTrainer(tf.Module):
                 self.discriminator, self._d_input(fake, rand), seed,
                 labels if self.num_classes else None, features=bool(self.num_codes))
             metrics = dict(g_loss=self.g_loss_fn(fake_logits))
-            objective = metrics["g_loss"] + self._code_loss(metrics, h, labels)
+            objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels)
+                         + self._regularization(metrics, "g"))
             loss = self._scaled(objective, self.g_optimizer)
         self._apply_gradients(tape, self.g_optimizer, loss, self.g_vars)
         return metrics
@@ -233,7 +251,8 @@ class GANTrainer(tf.Module):
             metrics["g_loss"] = self.g_loss_fn(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
             g_loss = self._scaled(metrics["g_loss"] + info.weighted_info_loss(
-                metrics, self.config.info_weight), self.g_optimizer)
+                metrics, self.config.info_weight) + self._regularization(metrics, "g"),
+                self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))

@@ -148,3 +148,8 @@ def test_a_config_json_with_a_float_size_is_a_damaged_run(tmp_path):
 def test_data_dir_with_the_embedded_subset_is_refused_not_ignored():
     with pytest.raises(errors.ConfigError, match="^--data_dir: is for --dataset=mnist"):
         TrainConfig(dataset="mnist_5k", data_dir="/somewhere").validate()
+
+
+def test_tf1_regularization_is_refused_with_gan_tfs_own_models():
+    with pytest.raises(errors.ConfigError, match="^--tf1_regularization: is for legacy model"):
+        TrainConfig(model="mlp", tf1_regularization=False).validate()

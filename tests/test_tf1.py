@@ -200,8 +200,8 @@ def test_calls_that_cannot_work_under_gan_tf_are_one_line_errors():
              "tf.contrib.slim": lambda: tf1.contrib.slim,
              "tf.contrib.layers.fully_connected": lambda: tf1.contrib.layers.fully_connected,
              "tf.layers.conv1d": lambda: tf1.layers.conv1d,
-             "tf.layers.dense: kernel_regularizer": lambda: layers.dense(
-                 _rand(2, 2), 1, kernel_regularizer=tf.nn.l2_loss),
+             "tf.layers.dense: activity_regularizer": lambda: layers.dense(
+                 _rand(2, 2), 1, activity_regularizer=tf.nn.l2_loss),
              "tf.contrib.layers.batch_norm: zero_debias_moving_mean": lambda: (
                  tf1.contrib.layers.batch_norm(_rand(2, 2), zero_debias_moving_mean=True))}
     for call, make in cases.items():

@@ -149,6 +149,10 @@ flags.DEFINE_string("generator_fn", None, "A legacy TF1 generator function fn(z,
                     "PYTHONPATH; with --discriminator_fn, implies --model=tf1.")
 flags.DEFINE_string("discriminator_fn", None, "The legacy discriminator function fn(x, "
                     "training), MODULE:FUNCTION.")
+flags.DEFINE_boolean("tf1_regularization", _D.tf1_regularization, "Add the weight "
+                     "regularizers of legacy functions (kernel_regularizer=, "
+                     "get_variable(regularizer=)) to their network's loss, as TF-GAN's gan_loss "
+                     "did; logged as g_reg_loss and d_reg_loss.")
 flags.DEFINE_enum("discriminator_input", None, DISCRIMINATOR_INPUTS, "How --discriminator_fn "
                   "takes images: image, (batch, 28, 28, 1) (default), or flat, (batch, 784) as "
                   "the TF1 notebook's.")

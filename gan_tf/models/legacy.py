@@ -162,6 +162,21 @@ class Network(tf.Module):
         raise PortingError(f"no z_dim gives {self.label} the variables of the checkpoint's "
                            f"{self.name}/: call it once first")
 
+    @property
+    def regularized(self):
+        """Whether the function gave any of its variables a regularizer."""
+        return bool(self._store.regularization_losses())
+
+    def regularization_losses(self):
+        """{variable name: term} of the regularizers the function gave its variables
+        (kernel_regularizer=, get_variable(regularizer=)), from their current values."""
+        return self._store.regularization_losses()
+
+    def regularization_loss(self):
+        """The sum of regularization_losses(), a scalar (0.0 without any)."""
+        terms = list(self.regularization_losses().values())
+        return tf.add_n([tf.cast(t, tf.float32) for t in terms]) if terms else tf.constant(0.0)
+
     def features(self, x, training=False, seed=None):
         raise ModelFunctionError(f"{self.label} is a legacy model function: its last hidden "
                                  "features, which this needs, are not exposed")

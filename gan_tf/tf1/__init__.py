@@ -29,6 +29,7 @@ import tensorflow as _tf
 from gan_tf.tf1 import contrib, layers, nn, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
+from gan_tf.tf1.store import get_variable as _store_get_variable
 
 __all__ = ["VariableStore", "contrib", "get_variable", "layers", "make_template", "nn", "train"]
 
@@ -36,9 +37,10 @@ __all__ = ["VariableStore", "contrib", "get_variable", "layers", "make_template"
 @_functools.wraps(_tf.compat.v1.get_variable)
 def get_variable(*args, **kwargs):
     """tf.compat.v1.get_variable, refused (TF1PortError) outside a VariableStore in TF2
-    code, where it would create a new variable on every call."""
+    code, where it would create a new variable on every call; its `regularizer` is
+    recorded in the store, whose network's loss then includes it."""
     _check_active("tf.get_variable")
-    return _tf.compat.v1.get_variable(*args, **kwargs)
+    return _store_get_variable(*args, **kwargs)
 
 
 class _Template:

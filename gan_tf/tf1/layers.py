@@ -18,6 +18,7 @@ from gan_tf.tf1.common import (as_pair, back, channels_last, dtype_of, layer_sco
                                padding_name, smart_cond)
 from gan_tf.tf1.normalization import batch_normalization
 from gan_tf.tf1.refusals import check_options, not_provided
+from gan_tf.tf1.store import get_variable
 
 __all__ = ["average_pooling2d", "batch_normalization", "conv2d", "conv2d_transpose", "dense",
            "dropout", "flatten", "max_pooling2d"]
@@ -26,6 +27,7 @@ v1 = tf.compat.v1
 ZEROS = v1.zeros_initializer()
 WEIGHT_OPTIONS = dict(kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                       kernel_constraint=None, bias_constraint=None)
+REGULARIZERS = ("kernel_regularizer", "bias_regularizer")  # applied (gan_tf.tf1.store)
 TF1_ONLY = {"AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization",
             "Conv1D", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Dense",
             "Dropout", "Flatten", "InputSpec", "Layer", "MaxPooling1D", "MaxPooling2D",
@@ -42,14 +44,24 @@ def __getattr__(name):
 
 
 def _weights(kernel_shape, units, dtype, use_bias, kernel_initializer, bias_initializer,
-             trainable):
-    """The layer's `kernel` and `bias` (None without use_bias) in the current scope."""
-    kernel = v1.get_variable("kernel", kernel_shape, dtype, initializer=kernel_initializer,
-                             trainable=trainable)
+             trainable, regularizers):
+    """The layer's `kernel` and `bias` (None without use_bias) in the current scope, with
+    their regularizers ({kernel_regularizer, bias_regularizer}) recorded."""
+    kernel = get_variable("kernel", kernel_shape, dtype, initializer=kernel_initializer,
+                          trainable=trainable, regularizer=regularizers.get("kernel_regularizer"))
     if not use_bias:
         return kernel, None
-    return kernel, v1.get_variable("bias", [units], dtype, initializer=bias_initializer,
-                                   trainable=trainable)
+    return kernel, get_variable("bias", [units], dtype, initializer=bias_initializer,
+                                trainable=trainable,
+                                regularizer=regularizers.get("bias_regularizer"))
+
+
+def _regularizers(call, tf1_options):
+    """The options' regularizers, taken out (applied), the rest checked against TF1's
+    defaults (refused unless default)."""
+    regularizers = {k: tf1_options.pop(k) for k in REGULARIZERS if k in tf1_options}
+    check_options(call, tf1_options, WEIGHT_OPTIONS)
+    return regularizers
 
 
 def _finish(outputs, bias, activation):
@@ -72,12 +84,12 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
           bias_initializer=ZEROS, *, trainable=True, name=None, reuse=None, **tf1_options):
     """tf.layers.dense: activation(inputs @ kernel + bias) over the last axis, with
     variables `dense/kernel` [in, units] and `dense/bias` [units]."""
-    check_options("tf.layers.dense", tf1_options, WEIGHT_OPTIONS)
+    regularizers = _regularizers("tf.layers.dense", tf1_options)
     inputs = tf.convert_to_tensor(inputs)
     with layer_scope("tf.layers.dense", name, reuse, "dense"):
         kernel, bias = _weights([_channels(inputs, -1, "tf.layers.dense"), units],
                                 units, dtype_of(inputs), use_bias, kernel_initializer,
-                                bias_initializer, trainable)
+                                bias_initializer, trainable, regularizers)
     if inputs.shape.rank == 2:
         outputs = tf.matmul(inputs, kernel)
     else:
@@ -91,14 +103,14 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
            reuse=None, **tf1_options):
     """tf.layers.conv2d: a 2-D convolution (cross-correlation, as tf.nn.conv2d) with
     variables `conv2d/kernel` [kh, kw, in, filters] and `conv2d/bias` [filters]."""
-    check_options("tf.layers.conv2d", tf1_options, WEIGHT_OPTIONS)
+    regularizers = _regularizers("tf.layers.conv2d", tf1_options)
     x = channels_last(tf.convert_to_tensor(inputs), data_format)
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     dh, dw = as_pair(dilation_rate, "dilation_rate")
     with layer_scope("tf.layers.conv2d", name, reuse, "conv2d"):
         kernel, bias = _weights([kh, kw, _channels(x, -1, "tf.layers.conv2d"), filters],
                                 filters, dtype_of(x), use_bias, kernel_initializer,
-                                bias_initializer, trainable)
+                                bias_initializer, trainable, regularizers)
     outputs = tf.nn.conv2d(x, kernel, [1, sh, sw, 1], padding_name(padding),
                            dilations=[1, dh, dw, 1])
     return back(_finish(outputs, bias, activation), data_format)
@@ -118,14 +130,15 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
                      name=None, reuse=None, **tf1_options):
     """tf.layers.conv2d_transpose: the gradient of conv2d (tf.nn.conv2d_transpose) with
     variables `conv2d_transpose/kernel` [kh, kw, filters, in] and `.../bias` [filters]."""
-    check_options("tf.layers.conv2d_transpose", tf1_options, WEIGHT_OPTIONS)
+    regularizers = _regularizers("tf.layers.conv2d_transpose", tf1_options)
     x = channels_last(tf.convert_to_tensor(inputs), data_format)
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     pad = padding_name(padding)
     with layer_scope("tf.layers.conv2d_transpose", name, reuse, "conv2d_transpose"):
         kernel, bias = _weights(
             [kh, kw, filters, _channels(x, -1, "tf.layers.conv2d_transpose")], filters,
-            dtype_of(x), use_bias, kernel_initializer, bias_initializer, trainable)
+            dtype_of(x), use_bias, kernel_initializer, bias_initializer, trainable,
+            regularizers)
     dynamic = tf.shape(x)
     height, width = (x.shape[i] if x.shape[i] is not None else dynamic[i] for i in (1, 2))
     size = [transposed_length(height, kh, sh, pad), transposed_length(width, kw, sw, pad)]

@@ -8,6 +8,7 @@ so this module is the one place that touches it; tests/test_tf1.py checks the
 behaviour gan_tf relies on, so a TensorFlow upgrade that changes it fails there.
 """
 import contextlib
+import inspect
 import threading
 
 import tensorflow as tf
@@ -25,6 +26,7 @@ class VariableStore:
 
     def __init__(self):
         self._eager_store = _vs.EagerVariableStore()
+        self._regularizers = {}  # variable name -> (variable, regularizer), creation order
 
     @contextlib.contextmanager
     def scope(self):
@@ -39,12 +41,15 @@ class VariableStore:
         scopes.current_scope = _vs.VariableScope(_vs.AUTO_REUSE)
         scopes.variable_scopes_count = {}
         graphs = _entered.__dict__.setdefault("graphs", [])
+        stores = _entered.__dict__.setdefault("stores", [])
         graphs.append(_ops.get_default_graph())
+        stores.append(self)
         try:
             with self._eager_store.as_default():
                 yield self
         finally:
             graphs.pop()
+            stores.pop()
             scopes.current_scope, scopes.variable_scopes_count = saved
 
     def variables(self):
@@ -54,6 +59,57 @@ class VariableStore:
     def trainable_variables(self):
         """The trainable variables, in creation order."""
         return [v for v in self.variables() if v.trainable]
+
+    def add_regularizer(self, variable, regularizer):
+        """Records `regularizer(variable)` as a term of this store's regularization loss
+        (a variable's first creation records it; reuse does not add it twice)."""
+        name = variable.name
+        if name not in self._regularizers:
+            self._regularizers[name] = (variable, regularizer)
+
+    def regularization_losses(self):
+        """{variable name: its regularizer's term}, each a scalar, computed now from the
+        variables' current values (inside a traced step, in its graph)."""
+        losses = {}
+        for name, (variable, regularizer) in self._regularizers.items():
+            term = regularizer(variable)
+            if term is None:
+                continue
+            term = tf.convert_to_tensor(term)
+            if term.shape.rank != 0:
+                raise TF1PortError(f"the regularizer of {name} returned shape {term.shape}, "
+                                   "not a scalar")
+            losses[name] = term
+        return losses
+
+
+def active_store():
+    """The VariableStore whose scope() is open in this graph, or None (a TF1 graph's own
+    collections take regularizers then)."""
+    graphs, stores = getattr(_entered, "graphs", []), getattr(_entered, "stores", [])
+    if graphs and graphs[-1] is _ops.get_default_graph():
+        return stores[-1]
+    return None
+
+
+def get_variable(*args, **kwargs):
+    """tf.compat.v1.get_variable, with its `regularizer` (or the variable scope's) recorded
+    in the active VariableStore, where the trainer adds it to the network's loss; TF's
+    own eager get_variable would put it in a graph collection nothing reads."""
+    store = active_store()
+    if store is None:
+        return tf.compat.v1.get_variable(*args, **kwargs)
+    bound = _GET_VARIABLE.bind(*args, **kwargs)
+    regularizer = bound.arguments.pop("regularizer", None)
+    if regularizer is None:
+        regularizer = tf.compat.v1.get_variable_scope().regularizer
+    variable = tf.compat.v1.get_variable(*bound.args, **bound.kwargs)
+    if regularizer is not None:
+        store.add_regularizer(variable, regularizer)
+    return variable
+
+
+_GET_VARIABLE = inspect.signature(tf.compat.v1.get_variable)
 
 
 def check_active(call):

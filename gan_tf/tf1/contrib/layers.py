@@ -8,7 +8,8 @@ from gan_tf.tf1 import normalization
 from gan_tf.tf1.refusals import check_options, not_provided
 from gan_tf.tf1.store import check_active
 
-__all__ = ["batch_norm", "variance_scaling_initializer", "xavier_initializer"]
+__all__ = ["batch_norm", "l1_regularizer", "l2_regularizer", "variance_scaling_initializer",
+           "xavier_initializer"]
 
 v1 = tf.compat.v1
 BATCH_NORM_OPTIONS = dict(param_regularizers=None, batch_weights=None,
@@ -103,3 +104,35 @@ def xavier_initializer(uniform=True, seed=None, dtype=tf.float32):
     fan_out)), or with uniform=False truncated normal, stddev sqrt(2.6 / (fan_in +
     fan_out)), as contrib drew it."""
     return _VarianceScaling(1.0, "FAN_AVG", uniform, seed, dtype)
+
+
+def _regularizer_scale(scale, name):
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise ValueError(f"{name}: scale must be a number, not {scale!r}")
+    if scale < 0.0:
+        raise ValueError(f"{name}: scale cannot be negative ({scale})")
+    return float(scale)
+
+
+def l2_regularizer(scale, scope=None):
+    """tf.contrib.layers.l2_regularizer: weights -> scale * sum(weights ** 2) / 2
+    (tf.nn.l2_loss); a scale of 0 gives None, no term, as TF1's did."""
+    scale = _regularizer_scale(scale, "l2_regularizer")
+    if scale == 0.0:
+        return lambda weights: None
+
+    def l2(weights):
+        return tf.multiply(scale, tf.nn.l2_loss(weights), name=scope or "l2_regularizer")
+    return l2
+
+
+def l1_regularizer(scale, scope=None):
+    """tf.contrib.layers.l1_regularizer: weights -> scale * sum(|weights|); a scale of 0
+    gives None, no term, as TF1's did."""
+    scale = _regularizer_scale(scale, "l1_regularizer")
+    if scale == 0.0:
+        return lambda weights: None
+
+    def l1(weights):
+        return tf.multiply(scale, tf.reduce_sum(tf.abs(weights)), name=scope or "l1_regularizer")
+    return l1
