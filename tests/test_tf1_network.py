@@ -419,3 +419,26 @@ def test_the_regularized_legacy_gan_trains_and_logs_its_regularization(tmp_path)
     logged = records(tmp_path)
     assert [r["step"] for r in logged] == [2, 4]
     assert all(r["g_reg_loss"] > 0 and r["d_reg_loss"] > 0 for r in logged)
+
+
+def test_a_model_function_reads_its_regularization_losses_as_tf1_code_did():
+    """tf.losses.get_regularization_loss(scope) and get_collection(REGULARIZATION_LOSSES)
+    inside a model function return the terms of its own network's store."""
+    from gan_tf import tf1
+    from gan_tf.models.legacy import Network
+    seen = {}
+
+    def generator(z, training):
+        with tf1.variable_scope("generator"):
+            h = tf1.layers.dense(z, 4, kernel_regularizer=tf1.contrib.layers.l2_regularizer(2.0))
+            out = tf.tanh(tf1.layers.dense(h, 784))
+        seen["total"] = tf1.losses.get_regularization_loss("generator")
+        seen["other_scope"] = tf1.losses.get_regularization_loss("discriminator")
+        seen["collection"] = tf1.get_collection(tf1.GraphKeys.REGULARIZATION_LOSSES)
+        return out
+
+    g = Network(generator, "generator")
+    g(tf.zeros([2, Z_DIM]))
+    kernel = g.tf1_variables["generator/dense/kernel"].numpy()
+    np.testing.assert_allclose(seen["total"].numpy(), np.sum(kernel ** 2), rtol=1e-5)
+    assert float(seen["other_scope"]) == 0.0 and len(seen["collection"]) == 1

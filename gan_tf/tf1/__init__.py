@@ -26,12 +26,13 @@ import functools as _functools
 
 import tensorflow as _tf
 
-from gan_tf.tf1 import contrib, layers, nn, train
+from gan_tf.tf1 import contrib, layers, losses, nn, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
 from gan_tf.tf1.store import get_variable as _store_get_variable
 
-__all__ = ["VariableStore", "contrib", "get_variable", "layers", "make_template", "nn", "train"]
+__all__ = ["VariableStore", "contrib", "get_collection", "get_variable", "layers", "losses",
+           "make_template", "nn", "train"]
 
 
 @_functools.wraps(_tf.compat.v1.get_variable)
@@ -41,6 +42,14 @@ def get_variable(*args, **kwargs):
     recorded in the store, whose network's loss then includes it."""
     _check_active("tf.get_variable")
     return _store_get_variable(*args, **kwargs)
+
+
+def get_collection(key, scope=None):
+    """tf.compat.v1.get_collection; inside a gan_tf network, REGULARIZATION_LOSSES are its
+    store's terms (tf1.losses.get_regularization_losses), as TF1 code expects."""
+    if key == _tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES:
+        return losses.get_regularization_losses(scope)
+    return _tf.compat.v1.get_collection(key, scope)
 
 
 class _Template:
