@@ -442,3 +442,25 @@ def test_a_model_function_reads_its_regularization_losses_as_tf1_code_did():
     kernel = g.tf1_variables["generator/dense/kernel"].numpy()
     np.testing.assert_allclose(seen["total"].numpy(), np.sum(kernel ** 2), rtol=1e-5)
     assert float(seen["other_scope"]) == 0.0 and len(seen["collection"]) == 1
+
+
+def test_a_template_generator_and_an_auto_reuse_discriminator_train_resume_and_average(tmp_path):
+    """Issue 27: tf.make_template at import, reuse=tf.AUTO_REUSE and reuse_variables():
+    the check networks, the trained G and D and the EMA copy each get their own
+    variables under TF1's names, and the run trains and resumes."""
+    from gan_tf import train
+    from gan_tf.config import TrainConfig
+    config = TrainConfig(model="tf1", generator_fn="tests.legacy_models.templated:template_generator",
+                         discriminator_fn="tests.legacy_models.templated:discriminator",
+                         dataset="mnist_5k", batch_size=8, z_dim=8, eval_samples=0, g_ema=0.9,
+                         output_dir=str(tmp_path), max_steps=4, log_every=2, checkpoint_every=2)
+    train.train(config)
+    g, d = models.build(config)
+    assert sorted(g.tf1_variables) == ["generator/dense/bias", "generator/dense/kernel",
+                                       "generator/dense_1/bias", "generator/dense_1/kernel"]
+    assert g.tf1_variables["generator/dense/kernel"].shape == (8, 12)
+    assert sorted(d.tf1_variables) == ["discriminator/hidden/bias", "discriminator/hidden/kernel",
+                                       "discriminator/logit/bias", "discriminator/logit/kernel"]
+    import dataclasses
+    train.train(dataclasses.replace(config, max_steps=6))
+    assert [r["step"] for r in records(tmp_path)] == [2, 4, 6]
