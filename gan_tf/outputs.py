@@ -126,7 +126,8 @@ class RunOutputs:
         return any(len(rows) for rows in self._rows)
 
     def log_evaluation(self, step, evaluation):
-        """Adds an evaluation of `step`, whose records `log` wrote already."""
+        """Adds an evaluation of `step`, whose records `log` wrote already: merged into the
+        record of `step`, or a record alone (gan_tf.logs.RunLogs.add_evaluation)."""
         self._summaries([step], [list(evaluation.values())],
                         tuple("eval/" + name for name in evaluation))
         self.logs.add_evaluation(step, evaluation, time.time())
@@ -134,24 +135,18 @@ class RunOutputs:
     def log(self, step, evaluation, final):
         """Writes the records up to `step`, where the last graph call ended: one per log
         interval that ended in it, cut from the per-step rows (the call need not end at
-        an interval's end); with `final` (the run ends or stops at `step`) one of the
-        steps left; `evaluation` merged into the record of `step`, or a record alone.
-        All in one append to each log file."""
+        an interval's end), in one append to each log file; with `final` (the run ends
+        or stops at `step`) one of the steps left; then `evaluation` (if any) as
+        log_evaluation adds it."""
         records = self._cut_records(step, final)
-        if evaluation:
-            self._summaries([step], [list(evaluation.values())],
-                            tuple("eval/" + name for name in evaluation))
-            if records and records[-1]["step"] == step:
-                records[-1].update(evaluation)
-            else:
-                records.append({"step": step, "time": time.time(), **evaluation})
-        interval_records = [r for r in records if "d_loss" in r]
-        if interval_records:
-            self._summaries([r["step"] for r in interval_records],
-                            [[r[name] for name in self.summary_keys] for r in interval_records],
+        if records:
+            self._summaries([r["step"] for r in records],
+                            [[r[name] for name in self.summary_keys] for r in records],
                             self.summary_keys)
-            self.last_record = interval_records[-1]
+            self.last_record = records[-1]
         self.logs.extend(records)
+        if evaluation:
+            self.log_evaluation(step, evaluation)
 
     def _cut_records(self, step, final):
         """The metrics records of the log intervals ending at or before `step`, and with

@@ -72,10 +72,13 @@ def first_layer_width(config, image_shape=data.IMAGE_SHAPE):
     arch = ARCHITECTURES.get(config.model)
     if arch is None:
         return 0
-    sizes = arch.generator.config_sizes(config)
-    return arch.generator.first_layer_width(
-        {**arch.generator.DEFAULTS, **{name: size for name, size in sizes.items() if size}},
-        image_shape)
+    return arch.generator.first_layer_width(_sizes(arch.generator, config), image_shape)
+
+
+def _sizes(cls, config):
+    """A network class's sizes for a config: its defaults, overridden by those set."""
+    return {**cls.DEFAULTS, **{name: size for name, size in cls.config_sizes(config).items()
+                               if size}}
 
 
 def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
@@ -85,8 +88,7 @@ def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
     arch = ARCHITECTURES.get(config.model)
     if arch is None:
         return 0
-    g, d = ({**cls.DEFAULTS, **{k: v for k, v in cls.config_sizes(config).items() if v}}
-            for cls in (arch.generator, arch.discriminator))
+    g, d = _sizes(arch.generator, config), _sizes(arch.discriminator, config)
     pixels = int(np.prod(image_shape))
     z = config.z_dim + config.latent_categories + (data.NUM_CLASSES if config.conditional else 0)
     if config.model == "mlp":

@@ -165,7 +165,7 @@ class Network(tf.Module):
     @property
     def regularized(self):
         """Whether the function gave any of its variables a regularizer."""
-        return bool(self._store.regularization_losses())
+        return self._store.regularized
 
     def regularization_losses(self):
         """{variable name: term} of the regularizers the function gave its variables

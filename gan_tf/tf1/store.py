@@ -67,6 +67,11 @@ class VariableStore:
         if name not in self._regularizers:
             self._regularizers[name] = (variable, regularizer)
 
+    @property
+    def regularized(self):
+        """Whether any variable here has a regularizer."""
+        return bool(self._regularizers)
+
     def regularization_losses(self):
         """{variable name: its regularizer's term}, each a scalar, computed now from the
         variables' current values (inside a traced step, in its graph)."""
@@ -104,7 +109,7 @@ def get_variable(*args, **kwargs):
     if regularizer is None:
         regularizer = tf.compat.v1.get_variable_scope().regularizer
     variable = tf.compat.v1.get_variable(*bound.args, **bound.kwargs)
-    if regularizer is not None:
+    if regularizer is not None and regularizer(variable) is not None:  # as TF1 checked it
         store.add_regularizer(variable, regularizer)
     return variable
 
