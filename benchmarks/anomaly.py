@@ -32,7 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks import anomaly_one_class, anomaly_runs  # noqa: E402
-from gan_tf import anomaly, data as data_lib  # noqa: E402
+from gan_tf import data as data_lib  # noqa: E402
+from gan_tf.applications import anomaly
 from gan_tf.errors import DataError  # noqa: E402
 
 RESULTS = {"leave_one_out": "anomaly.json", "one_class": "anomaly_one_class.json"}

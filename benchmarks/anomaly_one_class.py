@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from benchmarks import anomaly_runs
-from gan_tf import anomaly
+from gan_tf.applications import anomaly
 
 NUM_CLASSES = 10
 

@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 
-from gan_tf import anomaly, metrics
+from gan_tf.applications import anomaly
+from gan_tf.evaluation import metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -40,7 +40,10 @@ def train_command(run_dir, args):
 
 def check_run(run_dir, args):
     """Returns a list of problems with the run's logs and checkpoint (empty: all good)."""
-    from gan_tf import errors, logs, pickles, runs
+    from gan_tf import errors
+    from gan_tf.runs.restore import restore_models
+    from gan_tf.runs import logs
+    from gan_tf.runs import pickles
     problems = []
     records = logs.read_metrics(os.path.join(run_dir, logs.METRICS))
     steps = [r["step"] for r in records]
@@ -63,7 +66,7 @@ def check_run(run_dir, args):
             or len(samples) != len(sample_steps):
         problems.append(f"sample steps {sample_steps[:5]}... ({len(samples)} sample arrays)")
     try:
-        _, _, _, path = runs.restore_models(run_dir)
+        _, _, _, path = restore_models(run_dir)
         if not path.endswith(f"ckpt-{args.max_steps}"):
             problems.append(f"latest checkpoint is {path}")
     except errors.RunError as e:
@@ -72,8 +75,8 @@ def check_run(run_dir, args):
 
 
 def final_weights(run_dir):
-    from gan_tf import runs
-    _, g, d, _ = runs.restore_models(run_dir)
+    from gan_tf.runs.restore import restore_models
+    _, g, d, _ = restore_models(run_dir)
     return {v.name: v.numpy() for v in g.variables + d.variables}
 
 

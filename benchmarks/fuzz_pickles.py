@@ -79,7 +79,7 @@ WORKER = r"""
 import json, resource, sys, time
 limit = int(sys.argv[3]) << 30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-from gan_tf import logs
+from gan_tf.runs import logs
 from gan_tf.errors import LogFormatError
 folder, count = sys.argv[1], int(sys.argv[2])
 with open(folder + "/progress", "w", buffering=1) as progress:

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from gan_tf import data, models
 from gan_tf.config import TrainConfig
-from gan_tf.trainer import GANTrainer
+from gan_tf.training.steps import GANTrainer
 
 MODELS = {  # name -> (config fields, steps per timed call)
     "mlp": (dict(model="mlp", batch_size=100), 40),

@@ -9,7 +9,7 @@
 
 Each run is `python train_main.py --flagfile=flags/<name>.cfg` on the embedded MNIST
 subset with --max_seconds set so that the command, from its start to the last step,
-fits the budget, and with gan_tf.metrics evaluated every few hundred to thousand
+fits the budget, and with gan_tf.evaluation.metrics evaluated every few hundred to thousand
 steps (FLAGFILES: roughly every 20-40 s at each configuration's speed here). Reported per run: the
 metrics over time, the last evaluation, and the seconds from the command's start to
 the first evaluation reaching classifier score 8 and 9 and 10/10 modes. Results go to
@@ -242,7 +242,8 @@ def main():
     out = args.out or os.path.join(ROOT, "docs", "results", "quality.json" if args.suite ==
                                    "flagfiles" else f"quality_{args.suite}.json")
 
-    from gan_tf import classifier, data  # the classifier is trained before any clock starts
+    from gan_tf import data  # the classifier is trained before any clock starts
+    from gan_tf.evaluation import classifier
     classifier.load_or_train(data.load_mnist_5k())
     results = []
     doc = {"machine": f"{os.cpu_count()} CPU cores", "budget_s": args.seconds,

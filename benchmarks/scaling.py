@@ -43,7 +43,7 @@ def run(config, variant, steps, work_dir):
            f"--max_steps={steps}", f"--log_every={log_every}", f"--checkpoint_every={steps}",
            f"--sample_every={steps}", "--eval_samples=0", f"--output_dir={out}",
            *VARIANTS[variant]]
-    from gan_tf.distribute import local_cluster
+    from gan_tf.training.distribute import local_cluster
     tf_configs = local_cluster(2) if variant.startswith("multi_worker") else [None]
     start = time.time()
     procs = []

@@ -44,7 +44,7 @@ import tensorflow as tf  # noqa: E402
 from benchmarks import throughput_variants as v  # noqa: E402
 from gan_tf import data  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
-from gan_tf.trainer import SPEED_DEFAULTS  # noqa: E402
+from gan_tf.training.steps import SPEED_DEFAULTS  # noqa: E402
 
 DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_rate=1e-4,
              z_distribution="normal")  # the tutorial's settings

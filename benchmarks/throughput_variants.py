@@ -16,7 +16,7 @@ import tensorflow as tf
 from benchmarks.legacy_tf1_gan import LegacyGAN
 from gan_tf import data, models
 from gan_tf.config import TrainConfig
-from gan_tf.trainer import GANTrainer
+from gan_tf.training.steps import GANTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,8 +37,8 @@ def tf1_session(images, batch_size):
 
 
 def gan_tf_trainer(config, images, steps_per_call):
-    """GANTrainer.train_steps as train.train calls it (bfloat16 compute under
-    config.mixed_precision, as train.train sets it on a CPU)."""
+    """GANTrainer.train_steps as loop.train calls it (bfloat16 compute under
+    config.mixed_precision, as loop.train sets it on a CPU)."""
     tf.random.set_seed(0)
     g, d = models.build(config, "bfloat16" if config.mixed_precision else "float32")
     trainer = GANTrainer(config, g, d)
@@ -192,7 +192,7 @@ class _TimedTrainer(GANTrainer):
 
 def default_run(steps, log_every=None):
     """Training steps/s of the default run (TrainConfig's defaults, as `python
-    train_main.py` without flags gets them: the MLP, batch 100) as train.train runs
+    train_main.py` without flags gets them: the MLP, batch 100) as loop.train runs
     it in this process, `steps` steps into a temporary directory, with evaluation off
     (the default run evaluates once, after its last step, outside the window).
 
@@ -200,11 +200,11 @@ def default_run(steps, log_every=None):
     and XLA compilation) to the return of the last one, and counts the steps of every
     call after the first: set-up before the first step and the end's checkpoint and
     plots are left out; every log record, sample grid and checkpoint in between is in."""
-    from gan_tf import train
+    from gan_tf.training import loop
     config = TrainConfig(max_steps=steps, eval_samples=0, log_every=log_every)
     _TimedTrainer.calls = []
-    with tempfile.TemporaryDirectory() as out, _patched(train, "GANTrainer", _TimedTrainer):
-        train.train(dataclasses.replace(config, output_dir=out))
+    with tempfile.TemporaryDirectory() as out, _patched(loop, "GANTrainer", _TimedTrainer):
+        loop.train(dataclasses.replace(config, output_dir=out))
     calls = _TimedTrainer.calls
     return sum(n for _, n in calls[1:]) / (calls[-1][0] - calls[0][0])
 

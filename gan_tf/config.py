@@ -51,7 +51,7 @@ class TrainConfig:
     conditional: bool = False
     # InfoGAN (Chen et al. 2016), without labels: a categorical code of this many values
     # (0: off) appended to z, and a head on D's features that predicts it from G's image;
-    # info_weight times its cross-entropy is added to G's and D's losses (gan_tf.info).
+    # info_weight times its cross-entropy is added to G's and D's losses (gan_tf.training.steps).
     latent_categories: int = 0
     info_weight: float = 1.0
     # Classes left out of training (and of the evaluation's real images): a GAN of the
@@ -87,7 +87,7 @@ class TrainConfig:
     # Shift every image D sees, real or fake, by up to this many pixels each way (0: off),
     # the translation of DiffAugment (Zhao et al. 2020): D cannot memorise a small dataset.
     d_translate: int = 0
-    # DiffAugment's policies (gan_tf.diffaugment) on every image D sees, e.g.
+    # DiffAugment's policies (gan_tf.training.augmentations) on every image D sees, e.g.
     # "color,translation,cutout" ("": off).
     diffaugment: str = ""
     # Exponential moving average of G's weights with this decay (0: off); samples,
@@ -106,14 +106,14 @@ class TrainConfig:
     checkpoint_every: Optional[int] = None
     num_samples: int = 16  # size of the fixed-z sample grid
     progress_seconds: float = 5.0  # at most one progress line on the terminal this often
-    # Sample quality (gan_tf.metrics) every eval_every steps (None: at the end only) on
+    # Sample quality (gan_tf.evaluation.metrics) every eval_every steps (None: at the end only) on
     # eval_samples samples (0: never), in the space of the classifier in classifier_dir
     # (None: the cached one for the dataset, trained on first use).
     eval_every: Optional[int] = None
     eval_samples: int = 1000
     classifier_dir: Optional[str] = None
     max_seconds: Optional[float] = None  # stop (and save, and evaluate) after this long
-    # Scaling out (gan_tf.distribute): the tf.distribute strategy; the TPU to use (name or
+    # Scaling out (gan_tf.training.distribute): the tf.distribute strategy; the TPU to use (name or
     # grpc:// address; None: the one TPUClusterResolver finds); logical CPU devices to make
     # (mirrored without GPUs); bfloat16/float16 compute with float32 variables and outputs.
     strategy: str = "default"
@@ -122,7 +122,7 @@ class TrainConfig:
     mixed_precision: bool = False
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
     init_from_tf1_checkpoint: Optional[str] = None
-    tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.porting
+    tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.tf1.checkpoints
     # model="tf1": a legacy TF1 model's own generator and discriminator functions,
     # MODULE:FUNCTION, and whether the discriminator takes images flat (docs/porting.md).
     generator_fn: Optional[str] = None

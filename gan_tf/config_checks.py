@@ -9,10 +9,10 @@ DATASETS = ("mnist", "mnist_5k", "fashion_mnist")
 Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
 LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # gan_tf.losses.LOSSES
-DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.diffaugment.POLICIES
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.training.augmentations.POLICIES
 G_UPSAMPLES = ("transpose", "resize")  # dcgan's stride-2 layers in G, see gan_tf.models.dcgan
-INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.layers
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.distribute
+INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.models.layers
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.training.distribute
 MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
 FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MODULE:FUNCTION

@@ -30,7 +30,8 @@ os.environ["GAN_TF_CACHE"] = CACHE  # inherited by the command-line tests' subpr
 @pytest.fixture(scope="session", autouse=True)
 def quick_classifier():
     """(classifier, info) for mnist_5k, trained for one epoch into the test cache."""
-    from gan_tf import classifier, data
+    from gan_tf import data
+    from gan_tf.evaluation import classifier
     return classifier.train_and_save(data.load_mnist_5k(),
                                      classifier.default_classifier_dir("mnist_5k"), epochs=1)
 
@@ -38,19 +39,19 @@ def quick_classifier():
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """A finished 10-step run of tests.helpers.run_config, shared read-only (copy it to change it)."""
-    from gan_tf import train
+    from gan_tf.training import loop
     from tests.helpers import run_config
     path = tmp_path_factory.mktemp("small_run") / "run"
-    train.train(run_config(path, max_steps=10))
+    loop.train(run_config(path, max_steps=10))
     return path
 
 
 @pytest.fixture(scope="session")
 def short_run(tmp_path_factory):
     """A finished 6-step run of the TF1 notebook's network sizes (what legacy code loads)."""
-    from gan_tf import train
     from gan_tf.config import TrainConfig
+    from gan_tf.training import loop
     run_dir = str(tmp_path_factory.mktemp("short_run"))
-    train.train(TrainConfig(dataset="mnist_5k", output_dir=run_dir, max_steps=6, log_every=2,
+    loop.train(TrainConfig(dataset="mnist_5k", output_dir=run_dir, max_steps=6, log_every=2,
                             sample_every=3, batch_size=16, eval_samples=0))
     return run_dir

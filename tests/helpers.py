@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 
-from gan_tf import logs
 from gan_tf.config import TrainConfig
+from gan_tf.runs import logs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(ROOT, "train_main.py")
@@ -88,9 +88,10 @@ def one_error_line(result):
 _CLI_CASES = """
 import contextlib, importlib, io, json, sys
 from absl import flags
-from gan_tf import cli
+from gan_tf.commands import common
+from gan_tf._moved import COMMANDS
 name, cases = sys.argv[1], json.loads(sys.argv[2])
-module = importlib.import_module(name)
+module = importlib.import_module(COMMANDS.get(name, name))
 if hasattr(module, "define_flags"):
     module.define_flags()
 results = []
@@ -100,7 +101,7 @@ for argv in cases:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         try:
-            cli.run(module.main, user_errors=module.USER_ERRORS)
+            common.run(module.main, user_errors=module.USER_ERRORS)
             code = 0
         except SystemExit as e:
             code = e.code or 0
@@ -111,7 +112,7 @@ print("\\n" + json.dumps(results))
 
 def cli_errors(module, *cases, cwd=None, env=None):
     """[(exit code, stderr)] of each argument list in `cases` given in turn to `module`'s
-    command line (train_main or gan_tf.<tool>) through cli.run, all in one Python process
+    command line (train_main or gan_tf.<tool>) through common.run, all in one Python process
     (with `env` added to the environment): the same parsing and one-line error path as
     `python -m module`, paying TensorFlow's start-up once rather than once per case."""
     result = subprocess.run([sys.executable, "-c", _CLI_CASES, module, json.dumps(cases)],

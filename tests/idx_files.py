@@ -5,7 +5,7 @@ import struct
 
 import numpy as np
 
-from gan_tf import datafiles
+from gan_tf.data import files
 
 
 def write_idx(path, array, magic=None):
@@ -23,7 +23,7 @@ def write_idx_set(directory, n_train=30, n_test=10, seed=0):
     for split, n in (("train", n_train), ("test", n_test)):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, n, dtype=np.uint8)
-        img_stem, lbl_stem = datafiles.IDX_FILES[split]
+        img_stem, lbl_stem = files.IDX_FILES[split]
         write_idx(os.path.join(directory, img_stem + ".gz"), images)
         write_idx(os.path.join(directory, lbl_stem + ".gz"), labels)
         arrays[split] = (images, labels)

@@ -7,8 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import anomaly, data, errors, metrics, runs, train
+from gan_tf import data, errors
+from gan_tf.applications import anomaly
+from gan_tf.evaluation import metrics
 from gan_tf.models import mlp
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop
 from tests.helpers import cli_errors, run_module, small_config
 
 LEFT_OUT = 7
@@ -47,7 +51,7 @@ def run_without_seven(tmp_path_factory):
     """A small MLP GAN trained on the digits other than 7."""
     run_dir = tmp_path_factory.mktemp("without_seven")
     with mock.patch.object(data, "make_dataset", wraps=data.make_dataset) as make_dataset:
-        train.train(small_config(output_dir=str(run_dir), exclude_classes=(LEFT_OUT,),
+        loop.train(small_config(output_dir=str(run_dir), exclude_classes=(LEFT_OUT,),
                                  max_steps=400, batch_size=32, eval_samples=0))
     SEEN[run_dir] = make_dataset.call_args.args[0]  # the images the trainer drew batches from
     return str(run_dir)
@@ -63,7 +67,7 @@ def foreign_images(digits):
 
 
 def test_run_trains_only_on_the_kept_classes(run_without_seven):
-    config, _, _, _ = runs.restore_models(run_without_seven)
+    config, _, _, _ = restore_models(run_without_seven)
     assert config.exclude_classes == (LEFT_OUT,)
     seen = SEEN[[d for d in SEEN if str(d) == run_without_seven][0]]
     full = data.load_mnist_5k()
@@ -73,7 +77,7 @@ def test_run_trains_only_on_the_kept_classes(run_without_seven):
 
 
 def test_scores_rank_foreign_images_above_held_out_digits(run_without_seven):
-    config, g, d, _ = runs.restore_models(run_without_seven)
+    config, g, d, _ = restore_models(run_without_seven)
     full = data.load_mnist_5k()
     digits = full.test_images[full.test_labels != LEFT_OUT][:100]
     images = np.concatenate([digits, foreign_images(digits)])
@@ -97,7 +101,7 @@ def auroc_against(values, foreign, n):
 
 
 def test_discriminator_score_is_minus_its_logit_in_graph_and_eagerly(run_without_seven):
-    _, _, d, _ = runs.restore_models(run_without_seven)
+    _, _, d, _ = restore_models(run_without_seven)
     x = data.load_mnist_5k().test_images[:7]
     scores, features = anomaly.discriminator_outputs(d, x, batch_size=3)
     np.testing.assert_allclose(scores, -d(tf.constant(x))[1].numpy()[:, 0], atol=1e-5)
@@ -114,7 +118,7 @@ def test_conditional_discriminator_scores_the_class_it_finds_most_real():
 
 
 def test_inversion_fits_z_so_the_residual_falls_with_more_steps(run_without_seven):
-    config, g, d, _ = runs.restore_models(run_without_seven)
+    config, g, d, _ = restore_models(run_without_seven)
     x = data.load_mnist_5k().test_images[:20]
     short, long = [anomaly.inversion_scores(g, d, x, config.z_dim, config.z_distribution,
                                             anomaly.InversionOptions(steps=steps))

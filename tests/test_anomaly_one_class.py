@@ -7,8 +7,13 @@ from unittest import mock
 import numpy as np
 import pytest
 
-from benchmarks import anomaly as bench, anomaly_one_class
-from gan_tf import anomaly, data, metrics, runs, train
+from benchmarks import anomaly as bench
+from benchmarks import anomaly_one_class
+from gan_tf import data
+from gan_tf.applications import anomaly
+from gan_tf.evaluation import metrics
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop
 from tests.helpers import cli_errors, small_config
 
 NORMAL = 0
@@ -21,7 +26,7 @@ def one_class_run(tmp_path_factory):
     and the images its trainer drew batches from."""
     run_dir = tmp_path_factory.mktemp("only_zero")
     with mock.patch.object(data, "make_dataset", wraps=data.make_dataset) as make_dataset:
-        train.train(small_config(output_dir=str(run_dir), exclude_classes=OTHERS, max_steps=300,
+        loop.train(small_config(output_dir=str(run_dir), exclude_classes=OTHERS, max_steps=300,
                                  batch_size=32))
     return str(run_dir), make_dataset.call_args.args[0]
 
@@ -34,7 +39,7 @@ def test_trains_on_the_normal_digit_alone(one_class_run):
 
 
 def test_other_digits_rank_above_held_out_normal_ones(one_class_run):
-    config, g, d, _ = runs.restore_models(one_class_run[0])
+    config, g, d, _ = restore_models(one_class_run[0])
     full = data.load_mnist_5k()
     reference = data.without_classes(full, config.exclude_classes).train_images
     scores = anomaly.score(g, d, full.test_images, reference, config.z_dim,

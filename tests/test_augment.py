@@ -6,23 +6,27 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import augment, classifier, data, models, train
-from gan_tf.cli import UsageError
+from gan_tf import data, models
+from gan_tf.applications import synthetic
+from gan_tf.commands import augment as augment_command
+from gan_tf.commands.common import UsageError
+from gan_tf.evaluation import classifier
+from gan_tf.training import loop
 from tests.helpers import cli_errors, small_config
 
 
 def test_stratified_subset_takes_each_class_equally_chosen_by_seed():
     labels = data.load_mnist_5k().train_labels
-    a, b = (augment.stratified_subset(labels, 105, 0, 10),
-            augment.stratified_subset(labels, 105, 1, 10))
+    a, b = (synthetic.stratified_subset(labels, 105, 0, 10),
+            synthetic.stratified_subset(labels, 105, 1, 10))
     assert len(a) == len(set(a)) == 105
     np.testing.assert_array_equal(np.bincount(labels[a]), [11] * 5 + [10] * 5)
     assert not np.array_equal(a, b)
-    np.testing.assert_array_equal(a, augment.stratified_subset(labels, 105, 0, 10))
-    np.testing.assert_array_equal(augment.stratified_subset(labels, None, 0, 10),
+    np.testing.assert_array_equal(a, synthetic.stratified_subset(labels, 105, 0, 10))
+    np.testing.assert_array_equal(synthetic.stratified_subset(labels, None, 0, 10),
                                   np.arange(len(labels)))
     with pytest.raises(ValueError, match="of class 3"):
-        augment.stratified_subset(labels[labels != 3], 50, 0, 10)
+        synthetic.stratified_subset(labels[labels != 3], 50, 0, 10)
 
 
 class CentrePixelLabeller(tf.Module):
@@ -41,30 +45,30 @@ def test_synthesize_labels_samples_by_class_asked_or_by_classifier(conditional):
     config = small_config(conditional=conditional)
     g, _ = models.build(config)
     labeller = None if conditional else CentrePixelLabeller()
-    images, labels = augment.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3,
+    images, labels = synthetic.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3,
                                         label_classifier=labeller)
     assert images.shape == (40, 28, 28, 1) and labels.shape == (40,)
     if conditional:  # every class equally often, each image drawn for its label
         np.testing.assert_array_equal(np.bincount(labels), [4] * 10)
-        again, _ = augment.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3)
+        again, _ = synthetic.synthesize(g, config.z_dim, config.z_distribution, 40, seed=3)
         np.testing.assert_array_equal(images, again)
     else:  # each image keeps the label of its own pixels, after the shuffle too
         expected = np.argmax(images.reshape(-1, 28 * 28)[:, 14 * 28 + 9:14 * 28 + 19], axis=1)
         assert len(set(expected)) > 3  # a test that can tell images apart
         np.testing.assert_array_equal(labels, expected)
         with pytest.raises(ValueError, match="label_classifier"):
-            augment.synthesize(g, config.z_dim, config.z_distribution, 4, seed=0)
+            synthetic.synthesize(g, config.z_dim, config.z_distribution, 4, seed=0)
 
 
 def test_summary_and_table_report_mean_and_spread_over_seeds():
     records = [{"seed": s, "n": 100, "kind": k, "m": m, "accuracy": a}
                for s, (k, m, a) in enumerate([("real", 0, 0.8), ("real", 0, 0.9),
                                               ("synthetic", 100, 0.6), ("synthetic", 100, 0.7)])]
-    summary = {(r["kind"], r["m"]): r for r in augment.summarize(records)}
+    summary = {(r["kind"], r["m"]): r for r in synthetic.summarize(records)}
     assert summary[("real", 0)]["mean"] == pytest.approx(0.85)
     assert summary[("real", 0)]["std"] == pytest.approx(np.std([0.8, 0.9], ddof=1))
     assert summary[("synthetic", 100)]["runs"] == 2
-    row = augment.table(augment.summarize(records), (1000,)).splitlines()[2]
+    row = synthetic.table(synthetic.summarize(records), (1000,)).splitlines()[2]
     assert row == "| 100 | 85.00 ± 7.07 | - | 65.00 ± 7.07 | 0.765 |"
 
 
@@ -79,13 +83,13 @@ def test_classifier_trains_for_a_number_of_steps_on_sets_smaller_than_a_batch():
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("augment_conditional")
-    train.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=20,
+    loop.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=20,
                              eval_samples=0))
     return str(run_dir)
 
 
 def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tmp_path):
-    out = tmp_path / "augment.json"
+    out = tmp_path / "synthetic.json"
     done, again, bad = cli_errors(
         "gan_tf.augment",
         [f"--run_dir={conditional_run}", "--sizes=20", "--synthetic=0,30", "--seeds=0",
@@ -100,7 +104,7 @@ def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tm
     assert kinds == [(20, k, m) for k, m in
                      [("real", 0), ("augmented", 0), ("augmented", 30), ("synthetic", 20)]]
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in doc["records"])
-    with open(tmp_path / "augment.md") as f:
+    with open(tmp_path / "synthetic.md") as f:
         assert f.read().startswith("| N real | real only | real + 0 synthetic |")
     assert again[0] == 2 and "pass --overwrite" in again[1].splitlines()[-1]
     assert bad[0] == 2 and "--sizes" in bad[1].splitlines()[-1]
@@ -108,16 +112,16 @@ def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tm
 
 
 def test_sizes_take_whole_numbers_from_ten_and_all():
-    assert augment._sizes(["20", "all"]) == (20, None)
+    assert augment_command._sizes(["20", "all"]) == (20, None)
     for bad in (["5"], ["x"]):
         with pytest.raises(UsageError, match="--sizes"):
-            augment._sizes(bad)
+            augment_command._sizes(bad)
 
 
 @pytest.mark.parametrize("n, m, share, copies", [(500, 4000, 0.5, 8), (100, 1000, 0.5, 10),
                                                  (4000, 1000, 0.5, 1), (100, 1000, 0.0, 1),
                                                  (100, 0, 0.5, 1), (100, 300, 0.25, 1)])
 def test_real_images_are_repeated_to_about_the_asked_share(n, m, share, copies):
-    assert augment.real_copies(n, m, share) == copies
+    assert synthetic.real_copies(n, m, share) == copies
     if share and copies > 1:
         assert abs(copies * n / (copies * n + m) - share) < 0.05

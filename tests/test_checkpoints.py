@@ -1,4 +1,4 @@
-"""gan_tf.checkpoints: a run saves, keeps and finds its checkpoints from the files in its
+"""gan_tf.runs.checkpoints: a run saves, keeps and finds its checkpoints from the files in its
 own checkpoints/ folder; nothing a file there says decides what gets deleted."""
 import os
 import shutil
@@ -6,7 +6,9 @@ import shutil
 import pytest
 import tensorflow as tf
 
-from gan_tf import checkpoints, errors, train
+from gan_tf import errors
+from gan_tf.runs import checkpoints
+from gan_tf.training import loop
 from tests.helpers import run_config
 
 
@@ -33,7 +35,7 @@ def test_a_crafted_index_deletes_nothing_outside_the_run_on_resume(small_run, tm
         + "".join(f"all_model_checkpoint_timestamps: {2e9 + i}\n" for i in range(len(paths)))
         + "last_preserved_timestamp: 1.0\n")
     before = sorted(str(p) for p in victim.rglob("*"))
-    train.train(run_config(run_dir, max_steps=40))  # three more checkpoints: a sweep
+    loop.train(run_config(run_dir, max_steps=40))  # three more checkpoints: a sweep
     assert sorted(str(p) for p in victim.rglob("*")) == before
     assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-40")
 
@@ -43,7 +45,7 @@ def test_a_run_directory_named_like_a_glob_deletes_only_its_own_checkpoints(tmp_
     sibling = tmp_path / "exp1" / "checkpoints"
     plant(sibling, ["ckpt-10.index", "ckpt-10.data-00000-of-00001"])
     run_dir = tmp_path / "exp[1]"
-    train.train(run_config(run_dir, max_steps=50))
+    loop.train(run_config(run_dir, max_steps=50))
     assert sorted(os.listdir(sibling)) == ["ckpt-10.data-00000-of-00001", "ckpt-10.index"]
     kept = sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index"))
     assert kept == ["ckpt-30.index", "ckpt-40.index", "ckpt-50.index"]
@@ -54,7 +56,7 @@ def test_the_index_is_rebuilt_from_the_files_and_tf_finds_the_newest(small_run, 
     shutil.copytree(small_run, run_dir)
     ckpt = run_dir / "checkpoints"
     (ckpt / "checkpoint").write_text('model_checkpoint_path: "/elsewhere/ckpt-99"\n')
-    train.train(run_config(run_dir, max_steps=30))
+    loop.train(run_config(run_dir, max_steps=30))
     state = tf.train.get_checkpoint_state(str(ckpt))
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
         "ckpt-10", "ckpt-20", "ckpt-30"]

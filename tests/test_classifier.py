@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import classifier, data, errors
+from gan_tf import data, errors
+from gan_tf.evaluation import classifier
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

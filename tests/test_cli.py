@@ -1,14 +1,14 @@
-"""gan_tf.cli: every command line's flag and argument errors as one line and an exit code
+"""gan_tf.commands.common: every command line's flag and argument errors as one line and an exit code
 (2: a bad flag or argument, 1: bad input found later), and the --out checks.
 
-The error cases of each command line run through cli.run in one Python process per
+The error cases of each command line run through common.run in one Python process per
 command line (tests.helpers.cli_errors); each tool's own tests start it as
 `python -m` once more for what it writes."""
 import os
 
 import pytest
 
-from gan_tf import cli
+from gan_tf.commands import common, quiet
 from tests.helpers import ROOT, cli_errors, nocap
 
 TRAIN_FLAG_ERRORS = [
@@ -143,26 +143,26 @@ def test_tool_errors_are_one_line(tool_results, index):
 
 
 def test_check_outputs_wants_the_extension_and_refuses_existing_files(tmp_path):
-    cli.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(tmp_path / "a.csv")], False)
-    with pytest.raises(cli.UsageError, match=r"--out=a.txt: must end with .csv"):
-        cli.check_outputs("a.txt", ".csv", [], False)
+    common.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(tmp_path / "a.csv")], False)
+    with pytest.raises(common.UsageError, match=r"--out=a.txt: must end with .csv"):
+        common.check_outputs("a.txt", ".csv", [], False)
     (tmp_path / "a.png").write_bytes(b"mine")
     paths = [str(tmp_path / "a.csv"), str(tmp_path / "a.png")]
-    with pytest.raises(cli.UsageError, match=r"a.png exists; pass --overwrite"):
-        cli.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, False)
-    cli.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, True)
+    with pytest.raises(common.UsageError, match=r"a.png exists; pass --overwrite"):
+        common.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, False)
+    common.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, True)
 
 
 def test_flag_values_refuses_positional_arguments():
-    with pytest.raises(cli.UsageError, match=r"unexpected arguments \['extra'\]"):
-        cli.flag_values(["tool", "extra"])
+    with pytest.raises(common.UsageError, match=r"unexpected arguments \['extra'\]"):
+        common.flag_values(["tool", "extra"])
 
 
 def test_fail_prints_the_program_and_message_and_exits_with_the_code(capsys, monkeypatch):
     import logging
     monkeypatch.setattr("sys.argv", ["/some/where/tool.py"])
     with pytest.raises(SystemExit) as exit_:
-        cli.fail("it broke", code=3)
+        common.fail("it broke", code=3)
     logging.disable(logging.NOTSET)  # fail() silences logging for the rest of a process
     assert exit_.value.code == 3
     assert capsys.readouterr().err == "tool.py: error: it broke\n"
@@ -213,7 +213,7 @@ def test_held_tensorflow_lines_are_shown_when_the_import_fails_not_on_ctrl_c(cap
                                                                               shown):
     """Issue 25 (16): Ctrl-C during `import tensorflow` dumped its held-back start-up lines."""
     with pytest.raises(raised):
-        with cli._held_stderr():
+        with quiet._held_stderr():
             os.write(2, b"I0000 start-up line\n")
             raise raised()
     assert ("I0000 start-up line" in capfd.readouterr().err) == shown

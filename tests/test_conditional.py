@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, export, models, randomness, runs, sample, train
-from gan_tf.trainer import GANTrainer
+from gan_tf import data, models, randomness
+from gan_tf.applications import export, sampling
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop
+from gan_tf.training.steps import GANTrainer
 from tests.helpers import changed, cli_errors, small_config, snapshot
 
 Z = tf.random.stateless_uniform([10, 8], [1, 2], -1.0, 1.0)
@@ -80,7 +83,7 @@ def test_dataset_pairs_each_image_with_its_label():
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("conditional")
-    train.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=10,
+    loop.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=10,
                              log_every=5, eval_samples=20, num_samples=10))
     return run_dir
 
@@ -89,17 +92,17 @@ def test_conditional_run_samples_and_evaluates_every_class(conditional_run):
     with open(conditional_run / "eval.json") as f:
         final = json.load(f)["final"]
     assert final["step"] == 10 and 0.0 <= final["label_accuracy"] <= 1.0
-    config, g, _, _ = runs.restore_models(str(conditional_run))
+    config, g, _, _ = restore_models(str(conditional_run))
     assert config.conditional and g.num_classes == 10
-    sevens = sample.draw(g, 6, config.z_dim, label=7)
+    sevens = sampling.draw(g, 6, config.z_dim, label=7)
     expected = g(sample_z(6, config), training=False, labels=tf.fill([6], 7))[0]
     np.testing.assert_allclose(sevens, expected.numpy()[..., 0], atol=1e-6)
-    assert not np.allclose(sample.draw(g, 6, config.z_dim, label=2), sevens, atol=1e-4)
-    np.testing.assert_array_equal(sample.class_labels(g, 12), np.arange(12) % 10)
+    assert not np.allclose(sampling.draw(g, 6, config.z_dim, label=2), sevens, atol=1e-4)
+    np.testing.assert_array_equal(sampling.class_labels(g, 12), np.arange(12) % 10)
 
 
 def sample_z(n, config):
-    return randomness.latent_codes(n, config.z_dim, "uniform", seed=0)  # sample.draw's default
+    return randomness.latent_codes(n, config.z_dim, "uniform", seed=0)  # sampling.draw's default
 
 
 def test_sample_command_takes_a_label_only_from_conditional_runs(conditional_run, tmp_path):
@@ -113,7 +116,7 @@ def test_sample_command_takes_a_label_only_from_conditional_runs(conditional_run
 
 
 def test_saved_model_of_a_conditional_run_takes_labels(conditional_run, tmp_path):
-    config, g, _, _ = runs.restore_models(str(conditional_run))
+    config, g, _, _ = restore_models(str(conditional_run))
     export.export_saved_model(g, config.z_dim, str(tmp_path / "export"))
     serve = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
     z = sample_z(4, config)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, datafiles, errors
+from gan_tf import data, errors
+from gan_tf.data import files
 from tests.idx_files import write_idx, write_idx_set
 
 
@@ -16,7 +17,7 @@ def test_read_idx_round_trip(tmp_path, suffix):
     images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
     path = str(tmp_path / ("x-idx3-ubyte" + suffix))
     write_idx(path, images)
-    np.testing.assert_array_equal(datafiles.read_idx(path), images)
+    np.testing.assert_array_equal(files.read_idx(path), images)
 
 
 def test_truncated_idx_names_the_file(tmp_path):
@@ -25,7 +26,7 @@ def test_truncated_idx_names_the_file(tmp_path):
     with open(path, "r+b") as f:
         f.truncate(100)
     with pytest.raises(errors.DataError, match="train-images-idx3-ubyte: truncated"):
-        datafiles.read_idx(path)
+        files.read_idx(path)
 
 
 def test_truncated_gzip_idx_names_the_file(tmp_path):
@@ -34,14 +35,14 @@ def test_truncated_gzip_idx_names_the_file(tmp_path):
     raw = open(path, "rb").read()
     open(path, "wb").write(raw[: len(raw) // 2])
     with pytest.raises(errors.DataError, match="train-images-idx3-ubyte.gz"):
-        datafiles.read_idx(path)
+        files.read_idx(path)
 
 
 def test_wrong_magic_number_names_the_file(tmp_path):
     path = str(tmp_path / "labels-idx1-ubyte")
     write_idx(path, np.zeros(5), magic=struct.pack(">HBB", 0, 0x0D, 1))  # float data
     with pytest.raises(errors.DataError, match=r"labels-idx1-ubyte: not an unsigned-byte IDX"):
-        datafiles.read_idx(path)
+        files.read_idx(path)
 
 
 def test_idx_directory_loads_scaled_with_labels(tmp_path):
@@ -272,8 +273,8 @@ def test_a_gzip_idx_is_refused_from_its_first_bytes_not_inflated_whole(tmp_path,
     path = str(tmp_path / "train-images-idx3-ubyte.gz")
     gzip_bomb(path, header)
     with pytest.raises(errors.DataError, match=expect):
-        datafiles.read_idx(path)
-    assert peak_bytes(datafiles.read_idx, path) < 8 << 20  # before: the whole 64 MiB, twice
+        files.read_idx(path)
+    assert peak_bytes(files.read_idx, path) < 8 << 20  # before: the whole 64 MiB, twice
 
 
 def test_a_raw_idx_is_checked_against_its_size_before_reading(tmp_path):
@@ -281,8 +282,8 @@ def test_a_raw_idx_is_checked_against_its_size_before_reading(tmp_path):
     with open(path, "wb") as f:
         f.write(struct.pack(">HBBIII", 0, 8, 3, 1, 28, 28) + bytes(64 << 20))
     with pytest.raises(errors.DataError, match="oversized"):
-        datafiles.read_idx(path)
-    assert peak_bytes(datafiles.read_idx, path) < 8 << 20
+        files.read_idx(path)
+    assert peak_bytes(files.read_idx, path) < 8 << 20
 
 
 def npy_claiming(shape, data=b""):
@@ -302,13 +303,13 @@ def test_an_npz_member_claiming_more_than_it_holds_is_refused(tmp_path):
         for name in ("y_train", "x_test", "y_test"):
             z.writestr(name + ".npy", npy_claiming((1,), b"\x00"))
     with pytest.raises(errors.DataError, match="x_train.*holds"):
-        datafiles.load_npz(str(path))
-    assert peak_bytes(datafiles.load_npz, str(path)) < 8 << 20
+        files.load_npz(str(path))
+    assert peak_bytes(files.load_npz, str(path)) < 8 << 20
 
 
 @pytest.mark.parametrize("shape", [(2 ** 40, 28, 28), (2 ** 62, 28, 28)])
 def test_a_npy_claiming_a_huge_shape_is_one_line(tmp_path, shape):
-    from gan_tf import anomaly
+    from gan_tf.applications import anomaly
     path = tmp_path / "images.npy"
     path.write_bytes(npy_claiming(shape, bytes(784)))
     with pytest.raises(errors.DataError, match="images.npy.*holds"):

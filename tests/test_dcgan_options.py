@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import anomaly, data, models, randomness, runs, train
+from gan_tf import data, models, randomness
+from gan_tf.applications import anomaly
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
 from gan_tf.models import dcgan
-from gan_tf.trainer import GANTrainer
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop
+from gan_tf.training.steps import GANTrainer
 from tests.helpers import changed, small_config, snapshot
 
 RNG = np.random.default_rng(0)
@@ -155,8 +158,8 @@ def test_a_run_restores_with_the_options(tmp_path):
     config = small_config("dcgan", output_dir=str(tmp_path), max_steps=4, log_every=2,
                           sample_every=4, num_samples=4, g_upsample="resize",
                           minibatch_stddev=True)
-    train.train(config)
-    restored, g, d, path = runs.restore_models(str(tmp_path))
+    loop.train(config)
+    restored, g, d, path = restore_models(str(tmp_path))
     assert restored == config
     with open(tmp_path / "train_samples.pkl", "rb") as f:
         last_grid = pickle.load(f)[-1]

@@ -1,9 +1,9 @@
-"""gan_tf.diffaugment: each op against a numpy formula, its gradient, its seeds."""
+"""gan_tf.training.augmentations: each op against a numpy formula, its gradient, its seeds."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import diffaugment
+from gan_tf.training import augmentations
 
 
 def rng(seed=0):
@@ -27,7 +27,7 @@ def cutout_mask(centre_row, centre_col, size=28, square=14):
 @pytest.mark.parametrize("compiled", [False, True])
 def test_cutout_zeroes_a_clipped_half_size_square_per_image(compiled):
     x = images(200)
-    fn = tf.function(diffaugment.cutout) if compiled else diffaugment.cutout
+    fn = tf.function(augmentations.cutout) if compiled else augmentations.cutout
     out = fn(tf.constant(x), rng()).numpy()
     centres, areas = set(), []
     for i in range(len(x)):
@@ -45,7 +45,7 @@ def test_cutout_zeroes_a_clipped_half_size_square_per_image(compiled):
 def test_translation_is_an_eighth_of_the_size_with_zero_padding():
     x = images()
     padded = np.pad(x, ((0, 0), (4, 4), (4, 4), (0, 0)))
-    out = diffaugment.translation(tf.constant(x), rng()).numpy()
+    out = augmentations.translation(tf.constant(x), rng()).numpy()
     offsets = set()
     for i in range(len(x)):
         match = [(a, b) for a in range(9) for b in range(9)
@@ -64,26 +64,26 @@ def per_image_factor(out, x):
 
 def test_colour_ops_follow_the_papers_formulas():
     x = images(500, low=-1)
-    shift = diffaugment.brightness(tf.constant(x), rng()).numpy() - x
+    shift = augmentations.brightness(tf.constant(x), rng()).numpy() - x
     b = shift[:, 0, 0, 0]
     np.testing.assert_allclose(shift, np.broadcast_to(b[:, None, None, None], x.shape), atol=1e-6)
     assert b.min() >= -0.5 and b.max() < 0.5 and b.std() > 0.25  # uniform in [-0.5, 0.5)
     mean = x.mean(axis=(1, 2, 3), keepdims=True)
-    out = diffaugment.contrast(tf.constant(x), rng()).numpy()
+    out = augmentations.contrast(tf.constant(x), rng()).numpy()
     c = per_image_factor(out - mean, x - mean)
     assert c.min() >= 0.5 and c.max() < 1.5 and c.std() > 0.25
     np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), mean.ravel(), atol=1e-5)
     # Saturation: the identity on grayscale; on colour, (x - channel mean) * s + mean, s in [0, 2).
-    grey = diffaugment.saturation(tf.constant(x), rng()).numpy()
+    grey = augmentations.saturation(tf.constant(x), rng()).numpy()
     np.testing.assert_array_equal(grey, (x - x) * 1.7 + x)  # the formula, exactly, on one channel
     rgb = images(100, channels=3, low=-1)
     grey = rgb.mean(axis=3, keepdims=True)
-    s = per_image_factor(diffaugment.saturation(tf.constant(rgb), rng()).numpy() - grey, rgb - grey)
+    s = per_image_factor(augmentations.saturation(tf.constant(rgb), rng()).numpy() - grey, rgb - grey)
     assert s.min() >= 0 and s.max() < 2 and s.std() > 0.4
 
 
-@pytest.mark.parametrize("op", [diffaugment.brightness, diffaugment.saturation,
-                                diffaugment.contrast, diffaugment.translation, diffaugment.cutout])
+@pytest.mark.parametrize("op", [augmentations.brightness, augmentations.saturation,
+                                augmentations.contrast, augmentations.translation, augmentations.cutout])
 def test_gradient_flows_to_the_images_through_every_op(op):
     x = tf.constant(images(8, channels=3, low=-1))  # colour: saturation is not skipped
     weights = tf.constant(images(8, channels=3, seed=1))
@@ -93,19 +93,19 @@ def test_gradient_flows_to_the_images_through_every_op(op):
         total = tf.reduce_sum(out * weights)
     grad = tape.gradient(total, x).numpy()
     assert np.isfinite(grad).all() and (np.abs(grad).sum(axis=(1, 2, 3)) > 1).all()
-    if op is diffaugment.cutout:  # a 0/1 mask: the weights where kept, 0 in the square
+    if op is augmentations.cutout:  # a 0/1 mask: the weights where kept, 0 in the square
         np.testing.assert_array_equal(grad, weights.numpy() * (out.numpy() != 0))
 
 
 def test_the_policy_is_deterministic_per_seed_and_the_same_in_graph():
     x = tf.constant(images(16, low=-1))
     policy = "color,translation,cutout"
-    eager = diffaugment.augment(x, policy, rng(3)).numpy()
-    compiled = tf.function(diffaugment.augment, reduce_retracing=True)
+    eager = augmentations.augment(x, policy, rng(3)).numpy()
+    compiled = tf.function(augmentations.augment, reduce_retracing=True)
     np.testing.assert_allclose(compiled(x, policy, rng(3)).numpy(), eager, atol=1e-6)
-    np.testing.assert_array_equal(diffaugment.augment(x, policy, rng(3)).numpy(), eager)
-    assert not np.allclose(diffaugment.augment(x, policy, rng(4)).numpy(), eager)
-    assert diffaugment.augment(x, "", rng()) is x
+    np.testing.assert_array_equal(augmentations.augment(x, policy, rng(3)).numpy(), eager)
+    assert not np.allclose(augmentations.augment(x, policy, rng(4)).numpy(), eager)
+    assert augmentations.augment(x, "", rng()) is x
     # Each image draws its own: two copies of one image in a batch come out different.
-    twice = diffaugment.augment(tf.concat([x[:1], x[:1]], 0), policy, rng()).numpy()
+    twice = augmentations.augment(tf.concat([x[:1], x[:1]], 0), policy, rng()).numpy()
     assert not np.allclose(twice[0], twice[1])

@@ -15,11 +15,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, distribute, errors, logs, models, train
+from gan_tf import data, errors, models
 from gan_tf.models import dcgan
-from gan_tf.trainer import METRIC_KEYS, GANTrainer
-from tests.helpers import MAIN, ROOT, changed, cli_errors, small_config, snapshot
+from gan_tf.runs import logs
+from gan_tf.training import distribute, loop
+from gan_tf.training.steps import METRIC_KEYS, GANTrainer
+from tests.helpers import MAIN, ROOT, changed, cli_errors
 from tests.helpers import records as read_records
+from tests.helpers import small_config, snapshot
 
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (96, 28, 28, 1)).astype(np.float32)
 
@@ -104,7 +107,7 @@ def test_global_batch_must_split_over_the_replicas(tmp_path):
     config = small_config(batch_size=15, strategy="mirrored", cpu_devices=2,
                           output_dir=str(tmp_path / "run"), max_steps=2)
     with pytest.raises(errors.RunError, match="--batch_size=15 .* 2 replicas"):
-        train.train(config)
+        loop.train(config)
     assert not os.path.exists(tmp_path / "run")  # refused before anything was written
 
 
@@ -151,9 +154,9 @@ def run_config(tmp_path, kind="mlp_bn", **overrides):
 def test_checkpoints_resume_under_another_strategy(tmp_path, first, second):
     """Train 4 steps under one strategy, resume to 8 under the other: the same losses as
     8 uninterrupted steps on one device."""
-    train.train(run_config(tmp_path / "a", strategy=first, cpu_devices=2, max_steps=4))
-    train.train(run_config(tmp_path / "a", strategy=second, cpu_devices=2, max_steps=8))
-    train.train(run_config(tmp_path / "b", max_steps=8))
+    loop.train(run_config(tmp_path / "a", strategy=first, cpu_devices=2, max_steps=4))
+    loop.train(run_config(tmp_path / "a", strategy=second, cpu_devices=2, max_steps=8))
+    loop.train(run_config(tmp_path / "b", max_steps=8))
     resumed, straight = read_records(tmp_path / "a"), read_records(tmp_path / "b")
     assert [r["step"] for r in resumed] == [r["step"] for r in straight] == [2, 4, 6, 8]
     for a, b in zip(resumed, straight):
@@ -165,7 +168,7 @@ def test_checkpoints_resume_under_another_strategy(tmp_path, first, second):
 
 def test_mixed_precision_trains_with_float32_variables_and_outputs(tmp_path):
     config = run_config(tmp_path, "dcgan", mixed_precision=True, max_steps=4)
-    record = train.train(config)
+    record = loop.train(config)
     assert all(np.isfinite(record[k]) for k in METRIC_KEYS)
     assert distribute.compute_dtype(config, tf.distribute.get_strategy()) == "bfloat16"
     g, d = models.build(config, compute_dtype="bfloat16")
@@ -206,7 +209,7 @@ def test_two_local_workers_train_and_the_run_resumes_in_one_process(tmp_path):
     # One process, default strategy, picks the run up at step 6.
     config = small_config(output_dir=str(run_dir), max_steps=10, log_every=2,
                           checkpoint_every=3, sample_every=3, num_samples=4, eval_samples=0)
-    train.train(config)
+    loop.train(config)
     records = read_records(run_dir)
     assert [r["step"] for r in records] == [2, 4, 6, 8, 10]
     assert all(np.isfinite(r["d_loss"]) for r in records)

@@ -55,6 +55,7 @@ def test_the_flag_reference_is_generated_from_the_flags_and_covers_every_field()
     """docs/flags.md is the flag definitions' own text (README links it instead of a
     table of its own), and every TrainConfig field is a flag with a row there."""
     import dataclasses
+
     from gan_tf.commands import flag_docs
     from gan_tf.config import TrainConfig
     with open(flag_docs.PATH, encoding="utf-8") as f:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from benchmarks.legacy_tf1_gan import LegacyGAN
-from gan_tf import errors, export, runs
+from gan_tf import errors
+from gan_tf.applications import export
+from gan_tf.runs.restore import restore_models
 from tests.helpers import run_module, z_batch
 
 
@@ -24,7 +26,7 @@ def test_export_into_the_runs_checkpoint_folder_is_refused(small_run):
         assert "\n" not in str(error.value)
     assert index.read_bytes() == before
     assert sorted(os.listdir(small_run / "checkpoints")) == names
-    assert runs.restore_models(str(small_run))[3].endswith("ckpt-10")
+    assert restore_models(str(small_run))[3].endswith("ckpt-10")
 
 
 def test_export_refuses_a_folder_whose_checkpoint_index_names_other_checkpoints(small_run, tmp_path):
@@ -61,7 +63,7 @@ def test_export_saved_model_loads_without_gan_tf(short_run, tmp_path):
     loaded = subprocess.run([sys.executable, "-c", script], cwd=str(tmp_path),
                             capture_output=True, text=True, timeout=300)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    _, g, _, _ = runs.restore_models(short_run)
+    _, g, _, _ = restore_models(short_run)
     np.testing.assert_allclose(np.load(tmp_path / "images.npy"), g(z)[0].numpy(), atol=1e-5)
     with open(export_dir / export.EXPORT_INFO) as f:
         assert json.load(f)["z_dim"] == 100
@@ -75,6 +77,6 @@ def test_export_tf1_checkpoint_restores_in_legacy_code(short_run, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     gan = LegacyGAN(seed=5)
     gan.restore_generator(str(tmp_path / "checkpoints"))
-    _, g, _, _ = runs.restore_models(short_run)
+    _, g, _, _ = restore_models(short_run)
     z = z_batch()
     np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)

@@ -7,7 +7,7 @@ import pytest
 
 from gan_tf import fileio
 from gan_tf.errors import LogFileError
-from gan_tf.pickles import load_pickle
+from gan_tf.runs.pickles import load_pickle
 
 
 def pair(i):
@@ -113,31 +113,31 @@ def _read_config(tmp_path):
 
 
 def _read_metrics(tmp_path):
-    from gan_tf import logs
+    from gan_tf.runs import logs
     (tmp_path / "metrics.jsonl").write_text(DEEP + "\n" + '{"step": 1}\n')
     return logs.read_metrics(str(tmp_path / "metrics.jsonl"))
 
 
 def _read_sample_steps(tmp_path):
-    from gan_tf import logs
+    from gan_tf.runs import logs
     (tmp_path / logs.SAMPLE_STEPS).write_text(DEEP)
     return logs.RunLogs(str(tmp_path))._read_samples()
 
 
 def _read_name_map(tmp_path):
-    from gan_tf import porting
+    from gan_tf.tf1 import checkpoints as tf1_checkpoints
     (tmp_path / "map.json").write_text("{" + '"a":' * 100_000 + "1" + "}" * 100_000)
-    return porting.read_name_map(str(tmp_path / "map.json"))
+    return tf1_checkpoints.read_name_map(str(tmp_path / "map.json"))
 
 
 def _read_classifier_info(tmp_path):
-    from gan_tf import classifier
+    from gan_tf.evaluation import classifier
     (tmp_path / classifier.INFO_FILE).write_text(DEEP)
     return classifier.read_info(str(tmp_path))
 
 
 def _read_tf_config(tmp_path, monkeypatch):
-    from gan_tf import distribute
+    from gan_tf.training import distribute
     monkeypatch.setenv("TF_CONFIG", "[" * 50_000 + "]" * 50_000)
     return distribute._tf_config()
 
@@ -156,7 +156,7 @@ def test_json_nested_too_deep_is_one_line_from_every_reader(tmp_path, monkeypatc
 
 def test_appends_never_follow_a_link_planted_mid_run(tmp_path):
     """Issue 25 (4): a link put in place of a log file while a run writes."""
-    from gan_tf import logs
+    from gan_tf.runs import logs
     outside = tmp_path / "outside.txt"
     outside.write_text("keep\n")
     run_logs = logs.RunLogs(str(tmp_path))

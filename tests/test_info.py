@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import anomaly, data, errors, export, info, models, randomness, runs, sample, train
+from gan_tf import data, errors, models, randomness, runs
+from gan_tf.applications import anomaly, export, sampling
 from gan_tf.config import TrainConfig
 from gan_tf.evaluation import GeneratorEvaluator
-from gan_tf.trainer import METRIC_KEYS, GANTrainer
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop, steps
+from gan_tf.training.steps import METRIC_KEYS, GANTrainer
 from tests.helpers import changed, cli_errors, records, small_config, snapshot
 
 K = 10
@@ -61,8 +64,8 @@ def test_code_loss_is_numpy_softmax_cross_entropy(batch, k):
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     expected = -log_softmax[np.arange(batch), codes].mean()
-    np.testing.assert_allclose(info.code_loss(logits, codes).numpy(), expected, rtol=1e-5)
-    np.testing.assert_allclose(tf.function(info.code_loss)(logits, codes).numpy(), expected,
+    np.testing.assert_allclose(steps.code_loss(logits, codes).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(tf.function(steps.code_loss)(logits, codes).numpy(), expected,
                                rtol=1e-5)
 
 
@@ -152,7 +155,7 @@ def info_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("info") / "run"
     config = small_config(latent_categories=K, output_dir=str(run_dir), max_steps=200,
                           log_every=50, checkpoint_every=100, eval_samples=50, num_samples=12)
-    train.train(config)
+    loop.train(config)
     return run_dir
 
 
@@ -167,7 +170,7 @@ def test_run_logs_info_loss_which_falls_as_q_learns_the_code(info_run):
         final = json.load(f)["final"]
     assert final["step"] == 200 and "label_accuracy" not in final  # a code is not a class
     # Q reads G's code back from fresh samples far better than chance (1/K).
-    config, g, d, _ = runs.restore_models(str(info_run))
+    config, g, d, _ = restore_models(str(info_run))
     codes = randomness.random_codes(500, K, seed=5, stream=9)
     images, _ = g(randomness.latent_codes(500, 8, "uniform", 5, 9), labels=codes)
     read = np.argmax(d.code_logits(d.features(images)).numpy(), axis=1)
@@ -175,7 +178,7 @@ def test_run_logs_info_loss_which_falls_as_q_learns_the_code(info_run):
 
 
 def test_evaluation_draws_the_run_codes_not_classes(info_run, quick_classifier):
-    config, g, _, _ = runs.restore_models(str(info_run))
+    config, g, _, _ = restore_models(str(info_run))
     evaluator = GeneratorEvaluator(dataclasses.replace(config, eval_samples=40),
                                    data.load_mnist_5k())
     assert evaluator.labels is None  # no label_accuracy
@@ -186,19 +189,19 @@ def test_evaluation_draws_the_run_codes_not_classes(info_run, quick_classifier):
 
 
 def test_samples_draw_random_codes_or_the_one_asked_for(info_run):
-    config, g, _, _ = runs.restore_models(str(info_run))
+    config, g, _, _ = restore_models(str(info_run))
     z = randomness.latent_codes(12, config.z_dim, "uniform", 0)
-    codes = sample.class_labels(g, 12)
+    codes = sampling.class_labels(g, 12)
     np.testing.assert_array_equal(codes, randomness.random_codes(12, K, 0))
-    drawn = sample.draw(g, 12, config.z_dim)
+    drawn = sampling.draw(g, 12, config.z_dim)
     np.testing.assert_allclose(drawn, g(z, labels=codes)[0].numpy()[..., 0], atol=1e-6)
     # With the run's seed, the first samples are its last fixed-z grid, codes included.
     with open(info_run / "train_samples.pkl", "rb") as f:
         np.testing.assert_allclose(drawn, pickle.load(f)[-1], atol=1e-5)
-    threes = sample.draw(g, 6, config.z_dim, label=3)
+    threes = sampling.draw(g, 6, config.z_dim, label=3)
     np.testing.assert_allclose(threes, g(z[:6], labels=tf.fill([6], 3))[0].numpy()[..., 0],
                                atol=1e-6)
-    rows = sample.interpolate(g, 3, 4, config.z_dim)
+    rows = sampling.interpolate(g, 3, 4, config.z_dim)
     assert rows.shape == (12, 28, 28) and np.isfinite(rows).all()
 
 
@@ -214,7 +217,7 @@ def test_sample_command_takes_a_code_below_k(info_run, tmp_path):
 
 
 def test_saved_model_takes_z_and_codes(info_run, tmp_path):
-    config, g, _, _ = runs.restore_models(str(info_run))
+    config, g, _, _ = restore_models(str(info_run))
     export.export_saved_model(g, config.z_dim, str(tmp_path / "export"))
     serve = tf.saved_model.load(str(tmp_path / "export")).signatures["serving_default"]
     z = randomness.latent_codes(4, config.z_dim, "uniform", 2)
@@ -228,7 +231,7 @@ def test_saved_model_takes_z_and_codes(info_run, tmp_path):
 
 
 def test_anomaly_scores_an_infogan_run(info_run):
-    config, g, d, _ = runs.restore_models(str(info_run))
+    config, g, d, _ = restore_models(str(info_run))
     images = data.load_mnist_5k().test_images[:6]
     scores = anomaly.score(g, d, images, images, config.z_dim, scores=("discriminator",
                                                                          "inversion"),
@@ -245,7 +248,7 @@ def test_resume_continues_as_the_uninterrupted_run(info_run, tmp_path):
     state = run_dir / "checkpoints" / "checkpoint"
     state.write_text(state.read_text().replace("ckpt-200", "ckpt-100"))
     config = runs.read_config(str(run_dir))
-    train.train(dataclasses.replace(config, output_dir=str(run_dir), eval_samples=0))
+    loop.train(dataclasses.replace(config, output_dir=str(run_dir), eval_samples=0))
     resumed, straight = records(run_dir), records(info_run)
     assert [r["step"] for r in resumed] == [50, 100, 150, 200]
     for name in ("info_loss", "g_loss", "d_loss"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import layers
+from gan_tf.models import layers
 
 MOMENTUM, EPSILON = 0.9, 1e-3
 

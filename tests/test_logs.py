@@ -9,7 +9,9 @@ import pickle
 import numpy as np
 import pytest
 
-from gan_tf import errors, logs, pickles, train
+from gan_tf import errors
+from gan_tf.runs import logs, pickles
+from gan_tf.training import loop
 from tests.helpers import run_config
 
 
@@ -179,10 +181,10 @@ def test_resume_accepts_a_crash_before_the_first_sample_was_complete(tmp_path):
 def test_training_refuses_to_resume_from_bad_samples_before_any_step(tmp_path):
     """Found at the end of a run, a str among the samples was an IndexError in the GIF."""
     config = run_config(tmp_path, max_steps=10, sample_every=5)
-    train.train(config)
+    loop.train(config)
     grids = pickles.load_pickle(str(tmp_path / logs.SAMPLES))
     (tmp_path / logs.SAMPLES).write_bytes(pickle.dumps([grids[0], "x"]))
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     with pytest.raises(errors.LogFormatError, match="train_samples.pkl: entry 1 is a str"):
-        train.train(dataclasses.replace(config, max_steps=20))
+        loop.train(dataclasses.replace(config, max_steps=20))
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import losses, models
-from gan_tf.trainer import METRIC_KEYS, GANTrainer
+from gan_tf.training.steps import METRIC_KEYS, GANTrainer
 from tests.helpers import changed, small_config, snapshot
 
 
@@ -275,10 +275,10 @@ def test_every_family_is_called_one_way_and_only_the_non_saturating_takes_flips(
 
 
 def test_info_loss_is_the_one_infogan_term_and_weighted_in_one_place():
-    from gan_tf import info
+    from gan_tf.training import steps
     logits = tf.constant([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
     codes = tf.constant([0, 2])
-    assert info.code_loss is losses.info_loss  # the old name, the same function
+    assert steps.code_loss is losses.info_loss  # the old name, the same function
     value = losses.info_loss(logits, codes).numpy()
-    assert info.weighted_info_loss({"info_loss": value}, 0.5) == pytest.approx(0.5 * value)
-    assert info.weighted_info_loss({}, 0.5) == 0.0
+    assert steps.weighted_info_loss({"info_loss": value}, 0.5) == pytest.approx(0.5 * value)
+    assert steps.weighted_info_loss({}, 0.5) == 0.0

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gan_tf import metrics
+from gan_tf.evaluation import metrics
 
 scipy_linalg = pytest.importorskip("scipy.linalg")
 scipy_stats = pytest.importorskip("scipy.stats")

@@ -150,7 +150,7 @@ def test_sizes_are_configurable_and_unknown_ones_rejected():
 
 
 def test_the_registry_holds_every_model_the_flags_offer():
-    # tf1 is the user's own legacy functions (--generator_fn), built by models.legacy
+    # tf1 is the user's own legacy functions (--generator_fn), built by gan_tf.tf1.network
     assert sorted(models.ARCHITECTURES) + ["tf1"] == sorted(config_checks.MODELS)
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import models, train
-from gan_tf import outputs as outputs_lib
-from gan_tf.outputs import RunOutputs, Schedule
-from gan_tf.trainer import METRIC_KEYS, GANTrainer
+from gan_tf import models
+from gan_tf.training import loop
+from gan_tf.training import outputs as outputs_lib
+from gan_tf.training.outputs import RunOutputs, Schedule
+from gan_tf.training.steps import METRIC_KEYS, GANTrainer
 from tests.helpers import records as read_records
 from tests.helpers import small_config
 
@@ -83,7 +84,7 @@ def test_records_are_cut_from_the_rows_of_calls_across_intervals(outputs, tmp_pa
 
 def test_a_log_record_every_step_does_not_end_the_graph_calls(tmp_path, monkeypatch):
     calls = []
-    build = train._build_trainer
+    build = loop._build_trainer
 
     def counting_build(*args):
         trainer = build(*args)
@@ -94,15 +95,15 @@ def test_a_log_record_every_step_does_not_end_the_graph_calls(tmp_path, monkeypa
             return steps(iterator, n)
         trainer.train_steps = counted
         return trainer
-    monkeypatch.setattr(train, "_build_trainer", counting_build)
+    monkeypatch.setattr(loop, "_build_trainer", counting_build)
     config = small_config(output_dir=str(tmp_path), max_steps=60, log_every=1, sample_every=40,
                           checkpoint_every=40)
-    train.train(config)
+    loop.train(config)
     assert [r["step"] for r in read_records(str(tmp_path))] == list(range(1, 61))
     # The first call is one step (to time the step), then up to the events at 40 and 60.
     assert sum(calls) == 60 and len(calls) <= 6, calls
     # A resume after a stop between log records still gives one record per step.
-    train.train(dataclasses.replace(config, max_steps=70))
+    loop.train(dataclasses.replace(config, max_steps=70))
     assert [r["step"] for r in read_records(str(tmp_path))] == list(range(1, 71))
 
 

@@ -1,4 +1,4 @@
-"""gan_tf.pickles: pickles that try to run code or exhaust memory are refused; numpy 1
+"""gan_tf.runs.pickles: pickles that try to run code or exhaust memory are refused; numpy 1
 and 2 pickles of every protocol, and Python 2's, still load."""
 import os
 import pickle
@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from gan_tf import errors, logs, pickles
+from gan_tf import errors
+from gan_tf.runs import logs, pickles
 from tests.helpers import ROOT, one_error_line
 
 

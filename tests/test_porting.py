@@ -12,12 +12,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import errors, porting, randomness, train  # noqa: E402
-from gan_tf.models import mlp  # noqa: E402
-from gan_tf.config import TrainConfig  # noqa: E402
 from benchmarks.legacy_tf1_gan import LegacyGAN  # noqa: E402
+from gan_tf import errors  # noqa: E402
+from gan_tf import randomness
+from gan_tf.config import TrainConfig  # noqa: E402
+from gan_tf.models import mlp  # noqa: E402
+from gan_tf.tf1 import checkpoints as tf1_checkpoints
+from gan_tf.training import loop
 from tests.helpers import cli_errors, run_module, z_batch  # noqa: E402
-
 
 
 def fresh_models(hidden=(128,)):
@@ -41,7 +43,7 @@ def legacy(tmp_path_factory):
 def test_generator_only_checkpoint_loads_into_the_generator(legacy):
     gan, root = legacy
     g, _ = fresh_models()
-    loaded = porting.load_tf1_checkpoint(str(root / "g_only"), generator=g)
+    loaded = tf1_checkpoints.load_tf1_checkpoint(str(root / "g_only"), generator=g)
     assert sorted(loaded) == ["generator/dense/bias", "generator/dense/kernel",
                               "generator/dense_1/bias", "generator/dense_1/kernel"]
     z = z_batch()
@@ -54,7 +56,7 @@ def test_full_checkpoint_loads_both_and_skips_optimizer_state(legacy):
     names = {n for n, _ in tf.train.list_variables(str(root / "full" / "generator.ckpt"))}
     assert "generator/dense/kernel/Adam" in names and "beta1_power" in names
     g, d = fresh_models()
-    loaded = porting.load_tf1_checkpoint(str(root / "full" / "generator.ckpt"), g, d)
+    loaded = tf1_checkpoints.load_tf1_checkpoint(str(root / "full" / "generator.ckpt"), g, d)
     assert len(loaded) == 8
     x = np.random.default_rng(2).uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
     np.testing.assert_allclose(d(x)[1].numpy(), gan.discriminate(x), atol=1e-5)
@@ -66,12 +68,12 @@ def test_missing_and_misshaped_variables_are_listed_and_nothing_is_assigned(lega
     _, root = legacy
     g, d = fresh_models()
     with pytest.raises(errors.PortingError, match=r"missing: discriminator/dense/bias, "):
-        porting.load_tf1_checkpoint(str(root / "g_only"), g, d)
+        tf1_checkpoints.load_tf1_checkpoint(str(root / "g_only"), g, d)
     small_g, _ = fresh_models(hidden=(64,))
     before = small_g.out.kernel.numpy().copy()
     with pytest.raises(errors.PortingError,
                        match=r"mis-shaped: generator/dense/bias \[128\] != \[64\]"):
-        porting.load_tf1_checkpoint(str(root / "g_only"), generator=small_g)
+        tf1_checkpoints.load_tf1_checkpoint(str(root / "g_only"), generator=small_g)
     np.testing.assert_array_equal(small_g.out.kernel.numpy(), before)
 
 
@@ -82,9 +84,9 @@ def test_extra_variables_under_a_loaded_scope_are_listed(legacy):
     # A checkpoint with a third dense layer in the generator scope.
     bigger = mlp.Generator(hidden=(128, 784))
     bigger(tf.zeros([1, 100]))
-    prefix = porting.write_tf1_checkpoint(str(root / "bigger" / "g.ckpt"), [bigger])
+    prefix = tf1_checkpoints.write_tf1_checkpoint(str(root / "bigger" / "g.ckpt"), [bigger])
     with pytest.raises(errors.PortingError, match=r"extra: generator/dense_2/bias"):
-        porting.load_tf1_checkpoint(prefix, generator=g)
+        tf1_checkpoints.load_tf1_checkpoint(prefix, generator=g)
 
 
 @pytest.mark.parametrize("form", ["dict", "json", "text"])
@@ -99,26 +101,26 @@ def test_name_map_renames_scopes(tmp_path, form):
         (tmp_path / "map.txt").write_text("# legacy scopes\ngen generator\ndisc/ discriminator/\n")
         mapping = str(tmp_path / "map.txt")
     g, d = fresh_models()
-    porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), g, d, name_map=mapping)
+    tf1_checkpoints.load_tf1_checkpoint(str(tmp_path / "ckpt"), g, d, name_map=mapping)
     z = z_batch()
     np.testing.assert_allclose(g(z)[0].numpy().reshape(-1, 784), gan.generate(z), atol=1e-5)
     with pytest.raises(errors.PortingError, match="missing: generator/dense/bias"):
-        porting.load_tf1_checkpoint(str(tmp_path / "ckpt"), fresh_models()[0])
+        tf1_checkpoints.load_tf1_checkpoint(str(tmp_path / "ckpt"), fresh_models()[0])
 
 
 def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
     with pytest.raises(errors.PortingError, match="no TF checkpoint in this directory"):
-        porting.resolve_checkpoint(str(tmp_path))
+        tf1_checkpoints.resolve_checkpoint(str(tmp_path))
     with pytest.raises(errors.PortingError, match="expected .*nope.index"):
-        porting.resolve_checkpoint(str(tmp_path / "nope"))
+        tf1_checkpoints.resolve_checkpoint(str(tmp_path / "nope"))
     (tmp_path / "map.txt").write_text("one two three\n")
     with pytest.raises(errors.PortingError, match=r"map.txt:1: expected 'old_name new_name'"):
-        porting.read_name_map(str(tmp_path / "map.txt"))
+        tf1_checkpoints.read_name_map(str(tmp_path / "map.txt"))
     # A TF2 object-based checkpoint is not a TF1 one.
     g, _ = fresh_models()
     prefix = tf.train.Checkpoint(generator=g).save(str(tmp_path / "tf2" / "ckpt"))
     with pytest.raises(errors.PortingError, match="TF2 object-based checkpoint"):
-        porting.load_tf1_checkpoint(prefix, generator=g)
+        tf1_checkpoints.load_tf1_checkpoint(prefix, generator=g)
     # A corrupt data file.
     _, root = legacy
     corrupt = tmp_path / "corrupt"
@@ -128,12 +130,12 @@ def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
         (corrupt / name).write_bytes(data[: len(data) // 2] if ".data-" in name else data)
     (corrupt / "checkpoint").write_text('model_checkpoint_path: "generator.ckpt"\n')
     with pytest.raises(errors.PortingError, match="generator.ckpt"):
-        porting.load_tf1_checkpoint(str(corrupt), generator=fresh_models()[0])
+        tf1_checkpoints.load_tf1_checkpoint(str(corrupt), generator=fresh_models()[0])
 
 
 def test_written_tf1_checkpoint_restores_in_legacy_code(tmp_path):
     g, d = fresh_models()
-    prefix = porting.write_tf1_checkpoint(str(tmp_path / "checkpoints" / "generator.ckpt"), [g, d])
+    prefix = tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "checkpoints" / "generator.ckpt"), [g, d])
     assert prefix.endswith("generator.ckpt")
     gan = LegacyGAN(seed=9)
     gan.restore_generator(str(tmp_path / "checkpoints"))  # tf.train.latest_checkpoint(dir)
@@ -141,7 +143,7 @@ def test_written_tf1_checkpoint_restores_in_legacy_code(tmp_path):
     np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)
     # And back: the written checkpoint loads into fresh gan_tf models.
     g2, d2 = fresh_models()
-    porting.load_tf1_checkpoint(str(tmp_path / "checkpoints"), g2, d2)
+    tf1_checkpoints.load_tf1_checkpoint(str(tmp_path / "checkpoints"), g2, d2)
     np.testing.assert_allclose(g2(z)[0], g(z)[0], atol=1e-6)
 
 
@@ -149,7 +151,7 @@ def test_a_run_starts_from_a_tf1_checkpoint(legacy, tmp_path, caplog):
     gan, root = legacy
     out = tmp_path / "run"
     caplog.set_level(logging.INFO, logger="gan_tf")
-    train.train(TrainConfig(dataset="mnist_5k", init_from_tf1_checkpoint=str(root / "g_only"),
+    loop.train(TrainConfig(dataset="mnist_5k", init_from_tf1_checkpoint=str(root / "g_only"),
                             max_steps=1, batch_size=16, g_learning_rate=1e-12,
                             d_learning_rate=1e-12, num_samples=4, eval_samples=0,
                             output_dir=str(out)))
@@ -209,7 +211,7 @@ def test_a_gan_tf_run_warm_starts_another_through_the_advised_export(small_run, 
     """Issue 25 (13, 14): the advice 'pass the run directory instead' failed; an export to
     out/ wrote out.index beside the folder."""
     with pytest.raises(errors.PortingError) as error:
-        porting.read_tf1_checkpoint(str(small_run / "checkpoints"))
+        tf1_checkpoints.read_tf1_checkpoint(str(small_run / "checkpoints"))
     advice = str(error.value)
     assert f"gan_tf.export --run_dir={small_run} --tf1_checkpoint_out=DIR/" in advice
     out = tmp_path / "exported"
@@ -221,13 +223,13 @@ def test_a_gan_tf_run_warm_starts_another_through_the_advised_export(small_run, 
     assert not os.path.exists(str(out) + ".index")
     from tests.helpers import run_config
     run_dir = tmp_path / "warm"
-    train.train(run_config(run_dir, max_steps=10, init_from_tf1_checkpoint=str(out)))
+    loop.train(run_config(run_dir, max_steps=10, init_from_tf1_checkpoint=str(out)))
     stored = json.loads((run_dir / "config.json").read_text())
     assert stored["init_from_tf1_checkpoint"] == str(out)
     # On resume the warm start is refused if it changes, and kept in config.json if left out.
     with pytest.raises(errors.RunError, match="applies to new runs only.*ckpt-10"):
-        train.train(run_config(run_dir, max_steps=20,
+        loop.train(run_config(run_dir, max_steps=20,
                                init_from_tf1_checkpoint=str(out / "model.ckpt")))
-    train.train(run_config(run_dir, max_steps=20))
+    loop.train(run_config(run_dir, max_steps=20))
     stored = json.loads((run_dir / "config.json").read_text())
     assert stored["init_from_tf1_checkpoint"] == str(out)

@@ -28,7 +28,7 @@ class FakeTerminal(io.StringIO):
 
 
 def make_progress(stream, clock, max_steps=1000, start=0):
-    from gan_tf.progress import Progress
+    from gan_tf.training.progress import Progress
     return Progress(max_steps, KEYS, start_step=start, interval=5.0, steps_per_epoch=100,
                     stream=stream, clock=clock)
 
@@ -91,7 +91,7 @@ def test_a_terminal_gets_one_line_redrawn_in_place():
 
 
 def test_tensorflow_import_is_quiet_and_skips_sklearn_through_cli():
-    code = ("import sys, gan_tf.cli; import tensorflow as tf; tf.constant(1) + 1; "
+    code = ("import sys, gan_tf.commands.common; import tensorflow as tf; tf.constant(1) + 1; "
             "tf.keras.optimizers.Adam(); print('sklearn' in sys.modules); "
             "import sklearn; print(sklearn.__name__)")  # later imports still work
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -119,7 +119,7 @@ def test_a_failing_tensorflow_import_shows_what_it_printed(tmp_path):
     (fake / "__init__.py").write_text(
         "import os\nos.write(2, b'E0000 libcuda.so: cannot open shared object file\\n')\n"
         "raise ImportError('broken install')\n")
-    code = "import gan_tf.cli; import tensorflow"
+    code = "import gan_tf.commands.common; import tensorflow"
     env = dict(ENV, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, env=env, cwd=ROOT)

@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 
 from benchmarks import crash_resume
-from gan_tf import data, errors, fileio, pickles, train
-from gan_tf.divergence import check_finite
-from gan_tf.trainer import METRIC_KEYS
+from gan_tf import data, errors, fileio
+from gan_tf.runs import pickles
+from gan_tf.training import loop
+from gan_tf.training.steps import METRIC_KEYS
+from gan_tf.training.stopping import check_finite
 from tests.helpers import MAIN, ROOT, SMALL_FLAGS, main_command, one_error_line, records, run_config
+
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_checkpoint_and_logs_then_resume_continues(tmp_path, signum):
@@ -41,7 +44,7 @@ def test_signal_saves_checkpoint_and_logs_then_resume_continues(tmp_path, signum
     target = (stop_step // 50 + 2) * 50
     # (in-process: the same configuration as the command line's; a subprocess resume is
     # test_sigkill_stress_short's)
-    train.train(run_config(run_dir, max_steps=target, log_every=50, checkpoint_every=1000000,
+    loop.train(run_config(run_dir, max_steps=target, log_every=50, checkpoint_every=1000000,
                            sample_every=1000000))
     steps = [r["step"] for r in records(run_dir)]
     assert steps == sorted(set(steps)) and steps[-1] == target
@@ -74,18 +77,18 @@ def test_deterministic_runs_write_bitwise_identical_losses(tmp_path):
 
 def test_divergence_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     config = run_config(tmp_path, max_steps=20)
-    train.train(config)
+    loop.train(config)
     before = records(tmp_path)
     clean = data.load_mnist_5k()
     poisoned = dataclasses.replace(clean, train_images=np.full_like(clean.train_images, np.nan))
     monkeypatch.setattr(data, "load", lambda *a, **k: poisoned)
     with pytest.raises(errors.Diverged, match=r"diverged at step 21: d_loss, d_loss_real"):
         # NaN pixels are other data than the run's: refused unless asked for.
-        train.train(dataclasses.replace(config, max_steps=40, allow_data_change=True))
+        loop.train(dataclasses.replace(config, max_steps=40, allow_data_change=True))
     assert records(tmp_path) == before  # no record of the bad steps
     assert sorted(os.listdir(tmp_path / "checkpoints"))[-1].startswith("ckpt-20")
     monkeypatch.undo()  # the clean data again: also a change from what was last recorded
-    train.train(dataclasses.replace(config, max_steps=30, allow_data_change=True))
+    loop.train(dataclasses.replace(config, max_steps=30, allow_data_change=True))
     assert [r["step"] for r in records(tmp_path)] == [5, 10, 15, 20, 25, 30]
 
 
@@ -96,7 +99,7 @@ def test_nan_weights_are_caught_too():
 
 def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path, monkeypatch):
     config = run_config(tmp_path, max_steps=10)
-    train.train(config)
+    loop.train(config)
     old_losses = (tmp_path / "train_losses.pkl").read_bytes()
     real_write = fileio._atomic_write
 
@@ -109,10 +112,10 @@ def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path
 
     monkeypatch.setattr(fileio, "_atomic_write", full_disk)
     with pytest.raises(errors.LogFileError, match=r"cannot write .*train_losses.pkl: No space left"):
-        train.train(dataclasses.replace(config, max_steps=20))
+        loop.train(dataclasses.replace(config, max_steps=20))
     assert (tmp_path / "train_losses.pkl").read_bytes() == old_losses
     monkeypatch.undo()
-    train.train(dataclasses.replace(config, max_steps=20))  # and the run goes on afterwards
+    loop.train(dataclasses.replace(config, max_steps=20))  # and the run goes on afterwards
     assert [r["step"] for r in records(tmp_path)] == [5, 10, 15, 20]
 
 
@@ -134,7 +137,7 @@ def test_full_disk_on_the_command_line_is_one_line(tmp_path):
 @pytest.fixture(scope="module")
 def pristine_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("pristine") / "run"
-    train.train(run_config(run_dir, max_steps=10))
+    loop.train(run_config(run_dir, max_steps=10))
     return run_dir
 
 
@@ -156,26 +159,26 @@ def test_corrupt_checkpoint_is_refused_and_nothing_is_damaged(finished_run):
     data_file.write_bytes(data_file.read_bytes()[:100])
     before = snapshot(finished_run)
     with pytest.raises(errors.RunError, match=r"cannot restore .*ckpt-10"):
-        train.train(run_config(finished_run, max_steps=20))
+        loop.train(run_config(finished_run, max_steps=20))
     assert snapshot(finished_run) == before
 
 
 def test_mismatched_checkpoint_is_refused(finished_run, tmp_path):
     other = tmp_path / "other"
-    train.train(dataclasses.replace(run_config(other, max_steps=10), g_hidden=(48,)))
+    loop.train(dataclasses.replace(run_config(other, max_steps=10), g_hidden=(48,)))
     # Someone copies the other run's checkpoints over this one's.
     for path in (other / "checkpoints").iterdir():
         (finished_run / "checkpoints" / path.name).write_bytes(path.read_bytes())
     before = snapshot(finished_run)
     with pytest.raises(errors.RunError, match="cannot restore"):
-        train.train(run_config(finished_run, max_steps=20))
+        loop.train(run_config(finished_run, max_steps=20))
     assert snapshot(finished_run) == before
 
 
 def test_unreadable_samples_pickle_on_resume_is_one_line(finished_run):
     (finished_run / "train_samples.pkl").write_bytes(b"garbage")
     with pytest.raises(errors.LogFileError, match="train_samples.pkl") as error:
-        train.train(run_config(finished_run, max_steps=20))
+        loop.train(run_config(finished_run, max_steps=20))
     assert "\n" not in str(error.value)
     assert (finished_run / "train_samples.pkl").read_bytes() == b"garbage"
 
@@ -249,7 +252,7 @@ def test_ctrl_c_during_a_long_evaluation_stops_it_and_saves_at_once(tmp_path, mo
     monkeypatch.setattr(evaluation.classifier_lib, "check_available", lambda *a: None)
     config = run_config(tmp_path, max_steps=30, eval_every=10, eval_samples=100)
     with pytest.raises(errors.Interrupted, match="SIGINT at step 10"):
-        train.train(config)
+        loop.train(config)
     assert progress["slices"] < 5  # dropped, not awaited
     assert (tmp_path / "checkpoints" / "ckpt-10.index").exists()
     assert [r["step"] for r in records(tmp_path)] == [5, 10]
@@ -258,7 +261,7 @@ def test_ctrl_c_during_a_long_evaluation_stops_it_and_saves_at_once(tmp_path, mo
 
 def test_an_evaluation_larger_than_memory_is_refused_before_training(tmp_path):
     with pytest.raises(errors.RunError, match="--eval_samples=100000000 would need"):
-        train.train(run_config(tmp_path / "run", max_steps=10, eval_samples=10 ** 8))
+        loop.train(run_config(tmp_path / "run", max_steps=10, eval_samples=10 ** 8))
     assert not (tmp_path / "run").exists()
 
 
@@ -266,7 +269,8 @@ def test_the_checkpoint_and_records_of_a_step_are_saved_before_its_evaluation(tm
                                                                               monkeypatch):
     """Issue 25 (7): the evaluation ran before the step's checkpoint, so an evaluation
     killed for memory cost the steps since the last one, on every rerun."""
-    from gan_tf import checkpoints, evaluation
+    from gan_tf import evaluation
+    from gan_tf.runs import checkpoints
     seen = []
 
     def evaluate(self, step, generator):
@@ -277,7 +281,7 @@ def test_the_checkpoint_and_records_of_a_step_are_saved_before_its_evaluation(tm
     monkeypatch.setattr(evaluation.RunEvaluation, "__call__", evaluate)
     monkeypatch.setattr(evaluation.classifier_lib, "check_available", lambda *a: None)
     monkeypatch.setattr(evaluation.RunEvaluation, "write", lambda self, records: None)
-    train.train(run_config(tmp_path, max_steps=20, eval_every=10, eval_samples=100))
+    loop.train(run_config(tmp_path, max_steps=20, eval_every=10, eval_samples=100))
     assert seen == [(10, "ckpt-10", [5, 10]), (20, "ckpt-20", [5, 10, 15, 20])]
     # The evaluation still lands in the record of its step, as before.
     assert [(r["step"], r.get("classifier_score")) for r in records(tmp_path)] == [

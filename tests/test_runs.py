@@ -8,8 +8,12 @@ import time
 
 import pytest
 
-from gan_tf import errors, logs, runs, sample, train
+from gan_tf import errors, runs
+from gan_tf.commands import sample as sample_command
 from gan_tf.config import TrainConfig
+from gan_tf.runs import logs
+from gan_tf.runs.restore import restore_models
+from gan_tf.training import loop
 from tests.helpers import main_command, nocap, records, run_config
 
 TINY = dict(model="mlp", dataset="mnist_5k", batch_size=32, z_dim=8, g_hidden=(16,),
@@ -76,7 +80,7 @@ def test_a_run_while_another_process_trains_there_is_refused(tmp_path):
             same = run_config(run_dir, max_steps=100000, log_every=10, checkpoint_every=100000,
                               sample_every=100000, max_seconds=5)  # the same run, in this process
             with pytest.raises(errors.RunError, match=f"in use by process {first.pid}"):
-                train.train(same)
+                loop.train(same)
             steps = [r["step"] for r in records(run_dir)]
         finally:
             first.terminate()
@@ -97,7 +101,7 @@ def test_a_directory_of_other_files_is_refused_and_left_alone(tmp_path, user_fil
     for name, content in user_files.items():
         (run_dir / name).write_bytes(content)
     with pytest.raises(errors.RunError, match="not a gan_tf run") as e:
-        train.train(tiny(run_dir, max_steps=20))
+        loop.train(tiny(run_dir, max_steps=20))
     assert sorted(user_files)[0] in str(e.value) and "--overwrite" in str(e.value)
     assert tree(run_dir) == user_files
 
@@ -114,9 +118,9 @@ def test_config_json_that_is_not_an_object_is_one_line_for_resume_and_sample(tmp
     with pytest.raises(errors.RunError, match="config.json"):
         runs.read_config(str(tmp_path))
     with pytest.raises(errors.RunError, match="config.json") as error:  # resume
-        train.train(tiny(tmp_path))
+        loop.train(tiny(tmp_path))
     assert "\n" not in str(error.value)
-    assert isinstance(error.value, sample.USER_ERRORS)  # one line from gan_tf.sample
+    assert isinstance(error.value, sample_command.USER_ERRORS)  # one line from gan_tf.sample
 
 
 def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
@@ -139,7 +143,7 @@ def test_a_config_from_a_later_format_is_refused(tmp_path):
 def test_overwrite_replaces_a_legacy_losses_file_but_keeps_other_files(tmp_path):
     (tmp_path / "train_losses.pkl").write_bytes(b"old")
     (tmp_path / "notes.txt").write_bytes(b"mine")
-    train.train(tiny(tmp_path, max_steps=10, overwrite=True))
+    loop.train(tiny(tmp_path, max_steps=10, overwrite=True))
     assert (tmp_path / "notes.txt").read_bytes() == b"mine"
     assert len(logs.load_losses(str(tmp_path / "train_losses.pkl"))) == 1
 
@@ -149,7 +153,7 @@ def test_overwrite_replaces_a_legacy_losses_file_but_keeps_other_files(tmp_path)
 @pytest.fixture(scope="module")
 def run_at_100(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("run100")
-    train.train(tiny(run_dir, max_steps=100))
+    loop.train(tiny(run_dir, max_steps=100))
     return run_dir
 
 
@@ -171,7 +175,7 @@ def test_resume_without_a_checkpoint_index_uses_the_newest_complete_checkpoint(
     expect = 50 if damage != "index_file" else 100
     assert runs.latest_checkpoint(str(ckpt)).endswith(f"ckpt-{expect}")
     kept = (ckpt / "ckpt-50.data-00000-of-00001").read_bytes()
-    train.train(tiny(run_dir, max_steps=150))
+    loop.train(tiny(run_dir, max_steps=150))
     steps = [r["step"] for r in records(run_dir)]
     assert steps == list(range(10, 151, 10))  # resumed at `expect`, nothing started over
     assert (ckpt / "ckpt-50.data-00000-of-00001").read_bytes() == kept
@@ -186,7 +190,7 @@ def test_checkpoint_files_with_no_complete_checkpoint_are_refused(run_at_100, tm
             os.remove(run_dir / "checkpoints" / name)
     before = tree(run_dir)
     with pytest.raises(errors.RunError, match="no complete checkpoint"):
-        train.train(tiny(run_dir, max_steps=150))
+        loop.train(tiny(run_dir, max_steps=150))
     assert tree(run_dir) == before
 
 
@@ -199,7 +203,7 @@ def test_overwrite_keeps_user_files_inside_the_run_folders(run_at_100, tmp_path)
     mine["samples/best.png"] = b"a picture I kept"
     for name, content in mine.items():
         (run_dir / name).write_bytes(content)
-    train.train(tiny(run_dir, max_steps=20, z_dim=9, overwrite=True))
+    loop.train(tiny(run_dir, max_steps=20, z_dim=9, overwrite=True))
     after = tree(run_dir)
     assert all(after[name] == content for name, content in mine.items())
     assert [r["step"] for r in records(run_dir)] == [10, 20]
@@ -211,18 +215,18 @@ def test_overwrite_keeps_user_files_inside_the_run_folders(run_at_100, tmp_path)
 def test_a_failed_start_leaves_no_trace(tmp_path):
     run_dir = tmp_path / "new"
     with pytest.raises(errors.RunError):
-        train.train(tiny(run_dir, batch_size=5000))  # more than the training split
+        loop.train(tiny(run_dir, batch_size=5000))  # more than the training split
     assert not run_dir.exists()
     run_dir.mkdir()
     with pytest.raises(errors.RunError):
-        train.train(tiny(run_dir, batch_size=5000))
+        loop.train(tiny(run_dir, batch_size=5000))
     assert os.listdir(run_dir) == []
 
 
 def test_divergence_at_the_first_step_leaves_no_trace(tmp_path):
     run_dir = tmp_path / "new"
     with pytest.raises(errors.Diverged):
-        train.train(tiny(run_dir, max_steps=20, d_learning_rate=1e30, g_learning_rate=1e30))
+        loop.train(tiny(run_dir, max_steps=20, d_learning_rate=1e30, g_learning_rate=1e30))
     assert not run_dir.exists()
 
 
@@ -230,7 +234,7 @@ def test_a_finished_run_rerun_writes_its_missing_end_outputs(run_at_100, tmp_pat
     run_dir = copy_run(run_at_100, tmp_path / "run")
     os.remove(run_dir / "progress.gif")
     os.remove(run_dir / "losses.png")
-    train.train(tiny(run_dir, max_steps=100))
+    loop.train(tiny(run_dir, max_steps=100))
     assert (run_dir / "progress.gif").stat().st_size > 0
     assert (run_dir / "losses.png").stat().st_size > 0
 
@@ -253,7 +257,7 @@ def test_an_unusable_classifier_location_is_refused_before_training(tmp_path, mo
         (tmp_path / "fashion").mkdir()
         write_idx_set(str(tmp_path / "fashion"))
     with pytest.raises(errors.RunError, match="classifier"):
-        train.train(tiny(run_dir, **overrides))
+        loop.train(tiny(run_dir, **overrides))
     assert not run_dir.exists()  # refused before training, nothing left
 
 
@@ -264,7 +268,7 @@ def test_an_evaluation_that_fails_mid_run_loses_no_steps(tmp_path, monkeypatch):
         raise errors.ClassifierError("the classifier went away")
     monkeypatch.setattr(evaluation, "GeneratorEvaluator", fail)
     with pytest.raises(errors.RunError, match="step 30 and is saved.*went away"):
-        train.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
+        loop.train(tiny(tmp_path, max_steps=30, eval_samples=100, checkpoint_every=1000))
     assert runs.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-30")
     assert [r["step"] for r in records(tmp_path)] == [10, 20, 30]
 
@@ -306,7 +310,7 @@ def test_a_planted_lock_file_is_refused_and_its_target_left_alone(small_run, tmp
         os.link(notes, lock)
     before = tree(run_dir)
     with pytest.raises(errors.RunError, match="lock") as error:
-        train.train(run_config(run_dir, max_steps=20))
+        loop.train(run_config(run_dir, max_steps=20))
     assert "\n" not in str(error.value)
     assert notes.read_text() == "notes\n" and not (tmp_path / "created_outside").exists()
     assert tree(run_dir) == before
@@ -319,7 +323,7 @@ def test_overwrite_removes_nothing_when_the_run_is_refused(small_run, tmp_path, 
     run_dir = copied(small_run, tmp_path / "O")
     before = tree(run_dir)
     with pytest.raises((errors.RunError, errors.DataError, errors.ConfigError)):
-        train.train(run_config(run_dir, overwrite=True, **bad))
+        loop.train(run_config(run_dir, overwrite=True, **bad))
     assert tree(run_dir) == before
 
 
@@ -328,7 +332,7 @@ def test_a_damaged_config_is_called_damaged_and_overwrite_is_not_advised(small_r
     path = run_dir / "config.json"
     path.write_text(path.read_text().replace('"z_dim": 100,', '"z_dim": 100,,'))
     before = tree(run_dir)
-    for attempt in (lambda: train.train(run_config(run_dir, max_steps=20)),
+    for attempt in (lambda: loop.train(run_config(run_dir, max_steps=20)),
                     lambda: runs.read_config(str(run_dir))):
         with pytest.raises(errors.RunError) as error:
             attempt()
@@ -375,7 +379,7 @@ def test_a_run_folder_or_file_that_is_a_link_is_refused(small_run, tmp_path, nam
     os.symlink(outside, run_dir / name)
     before = tree(outside) if planted else outside.read_text()
     with pytest.raises(errors.RunError, match="link") as error:
-        train.train(run_config(run_dir, max_steps=20, overwrite=overwrite))
+        loop.train(run_config(run_dir, max_steps=20, overwrite=overwrite))
     assert name in str(error.value) and "\n" not in str(error.value)
     assert (tree(outside) if planted else outside.read_text()) == before
 
@@ -398,7 +402,7 @@ def test_a_resume_on_other_data_is_refused_unless_asked(tmp_path):
     run_dir = tmp_path / "run"
     config = run_config(run_dir, dataset="mnist", data_dir=str(data_dir), max_steps=10,
                         batch_size=16)
-    train.train(config)
+    loop.train(config)
     recorded = runs.read_data_record(str(run_dir))
     assert recorded["train_images"] == 200 and recorded["dataset"] == "mnist"
     write_mnist_npz(data_dir, seed=1, n=300)  # the same path, other digits
@@ -406,9 +410,9 @@ def test_a_resume_on_other_data_is_refused_unless_asked(tmp_path):
     import dataclasses
     with pytest.raises(errors.RunError, match="other data.*train_images 200 -> 300.*"
                                               "--allow_data_change") as error:
-        train.train(dataclasses.replace(config, max_steps=20))
+        loop.train(dataclasses.replace(config, max_steps=20))
     assert "\n" not in str(error.value) and tree(run_dir) == before
-    train.train(dataclasses.replace(config, max_steps=20, allow_data_change=True))
+    loop.train(dataclasses.replace(config, max_steps=20, allow_data_change=True))
     assert [r["step"] for r in records(run_dir)] == [5, 10, 15, 20]
     assert runs.read_data_record(str(run_dir))["train_images"] == 300
     assert json.loads((run_dir / "config.json").read_text())["allow_data_change"] is False
@@ -421,7 +425,7 @@ def test_a_run_folder_that_is_a_file_is_one_line(small_run, tmp_path):
     (run_dir / "tensorboard").write_text("mine\n")
     before = tree(run_dir)
     with pytest.raises(errors.RunError, match="tensorboard is a file"):
-        train.train(run_config(run_dir, max_steps=20))
+        loop.train(run_config(run_dir, max_steps=20))
     assert tree(run_dir) == before
 
 
@@ -449,7 +453,8 @@ def test_a_damaged_classifier_is_found_before_training_and_a_rerun_evaluates(tmp
     """Issue 25 (15): only classifier.json was checked, so a damaged cache failed after
     training; after repairing it, the rerun said 'nothing to do' and wrote no eval.json."""
     import shutil
-    from gan_tf import classifier
+
+    from gan_tf.evaluation import classifier
     good = classifier.default_classifier_dir("mnist_5k")
     damaged = tmp_path / "classifier"
     shutil.copytree(good, damaged)
@@ -458,12 +463,12 @@ def test_a_damaged_classifier_is_found_before_training_and_a_rerun_evaluates(tmp
     run_dir = tmp_path / "run"
     config = tiny(run_dir, max_steps=20, eval_samples=50, classifier_dir=str(damaged))
     with pytest.raises(errors.RunError, match="cannot restore the classifier"):
-        train.train(config)
+        loop.train(config)
     assert not run_dir.exists()
     import dataclasses
-    train.train(dataclasses.replace(config, classifier_dir=None))
+    loop.train(dataclasses.replace(config, classifier_dir=None))
     os.remove(run_dir / "eval.json")  # as if its evaluation had failed
-    train.train(dataclasses.replace(config, classifier_dir=None))  # nothing left to train
+    loop.train(dataclasses.replace(config, classifier_dir=None))  # nothing left to train
     doc = json.loads((run_dir / "eval.json").read_text())
     assert doc["final"]["step"] == 20
     # Merged into the record of step 20, as an uninterrupted run's evaluation is.
@@ -479,10 +484,10 @@ def test_a_reader_racing_a_training_run_is_told_so(small_run, tmp_path):
     lock = runs.RunLock(str(run_dir))  # held as a training run holds it
     try:
         with pytest.raises(errors.RunError, match=f"a training run, process {os.getpid()}"):
-            runs.restore_models(str(run_dir))
+            restore_models(str(run_dir))
     finally:
         lock.release()
     assert runs.lock_holder(str(run_dir)) is None
     with pytest.raises(errors.RunError) as error:
-        runs.restore_models(str(run_dir))
+        restore_models(str(run_dir))
     assert "training run" not in str(error.value)

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import layers, models, porting
+from gan_tf import models
 from gan_tf.config import TrainConfig
 from gan_tf.errors import ConfigError
-from gan_tf.trainer import GANTrainer
+from gan_tf.models import layers
+from gan_tf.tf1 import checkpoints as tf1_checkpoints
+from gan_tf.training.steps import GANTrainer
 from tests.helpers import changed, small_config, snapshot
 
 
@@ -81,15 +83,15 @@ def test_discriminator_names_its_vectors_and_checkpoints_round_trip(kind, tmp_pa
     assert f"discriminator/{first}/sn_u" in names
     assert len(names) == len(d.trainable_variables) // 2  # one u per kernel (each has a bias)
     d(tf.zeros([1, 28, 28, 1]), training=True)  # a u that the initial draw does not explain
-    prefix = porting.write_tf1_checkpoint(str(tmp_path / "ckpt" / "model.ckpt"), [g, d])
+    prefix = tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "ckpt" / "model.ckpt"), [g, d])
     _, fresh = models.build(config)
-    loaded = porting.load_tf1_checkpoint(prefix, discriminator=fresh)
+    loaded = tf1_checkpoints.load_tf1_checkpoint(prefix, discriminator=fresh)
     assert set(names) <= set(loaded)
     for a, b in zip(d.variables, fresh.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     _, plain = models.build(small_config(kind))  # the vectors are model variables, not skipped
-    with pytest.raises(porting.PortingError, match="extra: .*sn_u"):
-        porting.load_tf1_checkpoint(prefix, discriminator=plain)
+    with pytest.raises(tf1_checkpoints.PortingError, match="extra: .*sn_u"):
+        tf1_checkpoints.load_tf1_checkpoint(prefix, discriminator=plain)
 
 
 @pytest.mark.parametrize("kind", ["mlp", "dcgan"])

@@ -1,4 +1,4 @@
-"""Legacy TF1 model functions under gan_tf (porting.tf1_network, --model=tf1): three legacy
+"""Legacy TF1 model functions under gan_tf (gan_tf.tf1.network.Network, --model=tf1): three legacy
 styles trained in graph mode and saved with a full Saver (tests/tf1_graph.py) load by
 name, reproduce the graph's outputs, train, resume, export, and go back to the graph."""
 import os
@@ -6,10 +6,15 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from gan_tf import errors, export, models, porting, runs, sample, train
-from gan_tf.trainer import METRIC_KEYS
 from tensorflow.python.framework import config as tf_config
+
+from gan_tf import errors, models, runs
+from gan_tf.applications import export, sampling
+from gan_tf.runs.restore import restore_models
+from gan_tf.tf1 import checkpoints as tf1_checkpoints
+from gan_tf.tf1.network import Network
+from gan_tf.training import loop
+from gan_tf.training.steps import METRIC_KEYS
 from tests.helpers import cli_errors, records, run_config, run_main, snapshot
 from tests.legacy_models import wrappers
 from tests.tf1_graph import LegacyGraph
@@ -24,7 +29,7 @@ G_EMA = 0.5  # the runs keep an EMA generator: a second copy of the legacy funct
 def network(style, role):
     fn = getattr(wrappers, f"{style}_{role}")
     flat = role == "discriminator" and FLAT[style]
-    return porting.tf1_network(fn, role, input_shape=(784,) if flat else None)
+    return Network(fn, role, input_shape=(784,) if flat else None)
 
 
 def tf1_config(style, run_dir, **overrides):
@@ -80,8 +85,8 @@ def trained(legacy, tmp_path_factory):
         if style not in made:
             run_dir = tmp_path_factory.mktemp(f"{style}_run") / "run"
             prefix = legacy(style)[1]
-            train.train(start_config(style, run_dir, prefix, 2))
-            train.train(tf1_config(style, run_dir, max_steps=3, g_ema=G_EMA))  # from step 2
+            loop.train(start_config(style, run_dir, prefix, 2))
+            loop.train(tf1_config(style, run_dir, max_steps=3, g_ema=G_EMA))  # from step 2
             made[style] = run_dir
         return made[style]
     return make
@@ -103,7 +108,7 @@ def assert_outputs_match(graph_outputs, generator, discriminator, z, x):
 def test_legacy_checkpoint_loads_by_name_and_reproduces_the_graph(legacy, style):
     graph, prefix, z, x = legacy(style)
     generator, discriminator = network(style, "generator"), network(style, "discriminator")
-    loaded = porting.load_tf1_checkpoint(prefix, generator, discriminator)  # built from shapes
+    loaded = tf1_checkpoints.load_tf1_checkpoint(prefix, generator, discriminator)  # built from shapes
     assert sorted(loaded) == graph.variable_names()
     assert sorted(v.name.split(":")[0] for v in generator.variables + discriminator.variables) \
         == graph.variable_names()
@@ -123,16 +128,16 @@ def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, trai
     assert [r[0] for r in metrics(run_dir)] == [1, 2, 3]
     functions = tuple(getattr(tf1_config(style, run_dir), f"{role}_fn")
                       for role in ("generator", "discriminator"))
-    stored, generator, discriminator, _ = runs.restore_models(str(run_dir), functions)
+    stored, generator, discriminator, _ = restore_models(str(run_dir), functions)
     assert (stored.generator_fn, stored.discriminator_fn) == functions
     assert {v.name.split("/")[0] for v in generator.variables} == {"generator"}  # the EMA copy
-    out = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "model.ckpt"),
+    out = tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "tf1" / "model.ckpt"),
                                        [generator, discriminator])
     names = sorted(n for n, _ in tf.train.list_variables(out))
     assert names == graph.variable_names()
     graph.restore_model(out)  # the legacy code restores gan_tf's export
     assert_outputs_match(graph.outputs(z, x), generator, discriminator, z, x)
-    images = sample.draw(generator, 4, Z_DIM)  # another batch size than the graph's
+    images = sampling.draw(generator, 4, Z_DIM)  # another batch size than the graph's
     assert images.shape == (4, 28, 28) and np.all(np.abs(images) <= 1)
     if style == "ops":  # its generator fixes the batch size: the SavedModel takes any
         export.export_saved_model(generator, Z_DIM, str(tmp_path / "saved"))
@@ -144,7 +149,7 @@ def test_a_run_trains_from_it_resumes_and_exports_back_to_the_graph(legacy, trai
 def test_a_model_with_dropout_resumes_exactly(legacy, trained, tmp_path):
     """The tf.layers style's D has two dropouts, seeded per step: the run trained 2 steps
     and resumed to 3 equals one trained 3 steps at once."""
-    train.train(start_config("layers", tmp_path / "whole", legacy("layers")[1], 3))
+    loop.train(start_config("layers", tmp_path / "whole", legacy("layers")[1], 3))
     assert metrics(tmp_path / "whole") == metrics(trained("layers"))
 
 
@@ -222,18 +227,18 @@ def test_the_command_line_trains_a_legacy_module_from_the_working_directory(tmp_
 
 def test_unbuilt_gan_tf_models_load_from_the_checkpoint_shapes(tmp_path):
     g, d = models.build(run_config(tmp_path, z_dim=5))
-    prefix = porting.write_tf1_checkpoint(str(tmp_path / "ck" / "m.ckpt"), [g, d])
+    prefix = tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "ck" / "m.ckpt"), [g, d])
     fresh = models.mlp.Generator(hidden=(32,)), models.mlp.Discriminator(hidden=(32,))
-    porting.load_tf1_checkpoint(prefix, *fresh)
+    tf1_checkpoints.load_tf1_checkpoint(prefix, *fresh)
     z = np.random.default_rng(0).uniform(-1, 1, (2, 5)).astype(np.float32)
     np.testing.assert_allclose(fresh[0](z)[0].numpy(), g(z)[0].numpy(), atol=1e-6)
     with pytest.raises(errors.PortingError, match="call it once first"):
-        porting.load_tf1_checkpoint(prefix, models.dcgan.Generator(name="other"))
+        tf1_checkpoints.load_tf1_checkpoint(prefix, models.dcgan.Generator(name="other"))
 
 
 def test_two_replicas_train_a_legacy_mlp_as_one_device_does(legacy, trained, tmp_path):
     """--strategy=mirrored: the legacy variables are created under the strategy's scope."""
-    train.train(start_config("mlp", tmp_path / "two", legacy("mlp")[1], 2,
+    loop.train(start_config("mlp", tmp_path / "two", legacy("mlp")[1], 2,
                              strategy="mirrored", cpu_devices=2))
     np.testing.assert_allclose(metrics(tmp_path / "two"), metrics(trained("mlp"))[:2],
                                atol=1e-5)
@@ -243,18 +248,18 @@ def test_a_run_imports_only_the_functions_its_command_line_names(trained, tmp_pa
     run_dir = str(trained("mlp"))
     config = tf1_config("mlp", run_dir)
     with pytest.raises(errors.RunError, match="only train_main.py, gan_tf.sample and gan_tf.exp"):
-        runs.restore_models(run_dir)  # a command that takes no functions (anomaly, augment)
+        restore_models(run_dir)  # a command that takes no functions (anomaly, augment)
     # config.json names the code, but a command line that names none or others imports nothing
     for given in ((None, None), (config.generator_fn, "os:system")):
         with pytest.raises(errors.RunError, match="imports only the code the command line names"):
-            runs.restore_models(run_dir, given)
-    assert sample.draw(runs.restore_models(
+            restore_models(run_dir, given)
+    assert sampling.draw(restore_models(
         run_dir, (config.generator_fn, config.discriminator_fn))[1], 2, Z_DIM).shape == (2, 28, 28)
     # On the command line: refused without the functions; with them, a legacy checkpoint
     # (the run's, written under its TF1 names) samples as the run does.
-    _, generator, discriminator, _ = runs.restore_models(
+    _, generator, discriminator, _ = restore_models(
         run_dir, (config.generator_fn, config.discriminator_fn))
-    legacy_ckpt = porting.write_tf1_checkpoint(str(tmp_path / "tf1" / "m.ckpt"), [generator])
+    legacy_ckpt = tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "tf1" / "m.ckpt"), [generator])
     g_flag = f"--generator_fn={config.generator_fn}"
     results = cli_errors("gan_tf.sample",
                          [f"--run_dir={run_dir}", f"--out={tmp_path / 'x.npy'}"],
@@ -324,8 +329,8 @@ def test_legacy_modules_that_fail_only_in_training_or_at_import_are_one_line(tmp
 def test_a_make_template_generator_gives_each_network_its_own_variables(tmp_path):
     """Issue 27: tf.make_template as forwarded bound its variables to the first store that
     called it (the throwaway check network), so the real network got none."""
-    from gan_tf.models.legacy import Network
     from gan_tf.tf1 import make_template
+    from gan_tf.tf1.network import Network
 
     def generator_fn(z, training, units=8):
         from gan_tf import tf1
@@ -367,7 +372,7 @@ def test_legacy_regularizers_join_their_networks_losses(regularize):
     """Issue 27: kernel_regularizer= and get_variable(regularizer=) were refused or
     silently dropped; they are added to their network's loss and logged, unless
     --tf1_regularization=false."""
-    from gan_tf.trainer import GANTrainer
+    from gan_tf.training.steps import GANTrainer
     from tests.legacy_models import regularized
     config = regularized_config(tf1_regularization=regularize)
     g, d = models.build(config)
@@ -393,7 +398,7 @@ def test_legacy_regularizers_join_their_networks_losses(regularize):
 def test_a_legacy_regularizer_pulls_its_weights_in_training():
     """The L1 term's gradient, scale * sign(w), reaches D's update only when it is on:
     from the same weights, ten D steps shrink |w| more with it than without."""
-    from gan_tf.trainer import GANTrainer
+    from gan_tf.training.steps import GANTrainer
     real = tf.random.uniform([8, 28, 28, 1], -1, 1, seed=1)
     norms = {}
     start = None
@@ -413,8 +418,8 @@ def test_a_legacy_regularizer_pulls_its_weights_in_training():
 
 
 def test_the_regularized_legacy_gan_trains_and_logs_its_regularization(tmp_path):
-    from gan_tf import train
-    train.train(regularized_config(output_dir=str(tmp_path), max_steps=4, log_every=2,
+    from gan_tf.training import loop
+    loop.train(regularized_config(output_dir=str(tmp_path), max_steps=4, log_every=2,
                                    checkpoint_every=4))
     logged = records(tmp_path)
     assert [r["step"] for r in logged] == [2, 4]
@@ -425,7 +430,7 @@ def test_a_model_function_reads_its_regularization_losses_as_tf1_code_did():
     """tf.losses.get_regularization_loss(scope) and get_collection(REGULARIZATION_LOSSES)
     inside a model function return the terms of its own network's store."""
     from gan_tf import tf1
-    from gan_tf.models.legacy import Network
+    from gan_tf.tf1.network import Network
     seen = {}
 
     def generator(z, training):
@@ -448,13 +453,13 @@ def test_a_template_generator_and_an_auto_reuse_discriminator_train_resume_and_a
     """Issue 27: tf.make_template at import, reuse=tf.AUTO_REUSE and reuse_variables():
     the check networks, the trained G and D and the EMA copy each get their own
     variables under TF1's names, and the run trains and resumes."""
-    from gan_tf import train
     from gan_tf.config import TrainConfig
+    from gan_tf.training import loop
     config = TrainConfig(model="tf1", generator_fn="tests.legacy_models.templated:template_generator",
                          discriminator_fn="tests.legacy_models.templated:discriminator",
                          dataset="mnist_5k", batch_size=8, z_dim=8, eval_samples=0, g_ema=0.9,
                          output_dir=str(tmp_path), max_steps=4, log_every=2, checkpoint_every=2)
-    train.train(config)
+    loop.train(config)
     g, d = models.build(config)
     assert sorted(g.tf1_variables) == ["generator/dense/bias", "generator/dense/kernel",
                                        "generator/dense_1/bias", "generator/dense_1/kernel"]
@@ -462,5 +467,5 @@ def test_a_template_generator_and_an_auto_reuse_discriminator_train_resume_and_a
     assert sorted(d.tf1_variables) == ["discriminator/hidden/bias", "discriminator/hidden/kernel",
                                        "discriminator/logit/bias", "discriminator/logit/kernel"]
     import dataclasses
-    train.train(dataclasses.replace(config, max_steps=6))
+    loop.train(dataclasses.replace(config, max_steps=6))
     assert [r["step"] for r in records(tmp_path)] == [2, 4, 6]

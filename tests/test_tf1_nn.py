@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import porting, tf1
-from gan_tf.tf1 import seeds
+from gan_tf import tf1
 from gan_tf.randomness import StepRandom
+from gan_tf.tf1 import network, seeds
 
 UNITS = 64
 
@@ -25,7 +25,7 @@ def masks_network():
             b = tf1.nn.dropout(ones, keep_prob=0.5 if training else 1.0)
             masks.append((a, b))
             return tf.matmul(tf.reshape(x, [-1, 784]), w)
-    return porting.tf1_network(discriminator, "discriminator"), masks
+    return network.Network(discriminator, "discriminator"), masks
 
 
 def step_seed(step):

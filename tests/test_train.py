@@ -13,10 +13,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from gan_tf import data, errors, models, randomness, runs, train  # noqa: E402
-from gan_tf.trainer import METRIC_KEYS, GANTrainer, resolve_option, scope_variables  # noqa: E402
-from tests.helpers import SMALL, changed, small_config, snapshot  # noqa: E402
+from gan_tf import data, errors, models, randomness  # noqa: E402
+from gan_tf.runs.restore import restore_models  # noqa: E402
+from gan_tf.training import loop
+from gan_tf.training.steps import (METRIC_KEYS, GANTrainer, resolve_option,  # noqa: E402
+                                   scope_variables)
+from tests.helpers import SMALL, changed  # noqa: E402
 from tests.helpers import records as read_records  # noqa: E402
+from tests.helpers import small_config, snapshot
+
 
 @pytest.mark.parametrize("kind", sorted(SMALL))
 def test_updates_touch_only_their_own_network(kind):
@@ -73,7 +78,7 @@ def finished_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("run"))
     config = small_config(output_dir=run_dir, max_steps=20, log_every=5, sample_every=10,
                           checkpoint_every=10, num_samples=9, eval_every=10, eval_samples=200)
-    last = train.train(config)
+    last = loop.train(config)
     return run_dir, last
 
 
@@ -126,7 +131,8 @@ def test_run_evaluates_sample_quality_into_logs_and_eval_json(finished_run):
     assert 1.0 <= final["classifier_score"] <= 10.0 and final["frechet_distance"] > 0
     assert 0 <= final["modes"] <= 10 and 0 <= final["precision"] <= 1 and 0 <= final["recall"] <= 1
     # The same numbers from the restored generator and the metrics module directly.
-    from gan_tf import classifier, data, evaluation
+    from gan_tf import data, evaluation
+    from gan_tf.evaluation import classifier
     config = small_config(eval_samples=200)
     g, _ = models.build(config)
     tf.train.Checkpoint(generator=g).restore(
@@ -148,7 +154,7 @@ def test_run_writes_a_gif_of_the_fixed_z_grids(finished_run):
         frame = np.asarray(gif.convert("L"), np.float32) / 255
     with open(os.path.join(run_dir, "train_samples.pkl"), "rb") as f:
         last_grid = pickle.load(f)[-1]
-    from gan_tf import plots
+    from gan_tf.runs import plots
     expected = np.kron(plots.image_grid(last_grid), np.ones((3, 3)))
     assert frame.shape == expected.shape
     np.testing.assert_allclose(frame, expected, atol=1.5 / 255)
@@ -157,7 +163,7 @@ def test_run_writes_a_gif_of_the_fixed_z_grids(finished_run):
 def test_evaluation_between_log_records_gets_its_own_record(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, eval_every=4,
                           eval_samples=50)
-    train.train(config)
+    loop.train(config)
     records = read_records(str(tmp_path))
     assert [(r["step"], "d_loss" in r, "classifier_score" in r) for r in records] == [
         (4, False, True), (5, True, False), (8, False, True), (10, True, True)]
@@ -168,10 +174,10 @@ def test_evaluation_between_log_records_gets_its_own_record(tmp_path):
 def test_max_seconds_stops_saves_evaluates_and_a_rerun_continues(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, eval_samples=50,
                           max_seconds=1e-3)
-    last = train.train(config)
+    last = loop.train(config)
     assert last["step"] == 1 and "classifier_score" in last  # first call is one step
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-1")
-    last = train.train(dataclasses.replace(config, max_seconds=None))
+    last = loop.train(dataclasses.replace(config, max_seconds=None))
     assert last["step"] == 10
     assert [r["step"] for r in read_records(str(tmp_path))] == [1, 5, 10]
 
@@ -227,16 +233,16 @@ def test_legacy_notebook_code_plots_train_losses(finished_run):
 
 def test_resume_appends_without_duplicates_and_matches_an_uninterrupted_run(tmp_path):
     split = small_config(output_dir=str(tmp_path / "split"), log_every=10, checkpoint_every=20)
-    train.train(dataclasses.replace(split, max_steps=40))
+    loop.train(dataclasses.replace(split, max_steps=40))
     assert [r["step"] for r in read_records(split.output_dir)] == [10, 20, 30, 40]
-    train.train(dataclasses.replace(split, max_steps=80))
+    loop.train(dataclasses.replace(split, max_steps=80))
     records = read_records(split.output_dir)
     assert [r["step"] for r in records] == [10, 20, 30, 40, 50, 60, 70, 80]
     with open(os.path.join(split.output_dir, "train_losses.pkl"), "rb") as f:
         assert len(pickle.load(f)) == 8
 
     whole = dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=80)
-    train.train(whole)
+    loop.train(whole)
     np.testing.assert_allclose([r["g_loss"] for r in records],
                                [r["g_loss"] for r in read_records(whole.output_dir)], rtol=1e-4)
 
@@ -244,7 +250,7 @@ def test_resume_appends_without_duplicates_and_matches_an_uninterrupted_run(tmp_
 def test_resume_cuts_logs_back_to_the_checkpoint(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=40, log_every=10,
                           checkpoint_every=20, sample_every=10, eval_every=20, eval_samples=50)
-    train.train(config)
+    loop.train(config)
     # As if killed after logging step 40 but before its checkpoint was written.
     for path in glob.glob(str(tmp_path / "checkpoints" / "ckpt-40*")):
         os.remove(path)
@@ -253,7 +259,7 @@ def test_resume_cuts_logs_back_to_the_checkpoint(tmp_path):
     with open(tmp_path / "eval.json") as f:
         classifier_info = json.load(f)["classifier"]
     config = dataclasses.replace(config, max_steps=30)  # stop after the cut-back, at step 30
-    train.train(config)
+    loop.train(config)
     assert [r["step"] for r in read_records(str(tmp_path))] == [10, 20, 30]
     with open(tmp_path / "train_samples_steps.json") as f:
         assert json.load(f) == [10, 20, 30]
@@ -265,21 +271,21 @@ def test_resume_cuts_logs_back_to_the_checkpoint(tmp_path):
 
 def test_a_different_configuration_is_refused_unless_overwrite(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5)
-    train.train(config)
+    loop.train(config)
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(errors.RunError, match=r"batch_size: 16 -> 32.*--overwrite"):
-        train.train(dataclasses.replace(config, batch_size=32))
+        loop.train(dataclasses.replace(config, batch_size=32))
     assert [r["step"] for r in read_records(str(tmp_path))] == [5, 10]  # untouched
-    train.train(dataclasses.replace(config, batch_size=32, max_steps=5, overwrite=True))
+    loop.train(dataclasses.replace(config, batch_size=32, max_steps=5, overwrite=True))
     assert [r["step"] for r in read_records(str(tmp_path))] == [5]
     assert (tmp_path / "notes.txt").read_text() == "mine"  # only training's own files go
 
 
 def test_finished_run_is_not_trained_further(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5)
-    train.train(config)
+    loop.train(config)
     before = read_records(str(tmp_path))
-    assert train.train(config)["step"] == 10
+    assert loop.train(config)["step"] == 10
     assert read_records(str(tmp_path)) == before
 
 
@@ -287,9 +293,9 @@ def test_unwritable_output_dir_is_refused(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(errors.RunError, match="not a directory"):
-        train.train(small_config(output_dir=str(blocker)))
+        loop.train(small_config(output_dir=str(blocker)))
     with pytest.raises(errors.RunError, match="cannot be written"):
-        train.train(small_config(output_dir=str(blocker / "sub")))
+        loop.train(small_config(output_dir=str(blocker / "sub")))
 
 
 def test_joint_step_updates_both_networks_from_one_pass():
@@ -324,8 +330,8 @@ def test_generator_ema_follows_the_weights(kind):
 def test_ema_run_samples_and_restores_the_averaged_generator(tmp_path):
     config = small_config(output_dir=str(tmp_path), max_steps=10, log_every=5, sample_every=10,
                           g_ema=0.5, eval_samples=0, num_samples=4)
-    train.train(config)
-    config2, g, _, _ = runs.restore_models(str(tmp_path))
+    loop.train(config)
+    config2, g, _, _ = restore_models(str(tmp_path))
     assert g.name == "generator" and config2.g_ema == 0.5
     with open(tmp_path / "train_samples.pkl", "rb") as f:
         last_grid = pickle.load(f)[-1]

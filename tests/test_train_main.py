@@ -95,6 +95,7 @@ def test_the_console_scripts_name_commands_that_exist():
     """setup.py's console scripts (an installed gan_tf trains without a clone) point at
     gan_tf.commands' functions, one per command line."""
     import re
+
     from gan_tf.commands import scripts
     with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as f:
         listed = dict(re.findall(r'\("(gan-tf-[\w-]+)", "(\w+)"\)', f.read()))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import tricks
+from gan_tf.training import augmentations
 
 
 def rng(seed=0):
@@ -15,7 +15,7 @@ def rng(seed=0):
 def test_translation_shifts_each_image_within_the_limit(compiled):
     x = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype(np.float32)
     padded = np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), constant_values=-1.0)
-    fn = tf.function(tricks.translate) if compiled else tricks.translate
+    fn = tf.function(augmentations.translate) if compiled else augmentations.translate
     shifted = fn(tf.constant(x), rng(), 2).numpy()
     offsets = set()
     for i in range(32):
@@ -30,22 +30,22 @@ def test_translation_is_differentiable_and_off_at_zero():
     x = tf.constant(np.random.default_rng(1).uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32))
     with tf.GradientTape() as tape:
         tape.watch(x)
-        total = tf.reduce_sum(tricks.translate(x, rng(), 3) * 2.0)
+        total = tf.reduce_sum(augmentations.translate(x, rng(), 3) * 2.0)
     grad = tape.gradient(total, x).numpy()
     assert set(np.unique(grad)) <= {0.0, 2.0} and grad.sum() > 0  # pixels kept get gradient 2
-    assert tricks.translate(x, rng(), 0) is x
+    assert augmentations.translate(x, rng(), 0) is x
 
 
 def test_instance_noise_decays_linearly_to_zero():
     x = tf.zeros([64, 28, 28, 1])
     for step, sigma in [(0, 0.4), (50, 0.2), (100, 0.0), (500, 0.0)]:
-        noise = tricks.instance_noise(x, rng(step), tf.constant(step, tf.int64), 0.4, 100).numpy()
+        noise = augmentations.instance_noise(x, rng(step), tf.constant(step, tf.int64), 0.4, 100).numpy()
         assert noise.std() == pytest.approx(sigma, rel=0.05, abs=1e-9), step
-    assert tricks.instance_noise(x, rng(), 0, 0.0, 100) is x
+    assert augmentations.instance_noise(x, rng(), 0, 0.0, 100) is x
 
 
 def test_label_flips_have_the_asked_probability():
-    flips = tricks.label_flips(rng(), 20000, 0.1).numpy()
+    flips = augmentations.label_flips(rng(), 20000, 0.1).numpy()
     assert flips.shape == (20000, 1) and set(np.unique(flips)) == {0.0, 1.0}
     assert flips.mean() == pytest.approx(0.1, abs=0.01)
-    assert tricks.label_flips(rng(), 10, 0.0) is None
+    assert augmentations.label_flips(rng(), 10, 0.0) is None

@@ -2,12 +2,11 @@
 `python train_main.py` runs, gan-tf-<tool> what `python -m gan_tf.<tool>` runs."""
 import importlib
 
-from gan_tf import cli  # first: it quiets TensorFlow's start-up
+from gan_tf.commands import common  # noqa: F401 - first: it quiets TensorFlow's start-up
 
 
 def _tool(name):
-    module = importlib.import_module(f"gan_tf.{name}")
-    cli.main(module.define_flags, module.main, user_errors=module.USER_ERRORS)
+    importlib.import_module(f"gan_tf.commands.{name}").run()
 
 
 def train():

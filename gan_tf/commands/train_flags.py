@@ -118,7 +118,7 @@ flags.DEFINE_boolean("tf_log", False, "Show TensorFlow's C++ start-up messages (
                      "default).")
 flags.DEFINE_integer("max_seconds", None, "Stop after this many seconds of training set-up "
                      "and steps (saving, sampling and evaluating as at the end); rerun to go on.")
-# Evaluation (gan_tf.metrics): written to metrics.jsonl, TensorBoard and eval.json.
+# Evaluation (gan_tf.evaluation.metrics): written to metrics.jsonl, TensorBoard and eval.json.
 flags.DEFINE_integer("eval_every", None, "Steps per evaluation (default: at the end only).")
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Samples per evaluation (0: none).")
 flags.DEFINE_string("classifier_dir", None, "Classifier of gan_tf.classifier whose space the "

@@ -14,11 +14,11 @@ Architectures (`--model`): `mlp` (gan_tf/models/mlp.py) and `dcgan`
 (gan_tf/models/dcgan.py). Another plugs in with a module defining a
 base.Generator / base.Discriminator pair and one `register` call below. `tf1` is a
 legacy TF1 model's own functions, --generator_fn and --discriminator_fn
-(gan_tf/models/legacy.py).
+(gan_tf/models/network.py).
 
 InfoGAN (--latent_categories=K, no labels): G takes a categorical code as its `labels`
 (one-hot with z, as a conditional G takes classes); D stays unconditional and has a
-head `discriminator/info` that predicts the code from its last features (gan_tf.info).
+head `discriminator/info` that predicts the code from its last features (gan_tf.training.steps).
 
 Class-conditional models (--conditional): G takes the label as a one-hot vector
 concatenated to z (the conditional GAN of Mirza & Osindero); D is a projection
@@ -28,12 +28,14 @@ last features h. Projection rather than feeding the label into D's input: it add
 than concatenation in that paper.
 """
 import collections
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf.models import dcgan, legacy, mlp
+from gan_tf.models import dcgan, mlp
+from gan_tf.tf1 import network
 
 Architecture = collections.namedtuple("Architecture", "generator discriminator")
 ARCHITECTURES = {}  # --model name -> Architecture (the two network classes)
@@ -107,7 +109,7 @@ def build_generator(config, name="generator", compute_dtype="float32",
     """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA;
     a legacy function's is named after its own scope, `generator`, either way)."""
     if config.model == "tf1":
-        return legacy.build(config, "generator", image_shape)
+        return network.build(config, "generator", image_shape)
     cls = architecture(config.model).generator
     generator = cls(image_shape, name=name, compute_dtype=compute_dtype,
                     num_classes=num_classes(config, dataset_classes),
@@ -124,7 +126,7 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
     generator = build_generator(config, compute_dtype=compute_dtype, image_shape=image_shape,
                                 dataset_classes=dataset_classes)
     if config.model == "tf1":
-        return generator, legacy.build(config, "discriminator", image_shape)
+        return generator, network.build(config, "discriminator", image_shape)
     cls = architecture(config.model).discriminator
     discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
                         num_codes=generator.num_codes, **cls.config_sizes(config))
@@ -141,7 +143,6 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
 def _deprecated(kind, name, args, sizes):
     """models.Generator(architecture, ...) as gan_tf 0.1's first releases took it: the
     registered architecture's class, with a DeprecationWarning (removed in 0.3)."""
-    import warnings
     warnings.warn(f"gan_tf.models.{kind}(architecture=...) is deprecated (removed in 0.3); "
                   f"use gan_tf.models.{name}.{kind}(...) or models.build(config)",
                   DeprecationWarning, stacklevel=3)

@@ -7,7 +7,8 @@ its variables read `generator/dense/kernel`, ...) and computes in `logits` (G) o
 """
 import tensorflow as tf
 
-from gan_tf import data, layers
+from gan_tf import data
+from gan_tf.models import layers
 
 
 def resolve_sizes(cls, overrides):
@@ -68,7 +69,7 @@ class Discriminator(tf.Module):
     Conditional (num_classes > 0): a projection discriminator (Miyato & Koyama 2018),
     logit = dense(h) + <embedding[y], h> over the last features h. Sizes take
     `spectral_norm`: every dense and convolution kernel (not the embedding) spectrally
-    normalised, with one power iteration per training call (gan_tf.layers).
+    normalised, with one power iteration per training call (gan_tf.models.layers).
 
     InfoGAN (num_codes > 0): `code_logits(h)` is the head Q that reads G's categorical code
     back from the same features, `discriminator/info/kernel`: a variable of D, trained by

@@ -16,9 +16,7 @@ a stride-1 convolution (Odena et al. 2016: no checkerboard artefacts); D's
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import layers
-from gan_tf.models import base
-
+from gan_tf.models import base, layers
 
 STDDEV_GROUP = 4  # ProGAN's group size for the minibatch standard deviation
 STDDEV_EPSILON = 1e-8  # inside the square root: its gradient at 0 stays finite

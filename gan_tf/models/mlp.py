@@ -3,8 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import layers
-from gan_tf.models import base
+from gan_tf.models import base, layers
 
 
 class Generator(base.Generator):

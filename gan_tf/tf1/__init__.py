@@ -26,6 +26,7 @@ import functools as _functools
 
 import tensorflow as _tf
 
+from gan_tf.errors import TF1PortError as _TF1PortError
 from gan_tf.tf1 import contrib, layers, losses, nn, train
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
@@ -80,8 +81,7 @@ def make_template(name_, func_, create_scope_now_=False, unique_name_=None,
         return _tf.compat.v1.make_template(name_, func_, create_scope_now_, unique_name_,
                                            custom_getter_, **kwargs)
     if unique_name_ is not None or custom_getter_ is not None:
-        from gan_tf.errors import TF1PortError
-        raise TF1PortError("tf.make_template: unique_name_ and custom_getter_ are not "
+        raise _TF1PortError("tf.make_template: unique_name_ and custom_getter_ are not "
                            "provided by gan_tf.tf1 in TF2 code; leave them out")
     return _Template(name_, func_, kwargs)
 

@@ -2,7 +2,7 @@
 resumes exactly.
 
 gan_tf's trainer gives the discriminator a stateless seed per step (a function of --seed
-and the step). models.legacy.Network enters `scope(seed)` around the model function, and
+and the step). tf1.network.Network enters `scope(seed)` around the model function, and
 gan_tf.tf1's dropout (tf.layers.dropout, tf.nn.dropout) draws its mask from that seed
 folded with the number of dropouts drawn before it in the call: each dropout of a call
 gets its own mask, the same whenever that step runs again. With no seed (generator

@@ -1,10 +1,14 @@
-"""SIGINT and SIGTERM during training: save and stop, instead of dying mid-step."""
+"""What ends a run early: SIGINT and SIGTERM (save and stop, instead of dying mid-step),
+and divergence (a step whose losses or weights are no longer finite)."""
 import contextlib
 import logging
 import signal
 import threading
 
-from gan_tf.errors import Interrupted
+import numpy as np
+
+from gan_tf.errors import Diverged, Interrupted
+from gan_tf.training.steps import METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +66,22 @@ class StopRequest:
         return Interrupted(signum, f"stopped by {signal.Signals(signum).name} at step {step}; "
                            f"checkpoint and logs saved in {run_dir}: rerun the same command "
                            "to resume")
+
+
+def check_finite(history, weights_finite, start_step, last_checkpoint, keys=METRIC_KEYS):
+    """Raises Diverged naming the first step whose losses (the columns `keys` of
+    `history`), or whose weights, are NaN/Inf."""
+    bad_rows = ~np.isfinite(history).all(axis=1)
+    if not bad_rows.any() and weights_finite:
+        return
+    if bad_rows.any():
+        first = int(np.argmax(bad_rows))
+        bad = [name for name, value in zip(keys, history[first])
+               if not np.isfinite(value)]
+        what = f"at step {start_step + first + 1}: {', '.join(bad)} not finite"
+    else:
+        what = f"by step {start_step + len(history)}: a weight is NaN or Inf"
+    kept = (f"the last good checkpoint {last_checkpoint} is kept and a rerun resumes from it"
+            if last_checkpoint else "no checkpoint had been written yet")
+    raise Diverged(f"training diverged {what}; no record of it was written; {kept} "
+                   "(lower the learning rates or change --seed)")

@@ -19,9 +19,9 @@ import os
 
 import numpy as np
 
-from gan_tf import fileio
 from gan_tf.errors import LogFileError, LogFormatError
-from gan_tf.pickles import load_pickle, one_line
+from gan_tf import fileio
+from gan_tf.runs.pickles import load_pickle, one_line
 
 LOSSES = "train_losses.pkl"
 SAMPLES = "train_samples.pkl"

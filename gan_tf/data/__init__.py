@@ -18,7 +18,7 @@ import socket
 import numpy as np
 import tensorflow as tf
 
-from gan_tf.datafiles import IDX_FILES, IMAGE_SHAPE, NUM_CLASSES, load_idx_dir, load_npz
+from gan_tf.data.files import IDX_FILES, IMAGE_SHAPE, NUM_CLASSES, load_idx_dir, load_npz
 from gan_tf.errors import DataError
 
 log = logging.getLogger(__name__)

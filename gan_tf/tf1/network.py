@@ -1,5 +1,5 @@
 """Generator and Discriminator from a legacy TF1 model function (`--model=tf1`,
-gan_tf.porting.tf1_network).
+gan_tf.tf1.checkpoints.tf1_network).
 
 A legacy `fn(inputs, training)` opens its own variable_scope and creates its variables
 with tf.compat.v1.get_variable (directly or through gan_tf.tf1.layers). Called inside

@@ -1,7 +1,7 @@
 """Run directories: what training writes there, the refusals, and restoring from one.
 
 A run directory holds config.json (the TrainConfig), checkpoints/ (the latest
-step of both networks and optimizers) and the logs of gan_tf.logs.
+step of both networks and optimizers) and the logs of gan_tf.runs.logs.
 """
 import dataclasses
 import errno
@@ -13,13 +13,14 @@ import re
 import socket
 import stat
 import sys
+import warnings
 
-from gan_tf import checkpoints, fileio
-from gan_tf import logs as logs_lib
-from gan_tf.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
 from gan_tf.config import TrainConfig, run_defining_differences
 from gan_tf.errors import LogFileError, NotARun, RunError
-from gan_tf.pickles import one_line
+from gan_tf import fileio
+from gan_tf.runs import logs as logs_lib
+from gan_tf.runs.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
+from gan_tf.runs.pickles import one_line
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -379,36 +380,6 @@ def data_dir_of(run_dir, config, given):
     return config.data_dir
 
 
-def restore_models(run_dir, model_functions=None):
-    """(config, generator, discriminator, checkpoint path) from a run's latest checkpoint;
-    the generator holds the moving-average weights when the run used --g_ema. A run of
-    legacy model functions needs them named in `model_functions`
-    (models.legacy.check_run_functions)."""
-    import tensorflow as tf
-
-    from gan_tf import models
-    from gan_tf.models import legacy
-    config = read_config(run_dir)
-    legacy.check_run_functions(config, run_dir, model_functions)
-    try:
-        latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
-    except RunError as e:
-        raise RunError(f"{e}{_writer_note(run_dir)}") from None
-    if latest is None:
-        raise RunError(f"{run_dir} has no checkpoint yet{_writer_note(run_dir)}")
-    generator, discriminator = models.build(config)
-    # With --g_ema the averaged weights are the ones to sample and export, under G's names.
-    checkpoint = tf.train.Checkpoint(discriminator=discriminator,
-                                     **{"generator_ema" if config.g_ema else "generator": generator})
-    functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
-                 "the variables the run trained?)" if config.model == "tf1" else "")
-    try:
-        checkpoints.restore(checkpoint, latest, functions)
-    except RunError as e:
-        raise RunError(f"{e}{_writer_note(run_dir)}") from None
-    return config, generator, discriminator, latest
-
-
 def lock_holder(run_dir):
     """Who trains in `run_dir` now (the lock file's text), or None when nobody does. Takes
     a shared lock for an instant, never creates the lock file, never follows a link."""
@@ -429,3 +400,14 @@ def _writer_note(run_dir):
     holder = lock_holder(run_dir)
     return (f" (a training run, {holder}, is writing in {run_dir} now: its checkpoints "
             "change under a reader; retry, or wait for it to end)" if holder else "")
+
+
+def __getattr__(name):
+    """runs.restore_models, gan_tf 0.2's path of gan_tf.runs.restore.restore_models (it
+    imports TensorFlow, which the rest of gan_tf.runs does not need), until 0.4."""
+    if name != "restore_models":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn("gan_tf.runs.restore_models moved to gan_tf.runs.restore.restore_models in "
+                  "gan_tf 0.3; the old path goes in 0.4", DeprecationWarning, stacklevel=2)
+    from gan_tf.runs.restore import restore_models
+    return restore_models

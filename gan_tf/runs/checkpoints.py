@@ -1,7 +1,7 @@
 """A run's checkpoints (`checkpoints/ckpt-STEP.index` and its data shards): finding the
 newest complete one, saving, keeping the newest few, and restoring. What a checkpoint
 holds: training's, GANTrainer.checkpoint() (both networks, both optimizers, the step,
-the EMA generator); a reader's (gan_tf.runs.restore_models) takes the networks only.
+the EMA generator); a reader's (gan_tf.runs.restore.restore_models) takes the networks only.
 
 Everything here is decided from the names of the files in the checkpoints folder
 itself. The `checkpoint` index file is written for TensorFlow's readers
@@ -15,8 +15,8 @@ import logging
 import os
 import re
 
-from gan_tf import fileio
 from gan_tf.errors import RunError, checkpoint_errors
+from gan_tf import fileio
 
 PREFIX = "ckpt"
 INDEX_FILE = "checkpoint"

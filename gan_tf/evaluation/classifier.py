@@ -1,5 +1,5 @@
 """The CNN digit classifier: trained on a dataset's training split, saved, and
-frozen as the feature space of gan_tf.metrics.
+frozen as the feature space of gan_tf.evaluation.metrics.
 
     python -m gan_tf.classifier --dataset=mnist --output_dir=classifiers/mnist
 
@@ -17,13 +17,13 @@ import logging
 import os
 import time
 
-if __name__ == "__main__":  # the command line: TensorFlow's start-up lines held back (gan_tf.cli)
-    from gan_tf import cli  # noqa: F401  (must come before `import tensorflow`)
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import batching, data, fileio, layers
-from gan_tf.errors import ClassifierError, DataError, checkpoint_errors
+from gan_tf import data, inference
+from gan_tf.errors import ClassifierError, checkpoint_errors
+from gan_tf.models import layers
+from gan_tf import fileio
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Classifier(tf.Module):
 
 def predict(classifier, images, batch_size=500):
     """(logits (N, 10), features (N, 256)) as numpy, computed in batches."""
-    return batching.map_batches(_predict_fn(classifier), images, batch_size)
+    return inference.map_batches(_predict_fn(classifier), images, batch_size)
 
 
 def _predict_fn(classifier):
@@ -241,41 +241,3 @@ def load_or_train(data, directory=None):
 
 
 # --- command line -------------------------------------------------------------
-
-def define_flags():
-    from absl import flags
-
-    from gan_tf import cli
-    cli.define_dataset("mnist", "Dataset whose training split it learns.")
-    cli.define_data_dir()
-    flags.DEFINE_string("output_dir", None, "Where to save it (default: the cache that "
-                        "metrics use, ~/.cache/gan_tf/classifiers/<dataset>).")
-    flags.DEFINE_integer("epochs", None, "Passes over the training split (default: 15 on the "
-                         "4,000-digit subset, 2 on 60,000 images).", lower_bound=1)
-    cli.define_seed("Seed of weights, order and dropout.")
-    cli.define_overwrite("Replace a classifier already in --output_dir.")
-
-
-def main(argv):
-    from gan_tf import data as data_lib
-    from gan_tf.cli import UsageError, flag_values
-    f = flag_values(argv)
-    data = data_lib.load(f.dataset, f.data_dir)
-    directory = f.output_dir or default_classifier_dir(data.name)
-    if os.path.exists(os.path.join(directory, INFO_FILE)) and not f.overwrite:
-        raise UsageError(f"--output_dir={directory} already holds a classifier; "
-                         "pass --overwrite to replace it")
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise UsageError(f"--output_dir={directory} is a file")
-    _, info = train_and_save(data, directory, epochs=f.epochs, seed=f.seed)
-    print(f"{data.name}: held-out accuracy {100 * info['held_out_accuracy']:.2f}% on "
-          f"{info['held_out_images']} images (trained on {info['train_images']} for "
-          f"{info['epochs']} epochs in {info['train_seconds']:.0f} s); saved in {directory}")
-
-
-# What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (ClassifierError, DataError, OSError)
-
-if __name__ == "__main__":
-    from gan_tf import cli
-    cli.main(define_flags, main, user_errors=USER_ERRORS)

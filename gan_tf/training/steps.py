@@ -3,8 +3,9 @@ are the trainable variables filtered by scope name (`generator/`, `discriminator
 `tf.trainable_variables()` was filtered in TF1 code."""
 import tensorflow as tf
 
-from gan_tf import diffaugment, info, losses, tricks
+from gan_tf import losses
 from gan_tf.randomness import StepRandom
+from gan_tf.training import augmentations
 
 # Speed options whose best setting depends on the architecture, by measurement
 # (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
@@ -12,7 +13,7 @@ from gan_tf.randomness import StepRandom
 SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
                   "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
-INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.info)
+INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
 
 
@@ -49,7 +50,7 @@ class GANTrainer(tf.Module):
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
-        self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.info)
+        self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
         # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).
         self.regularized = {role: network for role, network in (("g", generator),
                                                                 ("d", discriminator))
@@ -114,11 +115,11 @@ class GANTrainer(tf.Module):
         (each if on)."""
         c = self.config
         if c.d_translate:
-            x = tricks.translate(x, rand.local_seed(), c.d_translate)
+            x = augmentations.translate(x, rand.local_seed(), c.d_translate)
         if c.diffaugment:
-            x = diffaugment.augment(x, c.diffaugment, rand.local_seed())
+            x = augmentations.augment(x, c.diffaugment, rand.local_seed())
         if c.instance_noise:
-            x = tricks.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
+            x = augmentations.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
                                       c.instance_noise_steps)
         return x
 
@@ -138,7 +139,7 @@ class GANTrainer(tf.Module):
             outs = [self.discriminator(part, training=True, seed=seed) for part in (x[:n], x[n:])]
             probs, logits = (tf.concat(parts, 0) for parts in zip(*outs))
         else:
-            (probs, logits), h = info.discriminate(self.discriminator, x, seed, labels,
+            (probs, logits), h = discriminate(self.discriminator, x, seed, labels,
                                                    features=bool(self.num_codes))
         d_loss, d_loss_real, d_loss_fake = self._d_loss(logits[:n], logits[n:], rand)
         metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
@@ -159,15 +160,15 @@ class GANTrainer(tf.Module):
         return metrics[f"{role}_reg_loss"]
 
     def _code_loss(self, metrics, h, codes):
-        """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.info)."""
-        return info.add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
+        """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.training.steps)."""
+        return add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
 
     def _d_loss(self, real_logits, fake_logits, rand):
         """(d_loss, d_loss_real, d_loss_fake) of --loss, with --label_flip's flips (the
         non-saturating loss's; config refuses them with another)."""
         c = self.config
         real_flipped, fake_flipped = [
-            tricks.label_flips(rand.local_seed(), tf.shape(real_logits)[0], c.label_flip)
+            augmentations.label_flips(rand.local_seed(), tf.shape(real_logits)[0], c.label_flip)
             if c.label_flip else None for _ in range(2)]
         return self.d_loss_fn(real_logits, fake_logits, real_flipped=real_flipped,
                               fake_flipped=fake_flipped)
@@ -227,7 +228,7 @@ class GANTrainer(tf.Module):
         seed = rand.local_seed()
         with tf.GradientTape() as tape:
             fake, _ = self.generator(z, training=True, labels=labels)
-            (_, fake_logits), h = info.discriminate(
+            (_, fake_logits), h = discriminate(
                 self.discriminator, self._d_input(fake, rand), seed,
                 labels if self.num_classes else None, features=bool(self.num_codes))
             metrics = dict(g_loss=self.g_loss_fn(fake_logits))
@@ -250,7 +251,7 @@ class GANTrainer(tf.Module):
                                                                  fake_labels)
             metrics["g_loss"] = self.g_loss_fn(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
-            g_loss = self._scaled(metrics["g_loss"] + info.weighted_info_loss(
+            g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
                 metrics, self.config.info_weight) + self._regularization(metrics, "g"),
                 self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
@@ -313,3 +314,37 @@ def resolve_option(config, name):
     """A speed option's flag value, or its per-architecture default (docs/performance.md)."""
     value = getattr(config, name)
     return SPEED_DEFAULTS[name][config.model] if value is None else value
+
+
+code_loss = losses.info_loss  # gan_tf.info.code_loss of gan_tf 0.2 (the loss lives in losses)
+
+
+# InfoGAN's categorical code (Chen et al. 2016): the training step's part of it (the
+# loss is losses.info_loss; the networks' parts are gan_tf.models').
+
+
+
+def discriminate(discriminator, x, seed, labels=None, features=False):
+    """((probs, logits), h) of D on training images x (dropout `seed`, a conditional D's
+    `labels`): h, D's last features for the Q head, only with `features` (else None, and
+    D called as a whole, as a legacy D must be)."""
+    if not features:
+        return discriminator(x, training=True, seed=seed, labels=labels), None
+    h = discriminator.features(x, training=True, seed=seed)
+    return discriminator.logits_from_features(h, labels, training=True), h
+
+
+def add_code_loss(metrics, discriminator, h, codes, weight):
+    """What the code adds to a network's objective: `weight` times losses.info_loss of Q
+    on features h of images drawn with `codes`, which goes into `metrics` as info_loss;
+    0.0 (and no metric) when the run has no code (h None)."""
+    if h is None:
+        return 0.0
+    metrics["info_loss"] = losses.info_loss(discriminator.code_logits(h), codes)
+    return weighted_info_loss(metrics, weight)
+
+
+def weighted_info_loss(metrics, weight):
+    """The code's term in an objective: `weight` times the info_loss in `metrics` (0.0
+    when there is none), the one place it is weighted."""
+    return weight * metrics["info_loss"] if "info_loss" in metrics else 0.0

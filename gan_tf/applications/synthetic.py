@@ -21,14 +21,13 @@ so "real N + synthetic" carries what the GAN learned from all of it (labels too,
 for a conditional GAN), not only from the N images.
 """
 import dataclasses
-import json
 import logging
-import os
 import time
 
 import numpy as np
 
-from gan_tf.errors import ClassifierError, DataError, RunError
+from gan_tf.applications import sampling
+from gan_tf.evaluation import classifier as classifier_lib
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +66,9 @@ def stratified_subset(labels, n, seed, num_classes):
 def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None):
     """(images (count, 28, 28, 1), labels (count,) int64) from the generator: the classes
     in turn (conditional), or labelled by `label_classifier` (unconditional)."""
-    from gan_tf import classifier as classifier_lib
-    from gan_tf import sample
-    images = sample.draw(generator, count, z_dim, z_distribution, seed)[..., None]
+    images = sampling.draw(generator, count, z_dim, z_distribution, seed)[..., None]
     if generator.num_classes:
-        labels = sample.class_labels(generator, count).astype(np.int64)
+        labels = sampling.class_labels(generator, count).astype(np.int64)
     else:
         if label_classifier is None:
             raise ValueError("an unconditional generator's samples need a label_classifier")
@@ -101,7 +98,6 @@ def summarize(records):
 
 def run(config, generator, z_dim, z_distribution, data, label_classifier=None, progress=None):
     """Every (seed, N, kind, M) of `config`: a list of records with the held-out accuracy."""
-    from gan_tf import classifier as classifier_lib
     records = []
     sizes = [len(data.train_labels) if n is None else n for n in config.sizes]
     pool = max(max(sizes), max(config.synthetic, default=0))
@@ -152,102 +148,3 @@ def table(summary, synthetic):
 
 
 # --- command line -------------------------------------------------------------
-
-def _sizes(values):
-    from gan_tf.cli import UsageError
-    sizes = []
-    for v in values:
-        if v == "all":
-            sizes.append(None)
-        elif v.isdigit() and int(v) >= 10:
-            sizes.append(int(v))
-        else:
-            raise UsageError(f"--sizes: {v!r} is not 'all' or a whole number >= 10")
-    return tuple(sizes)
-
-
-def define_flags():
-    from absl import flags
-
-    from gan_tf import cli
-    d = AugmentConfig()
-    cli.define_run_dir("A gan_tf run directory: its generator makes the synthetic images.")
-    flags.DEFINE_list("sizes", ["100", "500", "1000", "all"], "N: real labelled images "
-                      "(10 or more, or all).")
-    flags.DEFINE_list("synthetic", [str(m) for m in d.synthetic], "M: synthetic images added "
-                      "to the N real ones (0 or more each).")
-    flags.DEFINE_list("seeds", [str(s) for s in d.seeds], "Seeds: subset, synthetic draw, "
-                      "classifier weights and order.")
-    flags.DEFINE_float("real_share", d.real_share, "0: real and synthetic images pooled; "
-                       "s in (0, 1): the N real images repeated to about share s of each "
-                       "mixed set.", lower_bound=0.0, upper_bound=0.95)
-    flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
-    flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
-    cli.define_data_dir(of_run=True)
-    flags.DEFINE_string("classifier_dir", None, "Classifier that labels an unconditional "
-                        "generator's images (default: the dataset's cached one).")
-    cli.define_out("augment.json", "Output .json (records, summary); a markdown table goes "
-                   "beside it as .md.")
-    cli.define_overwrite()
-
-
-def _ints(name, values, lower):
-    from gan_tf.cli import UsageError
-    try:
-        out = tuple(int(v) for v in values)
-    except ValueError:
-        raise UsageError(f"--{name}: whole numbers, comma-separated (got {','.join(values)})") \
-            from None
-    if any(v < lower for v in out):
-        raise UsageError(f"--{name}: every value must be >= {lower}")
-    return out
-
-
-def main(argv):
-    from gan_tf import data as data_lib
-    from gan_tf import runs
-    from gan_tf.cli import UsageError, check_outputs, flag_values
-    from gan_tf.fileio import atomic_write
-    f = flag_values(argv, required=["run_dir"])
-    md = os.path.splitext(f.out)[0] + ".md"
-    check_outputs(f.out, ".json", [f.out, md], f.overwrite)
-    config = AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
-                           seeds=_ints("seeds", f.seeds, 0), steps=f.steps,
-                           batch_size=f.batch_size, real_share=f.real_share)
-    if not config.sizes or not config.seeds:
-        raise UsageError("--sizes and --seeds need at least one value each")
-
-    run_config, generator, _, source = runs.restore_models(f.run_dir)
-    data_dir = runs.data_dir_of(f.run_dir, run_config, f.data_dir)
-    data = data_lib.without_classes(data_lib.load(run_config.dataset, data_dir),
-                                    run_config.exclude_classes)
-    for n in config.sizes:
-        if n is not None and n > len(data.train_labels):
-            raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
-                             "images; use all")
-    label_classifier = None
-    if not generator.num_classes:
-        from gan_tf import classifier as classifier_lib
-        label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
-    t0 = time.perf_counter()
-    records = run(config, generator, run_config.z_dim, run_config.z_distribution, data,
-                  label_classifier)
-    summary = summarize(records)
-    doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
-           "conditional": bool(generator.num_classes),
-           "held_out_images": int(len(data.test_labels)),
-           "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
-           "records": records, "summary": summary}
-    text = table(summary, config.synthetic)
-    atomic_write(f.out, json.dumps(doc, indent=2).encode("utf-8"))
-    atomic_write(md, (text + "\n").encode("utf-8"))
-    print(text)
-    print(f"wrote {f.out} and {md}")
-
-
-# What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, ClassifierError, OSError)
-
-if __name__ == "__main__":
-    from gan_tf import cli
-    cli.main(define_flags, main, user_errors=USER_ERRORS)

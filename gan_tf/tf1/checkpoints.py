@@ -9,12 +9,16 @@ matching names and shapes. Optimizer state that a full `Saver()` also stores
 import logging
 import os
 import re
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, fileio
+from gan_tf import data
 from gan_tf.errors import PortingError, checkpoint_errors
+from gan_tf.models import base, mlp
+from gan_tf import fileio
+from gan_tf.tf1 import network
 
 OPTIMIZER_STATE = re.compile(
     r"(/(Adam|RMSProp|Momentum|Adagrad|ExponentialMovingAverage)(_\d+)?$)"
@@ -151,10 +155,12 @@ def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None)
 
 def tf1_network(fn, name, input_shape=None):
     """A legacy TF1 model function `fn(inputs, training)` as a gan_tf Generator or
-    Discriminator (gan_tf.models.legacy.Network): `name` is the scope the function opens,
-    `input_shape` e.g. (784,) for a discriminator that takes images flat."""
-    from gan_tf.models import legacy
-    return legacy.Network(fn, name, input_shape=input_shape)
+    Discriminator (gan_tf.tf1.network.Network): `name` is the scope the function opens,
+    `input_shape` e.g. (784,) for a discriminator that takes images flat. Deprecated:
+    gan_tf.tf1.network.Network(fn, name, input_shape) is the one name (this alias goes in 0.4)."""
+    warnings.warn("gan_tf.porting.tf1_network is deprecated: use gan_tf.tf1.network.Network",
+                  DeprecationWarning, stacklevel=2)
+    return network.Network(fn, name, input_shape=input_shape)
 
 
 def _first_kernel_rows(stored, scope, layer):
@@ -167,8 +173,7 @@ def build_from_checkpoint(module, role, stored):
     """Creates the variables of a network not called yet with one call on inputs sized by
     the checkpoint `stored` ({name: value}): a generator's z_dim from the kernel that reads
     z, a discriminator's input from its first layer; PortingError where they cannot tell."""
-    from gan_tf.models import base, legacy
-    if isinstance(module, legacy.Network):
+    if isinstance(module, network.Network):
         return module.build_like(role, {n: tuple(v.shape) for n, v in stored.items()})
     rows = _first_kernel_rows(stored, module.name, "dense")
     if isinstance(module, base.Generator) and rows is not None:
@@ -246,10 +251,9 @@ def generator_from_tf1_checkpoint(path, name_map=None, leak=0.01, fn=None):
     checkpoint's sizes and `leak` (not stored in checkpoints: the legacy notebook
     used 0.01). Returns (generator, z_dim)."""
     if fn is not None:
-        generator = tf1_network(fn, "generator")
+        generator = network.Network(fn, "generator")
         load_tf1_checkpoint(path, generator=generator, name_map=name_map)
         return generator, generator.input_size
-    from gan_tf.models import mlp
     z_dim, hidden, batchnorm = mlp_sizes_from_checkpoint(path, "generator", name_map)
     generator = mlp.Generator(hidden=hidden, leak=leak, batchnorm=batchnorm)
     generator(tf.zeros([1, z_dim]))

@@ -1,4 +1,4 @@
-"""Evaluation of a run: the sample-quality metrics (gan_tf.metrics) of its generator on
+"""Evaluation of a run: the sample-quality metrics (gan_tf.evaluation.metrics) of its generator on
 fixed latent codes, in the space of the dataset's classifier (gan_tf.classifier), and
 eval.json, the file of every evaluation of the run."""
 import json
@@ -8,9 +8,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import classifier as classifier_lib
-from gan_tf import batching, fileio, memory, metrics, models
+from gan_tf import fileio, inference, models
 from gan_tf.errors import ClassifierError, LogFileError, RunError
+from gan_tf.evaluation import classifier as classifier_lib
+from gan_tf.evaluation import metrics
 from gan_tf.randomness import EVAL_STREAM, fixed_codes, fixed_z
 from gan_tf.runs import EVAL_FILE
 
@@ -63,7 +64,7 @@ class GeneratorEvaluator:
         images = tf.concat([
             generator(self.z[part], training=False,
                       labels=None if given is None else given[part])[0]
-            for part in batching.batches(int(self.z.shape[0]), 500)], 0)
+            for part in inference.batches(int(self.z.shape[0]), 500)], 0)
         return self.images(images.numpy(), self.labels)
 
 
@@ -86,7 +87,7 @@ class RunEvaluation:
         """Checks now that a classifier can be had and that the evaluation fits in
         memory, not after training."""
         if enabled:
-            memory.check_memory(evaluation_bytes(config.eval_samples, config.z_dim),
+            inference.check_memory(evaluation_bytes(config.eval_samples, config.z_dim),
                                 f"--eval_samples={config.eval_samples}", RunError)
             try:
                 classifier_lib.check_available(config.classifier_dir, all_data.name)

@@ -9,13 +9,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import logs as logs_lib
-from gan_tf import models, plots
-from gan_tf import checkpoints
-from gan_tf.checkpoints import CheckpointSaver
+from gan_tf import models
 from gan_tf.errors import LogFileError, RunError
 from gan_tf.randomness import fixed_codes, fixed_z
-from gan_tf.runs import CHECKPOINT_DIR, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR, TENSORBOARD_DIR
+from gan_tf.runs import (CHECKPOINT_DIR, LOSS_PLOT, PROGRESS_GIF, SAMPLE_DIR, TENSORBOARD_DIR,
+                         checkpoints)
+from gan_tf.runs import logs as logs_lib
+from gan_tf.runs import plots
+from gan_tf.runs.checkpoints import CheckpointSaver
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Schedule:
 
 class RunOutputs:
     """The files of a training run in `write_dir` (a scratch directory on workers other
-    than the chief): the logs (gan_tf.logs), TensorBoard events, the fixed-z sample
+    than the chief): the logs (gan_tf.runs.logs), TensorBoard events, the fixed-z sample
     grids, the loss plot and GIF, and the checkpoints of `trainer`."""
 
     def __init__(self, config, write_dir, trainer, latest, batches_per_epoch, log_every):
@@ -127,7 +128,7 @@ class RunOutputs:
 
     def log_evaluation(self, step, evaluation):
         """Adds an evaluation of `step`, whose records `log` wrote already: merged into the
-        record of `step`, or a record alone (gan_tf.logs.RunLogs.add_evaluation)."""
+        record of `step`, or a record alone (gan_tf.runs.logs.RunLogs.add_evaluation)."""
         self._summaries([step], [list(evaluation.values())],
                         tuple("eval/" + name for name in evaluation))
         self.logs.add_evaluation(step, evaluation, time.time())

@@ -1,6 +1,6 @@
 """Training: `train(config)`, one top-to-bottom loop: set-up, restore, then graph calls
-of many steps (gan_tf.trainer) up to the next event of the schedule, and per event one
-call (gan_tf.outputs, gan_tf.evaluation)."""
+of many steps (gan_tf.training.steps) up to the next event of the schedule, and per event one
+call (gan_tf.training.outputs, gan_tf.evaluation)."""
 import contextlib
 import logging
 import os
@@ -9,15 +9,17 @@ import time
 import tensorflow as tf
 
 from gan_tf import data as data_lib
-from gan_tf import distribute, models, porting
-from gan_tf.divergence import check_finite
+from gan_tf import models
 from gan_tf.errors import RunError
 from gan_tf.evaluation import RunEvaluation
-from gan_tf.outputs import RunOutputs, Schedule
-from gan_tf.progress import Progress
 from gan_tf.runs import EVAL_FILE, RunDirectory, write_config
-from gan_tf.signals import EvaluationStopped, StopRequest
-from gan_tf.trainer import GANTrainer
+from gan_tf.tf1 import checkpoints as tf1_checkpoints
+from gan_tf.tf1 import network
+from gan_tf.training import distribute
+from gan_tf.training.outputs import RunOutputs, Schedule
+from gan_tf.training.progress import Progress
+from gan_tf.training.steps import GANTrainer
+from gan_tf.training.stopping import EvaluationStopped, StopRequest, check_finite
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ CALL_SECONDS = 2.0  # aim for graph calls about this long
 def train(config):
     """Trains (or resumes) the run `config` describes; returns its last metrics record.
     The progress line on stderr comes at most every `config.progress_seconds`
-    (gan_tf.progress)."""
+    (gan_tf.training.progress)."""
     config.validate()
     t_setup = time.perf_counter()
 
@@ -39,10 +41,10 @@ def train(config):
         raise RunError(f"--batch_size={config.batch_size} (the global batch) does not split "
                        f"evenly over {replicas} replicas of --strategy={config.strategy}")
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
-        porting.resolve_checkpoint(config.init_from_tf1_checkpoint)
-        porting.read_name_map(config.tf1_name_map)
+        tf1_checkpoints.resolve_checkpoint(config.init_from_tf1_checkpoint)
+        tf1_checkpoints.read_name_map(config.tf1_name_map)
     if config.model == "tf1":  # a legacy function that fails fails now, before any work
-        models.legacy.check_functions(config)
+        network.check_functions(config)
     # The run directory, checked and locked for the life of the run (by the chief: other
     # workers write to a scratch one), and left as it was if the run fails to start.
     with RunDirectory(config, chief) as run:
@@ -153,7 +155,7 @@ def _restore(config, trainer, outputs):
         outputs.restore()
         log.info("Resuming from %s at step %d.", outputs.latest, int(trainer.step.numpy()))
     elif config.init_from_tf1_checkpoint:
-        porting.init_from_tf1(config, trainer.generator, trainer.discriminator)
+        tf1_checkpoints.init_from_tf1(config, trainer.generator, trainer.discriminator)
         if trainer.ema_generator is not None:
             trainer.reset_ema()
     start = int(trainer.step.numpy())

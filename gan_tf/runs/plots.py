@@ -9,6 +9,7 @@ import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from gan_tf.runs import logs  # noqa: E402
 from gan_tf.fileio import atomic_write  # noqa: E402
 
 
@@ -66,3 +67,13 @@ def save_progress_gif(grids, path, scale=3, seconds_per_frame=0.25):
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
                    duration=durations, loop=0)
     atomic_write(path, buf.getvalue())
+
+
+def plot_losses(path, out):
+    """Reads (d_loss, g_loss) pairs from the train_losses.pkl at `path` (gan_tf's or a legacy
+    notebook's, read with gan_tf.runs.pickles.load_pickle) and plots them to the PNG `out`,
+    one point per record; returns the number of records."""
+    losses = logs.load_losses(path)
+    save_loss_plot(range(1, len(losses) + 1), losses[:, 0], losses[:, 1], out,
+                   xlabel="log record (one per --log_every steps; one per epoch in legacy files)")
+    return len(losses)

@@ -25,9 +25,14 @@ import io
 import os
 
 import numpy as np
+import tensorflow as tf
 
-from gan_tf import batching
-from gan_tf.errors import DataError, RunError
+from gan_tf import inference, randomness
+from gan_tf.data import scale_images
+from gan_tf.data.files import ZIP_MAGIC, check_npy_header, check_pixels
+from gan_tf.errors import DataError
+from gan_tf.fileio import atomic_write
+from gan_tf.runs import plots
 
 SCORES = ("discriminator", "features", "inversion")
 FEATURE_NEIGHBOURS = 5
@@ -65,7 +70,6 @@ def discriminator_outputs(discriminator, images, batch_size=500):
 
 
 def _discriminator_outputs(discriminator, images, batch_size):
-    import tensorflow as tf
 
     @tf.function(input_signature=[tf.TensorSpec((None,) + images.shape[1:], tf.float32)])
     def run(x):
@@ -76,7 +80,7 @@ def _discriminator_outputs(discriminator, images, batch_size):
             logits = discriminator.logits_from_features(h)[1][:, 0]
         return -logits, tf.cast(h, tf.float32)
 
-    return batching.map_batches(run, images, batch_size)
+    return inference.map_batches(run, images, batch_size)
 
 
 def feature_scores_from_features(features, reference, neighbours=FEATURE_NEIGHBOURS,
@@ -95,7 +99,7 @@ def feature_scores_from_features(features, reference, neighbours=FEATURE_NEIGHBO
     skip = np.zeros(len(features), int) if in_reference is None else \
         np.asarray(in_reference, bool).astype(int)
     out = []
-    for part in batching.batches(len(features), batch_size):
+    for part in inference.batches(len(features), batch_size):
         d = np.sort(1.0 - features[part] @ reference.T, axis=1)[:, :neighbours + 1]
         columns = np.arange(neighbours)[None, :] + skip[part][:, None]
         out.append(np.take_along_axis(d, columns, axis=1).mean(axis=1))
@@ -106,7 +110,6 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
                      options=InversionOptions(), batch_size=500):
     """AnoGAN residual of each image: Adam on z (one per image, in batches) for
     options.steps steps; (N,) final losses."""
-    import tensorflow as tf
     o = options
     lam, lr, b1, b2, eps = o.feature_weight, o.learning_rate, 0.9, 0.999, 1e-8
 
@@ -144,12 +147,10 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
         zeros = tf.zeros_like(z0)
         _, z, _, _ = tf.while_loop(lambda i, *_: i < o.steps, body, (0, z0, zeros, zeros))
         return loss(x, fx, z, labels)
-
-    from gan_tf import randomness
     z0 = randomness.latent_codes(len(images), z_dim, z_distribution, o.seed,
                                  randomness.INVERSION_STREAM)
     out = []
-    for part in batching.batches(len(images), batch_size):
+    for part in inference.batches(len(images), batch_size):
         out.append(invert(tf.constant(images[part], tf.float32), z0[part]).numpy())
     return np.concatenate(out)
 
@@ -202,8 +203,6 @@ def png_path(csv_path):
 def write_outputs(out, images, scores, labels, rank_by, count=16):
     """The ranked CSV, and beside it a PNG: the `count` most anomalous images (top
     rows) and the `count` least anomalous (bottom rows)."""
-    from gan_tf import plots
-    from gan_tf.fileio import atomic_write
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     atomic_write(out, csv_text(scores, labels, rank_by).encode("utf-8"))
     order = ranking(scores, rank_by)
@@ -216,33 +215,6 @@ def write_outputs(out, images, scores, labels, rank_by, count=16):
 
 # --- command line -------------------------------------------------------------
 
-def define_flags():
-    from absl import flags
-
-    from gan_tf import cli
-    cli.define_run_dir("A gan_tf run directory (its latest checkpoint).")
-    flags.DEFINE_string("images", None, "A .npy of images to score, (N, 28, 28[, 1]): floats in "
-                        "[-1, 1], or integer pixels 0 to 255 (any integer dtype), which are "
-                        "scaled; bool, complex, text and object arrays and .npz files are "
-                        "refused (default: --dataset's --split).")
-    cli.define_dataset(None, "Dataset to score (default: the run's).")
-    cli.define_data_dir(of_run=True)
-    flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
-                      "held-out one, or the training one.")
-    flags.DEFINE_integer("num_images", None, "Score only the first N images.", lower_bound=1)
-    flags.DEFINE_list("scores", list(SCORES), "Scores to compute: " + ", ".join(SCORES) + ".")
-    flags.DEFINE_enum("rank_by", None, SCORES, "Score that orders the CSV and the PNG "
-                      "(default: features if computed, else the first one given).")
-    flags.DEFINE_integer("inversion_steps", InversionOptions.steps, "Adam steps on z per image.",
-                         lower_bound=1)
-    flags.DEFINE_integer("features_k", FEATURE_NEIGHBOURS, "Nearest training images of the run "
-                         "whose feature distances the feature score averages.", lower_bound=1)
-    cli.define_seed("Seed of the starting z of the inversion.")
-    flags.DEFINE_integer("png_count", 16, "Most and least anomalous images in the PNG.",
-                         lower_bound=1, upper_bound=256)
-    cli.define_out("anomaly.csv", "Output .csv; the PNG goes beside it.")
-    cli.define_overwrite()
-
 
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -250,8 +222,6 @@ NPY_MAGIC = b"\x93NUMPY"
 def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
-    from gan_tf.data import scale_images
-    from gan_tf.datafiles import ZIP_MAGIC, check_npy_header, check_pixels
     try:
         with open(path, "rb") as f:
             magic = f.read(len(NPY_MAGIC))
@@ -279,64 +249,3 @@ def load_images(path):
                         f"(got {array.min():.3g} to {array.max():.3g}); integer pixels 0 to 255 "
                         "also work")
     return array
-
-
-def main(argv):
-    from gan_tf import data as data_lib, runs
-    from gan_tf.cli import UsageError, check_outputs, flag_values
-    f = flag_values(argv, required=["run_dir"])
-    check_outputs(f.out, ".csv", [f.out, png_path(f.out)], f.overwrite)
-    unknown = [s for s in f.scores if s not in SCORES]
-    if unknown or not f.scores:
-        raise UsageError(f"--scores: choose from {', '.join(SCORES)} (got {','.join(f.scores)})")
-    if f.rank_by and f.rank_by not in f.scores:
-        raise UsageError(f"--rank_by={f.rank_by} is not among --scores")
-    rank_by = f.rank_by or ("features" if "features" in f.scores else f.scores[0])
-    images = None
-    if f.images:
-        try:
-            images = load_images(f.images)
-        except DataError as e:  # a bad argument: exit 2, as for the other flags
-            raise UsageError(f"--images: {e}") from None
-
-    # Grappler's remapper cannot fuse the inversion loop's gradients and says so as an
-    # error line; the graph runs the same without it.
-    import tensorflow as tf
-    tf.config.optimizer.set_experimental_options({"remapping": False})
-    config, generator, discriminator, source = runs.restore_models(f.run_dir)
-    if config.model == "tf1":
-        raise RunError(f"--run_dir={f.run_dir}: its legacy discriminator function does not "
-                       "expose the hidden features anomaly scores read; use gan_tf's models")
-    run_data = data_lib.load(config.dataset, runs.data_dir_of(f.run_dir, config, f.data_dir))
-    reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
-    if "features" in f.scores and f.features_k >= len(reference):
-        raise UsageError(f"--features_k={f.features_k}: must be below the run's {len(reference)} "
-                         "training images")
-    labels, in_reference = None, None
-    if images is None:  # every class of the dataset, those left out of training too
-        dataset = f.dataset or config.dataset
-        data = run_data if dataset == config.dataset else data_lib.load(dataset, f.data_dir)
-        images, labels = ((data.test_images, data.test_labels) if f.split == "test"
-                          else (data.train_images, data.train_labels))
-        if f.split == "train" and dataset == config.dataset:
-            in_reference = ~np.isin(labels, config.exclude_classes)
-    if f.num_images:
-        images = images[:f.num_images]
-        labels = None if labels is None else labels[:f.num_images]
-        in_reference = None if in_reference is None else in_reference[:f.num_images]
-    scores = score(generator, discriminator, images, reference, config.z_dim,
-                   config.z_distribution, tuple(f.scores),
-                   InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference,
-                   f.features_k)
-    write_outputs(f.out, images, scores, labels, rank_by, f.png_count)
-    top = ranking(scores, rank_by)[:5]
-    print(f"scored {len(images)} images with {source}; most anomalous by {rank_by}: indices "
-          f"{', '.join(str(int(i)) for i in top)}; wrote {f.out} and {png_path(f.out)}")
-
-
-# What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, OSError)
-
-if __name__ == "__main__":
-    from gan_tf import cli
-    cli.main(define_flags, main, user_errors=USER_ERRORS)

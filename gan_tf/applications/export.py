@@ -14,7 +14,10 @@ import json
 import os
 import re
 
-from gan_tf.errors import OutputError, RunError
+import tensorflow as tf
+
+from gan_tf import runs
+from gan_tf.errors import OutputError
 
 EXPORT_INFO = "gan_tf_export.json"
 TF1_PREFIX_NAME = "model.ckpt"  # the prefix written into a --tf1_checkpoint_out directory
@@ -24,7 +27,6 @@ _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', 
 
 def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
     """Writes `generator` as a SavedModel with a z -> images serving signature."""
-    import tensorflow as tf
 
     z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
     takes_labels = bool(generator.label_width)  # conditional or InfoGAN
@@ -80,7 +82,6 @@ def check_tf1_checkpoint_out(out, run_dir, overwrite):
     """Refuses a --tf1_checkpoint_out whose folder's `checkpoint` index the TF1 Saver would
     rewrite: always a gan_tf run's checkpoints folder (its next resume would then look for
     the export), and unless `overwrite` any folder whose index names other checkpoints."""
-    from gan_tf import runs
     folder = os.path.realpath(os.path.dirname(os.path.abspath(out)))
     if folder == os.path.realpath(os.path.join(run_dir, runs.CHECKPOINT_DIR)) or (
             os.path.basename(folder) == runs.CHECKPOINT_DIR
@@ -106,56 +107,3 @@ def tf1_prefix(out):
     if out.endswith(("/", os.sep)) or os.path.isdir(out):
         return os.path.join(out, TF1_PREFIX_NAME)
     return out
-
-
-def define_flags():
-    from absl import flags
-
-    from gan_tf import cli
-    cli.define_run_dir("The gan_tf run directory to export (latest checkpoint).")
-    cli.define_model_functions()
-    flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
-    flags.DEFINE_string("tf1_checkpoint_out", None,
-                        "Also (or only) write a TF1 Saver checkpoint at this prefix; a path "
-                        f"ending in / (or a directory) means DIR/{TF1_PREFIX_NAME}.")
-    cli.define_overwrite("Replace an existing export.")
-
-
-def main(argv):
-    from gan_tf.cli import UsageError, check_folder, flag_values
-    f = flag_values(argv, required=["run_dir"])
-    if not f.export_dir and not f.tf1_checkpoint_out:
-        raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
-    if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
-            and not f.overwrite:
-        raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")
-    tf1_out = f.tf1_checkpoint_out and tf1_prefix(f.tf1_checkpoint_out)
-    if tf1_out and os.path.exists(tf1_out + ".index") and not f.overwrite:
-        raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out}: {tf1_out} exists; "
-                         "pass --overwrite")
-    if tf1_out:
-        try:
-            check_tf1_checkpoint_out(tf1_out, f.run_dir, f.overwrite)
-        except OutputError as e:  # a bad flag value: exit 2
-            raise UsageError(e) from None
-        check_folder("tf1_checkpoint_out", f.tf1_checkpoint_out,
-                     os.path.dirname(os.path.abspath(tf1_out)))
-    if f.export_dir:
-        check_folder("export_dir", f.export_dir, os.path.abspath(f.export_dir))
-
-    from gan_tf import porting, runs
-    config, generator, discriminator, source = runs.restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
-    if f.export_dir:
-        export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
-        print(f"wrote SavedModel of {source} to {f.export_dir}")
-    if tf1_out:
-        prefix = porting.write_tf1_checkpoint(tf1_out, [generator, discriminator])
-        print(f"wrote TF1 checkpoint of {source} to {prefix}")
-
-
-# What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, OSError)
-
-if __name__ == "__main__":
-    from gan_tf import cli
-    cli.main(define_flags, main, user_errors=USER_ERRORS)

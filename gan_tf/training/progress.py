@@ -14,7 +14,7 @@ import numpy as np
 LINE = ("step {step}/{max_steps} epoch {epoch:.2f} | d_loss {d_loss:.4f} (real {d_loss_real:.4f} "
         "fake {d_loss_fake:.4f}) g_loss {g_loss:.4f}{info} | D(x) {d_real:.3f} "
         "D(G(z)) {d_fake:.3f} | {rate:.3g} steps/s ETA {eta}")
-INFO = " info_loss {:.4f}"  # with --latent_categories (its code's loss, gan_tf.info)
+INFO = " info_loss {:.4f}"  # with --latent_categories (its code's loss, gan_tf.training.steps)
 
 
 def format_duration(seconds):

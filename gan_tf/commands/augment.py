@@ -1,0 +1,134 @@
+"""Synthetic data for the digit classifier (the first of two uses of a trained GAN):
+does a trained generator help, or replace, real labelled images?
+
+    python -m gan_tf.augment --run_dir=runs/cond_dcgan --out=augment.json
+
+For each size N of --sizes and each seed, the digit classifier (gan_tf.classifier) is
+trained, for the same --steps batches every time, on:
+  real        N real labelled images of the run's training split (N / 10 per class,
+              chosen by the seed; "all" is the whole split);
+  real+M      the same N plus M synthetic images, for each M of --synthetic (with
+              --real_share, the N real ones repeated to that share of the set);
+  synthetic   N synthetic images only: the Classification Accuracy Score (CAS) of
+              Ravuri & Vinyals 2019 at equal size.
+Each is scored on the held-out split, which neither the GAN nor the classifier
+sees. Synthetic labels: the class asked for, from a conditional generator (every
+class equally often); from an unconditional one, the dataset's cached classifier's
+argmax (gan_tf.classifier).
+
+Read the small-N rows with care: the GAN was trained on the whole training split,
+so "real N + synthetic" carries what the GAN learned from all of it (labels too,
+for a conditional GAN), not only from the N images.
+"""
+import dataclasses
+import json
+import os
+import time
+
+from absl import flags
+
+from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
+from gan_tf.commands.common import UsageError, check_outputs, flag_values  # noqa: E402
+
+from gan_tf import data as data_lib  # noqa: E402
+from gan_tf import runs  # noqa: E402
+from gan_tf.applications import synthetic  # noqa: E402
+from gan_tf.errors import ClassifierError, DataError, RunError  # noqa: E402
+from gan_tf.evaluation import classifier as classifier_lib  # noqa: E402
+from gan_tf.fileio import atomic_write  # noqa: E402
+from gan_tf.runs.restore import restore_models  # noqa: E402
+
+
+def _sizes(values):
+    sizes = []
+    for v in values:
+        if v == "all":
+            sizes.append(None)
+        elif v.isdigit() and int(v) >= 10:
+            sizes.append(int(v))
+        else:
+            raise UsageError(f"--sizes: {v!r} is not 'all' or a whole number >= 10")
+    return tuple(sizes)
+
+
+def define_flags():
+    d = synthetic.AugmentConfig()
+    common.define_run_dir("A gan_tf run directory: its generator makes the synthetic images.")
+    flags.DEFINE_list("sizes", ["100", "500", "1000", "all"], "N: real labelled images "
+                      "(10 or more, or all).")
+    flags.DEFINE_list("synthetic", [str(m) for m in d.synthetic], "M: synthetic images added "
+                      "to the N real ones (0 or more each).")
+    flags.DEFINE_list("seeds", [str(s) for s in d.seeds], "Seeds: subset, synthetic draw, "
+                      "classifier weights and order.")
+    flags.DEFINE_float("real_share", d.real_share, "0: real and synthetic images pooled; "
+                       "s in (0, 1): the N real images repeated to about share s of each "
+                       "mixed set.", lower_bound=0.0, upper_bound=0.95)
+    flags.DEFINE_integer("steps", d.steps, "Classifier batches per training run.", lower_bound=1)
+    flags.DEFINE_integer("batch_size", d.batch_size, "Classifier batch size.", lower_bound=1)
+    common.define_data_dir(of_run=True)
+    flags.DEFINE_string("classifier_dir", None, "Classifier that labels an unconditional "
+                        "generator's images (default: the dataset's cached one).")
+    common.define_out("augment.json", "Output .json (records, summary); a markdown table goes "
+                   "beside it as .md.")
+    common.define_overwrite()
+
+
+def _ints(name, values, lower):
+    try:
+        out = tuple(int(v) for v in values)
+    except ValueError:
+        raise UsageError(f"--{name}: whole numbers, comma-separated (got {','.join(values)})") \
+            from None
+    if any(v < lower for v in out):
+        raise UsageError(f"--{name}: every value must be >= {lower}")
+    return out
+
+
+def main(argv):
+    f = flag_values(argv, required=["run_dir"])
+    md = os.path.splitext(f.out)[0] + ".md"
+    check_outputs(f.out, ".json", [f.out, md], f.overwrite)
+    config = synthetic.AugmentConfig(sizes=_sizes(f.sizes), synthetic=_ints("synthetic", f.synthetic, 0),
+                           seeds=_ints("seeds", f.seeds, 0), steps=f.steps,
+                           batch_size=f.batch_size, real_share=f.real_share)
+    if not config.sizes or not config.seeds:
+        raise UsageError("--sizes and --seeds need at least one value each")
+
+    run_config, generator, _, source = restore_models(f.run_dir)
+    data_dir = runs.data_dir_of(f.run_dir, run_config, f.data_dir)
+    data = data_lib.without_classes(data_lib.load(run_config.dataset, data_dir),
+                                    run_config.exclude_classes)
+    for n in config.sizes:
+        if n is not None and n > len(data.train_labels):
+            raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
+                             "images; use all")
+    label_classifier = None
+    if not generator.num_classes:
+        label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
+    t0 = time.perf_counter()
+    records = synthetic.run(config, generator, run_config.z_dim, run_config.z_distribution, data,
+                  label_classifier)
+    summary = synthetic.summarize(records)
+    doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
+           "conditional": bool(generator.num_classes),
+           "held_out_images": int(len(data.test_labels)),
+           "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
+           "records": records, "summary": summary}
+    text = synthetic.table(summary, config.synthetic)
+    atomic_write(f.out, json.dumps(doc, indent=2).encode("utf-8"))
+    atomic_write(md, (text + "\n").encode("utf-8"))
+    print(text)
+    print(f"wrote {f.out} and {md}")
+
+
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, DataError, ClassifierError, OSError)
+
+
+def run():
+    """`python -m gan_tf.augment` and gan-tf-augment."""
+    common.main(define_flags, main, user_errors=USER_ERRORS)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,77 @@
+"""Exports a trained generator: a SavedModel with a serving signature, and/or a TF1 checkpoint.
+
+    python -m gan_tf.export --run_dir=runs/mlp_mnist --export_dir=export/mlp_mnist
+    python -m gan_tf.export --run_dir=runs/mlp_mnist --tf1_checkpoint_out=checkpoints/generator.ckpt
+
+The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
+`images` (batch, 28, 28, 1) in [-1, 1] (a conditional run's takes `labels` (batch,)
+int32 too, an InfoGAN run's `codes` (batch,) int32: values of its categorical code,
+to be drawn uniformly, not classes); it loads with tf.saved_model.load alone,
+without gan_tf. The TF1 checkpoint holds both networks' variables under their
+TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
+"""
+import os
+
+from absl import flags
+
+from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
+from gan_tf.commands.common import UsageError, check_folder, flag_values  # noqa: E402
+
+
+from gan_tf.applications import export  # noqa: E402
+from gan_tf.errors import OutputError, RunError  # noqa: E402
+from gan_tf.tf1 import checkpoints as tf1_checkpoints  # noqa: E402
+from gan_tf.runs.restore import restore_models  # noqa: E402
+
+
+def define_flags():
+    common.define_run_dir("The gan_tf run directory to export (latest checkpoint).")
+    common.define_model_functions()
+    flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
+    flags.DEFINE_string("tf1_checkpoint_out", None,
+                        "Also (or only) write a TF1 Saver checkpoint at this prefix; a path "
+                        f"ending in / (or a directory) means DIR/{export.TF1_PREFIX_NAME}.")
+    common.define_overwrite("Replace an existing export.")
+
+
+def main(argv):
+    f = flag_values(argv, required=["run_dir"])
+    if not f.export_dir and not f.tf1_checkpoint_out:
+        raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
+    if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
+            and not f.overwrite:
+        raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")
+    tf1_out = f.tf1_checkpoint_out and export.tf1_prefix(f.tf1_checkpoint_out)
+    if tf1_out and os.path.exists(tf1_out + ".index") and not f.overwrite:
+        raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out}: {tf1_out} exists; "
+                         "pass --overwrite")
+    if tf1_out:
+        try:
+            export.check_tf1_checkpoint_out(tf1_out, f.run_dir, f.overwrite)
+        except OutputError as e:  # a bad flag value: exit 2
+            raise UsageError(e) from None
+        check_folder("tf1_checkpoint_out", f.tf1_checkpoint_out,
+                     os.path.dirname(os.path.abspath(tf1_out)))
+    if f.export_dir:
+        check_folder("export_dir", f.export_dir, os.path.abspath(f.export_dir))
+
+    config, generator, discriminator, source = restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
+    if f.export_dir:
+        export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
+        print(f"wrote SavedModel of {source} to {f.export_dir}")
+    if tf1_out:
+        prefix = tf1_checkpoints.write_tf1_checkpoint(tf1_out, [generator, discriminator])
+        print(f"wrote TF1 checkpoint of {source} to {prefix}")
+
+
+# What this command reports as one line and exit 1 (or the error's own exit code).
+USER_ERRORS = (RunError, OSError)
+
+
+def run():
+    """`python -m gan_tf.export` and gan-tf-export."""
+    common.main(define_flags, main, user_errors=USER_ERRORS)
+
+
+if __name__ == "__main__":
+    run()
