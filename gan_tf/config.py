@@ -1,9 +1,10 @@
-"""The frozen training configuration, and the checks every entry point shares.
+"""The frozen training configuration: every option of a training run, declared once.
 
-`train_main.py` turns absl flags into a `TrainConfig`; library users build one
-directly. Each field's check lives in `gan_tf.config_checks.FIELD_CHECKS` so the flag
-validators in `gan_tf/commands/train_flags.py` and `TrainConfig.validate()` give the
-same one-line message.
+Each `TrainConfig` field is an `option(...)`: its default, the help text of its flag, its
+check (one predicate and one-line message), its choices, and whether it may change when a
+run is resumed. The training command's flags (gan_tf/commands/train_flags.py), their
+validators, `TrainConfig.validate()`, `RESUMABLE_FIELDS` and docs/flags.md all come from
+these declarations; library users build a TrainConfig directly.
 """
 import dataclasses
 import json
@@ -11,7 +12,7 @@ import os
 import typing
 from typing import Optional, Tuple
 
-from gan_tf.config_checks import FIELD_CHECKS
+from gan_tf import config_checks as checks
 from gan_tf.errors import ConfigError
 
 # When neither --epochs nor --max_steps is given: the TF1 notebook's 100 epochs of 550
@@ -23,114 +24,331 @@ ARCHITECTURE_SIZES = ("g_hidden", "d_hidden", "g_channels", "d_channels", "kerne
                       "g_batchnorm", "bn_momentum", "dropout")
 
 
+def option(default, help, check=None, choices=None, resumable=False, flag_type=None):
+    """A TrainConfig field declared once. `check`: (predicate, message), the message
+    completing "--name: ..." when the predicate is false (None: the type check alone);
+    `choices`: the values an enum flag takes; `resumable`: may differ when a run is resumed
+    (where things go, how long and how often; everything else defines the run);
+    `flag_type`: the flag's type where it differs from the field's (int seconds of a float)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "check": check, "choices": choices, "resumable": resumable,
+        "flag_type": flag_type})
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs. None sizes mean the architecture's default."""
 
-    model: str = "mlp"
-    dataset: str = "mnist"
-    data_dir: Optional[str] = None
-    output_dir: Optional[str] = None  # None: runs/<model>_<dataset>
-    overwrite: bool = False
-    allow_data_change: bool = False  # resume on data other than the run's
+    model: str = option(
+        "mlp", "Architecture of G and D (tf1: legacy model functions, set by --generator_fn "
+        "and --discriminator_fn).",
+        check=(checks.one_of(checks.MODELS), f"must be one of {', '.join(checks.MODELS)}"),
+        choices=checks.MODELS)
+    dataset: str = option(
+        "mnist", "mnist falls back to the embedded 5,000 digits when the full set is "
+        "unreachable.",
+        check=(checks.one_of(checks.DATASETS), f"must be one of {', '.join(checks.DATASETS)}"),
+        choices=checks.DATASETS)
+    data_dir: Optional[str] = option(
+        None, "Directory with mnist.npz or the four IDX .gz files.",
+        resumable=True)
+    output_dir: Optional[str] = option(
+        None, "Run directory (default runs/<model>_<dataset>). An existing run there is "
+        "resumed.",
+        check=(lambda v: v is None or (isinstance(v, str) and v.strip() != ""),
+                   "must not be empty (leave it out for runs/<model>_<dataset>)"),
+        resumable=True)
+    overwrite: bool = option(
+        False, "Replace a run with a different configuration in --output_dir instead of "
+        "refusing.",
+        resumable=True)
+    allow_data_change: bool = option(
+        False, "Resume a run on data other than it trained on (refused by default: config.json"
+        " records the data's source, sizes and fingerprint).",
+        resumable=True)
     # Data and latent space.
-    batch_size: int = 100
-    z_dim: int = 100
-    z_distribution: str = "uniform"
+    batch_size: int = option(
+        100, "Images per batch.",
+        check=(checks.positive, "must be a positive integer"))
+    z_dim: int = option(
+        100, "Size of the latent vector z.",
+        check=(checks.positive, "must be a positive integer"))
+    z_distribution: str = option(
+        "uniform", "uniform in [-1, 1] or standard normal.",
+        check=(checks.one_of(checks.Z_DISTRIBUTIONS), "must be uniform or normal"),
+        choices=checks.Z_DISTRIBUTIONS)
     # Architecture sizes (None: the architecture's default, see gan_tf.models).
-    g_hidden: Optional[Tuple[int, ...]] = None
-    d_hidden: Optional[Tuple[int, ...]] = None
-    g_channels: Optional[Tuple[int, ...]] = None
-    d_channels: Optional[Tuple[int, ...]] = None
-    kernel_size: Optional[int] = None
-    leak: Optional[float] = None
-    g_batchnorm: Optional[bool] = None
-    bn_momentum: Optional[float] = None
-    dropout: Optional[float] = None
+    g_hidden: Optional[Tuple[int, ...]] = option(
+        None, "mlp: G hidden layer sizes (default 128).",
+        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+    d_hidden: Optional[Tuple[int, ...]] = option(
+        None, "mlp: D hidden layer sizes (default 128).",
+        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+    g_channels: Optional[Tuple[int, ...]] = option(
+        None, "dcgan: G channels, first at 7x7 (default 256,128,64).",
+        check=(lambda v: checks.positive_list(v) and (v is None or len(v) >= 2),
+                   "must list at least two positive channel counts"))
+    d_channels: Optional[Tuple[int, ...]] = option(
+        None, "dcgan: D conv channels (default 64,128).",
+        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+    kernel_size: Optional[int] = option(
+        None, "dcgan: convolution kernel size (default 5).",
+        check=(checks.positive, "must be a positive integer"))
+    leak: Optional[float] = option(
+        None, "Leaky ReLU slope (default mlp 0.01, dcgan 0.2).",
+        check=(lambda v: v is None or (checks.finite(v) and v >= 0), "must be a finite number >= 0"))
+    g_batchnorm: Optional[bool] = option(
+        None, "mlp: batch norm in G's hidden layers (default off).")
+    bn_momentum: Optional[float] = option(
+        None, "Batch norm moving-average momentum (default 0.99).",
+        check=(checks.probability, "must be in [0, 1)"))
+    dropout: Optional[float] = option(
+        None, "Dropout rate in D (default mlp 0, dcgan 0.3).",
+        check=(checks.probability, "must be in [0, 1)"))
     # Class-conditional G and D (labels from the dataset; see gan_tf.models).
-    conditional: bool = False
+    conditional: bool = option(
+        False, "Class-conditional G (one-hot label with z) and D (projection discriminator): "
+        "sample a chosen digit.")
     # InfoGAN (Chen et al. 2016), without labels: a categorical code of this many values
     # (0: off) appended to z, and a head on D's features that predicts it from G's image;
     # info_weight times its cross-entropy is added to G's and D's losses (gan_tf.training.steps).
-    latent_categories: int = 0
-    info_weight: float = 1.0
+    latent_categories: int = option(
+        0, "InfoGAN without labels: a categorical code of this many values joins z, and a "
+        "head on D learns to read it back from G's image (0: off; e.g. 10 for digits). "
+        "Not a class: G decides what each value draws.",
+        check=(lambda v: type(v) is int and (v == 0 or 2 <= v <= checks.MAX_CATEGORIES),
+                          f"must be 0 (off) or 2 to {checks.MAX_CATEGORIES} categories"))
+    info_weight: float = option(
+        1.0, "Weight of the code's cross-entropy in G's and D's losses (InfoGAN's lambda; "
+        "with --latent_categories).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0"))
     # Classes left out of training (and of the evaluation's real images): a GAN of the
     # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
-    exclude_classes: Tuple[int, ...] = ()
-    init: str = "glorot"  # kernel initialiser: TF1's glorot uniform, DCGAN's normal_0.02, he
-    spectral_norm: bool = False  # D's kernels divided by their largest singular value
+    exclude_classes: Tuple[int, ...] = option(
+        (), "Classes (0-9) to leave out of training: a GAN of the others, for anomaly "
+        "scoring (python -m gan_tf.anomaly).",
+        check=(lambda v: len(set(v)) == len(v) and len(v) < 10
+                        and all(isinstance(c, int) and 0 <= c <= 9 for c in v),
+                        "must list distinct classes 0 to 9, not all ten"))
+    init: str = option(
+        "glorot", "Kernel initialiser: TF1's glorot (uniform), the DCGAN paper's normal_0.02, or "
+        "he (normal, variance 2/fan_in).",
+        check=(checks.one_of(checks.INITS), f"must be one of {', '.join(checks.INITS)}"),
+        choices=checks.INITS)
+    spectral_norm: bool = option(
+        False, "Spectral normalisation of D's kernels (Miyato et al. 2018), one power "
+        "iteration per training pass.",
+        check=(lambda v: isinstance(v, bool), "must be true or false"))
     # dcgan's architecture options (gan_tf/models/dcgan.py): G's stride-2 layers as
     # transposed convolutions or nearest-neighbour resize + convolution; ProGAN's minibatch
     # standard-deviation feature map in D.
-    g_upsample: str = "transpose"
-    minibatch_stddev: bool = False
+    g_upsample: str = option(
+        "transpose", "dcgan: G's stride-2 layers as transposed convolutions or nearest-neighbour x2 "
+        "resize + convolution.",
+        check=(checks.one_of(checks.G_UPSAMPLES), f"must be one of {', '.join(checks.G_UPSAMPLES)}"),
+        choices=checks.G_UPSAMPLES)
+    minibatch_stddev: bool = option(
+        False, "dcgan: a minibatch standard-deviation feature map in D before the flatten "
+        "(ProGAN's, groups of up to 4 images).",
+        check=(lambda v: isinstance(v, bool), "must be true or false"))
     # Optimisation.
-    optimizer: str = "adam"
-    g_learning_rate: float = 0.002
-    d_learning_rate: float = 0.002
-    g_beta1: float = 0.9
-    d_beta1: float = 0.9
+    optimizer: str = option(
+        "adam", "Optimizer of both networks.",
+        check=(checks.one_of(checks.OPTIMIZERS), "must be adam or rmsprop"),
+        choices=checks.OPTIMIZERS)
+    g_learning_rate: float = option(
+        0.002, "Generator learning rate.",
+        check=(checks.positive, "must be a positive finite number"))
+    d_learning_rate: float = option(
+        0.002, "Discriminator learning rate.",
+        check=(checks.positive, "must be a positive finite number"))
+    g_beta1: float = option(
+        0.9, "Generator Adam beta1.",
+        check=(checks.probability, "must be in [0, 1)"))
+    d_beta1: float = option(
+        0.9, "Discriminator Adam beta1.",
+        check=(checks.probability, "must be in [0, 1)"))
     # The loss family (gan_tf.losses.LOSSES); label_smoothing and label_flip belong to
     # non_saturating alone. Penalties on D's input gradients, any family (0: off): R1 on
     # real images with this gamma, and WGAN-GP's on interpolates with this lambda.
-    loss: str = "non_saturating"
-    label_smoothing: float = 0.9
-    r1_gamma: float = 0.0
-    gradient_penalty: float = 0.0
-    d_steps_per_g_step: int = 1
+    loss: str = option(
+        "non_saturating", "GAN loss family: non_saturating (sigmoid cross-entropy), hinge, least_squares "
+        "or wasserstein.",
+        check=(checks.one_of(checks.LOSS_FAMILIES), f"must be one of {', '.join(checks.LOSS_FAMILIES)}"),
+        choices=checks.LOSS_FAMILIES)
+    label_smoothing: float = option(
+        0.9, "Real images' label (non_saturating).",
+        check=(lambda v: 0.0 < v <= 1.0, "must be in (0, 1]"))
+    r1_gamma: float = option(
+        0.0, "R1 penalty gamma/2 * E||grad D(x)||^2 on real images, added to D's loss "
+        "(Mescheder et al. 2018; 0: off).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+    gradient_penalty: float = option(
+        0.0, "WGAN-GP penalty lambda * E(||grad D(x_hat)|| - 1)^2 on real/fake interpolates,"
+        " added to D's loss (0: off).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+    d_steps_per_g_step: int = option(
+        1, "Discriminator updates per generator update.",
+        check=(checks.positive, "must be a positive integer"))
     # The training tricks (off by default): Gaussian noise on D's real and fake inputs with
     # this standard deviation, decaying linearly to 0 over instance_noise_steps; and the
     # probability of swapping an example's real/fake label in D's loss.
-    instance_noise: float = 0.0
-    instance_noise_steps: int = 2000
-    label_flip: float = 0.0
+    instance_noise: float = option(
+        0.0, "Std of Gaussian noise added to D's real and fake inputs, decaying linearly to "
+        "0 over --instance_noise_steps.",
+        check=(lambda v: checks.finite(v) and v >= 0,
+                       "must be a finite number >= 0 (a standard deviation)"))
+    instance_noise_steps: int = option(
+        2000, "Steps over which --instance_noise decays to 0.",
+        check=(checks.positive, "must be a positive number of steps"))
+    label_flip: float = option(
+        0.0, "Probability of swapping an example's real/fake label in D's loss "
+        "(--loss=non_saturating only).",
+        check=(lambda v: 0.0 <= v < 0.5, "must be a probability in [0, 0.5)"))
     # Shift every image D sees, real or fake, by up to this many pixels each way (0: off),
     # the translation of DiffAugment (Zhao et al. 2020): D cannot memorise a small dataset.
-    d_translate: int = 0
+    d_translate: int = option(
+        0, "Shift each image D sees (real or fake) by up to this many pixels "
+        "(DiffAugment's translation; 0: off).",
+        check=(lambda v: isinstance(v, int) and 0 <= v <= 8, "must be 0 to 8 pixels"))
     # DiffAugment's policies (gan_tf.training.augmentations) on every image D sees, e.g.
     # "color,translation,cutout" ("": off).
-    diffaugment: str = ""
+    diffaugment: str = option(
+        "", "DiffAugment policies on every image D sees, real or fake, in D's and G's "
+        "updates: color, translation (1/8 of the size), cutout, joined by commas and "
+        "applied in that order ('': off).",
+        check=(checks.policy, f"must be policies from {', '.join(checks.DIFFAUGMENT_POLICIES)} joined "
+                             "by commas, each at most once (e.g. translation,cutout)"))
     # Exponential moving average of G's weights with this decay (0: off); samples,
     # evaluations, `gan_tf.sample` and `gan_tf.export` then use the averaged generator.
-    g_ema: float = 0.0
-    epochs: Optional[int] = None  # None (and no max_steps): DEFAULT_MAX_STEPS
-    max_steps: Optional[int] = None  # overrides epochs when set
-    seed: int = 0
-    deterministic: bool = False  # TensorFlow op determinism: bitwise-repeatable runs
-    jit_compile: Optional[bool] = None  # XLA for the train step; None: per-architecture default
-    joint_updates: Optional[bool] = None  # G and last D update from one forward pass (tutorial)
+    g_ema: float = option(
+        0.0, "Decay of an exponential moving average of G's weights (e.g. 0.999; 0: off). "
+        "Samples, evaluations, sample and export use it.",
+        check=(lambda v: 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"))
+    epochs: Optional[int] = option(
+        None, "Passes over the training split (default: 55,000 steps when --max_steps is not "
+        "given either).",
+        check=(checks.positive, "must be a positive integer"),
+        resumable=True)
+    max_steps: Optional[int] = option(
+        None, "Total generator steps; overrides --epochs.",
+        check=(checks.positive, "must be a positive integer"),
+        resumable=True)
+    seed: int = option(
+        0, "Seed of weights, data order, z and dropout.",
+        check=(lambda v: isinstance(v, int) and 0 <= v <= checks.MAX_SEED,
+             f"must be an integer from 0 to {checks.MAX_SEED} (2**63 - 1)"))
+    deterministic: bool = option(
+        False, "Enable TensorFlow op determinism, so that two runs with the same seed write "
+        "bitwise-identical logs (may be slower).",
+        resumable=True)
+    jit_compile: Optional[bool] = option(
+        None, "XLA-compile the train step (default: on for mlp, off for dcgan, as measured in"
+        " docs/performance.md).",
+        resumable=True)
+    joint_updates: Optional[bool] = option(
+        None, "Update G and D from one forward pass, as the TensorFlow DCGAN tutorial does "
+        "(default: on for dcgan, off for mlp, whose TF1 original alternates).")
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
-    log_every: Optional[int] = None
-    sample_every: Optional[int] = None
-    checkpoint_every: Optional[int] = None
-    num_samples: int = 16  # size of the fixed-z sample grid
-    progress_seconds: float = 5.0  # at most one progress line on the terminal this often
+    log_every: Optional[int] = option(
+        None, "Steps per log record (default: one epoch).",
+        check=(checks.positive, "must be a positive number of steps"),
+        resumable=True)
+    sample_every: Optional[int] = option(
+        None, "Steps per sample grid (default: one epoch or 1,000 steps, the longer).",
+        check=(checks.positive, "must be a positive number of steps"),
+        resumable=True)
+    checkpoint_every: Optional[int] = option(
+        None, "Steps per checkpoint (default: one epoch or 1,000 steps, the longer).",
+        check=(checks.positive, "must be a positive number of steps"),
+        resumable=True)
+    num_samples: int = option(
+        16, "Images in the fixed-z sample grid.",
+        check=(checks.positive, "must be a positive integer"))
+    progress_seconds: float = option(
+        5.0, "Seconds between progress lines (redrawn in place on a terminal); --log_every "
+        "decides the log records.",
+        check=(lambda v: 0 <= v < float("inf"), "must be a number of seconds >= 0"),
+        resumable=True)
     # Sample quality (gan_tf.evaluation.metrics) every eval_every steps (None: at the end only) on
     # eval_samples samples (0: never), in the space of the classifier in classifier_dir
     # (None: the cached one for the dataset, trained on first use).
-    eval_every: Optional[int] = None
-    eval_samples: int = 1000
-    classifier_dir: Optional[str] = None
-    max_seconds: Optional[float] = None  # stop (and save, and evaluate) after this long
+    eval_every: Optional[int] = option(
+        None, "Steps per evaluation (default: at the end only).",
+        check=(checks.positive, "must be a positive number of steps"),
+        resumable=True)
+    eval_samples: int = option(
+        1000, "Samples per evaluation (0: none).",
+        check=(lambda v: isinstance(v, int) and (v == 0 or v > 3),
+                     "must be 0 (no evaluation) or more than 3 samples"),
+        resumable=True)
+    classifier_dir: Optional[str] = option(
+        None, "Classifier of gan_tf.classifier whose space the metrics use (default: the "
+        "cached one for the dataset, trained on first use).",
+        resumable=True)
+    max_seconds: Optional[float] = option(
+        None, "Stop after this many seconds of training set-up and steps (saving, sampling "
+        "and evaluating as at the end); rerun to go on.",
+        check=(checks.positive, "must be a positive finite number of seconds"),
+        resumable=True,
+        flag_type=int)
     # Scaling out (gan_tf.training.distribute): the tf.distribute strategy; the TPU to use (name or
     # grpc:// address; None: the one TPUClusterResolver finds); logical CPU devices to make
     # (mirrored without GPUs); bfloat16/float16 compute with float32 variables and outputs.
-    strategy: str = "default"
-    tpu: Optional[str] = None
-    cpu_devices: Optional[int] = None
-    mixed_precision: bool = False
+    strategy: str = option(
+        "default", "tf.distribute strategy: default (one device), mirrored (this machine's GPUs, "
+        "or --cpu_devices), multi_worker (processes described by TF_CONFIG) or tpu. "
+        "--batch_size stays the global batch.",
+        check=(checks.one_of(checks.STRATEGIES), f"must be one of {', '.join(checks.STRATEGIES)}"),
+        choices=checks.STRATEGIES,
+        resumable=True)
+    tpu: Optional[str] = option(
+        None, "--strategy=tpu: TPU name or grpc:// address (default: the one "
+        "TPUClusterResolver finds, e.g. on a TPU VM).",
+        resumable=True)
+    cpu_devices: Optional[int] = option(
+        None, "Split the CPU into this many logical devices, so that --strategy=mirrored runs"
+        " replicas without GPUs (a correctness check, not a speed-up).",
+        check=(checks.positive, "must be a positive number of logical CPU devices"),
+        resumable=True)
+    mixed_precision: bool = option(
+        False, "Compute in float16 on GPUs (with loss scaling) or bfloat16 on TPUs and CPUs; "
+        "variables, losses and outputs stay float32.",
+        resumable=True)
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
-    init_from_tf1_checkpoint: Optional[str] = None
-    tf1_name_map: Optional[str] = None  # file renaming its variables, see gan_tf.tf1.checkpoints
+    init_from_tf1_checkpoint: Optional[str] = option(
+        None, "Start from a TF1 Saver checkpoint (prefix or directory), e.g. the legacy "
+        "notebook's checkpoints/; generator-only checkpoints are fine.",
+        resumable=True)
+    tf1_name_map: Optional[str] = option(
+        None, "File mapping the TF1 checkpoint's variable names (or prefixes) to gan_tf's: "
+        "JSON object or 'old new' lines.",
+        resumable=True)
     # model="tf1": a legacy TF1 model's own generator and discriminator functions,
     # MODULE:FUNCTION, and whether the discriminator takes images flat (docs/porting.md).
-    generator_fn: Optional[str] = None
-    discriminator_fn: Optional[str] = None
-    discriminator_input: Optional[str] = None  # None: image
+    generator_fn: Optional[str] = option(
+        None, "A legacy TF1 generator function fn(z, training), MODULE:FUNCTION, MODULE "
+        "importable from the working directory or PYTHONPATH; with --discriminator_fn, "
+        "implies --model=tf1.",
+        check=(lambda v: v is None or checks.FUNCTION_SPEC.fullmatch(v),
+                     "must be MODULE:FUNCTION, e.g. my_gan:generator"))
+    discriminator_fn: Optional[str] = option(
+        None, "The legacy discriminator function fn(x, training), MODULE:FUNCTION.",
+        check=(lambda v: v is None or checks.FUNCTION_SPEC.fullmatch(v),
+                         "must be MODULE:FUNCTION, e.g. my_gan:discriminator"))
+    discriminator_input: Optional[str] = option(
+        None, "How --discriminator_fn takes images: image, (batch, 28, 28, 1) (default), or "
+        "flat, (batch, 784) as the TF1 notebook's.",
+        check=(lambda v: v is None or v in checks.DISCRIMINATOR_INPUTS,
+                            "must be image (batch, 28, 28, 1) or flat (batch, 784)"),
+        choices=checks.DISCRIMINATOR_INPUTS)
     # Legacy functions' weight regularizers (kernel_regularizer=, get_variable(regularizer=))
     # added to their network's loss, as TF-GAN's gan_loss did by default.
-    tf1_regularization: bool = True
+    tf1_regularization: bool = option(
+        True, "Add the weight regularizers of legacy functions (kernel_regularizer=, "
+        "get_variable(regularizer=)) to their network's loss, as TF-GAN's gan_loss did;"
+        " logged as g_reg_loss and d_reg_loss.")
 
     def __post_init__(self):
         for name in ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes"):
@@ -140,7 +358,7 @@ class TrainConfig:
 
     def validate(self):
         """Raises ConfigError naming the first invalid field."""
-        for name, (check, message) in FIELD_CHECKS.items():
+        for name, (check, message) in FIELD_CHECKS.items():  # declared with each field
             value = getattr(self, name)
             try:
                 ok = check(value)
@@ -258,17 +476,13 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
 
-# Fields that may change when a run is resumed: where things go and how long
-# and how often; everything else defines the run and must match.
-RESUMABLE_FIELDS = frozenset({
-    "data_dir", "output_dir", "overwrite", "allow_data_change", "epochs", "max_steps",
-    "log_every", "sample_every", "checkpoint_every", "progress_seconds",
-    "init_from_tf1_checkpoint", "tf1_name_map",  # used only when a run starts
-    "deterministic", "jit_compile",
-    "eval_every", "eval_samples", "classifier_dir", "max_seconds",
-    # Checkpoints restore under any strategy; variables are float32 either way.
-    "strategy", "tpu", "cpu_devices", "mixed_precision",
-})
+# Fields that may change when a run is resumed (declared `resumable` above): where things
+# go, how long and how often, and how (strategy, precision); everything else must match.
+RESUMABLE_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig)
+                             if f.metadata["resumable"])
+# field -> (check, message), in field order: what validate() and the flag validators test.
+FIELD_CHECKS = {f.name: f.metadata["check"] for f in dataclasses.fields(TrainConfig)
+                if f.metadata["check"]}
 
 
 def _types_of(annotation):

@@ -153,3 +153,28 @@ def test_data_dir_with_the_embedded_subset_is_refused_not_ignored():
 def test_tf1_regularization_is_refused_with_gan_tfs_own_models():
     with pytest.raises(errors.ConfigError, match="^--tf1_regularization: is for legacy model"):
         TrainConfig(model="mlp", tf1_regularization=False).validate()
+
+
+def test_each_option_is_declared_once_and_the_flags_come_from_it():
+    """A TrainConfig field carries its help, check, choices and resume rule; the training
+    command's flags, their validators, RESUMABLE_FIELDS and docs/flags.md are made from
+    those declarations (adding an option is one field in gan_tf/config.py)."""
+    from absl import flags
+
+    from gan_tf import config
+    from gan_tf.commands import train_flags
+    fields = dataclasses.fields(config.TrainConfig)
+    assert all(f.metadata["help"].strip() for f in fields)
+    assert config.RESUMABLE_FIELDS == {f.name for f in fields if f.metadata["resumable"]}
+    assert set(config.FIELD_CHECKS) == {f.name for f in fields if f.metadata["check"]}
+    defined = {name for name, flag in flags.FLAGS._flags().items()
+               if flags.FLAGS.find_module_defining_flag(name) == train_flags.__name__
+               or name in {f.name for f in fields}}
+    assert defined == {f.name for f in fields} | {"tf_log"}
+    for f in fields:
+        flag = flags.FLAGS[f.name]
+        assert flag.help.endswith(f.metadata["help"])  # an enum's starts with <a|b|c>: 
+        if f.metadata["choices"]:
+            assert isinstance(flag, flags.EnumFlag)
+            assert list(flag.parser.enum_values) == list(f.metadata["choices"])
+        assert flag.default == (list(f.default) if isinstance(f.default, tuple) else f.default)
