@@ -3,7 +3,7 @@ and every training run's end-of-run evaluation finds a classifier without traini
 one for minutes. The cached classifier is trained for one epoch (a few seconds).
 
 The CPU is split into two logical devices before TensorFlow starts, so that
-MirroredStrategy can run two replicas here (tests/test_distribute.py); everything
+MirroredStrategy can run two replicas here (tests/training/test_distribute.py); everything
 else runs on the first, as it would without the split."""
 import os
 import tempfile

@@ -1,4 +1,4 @@
-"""The legacy side of tests/test_tf1_network.py: the legacy model files of
+"""The legacy side of tests/tf1/test_network.py: the legacy model files of
 tests/legacy_models run as TF1 ran them, in graph mode with a Session, on this test's own
 stand-ins for what TensorFlow 2 removed (`tf.layers`, `tf.contrib.layers`), written on
 tf.compat.v1.get_variable from TF1's documented names, defaults and formulas, and

@@ -1,7 +1,7 @@
 """A run's checkpoints (`checkpoints/ckpt-STEP.index` and its data shards): finding the
 newest complete one, saving, keeping the newest few, and restoring. What a checkpoint
-holds: training's, GANTrainer.checkpoint() (both networks, both optimizers, the step,
-the EMA generator); a reader's (gan_tf.runs.restore.restore_models) takes the networks only.
+holds: `training_objects` (the step, both networks and optimizers, the EMA generator), of
+which a reader (gan_tf.runs.restore.restore_models) restores `reader_objects`.
 
 Everything here is decided from the names of the files in the checkpoints folder
 itself. The `checkpoint` index file is written for TensorFlow's readers
@@ -15,8 +15,8 @@ import logging
 import os
 import re
 
-from gan_tf.errors import RunError, checkpoint_errors
 from gan_tf import fileio
+from gan_tf.errors import RunError, checkpoint_errors
 
 PREFIX = "ckpt"
 INDEX_FILE = "checkpoint"
@@ -110,6 +110,24 @@ class CheckpointSaver:
         text = f'model_checkpoint_path: "{names[-1]}"\n' + "".join(
             f'all_model_checkpoint_paths: "{n}"\n' for n in names)
         fileio.atomic_write(os.path.join(self.directory, INDEX_FILE), text.encode("ascii"))
+
+
+def training_objects(step, generator, discriminator, g_optimizer, d_optimizer,
+                     ema_generator=None):
+    """What a run's checkpoint holds, by the names its files use (a tf.train.Checkpoint of
+    these): the step, both networks, both optimizers, and with --g_ema the moving average
+    of G (the random numbers are functions of the seed and the step: no state to save)."""
+    objects = dict(step=step, generator=generator, discriminator=discriminator,
+                   g_optimizer=g_optimizer, d_optimizer=d_optimizer)
+    if ema_generator is not None:
+        objects["generator_ema"] = ema_generator
+    return objects
+
+
+def reader_objects(generator, discriminator, ema):
+    """The part of training_objects a reader restores: D, and into `generator` the
+    weights it samples with, the moving average's when the run used --g_ema (`ema`)."""
+    return {"discriminator": discriminator, ("generator_ema" if ema else "generator"): generator}
 
 
 def restore(checkpoint, path, hint=""):

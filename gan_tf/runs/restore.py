@@ -26,8 +26,8 @@ def restore_models(run_dir, model_functions=None):
         raise RunError(f"{run_dir} has no checkpoint yet{_writer_note(run_dir)}")
     generator, discriminator = models.build(config)
     # With --g_ema the averaged weights are the ones to sample and export, under G's names.
-    checkpoint = tf.train.Checkpoint(discriminator=discriminator,
-                                     **{"generator_ema" if config.g_ema else "generator": generator})
+    checkpoint = tf.train.Checkpoint(**checkpoints.reader_objects(generator, discriminator,
+                                                                  ema=bool(config.g_ema)))
     functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
                  "the variables the run trained?)" if config.model == "tf1" else "")
     try:

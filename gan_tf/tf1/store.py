@@ -4,7 +4,7 @@ TF1 model functions (`generator(z)`, `discriminator(x, reuse=True)`) create thei
 variables through `tf.compat.v1.variable_scope` and `get_variable`; in TF2 those only
 create and reuse variables inside a variable store, the mechanism behind
 `tf.compat.v1.make_template`. That store, `EagerVariableStore`, is not a public API,
-so this module is the one place that touches it; tests/test_tf1.py checks the
+so this module is the one place that touches it; tests/tf1/test_drop_in.py checks the
 behaviour gan_tf relies on, so a TensorFlow upgrade that changes it fails there.
 """
 import contextlib

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from gan_tf import losses
 from gan_tf.randomness import StepRandom
+from gan_tf.runs import checkpoints
 from gan_tf.training import augmentations
 
 # Speed options whose best setting depends on the architecture, by measurement
@@ -93,10 +94,9 @@ class GANTrainer(tf.Module):
 
     def checkpoint(self):
         """What a run's checkpoints hold: the step, the networks and their optimizers."""
-        return tf.train.Checkpoint(
-            step=self.step, generator=self.generator, discriminator=self.discriminator,
-            g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-            **({"generator_ema": self.ema_generator} if self.ema_generator else {}))
+        return tf.train.Checkpoint(**checkpoints.training_objects(
+            self.step, self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+            self.ema_generator))
 
     def _apply_gradients(self, tape, optimizer, loss, variables):
         """Applies the gradient of `loss` (from `_scaled`) to `variables` (the

@@ -15,7 +15,7 @@ from gan_tf.tf1 import checkpoints as tf1_checkpoints
 from gan_tf.tf1.network import Network
 from gan_tf.training import loop
 from gan_tf.training.steps import METRIC_KEYS
-from tests.helpers import cli_errors, records, run_config, run_main, snapshot
+from tests.helpers import ROOT, cli_errors, records, run_config, run_main, snapshot
 from tests.legacy_models import wrappers
 from tests.tf1_graph import LegacyGraph
 
@@ -219,7 +219,7 @@ def test_the_command_line_trains_a_legacy_module_from_the_working_directory(tmp_
                       "--discriminator_input=flat",
                       "--dataset=mnist_5k", "--batch_size=8", "--max_steps=2",
                       "--eval_samples=0", f"--output_dir={tmp_path / 'run'}", cwd=tmp_path,
-                      env={"PYTHONPATH": os.path.dirname(os.path.dirname(__file__))})
+                      env={"PYTHONPATH": ROOT})
     assert result.returncode == 0, result.stderr[-2000:]
     config = runs.read_config(str(tmp_path / "run"))
     assert (config.model, config.generator_fn) == ("tf1", "my_gan:g")

@@ -80,7 +80,7 @@ def test_minibatch_stddev_gradient_is_finite_for_equal_images():
 @pytest.mark.parametrize("half,group", [(16, 4), (6, 3), (2, 2), (5, 1)])
 def test_trainer_batch_groups_never_mix_reals_and_fakes(half, group):
     """D on concat([real, fake]) computes what D on each half does, as the trainer needs:
-    the group divides the batch_size. (Per replica under mirrored: tests/test_distribute.py.)"""
+    the group divides the batch_size. (Per replica under mirrored: tests/training/test_distribute.py.)"""
     config = small_config("dcgan", minibatch_stddev=True, batch_size=half)
     assert dcgan.stddev_group(config) == group
     _, d = models.build(config)
@@ -190,7 +190,7 @@ def test_values_are_checked():
         TrainConfig(model="dcgan", g_upsample="bilinear").validate()
     with pytest.raises(ConfigError, match="minibatch_stddev: must be true or false"):
         TrainConfig(model="dcgan", minibatch_stddev=4).validate()
-    # The command line's one-line errors: tests/test_cli.py TRAIN_FLAG_ERRORS.
+    # The command line's one-line errors: tests/commands/test_common.py TRAIN_FLAG_ERRORS.
 
 
 def test_anomaly_scores_with_minibatch_stddev_are_each_images_own():

@@ -187,7 +187,7 @@ def test_sample_command_from_a_run(short_run, tmp_path):
     assert images.shape == (10, 28, 28) and -1 <= images.min() and images.max() <= 1
     grid = plt.imread(tmp_path / "s_interpolation.png")  # 8 rows of 10, 3x3 pixels each
     assert grid.shape[:2] == (3 * (8 * 29 + 1), 3 * (10 * 29 + 1))
-    assert "s_interpolation.png" in result.stdout  # (not a run: tests/test_cli.py)
+    assert "s_interpolation.png" in result.stdout  # (not a run: tests/commands/test_common.py)
 
 
 def test_legacy_sample_viewing_code_runs_on_train_samples(short_run):

@@ -1,6 +1,5 @@
 """The CNN digit classifier: architecture, training on the training split only,
 save/reload, and the command line."""
-import os
 import subprocess
 import sys
 
@@ -10,8 +9,7 @@ import tensorflow as tf
 
 from gan_tf import data, errors
 from gan_tf.evaluation import classifier
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 def test_architecture_is_the_digit_classifiers_with_tf1_names():

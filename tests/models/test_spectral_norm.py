@@ -116,7 +116,7 @@ def test_config_and_command_line_refuse_it_with_legacy_models():
                     spectral_norm=True).validate()
     with pytest.raises(ConfigError, match="spectral_norm: must be true or false"):
         TrainConfig(spectral_norm=1).validate()
-    # The command line's one-line error: tests/test_cli.py TRAIN_FLAG_ERRORS.
+    # The command line's one-line error: tests/commands/test_common.py TRAIN_FLAG_ERRORS.
 
 
 def test_bfloat16_compute_keeps_a_float32_vector():

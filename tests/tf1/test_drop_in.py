@@ -88,9 +88,9 @@ def test_tf1_forwards_compat_v1_names_and_only_those():
                  "truncated_normal_initializer", "reduce_mean", "control_dependencies"):
         assert getattr(tf1, name) is getattr(v1, name), name
     # get_collection and tf.losses are v1's but for the regularization losses, which a
-    # network's store holds (tests/test_tf1_network.py).
+    # network's store holds (tests/tf1/test_network.py).
     assert tf1.losses.sigmoid_cross_entropy is v1.losses.sigmoid_cross_entropy
-    assert tf1.nn.relu is v1.nn.relu  # tf1.nn: v1's but for two (tests/test_tf1_nn.py)
+    assert tf1.nn.relu is v1.nn.relu  # tf1.nn: v1's but for two (tests/tf1/test_nn.py)
     assert tf1.train.AdamOptimizer is v1.train.AdamOptimizer
     assert tf1.layers.dense is not None and tf1.layers is not getattr(v1, "layers", None)
     assert not hasattr(tf1, "no_such_op") and not hasattr(tf1.train, "no_such_optimizer")

@@ -1,6 +1,6 @@
 """The log files of a run as untrusted input: loss pickles of the wrong shape, damaged
 metrics lines, and resumes from damaged logs that must refuse in one line and leave
-every file as it was (the pickle loader itself: tests/test_pickles.py)."""
+every file as it was (the pickle loader itself: tests/runs/test_pickles.py)."""
 import dataclasses
 import json
 import os

@@ -1,5 +1,5 @@
 """train_main.py: flagfiles, the default run directory, the offline default, and the
-errors found after the flags (its flag errors are in tests/test_cli.py)."""
+errors found after the flags (its flag errors are in tests/commands/test_common.py)."""
 import dataclasses
 import json
 import os

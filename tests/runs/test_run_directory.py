@@ -54,7 +54,7 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import time; from gan_tf import runs; from tests.test_runs import tiny\n"
+        "import time; from gan_tf import runs; from tests.runs.test_run_directory import tiny\n"
         f"runs.RunDirectory(tiny({str(run_dir)!r})).__enter__()\n"
         "print('locked', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": os.getcwd()})
