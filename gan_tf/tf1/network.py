@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from gan_tf import data
 from gan_tf.errors import ModelFunctionError, PortingError, RunError
-from gan_tf.tf1 import seeds
+from gan_tf.tf1 import script, seeds
 from gan_tf.tf1.store import VariableStore
 
 ROLES = ("generator", "discriminator")
@@ -190,7 +190,8 @@ def import_function(spec, flag):
     said = io.StringIO()
     argv, sys.argv = sys.argv, [module_name]
     try:
-        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+        with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said), \
+                script.model_code():
             module = importlib.import_module(module_name)
     except SystemExit as e:  # sys.exit(), or argparse refusing its (empty) command line
         printed = [line for line in said.getvalue().splitlines() if line.strip()]

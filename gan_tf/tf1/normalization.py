@@ -7,7 +7,8 @@ and updates the moving statistics right there,
 
 instead of through the UPDATE_OPS collection, so legacy code's
 `tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS))` has nothing to
-do. Like TF1, where its fused kernel ran (4-D inputs, and 2-D ones in contrib), the
+do under gan_tf. In a legacy script's TF1 graph (run by a Session) the updates are ops
+in UPDATE_OPS, as TF1 put them. Like TF1, where its fused kernel ran (4-D inputs, and 2-D ones in contrib), the
 moving variance takes the batch variance with Bessel's correction, n / (n - 1), while
 the batch itself is normalized with the plain (biased) variance.
 """
@@ -39,14 +40,23 @@ def create(channels, dtype, initializers, trainable, order=("gamma", "beta")):
 
 
 def _update(variable, value, momentum):
-    """TF1's moving-average update, in place."""
-    variable.assign_sub((variable - tf.cast(value, variable.dtype)) * (1.0 - momentum))
+    """TF1's moving-average update, in place (the op, for a TF1 graph to run)."""
+    return variable.assign_sub((variable - tf.cast(value, variable.dtype)) * (1.0 - momentum))
 
 
-def normalize(inputs, axis, variables, momentum, epsilon, training, bessel):
+def in_tf1_graph():
+    """Whether the ops being built go into a TF1 graph that a Session runs (a legacy
+    script), not eager TF2 code or a tf.function (whose assigns run by themselves)."""
+    return not (tf.executing_eagerly() or tf.inside_function())
+
+
+def normalize(inputs, axis, variables, momentum, epsilon, training, bessel,
+              updates_collections=v1.GraphKeys.UPDATE_OPS):
     """The forward pass over `inputs` whose channels lie on `axis`: batch statistics
     (and the moving statistics' update) when `training`, the moving statistics otherwise.
-    `bessel`: update the moving variance with the n / (n - 1) corrected batch variance."""
+    `bessel`: update the moving variance with the n / (n - 1) corrected batch variance.
+    In a TF1 graph the updates are ops: added to `updates_collections` (UPDATE_OPS, for
+    the script's `control_dependencies`), or with None run with the output, as TF1 did."""
     rank = inputs.shape.rank
     channels = inputs.shape[axis]
     broadcast = [channels if i == axis else 1 for i in range(rank)]
@@ -56,14 +66,18 @@ def normalize(inputs, axis, variables, momentum, epsilon, training, bessel):
 
     beta, gamma = param("beta"), param("gamma")
 
-    def with_batch_statistics():
+    def batch_statistics():
         mean, variance = tf.nn.moments(inputs, [i for i in range(rank) if i != axis],
                                        keepdims=True)
         moving_variance = tf.reshape(variance, [channels])
         if bessel:
             count = tf.cast(tf.size(inputs), variance.dtype) / channels
             moving_variance *= count / (count - 1.0)
-        _update(variables["moving_mean"], tf.reshape(mean, [channels]), momentum)
+        return mean, variance, tf.reshape(mean, [channels]), moving_variance
+
+    def with_batch_statistics():
+        mean, variance, moving_mean, moving_variance = batch_statistics()
+        _update(variables["moving_mean"], moving_mean, momentum)
         _update(variables["moving_variance"], moving_variance, momentum)
         return tf.nn.batch_normalization(inputs, mean, variance, beta, gamma, epsilon)
 
@@ -71,7 +85,39 @@ def normalize(inputs, axis, variables, momentum, epsilon, training, bessel):
         return tf.nn.batch_normalization(inputs, param("moving_mean"),
                                          param("moving_variance"), beta, gamma, epsilon)
 
-    return smart_cond(training, with_batch_statistics, with_moving_statistics)
+    if not in_tf1_graph():
+        return smart_cond(training, with_batch_statistics, with_moving_statistics)
+    return _in_graph(inputs, training, variables, momentum, epsilon, beta, gamma,
+                     batch_statistics, with_moving_statistics, updates_collections)
+
+
+def _in_graph(inputs, training, variables, momentum, epsilon, beta, gamma, batch_statistics,
+              with_moving_statistics, updates_collections):
+    """normalize() in a TF1 graph: the update ops built outside any tf.cond (a training
+    placeholder makes their momentum 1, a no-op, when false), then collected or tied to
+    the output, as TF1's batch norm layers did."""
+    static = training
+    if isinstance(training, (tf.Tensor, tf.Variable)):
+        static = tf.get_static_value(tf.convert_to_tensor(training))
+    if static is not None and not bool(static):
+        return with_moving_statistics()
+    mean, variance, moving_mean, moving_variance = batch_statistics()
+    if static is None:  # known only when the Session runs
+        on = tf.cast(training, tf.bool)
+        momentum = tf.where(on, tf.constant(momentum, inputs.dtype), tf.ones([], inputs.dtype))
+        outputs = tf.cond(on, lambda: tf.nn.batch_normalization(inputs, mean, variance, beta,
+                                                                gamma, epsilon),
+                          with_moving_statistics)
+    else:
+        outputs = tf.nn.batch_normalization(inputs, mean, variance, beta, gamma, epsilon)
+    updates = [_update(variables["moving_mean"], moving_mean, momentum),
+               _update(variables["moving_variance"], moving_variance, momentum)]
+    if updates_collections is None:
+        with tf.control_dependencies(updates):
+            return tf.identity(outputs)
+    for update in updates:
+        v1.add_to_collections(updates_collections, update)
+    return outputs
 
 
 def channel_axis(inputs, axis, call):

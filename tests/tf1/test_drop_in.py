@@ -193,14 +193,18 @@ def test_in_tf_function_equals_eager_and_updates_the_same():
     assert all(g is not None and np.isfinite(g).all() for g in grads)
 
 
+GRAPH_ONLY = {"tf.placeholder": lambda: tf1.placeholder(tf1.float32, [None, 784]),
+              "tf.Session": tf1.Session, "tf.InteractiveSession": tf1.InteractiveSession,
+              "tf.global_variables_initializer": tf1.global_variables_initializer,
+              "tf.disable_v2_behavior": tf1.disable_v2_behavior,
+              "tf.train.Saver": lambda: tf1.train.Saver(max_to_keep=1)}
+
+
 def test_calls_that_cannot_work_under_gan_tf_are_one_line_errors():
-    cases = {"tf.placeholder": lambda: tf1.placeholder(tf1.float32, [None, 784]),
-             "tf.Session": tf1.Session, "tf.InteractiveSession": tf1.InteractiveSession,
-             "tf.global_variables_initializer": tf1.global_variables_initializer,
-             "tf.disable_v2_behavior": tf1.disable_v2_behavior,
-             "tf.train.Saver": lambda: tf1.train.Saver(max_to_keep=1),
-             "tf.contrib.slim": lambda: tf1.contrib.slim,
-             "tf.contrib.layers.fully_connected": lambda: tf1.contrib.layers.fully_connected,
+    cases = {"tf.contrib.learn": lambda: tf1.contrib.learn,
+             "tf.contrib.layers.embed_sequence": lambda: tf1.contrib.layers.embed_sequence,
+             "tf.contrib.framework.get_variables": lambda: tf1.contrib.framework.get_variables,
+             "tf.contrib.slim.learning": lambda: tf1.contrib.slim.learning,
              "tf.layers.conv1d": lambda: tf1.layers.conv1d,
              "tf.layers.dense: activity_regularizer": lambda: layers.dense(
                  _rand(2, 2), 1, activity_regularizer=tf.nn.l2_loss),
@@ -208,13 +212,40 @@ def test_calls_that_cannot_work_under_gan_tf_are_one_line_errors():
                  tf1.contrib.layers.batch_norm(_rand(2, 2), zero_debias_moving_mean=True))}
     for call, make in cases.items():
         with pytest.raises(TF1PortError) as caught:
-            make()
+            with tf1.VariableStore().scope():
+                make()
         message = str(caught.value)
         assert message.startswith(call) and "\n" not in message, message
-    with pytest.raises(TF1PortError, match="take the tensor .* as an argument"):
-        tf1.placeholder(tf1.float32)
     with pytest.raises(TypeError, match="kernel_regulariser"):
         layers.dense(_rand(2, 2), 1, kernel_regulariser=None)
+
+
+@pytest.mark.parametrize("call", sorted(GRAPH_ONLY))
+def test_graph_only_calls_in_a_model_function_are_one_line_errors(call):
+    """Inside a network gan_tf runs (a store's scope, or a tf.function being traced) a
+    placeholder, session or Saver cannot work: one line saying what to do instead."""
+    with pytest.raises(TF1PortError) as caught:
+        with tf1.VariableStore().scope():
+            GRAPH_ONLY[call]()
+    message = str(caught.value)
+    assert message.startswith(f"{call}: cannot work in a model function") and "\n" not in message
+    with pytest.raises(TF1PortError, match="cannot work in a model function"):
+        tf.function(lambda: GRAPH_ONLY[call]() and None)()
+    with pytest.raises(TF1PortError, match="take the tensor .* as an argument"):
+        with tf1.VariableStore().scope():
+            tf1.placeholder(tf1.float32)
+
+
+@pytest.mark.parametrize("call", sorted(GRAPH_ONLY))
+def test_a_graph_call_after_eager_work_is_one_line_not_a_mixed_graph(call):
+    """At a script's own level the same calls would switch the process to TF1 graph mode
+    (tests/tf1/test_script.py); this process already ran TensorFlow eagerly, whose tensors
+    cannot join a graph: refused in one line, and the process stays eager."""
+    with pytest.raises(TF1PortError) as caught:
+        GRAPH_ONLY[call]()
+    message = str(caught.value)
+    assert message.startswith(f"{call}: this script already ran TensorFlow eagerly")
+    assert "\n" not in message and tf.executing_eagerly()
 
 
 def test_creating_variables_with_no_store_active_is_an_error_not_fresh_weights():

@@ -1,6 +1,8 @@
 """gan_tf.tf1.layers and tf1.contrib.layers against TF1's formulas, computed in numpy:
 dense, conv2d, conv2d_transpose, pooling, flatten, dropout, batch normalization's
 moving statistics, contrib's batch_norm and initializers."""
+import types
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,6 +12,7 @@ from gan_tf.tf1 import layers
 from gan_tf.tf1.contrib import layers as contrib_layers
 from gan_tf.tf1.store import VariableStore
 from tests.helpers import in_store, store_values
+from tests.tf1_graph import real_slim, reference_run, store_run
 
 v1 = tf.compat.v1
 
@@ -256,3 +259,61 @@ def test_xavier_initializer_draws_contribs_distribution(uniform):
     assert abs(values.mean()) < 0.02 * values.std()
     he = contrib_layers.variance_scaling_initializer()((300, 200)).numpy()  # FAN_IN, factor 2
     assert abs(he.std() / (0.8796 * np.sqrt(2.6 / 300)) - 1) < 0.03
+
+
+# --- against the real TF1 tf.layers (tf-keras' legacy_tf_layers, in a TF1 graph) --------
+
+def _real_tf_layers():
+    real_slim()  # its patch makes the legacy layers importable where TF looks for them
+    from tf_keras.src.legacy_tf_layers import convolutional, core, normalization, pooling
+    return types.SimpleNamespace(
+        dense=core.dense, flatten=core.flatten, dropout=core.dropout,
+        conv2d=convolutional.conv2d, conv2d_transpose=convolutional.conv2d_transpose,
+        batch_normalization=normalization.batch_normalization,
+        max_pooling2d=pooling.max_pooling2d, average_pooling2d=pooling.average_pooling2d,
+        l2=tf1.contrib.layers.l2_regularizer)
+
+
+REAL_BUILDS = {
+    "dense": (lambda L, x, t: L.dense(L.flatten(x), 5, activation=tf.nn.relu), (3, 2, 2, 3)),
+    "dense_rank3_no_bias": (lambda L, x, t: L.dense(x, 4, use_bias=False), (2, 5, 3)),
+    "conv2d": (lambda L, x, t: L.conv2d(x, 4, 3, strides=2, padding="same"), (2, 9, 9, 3)),
+    "conv2d_valid_dilated": (lambda L, x, t: L.conv2d(x, 2, [3, 2], dilation_rate=2),
+                             (2, 8, 8, 3)),
+    "conv2d_transpose": (lambda L, x, t: L.conv2d_transpose(x, 3, 4, strides=2, padding="same"),
+                         (2, 5, 5, 2)),
+    "conv2d_transpose_valid": (lambda L, x, t: L.conv2d_transpose(x, 2, 3, strides=2),
+                               (2, 4, 4, 3)),
+    "batch_normalization": (lambda L, x, t: L.batch_normalization(x, training=t), (6, 4, 4, 3)),
+    "batch_normalization_2d": (lambda L, x, t: L.batch_normalization(
+        x, momentum=0.9, epsilon=0.01, training=t), (8, 5)),
+    "pools": (lambda L, x, t: L.max_pooling2d(x, 2, 2) + L.average_pooling2d(
+        x, 3, 1, padding="same")[:, ::2, ::2], (2, 6, 6, 3)),
+    "dropout_inference": (lambda L, x, t: L.dropout(x, 0.5, training=False), (3, 4)),
+    "regularized": (lambda L, x, t: L.dense(x, 3, kernel_regularizer=L.l2(0.5),
+                                            bias_regularizer=L.l2(0.1),
+                                            bias_initializer=tf.constant_initializer(0.3)),
+                    (4, 2)),
+    "default_names": (lambda L, x, t: L.dense(L.dense(x, 3), 2) + L.dense(x, 2, name="named"),
+                      (4, 3)),
+}
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("name", sorted(REAL_BUILDS))
+def test_layer_matches_the_real_tf_layers(name, training):
+    """Names, shapes, outputs (training and inference), one moving-statistics update and
+    the regularization terms, against tf-keras' legacy tf.layers run in a TF1 graph."""
+    build, shape = REAL_BUILDS[name]
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+    values, expected, expected_reg, expected_after = reference_run(_real_tf_layers(), build, x,
+                                                                   training)
+    ours = types.SimpleNamespace(**{n: getattr(tf1.layers, n) for n in (
+        "dense", "flatten", "dropout", "conv2d", "conv2d_transpose", "batch_normalization",
+        "max_pooling2d", "average_pooling2d")}, l2=tf1.contrib.layers.l2_regularizer)
+    output, reg, after = store_run(ours, build, x, training, values)
+    np.testing.assert_allclose(output, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reg, expected_reg, rtol=1e-5, atol=1e-7)
+    for variable, value in expected_after.items():
+        np.testing.assert_allclose(after[variable], value, rtol=1e-5, atol=1e-6,
+                                   err_msg=variable)

@@ -21,7 +21,8 @@ from tests.tf1_graph import LegacyGraph
 
 Z_DIM = 8
 BATCH = wrappers.BATCH_SIZE  # the legacy graph's: the ops style's generator fixes it
-FLAT = {"mlp": True, "layers": False, "ops": False}  # the notebook's D takes images flat
+# the notebook's D takes images flat; tfgan and slim: tf.contrib.layers / slim under arg_scope
+FLAT = {"mlp": True, "layers": False, "ops": False, "tfgan": False, "slim": False}
 STYLES = tuple(FLAT)
 G_EMA = 0.5  # the runs keep an EMA generator: a second copy of the legacy function
 
@@ -114,6 +115,20 @@ def test_legacy_checkpoint_loads_by_name_and_reproduces_the_graph(legacy, style)
         == graph.variable_names()
     assert all(v.name.startswith("generator/") for v in generator.trainable_variables)
     assert_outputs_match(graph.outputs(z, x), generator, discriminator, z, x)
+
+
+@pytest.mark.parametrize("style", ["tfgan", "slim"])
+def test_contrib_and_slim_regularization_losses_equal_the_graphs(legacy, style):
+    """The two families under arg_scope (weights_regularizer / biases_regularizer on every
+    layer): each network's regularization loss at the checkpoint's weights is the real TF1
+    layers' (tf_slim), term for term summed."""
+    graph, prefix, _, _ = legacy(style)
+    generator, discriminator = network(style, "generator"), network(style, "discriminator")
+    tf1_checkpoints.load_tf1_checkpoint(prefix, generator, discriminator)
+    expected = graph.regularization()
+    assert expected["generator"] > 0 and expected["discriminator"] > 0
+    for role, net in (("generator", generator), ("discriminator", discriminator)):
+        np.testing.assert_allclose(float(net.regularization_loss()), expected[role], rtol=1e-5)
 
 
 def metrics(run_dir):

@@ -1,10 +1,10 @@
-"""tf.contrib for legacy model files: TF2 has none; gan_tf.tf1 provides the two pieces
-TF1 GAN code used most, in tf1.contrib.layers. Any other tf.contrib name is a
-TF1PortError that says so."""
-from gan_tf.tf1.contrib import layers
+"""tf.contrib for legacy model files: TF2 has none; gan_tf.tf1 provides what TF1 GAN code
+used most: tf.contrib.layers, tf.contrib.framework's arg_scope, and tf.contrib.slim over
+both. Any other tf.contrib name is a TF1PortError that says so."""
+from gan_tf.tf1.contrib import framework, layers, slim  # noqa: F401 - tf.contrib.<name>
 from gan_tf.tf1.refusals import not_provided
 
-PROVIDED = ", ".join(f"tf.contrib.layers.{name}" for name in layers.__all__)
+PROVIDED = "tf.contrib.layers, tf.contrib.framework.arg_scope / add_arg_scope, tf.contrib.slim"
 
 
 def __getattr__(name):
