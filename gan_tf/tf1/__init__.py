@@ -27,6 +27,7 @@ its moving statistics in the training forward pass, so the legacy UPDATE_OPS col
 is empty and harmless.
 """
 import functools as _functools
+import weakref as _weakref
 
 import tensorflow as _tf
 
@@ -34,7 +35,9 @@ from gan_tf.errors import TF1PortError as _TF1PortError
 from gan_tf.tf1 import contrib, layers, losses, nn, train
 from gan_tf.tf1 import script as _script
 from gan_tf.tf1.refusals import TOP_LEVEL as _REFUSED, refusal as _refusal
-from gan_tf.tf1.store import VariableStore, check_active as _check_active
+from gan_tf.tf1.store import VariableStore
+from gan_tf.tf1.store import active_store as _active_store
+from gan_tf.tf1.store import check_active as _check_active
 from gan_tf.tf1.store import get_variable as _store_get_variable
 
 __all__ = ["VariableStore", "contrib", "get_collection", "get_variable", "layers", "losses",
@@ -69,11 +72,28 @@ class _Template:
 
     def __init__(self, name, func, kwargs):
         self.name, self._func, self._kwargs = name, func, kwargs
+        self._built_in = _weakref.WeakSet()  # the stores whose first call has been made
 
     def __call__(self, *args, **kwargs):
-        _check_active(f"the template {self.name!r}")
-        with _tf.compat.v1.variable_scope(self.name, reuse=_tf.compat.v1.AUTO_REUSE):
-            return self._func(*args, **{**self._kwargs, **kwargs})
+        call = f"tf.make_template({self.name!r})"
+        _check_active(call)
+        store = _active_store()
+        before = {v.name for v in store.variables()}
+        try:
+            with _tf.compat.v1.variable_scope(self.name, reuse=_tf.compat.v1.AUTO_REUSE):
+                result = self._func(*args, **{**self._kwargs, **kwargs})
+        except ValueError as e:  # get_variable: the same name asked with another shape
+            if "Trying to share variable" not in str(e):
+                raise
+            raise _TF1PortError(f"{call}: called with a different structure than on its "
+                                f"first call ({str(e).splitlines()[0]})") from None
+        new = sorted({v.name for v in store.variables()} - before)
+        if new and store in self._built_in:  # TF1 refused this too
+            raise _TF1PortError(f"{call}: a call after the first created new variables "
+                                f"({', '.join(new[:3])}): a template's function must build "
+                                "the same variables on every call")
+        self._built_in.add(store)
+        return result
 
 
 def make_template(name_, func_, create_scope_now_=False, unique_name_=None,

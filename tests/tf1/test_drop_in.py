@@ -266,3 +266,34 @@ def test_creating_variables_with_no_store_active_is_an_error_not_fresh_weights()
     assert [v.name for v in store.variables()] == ["w:0"]
     with tf.Graph().as_default():  # TF1 graph code keeps its own store
         assert tf1.get_variable("w", [2]).name == "w:0"
+
+
+def test_a_template_called_with_a_different_structure_is_one_line():
+    """A template builds its variables on its first call in a network and must find the
+    same ones after, as TF1's did: another input width, or new variables, is refused."""
+    def fn(x, extra=False):
+        h = tf1.layers.dense(x, 3)
+        return tf1.layers.dense(h, 2) if extra else h
+    template = tf1.make_template("generator", fn)
+    store = tf1.VariableStore()
+    with store.scope():
+        template(_rand(2, 4))
+        template(_rand(5, 4))  # another batch: the same variables
+        for bad, match in ((lambda: template(_rand(2, 6)), "different structure"),
+                           (lambda: template(_rand(2, 4), extra=True), "created new variables")):
+            with pytest.raises(TF1PortError, match=match) as caught:
+                bad()
+            assert str(caught.value).startswith("tf.make_template('generator')")
+            assert "\n" not in str(caught.value)
+    with tf1.VariableStore().scope():  # another network's first call builds its own
+        template(_rand(2, 4), extra=True)
+
+
+def test_a_regularizer_that_returns_no_scalar_is_one_line():
+    store = tf1.VariableStore()
+    with store.scope():
+        tf1.layers.dense(_rand(2, 3), 2, kernel_regularizer=lambda w: tf.abs(w))  # per weight
+    with pytest.raises(TF1PortError) as caught:
+        store.regularization_losses()
+    assert str(caught.value) == ("the regularizer of dense/kernel:0 returned shape (3, 2), "
+                                 "not a scalar")
