@@ -1,8 +1,5 @@
 """Anomaly scores from a trained GAN (its second use): images unlike its training data first.
 
-    python -m gan_tf.anomaly --run_dir=runs/no7 --out=anomaly.csv     # the held-out split
-    python -m gan_tf.anomaly --run_dir=runs/no7 --images=mine.npy --out=mine.csv
-
 Three scores, each higher for a more anomalous image:
   discriminator  -logit D(x): how fake D finds the image (the DCGAN notebook's idea). For a
                  conditional D, of the class it finds most real.
@@ -17,6 +14,8 @@ Three scores, each higher for a more anomalous image:
                  (--latent_categories) the code D's Q head reads in the image.
 The CSV lists every image, most anomalous first (by --rank_by): rank, index, label and the
 scores; the PNG beside it shows the most anomalous images on top, the least anomalous below.
+
+Its command line: `python -m gan_tf.anomaly` (gan_tf/commands/anomaly.py).
 """
 import contextlib
 import csv

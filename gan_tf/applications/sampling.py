@@ -1,9 +1,5 @@
 """Draws samples from a trained generator and writes them as .npy plus a PNG grid.
 
-    python -m gan_tf.sample --run_dir=runs/mlp_mnist --num_samples=64 --out=samples.npy
-    python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=network.npy   # a legacy TF1 Saver checkpoint
-    python -m gan_tf.sample --run_dir=runs/cond --label=7 --out=sevens.npy   # a conditional run's digit
-
 With the run's --seed (0 unless the run set one) the first --num_samples of the run
 (16 by default) are the run's last fixed-z sample grid, image for image.
 
@@ -18,6 +14,8 @@ codes are drawn at random with the latent codes' seed (the run's grid again, wit
 seed), and --label=k draws code k: a value of G's code, whatever G made it mean, not a
 class. A request that would need more memory than
 the machine has is refused before anything is generated.
+
+Its command line: `python -m gan_tf.sample` (gan_tf/commands/sample.py).
 """
 import io
 import os

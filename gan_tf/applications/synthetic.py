@@ -1,8 +1,6 @@
 """Synthetic data for the digit classifier (the first of two uses of a trained GAN):
 does a trained generator help, or replace, real labelled images?
 
-    python -m gan_tf.augment --run_dir=runs/cond_dcgan --out=augment.json
-
 For each size N of --sizes and each seed, the digit classifier (gan_tf.classifier) is
 trained, for the same --steps batches every time, on:
   real        N real labelled images of the run's training split (N / 10 per class,
@@ -19,6 +17,8 @@ argmax (gan_tf.classifier).
 Read the small-N rows with care: the GAN was trained on the whole training split,
 so "real N + synthetic" carries what the GAN learned from all of it (labels too,
 for a conditional GAN), not only from the N images.
+
+Its command line: `python -m gan_tf.augment` (gan_tf/commands/augment.py).
 """
 import dataclasses
 import logging

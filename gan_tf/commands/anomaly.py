@@ -3,20 +3,7 @@
     python -m gan_tf.anomaly --run_dir=runs/no7 --out=anomaly.csv     # the held-out split
     python -m gan_tf.anomaly --run_dir=runs/no7 --images=mine.npy --out=mine.csv
 
-Three scores, each higher for a more anomalous image:
-  discriminator  -logit D(x): how fake D finds the image (the DCGAN notebook's idea). For a
-                 conditional D, of the class it finds most real.
-  features       mean cosine distance, in D's last hidden layer, to the image's k (--features_k)
-                 nearest training images of the run (feature matching against the normal
-                 data, no search over z). The strongest here (docs/anomaly.md); the default order.
-  inversion      AnoGAN (Schlegl et al. 2017): z is fitted to the image by Adam on
-                 (1 - lam) * |x - G(z)|_1 + lam * |f(x) - f(G(z))|_1 (f: D's features);
-                 the score is that loss at the end. Thin strokes fit better than thick ones
-                 whatever their class, and a grey G(z) fits noise: the weakest (docs/anomaly.md).
-                 A conditional G draws the class D finds most real; an InfoGAN G
-                 (--latent_categories) the code D's Q head reads in the image.
-The CSV lists every image, most anomalous first (by --rank_by): rank, index, label and the
-scores; the PNG beside it shows the most anomalous images on top, the least anomalous below.
+The command line of gan_tf.applications.anomaly, which says what its files and options mean.
 """
 
 from absl import flags

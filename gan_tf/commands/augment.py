@@ -1,24 +1,9 @@
-"""Synthetic data for the digit classifier (the first of two uses of a trained GAN):
-does a trained generator help, or replace, real labelled images?
+"""Synthetic data for the digit classifier (the first of two uses of a trained GAN): does a
+trained generator help, or replace, real labelled images?
 
     python -m gan_tf.augment --run_dir=runs/cond_dcgan --out=augment.json
 
-For each size N of --sizes and each seed, the digit classifier (gan_tf.classifier) is
-trained, for the same --steps batches every time, on:
-  real        N real labelled images of the run's training split (N / 10 per class,
-              chosen by the seed; "all" is the whole split);
-  real+M      the same N plus M synthetic images, for each M of --synthetic (with
-              --real_share, the N real ones repeated to that share of the set);
-  synthetic   N synthetic images only: the Classification Accuracy Score (CAS) of
-              Ravuri & Vinyals 2019 at equal size.
-Each is scored on the held-out split, which neither the GAN nor the classifier
-sees. Synthetic labels: the class asked for, from a conditional generator (every
-class equally often); from an unconditional one, the dataset's cached classifier's
-argmax (gan_tf.classifier).
-
-Read the small-N rows with care: the GAN was trained on the whole training split,
-so "real N + synthetic" carries what the GAN learned from all of it (labels too,
-for a conditional GAN), not only from the N images.
+The command line of gan_tf.applications.synthetic, which says what its files and options mean.
 """
 import dataclasses
 import json

@@ -3,12 +3,7 @@
     python -m gan_tf.export --run_dir=runs/mlp_mnist --export_dir=export/mlp_mnist
     python -m gan_tf.export --run_dir=runs/mlp_mnist --tf1_checkpoint_out=checkpoints/generator.ckpt
 
-The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
-`images` (batch, 28, 28, 1) in [-1, 1] (a conditional run's takes `labels` (batch,)
-int32 too, an InfoGAN run's `codes` (batch,) int32: values of its categorical code,
-to be drawn uniformly, not classes); it loads with tf.saved_model.load alone,
-without gan_tf. The TF1 checkpoint holds both networks' variables under their
-TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
+The command line of gan_tf.applications.export, which says what its files and options mean.
 """
 import os
 

@@ -4,20 +4,7 @@
     python -m gan_tf.sample --tf1_checkpoint=checkpoints --out=network.npy   # a legacy TF1 Saver checkpoint
     python -m gan_tf.sample --run_dir=runs/cond --label=7 --out=sevens.npy   # a conditional run's digit
 
-With the run's --seed (0 unless the run set one) the first --num_samples of the run
-(16 by default) are the run's last fixed-z sample grid, image for image.
-
-The .npy holds float32 images in [-1, 1] shaped (N, 28, 28); the grid of the first
-GRID_MAX of them is written beside it with the extension .png, and a latent-interpolation grid as
-<out>_interpolation.png: each row walks in a straight line from one random z to
-another (to show what directions of the latent space come to mean).
-From a conditional run (--conditional) without --label the samples cycle
-through the classes 0..9 and the grid has one class per column; the
-interpolation rows keep one class each. From an InfoGAN run (--latent_categories) the
-codes are drawn at random with the latent codes' seed (the run's grid again, with its
-seed), and --label=k draws code k: a value of G's code, whatever G made it mean, not a
-class. A request that would need more memory than
-the machine has is refused before anything is generated.
+The command line of gan_tf.applications.sampling, which says what its files and options mean.
 """
 
 from absl import flags

@@ -1,8 +1,6 @@
 """The CNN digit classifier: trained on a dataset's training split, saved, and
 frozen as the feature space of gan_tf.evaluation.metrics.
 
-    python -m gan_tf.classifier --dataset=mnist --output_dir=classifiers/mnist
-
 Architecture (the DCGAN notebook's classifier): two 5x5 conv 32, 2x2 max-pool,
 dropout 0.25; two 3x3 conv 64, 2x2 max-pool, dropout 0.25; dense 256 (the penultimate
 features), dropout 0.5; dense 10 (softmax logits). ReLU throughout, Adam, cross-entropy.
@@ -11,6 +9,8 @@ Only the training split is used to fit it; held-out accuracy is measured on the
 split that GAN training never sees either (gan_tf.data). Metrics that need a
 classifier and are not given one use `default_classifier_dir(data)`, a cache
 under ~/.cache/gan_tf (or $GAN_TF_CACHE), trained there on first use.
+
+Its command line: `python -m gan_tf.classifier` (gan_tf/commands/classifier.py).
 """
 import json
 import logging

@@ -72,3 +72,27 @@ def back(outputs, data_format):
 def dtype_of(inputs):
     """The dtype a TF1 layer gave its variables: its input's."""
     return inputs.dtype.base_dtype
+
+
+def transposed_length(length, kernel, stride, padding):
+    """The output length of a transposed convolution, as TF1 computed it: length * stride
+    for 'SAME', length * stride + max(kernel - stride, 0) for 'VALID'."""
+    if padding == "SAME":
+        return length * stride
+    return length * stride + max(kernel - stride, 0)
+
+
+def conv_transpose(x, kernel, filters, kernel_size, strides, padding):
+    """The transposed convolution of NHWC `x` as TF1's layers computed it: the output's
+    batch size and (when unknown) height and width taken from `x` at run time, its
+    static shape set where known."""
+    (kh, kw), (sh, sw) = kernel_size, strides
+    dynamic = tf.shape(x)
+    height, width = (x.shape[i] if x.shape[i] is not None else dynamic[i] for i in (1, 2))
+    size = [transposed_length(height, kh, sh, padding),
+            transposed_length(width, kw, sw, padding)]
+    outputs = tf.nn.conv2d_transpose(x, kernel, tf.stack([dynamic[0], *size, filters]),
+                                     [1, sh, sw, 1], padding)
+    outputs.set_shape([x.shape[0]] + [s if isinstance(s, int) else None for s in size]
+                      + [filters])
+    return outputs

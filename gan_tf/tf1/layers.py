@@ -14,8 +14,8 @@ layer's `training` is a Python bool in eager mode.
 import tensorflow as tf
 
 from gan_tf.tf1 import seeds
-from gan_tf.tf1.common import (as_pair, back, channels_last, dtype_of, layer_scope,
-                               padding_name, smart_cond)
+from gan_tf.tf1.common import (as_pair, back, channels_last, conv_transpose, dtype_of,
+                               layer_scope, padding_name, smart_cond)
 from gan_tf.tf1.normalization import batch_normalization
 from gan_tf.tf1.refusals import check_options, not_provided
 from gan_tf.tf1.store import get_variable
@@ -116,14 +116,6 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
     return back(_finish(outputs, bias, activation), data_format)
 
 
-def transposed_length(length, kernel, stride, padding):
-    """The output length of a transposed convolution, as TF1 computed it: length * stride
-    for 'SAME', length * stride + max(kernel - stride, 0) for 'VALID'."""
-    if padding == "SAME":
-        return length * stride
-    return length * stride + max(kernel - stride, 0)
-
-
 def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
                      data_format="channels_last", activation=None, use_bias=True,
                      kernel_initializer=None, bias_initializer=ZEROS, *, trainable=True,
@@ -139,13 +131,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
             [kh, kw, filters, _channels(x, -1, "tf.layers.conv2d_transpose")], filters,
             dtype_of(x), use_bias, kernel_initializer, bias_initializer, trainable,
             regularizers)
-    dynamic = tf.shape(x)
-    height, width = (x.shape[i] if x.shape[i] is not None else dynamic[i] for i in (1, 2))
-    size = [transposed_length(height, kh, sh, pad), transposed_length(width, kw, sw, pad)]
-    outputs = tf.nn.conv2d_transpose(x, kernel, tf.stack([dynamic[0], *size, filters]),
-                                     [1, sh, sw, 1], pad)
-    outputs.set_shape([x.shape[0]] + [s if isinstance(s, int) else None for s in size]
-                      + [filters])
+    outputs = conv_transpose(x, kernel, filters, (kh, kw), (sh, sw), pad)
     return back(_finish(outputs, bias, activation), data_format)
 
 

@@ -13,9 +13,8 @@ import math
 import tensorflow as tf
 
 from gan_tf.tf1 import normalization, seeds
-from gan_tf.tf1.common import as_pair, padding_name, smart_cond
+from gan_tf.tf1.common import as_pair, conv_transpose, padding_name, smart_cond
 from gan_tf.tf1.contrib.framework import add_arg_scope
-from gan_tf.tf1.layers import transposed_length
 from gan_tf.tf1.refusals import check_options, not_provided
 from gan_tf.tf1.store import check_active, get_variable
 
@@ -284,13 +283,7 @@ def convolution2d_transpose(inputs, num_outputs, kernel_size, stride=1, padding=
                                    num_outputs, x.dtype.base_dtype, weights_initializer,
                                    weights_regularizer, biases_initializer,
                                    biases_regularizer, normalizer_fn, trainable)
-        dynamic = tf.shape(x)
-        height, width = (x.shape[i] if x.shape[i] is not None else dynamic[i] for i in (1, 2))
-        size = [transposed_length(height, kh, sh, pad), transposed_length(width, kw, sw, pad)]
-        outputs = tf.nn.conv2d_transpose(x, weights, tf.stack([dynamic[0], *size, num_outputs]),
-                                         [1, sh, sw, 1], pad)
-        outputs.set_shape([x.shape[0]] + [s if isinstance(s, int) else None for s in size]
-                          + [num_outputs])
+        outputs = conv_transpose(x, weights, num_outputs, (kh, kw), (sh, sw), pad)
         if biases is not None:
             outputs = tf.nn.bias_add(outputs, biases)
         outputs = _back(outputs, data_format)
