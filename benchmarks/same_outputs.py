@@ -1,5 +1,9 @@
 """Checks that a change kept training's results: deterministic runs of this tree and of
-another revision write byte-identical train_losses.pkl and train_samples.pkl.
+another revision write byte-identical train_losses.pkl and train_samples.pkl, and a run
+the other revision started and this tree resumed writes them as one this tree started
+and resumed at the same step does (checkpoints and run directories written before the
+change resume after it; a run stopped between sample steps has one more grid, its
+last, than a whole run, in either tree).
 
     python benchmarks/same_outputs.py --against=6ebca54 [--out=docs/results/same_outputs.json]
 
@@ -29,18 +33,40 @@ RUNS = {  # name -> flags: the paths a refactor of the step could change
 }
 
 
+def train(tree, scratch, name, run_dir, flags):
+    env = dict(os.environ, PYTHONPATH=tree, GAN_TF_CACHE=os.path.join(scratch, "cache"))
+    result = subprocess.run(
+        [sys.executable, os.path.join(tree, "train_main.py"), "--dataset=mnist_5k",
+         "--eval_samples=0", "--deterministic", f"--output_dir={run_dir}", *flags],
+        cwd=tree, env=env, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"{name} failed in {tree}: {result.stderr.strip()[-500:]}")
+
+
+def half_then_rest(first_tree, then_tree, scratch):
+    """{run name: {file: bytes}}: each run of RUNS trained to half its steps (one
+    checkpoint there) by `first_tree`, then resumed to its end by `then_tree`."""
+    out = {}
+    os.makedirs(scratch, exist_ok=True)
+    for name, flags in RUNS.items():
+        run_dir = os.path.join(scratch, "resumed_" + name)
+        steps = int(next(f for f in flags if f.startswith("--max_steps=")).split("=")[1])
+        train(first_tree, scratch, name, run_dir,
+              flags + [f"--max_steps={steps // 2}", f"--checkpoint_every={steps // 2}"])
+        train(then_tree, scratch, name, run_dir, flags)
+        out[name] = {}
+        for file in FILES:
+            with open(os.path.join(run_dir, file), "rb") as f:
+                out[name][file] = f.read()
+    return out
+
+
 def run_all(tree, scratch):
     """{run name: {file: bytes}} of every run of RUNS trained by the tree at `tree`."""
     out = {}
-    env = dict(os.environ, PYTHONPATH=tree, GAN_TF_CACHE=os.path.join(scratch, "cache"))
     for name, flags in RUNS.items():
         run_dir = os.path.join(scratch, os.path.basename(tree) + "_" + name)
-        result = subprocess.run(
-            [sys.executable, os.path.join(tree, "train_main.py"), "--dataset=mnist_5k",
-             "--eval_samples=0", "--deterministic", f"--output_dir={run_dir}", *flags],
-            cwd=tree, env=env, capture_output=True, text=True)
-        if result.returncode:
-            raise SystemExit(f"{name} failed in {tree}: {result.stderr.strip()[-500:]}")
+        train(tree, scratch, name, run_dir, flags)
         out[name] = {}
         for file in FILES:
             with open(os.path.join(run_dir, file), "rb") as f:
@@ -59,6 +85,8 @@ def main():
                    check=True, capture_output=True)
     try:
         theirs, ours = run_all(other, scratch), run_all(ROOT, scratch)
+        resumed = half_then_rest(other, ROOT, os.path.join(scratch, "theirs_first"))
+        own = half_then_rest(ROOT, ROOT, os.path.join(scratch, "ours_first"))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", other], cwd=ROOT,
                        capture_output=True)
@@ -67,7 +95,10 @@ def main():
               "against": args.against,
               "runs": {name: {file: theirs[name][file] == ours[name][file] for file in FILES}
                        for name in RUNS}}
-    report["identical"] = all(all(r.values()) for r in report["runs"].values())
+    report["resumed_from_theirs"] = {name: {file: resumed[name][file] == own[name][file]
+                                            for file in FILES} for name in RUNS}
+    report["identical"] = all(all(r.values()) for part in ("runs", "resumed_from_theirs")
+                              for r in report[part].values())
     print(json.dumps(report, indent=2))
     if args.out:
         with open(args.out, "w") as f:

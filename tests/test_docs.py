@@ -74,32 +74,33 @@ def test_every_documented_command_names_a_tool_and_flags_that_exist():
     commands = documented_commands()
     assert len(commands.get("train", [])) >= 5 and {"sample", "export", "anomaly"} <= set(commands)
     code = """
-import json, sys
+import importlib, json, sys
 from absl import flags
 from gan_tf._moved import COMMANDS
-tool, cases = sys.argv[1], json.loads(sys.argv[2])
-if tool == "train":
-    from gan_tf.commands import train_flags
-else:
-    import importlib
-    importlib.import_module(COMMANDS["gan_tf." + tool]).define_flags()
 bad = []
-for path, argv in cases:
-    flags.FLAGS.unparse_flags()
-    try:
-        flags.FLAGS(["prog"] + argv)
-        if tool == "train":
-            train_flags.to_config().validate()
-    except Exception as e:
-        bad.append([path, " ".join(argv), str(e)])
+for tool, cases in json.loads(sys.argv[1]).items():
+    before = set(flags.FLAGS)
+    if tool == "train":
+        from gan_tf.commands import train_flags
+    else:
+        importlib.import_module(COMMANDS["gan_tf." + tool]).define_flags()
+    for path, argv in cases:
+        flags.FLAGS.unparse_flags()
+        try:
+            flags.FLAGS(["prog"] + argv)
+            if tool == "train":
+                train_flags.to_config().validate()
+        except Exception as e:
+            bad.append([tool, path, " ".join(argv), str(e)])
+    for name in set(flags.FLAGS) - before:  # the next tool defines its own
+        delattr(flags.FLAGS, name)
 print(json.dumps(bad))
 """
-    for tool, cases in commands.items():
-        result = subprocess.run([sys.executable, "-c", code, tool, json.dumps(cases)],
-                                cwd=ROOT, capture_output=True, text=True, timeout=300,
-                                env=dict(os.environ, PYTHONPATH=ROOT))
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert json.loads(result.stdout.strip().splitlines()[-1]) == [], tool
+    result = subprocess.run([sys.executable, "-c", code, json.dumps(commands)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=ROOT))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
 def test_the_version_is_the_same_in_setup_the_package_and_the_changelog():
