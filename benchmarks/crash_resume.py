@@ -66,7 +66,7 @@ def check_run(run_dir, args):
             or len(samples) != len(sample_steps):
         problems.append(f"sample steps {sample_steps[:5]}... ({len(samples)} sample arrays)")
     try:
-        _, _, _, path = restore_models(run_dir)
+        _, _, _, path = restore_models(run_dir, checkpoint="latest")
         if not path.endswith(f"ckpt-{args.max_steps}"):
             problems.append(f"latest checkpoint is {path}")
     except errors.RunError as e:
@@ -76,7 +76,7 @@ def check_run(run_dir, args):
 
 def final_weights(run_dir):
     from gan_tf.runs.restore import restore_models
-    _, g, d, _ = restore_models(run_dir)
+    _, g, d, _ = restore_models(run_dir, checkpoint="latest")
     return {v.name: v.numpy() for v in g.variables + d.variables}
 
 

@@ -22,7 +22,8 @@ from gan_tf.runs.restore import restore_models  # noqa: E402
 
 
 def define_flags():
-    common.define_run_dir("A gan_tf run directory (its latest checkpoint).")
+    common.define_run_dir("A gan_tf run directory (--checkpoint: which of its checkpoints).")
+    common.define_checkpoint()
     flags.DEFINE_string("images", None, "A .npy of images to score, (N, 28, 28[, 1]): floats in "
                         "[-1, 1], or integer pixels 0 to 255 (any integer dtype), which are "
                         "scaled; bool, complex, text and object arrays and .npz files are "
@@ -48,6 +49,7 @@ def define_flags():
 
 def main(argv):
     f = flag_values(argv, required=["run_dir"])
+    which = common.checkpoint_flag(f.checkpoint)
     check_outputs(f.out, ".csv", [f.out, anomaly.png_path(f.out)], f.overwrite)
     unknown = [s for s in f.scores if s not in anomaly.SCORES]
     if unknown or not f.scores:
@@ -65,7 +67,7 @@ def main(argv):
     # Grappler's remapper cannot fuse the inversion loop's gradients and says so as an
     # error line; the graph runs the same without it.
     tf.config.optimizer.set_experimental_options({"remapping": False})
-    config, generator, discriminator, source = restore_models(f.run_dir)
+    config, generator, discriminator, source = restore_models(f.run_dir, checkpoint=which)
     if config.model == "tf1":
         raise RunError(f"--run_dir={f.run_dir}: its legacy discriminator function does not "
                        "expose the hidden features anomaly scores read; use gan_tf's models")

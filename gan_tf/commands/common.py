@@ -68,6 +68,25 @@ def define_model_functions():
                             "only code the command line names).")
 
 
+def define_checkpoint():
+    """--checkpoint of a tool that restores a run's networks (gan_tf.runs.restore)."""
+    flags.DEFINE_string("checkpoint", None, "Which of the run's checkpoints: best (its best "
+                        "evaluation's, checkpoints/best-STEP), latest, or a step it keeps. "
+                        "Default: the best when the run kept one (it evaluated), else the "
+                        "latest; the log says which.")
+
+
+def checkpoint_flag(value):
+    """--checkpoint's value as gan_tf.runs.restore.checkpoint_of takes it (UsageError
+    unless best, latest, a whole step or unset)."""
+    if value is None or value in ("best", "latest"):
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise UsageError(f"--checkpoint={value}: must be best, latest or a step (a positive "
+                     "whole number)")
+
+
 def define_seed(help):
     flags.DEFINE_integer("seed", 0, help, lower_bound=0)
 

@@ -20,7 +20,8 @@ from gan_tf.runs.restore import restore_models  # noqa: E402
 
 
 def define_flags():
-    common.define_run_dir("The gan_tf run directory to export (latest checkpoint).")
+    common.define_run_dir("The gan_tf run directory to export (--checkpoint: which of its checkpoints).")
+    common.define_checkpoint()
     common.define_model_functions()
     flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
     flags.DEFINE_string("tf1_checkpoint_out", None,
@@ -31,6 +32,7 @@ def define_flags():
 
 def main(argv):
     f = flag_values(argv, required=["run_dir"])
+    which = common.checkpoint_flag(f.checkpoint)
     if not f.export_dir and not f.tf1_checkpoint_out:
         raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
     if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
@@ -50,7 +52,8 @@ def main(argv):
     if f.export_dir:
         check_folder("export_dir", f.export_dir, os.path.abspath(f.export_dir))
 
-    config, generator, discriminator, source = restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
+    config, generator, discriminator, source = restore_models(
+        f.run_dir, (f.generator_fn, f.discriminator_fn), which)
     if f.export_dir:
         export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
         print(f"wrote SavedModel of {source} to {f.export_dir}")

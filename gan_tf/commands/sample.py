@@ -28,7 +28,8 @@ def check_output(out, overwrite, interpolation=True):
 
 
 def define_flags():
-    common.define_run_dir("A gan_tf run directory: samples its latest checkpoint.")
+    common.define_run_dir("A gan_tf run directory: samples one of its checkpoints (--checkpoint).")
+    common.define_checkpoint()
     common.define_model_functions()
     flags.DEFINE_string("tf1_checkpoint", None, "A TF1 Saver checkpoint (prefix or directory) "
                         "of the legacy MLP generator, or of --generator_fn's.")
@@ -55,6 +56,10 @@ def main(argv):
     f = flag_values(argv)
     if bool(f.run_dir) == bool(f.tf1_checkpoint):
         raise UsageError("give exactly one of --run_dir and --tf1_checkpoint")
+    which = common.checkpoint_flag(f.checkpoint)
+    if f.tf1_checkpoint and which is not None:
+        raise UsageError("--checkpoint chooses among a run's checkpoints (--run_dir); "
+                         "--tf1_checkpoint names its own")
     check_output(f.out, f.overwrite, interpolation=f.interpolation_rows > 0)
     grid = f.interpolation_rows * f.interpolation_steps
 
@@ -68,7 +73,8 @@ def main(argv):
         # Before building G and D: both networks' weights, built then restored (twice).
         check_size(config.z_dim, models.first_layer_width(config), f.run_dir,
                    2 * models.weight_bytes(config))
-        config, generator, _, source = restore_models(f.run_dir, (f.generator_fn, f.discriminator_fn))
+        config, generator, _, source = restore_models(
+            f.run_dir, (f.generator_fn, f.discriminator_fn), which)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
     else:
         if f.discriminator_fn:

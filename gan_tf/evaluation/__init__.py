@@ -13,7 +13,7 @@ from gan_tf.errors import ClassifierError, LogFileError, RunError
 from gan_tf.evaluation import classifier as classifier_lib
 from gan_tf.evaluation import metrics
 from gan_tf.randomness import EVAL_STREAM, fixed_codes, fixed_z
-from gan_tf.runs import EVAL_FILE
+from gan_tf.runs import CHECKPOINT_DIR, EVAL_FILE, checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,13 @@ def write_eval_file(run_dir, config, records, classifier_info=None):
     kept = ("step", "time") + EVAL_KEYS + ("label_accuracy",)
     evaluations = [{name: record[name] for name in kept if name in record}
                    for record in records if "classifier_score" in record]
+    best = checkpoints.best_record(evaluations)
+    kept = checkpoints.best_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    if best is not None:  # the checkpoint keep_if_best wrote for it, when it did
+        named = f"{CHECKPOINT_DIR}/{checkpoints.BEST_PREFIX}-{best['step']}"
+        best = {**best, "checkpoint": named if kept and kept.endswith(named) else None}
     doc = {"dataset": config.dataset, "eval_samples": config.eval_samples,
            "classifier": classifier_info, "evaluations": evaluations,
-           "final": evaluations[-1] if evaluations else None}
+           "final": evaluations[-1] if evaluations else None,
+           "best": best, "best_by": checkpoints.BEST_METRIC}
     fileio.atomic_write(path, json.dumps(doc, indent=2).encode("utf-8"))

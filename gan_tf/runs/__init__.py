@@ -19,7 +19,7 @@ from gan_tf.config import TrainConfig, run_defining_differences
 from gan_tf.errors import LogFileError, NotARun, RunError
 from gan_tf import fileio
 from gan_tf.runs import logs as logs_lib
-from gan_tf.runs.checkpoints import CHECKPOINT_FILE, latest_checkpoint  # noqa: F401 (runs' API too)
+from gan_tf.runs.checkpoints import BEST_FILE, CHECKPOINT_FILE, latest_checkpoint  # noqa: F401
 from gan_tf.runs.pickles import one_line
 
 CONFIG_FILE = "config.json"
@@ -34,7 +34,8 @@ PROGRESS_GIF = "progress.gif"
 RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, logs_lib.SAMPLES,
              logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
 RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
-                    CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern,
+                    CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern + "|"
+                                    + BEST_FILE.pattern,
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 # Resumable settings only a new run reads: refused if they change on resume.
 NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")

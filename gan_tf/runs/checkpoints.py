@@ -19,23 +19,28 @@ from gan_tf import fileio
 from gan_tf.errors import RunError, checkpoint_errors
 
 PREFIX = "ckpt"
+BEST_PREFIX = "best"
 INDEX_FILE = "checkpoint"
-# A checkpoint's files: its index and data shards.
+# A checkpoint's files: its index and data shards; the best one's (the networks at the
+# best evaluation so far), best-STEP.*, beside them.
 CHECKPOINT_FILE = re.compile(r"ckpt-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
+BEST_FILE = re.compile(r"best-(\d+)\.(index|data-(\d{5})-of-(\d{5}))")
+BEST_METRIC = "classifier_score"  # higher is better; the first of equal scores is kept
 KEEP = 3  # checkpoints a run keeps: the newest
 
 log = logging.getLogger(__name__)
 
 
-def _checkpoint_files(directory):
-    """{step: {"files": [names], "complete": bool}} of the checkpoint files in `directory`."""
+def _checkpoint_files(directory, pattern=CHECKPOINT_FILE):
+    """{step: {"files": [names], "complete": bool}} of the checkpoint files in `directory`
+    (the regular ones, or with BEST_FILE the best one's)."""
     parts = {}
     try:
         names = os.listdir(directory)
     except OSError as e:
         raise RunError(f"cannot read {directory} ({e.strerror or e})") from None
     for name in names:
-        m = CHECKPOINT_FILE.fullmatch(name)
+        m = pattern.fullmatch(name)
         if m:
             part = parts.setdefault(int(m.group(1)), {"files": [], "index": False,
                                                       "shards": set(), "of": None})
@@ -70,6 +75,48 @@ def latest_checkpoint(directory, quiet=False):
         log.warning("Checkpoint ckpt-%d in %s is incomplete; using ckpt-%d.", max(parts),
                     directory, max(complete))
     return latest
+
+
+def complete_checkpoints(directory):
+    """The prefixes of the complete regular checkpoints in `directory`, oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    parts = _checkpoint_files(directory)
+    return [os.path.join(directory, f"{PREFIX}-{s}") for s in sorted(parts)
+            if parts[s]["complete"]]
+
+
+def best_checkpoint(directory):
+    """The run's best checkpoint (`directory/best-STEP`), or None: the complete one of the
+    highest step, since a newer best is only written when it scores higher."""
+    if not os.path.isdir(directory):
+        return None
+    complete = [s for s, p in _checkpoint_files(directory, BEST_FILE).items() if p["complete"]]
+    return os.path.join(directory, f"{BEST_PREFIX}-{max(complete)}") if complete else None
+
+
+def best_record(records):
+    """The evaluation record with the highest BEST_METRIC among `records` (the first of
+    equal ones), or None."""
+    scored = [r for r in records if BEST_METRIC in r]
+    return max(scored, key=lambda r: r[BEST_METRIC]) if scored else None
+
+
+def keep_best(checkpoint, directory, step):
+    """Writes `checkpoint` (a tf.train.Checkpoint of reader_objects: the networks only) as
+    `directory/best-STEP` (write(): no save counter, no index), then removes the other
+    best-* files by their exact names; returns the prefix. A crash in between leaves two
+    complete ones, of which best_checkpoint takes the newer."""
+    checkpoint.save_counter.assign_add(1)  # held by every checkpoint a reader restores
+    prefix = checkpoint.write(os.path.join(directory, f"{BEST_PREFIX}-{step}"))
+    for old, part in _checkpoint_files(directory, BEST_FILE).items():
+        if old != step:
+            for name in part["files"]:
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except FileNotFoundError:
+                    pass
+    return prefix
 
 
 class CheckpointSaver:

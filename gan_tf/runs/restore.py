@@ -1,5 +1,7 @@
 """Opening a trained run's networks: the generator (its moving average with --g_ema) and
-the discriminator from the run's latest checkpoint, for sampling, export and scoring."""
+the discriminator from one of the run's checkpoints (by default its best evaluation's,
+else the latest), for sampling, export and scoring."""
+import logging
 import os
 
 import tensorflow as tf
@@ -10,20 +12,51 @@ from gan_tf.runs import CHECKPOINT_DIR, _writer_note, checkpoints, read_config
 from gan_tf.runs.checkpoints import latest_checkpoint
 from gan_tf.tf1 import network
 
+log = logging.getLogger(__name__)
 
-def restore_models(run_dir, model_functions=None):
-    """(config, generator, discriminator, checkpoint path) from a run's latest checkpoint;
-    the generator holds the moving-average weights when the run used --g_ema. A run of
-    legacy model functions needs them named in `model_functions`
-    (tf1.network.check_run_functions)."""
-    config = read_config(run_dir)
-    network.check_run_functions(config, run_dir, model_functions)
+
+def checkpoint_of(run_dir, which=None):
+    """The prefix of the checkpoint `which` names in a run: "latest" (the newest regular
+    one), "best" (the best evaluation's, checkpoints/best-STEP), a step (int: ckpt-STEP or
+    best-STEP), or None: the best when the run kept one, else the latest (said in a log
+    line). RunError, one line, when there is none such."""
+    folder = os.path.join(run_dir, CHECKPOINT_DIR)
     try:
-        latest = latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+        latest = latest_checkpoint(folder)
     except RunError as e:
         raise RunError(f"{e}{_writer_note(run_dir)}") from None
-    if latest is None:
-        raise RunError(f"{run_dir} has no checkpoint yet{_writer_note(run_dir)}")
+    best = checkpoints.best_checkpoint(folder)
+    if which is None:
+        if best:
+            log.info("Using %s, the run's best evaluation (--checkpoint=latest for the newest).",
+                     best)
+        which = "best" if best else "latest"
+    if which == "latest" or which == "best":
+        found = latest if which == "latest" else best
+        if found is None:
+            raise RunError(f"{run_dir} has no checkpoint yet{_writer_note(run_dir)}"
+                           if which == "latest" else
+                           f"{run_dir} has no best checkpoint (a run keeps one when it "
+                           "evaluates, --eval_samples > 0); pass --checkpoint=latest")
+        return found
+    for prefix in (latest and os.path.join(folder, f"{checkpoints.PREFIX}-{which}"),
+                   best and os.path.join(folder, f"{checkpoints.BEST_PREFIX}-{which}")):
+        if prefix and prefix in (best, *checkpoints.complete_checkpoints(folder)):
+            return prefix
+    kept = [int(p.rsplit("-", 1)[1]) for p in checkpoints.complete_checkpoints(folder)]
+    raise RunError(f"{run_dir} has no checkpoint of step {which} (it keeps steps "
+                   f"{', '.join(map(str, sorted(kept))) or 'none'}"
+                   + (f" and the best, {best.rsplit('-', 1)[1]}" if best else "") + ")")
+
+
+def restore_models(run_dir, model_functions=None, checkpoint=None):
+    """(config, generator, discriminator, checkpoint path) from a run's checkpoint
+    (`checkpoint`: see checkpoint_of; by default the best, else the latest); the generator
+    holds the moving-average weights when the run used --g_ema. A run of legacy model
+    functions needs them named in `model_functions` (tf1.network.check_run_functions)."""
+    config = read_config(run_dir)
+    network.check_run_functions(config, run_dir, model_functions)
+    latest = checkpoint_of(run_dir, checkpoint)
     generator, discriminator = models.build(config)
     # With --g_ema the averaged weights are the ones to sample and export, under G's names.
     checkpoint = tf.train.Checkpoint(**checkpoints.reader_objects(generator, discriminator,

@@ -107,6 +107,7 @@ def _evaluate_finished_run(step, trainer, outputs, evaluation):
     result = evaluation(step, trainer.sampler)
     if result:  # into the last step's record, as an uninterrupted run's
         outputs.log_evaluation(step, result)
+        outputs.keep_if_best(step)
         evaluation.write(outputs.logs.records)
     outputs.flush()
     if evaluation.failure is not None:
@@ -248,6 +249,7 @@ class _Loop:
                 evaluation, stopping = None, not final
             if evaluation:
                 self.outputs.log_evaluation(step, evaluation)
+                self.outputs.keep_if_best(step)
                 self.evaluation.write(self.outputs.logs.records)
             if stopping and not saved:
                 self._save(step, final, stopping, progress)

@@ -86,6 +86,9 @@ class RunOutputs:
         self.config, self.write_dir, self.trainer, self.latest = config, write_dir, trainer, latest
         self.batches_per_epoch, self.log_every = batches_per_epoch, log_every
         self.checkpoint = trainer.checkpoint()
+        # The best evaluation's networks, as a reader restores them (gan_tf.runs.restore).
+        self.best_checkpoint = tf.train.Checkpoint(**checkpoints.reader_objects(
+            trainer.sampler, trainer.discriminator, ema=bool(config.g_ema)))
         self.saver = CheckpointSaver(self.checkpoint, os.path.join(write_dir, CHECKPOINT_DIR))
         self.logs = logs_lib.RunLogs(write_dir)
         self.grid_z = fixed_z(config)
@@ -190,6 +193,21 @@ class RunOutputs:
                         os.path.join(self.write_dir, SAMPLE_DIR, f"step_{step:07d}.png"))
         with self.writer.as_default(step=step):
             tf.summary.image("samples", (images + 1.0) / 2.0, max_outputs=self.config.num_samples)
+
+    def keep_if_best(self, step):
+        """Writes checkpoints/best-STEP when the evaluation of `step` (already logged)
+        scores higher than every earlier one of the run (runs.checkpoints.BEST_METRIC)."""
+        best = checkpoints.best_record(self.logs.records)
+        if best is None or best["step"] != step:
+            return
+        directory = os.path.join(self.write_dir, CHECKPOINT_DIR)
+        try:
+            prefix = checkpoints.keep_best(self.best_checkpoint, directory, step)
+        except (tf.errors.OpError, OSError) as e:
+            raise RunError(f"cannot write the best checkpoint of step {step} in {directory}: "
+                           f"{str(e).splitlines()[0]}") from None
+        log.info("step %d: the best %s so far (%.3f), kept as %s", step,
+                 checkpoints.BEST_METRIC, best[checkpoints.BEST_METRIC], prefix)
 
     def save_checkpoint(self, step):
         try:

@@ -105,3 +105,108 @@ def test_restore_matches_every_object_or_says_why_in_one_line(tmp_path):
     with pytest.raises(errors.RunError, match="cannot restore"):
         checkpoints.restore(tf.train.Checkpoint(a=tf.Variable(0.0), b=tf.Variable([0.0, 0.0])),
                             path)
+
+
+# --- the best checkpoint (issue 28) ----------------------------------------------------
+
+class _Writes:
+    """A checkpoint stand-in whose write() makes a complete one-shard checkpoint's files."""
+
+    save_counter = tf.Variable(0, dtype=tf.int64)
+
+    def write(self, prefix):
+        for suffix in (".index", ".data-00000-of-00001"):
+            with open(prefix + suffix, "w") as f:
+                f.write("x")
+        return prefix
+
+
+def test_keep_best_writes_one_best_and_removes_only_other_best_files(tmp_path):
+    plant(tmp_path, ["ckpt-4.index", "ckpt-4.data-00000-of-00001", "best.txt", "best-x.index"])
+    assert checkpoints.best_checkpoint(str(tmp_path)) is None
+    checkpoints.keep_best(_Writes(), str(tmp_path), 4)
+    checkpoints.keep_best(_Writes(), str(tmp_path), 8)
+    assert sorted(os.listdir(tmp_path)) == ["best-8.data-00000-of-00001", "best-8.index",
+                                            "best-x.index", "best.txt", "ckpt-4.data-00000-of-00001",
+                                            "ckpt-4.index"]
+    assert checkpoints.best_checkpoint(str(tmp_path)) == str(tmp_path / "best-8")
+    assert checkpoints.latest_checkpoint(str(tmp_path)) == str(tmp_path / "ckpt-4")  # not the best
+    (tmp_path / "best-9.index").write_text("x")  # incomplete: no data shard
+    assert checkpoints.best_checkpoint(str(tmp_path)) == str(tmp_path / "best-8")
+
+
+def test_the_best_record_is_the_highest_score_and_the_first_of_equals():
+    records = [{"step": 1}, {"step": 2, "classifier_score": 3.0},
+               {"step": 3, "classifier_score": 5.0}, {"step": 4, "classifier_score": 5.0}]
+    assert checkpoints.best_record(records)["step"] == 3
+    assert checkpoints.best_record([{"step": 1}]) is None
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tmp_path_factory):
+    """A run evaluated every 2 steps of 6, checkpointed every 2 (all three kept)."""
+    run_dir = tmp_path_factory.mktemp("evaluated") / "run"
+    loop.train(run_config(run_dir, max_steps=6, log_every=2, checkpoint_every=2, eval_every=2,
+                          eval_samples=40))
+    return run_dir
+
+
+def test_a_run_keeps_its_best_evaluation_s_networks_and_says_so_in_eval_json(evaluated_run):
+    import json
+
+    import numpy as np
+
+    from gan_tf.runs.restore import restore_models
+    with open(evaluated_run / "eval.json") as f:
+        doc = json.load(f)
+    scores = {e["step"]: e["classifier_score"] for e in doc["evaluations"]}
+    best = max(scores, key=scores.get)
+    assert sorted(scores) == [2, 4, 6] and doc["best"]["step"] == best
+    assert doc["best"]["checkpoint"] == f"checkpoints/best-{best}" and doc["best_by"] == "classifier_score"
+    names = os.listdir(evaluated_run / "checkpoints")
+    assert {n.split(".")[0] for n in names if n.startswith("best")} == {f"best-{best}"}
+    z = tf.random.uniform([3, 100], -1, 1, seed=1)
+    _, by_default, _, source = restore_models(str(evaluated_run))
+    assert source.endswith(f"best-{best}")
+    _, same_step, _, _ = restore_models(str(evaluated_run), checkpoint=best)  # ckpt-<best>
+    np.testing.assert_array_equal(by_default(z)[0].numpy(), same_step(z)[0].numpy())
+    assert restore_models(str(evaluated_run), checkpoint="latest")[3].endswith("ckpt-6")
+    with pytest.raises(errors.RunError, match=r"no checkpoint of step 5 \(it keeps steps 2, 4, 6 "
+                                              r"and the best"):
+        restore_models(str(evaluated_run), checkpoint=5)
+
+
+def test_the_best_survives_a_resume_and_overwrite_removes_it(evaluated_run, tmp_path):
+    import json
+    run_dir = tmp_path / "run"
+    shutil.copytree(evaluated_run, run_dir)
+    with open(run_dir / "eval.json") as f:
+        best = json.load(f)["best"]["step"]
+    loop.train(run_config(run_dir, max_steps=8, log_every=2, checkpoint_every=2, eval_every=2,
+                          eval_samples=40))  # resumed: one more evaluation, at step 8
+    with open(run_dir / "eval.json") as f:
+        doc = json.load(f)
+    assert [e["step"] for e in doc["evaluations"]] == [2, 4, 6, 8]
+    kept = {n.split(".")[0] for n in os.listdir(run_dir / "checkpoints") if n.startswith("best")}
+    assert kept == {f"best-{doc['best']['step']}"} and doc["best"]["step"] in (best, 8)
+    loop.train(run_config(run_dir, max_steps=2, log_every=2, checkpoint_every=2, overwrite=True,
+                          batch_size=16))  # another run replaces it: no best of the old one
+    assert not [n for n in os.listdir(run_dir / "checkpoints") if n.startswith("best")]
+
+
+def test_a_run_without_evaluations_has_no_best_and_the_default_is_the_latest(small_run):
+    from gan_tf.runs.restore import checkpoint_of
+    assert checkpoint_of(str(small_run)).endswith("ckpt-10")
+    with pytest.raises(errors.RunError, match="has no best checkpoint .*--checkpoint=latest"):
+        checkpoint_of(str(small_run), "best")
+
+
+def test_the_tools_take_checkpoint_best_latest_or_a_step(evaluated_run, tmp_path):
+    from tests.helpers import cli_errors
+    out = tmp_path / "s.npy"
+    results = cli_errors("gan_tf.sample", *[[f"--run_dir={evaluated_run}", f"--out={out}",
+                                             "--overwrite", "--num_samples=2",
+                                             "--interpolation_rows=0", f"--checkpoint={c}"]
+                                            for c in ("latest", "4", "7")])
+    assert [code for code, _ in results] == [0, 0, 1]
+    assert "no checkpoint of step 7" in results[2][1].strip().splitlines()[-1]
