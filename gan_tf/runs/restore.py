@@ -39,13 +39,12 @@ def checkpoint_of(run_dir, which=None):
                            f"{run_dir} has no best checkpoint (a run keeps one when it "
                            "evaluates, --eval_samples > 0); pass --checkpoint=latest")
         return found
-    for prefix in (latest and os.path.join(folder, f"{checkpoints.PREFIX}-{which}"),
-                   best and os.path.join(folder, f"{checkpoints.BEST_PREFIX}-{which}")):
-        if prefix and prefix in (best, *checkpoints.complete_checkpoints(folder)):
+    kept = checkpoints.complete_checkpoints(folder)  # a regular one first, then the best
+    for prefix in kept + ([best] if best else []):
+        if prefix.rsplit("-", 1)[1] == str(which):
             return prefix
-    kept = [int(p.rsplit("-", 1)[1]) for p in checkpoints.complete_checkpoints(folder)]
     raise RunError(f"{run_dir} has no checkpoint of step {which} (it keeps steps "
-                   f"{', '.join(map(str, sorted(kept))) or 'none'}"
+                   f"{', '.join(p.rsplit('-', 1)[1] for p in kept) or 'none'}"
                    + (f" and the best, {best.rsplit('-', 1)[1]}" if best else "") + ")")
 
 
@@ -56,7 +55,7 @@ def restore_models(run_dir, model_functions=None, checkpoint=None):
     functions needs them named in `model_functions` (tf1.network.check_run_functions)."""
     config = read_config(run_dir)
     network.check_run_functions(config, run_dir, model_functions)
-    latest = checkpoint_of(run_dir, checkpoint)
+    path = checkpoint_of(run_dir, checkpoint)
     generator, discriminator = models.build(config)
     # With --g_ema the averaged weights are the ones to sample and export, under G's names.
     checkpoint = tf.train.Checkpoint(**checkpoints.reader_objects(generator, discriminator,
@@ -64,7 +63,7 @@ def restore_models(run_dir, model_functions=None, checkpoint=None):
     functions = (f" (do {config.generator_fn} and {config.discriminator_fn} still create "
                  "the variables the run trained?)" if config.model == "tf1" else "")
     try:
-        checkpoints.restore(checkpoint, latest, functions)
+        checkpoints.restore(checkpoint, path, functions)
     except RunError as e:
         raise RunError(f"{e}{_writer_note(run_dir)}") from None
-    return config, generator, discriminator, latest
+    return config, generator, discriminator, path

@@ -96,3 +96,12 @@ def conv_transpose(x, kernel, filters, kernel_size, strides, padding):
     outputs.set_shape([x.shape[0]] + [s if isinstance(s, int) else None for s in size]
                       + [filters])
     return outputs
+
+
+def channel_size(inputs, axis, call):
+    """The size of the input axis a layer's kernel spans; TF1's error when unknown."""
+    size = inputs.shape[axis]
+    if size is None:
+        raise ValueError(f"{call}: the input's channel dimension must be known, "
+                         f"got shape {inputs.shape}")
+    return int(size)

@@ -14,8 +14,8 @@ layer's `training` is a Python bool in eager mode.
 import tensorflow as tf
 
 from gan_tf.tf1 import seeds
-from gan_tf.tf1.common import (as_pair, back, channels_last, conv_transpose, dtype_of,
-                               layer_scope, padding_name, smart_cond)
+from gan_tf.tf1.common import (as_pair, back, channel_size, channels_last, conv_transpose,
+                               dtype_of, layer_scope, padding_name, smart_cond)
 from gan_tf.tf1.normalization import batch_normalization
 from gan_tf.tf1.refusals import check_options, not_provided
 from gan_tf.tf1.store import get_variable
@@ -71,15 +71,6 @@ def _finish(outputs, bias, activation):
     return outputs if activation is None else activation(outputs)
 
 
-def _channels(inputs, axis, call):
-    """The size of the input axis a layer's kernel spans; TF1's error when unknown."""
-    size = inputs.shape[axis]
-    if size is None:
-        raise ValueError(f"{call}: the input's channel dimension must be known, "
-                         f"got shape {inputs.shape}")
-    return int(size)
-
-
 def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
           bias_initializer=ZEROS, *, trainable=True, name=None, reuse=None, **tf1_options):
     """tf.layers.dense: activation(inputs @ kernel + bias) over the last axis, with
@@ -87,7 +78,7 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
     regularizers = _regularizers("tf.layers.dense", tf1_options)
     inputs = tf.convert_to_tensor(inputs)
     with layer_scope("tf.layers.dense", name, reuse, "dense"):
-        kernel, bias = _weights([_channels(inputs, -1, "tf.layers.dense"), units],
+        kernel, bias = _weights([channel_size(inputs, -1, "tf.layers.dense"), units],
                                 units, dtype_of(inputs), use_bias, kernel_initializer,
                                 bias_initializer, trainable, regularizers)
     if inputs.shape.rank == 2:
@@ -108,7 +99,7 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     dh, dw = as_pair(dilation_rate, "dilation_rate")
     with layer_scope("tf.layers.conv2d", name, reuse, "conv2d"):
-        kernel, bias = _weights([kh, kw, _channels(x, -1, "tf.layers.conv2d"), filters],
+        kernel, bias = _weights([kh, kw, channel_size(x, -1, "tf.layers.conv2d"), filters],
                                 filters, dtype_of(x), use_bias, kernel_initializer,
                                 bias_initializer, trainable, regularizers)
     outputs = tf.nn.conv2d(x, kernel, [1, sh, sw, 1], padding_name(padding),
@@ -128,7 +119,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
     pad = padding_name(padding)
     with layer_scope("tf.layers.conv2d_transpose", name, reuse, "conv2d_transpose"):
         kernel, bias = _weights(
-            [kh, kw, filters, _channels(x, -1, "tf.layers.conv2d_transpose")], filters,
+            [kh, kw, filters, channel_size(x, -1, "tf.layers.conv2d_transpose")], filters,
             dtype_of(x), use_bias, kernel_initializer, bias_initializer, trainable,
             regularizers)
     outputs = conv_transpose(x, kernel, filters, (kh, kw), (sh, sw), pad)

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf.errors import ModelFunctionError, PortingError, RunError
+from gan_tf.errors import ModelFunctionError, PortingError, RunError, TF1PortError
 from gan_tf.tf1 import script, seeds
 from gan_tf.tf1.store import VariableStore
 
@@ -202,9 +202,10 @@ def import_function(spec, flag):
             "when imported (guard that code with if __name__ == '__main__':)") from None
     except Exception as e:  # anything the module's own code raises, SyntaxError too
         reason = (str(e).splitlines() or [""])[0]
+        where = ("" if isinstance(e, TF1PortError) else  # its code, not its location
+                 "; run from the folder that holds it or put that folder on PYTHONPATH")
         raise ModelFunctionError(f"--{flag}={spec}: cannot import {module_name} "
-                                 f"({type(e).__name__}: {reason}); run from the folder that "
-                                 "holds it or put that folder on PYTHONPATH") from None
+                                 f"({type(e).__name__}: {reason}){where}") from None
     finally:
         sys.argv = argv
     if not hasattr(module, attribute):

@@ -13,7 +13,8 @@ import math
 import tensorflow as tf
 
 from gan_tf.tf1 import normalization, seeds
-from gan_tf.tf1.common import as_pair, conv_transpose, padding_name, smart_cond
+from gan_tf.tf1.common import (as_pair, back, channel_size, channels_last, conv_transpose,
+                               padding_name, smart_cond)
 from gan_tf.tf1.contrib.framework import add_arg_scope
 from gan_tf.tf1.refusals import check_options, not_provided
 from gan_tf.tf1.store import check_active, get_variable
@@ -198,7 +199,7 @@ def fully_connected(inputs, num_outputs, activation_fn=tf.nn.relu, normalizer_fn
     num_outputs = _num_outputs(call, num_outputs)
     inputs = tf.convert_to_tensor(inputs)
     with tf.compat.v1.variable_scope(scope, "fully_connected", reuse=reuse):
-        weights, biases = _weights(call, [_known(inputs, -1, call), num_outputs], num_outputs,
+        weights, biases = _weights(call, [channel_size(inputs, -1, call), num_outputs], num_outputs,
                                    inputs.dtype.base_dtype, weights_initializer,
                                    weights_regularizer, biases_initializer,
                                    biases_regularizer, normalizer_fn, trainable)
@@ -212,22 +213,18 @@ def fully_connected(inputs, num_outputs, activation_fn=tf.nn.relu, normalizer_fn
 linear = functools.partial(fully_connected, activation_fn=None)  # as TF1 defined it
 
 
-def _known(inputs, axis, call):
-    size = inputs.shape[axis]
-    if size is None:
-        raise ValueError(f"{call}: the input's channel dimension must be known, got shape "
-                         f"{inputs.shape}")
-    return int(size)
-
-
 def _nhwc(inputs, data_format, call):
+    """NHWC `inputs` (contrib's data_format names: None or NHWC, NCHW); _back undoes it."""
     if data_format not in (None, "NHWC", "NCHW"):
         raise ValueError(f"{call}: data_format must be NHWC or NCHW, not {data_format!r}")
-    return inputs if data_format != "NCHW" else tf.transpose(inputs, [0, 2, 3, 1])
+    return channels_last(inputs, _KERAS_FORMAT[data_format])
 
 
 def _back(outputs, data_format):
-    return outputs if data_format != "NCHW" else tf.transpose(outputs, [0, 3, 1, 2])
+    return back(outputs, _KERAS_FORMAT[data_format])
+
+
+_KERAS_FORMAT = {None: "channels_last", "NHWC": "channels_last", "NCHW": "channels_first"}
 
 
 @add_arg_scope
@@ -246,7 +243,7 @@ def convolution2d(inputs, num_outputs, kernel_size, stride=1, padding="SAME",
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(stride, "stride")
     dh, dw = as_pair(rate, "rate")
     with tf.compat.v1.variable_scope(scope, "Conv", reuse=reuse):
-        weights, biases = _weights(call, [kh, kw, _known(x, -1, call), num_outputs],
+        weights, biases = _weights(call, [kh, kw, channel_size(x, -1, call), num_outputs],
                                    num_outputs, x.dtype.base_dtype, weights_initializer,
                                    weights_regularizer, biases_initializer,
                                    biases_regularizer, normalizer_fn, trainable)
@@ -279,7 +276,7 @@ def convolution2d_transpose(inputs, num_outputs, kernel_size, stride=1, padding=
     (kh, kw), (sh, sw) = as_pair(kernel_size, "kernel_size"), as_pair(stride, "stride")
     pad = padding_name(padding)
     with tf.compat.v1.variable_scope(scope, "Conv2d_transpose", reuse=reuse):
-        weights, biases = _weights(call, [kh, kw, num_outputs, _known(x, -1, call)],
+        weights, biases = _weights(call, [kh, kw, num_outputs, channel_size(x, -1, call)],
                                    num_outputs, x.dtype.base_dtype, weights_initializer,
                                    weights_regularizer, biases_initializer,
                                    biases_regularizer, normalizer_fn, trainable)
