@@ -3,10 +3,11 @@ per second of GANTrainer.train_steps without any, with --r1_gamma, with --gradie
 with --diffaugment's full policy and with --latent_categories=10, for the default MLP
 (batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on random images.
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
---minibatch_stddev. The variants' calls interleave over 3 rounds, each variant first in
+--minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
+levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay). The variants' calls interleave over 3 rounds, each variant first in
 turn; rates and CPU times are medians.
 
-    python benchmarks/penalty_cost.py [--rounds=3] [--architecture]
+    python benchmarks/penalty_cost.py [--rounds=3] [--architecture | --levers]
 """
 import argparse
 import time
@@ -27,6 +28,11 @@ PENALTIES = {"none": {}, "r1_gamma=10": dict(r1_gamma=10.0),
              "gradient_penalty=10": dict(gradient_penalty=10.0),
              "diffaugment=color,translation,cutout": dict(diffaugment="color,translation,cutout"),
              "latent_categories=10": dict(latent_categories=10)}
+LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="translation,cutout"),
+          "+augment_target=0.6": dict(diffaugment="translation,cutout", augment_target=0.6),
+          "lecam_weight=0.3": dict(lecam_weight=0.3), "bcr_weight=10": dict(bcr_weight=10.0),
+          "topk_gamma=0.99": dict(topk_gamma=0.99),
+          "lr_decay=linear": dict(lr_decay="linear", max_steps=24000)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
                         "minibatch_stddev": dict(minibatch_stddev=True)}
 
@@ -39,7 +45,7 @@ def rates(fields, steps, rounds, variants=PENALTIES):
     trainers = {}
     for name, extra in variants.items():
         config = TrainConfig(dataset="mnist_5k", eval_samples=0, **fields, **extra)
-        trainer = GANTrainer(config, *models.build(config))
+        trainer = GANTrainer(config, *models.build(config), steps_per_epoch=125)
         batches = iter(data.make_dataset(images, config.batch_size, seed=0))
         trainer.train_steps(batches, tf.constant(2, tf.int64))  # trace and compile
         trainers[name] = (trainer, batches)
@@ -60,11 +66,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--architecture", action="store_true",
                         help="dcgan_cpu with its architecture options instead")
+    parser.add_argument("--levers", action="store_true",
+                        help="both models with each small-data lever instead")
     args = parser.parse_args()
     models_, variants = MODELS, PENALTIES
     if args.architecture:
         models_ = {"dcgan_cpu": (MODELS["dcgan_cpu"][0], 50)}  # longer calls: small differences
         variants = ARCHITECTURE_OPTIONS
+    elif args.levers:
+        variants = LEVERS
     for model, (fields, steps) in models_.items():
         result = rates(fields, steps, args.rounds, variants)
         print(model, "  ".join(f"{name}: {rate:.1f} steps/s ({cpu:.1f} CPU ms/step)"

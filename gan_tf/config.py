@@ -225,6 +225,37 @@ class TrainConfig:
         0.0, "Decay of an exponential moving average of G's weights (e.g. 0.999; 0: off). "
         "Samples, evaluations, sample and export use it.",
         check=(lambda v: 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"))
+    # The small-data levers (issue 28; gan_tf.losses, gan_tf.training.schedules), all off by
+    # default: ADA's adaptive DiffAugment probability, LeCam's and bCR's regularizers of D,
+    # top-k training of G, and a linear learning-rate decay.
+    augment_target: float = option(
+        0.0, "ADA (Karras et al. 2020) for --diffaugment: each op is applied to each image "
+        "with a probability p that starts at 0 and rises while E sign(D(real)) exceeds this "
+        "target, falls while below it (the paper's 0.6; 0: off, every op always).",
+        check=(lambda v: checks.finite(v) and 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"))
+    lecam_weight: float = option(
+        0.0, "LeCam regularizer weight (Tseng et al. 2021): D's logits kept near the moving "
+        "averages of its opposite side's, added to D's loss (e.g. 0.3; 0: off).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+    bcr_weight: float = option(
+        0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
+        "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "
+        "size, added to D's loss (the paper's 10; 0: off).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+    topk_gamma: float = option(
+        0.0, "Top-k training of G (Sinha et al. 2020): G learns from the fraction gamma^epoch "
+        "of its batch D scores most real, at least half of it (the paper's 0.99; 0: off).",
+        check=(lambda v: checks.finite(v) and 0.0 <= v < 1.0, "must be in [0, 1) (0: off)"))
+    lr_decay: str = option(
+        "none", "Learning rates constant (none) or falling linearly to 0 over "
+        "--lr_decay_steps (linear).",
+        check=(checks.one_of(checks.LR_DECAYS), f"must be one of {', '.join(checks.LR_DECAYS)}"),
+        choices=checks.LR_DECAYS)
+    lr_decay_steps: Optional[int] = option(
+        None, "Steps over which --lr_decay=linear reaches 0 (default: the run's last step, "
+        "from --max_steps or --epochs; set it to keep the decay when a resumed run's "
+        "--max_steps changes).",
+        check=(checks.positive, "must be a positive number of steps"))
     epochs: Optional[int] = option(
         None, "Passes over the training split (default: 55,000 steps when --max_steps is not "
         "given either).",
@@ -371,6 +402,12 @@ class TrainConfig:
         self._check_loss_options()
         self._check_dcgan_options()
         self._check_info_options()
+        if self.lr_decay_steps and self.lr_decay == "none":
+            raise ConfigError("lr_decay_steps", "sets --lr_decay=linear's length: give "
+                                                "--lr_decay=linear too")
+        if self.augment_target and not self.diffaugment:
+            raise ConfigError("augment_target", "adapts --diffaugment's probability: give "
+                                                "--diffaugment policies too")
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")

@@ -9,6 +9,7 @@ Z_DISTRIBUTIONS = ("uniform", "normal")
 OPTIMIZERS = ("adam", "rmsprop")
 LOSS_FAMILIES = ("non_saturating", "hinge", "least_squares", "wasserstein")  # gan_tf.losses.LOSSES
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")  # gan_tf.training.augmentations.POLICIES
+LR_DECAYS = ("none", "linear")  # gan_tf.training.schedules.learning_rate_factor
 G_UPSAMPLES = ("transpose", "resize")  # dcgan's stride-2 layers in G, see gan_tf.models.dcgan
 INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.models.layers
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.training.distribute

@@ -5,7 +5,8 @@ Every discriminator loss takes (real_logits, fake_logits, real_flipped=None,
 fake_flipped=None), the flips by keyword, and returns (d_loss, d_loss_real, d_loss_fake) with
 d_loss = d_loss_real + d_loss_fake (the flips, the label-flipping trick, are the
 non-saturating family's; the others refuse them); every generator loss takes
-fake_logits and returns a scalar. InfoGAN's term, `info_loss`, is here too. The logits are D's raw,
+fake_logits (and, by keyword, 0/1 `weights` shaped like them: top-k training's mask,
+`top_k_weights`) and returns a scalar. InfoGAN's term, `info_loss`, is here too. The logits are D's raw,
 unbounded outputs; the trainer logs the means of their sigmoids as D(x) and D(G(z))
 (d_real, d_fake) whatever the family: a probability for the non-saturating loss, for
 the others just a monotone squashing of D's score (0.5 at score 0).
@@ -21,6 +22,14 @@ import tensorflow as tf
 
 def _sigmoid_xent(labels, logits):
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def _mean(terms, weights=None):
+    """The mean of per-example terms, over the examples `weights` (0/1) keeps if given."""
+    if weights is None:
+        return tf.reduce_mean(terms)
+    weights = tf.cast(weights, terms.dtype)
+    return tf.reduce_sum(terms * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
 def _no_flips(real_flipped, fake_flipped, family):
@@ -48,9 +57,12 @@ def discriminator_loss(real_logits, fake_logits, label_smoothing=0.9, real_flipp
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
 
 
-def generator_loss(fake_logits):
+def generator_loss(fake_logits, weights=None):
     """The non-saturating family's G loss: cross-entropy of D(G(z)) against ones."""
-    return _sigmoid_xent(tf.ones_like(fake_logits), fake_logits)
+    if weights is None:
+        return _sigmoid_xent(tf.ones_like(fake_logits), fake_logits)
+    return _mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.ones_like(fake_logits), logits=fake_logits), weights)
 
 
 def hinge_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
@@ -61,9 +73,9 @@ def hinge_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_f
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
 
 
-def hinge_generator_loss(fake_logits):
+def hinge_generator_loss(fake_logits, weights=None):
     """Hinge G loss: -E D(G(z)) (the same as the Wasserstein one)."""
-    return -tf.reduce_mean(fake_logits)
+    return -_mean(fake_logits, weights)
 
 
 def least_squares_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
@@ -75,9 +87,9 @@ def least_squares_discriminator_loss(real_logits, fake_logits, real_flipped=None
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
 
 
-def least_squares_generator_loss(fake_logits):
+def least_squares_generator_loss(fake_logits, weights=None):
     """Least-squares G loss: E (D(G(z)) - 1)^2 / 2."""
-    return 0.5 * tf.reduce_mean(tf.square(fake_logits - 1.0))
+    return 0.5 * _mean(tf.square(fake_logits - 1.0), weights)
 
 
 def wasserstein_discriminator_loss(real_logits, fake_logits, real_flipped=None, fake_flipped=None):
@@ -89,9 +101,9 @@ def wasserstein_discriminator_loss(real_logits, fake_logits, real_flipped=None, 
     return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake
 
 
-def wasserstein_generator_loss(fake_logits):
+def wasserstein_generator_loss(fake_logits, weights=None):
     """Wasserstein G loss: -E D(G(z))."""
-    return -tf.reduce_mean(fake_logits)
+    return -_mean(fake_logits, weights)
 
 
 LOSSES = {
@@ -144,3 +156,42 @@ def gradient_penalty(discriminator, real, fake, seed, weight):
     interpolates = eps * real + (1.0 - eps) * fake
     norms = tf.sqrt(_input_gradient_norms_squared(discriminator, interpolates) + 1e-12)
     return weight * tf.reduce_mean(tf.square(norms - 1.0))
+
+
+# The small-data levers' terms (issue 28): pure functions of D's logits, weighted by the
+# caller's flag; their state (moving averages, the kept count) is the trainer's.
+
+
+def top_k_weights(fake_logits, k):
+    """Top-k training of G (Sinha et al. 2020): (n, 1) 0/1 weights keeping the `k` fake
+    examples D scores as most real (ties broken by position), for a generator loss's
+    `weights`: G learns from its best samples only. `k` may be a tensor (XLA-friendly:
+    a mask of ranks, not a slice of dynamic size)."""
+    flat = tf.reshape(fake_logits, [-1])
+    order = tf.argsort(flat, direction="DESCENDING", stable=True)
+    ranks = tf.argsort(order, stable=True)  # rank of each example, 0 = most real
+    keep = ranks < tf.cast(k, ranks.dtype)
+    return tf.reshape(tf.cast(keep, fake_logits.dtype), tf.shape(fake_logits))
+
+
+def lecam_penalty(real_logits, fake_logits, real_average, fake_average, weight):
+    """The LeCam regularizer (Tseng et al. 2021), added to D's loss: weight * (E relu(D(x) -
+    a_fake)^2 + E relu(a_real - D(G(z)))^2), with a_real and a_fake the moving averages of
+    D's mean logits on real and fake batches (`moving_average`): D's verdicts are kept
+    near the other side's running mean, which bounds how far it can separate a small
+    training set from G's samples (the official code's one-sided form)."""
+    real = tf.square(tf.nn.relu(real_logits - fake_average))
+    fake = tf.square(tf.nn.relu(real_average - fake_logits))
+    return weight * (tf.reduce_mean(real) + tf.reduce_mean(fake))
+
+
+def moving_average(average, value, decay):
+    """decay * average + (1 - decay) * value: LeCam's averages of D's mean logits."""
+    return decay * average + (1.0 - decay) * value
+
+
+def consistency_penalty(logits, augmented_logits, weight):
+    """Consistency regularization (bCR, Zhao et al. 2020), added to D's loss once for the
+    real and once for the fake batch: weight * E (D(x) - D(T(x)))^2, T an augmentation,
+    so that D's verdict does not depend on what T changes."""
+    return weight * tf.reduce_mean(tf.square(logits - augmented_logits))

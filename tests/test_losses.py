@@ -282,3 +282,67 @@ def test_info_loss_is_the_one_infogan_term_and_weighted_in_one_place():
     value = losses.info_loss(logits, codes).numpy()
     assert steps.weighted_info_loss({"info_loss": value}, 0.5) == pytest.approx(0.5 * value)
     assert steps.weighted_info_loss({}, 0.5) == 0.0
+
+
+# --- the small-data levers' terms (issue 28), against numpy -----------------------------
+
+def np_top_k_weights(logits, k):
+    # The k largest, ties to the earlier position (a stable descending sort).
+    flat = logits.reshape(-1)
+    order = sorted(range(len(flat)), key=lambda i: (-flat[i], i))
+    keep = np.zeros(len(flat), np.float32)
+    keep[order[:k]] = 1
+    return keep.reshape(logits.shape)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("k", [1, 17, 64])
+def test_top_k_weights_keep_the_k_most_real(logits, k, compiled):
+    _, fake = logits
+    fake = np.concatenate([fake[:60], fake[:4]])  # ties: the last four repeat the first four
+    fn = tf.function(losses.top_k_weights) if compiled else losses.top_k_weights
+    weights = fn(tf.constant(fake), tf.constant(k)).numpy()
+    np.testing.assert_array_equal(weights, np_top_k_weights(fake, k))
+    assert weights.sum() == k
+
+
+@pytest.mark.parametrize("family", sorted(losses.LOSSES))
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_generator_loss_over_the_top_k_is_the_loss_of_those_examples(logits, family, compiled):
+    _, fake = logits
+    g_loss = losses.LOSSES[family][1]
+    weights = np_top_k_weights(fake, 20)
+    fn = tf.function(g_loss) if compiled else g_loss
+    kept = fake[weights[:, 0] == 1]
+    assert float(fn(fake, weights=weights)) == pytest.approx(float(g_loss(kept)), rel=1e-5)
+    assert float(fn(fake, weights=np.ones_like(fake))) == pytest.approx(float(g_loss(fake)),
+                                                                         rel=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_lecam_penalty_matches_numpy(logits, compiled):
+    real, fake = logits
+    fn = tf.function(losses.lecam_penalty) if compiled else losses.lecam_penalty
+    a_real, a_fake = 0.7, -0.4
+    expected = 0.3 * (np.mean(np.maximum(real - a_fake, 0) ** 2)
+                      + np.mean(np.maximum(a_real - fake, 0) ** 2))
+    assert float(fn(real, fake, a_real, a_fake, 0.3)) == pytest.approx(expected, rel=1e-5)
+    # D's verdicts already between the other side's averages cost nothing.
+    assert float(losses.lecam_penalty(tf.fill([4, 1], -1.0), tf.fill([4, 1], 1.0), 0.5, 0.0,
+                                      1.0)) == 0.0
+
+
+def test_moving_average_is_the_exponential_one():
+    average = 0.0
+    for value in (1.0, 2.0, 3.0):
+        average = float(losses.moving_average(average, value, 0.99))
+    assert average == pytest.approx(0.01 * 3 + 0.0099 * 2 + 0.009801 * 1, rel=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_consistency_penalty_matches_numpy(logits, compiled):
+    real, fake = logits
+    fn = tf.function(losses.consistency_penalty) if compiled else losses.consistency_penalty
+    assert float(fn(real, fake, 10.0)) == pytest.approx(10.0 * np.mean((real - fake) ** 2),
+                                                        rel=1e-5)
+    assert float(fn(real, real, 10.0)) == 0.0

@@ -160,14 +160,16 @@ class CheckpointSaver:
 
 
 def training_objects(step, generator, discriminator, g_optimizer, d_optimizer,
-                     ema_generator=None):
+                     ema_generator=None, levers=None):
     """What a run's checkpoint holds, by the names its files use (a tf.train.Checkpoint of
     these): the step, both networks, both optimizers, and with --g_ema the moving average
-    of G (the random numbers are functions of the seed and the step: no state to save)."""
+    of G, and the small-data levers' state (`levers`: name -> variable, e.g. ADA's
+    augment_p; the random numbers are functions of the seed and the step: no state to save)."""
     objects = dict(step=step, generator=generator, discriminator=discriminator,
                    g_optimizer=g_optimizer, d_optimizer=d_optimizer)
     if ema_generator is not None:
         objects["generator_ema"] = ema_generator
+    objects.update(levers or {})
     return objects
 
 

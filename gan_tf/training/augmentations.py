@@ -113,13 +113,21 @@ POLICIES = {"color": (brightness, saturation, contrast), "translation": (transla
             "cutout": (cutout,)}
 
 
-def augment(x, policy, seed):
+def augment(x, policy, seed, probability=None):
     """x through the ops of `policy`, POLICIES' names joined by commas and applied in
-    that order (the paper's default is color,translation,cutout); x itself when ''."""
+    that order (the paper's default is color,translation,cutout); x itself when ''.
+
+    `probability` (a scalar, ADA's p): each op is applied to each image with this
+    probability, drawn per image and op; None applies every op to every image."""
     ops = [op for name in policy.split(",") if name for op in POLICIES[name]]
     if not ops:
         return x
     seeds = tf.random.experimental.stateless_split(seed, len(ops))
     for i, op in enumerate(ops):
-        x = op(x, seeds[i])
+        if probability is None:
+            x = op(x, seeds[i])
+        else:
+            op_seed, draw_seed = tf.unstack(tf.random.experimental.stateless_split(seeds[i], 2))
+            applied = _per_image(x, draw_seed, 0.0, 1.0) < tf.cast(probability, x.dtype)
+            x = tf.where(applied, op(x, op_seed), x)
     return x

@@ -62,7 +62,7 @@ def _train(config, strategy, run, t_setup):
                                enabled=bool(chief and config.eval_samples))
     batches = _check_data(config, data)
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
-    trainer = _build_trainer(config, strategy, chief, data)
+    trainer = _build_trainer(config, strategy, chief, data, batches // config.d_steps_per_g_step)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
     run.check_data(all_data.record())
     run.claim()  # every check passed: from here the directory is this run's
@@ -129,7 +129,7 @@ def _check_data(config, data):
     return batches
 
 
-def _build_trainer(config, strategy, chief, data):
+def _build_trainer(config, strategy, chief, data, steps_per_epoch):
     """The networks and the trainer, their variables mirrored over the replicas."""
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -140,7 +140,8 @@ def _build_trainer(config, strategy, chief, data):
         ema_generator = (models.build_generator(config, "generator_ema", dtype, data.image_shape,
                                                 data.num_classes)
                          if config.g_ema else None)
-        trainer = GANTrainer(config, generator, discriminator, ema_generator, strategy)
+        trainer = GANTrainer(config, generator, discriminator, ema_generator, strategy,
+                             steps_per_epoch)
     replicas = strategy.num_replicas_in_sync
     if replicas > 1 or config.strategy != "default" or config.mixed_precision:
         log.info("Strategy %s: %d replica(s) of %d images each, computing in %s%s.",

@@ -6,7 +6,7 @@ import tensorflow as tf
 from gan_tf import losses
 from gan_tf.randomness import StepRandom
 from gan_tf.runs import checkpoints
-from gan_tf.training import augmentations
+from gan_tf.training import augmentations, schedules
 
 # Speed options whose best setting depends on the architecture, by measurement
 # (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
@@ -16,6 +16,8 @@ SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
+ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the step
+LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 
 
 def scope_variables(variables, scope):
@@ -24,7 +26,8 @@ def scope_variables(variables, scope):
 
 
 def make_optimizer(name, learning_rate, beta1, loss_scaling=False):
-    """Adam (TF1's epsilon) or RMSprop; wrapped in dynamic loss scaling for float16."""
+    """Adam (TF1's epsilon) or RMSprop; wrapped in dynamic loss scaling for float16.
+    `learning_rate`: a number, or a callable of no arguments (--lr_decay's schedule)."""
     if name == "adam":
         optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
     elif name == "rmsprop":
@@ -38,9 +41,12 @@ class GANTrainer(tf.Module):
     """The two networks, their optimizers over scope-filtered variables, and the steps.
 
     Build it (and the networks) under `strategy.scope()` to train under a tf.distribute
-    strategy; `config.batch_size` is the global batch, split over the replicas."""
+    strategy; `config.batch_size` is the global batch, split over the replicas.
+    `steps_per_epoch` (the run's) places --topk_gamma's epochs and, with
+    config.schedule, --lr_decay's last step; needed only with those."""
 
-    def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None):
+    def __init__(self, config, generator, discriminator, ema_generator=None, strategy=None,
+                 steps_per_epoch=None):
         super().__init__(name="trainer")
         self.config, self.generator, self.discriminator = config, generator, discriminator
         self.d_loss_fn, self.g_loss_fn = losses.family(config.loss, config.label_smoothing)
@@ -57,7 +63,11 @@ class GANTrainer(tf.Module):
                                                                 ("d", discriminator))
                             if config.tf1_regularization and getattr(network, "regularized", False)}
         self.metric_keys = (METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
-                            + (REGULARIZATION_KEYS if self.regularized else ()))
+                            + (REGULARIZATION_KEYS if self.regularized else ())
+                            + (ADA_KEYS if config.augment_target else ()))
+        if (config.topk_gamma or config.lr_decay != "none") and not steps_per_epoch:
+            raise ValueError("--topk_gamma and --lr_decay need the run's steps_per_epoch")
+        self.steps_per_epoch = steps_per_epoch
         # --g_ema: a second generator holding the moving average of this one's weights.
         self.ema_generator = ema_generator
         if ema_generator is not None:
@@ -71,15 +81,22 @@ class GANTrainer(tf.Module):
         self.d_vars = scope_variables(trainable, discriminator.name)
         # float16 compute needs loss scaling (bfloat16 has float32's exponent range).
         self.loss_scaling = generator.compute_dtype == "float16"
-        self.g_optimizer = make_optimizer(config.optimizer, config.g_learning_rate, config.g_beta1,
-                                          self.loss_scaling)
-        self.d_optimizer = make_optimizer(config.optimizer, config.d_learning_rate, config.d_beta1,
-                                          self.loss_scaling)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.g_optimizer = make_optimizer(config.optimizer, self._learning_rate(config.g_learning_rate),
+                                          config.g_beta1, self.loss_scaling)
+        self.d_optimizer = make_optimizer(config.optimizer, self._learning_rate(config.d_learning_rate),
+                                          config.d_beta1, self.loss_scaling)
+        # The levers' state, checkpointed with the run (so a resumed run goes on exactly):
+        # ADA's probability and LeCam's averages of D's mean logits (real, fake).
+        self.levers = {}
+        if config.augment_target:
+            self.levers["augment_p"] = _state_variable(0.0, "augment_p")
+        if config.lecam_weight:
+            self.levers["lecam_averages"] = _state_variable([0.0, 0.0], "lecam_averages")
         # Build the slots now, not lazily inside tf.function (under MirroredStrategy a lazy
         # build inside strategy.run fails).
         self.g_optimizer.build(self.g_vars)
         self.d_optimizer.build(self.d_vars)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         # One step (D updates + G update) as its own function, XLA-compiled if asked (on
         # one replica: the optimizers' cross-replica sums do not compile here). Without
         # AutoGraph: the step's Python control flow is all static (config, lists), and
@@ -96,7 +113,16 @@ class GANTrainer(tf.Module):
         """What a run's checkpoints hold: the step, the networks and their optimizers."""
         return tf.train.Checkpoint(**checkpoints.training_objects(
             self.step, self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-            self.ema_generator))
+            self.ema_generator, self.levers))
+
+    def _learning_rate(self, base):
+        """`base`, or with --lr_decay=linear a callable of the step (the optimizers read it
+        at each update) falling to 0 at --lr_decay_steps or the run's last step."""
+        if self.config.lr_decay == "none":
+            return base
+        total = self.config.lr_decay_steps or self.config.schedule(self.steps_per_epoch)[0]
+        return lambda: base * schedules.learning_rate_factor(self.step, total,
+                                                             self.config.lr_decay)
 
     def _apply_gradients(self, tape, optimizer, loss, variables):
         """Applies the gradient of `loss` (from `_scaled`) to `variables` (the
@@ -117,7 +143,8 @@ class GANTrainer(tf.Module):
         if c.d_translate:
             x = augmentations.translate(x, rand.local_seed(), c.d_translate)
         if c.diffaugment:
-            x = augmentations.augment(x, c.diffaugment, rand.local_seed())
+            x = augmentations.augment(x, c.diffaugment, rand.local_seed(),
+                                      self.levers.get("augment_p"))
         if c.instance_noise:
             x = augmentations.instance_noise(x, rand.local_seed(), self.step, c.instance_noise,
                                       c.instance_noise_steps)
@@ -145,8 +172,63 @@ class GANTrainer(tf.Module):
         metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                        d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
         penalty = self._penalty(x[:n], x[n:], rand, seed, labels[:n] if self.num_classes else None)
+        penalty += self._lecam(logits[:n], logits[n:])
+        penalty += self._consistency(x, logits, n, rand, seed, labels)
+        self._adapt_augmentation(logits[:n])
         code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
         return metrics, logits[n:], d_loss + penalty + code + self._regularization(metrics, "d")
+
+    def _d_logits(self, x, n, seed, labels):
+        """D's logits of a real-then-fake batch x (n real), called as the main pass calls
+        it: in two calls for a legacy D that needs them."""
+        if getattr(self.discriminator, "separate_batches", False):
+            return tf.concat([self.discriminator(part, training=True, seed=seed)[1]
+                              for part in (x[:n], x[n:])], 0)
+        return self.discriminator(x, training=True, seed=seed, labels=labels)[1]
+
+    def _lecam(self, real_logits, fake_logits):
+        """--lecam_weight's term of D's loss (against the averages so far), then the
+        averages moved toward this batch's mean logits; 0.0 when off."""
+        if not self.config.lecam_weight:
+            return 0.0
+        averages = self.levers["lecam_averages"]
+        real_logits, fake_logits = (tf.cast(v, tf.float32) for v in (real_logits, fake_logits))
+        term = losses.lecam_penalty(real_logits, fake_logits, averages[0], averages[1],
+                                    self.config.lecam_weight)
+        means = tf.stop_gradient(tf.stack([tf.reduce_mean(real_logits),
+                                           tf.reduce_mean(fake_logits)]))
+        averages.assign(losses.moving_average(averages, means, LECAM_DECAY))
+        return term
+
+    def _consistency(self, x, logits, n, rand, seed, labels):
+        """--bcr_weight's terms of D's loss: D's logits of the real and the fake half
+        against those of the same images translated once more (T, 1/8 of the size);
+        0.0 when off."""
+        if not self.config.bcr_weight:
+            return 0.0
+        augmented = self._d_logits(augmentations.translation(x, rand.local_seed()), n, seed,
+                                   labels)
+        weight = self.config.bcr_weight
+        return (losses.consistency_penalty(logits[:n], augmented[:n], weight)
+                + losses.consistency_penalty(logits[n:], augmented[n:], weight))
+
+    def _adapt_augmentation(self, real_logits):
+        """ADA: after each D pass, the augmentation probability moved by the sign of
+        E sign(D(real)) - --augment_target (off without it)."""
+        if self.config.augment_target:
+            p = self.levers["augment_p"]
+            p.assign(schedules.ada_probability(p, tf.stop_gradient(real_logits),
+                                               self.config.augment_target,
+                                               self.config.batch_size))
+
+    def _g_loss(self, fake_logits):
+        """G's loss of --loss on its batch's logits: over the top k of them with
+        --topk_gamma."""
+        if not self.config.topk_gamma:
+            return self.g_loss_fn(fake_logits)
+        k = schedules.top_k_count(self.step, self.local_batch, self.steps_per_epoch,
+                                  self.config.topk_gamma)
+        return self.g_loss_fn(fake_logits, weights=losses.top_k_weights(fake_logits, k))
 
     def _regularization(self, metrics, role):
         """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
@@ -231,7 +313,7 @@ class GANTrainer(tf.Module):
             (_, fake_logits), h = discriminate(
                 self.discriminator, self._d_input(fake, rand), seed,
                 labels if self.num_classes else None, features=bool(self.num_codes))
-            metrics = dict(g_loss=self.g_loss_fn(fake_logits))
+            metrics = dict(g_loss=self._g_loss(fake_logits))
             objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels)
                          + self._regularization(metrics, "g"))
             loss = self._scaled(objective, self.g_optimizer)
@@ -249,7 +331,7 @@ class GANTrainer(tf.Module):
             fake, _ = self.generator(z, training=True, labels=fake_labels)
             metrics, fake_logits, objective = self._discriminate(real, fake, rand, real_labels,
                                                                  fake_labels)
-            metrics["g_loss"] = self.g_loss_fn(fake_logits)
+            metrics["g_loss"] = self._g_loss(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
                 metrics, self.config.info_weight) + self._regularization(metrics, "g"),
@@ -285,7 +367,9 @@ class GANTrainer(tf.Module):
             for real in real_batches:
                 d_metrics = self.discriminator_step(real, rand)
             metrics = {**d_metrics, **self.generator_step(rand)}
-        return tf.stack([metrics[name] for name in self.metric_keys])
+        if self.config.augment_target:
+            metrics["augment_p"] = self.levers["augment_p"].read_value()
+        return tf.stack([tf.cast(metrics[name], tf.float32) for name in self.metric_keys])
 
     @tf.function
     def train_steps(self, iterator, num_steps):
@@ -308,6 +392,12 @@ class GANTrainer(tf.Module):
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v))
                                 for v in self.generator.variables + self.discriminator.variables])
         return history.stack(), finite
+
+
+def _state_variable(value, name):
+    """A lever's float32 state: not trained, averaged over replicas when written."""
+    return tf.Variable(value, dtype=tf.float32, trainable=False, name=name,
+                       aggregation=tf.VariableAggregation.MEAN)
 
 
 def resolve_option(config, name):

@@ -109,3 +109,16 @@ def test_the_policy_is_deterministic_per_seed_and_the_same_in_graph():
     # Each image draws its own: two copies of one image in a batch come out different.
     twice = augmentations.augment(tf.concat([x[:1], x[:1]], 0), policy, rng()).numpy()
     assert not np.allclose(twice[0], twice[1])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_probability_applies_each_op_to_that_share_of_the_images(compiled):
+    """ADA's p (issue 28): 0 leaves every image as it was, 1 changes every one, and 0.3
+    about 30 % of them, each image drawing its own."""
+    x = tf.ones([400, 28, 28, 1])
+    fn = tf.function(augmentations.augment) if compiled else augmentations.augment
+    for p, low, high in ((0.0, 0, 0), (1.0, 400, 400), (0.3, 90, 150)):
+        out = fn(x, "cutout", tf.constant([3, 4], tf.int64), tf.constant(p))
+        changed_images = int(tf.reduce_sum(tf.cast(tf.reduce_any(out != x, axis=[1, 2, 3]),
+                                                   tf.int32)))
+        assert low <= changed_images <= high, (p, changed_images)

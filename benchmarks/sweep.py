@@ -1,0 +1,278 @@
+"""A successive-halving search over training flags, scored by gan_tf's own evaluator.
+
+    python benchmarks/sweep.py --space=dcgan_small_data [--trials=10] [--rungs=3000,9000]
+        [--eta=3] [--select_seeds=0,1,2] [--out=docs/results/sweep_dcgan_small_data.json]
+    python benchmarks/sweep.py --space=dcgan_small_data --report   # the table of a finished sweep
+
+A space (SPACES below) is a base flagfile and, per flag, the values a trial may take.
+Trial 0 is the base flagfile as it is (the control); the others draw one value per flag
+at random (seeded by --sample_seed, so a sweep is reproducible and resumable). Every
+trial trains on mnist_5k with seed 0 to the first rung's steps and is scored by the
+evaluation at its end (classifier score on 1,000 fixed-z samples, gan_tf.evaluation);
+the best 1/eta (at least one) go on to the next rung, resuming their own run directory,
+and so on. A trial whose score at a rung is under --hopeless, or with fewer than
+--min_modes modes, stops there whatever its rank (an early stop of a collapsed run).
+The survivors of the last rung are then trained on the other --select_seeds to that
+rung's steps, and the winner is the best mean over --select_seeds.
+
+Selection only: the winner's figures at full length on fresh seeds come from
+benchmarks/quality.py (docs/quality.md says which seeds).
+
+Every result is written to the JSON as it arrives (atomically), and a rerun with the
+same arguments skips what is there: an interrupted sweep goes on where it stopped (a
+run interrupted mid-way resumes from its last checkpoint, as every gan_tf run does).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> (base flagfile, {flag: values}); each value a string as on the command line,
+# "" for the flag left out (its base value).
+SPACES = {
+    "dcgan_small_data": ("flags/dcgan_cpu.cfg", {
+        "diffaugment": ["", "translation,cutout", "color,translation,cutout"],
+        "augment_target": ["", "0.6"],  # only with diffaugment (see _valid)
+        "lecam_weight": ["", "0.1", "0.3"],
+        "bcr_weight": ["", "1", "10"],
+        "topk_gamma": ["", "0.99"],
+        "lr_decay": ["", "linear"],
+        "g_ema": ["", "0.999"],
+        "g_upsample": ["", "resize"],
+        "minibatch_stddev": ["", "true"],
+        "d_channels": ["", "64,128"],
+        "g_learning_rate": ["", "0.0002", "0.001"],
+        "d_learning_rate": ["", "0.0002", "0.001"],
+        "batch_size": ["", "64"],
+    }),
+    "mlp_small_data": ("flags/keras_mlp_mnist.cfg", {
+        "diffaugment": ["", "translation,cutout"],
+        "lecam_weight": ["", "0.3"],
+        "bcr_weight": ["", "10"],
+        "topk_gamma": ["", "0.99"],
+        "lr_decay": ["", "linear"],
+        "g_ema": ["", "0.999"],
+        "latent_categories": ["", "10"],
+    }),
+}
+SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _valid(flags):
+    """Whether a drawn combination is one train_main.py accepts."""
+    return not (flags.get("augment_target") and not flags.get("diffaugment"))
+
+
+def draw_trials(space, count, sample_seed):
+    """The trials' flags: trial 0 the base (no changes), then `count - 1` distinct draws."""
+    rng = random.Random(sample_seed)
+    trials, seen = [{}], {()}
+    for _ in range(1000 * count):
+        if len(trials) >= count:
+            break
+        flags = {name: rng.choice(values) for name, values in sorted(space.items())}
+        flags = {name: value for name, value in flags.items() if value}
+        key = tuple(sorted(flags.items()))
+        if _valid(flags) and key not in seen:
+            seen.add(key)
+            trials.append(flags)
+    return trials
+
+
+def command_flags(flags, steps, final_steps):
+    """train_main.py's flags of a trial: a linear decay keeps the search's full length
+    (--lr_decay_steps) so that resuming to a later rung does not change it."""
+    out = []
+    for name, value in flags.items():
+        out.append(f"--{name}" if value == "true" else f"--{name}={value}")
+    if flags.get("lr_decay") == "linear":
+        out.append(f"--lr_decay_steps={final_steps}")
+    return out + [f"--max_steps={steps}"]
+
+
+def train(run_dir, base, flags, steps, final_steps, seed):
+    """Trains (or resumes) one trial's run to `steps`; returns its final evaluation."""
+    cmd = [sys.executable, os.path.join(ROOT, "train_main.py"),
+           f"--flagfile={os.path.join(ROOT, base)}", "--dataset=mnist_5k", f"--seed={seed}",
+           f"--output_dir={run_dir}", "--eval_every=100000000", "--progress_seconds=0",
+           *command_flags(flags, steps, final_steps)]
+    start = time.time()
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
+    with open(os.path.join(run_dir, "eval.json")) as f:
+        final = json.load(f)["final"]
+    if final["step"] != steps:
+        raise SystemExit(f"{run_dir}: evaluated at step {final['step']}, not {steps}")
+    return dict({k: final[k] for k in SCORES}, seconds=round(time.time() - start, 1))
+
+
+class Sweep:
+    """The search's state, the JSON file it is written to after every result."""
+
+    def __init__(self, path, header):
+        self.path = path
+        self.state = dict(header, trials=[], rungs_done=[])
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            for key in header:
+                if key not in ("command", "cpu") and old.get(key) != header[key]:
+                    raise SystemExit(f"{path} holds a sweep with another {key}: "
+                                     "give another --out, or remove it to start over")
+            self.state = dict(old, command=header["command"])
+
+    def save(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.state, f, indent=1)
+        os.replace(tmp, self.path)
+
+    def result(self, trial, steps, seed):
+        return trial["results"].get(f"{steps}/{seed}")
+
+
+def run_rung(sweep, args, alive, steps, seeds):
+    """Trains every alive trial to `steps` on `seeds`, recording each result."""
+    for trial in alive:
+        for seed in seeds:
+            if sweep.result(trial, steps, seed) is None:
+                run_dir = os.path.join(args.work, f"trial{trial['id']:02d}_seed{seed}")
+                got = train(run_dir, sweep.state["base"], trial["flags"], steps,
+                            args.rungs[-1], seed)
+                trial["results"][f"{steps}/{seed}"] = got
+                sweep.save()
+                print(f"trial {trial['id']:2d} seed {seed} step {steps}: score "
+                      f"{got['classifier_score']:.3f}, {got['modes']} modes, recall "
+                      f"{got['recall']:.3f} ({got['seconds']:.0f} s) {trial['flags']}",
+                      flush=True)
+
+
+def mean_score(sweep, trial, steps, seeds):
+    return sum(sweep.result(trial, steps, s)["classifier_score"] for s in seeds) / len(seeds)
+
+
+def search(args):
+    base, space = SPACES[args.space]
+    header = dict(space_name=args.space, base=base, space=space, rungs=args.rungs, eta=args.eta,
+                  trials_drawn=args.trials, sample_seed=args.sample_seed,
+                  select_seeds=args.select_seeds, hopeless=args.hopeless,
+                  min_modes=args.min_modes, command=" ".join(["python"] + sys.argv),
+                  cpu=cpu_name())
+    sweep = Sweep(args.out, header)
+    if not sweep.state["trials"]:
+        sweep.state["trials"] = [dict(id=i, flags=flags, results={}, stopped_at=None)
+                                 for i, flags in enumerate(draw_trials(space, args.trials,
+                                                                       args.sample_seed))]
+        sweep.save()
+    trials = sweep.state["trials"]
+    first_seed = args.select_seeds[0]
+    for r, steps in enumerate(args.rungs):
+        # The trials that reach this rung (on a rerun, those an earlier pass stopped here
+        # or later too: the decision below is made again from the same results).
+        alive = [t for t in trials if t["stopped_at"] is None or t["stopped_at"] >= steps]
+        run_rung(sweep, args, alive, steps, [first_seed])
+        scored = sorted(alive, key=lambda t: (-sweep.result(t, steps, first_seed)["classifier_score"],
+                                              t["id"]))
+        if r == len(args.rungs) - 1:
+            alive = scored
+            break
+        keep = max(1, math.ceil(len(scored) / args.eta))
+        for rank, trial in enumerate(scored):
+            res = sweep.result(trial, steps, first_seed)
+            hopeless = res["classifier_score"] < args.hopeless or res["modes"] < args.min_modes
+            trial["stopped_at"] = steps if rank >= keep or (hopeless and rank > 0) else None
+        sweep.save()
+    # The survivors on the other selection seeds; the winner by the mean over all of them.
+    finalists = alive[:max(1, math.ceil(len(alive) / args.eta))] if len(alive) > 2 else alive
+    run_rung(sweep, args, finalists, args.rungs[-1], args.select_seeds)
+    winner = max(finalists, key=lambda t: mean_score(sweep, t, args.rungs[-1], args.select_seeds))
+    sweep.state["finalists"] = [t["id"] for t in finalists]
+    sweep.state["winner"] = dict(id=winner["id"], flags=winner["flags"],
+                                 mean_classifier_score=round(mean_score(
+                                     sweep, winner, args.rungs[-1], args.select_seeds), 3))
+    sweep.save()
+    print(report(sweep.state))
+
+
+def report(state):
+    """A markdown table: each trial's flags and its score at each rung it reached."""
+    rungs, seeds = state["rungs"], state["select_seeds"]
+    lines = ["| trial | flags (on top of " + state["base"] + ") | "
+             + " | ".join(f"score @ {s}" for s in rungs) + f" | mean seeds {seeds} |",
+             "|---|---|" + "---|" * (len(rungs) + 1)]
+    for t in state["trials"]:
+        cells = []
+        for steps in rungs:
+            res = t["results"].get(f"{steps}/{seeds[0]}")
+            cells.append(f"{res['classifier_score']:.2f} ({res['modes']} modes)" if res else "")
+        done = [t["results"].get(f"{rungs[-1]}/{s}") for s in seeds]
+        mean = (f"{sum(r['classifier_score'] for r in done) / len(done):.2f}"
+                if all(done) else "")
+        flags = " ".join(f"{k}={v}" for k, v in t["flags"].items()) or "(base)"
+        lines.append(f"| {t['id']} | {flags} | " + " | ".join(cells) + f" | {mean} |")
+    if state.get("winner"):
+        lines.append(f"\nWinner: trial {state['winner']['id']}, mean score "
+                     f"{state['winner']['mean_classifier_score']} over seeds {seeds}.")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", choices=sorted(SPACES), default="dcgan_small_data")
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--rungs", default="3000,9000",
+                        help="steps of each rung, increasing, comma-separated")
+    parser.add_argument("--eta", type=int, default=3, help="keep the best 1/eta at each rung")
+    parser.add_argument("--select_seeds", default="0,1,2")
+    parser.add_argument("--sample_seed", type=int, default=0)
+    parser.add_argument("--hopeless", type=float, default=3.0,
+                        help="stop a trial scoring under this at a rung")
+    parser.add_argument("--min_modes", type=int, default=8)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--work", default=None, help="run directories (default: beside --out)")
+    parser.add_argument("--report", action="store_true", help="print the table of --out")
+    args = parser.parse_args(argv)
+    try:
+        args.rungs = [int(s) for s in args.rungs.split(",")]
+        args.select_seeds = [int(s) for s in args.select_seeds.split(",")]
+    except ValueError:
+        parser.error("--rungs and --select_seeds take comma-separated integers")
+    if (not args.rungs or any(s <= 0 for s in args.rungs) or args.rungs != sorted(set(args.rungs))
+            or not args.select_seeds or args.trials < 1 or args.eta < 2):
+        parser.error("--rungs must increase, --trials >= 1, --eta >= 2, --select_seeds non-empty")
+    args.out = args.out or os.path.join(ROOT, "docs", "results", f"sweep_{args.space}.json")
+    args.work = args.work or os.path.splitext(args.out)[0] + "_runs"
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.report:
+        with open(args.out) as f:
+            print(report(json.load(f)))
+        return
+    os.makedirs(args.work, exist_ok=True)
+    search(args)
+
+
+if __name__ == "__main__":
+    main()

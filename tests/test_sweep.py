@@ -1,0 +1,101 @@
+"""benchmarks/sweep.py's search, without training: `train` replaced by a fixed score of the
+flags, seed and steps, so the successive halving, the early stops, the selection over seeds
+and the resume after an interruption are checked exactly."""
+import json
+
+import pytest
+
+from benchmarks import sweep
+
+
+def fake_score(flags, steps, seed):
+    """A made-up landscape: lecam and ema help, lr 0.001 collapses, longer is better."""
+    score = 5.0 + steps / 3000 + 0.01 * seed
+    score += 1.0 if flags.get("lecam_weight") else 0.0
+    score += 0.5 if flags.get("g_ema") else 0.0
+    score -= 4.0 if flags.get("g_learning_rate") == "0.001" else 0.0
+    return dict(classifier_score=score, modes=10 if score > 4 else 5, recall=0.5,
+                precision=0.8, frechet_distance=10.0, seconds=1.0)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    made = []
+
+    def train(run_dir, base, flags, steps, final_steps, seed):
+        made.append((run_dir, steps, seed))
+        return fake_score(flags, steps, seed)
+    monkeypatch.setattr(sweep, "train", train)
+    return made
+
+
+def test_trials_are_the_base_then_distinct_valid_draws_reproducibly():
+    space = sweep.SPACES["dcgan_small_data"][1]
+    trials = sweep.draw_trials(space, 20, sample_seed=0)
+    assert trials[0] == {} and len(trials) == 20
+    assert len({tuple(sorted(t.items())) for t in trials}) == 20
+    assert all(sweep._valid(t) for t in trials)
+    assert all(v in space[k] for t in trials for k, v in t.items())
+    assert trials == sweep.draw_trials(space, 20, sample_seed=0) != sweep.draw_trials(space, 20, 1)
+
+
+def test_a_linear_decay_keeps_the_searchs_length_across_rungs():
+    assert sweep.command_flags({"lr_decay": "linear", "minibatch_stddev": "true"}, 1000, 9000) == [
+        "--lr_decay=linear", "--minibatch_stddev", "--lr_decay_steps=9000", "--max_steps=1000"]
+
+
+def test_halving_keeps_the_best_third_and_picks_the_best_mean_over_seeds(tmp_path, calls):
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    assert len([c for c in calls if c[1] == 1000]) == 9  # every trial at the first rung, seed 0
+    promoted = [t for t in state["trials"] if "3000/0" in t["results"]]
+    assert len(promoted) == 3  # ceil(9 / 3)
+    scores = {t["id"]: t["results"]["1000/0"]["classifier_score"] for t in state["trials"]}
+    assert min(scores[t["id"]] for t in promoted) >= max(
+        s for i, s in scores.items() if i not in {t["id"] for t in promoted})
+    winner = state["winner"]
+    best = max(promoted, key=lambda t: fake_score(t["flags"], 3000, 0)["classifier_score"])
+    assert winner["id"] == best["id"]
+    assert all(f"3000/{s}" in best["results"] for s in (0, 1, 2))  # selected over 3 seeds
+    assert winner["mean_classifier_score"] == pytest.approx(
+        sum(fake_score(best["flags"], 3000, s)["classifier_score"] for s in (0, 1, 2)) / 3,
+        abs=1e-3)
+    assert "Winner: trial" in sweep.report(state)
+
+
+def test_an_interrupted_sweep_goes_on_without_training_anything_twice(tmp_path, monkeypatch,
+                                                                     calls):
+    def flaky(run_dir, base, flags, steps, final_steps, seed):
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        calls.append((run_dir, steps, seed))
+        return fake_score(flags, steps, seed)
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"]
+    monkeypatch.setattr(sweep, "train", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.main(argv)
+    assert len(json.loads((tmp_path / "sweep.json").read_text())["trials"][0]["results"]) == 1
+    monkeypatch.setattr(sweep, "train", lambda *a: (calls.append((a[0], a[3], a[5])),
+                                                     fake_score(a[2], a[3], a[5]))[1])
+    sweep.main(argv)
+    assert len(calls) == len(set(calls))  # nothing trained twice
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    calls.clear()
+    sweep.main([f"--out={whole / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"])
+    resumed = json.loads((tmp_path / "sweep.json").read_text())
+    straight = json.loads((whole / "sweep.json").read_text())
+    assert resumed["winner"] == straight["winner"]
+    assert [t["stopped_at"] for t in resumed["trials"]] == [t["stopped_at"] for t in straight["trials"]]
+
+
+def test_a_collapsed_trial_stops_early_and_another_sweep_is_not_mixed_in(tmp_path, calls):
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+                "--eta=2", "--hopeless=6.0"])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    for t in state["trials"]:
+        if t["results"]["1000/0"]["classifier_score"] < 6.0 and t["id"] != state["winner"]["id"]:
+            assert t["stopped_at"] == 1000
+    with pytest.raises(SystemExit, match="another eta"):
+        sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+                    "--eta=3", "--hopeless=6.0"])

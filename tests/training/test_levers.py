@@ -1,0 +1,118 @@
+"""The small-data levers in the trainer (issue 28): each trains in graph with both update
+orders, ADA's probability and LeCam's averages are a run's state (logged, checkpointed,
+resumed exactly), top-k and the learning-rate decay do what their schedules say."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import data, errors, models
+from gan_tf.training import loop, schedules
+from gan_tf.training.steps import GANTrainer
+from tests.helpers import changed
+from tests.helpers import records as read_records
+from tests.helpers import small_config, snapshot
+
+LEVERS = {
+    "ada": dict(diffaugment="translation,cutout", augment_target=0.6),
+    "lecam": dict(lecam_weight=0.3),
+    "bcr": dict(bcr_weight=10.0),
+    "topk": dict(topk_gamma=0.5),
+    "lr_decay": dict(lr_decay="linear", max_steps=4),
+    "all": dict(diffaugment="color,translation,cutout", augment_target=0.6, lecam_weight=0.3,
+                bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4),
+}
+
+
+def images(n=64):
+    return np.random.default_rng(0).uniform(-1, 1, (n, 28, 28, 1)).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "dcgan"])
+@pytest.mark.parametrize("lever", sorted(LEVERS))
+def test_every_lever_trains_both_networks_in_graph(lever, kind):
+    # Alternate and joint updates in turn, so each lever meets both D updates; the MLP
+    # XLA-compiled (its default), the DCGAN not.
+    joint = (sorted(LEVERS).index(lever) + (kind == "dcgan")) % 2 == 1
+    config = small_config(kind, joint_updates=joint, **LEVERS[lever]).validate()
+    g, d = models.build(config)
+    trainer = GANTrainer(config, g, d, steps_per_epoch=1)
+    g_before, d_before = snapshot(g), snapshot(d)
+    history, finite = trainer.train_steps(iter(data.make_dataset(images(), 16, seed=0)),
+                                          tf.constant(3, tf.int64))
+    assert bool(finite) and np.isfinite(history.numpy()).all()
+    assert {v.name for v in trainer.g_vars} <= changed(g_before, g)
+    assert {v.name for v in trainer.d_vars if "kernel" in v.name} <= changed(d_before, d)
+
+
+def test_ada_starts_unaugmented_and_raises_p_while_d_is_sure_of_the_reals():
+    rows = []
+    for extra in ({}, LEVERS["ada"]):
+        config = small_config(jit_compile=False, **extra)
+        tf.random.set_seed(0)
+        trainer = GANTrainer(config, *models.build(config))
+        real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+        rows.append(trainer._compiled_step([real]).numpy())
+    # p = 0 at the first step: D sees the images as without DiffAugment.
+    np.testing.assert_array_equal(rows[0][:3], rows[1][:3])
+    assert trainer.metric_keys[-1] == "augment_p"
+    # A target D beats from the start (r_t > -0.99) moves p up by a batch's share a step.
+    config = small_config(diffaugment="cutout", augment_target=1e-9, jit_compile=False)
+    trainer = GANTrainer(config, *models.build(config))
+    trainer.levers["augment_p"].assign(0.5)
+    real = tf.ones([16, 28, 28, 1])
+    p = trainer._compiled_step([real]).numpy()[-1]
+    assert p in (pytest.approx(0.5 + 16 / schedules.ADA_IMAGES_TO_FULL),
+                 pytest.approx(0.5 - 16 / schedules.ADA_IMAGES_TO_FULL))
+
+
+def test_top_k_trains_g_on_the_samples_d_likes_best():
+    rows = []
+    for extra in ({}, dict(topk_gamma=0.5)):
+        config = small_config(jit_compile=False, joint_updates=True, **extra)
+        tf.random.set_seed(0)
+        trainer = GANTrainer(config, *models.build(config), steps_per_epoch=1)
+        trainer.step.assign(5)  # epoch 5: k = max(0.5^5, 0.5) * 16 = 8
+        real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+        rows.append(dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy())))
+    assert rows[0]["d_loss"] == rows[1]["d_loss"]  # the same D pass
+    assert rows[1]["g_loss"] < rows[0]["g_loss"]  # the mean over D's favourite half
+
+
+def test_linear_decay_sets_both_learning_rates_from_the_step():
+    config = small_config(lr_decay="linear", max_steps=200, g_learning_rate=0.004)
+    trainer = GANTrainer(config, *models.build(config), steps_per_epoch=10)
+    for step, factor in ((0, 1.0), (50, 0.75), (200, 0.0)):
+        trainer.step.assign(step)
+        assert float(trainer.g_optimizer.learning_rate) == pytest.approx(0.004 * factor)
+        assert float(trainer.d_optimizer.learning_rate) == pytest.approx(0.002 * factor)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        GANTrainer(config, *models.build(config))
+    config = small_config(lr_decay="linear", lr_decay_steps=100, max_steps=200)
+    trainer = GANTrainer(config, *models.build(config), steps_per_epoch=10)
+    trainer.step.assign(50)
+    assert float(trainer.g_optimizer.learning_rate) == pytest.approx(0.001)
+    with pytest.raises(errors.ConfigError, match="lr_decay_steps.*--lr_decay=linear"):
+        small_config(lr_decay_steps=100).validate()
+
+
+def test_ada_without_diffaugment_is_refused():
+    with pytest.raises(errors.ConfigError, match="augment_target.*--diffaugment"):
+        small_config(augment_target=0.6).validate()
+
+
+def test_a_resumed_run_with_the_levers_matches_an_uninterrupted_one(tmp_path):
+    levers = {k: v for k, v in LEVERS["all"].items() if k not in ("lr_decay", "max_steps")}
+    split = small_config(output_dir=str(tmp_path / "split"), log_every=10, checkpoint_every=20,
+                         **levers)
+    loop.train(dataclasses.replace(split, max_steps=40))
+    loop.train(dataclasses.replace(split, max_steps=80))
+    whole = dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=80)
+    loop.train(whole)
+    resumed, straight = read_records(split.output_dir), read_records(whole.output_dir)
+    assert [r["step"] for r in resumed] == [r["step"] for r in straight] == list(range(10, 90, 10))
+    for key in ("g_loss", "d_loss", "augment_p"):
+        np.testing.assert_allclose([r[key] for r in resumed], [r[key] for r in straight],
+                                   rtol=1e-4, err_msg=key)
+    assert resumed[-1]["augment_p"] > 0  # it moved, so the checkpoint had to carry it
