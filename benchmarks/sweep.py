@@ -15,8 +15,10 @@ and so on. A trial whose score at a rung is under --hopeless, or with fewer than
 The survivors of the last rung are then trained on the other --select_seeds to that
 rung's steps, and the winner is the best mean over --select_seeds.
 
-Selection only: the winner's figures at full length on fresh seeds come from
-benchmarks/quality.py (docs/quality.md says which seeds).
+Then the measurement, on other seeds than the selection's: the winner and the base
+(trial 0) are trained on --confirm_seeds (default 3,4,5) to --confirm_steps (default: the
+base flagfile's --max_steps), evaluated at the end, and their means and spreads written
+to the JSON's "confirmation" (--confirm_seeds='' skips it).
 
 Every result is written to the JSON as it arrives (atomically), and a rerun with the
 same arguments skips what is there: an interrupted sweep goes on where it stopped (a
@@ -210,7 +212,46 @@ def search(args):
                                  mean_classifier_score=round(mean_score(
                                      sweep, winner, args.rungs[-1], args.select_seeds), 3))
     sweep.save()
+    if args.confirm_seeds:
+        confirm(sweep, args, [trials[0], winner] if winner["id"] else [winner])
     print(report(sweep.state))
+
+
+def base_max_steps(base):
+    with open(os.path.join(ROOT, base)) as f:
+        for line in f:
+            if line.startswith("--max_steps="):
+                return int(line.split("=", 1)[1])
+    raise SystemExit(f"{base} sets no --max_steps: give --confirm_steps")
+
+
+def confirm(sweep, args, trials):
+    """The chosen trials on fresh seeds at full length: the measurement, not the choice."""
+    steps = args.confirm_steps or base_max_steps(sweep.state["base"])
+    for trial in trials:
+        for seed in args.confirm_seeds:
+            key = f"confirm {steps}/{seed}"
+            if key not in trial["results"]:
+                run_dir = os.path.join(args.work, f"confirm_trial{trial['id']:02d}_seed{seed}")
+                trial["results"][key] = train(run_dir, sweep.state["base"], trial["flags"],
+                                              steps, steps, seed)
+                sweep.save()
+                print(f"confirm trial {trial['id']} seed {seed}: {trial['results'][key]}",
+                      flush=True)
+    sweep.state["confirmation"] = {
+        str(t["id"]): summary([t["results"][f"confirm {steps}/{s}"] for s in args.confirm_seeds],
+                              steps, args.confirm_seeds) for t in trials}
+    sweep.save()
+
+
+def summary(results, steps, seeds):
+    """Mean, min and max of each score over seeds, and the mean seconds."""
+    out = dict(steps=steps, seeds=seeds)
+    for key in SCORES + ("seconds",):
+        values = [r[key] for r in results]
+        out[key] = dict(mean=round(sum(values) / len(values), 3), min=min(values),
+                        max=max(values))
+    return out
 
 
 def report(state):
@@ -232,6 +273,9 @@ def report(state):
     if state.get("winner"):
         lines.append(f"\nWinner: trial {state['winner']['id']}, mean score "
                      f"{state['winner']['mean_classifier_score']} over seeds {seeds}.")
+    for trial_id, c in state.get("confirmation", {}).items():
+        lines.append(f"Fresh seeds {c['seeds']}, {c['steps']} steps, trial {trial_id}: " + ", ".join(
+            f"{k} {c[k]['mean']} ({c[k]['min']}-{c[k]['max']})" for k in SCORES + ("seconds",)))
     return "\n".join(lines)
 
 
@@ -244,6 +288,10 @@ def parse_args(argv=None):
     parser.add_argument("--eta", type=int, default=3, help="keep the best 1/eta at each rung")
     parser.add_argument("--select_seeds", default="0,1,2")
     parser.add_argument("--sample_seed", type=int, default=0)
+    parser.add_argument("--confirm_seeds", default="3,4,5",
+                        help="fresh seeds the winner and the base are measured on ('': none)")
+    parser.add_argument("--confirm_steps", type=int, default=None,
+                        help="their length (default: the base flagfile's --max_steps)")
     parser.add_argument("--hopeless", type=float, default=3.0,
                         help="stop a trial scoring under this at a rung")
     parser.add_argument("--min_modes", type=int, default=8)
@@ -254,11 +302,14 @@ def parse_args(argv=None):
     try:
         args.rungs = [int(s) for s in args.rungs.split(",")]
         args.select_seeds = [int(s) for s in args.select_seeds.split(",")]
+        args.confirm_seeds = [int(s) for s in args.confirm_seeds.split(",") if s]
     except ValueError:
         parser.error("--rungs and --select_seeds take comma-separated integers")
     if (not args.rungs or any(s <= 0 for s in args.rungs) or args.rungs != sorted(set(args.rungs))
-            or not args.select_seeds or args.trials < 1 or args.eta < 2):
-        parser.error("--rungs must increase, --trials >= 1, --eta >= 2, --select_seeds non-empty")
+            or not args.select_seeds or args.trials < 1 or args.eta < 2
+            or set(args.confirm_seeds) & set(args.select_seeds)):
+        parser.error("--rungs must increase, --trials >= 1, --eta >= 2, --select_seeds "
+                     "non-empty and apart from --confirm_seeds")
     args.out = args.out or os.path.join(ROOT, "docs", "results", f"sweep_{args.space}.json")
     args.work = args.work or os.path.splitext(args.out)[0] + "_runs"
     return args

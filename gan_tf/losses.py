@@ -168,9 +168,14 @@ def top_k_weights(fake_logits, k):
     `weights`: G learns from its best samples only. `k` may be a tensor (XLA-friendly:
     a mask of ranks, not a slice of dynamic size)."""
     flat = tf.reshape(fake_logits, [-1])
-    order = tf.argsort(flat, direction="DESCENDING", stable=True)
-    ranks = tf.argsort(order, stable=True)  # rank of each example, 0 = most real
-    keep = ranks < tf.cast(k, ranks.dtype)
+    # Each example's rank (0 = most real) by counting who beats it: O(n^2) comparisons,
+    # cheaper on a CPU than a sort (3.3x the MLP's step under XLA with tf.argsort).
+    n = tf.shape(flat)[0]
+    position = tf.range(n)
+    beats = (flat[None, :] > flat[:, None]) | (
+        (flat[None, :] == flat[:, None]) & (position[None, :] < position[:, None]))
+    ranks = tf.reduce_sum(tf.cast(beats, tf.int32), axis=1)  # (n,)
+    keep = ranks < tf.cast(k, tf.int32)
     return tf.reshape(tf.cast(keep, fake_logits.dtype), tf.shape(fake_logits))
 
 

@@ -45,7 +45,7 @@ def test_a_linear_decay_keeps_the_searchs_length_across_rungs():
 
 
 def test_halving_keeps_the_best_third_and_picks_the_best_mean_over_seeds(tmp_path, calls):
-    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"])
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000", "--confirm_seeds="])
     state = json.loads((tmp_path / "sweep.json").read_text())
     assert len([c for c in calls if c[1] == 1000]) == 9  # every trial at the first rung, seed 0
     promoted = [t for t in state["trials"] if "3000/0" in t["results"]]
@@ -70,7 +70,7 @@ def test_an_interrupted_sweep_goes_on_without_training_anything_twice(tmp_path, 
             raise KeyboardInterrupt
         calls.append((run_dir, steps, seed))
         return fake_score(flags, steps, seed)
-    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"]
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000", "--confirm_seeds="]
     monkeypatch.setattr(sweep, "train", flaky)
     with pytest.raises(KeyboardInterrupt):
         sweep.main(argv)
@@ -82,7 +82,7 @@ def test_an_interrupted_sweep_goes_on_without_training_anything_twice(tmp_path, 
     whole = tmp_path / "whole"
     whole.mkdir()
     calls.clear()
-    sweep.main([f"--out={whole / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"])
+    sweep.main([f"--out={whole / 'sweep.json'}", "--trials=9", "--rungs=1000,3000", "--confirm_seeds="])
     resumed = json.loads((tmp_path / "sweep.json").read_text())
     straight = json.loads((whole / "sweep.json").read_text())
     assert resumed["winner"] == straight["winner"]
@@ -91,11 +91,26 @@ def test_an_interrupted_sweep_goes_on_without_training_anything_twice(tmp_path, 
 
 def test_a_collapsed_trial_stops_early_and_another_sweep_is_not_mixed_in(tmp_path, calls):
     sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
-                "--eta=2", "--hopeless=6.0"])
+                "--eta=2", "--hopeless=6.0", "--confirm_seeds="])
     state = json.loads((tmp_path / "sweep.json").read_text())
     for t in state["trials"]:
         if t["results"]["1000/0"]["classifier_score"] < 6.0 and t["id"] != state["winner"]["id"]:
             assert t["stopped_at"] == 1000
     with pytest.raises(SystemExit, match="another eta"):
         sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
-                    "--eta=3", "--hopeless=6.0"])
+                    "--eta=3", "--hopeless=6.0", "--confirm_seeds="])
+
+
+def test_the_winner_and_the_base_are_measured_on_fresh_seeds_at_full_length(tmp_path, calls):
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    full = sweep.base_max_steps(state["base"])  # dcgan_cpu.cfg's 24,000
+    confirmed = [(steps, seed) for _, steps, seed in calls if steps == full]
+    assert sorted(confirmed) == [(full, s) for s in (3, 3, 4, 4, 5, 5)]  # base and winner
+    c = state["confirmation"][str(state["winner"]["id"])]
+    assert c["seeds"] == [3, 4, 5] and c["steps"] == full
+    winner = state["trials"][state["winner"]["id"]]
+    assert c["classifier_score"]["mean"] == pytest.approx(sum(
+        fake_score(winner["flags"], full, s)["classifier_score"] for s in (3, 4, 5)) / 3, abs=1e-3)
+    with pytest.raises(SystemExit):
+        sweep.parse_args(["--select_seeds=0,1,3"])  # a confirmation seed among the selection's
