@@ -11,7 +11,10 @@ trial trains on mnist_5k with seed 0 to the first rung's steps and is scored by 
 evaluation at its end (classifier score on 1,000 fixed-z samples, gan_tf.evaluation);
 the best 1/eta (at least one) go on to the next rung, resuming their own run directory,
 and so on. A trial whose score at a rung is under --hopeless, or with fewer than
---min_modes modes, stops there whatever its rank (an early stop of a collapsed run).
+--min_modes modes, stops there whatever its rank (an early stop of a collapsed run), and
+so does one whose training speed at the first rung (steps/s of its last log record)
+would take it past --max_minutes at the last rung's length or the confirmation's,
+whichever is longer (issue 28's 10 minutes on 2 cores; keep the machine otherwise idle).
 The survivors of the last rung are then trained on the other --select_seeds to that
 rung's steps, and the winner is the best mean over --select_seeds.
 
@@ -124,7 +127,10 @@ def train(run_dir, base, flags, steps, final_steps, seed):
         final = json.load(f)["final"]
     if final["step"] != steps:
         raise SystemExit(f"{run_dir}: evaluated at step {final['step']}, not {steps}")
-    return dict({k: final[k] for k in SCORES}, seconds=round(time.time() - start, 1))
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        rate = json.loads(f.readlines()[-1])["steps_per_sec"]
+    return dict({k: final[k] for k in SCORES}, seconds=round(time.time() - start, 1),
+                steps_per_sec=round(rate, 1))
 
 
 class Sweep:
@@ -177,7 +183,7 @@ def search(args):
     header = dict(space_name=args.space, base=base, space=space, rungs=args.rungs, eta=args.eta,
                   trials_drawn=args.trials, sample_seed=args.sample_seed,
                   select_seeds=args.select_seeds, hopeless=args.hopeless,
-                  min_modes=args.min_modes, command=" ".join(["python"] + sys.argv),
+                  min_modes=args.min_modes, max_minutes=args.max_minutes, command=" ".join(["python"] + sys.argv),
                   cpu=cpu_name())
     sweep = Sweep(args.out, header)
     if not sweep.state["trials"]:
@@ -198,10 +204,20 @@ def search(args):
             alive = scored
             break
         keep = max(1, math.ceil(len(scored) / args.eta))
-        for rank, trial in enumerate(scored):
+        if r == 0 and args.max_minutes:
+            for trial in scored:
+                rate = sweep.result(trial, steps, first_seed)["steps_per_sec"]
+                trial["minutes_at_full_length"] = round(args.longest / rate / 60, 1)
+        fast = [t for t in scored
+                if t.get("minutes_at_full_length", 0) <= (args.max_minutes or float("inf"))]
+        promoted = []
+        for trial in fast or scored:  # best first; if every trial is too slow, the best
             res = sweep.result(trial, steps, first_seed)
             hopeless = res["classifier_score"] < args.hopeless or res["modes"] < args.min_modes
-            trial["stopped_at"] = steps if rank >= keep or (hopeless and rank > 0) else None
+            if len(promoted) < keep and not (hopeless and promoted):
+                promoted.append(trial)
+        for trial in scored:
+            trial["stopped_at"] = None if trial in promoted else steps
         sweep.save()
     # The survivors on the other selection seeds; the winner by the mean over all of them.
     finalists = alive[:max(1, math.ceil(len(alive) / args.eta))] if len(alive) > 2 else alive
@@ -273,10 +289,36 @@ def report(state):
     if state.get("winner"):
         lines.append(f"\nWinner: trial {state['winner']['id']}, mean score "
                      f"{state['winner']['mean_classifier_score']} over seeds {seeds}.")
+    effects = marginal_effects(state)
+    if effects:
+        lines.append(f"\nFirst-rung score with minus without each value (trials with it): "
+                     + ", ".join(f"{k} {v:+.2f} ({n})" for k, (v, n) in
+                                 sorted(effects.items(), key=lambda kv: -kv[1][0])))
     for trial_id, c in state.get("confirmation", {}).items():
         lines.append(f"Fresh seeds {c['seeds']}, {c['steps']} steps, trial {trial_id}: " + ", ".join(
             f"{k} {c[k]['mean']} ({c[k]['min']}-{c[k]['max']})" for k in SCORES + ("seconds",)))
     return "\n".join(lines)
+
+
+def marginal_effects(state):
+    """Per flag value: the mean first-rung score of the trials with it minus that of the
+    trials without it, and how many had it. A random search's rough reading of each lever
+    alone (the other flags vary at random around it), not an ablation."""
+    steps, seed = state["rungs"][0], state["select_seeds"][0]
+    scored = [(t["flags"], t["results"][f"{steps}/{seed}"]["classifier_score"])
+              for t in state["trials"] if f"{steps}/{seed}" in t["results"]]
+    effects = {}
+    for name, values in state["space"].items():
+        for value in values:
+            if not value:
+                continue
+            with_it = [score for flags, score in scored if flags.get(name) == value]
+            without = [score for flags, score in scored if flags.get(name) != value]
+            if with_it and without:
+                effects[f"{name}={value}"] = (round(sum(with_it) / len(with_it)
+                                                    - sum(without) / len(without), 2),
+                                              len(with_it))
+    return effects
 
 
 def parse_args(argv=None):
@@ -295,6 +337,8 @@ def parse_args(argv=None):
     parser.add_argument("--hopeless", type=float, default=3.0,
                         help="stop a trial scoring under this at a rung")
     parser.add_argument("--min_modes", type=int, default=8)
+    parser.add_argument("--max_minutes", type=float, default=10.0,
+                        help="stop a trial too slow to train at full length in this (0: no limit)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--work", default=None, help="run directories (default: beside --out)")
     parser.add_argument("--report", action="store_true", help="print the table of --out")
@@ -310,6 +354,8 @@ def parse_args(argv=None):
             or set(args.confirm_seeds) & set(args.select_seeds)):
         parser.error("--rungs must increase, --trials >= 1, --eta >= 2, --select_seeds "
                      "non-empty and apart from --confirm_seeds")
+    args.longest = max(args.rungs[-1], args.confirm_steps or (
+        base_max_steps(SPACES[args.space][0]) if args.confirm_seeds else 0))
     args.out = args.out or os.path.join(ROOT, "docs", "results", f"sweep_{args.space}.json")
     args.work = args.work or os.path.splitext(args.out)[0] + "_runs"
     return args

@@ -3,6 +3,7 @@ flags, seed and steps, so the successive halving, the early stops, the selection
 and the resume after an interruption are checked exactly."""
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks import sweep
@@ -15,7 +16,8 @@ def fake_score(flags, steps, seed):
     score += 0.5 if flags.get("g_ema") else 0.0
     score -= 4.0 if flags.get("g_learning_rate") == "0.001" else 0.0
     return dict(classifier_score=score, modes=10 if score > 4 else 5, recall=0.5,
-                precision=0.8, frechet_distance=10.0, seconds=1.0)
+                precision=0.8, frechet_distance=10.0, seconds=1.0,
+                steps_per_sec=20.0 if flags.get("batch_size") == "64" else 100.0)
 
 
 @pytest.fixture
@@ -114,3 +116,26 @@ def test_the_winner_and_the_base_are_measured_on_fresh_seeds_at_full_length(tmp_
         fake_score(winner["flags"], full, s)["classifier_score"] for s in (3, 4, 5)) / 3, abs=1e-3)
     with pytest.raises(SystemExit):
         sweep.parse_args(["--select_seeds=0,1,3"])  # a confirmation seed among the selection's
+
+
+def test_a_trial_too_slow_for_ten_minutes_at_full_length_stops_at_the_first_rung(tmp_path, calls):
+    # 24,000 steps (the confirmation's length) at 20 steps/s: 20 minutes.
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+                "--eta=2"])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    slow = [t for t in state["trials"] if t["flags"].get("batch_size") == "64"]
+    assert slow and all(t["stopped_at"] == 1000 and t["minutes_at_full_length"] == 20.0
+                        for t in slow)
+    assert all(t["minutes_at_full_length"] == 4.0 for t in state["trials"] if t not in slow)
+
+
+def test_marginal_effects_read_each_flag_value_from_the_first_rung(tmp_path, calls):
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+                "--confirm_seeds="])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    effects = sweep.marginal_effects(state)
+    scores = [(t["flags"], t["results"]["1000/0"]["classifier_score"]) for t in state["trials"]]
+    with_it = [v for f, v in scores if f.get("lecam_weight") == "0.1"]
+    without = [v for f, v in scores if f.get("lecam_weight") != "0.1"]
+    assert effects["lecam_weight=0.1"] == (round(np.mean(with_it) - np.mean(without), 2),
+                                           len(with_it))

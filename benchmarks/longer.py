@@ -1,0 +1,114 @@
+"""Is a flagfile safe to run longer? Each seed trains it to --factor times its --max_steps,
+evaluating every 1/6 of its length, and reports three scores of the same run:
+
+- at its length: the in-run evaluation at --max_steps (the run as the flagfile ends it);
+- served at twice it: the checkpoint a user's tools restore by default after the longer
+  run (`checkpoints/best-STEP`, the best in-run evaluation), scored again on 1,000 fresh
+  latent codes (another seed's), so that picking the best of many noisy evaluations does
+  not flatter it;
+- last at twice it: the in-run evaluation at the last step (what the run ends with).
+
+    python benchmarks/longer.py --flagfile=dcgan_cpu [--seeds=0,1,2] [--factor=2]
+        [--out=docs/results/longer_dcgan_cpu.json] [--work=DIR]
+
+Issue 28's target: "served" within 0.2 of "at its length" (mean of the seeds). Runs
+resume where they stopped when rerun; results go to the JSON after each seed.
+"""
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+EVALUATIONS_PER_LENGTH = 6
+FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
+
+
+def flagfile_steps(path):
+    with open(path) as f:
+        for line in f:
+            if line.startswith("--max_steps="):
+                return int(line.split("=", 1)[1])
+    raise SystemExit(f"{path} sets no --max_steps")
+
+
+def fresh_score(run_dir):
+    """The metrics of the run's default checkpoint (the best) on fresh latent codes."""
+    from gan_tf.data import load
+    from gan_tf.evaluation import GeneratorEvaluator
+    from gan_tf.runs.restore import restore_models
+    config, generator, _, path = restore_models(run_dir)
+    config = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
+    evaluator = GeneratorEvaluator(config, load(config.dataset, config.data_dir))
+    return dict(evaluator(generator), checkpoint=os.path.basename(path))
+
+
+def measure(flagfile, seed, factor, work):
+    path = os.path.join(ROOT, "flags", f"{flagfile}.cfg")
+    length = flagfile_steps(path)
+    run_dir = os.path.join(work, f"{flagfile}_seed{seed}")
+    cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), f"--flagfile={path}",
+           "--dataset=mnist_5k", f"--seed={seed}", f"--output_dir={run_dir}",
+           f"--max_steps={factor * length}", f"--eval_every={length // EVALUATIONS_PER_LENGTH}",
+           "--progress_seconds=0"]
+    start = time.time()
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
+    with open(os.path.join(run_dir, "eval.json")) as f:
+        evals = json.load(f)
+    at = {e["step"]: e for e in evals["evaluations"]}
+    keys = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
+    served = fresh_score(run_dir)
+    return dict(seed=seed, length=length, steps=factor * length,
+                seconds=round(time.time() - start, 1),
+                at_length={k: at[length][k] for k in keys},
+                served={k: float(served[k]) for k in keys}, served_checkpoint=served["checkpoint"],
+                last={k: evals["final"][k] for k in keys},
+                curve=[(e["step"], round(e["classifier_score"], 3)) for e in evals["evaluations"]])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--flagfile", required=True, help="a name in flags/, without .cfg")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--factor", type=int, default=2)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--work", default=None)
+    args = parser.parse_args()
+    if not os.path.exists(os.path.join(ROOT, "flags", f"{args.flagfile}.cfg")):
+        parser.error(f"no flags/{args.flagfile}.cfg")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = args.out or os.path.join(ROOT, "docs", "results", f"longer_{args.flagfile}.json")
+    work = args.work or os.path.join(os.path.dirname(out), f"longer_{args.flagfile}_runs")
+    doc = dict(command="python " + " ".join(sys.argv), flagfile=args.flagfile,
+               factor=args.factor, runs=[])
+    if os.path.exists(out):
+        with open(out) as f:
+            doc["runs"] = [r for r in json.load(f).get("runs", []) if r["seed"] in seeds]
+    from benchmarks.sweep import cpu_name
+    doc["cpu"] = cpu_name()
+    for seed in seeds:
+        if any(r["seed"] == seed for r in doc["runs"]):
+            continue
+        doc["runs"].append(measure(args.flagfile, seed, args.factor, work))
+        r = doc["runs"][-1]
+        print(f"seed {seed}: at {r['length']} {r['at_length']['classifier_score']:.3f}, served "
+              f"({r['served_checkpoint']}) {r['served']['classifier_score']:.3f}, last "
+              f"{r['last']['classifier_score']:.3f}", flush=True)
+        runs = doc["runs"]
+        doc["mean"] = {part: round(sum(r[part]["classifier_score"] for r in runs) / len(runs), 3)
+                       for part in ("at_length", "served", "last")}
+        doc["served_minus_at_length"] = round(doc["mean"]["served"] - doc["mean"]["at_length"], 3)
+        with open(out + ".tmp", "w") as f:
+            json.dump(doc, f, indent=1)
+        os.replace(out + ".tmp", out)
+    print(json.dumps({k: doc.get(k) for k in ("mean", "served_minus_at_length")}))
+
+
+if __name__ == "__main__":
+    main()
