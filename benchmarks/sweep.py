@@ -113,24 +113,28 @@ def command_flags(flags, steps, final_steps):
     return out + [f"--max_steps={steps}"]
 
 
-def train(run_dir, base, flags, steps, final_steps, seed):
-    """Trains (or resumes) one trial's run to `steps`; returns its final evaluation."""
+def train(run_dir, base, flags, steps, final_steps, seed, max_seconds=None):
+    """Trains (or resumes) one trial's run to `steps` (or until `max_seconds`: a run too
+    slow for the budget stops early, its evaluation then at the step it reached); returns
+    its final evaluation."""
     cmd = [sys.executable, os.path.join(ROOT, "train_main.py"),
            f"--flagfile={os.path.join(ROOT, base)}", "--dataset=mnist_5k", f"--seed={seed}",
            f"--output_dir={run_dir}", "--eval_every=100000000", "--progress_seconds=0",
            *command_flags(flags, steps, final_steps)]
+    if max_seconds:
+        cmd.append(f"--max_seconds={int(max_seconds)}")
     start = time.time()
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-2000:]}")
     with open(os.path.join(run_dir, "eval.json")) as f:
         final = json.load(f)["final"]
-    if final["step"] != steps:
+    if final["step"] != steps and not max_seconds:
         raise SystemExit(f"{run_dir}: evaluated at step {final['step']}, not {steps}")
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         rate = json.loads(f.readlines()[-1])["steps_per_sec"]
     return dict({k: final[k] for k in SCORES}, seconds=round(time.time() - start, 1),
-                steps_per_sec=round(rate, 1))
+                steps_per_sec=round(rate, 1), step=final["step"])
 
 
 class Sweep:
@@ -158,14 +162,23 @@ class Sweep:
         return trial["results"].get(f"{steps}/{seed}")
 
 
-def run_rung(sweep, args, alive, steps, seeds):
-    """Trains every alive trial to `steps` on `seeds`, recording each result."""
+def time_cap(args, steps):
+    """Seconds a first-rung run of `steps` may take: a quarter more than a trial at the
+    --max_minutes pace needs, and 20 s to start and evaluate (None without a limit)."""
+    if not args.max_minutes:
+        return None
+    return 1.25 * steps * args.max_minutes * 60 / args.longest + 20
+
+
+def run_rung(sweep, args, alive, steps, seeds, cap=None):
+    """Trains every alive trial to `steps` on `seeds` (within `cap` seconds each, if
+    given), recording each result."""
     for trial in alive:
         for seed in seeds:
             if sweep.result(trial, steps, seed) is None:
                 run_dir = os.path.join(args.work, f"trial{trial['id']:02d}_seed{seed}")
                 got = train(run_dir, sweep.state["base"], trial["flags"], steps,
-                            args.rungs[-1], seed)
+                            args.rungs[-1], seed, cap)
                 trial["results"][f"{steps}/{seed}"] = got
                 sweep.save()
                 print(f"trial {trial['id']:2d} seed {seed} step {steps}: score "
@@ -197,7 +210,8 @@ def search(args):
         # The trials that reach this rung (on a rerun, those an earlier pass stopped here
         # or later too: the decision below is made again from the same results).
         alive = [t for t in trials if t["stopped_at"] is None or t["stopped_at"] >= steps]
-        run_rung(sweep, args, alive, steps, [first_seed])
+        run_rung(sweep, args, alive, steps, [first_seed],
+                 time_cap(args, steps) if r == 0 and len(args.rungs) > 1 else None)
         scored = sorted(alive, key=lambda t: (-sweep.result(t, steps, first_seed)["classifier_score"],
                                               t["id"]))
         if r == len(args.rungs) - 1:
@@ -206,8 +220,11 @@ def search(args):
         keep = max(1, math.ceil(len(scored) / args.eta))
         if r == 0 and args.max_minutes:
             for trial in scored:
-                rate = sweep.result(trial, steps, first_seed)["steps_per_sec"]
-                trial["minutes_at_full_length"] = round(args.longest / rate / 60, 1)
+                res = sweep.result(trial, steps, first_seed)
+                minutes = args.longest / res["steps_per_sec"] / 60
+                if res.get("step", steps) < steps:  # stopped by the time cap
+                    minutes = max(minutes, args.max_minutes * 1.25)
+                trial["minutes_at_full_length"] = round(minutes, 1)
         fast = [t for t in scored
                 if t.get("minutes_at_full_length", 0) <= (args.max_minutes or float("inf"))]
         promoted = []

@@ -24,7 +24,7 @@ def fake_score(flags, steps, seed):
 def calls(monkeypatch):
     made = []
 
-    def train(run_dir, base, flags, steps, final_steps, seed):
+    def train(run_dir, base, flags, steps, final_steps, seed, max_seconds=None):
         made.append((run_dir, steps, seed))
         return fake_score(flags, steps, seed)
     monkeypatch.setattr(sweep, "train", train)
@@ -67,7 +67,7 @@ def test_halving_keeps_the_best_third_and_picks_the_best_mean_over_seeds(tmp_pat
 
 def test_an_interrupted_sweep_goes_on_without_training_anything_twice(tmp_path, monkeypatch,
                                                                      calls):
-    def flaky(run_dir, base, flags, steps, final_steps, seed):
+    def flaky(run_dir, base, flags, steps, final_steps, seed, max_seconds=None):
         if len(calls) == 5:
             raise KeyboardInterrupt
         calls.append((run_dir, steps, seed))
@@ -139,3 +139,10 @@ def test_marginal_effects_read_each_flag_value_from_the_first_rung(tmp_path, cal
     without = [v for f, v in scores if f.get("lecam_weight") != "0.1"]
     assert effects["lecam_weight=0.1"] == (round(np.mean(with_it) - np.mean(without), 2),
                                            len(with_it))
+
+
+def test_first_rung_runs_get_a_time_cap_at_the_budgets_pace():
+    args = sweep.parse_args(["--rungs=4000,12000"])  # confirmation at dcgan_cpu's 24,000
+    # 4,000 of 24,000 steps in 10 minutes is 100 s; a quarter more and 20 s to start.
+    assert sweep.time_cap(args, 4000) == pytest.approx(145.0)
+    assert sweep.time_cap(sweep.parse_args(["--max_minutes=0"]), 4000) is None
