@@ -338,6 +338,41 @@ def marginal_effects(state):
     return effects
 
 
+README_BEGIN = "<!-- quality table: python benchmarks/sweep.py --readme (from docs/results/sweep_*.json) -->"
+README_END = "<!-- end of quality table -->"
+
+
+def readme_table(state):
+    """README's table of a sweep's measurement: the base flagfile and the winner on the
+    fresh seeds, mean (min-max) of each score (regenerated, never edited by hand)."""
+    confirmation = state.get("confirmation", {})
+    rows = ["| configuration | fresh seeds, steps | classifier score | modes | recall | "
+            "precision | Fréchet distance | minutes |", "|---|---|---|---|---|---|---|---|"]
+    for trial_id, c in confirmation.items():
+        trial = state["trials"][int(trial_id)]
+        name = (f"`{state['base']}`" if not trial["flags"] else
+                f"`{state['base']}` + " + " ".join(f"`--{k}={v}`" for k, v in trial["flags"].items()))
+
+        def cell(key, digits=2):
+            m = c[key]
+            return f"{m['mean']:.{digits}f} ({m['min']:.{digits}f}-{m['max']:.{digits}f})"
+        rows.append(f"| {name} | {','.join(map(str, c['seeds']))}, {c['steps']:,} | "
+                    f"{cell('classifier_score')} | {cell('modes', 1)} | {cell('recall')} | "
+                    f"{cell('precision')} | {cell('frechet_distance', 1)} | "
+                    f"{c['seconds']['mean'] / 60:.1f} |")
+    return "\n".join(rows)
+
+
+def write_readme(table):
+    """Replaces README's quality table (between its markers) with `table`."""
+    path = os.path.join(ROOT, "README.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n" + table + "\n" + text[end:])
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", choices=sorted(SPACES), default="dcgan_small_data")
@@ -359,6 +394,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--work", default=None, help="run directories (default: beside --out)")
     parser.add_argument("--report", action="store_true", help="print the table of --out")
+    parser.add_argument("--readme", action="store_true",
+                        help="write README's quality table from --out")
     args = parser.parse_args(argv)
     try:
         args.rungs = [int(s) for s in args.rungs.split(",")]
@@ -380,9 +417,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.report:
+    if args.report or args.readme:
         with open(args.out) as f:
-            print(report(json.load(f)))
+            state = json.load(f)
+        print(report(state))
+        if args.readme:
+            write_readme(readme_table(state))
         return
     os.makedirs(args.work, exist_ok=True)
     search(args)
