@@ -24,16 +24,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.sweep import base_max_steps, cpu_name  # noqa: E402
+
 EVALUATIONS_PER_LENGTH = 6
 FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
-
-
-def flagfile_steps(path):
-    with open(path) as f:
-        for line in f:
-            if line.startswith("--max_steps="):
-                return int(line.split("=", 1)[1])
-    raise SystemExit(f"{path} sets no --max_steps")
 
 
 def fresh_score(run_dir):
@@ -49,7 +44,7 @@ def fresh_score(run_dir):
 
 def measure(flagfile, seed, factor, work):
     path = os.path.join(ROOT, "flags", f"{flagfile}.cfg")
-    length = flagfile_steps(path)
+    length = base_max_steps(path)
     run_dir = os.path.join(work, f"{flagfile}_seed{seed}")
     cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), f"--flagfile={path}",
            "--dataset=mnist_5k", f"--seed={seed}", f"--output_dir={run_dir}",
@@ -90,7 +85,6 @@ def main():
     if os.path.exists(out):
         with open(out) as f:
             doc["runs"] = [r for r in json.load(f).get("runs", []) if r["seed"] in seeds]
-    from benchmarks.sweep import cpu_name
     doc["cpu"] = cpu_name()
     for seed in seeds:
         if any(r["seed"] == seed for r in doc["runs"]):

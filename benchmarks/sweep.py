@@ -246,7 +246,9 @@ def search(args):
                                      sweep, winner, args.rungs[-1], args.select_seeds), 3))
     sweep.save()
     if args.confirm_seeds:
-        confirm(sweep, args, [trials[0], winner] if winner["id"] else [winner])
+        chosen = [trials[0]] + [t for t in trials if t["id"] and (
+            t is winner or t["id"] in args.confirm_also)]
+        confirm(sweep, args, chosen)
     print(report(sweep.state))
 
 
@@ -308,7 +310,7 @@ def report(state):
                      f"{state['winner']['mean_classifier_score']} over seeds {seeds}.")
     effects = marginal_effects(state)
     if effects:
-        lines.append(f"\nFirst-rung score with minus without each value (trials with it): "
+        lines.append("\nFirst-rung score with minus without each value (trials with it): "
                      + ", ".join(f"{k} {v:+.2f} ({n})" for k, (v, n) in
                                  sorted(effects.items(), key=lambda kv: -kv[1][0])))
     for trial_id, c in state.get("confirmation", {}).items():
@@ -363,14 +365,18 @@ def readme_table(state):
     return "\n".join(rows)
 
 
+TABLE_FILES = ("README.md", os.path.join("docs", "quality.md"))  # where the table is kept
+
+
 def write_readme(table):
-    """Replaces README's quality table (between its markers) with `table`."""
-    path = os.path.join(ROOT, "README.md")
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text[:start] + "\n" + table + "\n" + text[end:])
+    """Replaces the quality table (between its markers) in README and docs/quality.md."""
+    for name in TABLE_FILES:
+        path = os.path.join(ROOT, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text[:start] + "\n" + table + "\n" + text[end:])
 
 
 def parse_args(argv=None):
@@ -384,6 +390,8 @@ def parse_args(argv=None):
     parser.add_argument("--sample_seed", type=int, default=0)
     parser.add_argument("--confirm_seeds", default="3,4,5",
                         help="fresh seeds the winner and the base are measured on ('': none)")
+    parser.add_argument("--confirm_also", default="",
+                        help="more trial ids to measure on the fresh seeds (e.g. a runner-up)")
     parser.add_argument("--confirm_steps", type=int, default=None,
                         help="their length (default: the base flagfile's --max_steps)")
     parser.add_argument("--hopeless", type=float, default=3.0,
@@ -395,12 +403,13 @@ def parse_args(argv=None):
     parser.add_argument("--work", default=None, help="run directories (default: beside --out)")
     parser.add_argument("--report", action="store_true", help="print the table of --out")
     parser.add_argument("--readme", action="store_true",
-                        help="write README's quality table from --out")
+                        help="write README's (and docs/quality.md's) quality table from --out")
     args = parser.parse_args(argv)
     try:
         args.rungs = [int(s) for s in args.rungs.split(",")]
         args.select_seeds = [int(s) for s in args.select_seeds.split(",")]
         args.confirm_seeds = [int(s) for s in args.confirm_seeds.split(",") if s]
+        args.confirm_also = [int(s) for s in args.confirm_also.split(",") if s]
     except ValueError:
         parser.error("--rungs and --select_seeds take comma-separated integers")
     if (not args.rungs or any(s <= 0 for s in args.rungs) or args.rungs != sorted(set(args.rungs))

@@ -124,3 +124,19 @@ def test_the_flag_reference_is_generated_from_the_flags_and_covers_every_field()
     assert text == flag_docs.markdown(), "run python -m gan_tf.commands.flag_docs"
     rows = set(re.findall(r"^\| `--(\w+)` \|", text, re.M))
     assert {f.name for f in dataclasses.fields(TrainConfig)} <= rows
+
+
+def test_readmes_quality_table_is_the_one_the_sweeps_json_gives():
+    """README's and docs/quality.md's quality table is written by benchmarks/sweep.py
+    --readme from the sweep's results, never by hand: a number changed alone fails here."""
+    import json
+    from benchmarks import sweep
+    with open(os.path.join(ROOT, "docs", "results", "sweep_dcgan_small_data.json"),
+              encoding="utf-8") as f:
+        state = json.load(f)
+    for name in sweep.TABLE_FILES:
+        with open(os.path.join(ROOT, name), encoding="utf-8") as f:
+            text = f.read()
+        block = text[text.index(sweep.README_BEGIN) + len(sweep.README_BEGIN):
+                     text.index(sweep.README_END)]
+        assert state["confirmation"] and block.strip() == sweep.readme_table(state), name

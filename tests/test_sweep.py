@@ -146,3 +146,16 @@ def test_first_rung_runs_get_a_time_cap_at_the_budgets_pace():
     # 4,000 of 24,000 steps in 10 minutes is 100 s; a quarter more and 20 s to start.
     assert sweep.time_cap(args, 4000) == pytest.approx(145.0)
     assert sweep.time_cap(sweep.parse_args(["--max_minutes=0"]), 4000) is None
+
+
+def test_a_runner_up_can_be_measured_on_the_fresh_seeds_too(tmp_path, calls):
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"]
+    sweep.main(argv)
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    other = next(t["id"] for t in state["trials"]
+                 if t["id"] not in (0, state["winner"]["id"]) and t["stopped_at"] is None)
+    before = len(calls)
+    sweep.main(argv + [f"--confirm_also={other}"])
+    assert len(calls) - before == 3  # only the runner-up's three fresh seeds are new
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    assert set(state["confirmation"]) == {"0", str(state["winner"]["id"]), str(other)}
