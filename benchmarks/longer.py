@@ -25,7 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.sweep import base_max_steps, cpu_name  # noqa: E402
+from benchmarks.sweep import base_max_steps, cpu_name, read_json, write_json  # noqa: E402
 
 EVALUATIONS_PER_LENGTH = 6
 FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
@@ -83,8 +83,8 @@ def main():
     doc = dict(command="python " + " ".join(sys.argv), flagfile=args.flagfile,
                factor=args.factor, runs=[])
     if os.path.exists(out):
-        with open(out) as f:
-            doc["runs"] = [r for r in json.load(f).get("runs", []) if r["seed"] in seeds]
+        runs = read_json(out, "a results file").get("runs", [])
+        doc["runs"] = [r for r in runs if isinstance(r, dict) and r.get("seed") in seeds]
     doc["cpu"] = cpu_name()
     for seed in seeds:
         if any(r["seed"] == seed for r in doc["runs"]):
@@ -98,9 +98,7 @@ def main():
         doc["mean"] = {part: round(sum(r[part]["classifier_score"] for r in runs) / len(runs), 3)
                        for part in ("at_length", "served", "last")}
         doc["served_minus_at_length"] = round(doc["mean"]["served"] - doc["mean"]["at_length"], 3)
-        with open(out + ".tmp", "w") as f:
-            json.dump(doc, f, indent=1)
-        os.replace(out + ".tmp", out)
+        write_json(out, doc)
     print(json.dumps({k: doc.get(k) for k in ("mean", "served_minus_at_length")}))
 
 

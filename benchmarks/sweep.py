@@ -38,6 +38,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from gan_tf import fileio  # noqa: E402
+from gan_tf.errors import LogFileError  # noqa: E402
 
 # name -> (base flagfile, {flag: values}); each value a string as on the command line,
 # "" for the flag left out (its base value).
@@ -137,26 +141,59 @@ def train(run_dir, base, flags, steps, final_steps, seed, max_seconds=None):
                 steps_per_sec=round(rate, 1), step=final["step"])
 
 
+def read_json(path, what):
+    """A results file of the benchmarks, read whole; SystemExit in one line when it cannot
+    be read or is not a JSON object (its size is that of a results file: read at once)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = fileio.loads_json(f.read())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}")
+    if not isinstance(value, dict):
+        raise SystemExit(f"{path} is not {what}: a JSON object was expected")
+    return value
+
+
+def check_trials(path, state):
+    """The trials of a sweep file, each a dict of flags drawn from its space: what the
+    file says is only ever passed to train_main.py as one of those flags."""
+    space = state.get("space", {})
+    trials = state.get("trials", [])
+    for i, trial in enumerate(trials if isinstance(trials, list) else [None]):
+        flags = trial.get("flags") if isinstance(trial, dict) else None
+        if (not isinstance(flags, dict) or trial.get("id") != i
+                or not isinstance(trial.get("results"), dict)
+                or any(value not in space.get(name, ()) for name, value in flags.items())):
+            raise SystemExit(f"{path}: trial {i} is not one this sweep's space can draw: "
+                             "remove the file to start over")
+
+
+def write_json(path, value):
+    """`value` to `path` as JSON, replaced whole (never half written); SystemExit in one
+    line when it cannot be written."""
+    try:
+        fileio.atomic_write(path, json.dumps(value, indent=1).encode("utf-8"))
+    except LogFileError as e:
+        raise SystemExit(str(e))
+
+
 class Sweep:
     """The search's state, the JSON file it is written to after every result."""
 
     def __init__(self, path, header):
         self.path = path
-        self.state = dict(header, trials=[], rungs_done=[])
+        self.state = dict(header, trials=[])
         if os.path.exists(path):
-            with open(path) as f:
-                old = json.load(f)
+            old = read_json(path, "a sweep")
             for key in header:
                 if key not in ("command", "cpu") and old.get(key) != header[key]:
                     raise SystemExit(f"{path} holds a sweep with another {key}: "
                                      "give another --out, or remove it to start over")
+            check_trials(path, old)
             self.state = dict(old, command=header["command"])
 
     def save(self):
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.state, f, indent=1)
-        os.replace(tmp, self.path)
+        write_json(self.path, self.state)
 
     def result(self, trial, steps, seed):
         return trial["results"].get(f"{steps}/{seed}")
@@ -170,21 +207,27 @@ def time_cap(args, steps):
     return 1.25 * steps * args.max_minutes * 60 / args.longest + 20
 
 
+def train_trial(sweep, args, trial, seed, steps, key, run_name, final_steps, cap=None):
+    """Trains `trial` on `seed` to `steps` in args.work/run_name unless its result `key`
+    is recorded already; records it (the file saved at once) and prints a line."""
+    if key in trial["results"]:
+        return
+    got = train(os.path.join(args.work, run_name), sweep.state["base"], trial["flags"], steps,
+                final_steps, seed, cap)
+    trial["results"][key] = got
+    sweep.save()
+    print(f"{key}, trial {trial['id']:2d}: score {got['classifier_score']:.3f}, "
+          f"{got['modes']} modes, recall {got['recall']:.3f} ({got['seconds']:.0f} s) "
+          f"{trial['flags']}", flush=True)
+
+
 def run_rung(sweep, args, alive, steps, seeds, cap=None):
     """Trains every alive trial to `steps` on `seeds` (within `cap` seconds each, if
     given), recording each result."""
     for trial in alive:
         for seed in seeds:
-            if sweep.result(trial, steps, seed) is None:
-                run_dir = os.path.join(args.work, f"trial{trial['id']:02d}_seed{seed}")
-                got = train(run_dir, sweep.state["base"], trial["flags"], steps,
-                            args.rungs[-1], seed, cap)
-                trial["results"][f"{steps}/{seed}"] = got
-                sweep.save()
-                print(f"trial {trial['id']:2d} seed {seed} step {steps}: score "
-                      f"{got['classifier_score']:.3f}, {got['modes']} modes, recall "
-                      f"{got['recall']:.3f} ({got['seconds']:.0f} s) {trial['flags']}",
-                      flush=True)
+            train_trial(sweep, args, trial, seed, steps, f"{steps}/{seed}",
+                        f"trial{trial['id']:02d}_seed{seed}", args.rungs[-1], cap)
 
 
 def mean_score(sweep, trial, steps, seeds):
@@ -265,14 +308,8 @@ def confirm(sweep, args, trials):
     steps = args.confirm_steps or base_max_steps(sweep.state["base"])
     for trial in trials:
         for seed in args.confirm_seeds:
-            key = f"confirm {steps}/{seed}"
-            if key not in trial["results"]:
-                run_dir = os.path.join(args.work, f"confirm_trial{trial['id']:02d}_seed{seed}")
-                trial["results"][key] = train(run_dir, sweep.state["base"], trial["flags"],
-                                              steps, steps, seed)
-                sweep.save()
-                print(f"confirm trial {trial['id']} seed {seed}: {trial['results'][key]}",
-                      flush=True)
+            train_trial(sweep, args, trial, seed, steps, f"confirm {steps}/{seed}",
+                        f"confirm_trial{trial['id']:02d}_seed{seed}", steps)
     sweep.state["confirmation"] = {
         str(t["id"]): summary([t["results"][f"confirm {steps}/{s}"] for s in args.confirm_seeds],
                               steps, args.confirm_seeds) for t in trials}
@@ -427,8 +464,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if args.report or args.readme:
-        with open(args.out) as f:
-            state = json.load(f)
+        state = read_json(args.out, "a sweep")
+        check_trials(args.out, state)
         print(report(state))
         if args.readme:
             write_readme(readme_table(state))

@@ -159,3 +159,27 @@ def test_a_runner_up_can_be_measured_on_the_fresh_seeds_too(tmp_path, calls):
     assert len(calls) - before == 3  # only the runner-up's three fresh seeds are new
     state = json.loads((tmp_path / "sweep.json").read_text())
     assert set(state["confirmation"]) == {"0", str(state["winner"]["id"]), str(other)}
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "cannot read a sweep"), ("[1, 2]", "not a sweep"), ("", "cannot read a sweep")])
+def test_a_damaged_sweep_file_is_one_line_not_a_traceback(tmp_path, calls, content, message):
+    (tmp_path / "sweep.json").write_text(content)
+    for extra in ([], ["--report"]):
+        with pytest.raises(SystemExit, match=message):
+            sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+                        "--confirm_seeds=", *extra])
+    assert calls == []
+
+
+def test_a_sweep_file_cannot_make_the_sweep_train_flags_outside_its_space(tmp_path, calls):
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000",
+            "--confirm_seeds="]
+    sweep.main(argv)
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    state["trials"][3]["flags"] = {"output_dir": "/etc"}
+    (tmp_path / "sweep.json").write_text(json.dumps(state))
+    calls.clear()
+    with pytest.raises(SystemExit, match="trial 3 is not one this sweep's space can draw"):
+        sweep.main(argv)
+    assert calls == []

@@ -161,13 +161,8 @@ class GANTrainer(tf.Module):
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
                   if self.num_classes else None)
-        x, h = self._d_input(tf.concat([real, fake], 0), rand), None
-        if getattr(self.discriminator, "separate_batches", False):  # as TF1 code called it
-            outs = [self.discriminator(part, training=True, seed=seed) for part in (x[:n], x[n:])]
-            probs, logits = (tf.concat(parts, 0) for parts in zip(*outs))
-        else:
-            (probs, logits), h = discriminate(self.discriminator, x, seed, labels,
-                                                   features=bool(self.num_codes))
+        x = self._d_input(tf.concat([real, fake], 0), rand)
+        (probs, logits), h = self._d_pass(x, n, seed, labels, features=bool(self.num_codes))
         d_loss, d_loss_real, d_loss_fake = self._d_loss(logits[:n], logits[n:], rand)
         metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                        d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
@@ -178,13 +173,14 @@ class GANTrainer(tf.Module):
         code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
         return metrics, logits[n:], d_loss + penalty + code + self._regularization(metrics, "d")
 
-    def _d_logits(self, x, n, seed, labels):
-        """D's logits of a real-then-fake batch x (n real), called as the main pass calls
-        it: in two calls for a legacy D that needs them."""
+    def _d_pass(self, x, n, seed, labels, features=False):
+        """((probs, logits), h) of D on a real-then-fake batch x (n real), as `discriminate`
+        gives them; a legacy D that needs them in two calls, as TF1 code called it (its h
+        None)."""
         if getattr(self.discriminator, "separate_batches", False):
-            return tf.concat([self.discriminator(part, training=True, seed=seed)[1]
-                              for part in (x[:n], x[n:])], 0)
-        return self.discriminator(x, training=True, seed=seed, labels=labels)[1]
+            outs = [self.discriminator(part, training=True, seed=seed) for part in (x[:n], x[n:])]
+            return tuple(tf.concat(parts, 0) for parts in zip(*outs)), None
+        return discriminate(self.discriminator, x, seed, labels, features=features)
 
     def _lecam(self, real_logits, fake_logits):
         """--lecam_weight's term of D's loss (against the averages so far), then the
@@ -206,8 +202,8 @@ class GANTrainer(tf.Module):
         0.0 when off."""
         if not self.config.bcr_weight:
             return 0.0
-        augmented = self._d_logits(augmentations.translation(x, rand.local_seed()), n, seed,
-                                   labels)
+        (_, augmented), _ = self._d_pass(augmentations.translation(x, rand.local_seed()), n,
+                                         seed, labels)
         weight = self.config.bcr_weight
         return (losses.consistency_penalty(logits[:n], augmented[:n], weight)
                 + losses.consistency_penalty(logits[n:], augmented[n:], weight))
@@ -369,7 +365,7 @@ class GANTrainer(tf.Module):
             metrics = {**d_metrics, **self.generator_step(rand)}
         if self.config.augment_target:
             metrics["augment_p"] = self.levers["augment_p"].read_value()
-        return tf.stack([tf.cast(metrics[name], tf.float32) for name in self.metric_keys])
+        return tf.stack([metrics[name] for name in self.metric_keys])
 
     @tf.function
     def train_steps(self, iterator, num_steps):
