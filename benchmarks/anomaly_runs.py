@@ -35,10 +35,13 @@ def train(flagfile, max_steps, seed, out_dir, exclude=(), dataset="mnist_5k", da
     return _run(cmd, f"training {out_dir}")
 
 
-def score(run_dir, out_csv, inversion_steps, images=None, features_k=anomaly.FEATURE_NEIGHBOURS):
-    """`python -m gan_tf.anomaly` on the run: (its CSV rows in image order, seconds taken)."""
+def score(run_dir, out_csv, inversion_steps, images=None, features_k=anomaly.FEATURE_NEIGHBOURS,
+          scores=anomaly.SCORES):
+    """`python -m gan_tf.anomaly` on the run with `scores`: (its CSV rows in image order,
+    seconds taken)."""
     cmd = [sys.executable, "-m", "gan_tf.anomaly", f"--run_dir={run_dir}", f"--out={out_csv}",
-           f"--inversion_steps={inversion_steps}", f"--features_k={features_k}", "--overwrite"]
+           f"--inversion_steps={inversion_steps}", f"--features_k={features_k}",
+           "--scores=" + ",".join(scores), "--overwrite"]
     if images:
         cmd.append(f"--images={images}")
     seconds = _run(cmd, f"scoring {run_dir}")
@@ -48,9 +51,10 @@ def score(run_dir, out_csv, inversion_steps, images=None, features_k=anomaly.FEA
 
 
 def aurocs(rows, positive):
-    """{score: AUROC of the rows' scores for `positive` (the anomalies)}."""
+    """{score: AUROC of the rows' scores for `positive` (the anomalies)}, for each score
+    of gan_tf.anomaly the rows hold."""
     return {name: metrics.auroc([float(r[name]) for r in rows], positive)
-            for name in anomaly.SCORES}
+            for name in anomaly.SCORES if rows and name in rows[0]}
 
 
 def machine():
