@@ -155,6 +155,9 @@ def parse_args(argv=None):
                         + ",".join(anomaly.SCORES) + ")")
     parser.add_argument("--knn", action=argparse.BooleanOptionalAction, default=True,
                         help="one_class: k-nearest neighbours on the pixels beside the GAN")
+    parser.add_argument("--knn_k", type=positive, default=5,
+                        help="the pixel baseline's k (Euclidean distance, mean over the k "
+                        "nearest training images; 5, as scikit-learn's default)")
     parser.add_argument("--dataset", choices=("mnist_5k", "mnist", "fashion_mnist"),
                         default="mnist_5k", help="one_class only; mnist: full MNIST from "
                         "--data_dir; fashion_mnist: full Fashion-MNIST (" + FASHION_HINT + ")")

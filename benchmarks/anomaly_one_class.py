@@ -196,6 +196,8 @@ def class_label(dataset, c):
 
 
 def _cell(stat):
+    if stat is None:
+        return ""
     if stat["seeds"] > 1:
         return f"{stat['mean']:.3f} ({stat['min']:.3f}-{stat['max']:.3f})"
     return f"{stat['mean']:.3f}"
@@ -223,7 +225,8 @@ def table(results):
     for c in results["classes"]:
         mine = [r for r in runs if r["class"] == c]
         lines.append(f"| {class_label(results['dataset'], c)} | "
-                     + " | ".join(_cell(results["auroc"][n]["per_class"][str(c)]) for n in names)
+                     + " | ".join(_cell(results["auroc"][n]["per_class"].get(str(c)))
+                                  for n in names)
                      + f" | {np.mean([r['train_seconds'] for r in mine]):.0f}"
                      f" | {np.mean([r['score_seconds'] for r in mine]):.0f} |")
     means = []
@@ -255,7 +258,7 @@ def published_table(results, score="features"):
     seeds = len(results["seeds"])
     rows = [ours(score, f"gan_tf, {score} score (mean of {seeds} seed{'s' if seeds > 1 else ''})")]
     if KNN in results["auroc"]:
-        rows.append(ours(KNN, f"k-nearest neighbours on pixels, k = {results['features_k']}"))
+        rows.append(ours(KNN, f"k-nearest neighbours on pixels, k = {results['baseline']['k']}"))
     for method, per_class, mean, source in published:
         cells = [f"{v:.1f}" for v in per_class] if per_class else [""] * NUM_CLASSES
         rows.append(f"| {method} | " + " | ".join(cells) + f" | {mean:.1f} | {source} |")
@@ -283,8 +286,8 @@ def run(args, header):
               flush=True)
     baseline = None
     if args.knn:
-        per_class, seconds = knn_baseline(data, args.classes, args.features_k)
-        baseline = {"k": args.features_k, "metric": "euclidean, raw pixels",
+        per_class, seconds = knn_baseline(data, args.classes, args.knn_k)
+        baseline = {"k": args.knn_k, "metric": "euclidean, raw pixels",
                     "per_class": per_class, "seconds": round(seconds, 1)}
     wanted_runs = lambda: [r for key, r in runs.items()  # noqa: E731
                            if key[0] in args.classes and key[1] in args.seeds]

@@ -140,3 +140,18 @@ def test_readmes_quality_table_is_the_one_the_sweeps_json_gives():
         block = text[text.index(sweep.README_BEGIN) + len(sweep.README_BEGIN):
                      text.index(sweep.README_END)]
         assert state["confirmation"] and block.strip() == sweep.readme_table(state), name
+
+
+def test_anomaly_page_holds_the_fashion_table_its_json_gives():
+    """docs/anomaly.md's Fashion-MNIST one-class tables (the results and the published rows
+    beside them) are what `benchmarks/anomaly.py --table` prints from the results file, and
+    README's summary quotes the same mean."""
+    from benchmarks import anomaly as bench
+    from benchmarks import anomaly_one_class
+    results = anomaly_one_class.load(os.path.join(ROOT, "docs", "results",
+                                                  "anomaly_fashion_one_class.json"))
+    assert results["classes"] == list(range(10)) and results["seeds"] == [0, 1, 2]
+    with open(os.path.join(ROOT, "docs", "anomaly.md"), encoding="utf-8") as f:
+        assert bench.any_table(results) in f.read()
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        assert f"{results['auroc']['features']['mean_auroc']:.3f}" in f.read()

@@ -117,13 +117,15 @@ def test_a_seed_missing_a_class_has_no_per_seed_mean():
 def test_fashion_table_sits_beside_the_published_rows():
     runs = [{**fake_run(c, 0, 0.9 + c / 100), "train_images": 6000, "test_images": 10000}
             for c in range(10)]
-    results = anomaly_one_class.summarize({**HEADER, "dataset": "fashion_mnist"}, runs)
+    results = anomaly_one_class.summarize({**HEADER, "dataset": "fashion_mnist"}, runs,
+                                          {"k": 3, "per_class": {"0": 0.8}, "seconds": 1.0})
     table = bench.any_table(results).splitlines()
     assert table[4].startswith("| 0 T-shirt/top | 0.600 | 0.900 |")
     published = table[table.index("") + 1 + table[2:].index("") + 1:]
     assert published[0].startswith("| method | 0 T-shirt/top | 1 trouser |")
     assert published[2].startswith("| gan_tf, features score (mean of 1 seed) | 90.0 | 91.0 |")
     assert published[2].endswith("| **94.5** | this page |")
+    assert published[3] == "| k-nearest neighbours on pixels, k = 3 | 80.0 |" + "  |" * 9 + "  | this page |"
     assert ("| GOAD (Bergman & Hoshen 2020) | 94.1 | 98.5 | 90.8 | 91.6 | 91.4 | 94.8 | 83.4 | "
             "97.9 | 98.9 | 99.2 | 94.1 | GOAD Table 2 |") in published
     assert published[-1] == ("| ADGAN (Deecke et al. 2018) |" + "  |" * 10
@@ -224,7 +226,7 @@ def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsy
     flagfile.write_text("--model=mlp\n--g_hidden=16\n--d_hidden=16\n--z_dim=8\n--batch_size=4\n")
     out = tmp_path / "fashion_one_class.json"
     argv = ["--protocol=one_class", "--dataset=fashion_mnist", f"--data_dir={fashion}",
-            "--classes=0,6", "--max_steps=3", "--inversion_steps=2", "--features_k=2",
+            "--classes=0,6", "--max_steps=3", "--inversion_steps=2", "--features_k=2", "--knn_k=3",
             f"--flagfile={flagfile}", f"--work_dir={tmp_path / 'work'}", f"--out={out}"]
     bench.main(argv)
     printed = capsys.readouterr().out.splitlines()
@@ -238,7 +240,8 @@ def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsy
         assert r["train_images"] == 12 and r["test_images"] == 40 and r["test_normal"] == 4
         assert set(r["auroc"]) == set(anomaly.SCORES)
         assert all(0.0 <= a <= 1.0 for a in r["auroc"].values())
-        knn = anomaly_one_class.knn_pixel_scores(test_images, train_images[train_labels == r["class"]], 2)
+        knn = anomaly_one_class.knn_pixel_scores(test_images,
+                                                 train_images[train_labels == r["class"]], 3)
         assert results["baseline"]["per_class"][str(r["class"])] == pytest.approx(
             metrics.auroc(knn, test_labels != r["class"]))
     assert any(line.startswith("| GOAD (Bergman & Hoshen 2020) | 94.1 |") for line in printed)
