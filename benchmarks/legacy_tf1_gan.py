@@ -48,12 +48,14 @@ class LegacyGAN:
     """Builds, trains, saves and restores the legacy graph in its own tf.Graph."""
 
     def __init__(self, z_size=100, n_units=128, smooth=0.1, learning_rate=0.002,
-                 scopes=("generator", "discriminator"), seed=0):
+                 scopes=("generator", "discriminator"), seed=0, inputs=None):
+        """`inputs`: a function building (real, z) tensors in the graph, e.g. from a
+        tf.data iterator, instead of the notebook's two placeholders."""
         self.z_size, self.scopes = z_size, scopes
         self.graph = tf.Graph()
         with self.graph.as_default():
             v1.set_random_seed(seed)
-            self.input_real, self.input_z = model_inputs(784, z_size)
+            self.input_real, self.input_z = (inputs or (lambda: model_inputs(784, z_size)))()
             self.g_model, _ = generator(self.input_z, 784, n_units, scope=scopes[0])
             self.d_model_real, self.d_logits_real = discriminator(self.input_real, n_units,
                                                                   scope=scopes[1])

@@ -5,7 +5,13 @@
 
 Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   tf1_session    the legacy TF1 MLP GAN graph (benchmarks/legacy_tf1_gan.py) run
-                 with Session.run and feed_dict, one D and one G minimize per step;
+                 with Session.run and feed_dict, one D and one G minimize per step,
+                 a random index batch gathered and float64 z fed (as first written here);
+  tf1_session_fast  the same loop with contiguous slices of each epoch's shuffle and
+                 float32 z: the fastest feed_dict loop of the notebook's shape;
+  tf1_dataset    the same graph fed by a tf.data one-shot iterator, z drawn in the graph;
+                 the MLP ratios are given against each and against the fastest
+                 (`tf1_fastest`), which README quotes;
   tf2_eager      the same model and steps with gan_tf's modules, eagerly;
   gan_tf         gan_tf's GANTrainer.train_steps as train_main.py runs it: the tf.data
                  pipeline, many steps per graph call, per-step metrics read per call;
@@ -14,12 +20,14 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   keras_tutorial the DCGAN loop of the official TensorFlow tutorial: Sequential models,
                  one tf.function step with two GradientTapes, a Python loop over a
                  tf.data dataset, at the same model and batch as gan_tf's DCGAN.
-Within a group the variants' calls interleave (the next call is the variant that has
-run least) until each has run --seconds per round, so that a change in the machine's
-load hits every variant of a group alike; rates are steps over the variant's own
-time, the median over rounds.
+Each variant runs in a process of its own (TensorFlow's thread pools, graph caches and
+allocator are then the variant's alone: a TF1 Session sharing a process with the TF2
+variants ran slower than alone). The processes of a group are started together and
+take turns of 0.5 s (the next turn is the variant that has run least) until each has
+run --seconds per round, so that a change in the machine's load hits every variant of
+a group alike; rates are steps over the variant's own time, the median over rounds.
 
-Also: the default run (`train.train` of TrainConfig's defaults, in this process,
+Also: the default run (`train.train` of TrainConfig's defaults, in a worker process,
 with the default --log_every and with --log_every=1, between the rounds of the
 batch-100 MLP group; see throughput_variants.default_run for its window) as a
 ratio to the benchmark loop at the same settings; the MLP step's achieved GFLOP/s
@@ -32,6 +40,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -50,65 +59,168 @@ DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_r
              z_distribution="normal")  # the tutorial's settings
 
 
-def mlp_group(images, b):
-    group = {"tf1_session": v.tf1_session(images, b), "tf2_eager": v.tf2_eager(images, b)}
-    for jit, bf16 in ((True, False), (False, False), (True, True)):
-        cfg = TrainConfig(model="mlp", batch_size=b, jit_compile=jit, mixed_precision=bf16)
-        group["gan_tf" + "_xla" * jit + "_bf16" * bf16] = v.gan_tf_trainer(cfg, images, 200)
-    return group
+MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16")
+DCGAN_VARIANTS = ("keras_tutorial", "gan_tf", "gan_tf_bf16")
+EXTRAS = "extras"  # a group's worker for its measurements other than steps/s
+CHUNK_SECONDS = 0.5  # a worker runs this long before the next variant's turn
+ANSWER = "@throughput "  # marks a worker's answers on its stdout
 
 
-def dcgan_group(images, b, with_xla):
-    group = {"keras_tutorial": v.keras_tutorial_dcgan(images, b)}
-    for jit, bf16 in ((False, False), (False, True)) + (((True, False),) if with_xla else ()):
-        cfg = TrainConfig(batch_size=b, jit_compile=jit, mixed_precision=bf16, **DCGAN)
-        group["gan_tf" + "_xla" * jit + "_bf16" * bf16] = v.gan_tf_trainer(cfg, images, 2)
-    return group
+def build_variant(gname, name, images):
+    """(step, steps_per_call) of variant `name` of group `gname` ("mlp/b100")."""
+    model, b = gname.split("/b")[0], int(gname.split("/b")[1])
+    if name in v.TF1_VARIANTS:
+        return getattr(v, name)(images, b)
+    if name == "tf2_eager":
+        return v.tf2_eager(images, b)
+    if name == "keras_tutorial":
+        return v.keras_tutorial_dcgan(images, b)
+    jit, bf16 = "_xla" in name, "_bf16" in name
+    settings = dict(model="mlp") if model == "mlp" else DCGAN
+    cfg = TrainConfig(batch_size=b, jit_compile=jit, mixed_precision=bf16, **settings)
+    return v.gan_tf_trainer(cfg, images, 200 if model == "mlp" else 2)
 
 
-def interleaved_rates(group, seconds):
-    """steps/s of each variant of `group`, run until each has run about `seconds`: the
-    next call is always the variant that has run least so far, so the variants'
-    calls interleave whatever their lengths."""
-    spent, steps = dict.fromkeys(group, 0.0), dict.fromkeys(group, 0)
+def extra_value(gname, name, run_steps):
+    """A measurement other than a variant's steps/s, taken in the group's extras worker."""
+    b = int(gname.split("/b")[1])
+    if name == "step_matmuls_gflops":
+        return v.mlp_step_matmuls_gflops(b)
+    if name == "default_run":
+        return v.default_run(run_steps[0])
+    if name == "default_run_log_every_1":
+        return v.default_run(run_steps[1], log_every=1)
+    raise ValueError(f"unknown measurement {name!r}")
+
+
+def worker(spec, run_steps):
+    """A variant in a process of its own (--worker=GROUP/VARIANT): builds and warms it
+    up, says so, then for each line "run SECONDS" on stdin runs calls for that long and
+    answers {"steps", "seconds"}; for "extra NAME", {"value"}. Ends at end of input."""
+    gname, name = spec.rsplit("/", 1)
+    channel, sys.stdout = sys.stdout, sys.stderr  # what the variants print is not an answer
+
+    def answer(value):
+        print(ANSWER + json.dumps(value), file=channel, flush=True)
+    images = data.load_mnist_5k().train_images
+    step, per_call = (None, 0) if name == EXTRAS else build_variant(gname, name, images)
+    if step is not None:
+        step(), step()  # tracing, compilation, caches
+    answer({"ready": True})
+    for line in sys.stdin:
+        command, arg = line.split()
+        if command == "extra":
+            answer({"value": extra_value(gname, arg, run_steps)})
+            continue
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < float(arg):
+            step()
+            steps += per_call
+        answer({"steps": steps, "seconds": time.perf_counter() - start})
+
+
+class Worker:
+    """The parent's handle on a worker process."""
+
+    def __init__(self, spec, quick):
+        cmd = [sys.executable, os.path.abspath(__file__), f"--worker={spec}"] + ["--quick"] * quick
+        self.spec = spec
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True,
+                                     env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+
+    def ask(self, line=None):
+        if line is not None:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(ANSWER):
+                return json.loads(line[len(ANSWER):])
+        raise SystemExit(f"throughput.py: worker {self.spec} died (exit {self.proc.wait()})")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def interleaved_rates(workers, seconds):
+    """steps/s of each worker's variant, run until each has run about `seconds`: the next
+    turn (CHUNK_SECONDS) is always the variant that has run least so far, so the
+    variants' processes take turns on the machine and a load change hits them alike."""
+    spent, steps = dict.fromkeys(workers, 0.0), dict.fromkeys(workers, 0)
     while min(spent.values()) < seconds:
         name = min(spent, key=spent.get)
-        step, per_call = group[name]
-        start = time.perf_counter()
-        step()
-        spent[name] += time.perf_counter() - start
-        steps[name] += per_call
-    return {name: steps[name] / spent[name] for name in group}
+        answer = workers[name].ask(f"run {CHUNK_SECONDS}")
+        spent[name] += answer["seconds"]
+        steps[name] += answer["steps"]
+    return {name: steps[name] / spent[name] for name in workers}
 
 
-def measure(groups, rounds, seconds, between_rounds):
-    """Median steps/s per 'group/variant' over `rounds`; between_rounds(group) after each
-    round of a group may add its own measurements (returned as lists)."""
-    for group in groups.values():  # warm-up: tracing, compilation, caches
-        for step, _ in group.values():
-            step(), step()
+def alone_rates(gname, names, seconds, quick):
+    """steps/s of each variant with no other benchmark process alive: started, run for
+    `seconds` in turns of CHUNK_SECONDS, ended, one variant after another (--alone)."""
+    rates = {}
+    for name in names:
+        w = Worker(f"{gname}/{name}", quick)
+        w.ask()  # ready
+        rates[name] = interleaved_rates({name: w}, seconds)[name]
+        w.close()
+    return rates
+
+
+def measure(groups, rounds, seconds, extras, quick, alone=False):
+    """Median steps/s per 'group/variant' over `rounds`, each variant in its own process
+    (a group's processes alive together, taking turns; with `alone`, one process at a
+    time); `extras[group]` names the other measurements of a group, taken after each of
+    its rounds (returned as medians too)."""
     rates, extra = {}, {}
-    for r in range(rounds):
-        for gname, group in groups.items():
-            slow = gname.startswith("dcgan")
-            for name, rate in interleaved_rates(group, seconds * (1.5 if slow else 1)).items():
+    if alone:
+        for r in range(rounds):
+            for gname, names in groups.items():
+                slow = gname.startswith("dcgan")
+                for name, rate in alone_rates(gname, names, seconds * (1.5 if slow else 1),
+                                              quick).items():
+                    rates.setdefault(f"{gname}/{name}", []).append(rate)
+            print(f"round {r + 1}/{rounds} done", file=sys.stderr)
+        groups = {g: () for g in groups if extras.get(g)}  # the extras, as below
+    for gname, names in groups.items():
+        workers = {name: Worker(f"{gname}/{name}", quick) for name in names}
+        if extras.get(gname):
+            workers[EXTRAS] = Worker(f"{gname}/{EXTRAS}", quick)
+        for w in workers.values():
+            w.ask()  # ready
+        slow = gname.startswith("dcgan")
+        timed = {n: w for n, w in workers.items() if n != EXTRAS}
+        for r in range(rounds):
+            for name, rate in (interleaved_rates(timed, seconds * (1.5 if slow else 1)).items()
+                               if timed else ()):
                 rates.setdefault(f"{gname}/{name}", []).append(rate)
-            for name, value in between_rounds(gname).items():
-                extra.setdefault(name, []).append(value)
-        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
-    medians = {k: statistics.median(x) for k, x in {**rates, **extra}.items()}
-    return medians, {k: [round(x, 2) for x in vals] for k, vals in {**rates, **extra}.items()}
+            for name in extras.get(gname, ()):
+                extra.setdefault(f"{gname}/{name}", []).append(
+                    workers[EXTRAS].ask(f"extra {name}")["value"])
+            print(f"{gname}: round {r + 1}/{rounds} done", file=sys.stderr)
+        for w in workers.values():
+            w.close()
+    all_values = {**rates, **extra}
+    medians = {k: statistics.median(x) for k, x in all_values.items()}
+    return medians, {k: [round(x, 2) for x in vals] for k, vals in all_values.items()}
 
 
 def ratios_of(medians, mlp_batches, dcgan_batches):
+    """Each variant against its baseline: the MLP's against every TF1 loop and the
+    fastest of them (`tf1_fastest`), the DCGAN's against the Keras tutorial loop."""
     ratios, gflops = {}, {}
     for b in mlp_batches:
         g = f"mlp/b{b}"
+        fastest = max(v.TF1_VARIANTS, key=lambda n: medians[f"{g}/{n}"])
+        ratios[f"{g}/tf1_fastest is {fastest}"] = 1.0
         for name in ("gan_tf_xla", "gan_tf", "gan_tf_xla_bf16", "tf2_eager"):
-            ratios[f"{g}/{name} vs tf1_session"] = medians[f"{g}/{name}"] / medians[f"{g}/tf1_session"]
+            for base in v.TF1_VARIANTS:
+                ratios[f"{g}/{name} vs {base}"] = medians[f"{g}/{name}"] / medians[f"{g}/{base}"]
+            ratios[f"{g}/{name} vs tf1_fastest"] = ratios[f"{g}/{name} vs {fastest}"]
         ratios[f"{g}/gan_tf_xla_bf16 vs gan_tf_xla"] = (medians[f"{g}/gan_tf_xla_bf16"]
                                                        / medians[f"{g}/gan_tf_xla"])
-        for name in ("tf1_session", "gan_tf_xla", "gan_tf"):
+        for name in (*v.TF1_VARIANTS, "gan_tf_xla", "gan_tf"):
             gflops[f"{g}/{name}"] = medians[f"{g}/{name}"] * 2 * b * v.mlp_macs_per_example() / 1e9
         gflops[f"{g}/step_matmuls_alone"] = medians[f"{g}/step_matmuls_gflops"]
         ratios[f"{g}/gan_tf_xla share of step_matmuls_alone"] = (
@@ -131,32 +243,30 @@ def main():
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
     p.add_argument("--seconds", type=float, default=None, help="seconds per variant and round")
     p.add_argument("--report", help="write the JSON results here")
+    p.add_argument("--alone", action="store_true", help="one variant's process alive at a "
+                   "time instead of a group's processes taking turns")
+    p.add_argument("--worker", help=argparse.SUPPRESS)  # GROUP/VARIANT: run as a worker
     args = p.parse_args()
     rounds = args.rounds or (2 if args.quick else 3)
     seconds = args.seconds or (2.0 if args.quick else 4.0)
     mlp_batches = [100] if args.quick else [100, 128, 256]
     dcgan_batches = [64] if args.quick else [64, 128, 256]
     run_steps = (1500, 1000) if args.quick else (4000, 2000)  # default, --log_every=1
-    images = data.load_mnist_5k().train_images
+    if args.worker:
+        return worker(args.worker, run_steps)
 
-    groups = {f"mlp/b{b}": mlp_group(images, b) for b in mlp_batches}
-    groups.update({f"dcgan/b{b}": dcgan_group(images, b, b == 64 and not args.quick)
+    groups = {f"mlp/b{b}": MLP_VARIANTS for b in mlp_batches}
+    groups.update({f"dcgan/b{b}": DCGAN_VARIANTS + (("gan_tf_xla",) * (b == 64 and not args.quick))
                    for b in dcgan_batches})
-
-    def between_rounds(gname):
-        if not gname.startswith("mlp"):
-            return {}
-        b = int(gname.split("/b")[1])
-        extra = {f"{gname}/step_matmuls_gflops": v.mlp_step_matmuls_gflops(b)}
-        if b == 100:
-            extra[f"{gname}/default_run"] = v.default_run(run_steps[0])
-            extra[f"{gname}/default_run_log_every_1"] = v.default_run(run_steps[1], log_every=1)
-        return extra
-
-    medians, per_round = measure(groups, rounds, seconds, between_rounds)
+    extras = {f"mlp/b{b}": ("step_matmuls_gflops",) + (
+        ("default_run", "default_run_log_every_1") if b == 100 else ()) for b in mlp_batches}
+    medians, per_round = measure(groups, rounds, seconds, extras, args.quick, args.alone)
     ratios, gflops = ratios_of(medians, mlp_batches, dcgan_batches)
     peak = v.matmul_peak_gflops()
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+               "processes": "each variant in its own process, " + (
+                   "one process alive at a time" if args.alone else
+                   f"the processes of a model and batch taking turns of {CHUNK_SECONDS} s"),
                "cpu_flags": cpu_flags(), "tensorflow": tf.__version__, "rounds": rounds,
                "seconds_per_measurement": seconds, "default_run_steps": run_steps,
                "steps_per_sec": {k: round(x, 2) for k, x in medians.items()

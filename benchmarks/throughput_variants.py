@@ -24,6 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # --- the variants ---------------------------------------------------------------
 
 def tf1_session(images, batch_size):
+    """The notebook's loop as this benchmark first wrote it: a random index batch
+    gathered (a copy) and float64 z fed each step."""
     gan = LegacyGAN()
     flat = images.reshape(len(images), 784)
     rng = np.random.default_rng(0)
@@ -33,7 +35,52 @@ def tf1_session(images, batch_size):
         batch_z = rng.uniform(-1, 1, size=(batch_size, 100))
         gan.sess.run(gan.d_train_opt, feed_dict={gan.input_real: flat[idx], gan.input_z: batch_z})
         gan.sess.run(gan.g_train_opt, feed_dict={gan.input_z: batch_z})
+    step.gan = gan  # for tests: the graph it trains
     return step, 1
+
+
+def tf1_session_fast(images, batch_size):
+    """The notebook's Session loop as fast as feed_dict allows: each epoch's shuffle
+    applied once, contiguous slices of it (views, no copy) and float32 z fed; one D and
+    one G minimize per step, G's on the same z."""
+    gan = LegacyGAN()
+    flat = np.ascontiguousarray(images.reshape(len(images), 784), np.float32)
+    rng = np.random.default_rng(0)
+    state = {"epoch": flat, "at": len(flat)}
+
+    def step():
+        if state["at"] + batch_size > len(flat):
+            state["epoch"], state["at"] = flat[rng.permutation(len(flat))], 0
+        batch = state["epoch"][state["at"]:state["at"] + batch_size]
+        state["at"] += batch_size
+        batch_z = rng.random((batch_size, 100), dtype=np.float32) * 2 - 1
+        gan.sess.run(gan.d_train_opt, feed_dict={gan.input_real: batch, gan.input_z: batch_z})
+        gan.sess.run(gan.g_train_opt, feed_dict={gan.input_z: batch_z})
+    step.gan = gan  # for tests: the graph it trains
+    return step, 1
+
+
+def tf1_dataset(images, batch_size):
+    """The notebook's graph fed by tf.data inside the graph (a one-shot iterator's
+    get_next, shuffled, batched, prefetched) and z drawn in the graph: no feed_dict,
+    the same two Session.run calls per step."""
+    flat = np.ascontiguousarray(images.reshape(len(images), 784), np.float32)
+
+    def inputs():
+        dataset = tf.data.Dataset.from_tensor_slices(flat).shuffle(len(flat), seed=0).batch(
+            batch_size, drop_remainder=True).repeat().prefetch(2)
+        real = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+        return real, tf.random.uniform((batch_size, 100), -1.0, 1.0)
+    gan = LegacyGAN(inputs=inputs)
+
+    def step():
+        gan.sess.run(gan.d_train_opt)
+        gan.sess.run(gan.g_train_opt)
+    step.gan = gan  # for tests: the graph it trains
+    return step, 1
+
+
+TF1_VARIANTS = ("tf1_session", "tf1_session_fast", "tf1_dataset")
 
 
 def gan_tf_trainer(config, images, steps_per_call):
