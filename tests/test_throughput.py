@@ -37,3 +37,10 @@ def test_variants_take_turns_until_each_has_run_its_time():
     rates = throughput.interleaved_rates(workers, 2.0)
     assert rates == {"a": 100.0, "b": 50.0}
     assert turns == ["a", "b"] * 4  # 2 s in turns of 0.5 s, alternating
+
+
+def test_importing_the_benchmark_leaves_the_environment_alone():
+    """The suite's other tests start commands that must see the caller's environment as
+    conftest left it (TensorFlow's log level unset): this module imports the benchmark."""
+    import os
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
