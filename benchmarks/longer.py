@@ -1,5 +1,5 @@
 """Is a flagfile safe to run longer? Each seed trains it to --factor times its --max_steps,
-evaluating every 1/6 of its length, and reports three scores of the same run:
+evaluating every 1/6 of its length (or the nearest finer fraction that divides it), and reports three scores of the same run:
 
 - at its length: the in-run evaluation at --max_steps (the run as the flagfile ends it);
 - served at twice it: the checkpoint a user's tools restore by default after the longer
@@ -42,13 +42,23 @@ def fresh_score(run_dir):
     return dict(evaluator(generator), checkpoint=os.path.basename(path))
 
 
+def eval_interval(length, at_least=EVALUATIONS_PER_LENGTH):
+    """The evaluation interval: length / k for the smallest k >= `at_least` that divides
+    the length, so that an evaluation falls on the flagfile's own last step (20,000 // 6
+    = 3,333 would evaluate at 19,998 and never at 20,000)."""
+    k = at_least
+    while length % k:
+        k += 1
+    return length // k
+
+
 def measure(flagfile, seed, factor, work):
     path = os.path.join(ROOT, "flags", f"{flagfile}.cfg")
     length = base_max_steps(path)
     run_dir = os.path.join(work, f"{flagfile}_seed{seed}")
     cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), f"--flagfile={path}",
            "--dataset=mnist_5k", f"--seed={seed}", f"--output_dir={run_dir}",
-           f"--max_steps={factor * length}", f"--eval_every={length // EVALUATIONS_PER_LENGTH}",
+           f"--max_steps={factor * length}", f"--eval_every={eval_interval(length)}",
            "--progress_seconds=0"]
     start = time.time()
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

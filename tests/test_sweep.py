@@ -183,3 +183,13 @@ def test_a_sweep_file_cannot_make_the_sweep_train_flags_outside_its_space(tmp_pa
     with pytest.raises(SystemExit, match="trial 3 is not one this sweep's space can draw"):
         sweep.main(argv)
     assert calls == []
+
+
+def test_longer_runs_evaluate_on_the_flagfiles_own_last_step():
+    """benchmarks/longer.py reads the in-run evaluation at the flagfile's length: the
+    interval must divide it (mlp_info's 20,000 // 6 = 3,333 never reached step 20,000)."""
+    from benchmarks.longer import eval_interval
+    for length in (24000, 20000, 55000, 200, 7):
+        interval = eval_interval(length)
+        assert length % interval == 0 and length // interval >= 6
+    assert eval_interval(24000) == 4000 and eval_interval(20000) == 2500
