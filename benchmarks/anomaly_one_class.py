@@ -5,6 +5,7 @@ gan_tf.anomaly and for k-nearest neighbours on the raw pixels (no GAN), over one
 seeds. Each (class, seed) run is written to the results file as it ends; a rerun with the
 same settings skips what the file already holds."""
 import hashlib
+import json
 import os
 import time
 
@@ -183,7 +184,6 @@ def summarize(header, runs, baseline=None):
 
 
 def save(out, results):
-    import json
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     fileio.atomic_write(out, (json.dumps(results, indent=2) + "\n").encode("utf-8"))
 
@@ -289,8 +289,8 @@ def run(args, header):
         per_class, seconds = knn_baseline(data, args.classes, args.knn_k)
         baseline = {"k": args.knn_k, "metric": "euclidean, raw pixels",
                     "per_class": per_class, "seconds": round(seconds, 1)}
-    wanted_runs = lambda: [r for key, r in runs.items()  # noqa: E731
-                           if key[0] in args.classes and key[1] in args.seeds]
+    def wanted_runs():  # this invocation's classes and seeds, of what the file holds too
+        return [r for (c, s), r in runs.items() if c in args.classes and s in args.seeds]
     results = summarize(header, wanted_runs(), baseline)
     save(args.out, results)
     spent = []
