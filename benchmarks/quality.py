@@ -6,6 +6,9 @@
     python benchmarks/quality.py --table=docs/results/quality.json  # the table of earlier results
     python benchmarks/quality.py --suite=levers --runs=dcgan_cpu,diffaugment --seeds=0,1,2
                                                      # issue 18's levers, 3 seeds x 600 s each
+    python benchmarks/quality.py --runs=dcgan_cpu --seeds=0,1,2 --to_length \
+        --extra=--mixed_precision=bfloat16 --out=/tmp/bf16.json
+                                                     # each flagfile to its own --max_steps
 
 Each run is `python train_main.py --flagfile=flags/<name>.cfg` on the embedded MNIST
 subset with --max_seconds set so that the command, from its start to the last step,
@@ -67,12 +70,14 @@ def flagfile(name):
     return os.path.join(ROOT, "flags", f"{name}.cfg")
 
 
-def run(name, flags, seconds, eval_every, work_dir):
-    """Trains one configuration; returns its timeline and summary."""
+def run(name, flags, seconds, eval_every, work_dir, steps=None):
+    """Trains one configuration for `seconds` (or, given `steps`, to that step without a
+    time limit); returns its timeline and summary."""
     out = os.path.join(work_dir, "".join(c if c.isalnum() else "_" for c in name))
+    length = ([f"--max_steps={steps}"] if steps else
+              ["--max_steps=100000000", f"--max_seconds={max(1, seconds - START_MARGIN_S)}"])
     cmd = [sys.executable, os.path.join(ROOT, "train_main.py"), *flags, "--dataset=mnist_5k",
-           f"--output_dir={out}", "--overwrite", "--max_steps=100000000",
-           f"--max_seconds={max(1, seconds - START_MARGIN_S)}", f"--eval_every={eval_every}"]
+           f"--output_dir={out}", "--overwrite", *length, f"--eval_every={eval_every}"]
     start = time.time()
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.time() - start
@@ -217,6 +222,8 @@ def main():
     parser.add_argument("--eval_every", type=int, default=None, help="steps between evaluations")
     parser.add_argument("--seconds", type=int, default=600, help="budget per run, command start "
                         "to last step")
+    parser.add_argument("--to_length", action="store_true", help="train each run to its "
+                        "flagfile's own --max_steps (suite flagfiles), without a time budget")
     parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
     parser.add_argument("--table", default=None, help="only print the table of this results file")
     parser.add_argument("--shipped_length", action="store_true", help="with --table of a seeds "
@@ -236,6 +243,13 @@ def main():
     unknown = set(names) - set(suite)
     if unknown:
         parser.error(f"unknown runs {sorted(unknown)}; choose from {sorted(suite)}")
+    if args.to_length and args.suite != "flagfiles":
+        parser.error("--to_length is for --suite=flagfiles (the tricks and levers run on a budget)")
+    lengths = {name: flagfile_length(name) if args.to_length else None for name in names}
+    for name, length in lengths.items():
+        if args.to_length and (length is None or length % eval_every[name]):
+            parser.error(f"--to_length: flags/{name}.cfg's --max_steps={length} is not a multiple "
+                         f"of its evaluation interval {eval_every[name]} (set --eval_every)")
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
     runs = [(name if seed is None else f"{name}@{seed}", name, seed)  # seed by seed: a run
             for seed in seeds for name in names]  # stopped early has every config's first seeds
@@ -246,13 +260,15 @@ def main():
     from gan_tf.evaluation import classifier
     classifier.load_or_train(data.load_mnist_5k())
     results = []
-    doc = {"machine": f"{os.cpu_count()} CPU cores", "budget_s": args.seconds,
+    doc = {"machine": f"{os.cpu_count()} CPU cores",
+           "budget_s": "flagfile length" if args.to_length else args.seconds,
            "suite": args.suite, "command": " ".join(["python", "benchmarks/quality.py"] +
                                                     sys.argv[1:])}
     with tempfile.TemporaryDirectory(prefix="gan_tf_quality_") as work_dir:
         for label, name, seed in runs:
             flags = suite[name] + args.extra.split() + ([] if seed is None else [f"--seed={seed}"])
-            results.append(run(label, flags, args.seconds, eval_every[name], work_dir))
+            results.append(run(label, flags, args.seconds, eval_every[name], work_dir,
+                               lengths[name]))
             print(json.dumps(results[-1]["summary"]), flush=True)
             doc = save(out, {**doc, "results": results}, [r[0] for r in runs])  # after every run
     print(table(doc["results"]))

@@ -78,7 +78,8 @@ def build_variant(gname, name, images):
         return v.keras_tutorial_dcgan(images, b)
     jit, bf16 = "_xla" in name, "_bf16" in name
     settings = dict(model="mlp") if model == "mlp" else DCGAN
-    cfg = TrainConfig(batch_size=b, jit_compile=jit, mixed_precision=bf16, **settings)
+    cfg = TrainConfig(batch_size=b, jit_compile=jit,
+                      mixed_precision="bfloat16" if bf16 else "off", **settings)
     return v.gan_tf_trainer(cfg, images, 200 if model == "mlp" else 2)
 
 

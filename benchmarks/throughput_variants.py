@@ -16,6 +16,7 @@ import tensorflow as tf
 from benchmarks.legacy_tf1_gan import LegacyGAN
 from gan_tf import data, models
 from gan_tf.config import TrainConfig
+from gan_tf.training import distribute
 from gan_tf.training.steps import GANTrainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,10 +85,10 @@ TF1_VARIANTS = ("tf1_session", "tf1_session_fast", "tf1_dataset")
 
 
 def gan_tf_trainer(config, images, steps_per_call):
-    """GANTrainer.train_steps as loop.train calls it (bfloat16 compute under
-    config.mixed_precision, as loop.train sets it on a CPU)."""
+    """GANTrainer.train_steps as loop.train calls it, computing in the type
+    config.mixed_precision chooses here, as loop.train does."""
     tf.random.set_seed(0)
-    g, d = models.build(config, "bfloat16" if config.mixed_precision else "float32")
+    g, d = models.build(config, distribute.compute_dtype(config, tf.distribute.get_strategy()))
     trainer = GANTrainer(config, g, d)
     iterator = iter(data.make_dataset(images, config.batch_size, seed=0))
     n = tf.constant(steps_per_call, tf.int64)

@@ -29,7 +29,9 @@ def option(default, help, check=None, choices=None, resumable=False, flag_type=N
     completing "--name: ..." when the predicate is false (None: the type check alone);
     `choices`: the values an enum flag takes; `resumable`: may differ when a run is resumed
     (where things go, how long and how often; everything else defines the run);
-    `flag_type`: the flag's type where it differs from the field's (int seconds of a float)."""
+    `flag_type`: the flag's type where it differs from the field's (int seconds of a float;
+    "switch": an enum flag that may also be given bare, --name meaning "on", or as --noname,
+    meaning "off", as when it was a boolean)."""
     return dataclasses.field(default=default, metadata={
         "help": help, "check": check, "choices": choices, "resumable": resumable,
         "flag_type": flag_type})
@@ -343,10 +345,14 @@ class TrainConfig:
         " replicas without GPUs (a correctness check, not a speed-up).",
         check=(checks.positive, "must be a positive number of logical CPU devices"),
         resumable=True)
-    mixed_precision: bool = option(
-        False, "Compute in float16 on GPUs (with loss scaling) or bfloat16 on TPUs and CPUs; "
-        "variables, losses and outputs stay float32.",
-        resumable=True)
+    mixed_precision: str = option(
+        "off", "Compute type (variables, losses and outputs stay float32): auto (bfloat16 for "
+        "the DCGAN where the device has bfloat16 units: avx512_bf16/amx_bf16 CPUs, GPUs of "
+        "compute capability 8.0+, TPUs; float32 otherwise), off (float32), on (float16 with "
+        "loss scaling on GPUs, bfloat16 on CPUs and TPUs; a bare --mixed_precision), bfloat16 "
+        "or float16. config.json records the type chosen; a resumed run keeps it under auto.",
+        check=(checks.one_of(checks.PRECISIONS), f"must be one of {', '.join(checks.PRECISIONS)}"),
+        choices=checks.PRECISIONS, resumable=True, flag_type="switch")
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).
     init_from_tf1_checkpoint: Optional[str] = option(
         None, "Start from a TF1 Saver checkpoint (prefix or directory), e.g. the legacy "
@@ -382,6 +388,8 @@ class TrainConfig:
         " logged as g_reg_loss and d_reg_loss.")
 
     def __post_init__(self):
+        if isinstance(self.mixed_precision, bool):  # before 0.3.3 a bool: True is "on"
+            object.__setattr__(self, "mixed_precision", "on" if self.mixed_precision else "off")
         for name in ("g_hidden", "d_hidden", "g_channels", "d_channels", "exclude_classes"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, tuple):
@@ -487,8 +495,8 @@ class TrainConfig:
                                             "initialisers"),
             ("spectral_norm", self.spectral_norm, "needs gan_tf's own discriminators (a "
                                                   "legacy model function builds its own layers)"),
-            ("mixed_precision", self.mixed_precision, "a legacy model function computes in "
-                                                      "its variables' float32")) if on]
+            ("mixed_precision", self.mixed_precision not in ("auto", "off"),
+             "a legacy model function computes in its variables' float32")) if on]
         if refused:
             raise ConfigError(refused[0][0], f"{refused[0][1]}: leave it out with "
                                              "--generator_fn/--discriminator_fn")

@@ -22,9 +22,29 @@ def _base_type(hint):
     return _base_type(args[0]) if args else hint
 
 
+class _SwitchParser(flags.EnumParser):
+    """An enum that also reads absl's boolean spellings: a bare --name (absl passes 'true')
+    is "on", --noname ('false') is "off"."""
+
+    def parse(self, argument):
+        spelled = {"true": "on", "false": "off"}.get(str(argument).lower(), argument)
+        return super().parse(spelled)
+
+
+class _SwitchFlag(flags.EnumFlag):
+    """An enum flag that may be given as a boolean (once one: --mixed_precision)."""
+
+    def __init__(self, name, default, choices, help):
+        super().__init__(name, None, help, choices, boolean=True)
+        self.parser = _SwitchParser(choices)
+        self.default = self.value = default
+
+
 def define(field, hint):
     """The absl flag of one TrainConfig field."""
     meta, default = field.metadata, field.default
+    if meta["flag_type"] == "switch":
+        return flags.DEFINE_flag(_SwitchFlag(field.name, default, meta["choices"], meta["help"]))
     if meta["choices"]:
         return flags.DEFINE_enum(field.name, default, meta["choices"], meta["help"])
     kind = meta["flag_type"] or _base_type(hint)

@@ -41,6 +41,8 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
 NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 DATA_KEY = "data"  # config.json's record of the data the run trains on
+COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +70,15 @@ class RunDirectory:
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
         self.claimed, self.data_record = False, None
         self.recorded = None  # the configuration config.json held (None: a new run)
+        # The type a resumed run computes in, as config.json records it (None: a new run,
+        # or one from before the record); the loop sets `compute_dtype` to the one chosen.
+        self.recorded_compute_dtype, self.compute_dtype = None, None
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
             self.latest = latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR), quiet=True)
+            if self.latest:
+                self.recorded_compute_dtype = read_compute_dtype(self.path)
             return self
         try:
             self._open()
@@ -113,6 +120,7 @@ class RunDirectory:
                                "to replace that run")
         self.fresh = config.overwrite or old is None
         self.recorded = None if self.fresh else old
+        self.recorded_compute_dtype = None if self.fresh else read_compute_dtype(path)
         # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
@@ -164,7 +172,7 @@ class RunDirectory:
                 remove_run_outputs(self.path)
             os.makedirs(os.path.join(self.path, SAMPLE_DIR), exist_ok=True)
             if self.fresh:  # from now on the directory is recognised as this run's
-                write_config(self.config, self.data_record)
+                write_config(self.config, self.data_record, self.compute_dtype)
         except (OSError, LogFileError) as e:
             raise RunError(f"--output_dir={self.path} cannot be written: "
                            f"{getattr(e, 'strerror', None) or e}") from None
@@ -294,14 +302,17 @@ def remove_run_outputs(run_dir):
             pass
 
 
-def write_config(config, data_record=None):
+def write_config(config, data_record=None, compute_dtype=None):
     """Records the run's configuration, marked as a gan_tf run of this format, with the
-    data it trains on (`data_record`, see gan_tf.data.Data.record) when known."""
+    data it trains on (`data_record`, see gan_tf.data.Data.record) and the type it
+    computes in (what --mixed_precision chose) when known."""
     stored = json.loads(dataclasses.replace(config, overwrite=False,
                                             allow_data_change=False).to_json())
     stored[RUN_MARKER] = RUN_FORMAT
     if data_record is not None:
         stored[DATA_KEY] = data_record
+    if compute_dtype is not None:
+        stored[COMPUTE_DTYPE_KEY] = compute_dtype
     fileio.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
                         json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
@@ -315,6 +326,22 @@ def read_data_record(run_dir):
     except (OSError, ValueError, AttributeError):
         return None
     return record if isinstance(record, dict) else None
+
+
+def read_compute_dtype(run_dir):
+    """The type a run computes in, as its config.json records it (None: a run from before
+    the record); RunError if the record is not one of COMPUTE_DTYPES."""
+    try:
+        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
+            values = fileio.loads_json(f.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None  # read_config has said what is wrong with the file
+    value = values.get(COMPUTE_DTYPE_KEY) if isinstance(values, dict) else None
+    if value is not None and value not in COMPUTE_DTYPES:
+        raise RunError(f"{os.path.join(run_dir, CONFIG_FILE)} is a damaged gan_tf run "
+                       f"configuration ({COMPUTE_DTYPE_KEY} {value!r} is not one of "
+                       f"{', '.join(COMPUTE_DTYPES)}); {_REPAIR}")
+    return value
 
 
 # How to mend a damaged config.json: never --overwrite, which would remove the run.

@@ -25,12 +25,12 @@ import tempfile
 import tensorflow as tf
 
 from gan_tf import fileio
+from gan_tf.training import precision
 from gan_tf.errors import DistributeError, WorkerLost
 
 log = logging.getLogger(__name__)
-# The compute dtype of --mixed_precision, by device: float16 needs loss scaling,
-# bfloat16 (TPU, CPU) has float32's range and does not.
-MIXED_DTYPES = {"GPU": "float16", "TPU": "bfloat16", "CPU": "bfloat16"}
+# --mixed_precision=on's compute dtype by device (gan_tf.training.precision).
+MIXED_DTYPES = precision.HALF_TYPES
 
 
 def configure_cpu_devices(n):
@@ -169,8 +169,22 @@ def scratch_dir():
 
 
 def compute_dtype(config, strategy):
-    """float32, or under --mixed_precision the replicas' half-precision type."""
-    return MIXED_DTYPES[device_type(strategy)] if config.mixed_precision else "float32"
+    """What a new run's replicas compute in under --mixed_precision (a dtype name)."""
+    return choose_precision(config, strategy)[0]
+
+
+def choose_precision(config, strategy, recorded=None):
+    """(dtype, reason): what the replicas compute in under --mixed_precision (see
+    gan_tf.training.precision); `recorded`, a resumed run's own. The workers of a cluster
+    agree: auto gives bfloat16 only if every worker has bfloat16 units."""
+    device = device_type(strategy)
+    units = None
+    if config.mixed_precision == precision.AUTO and config.model in precision.AUTO_MODELS:
+        has, why = precision.bfloat16_units(device)  # every worker asks, resumed or not
+        everyone = agree(strategy, [1.0 if has else 0.0])[0] > 0.999
+        units = (everyone, why if everyone == has else "a worker of the cluster has no "
+                 "bfloat16 units")
+    return precision.resolve(config.mixed_precision, config.model, device, recorded, units)
 
 
 def distribute_dataset(strategy, dataset):

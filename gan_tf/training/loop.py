@@ -15,7 +15,7 @@ from gan_tf.evaluation import RunEvaluation
 from gan_tf.runs import EVAL_FILE, RunDirectory, write_config
 from gan_tf.tf1 import checkpoints as tf1_checkpoints
 from gan_tf.tf1 import network
-from gan_tf.training import distribute
+from gan_tf.training import distribute, precision
 from gan_tf.training.outputs import RunOutputs, Schedule
 from gan_tf.training.progress import Progress
 from gan_tf.training.steps import GANTrainer
@@ -62,14 +62,15 @@ def _train(config, strategy, run, t_setup):
                                enabled=bool(chief and config.eval_samples))
     batches = _check_data(config, data)
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
-    trainer = _build_trainer(config, strategy, chief, data, batches // config.d_steps_per_g_step)
+    trainer = _build_trainer(config, strategy, chief, data, batches // config.d_steps_per_g_step,
+                             run)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
     run.check_data(all_data.record())
     run.claim()  # every check passed: from here the directory is this run's
 
     start = _restore(config, trainer, outputs)
     if chief:
-        write_config(run.config_to_record(), run.data_record)
+        write_config(run.config_to_record(), run.data_record, run.compute_dtype)
     if start >= schedule.max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run.path, start, schedule.max_steps)
@@ -129,12 +130,19 @@ def _check_data(config, data):
     return batches
 
 
-def _build_trainer(config, strategy, chief, data, steps_per_epoch):
-    """The networks and the trainer, their variables mirrored over the replicas."""
+def _build_trainer(config, strategy, chief, data, steps_per_epoch, run):
+    """The networks and the trainer, their variables mirrored over the replicas, computing
+    in the type --mixed_precision chooses (kept in `run.compute_dtype` for config.json)."""
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     tf.random.set_seed(config.seed)  # initial weights
-    dtype = distribute.compute_dtype(config, strategy)
+    dtype, why = distribute.choose_precision(config, strategy, run.recorded_compute_dtype)
+    run.compute_dtype = dtype
+    log.info("Computing in %s%s (%s).", dtype,
+             "" if dtype == "float32" else ", variables in float32", why)
+    note = precision.cpu_note(dtype, distribute.device_type(strategy))
+    if note:
+        log.warning("--mixed_precision=%s: %s.", config.mixed_precision, note)
     with strategy.scope():
         generator, discriminator = models.build(config, dtype, data.image_shape, data.num_classes)
         ema_generator = (models.build_generator(config, "generator_ema", dtype, data.image_shape,
@@ -143,9 +151,9 @@ def _build_trainer(config, strategy, chief, data, steps_per_epoch):
         trainer = GANTrainer(config, generator, discriminator, ema_generator, strategy,
                              steps_per_epoch)
     replicas = strategy.num_replicas_in_sync
-    if replicas > 1 or config.strategy != "default" or config.mixed_precision:
-        log.info("Strategy %s: %d replica(s) of %d images each, computing in %s%s.",
-                 config.strategy, replicas, config.batch_size // replicas, dtype,
+    if replicas > 1 or config.strategy != "default":
+        log.info("Strategy %s: %d replica(s) of %d images each%s.",
+                 config.strategy, replicas, config.batch_size // replicas,
                  "" if chief else "; this worker writes nothing to the run directory")
     return trainer
 

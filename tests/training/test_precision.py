@@ -1,0 +1,161 @@
+"""--mixed_precision: auto's rule, the flag's spellings old and new, what config.json
+records and what a resumed run computes in."""
+import json
+import logging
+
+import pytest
+from absl import flags
+
+from gan_tf import errors
+from gan_tf.commands import train_flags
+from gan_tf.config import TrainConfig
+from gan_tf.runs import read_config
+from gan_tf.training import loop, precision
+from tests.helpers import MAIN, small_config
+
+
+def test_cpu_flags_are_read_from_the_flags_line(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx512f "
+                    "avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n")
+    assert precision.cpu_flags(str(info)) == {"fpu", "sse2", "avx512f", "avx512_bf16"}
+    assert precision.cpu_bfloat16_units(precision.cpu_flags(str(info))) == ("avx512_bf16",)
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")
+    assert precision.cpu_flags(str(arm)) == {"fp", "asimd", "bf16"}
+    assert precision.cpu_bfloat16_units({"fp", "asimd", "bf16"}) == ()
+    assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_a_huge_cpuinfo_costs_a_bounded_read(tmp_path):
+    info = tmp_path / "cpuinfo"
+    with open(info, "w") as f:
+        f.write("x" * (precision.CPUINFO_LIMIT + 10) + "\nflags\t: amx_bf16\n")
+    assert precision.cpu_flags(str(info)) == frozenset()  # the line past the limit is unread
+
+
+UNITS, NO_UNITS = (True, "this CPU has avx512_bf16"), (False, "no units")
+
+
+@pytest.mark.parametrize("choice,model,device,recorded,units,expect", [
+    ("off", "dcgan", "CPU", None, UNITS, "float32"),
+    ("on", "dcgan", "CPU", None, NO_UNITS, "bfloat16"),
+    ("on", "mlp", "GPU", None, UNITS, "float16"),
+    ("on", "mlp", "TPU", None, UNITS, "bfloat16"),
+    ("bfloat16", "mlp", "GPU", None, NO_UNITS, "bfloat16"),
+    ("float16", "dcgan", "CPU", None, UNITS, "float16"),
+    ("auto", "dcgan", "CPU", None, UNITS, "bfloat16"),
+    ("auto", "dcgan", "CPU", None, NO_UNITS, "float32"),
+    ("auto", "dcgan", "GPU", None, UNITS, "bfloat16"),
+    ("auto", "mlp", "CPU", None, UNITS, "float32"),
+    ("auto", "tf1", "TPU", None, UNITS, "float32"),
+    ("auto", "dcgan", "CPU", "bfloat16", NO_UNITS, "bfloat16"),  # a resumed run keeps its type
+    ("auto", "mlp", "CPU", "float32", UNITS, "float32"),
+    ("off", "dcgan", "CPU", "bfloat16", UNITS, "float32"),  # an explicit choice changes it
+])
+def test_the_compute_type_of_each_choice(choice, model, device, recorded, units, expect):
+    dtype, why = precision.resolve(choice, model, device, recorded, units)
+    assert dtype == expect
+    assert why.startswith(f"--mixed_precision={choice}")
+
+
+@pytest.mark.parametrize("argv,expect", [
+    ([], "off"),
+    (["--mixed_precision"], "on"),  # a boolean flag before 0.3.3
+    (["--nomixed_precision"], "off"),
+    (["--mixed_precision=true"], "on"),
+    (["--mixed_precision=false"], "off"),
+    (["--mixed_precision=auto"], "auto"),
+    (["--mixed_precision=bfloat16"], "bfloat16"),
+    (["--mixed_precision=float16"], "float16"),
+])
+def test_the_flag_takes_its_old_boolean_spellings_and_the_new_choices(argv, expect):
+    try:
+        flags.FLAGS([MAIN, *argv])
+        assert train_flags.to_config(flags.FLAGS).mixed_precision == expect
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+def test_a_choice_that_is_none_of_them_is_a_flag_error():
+    try:
+        with pytest.raises(flags.IllegalFlagValueError, match="auto.off.on.bfloat16.float16"):
+            flags.FLAGS([MAIN, "--mixed_precision=float32x"])
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("value,expect", [(True, "on"), (False, "off")])
+def test_the_boolean_field_of_before_reads_as_on_and_off(value, expect):
+    assert TrainConfig(mixed_precision=value).mixed_precision == expect
+
+
+def test_a_legacy_model_function_takes_auto_but_refuses_a_half_type():
+    base = dict(model="tf1", generator_fn="m:g", discriminator_fn="m:d")
+    TrainConfig(mixed_precision="auto", **base).validate()
+    with pytest.raises(errors.ConfigError, match="mixed_precision"):
+        TrainConfig(mixed_precision="bfloat16", **base).validate()
+
+
+def computing_line(caplog):
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Computing in")]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_auto_records_its_choice_and_a_resumed_run_keeps_it(tmp_path, monkeypatch, caplog):
+    """A DCGAN started with auto on a CPU with bfloat16 units computes in bfloat16 and
+    config.json says so; resumed on a CPU without them it goes on in bfloat16."""
+    caplog.set_level(logging.INFO)
+    config = small_config("dcgan", output_dir=str(tmp_path), max_steps=2, log_every=1,
+                          checkpoint_every=2, mixed_precision="auto")
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ("amx_bf16",))
+    loop.train(config)
+    assert computing_line(caplog) == ("Computing in bfloat16, variables in float32 "
+                                      "(--mixed_precision=auto: this CPU has amx_bf16).")
+    with open(tmp_path / "config.json") as f:
+        stored = json.load(f)
+    assert stored["compute_dtype"] == "bfloat16" and stored["mixed_precision"] == "auto"
+
+    caplog.clear()
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ())
+    loop.train(small_config("dcgan", output_dir=str(tmp_path), max_steps=4, log_every=1,
+                            checkpoint_every=2, mixed_precision="auto"))
+    assert computing_line(caplog).startswith("Computing in bfloat16, variables in float32 "
+                                             "(--mixed_precision=auto: what the run started")
+    assert json.load(open(tmp_path / "config.json"))["compute_dtype"] == "bfloat16"
+
+    caplog.clear()  # an explicit choice on resume is taken, and recorded
+    loop.train(small_config("dcgan", output_dir=str(tmp_path), max_steps=6, log_every=1,
+                            checkpoint_every=2, mixed_precision="off"))
+    assert computing_line(caplog) == "Computing in float32 (--mixed_precision=off)."
+    assert json.load(open(tmp_path / "config.json"))["compute_dtype"] == "float32"
+
+
+def test_auto_on_a_cpu_without_units_computes_in_float32(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ())
+    loop.train(small_config("dcgan", output_dir=str(tmp_path), max_steps=1,
+                            mixed_precision="auto"))
+    assert "float32" in computing_line(caplog) and "no bfloat16 units" in computing_line(caplog)
+    assert json.load(open(tmp_path / "config.json"))["compute_dtype"] == "float32"
+
+
+def test_a_run_of_before_the_record_resumes_and_a_damaged_record_is_refused(tmp_path):
+    config = small_config(output_dir=str(tmp_path), max_steps=2, checkpoint_every=2)
+    loop.train(config)
+    path = tmp_path / "config.json"
+    stored = json.loads(path.read_text())
+    del stored["compute_dtype"]
+    stored["mixed_precision"] = False  # as 0.3.2 wrote it
+    path.write_text(json.dumps(stored))
+    assert read_config(str(tmp_path)).mixed_precision == "off"
+    loop.train(small_config(output_dir=str(tmp_path), max_steps=3, checkpoint_every=2))
+    assert json.loads(path.read_text())["compute_dtype"] == "float32"
+
+    stored = json.loads(path.read_text())
+    stored["compute_dtype"] = "int8"
+    path.write_text(json.dumps(stored))
+    with pytest.raises(errors.RunError, match="compute_dtype 'int8' is not one of"):
+        loop.train(small_config(output_dir=str(tmp_path), max_steps=4, checkpoint_every=2))
+    assert json.loads(path.read_text())["compute_dtype"] == "int8"  # left for the user to mend
