@@ -67,25 +67,49 @@ CHUNK_SECONDS = 0.5  # a worker runs this long before the next variant's turn
 ANSWER = "@throughput "  # marks a worker's answers on its stdout
 
 
+def parse_group(gname):
+    """(model, batch, size) of a group's name: "mlp/b100", or with a size, "mlp/b100/w512"
+    (the MLP's hidden width) or "dcgan/b64/x2" (the DCGAN's channels times 2)."""
+    model, batch, *size = gname.split("/")
+    if size:
+        return model, int(batch[1:]), int(size[0][1:])
+    return model, int(batch[1:]), None
+
+
 def build_variant(gname, name, images):
     """(step, steps_per_call) of variant `name` of group `gname` ("mlp/b100")."""
-    model, b = gname.split("/b")[0], int(gname.split("/b")[1])
+    model, b, size = parse_group(gname)
     if name in v.TF1_VARIANTS:
         return getattr(v, name)(images, b)
     if name == "tf2_eager":
         return v.tf2_eager(images, b)
     if name == "keras_tutorial":
-        return v.keras_tutorial_dcgan(images, b)
+        return v.keras_tutorial_dcgan(images, b, size or 1)
+    if name == "keras_loop":
+        return v.keras_mlp(images, b, size or 128)
     jit, bf16 = "_xla" in name, "_bf16" in name
-    settings = dict(model="mlp") if model == "mlp" else DCGAN
+    if model == "mlp":
+        settings = dict(model="mlp", g_hidden=(size or 128,), d_hidden=(size or 128,))
+    else:
+        scale = size or 1
+        settings = dict(DCGAN, g_channels=(256 * scale, 128 * scale, 64 * scale),
+                        d_channels=(64 * scale, 128 * scale))
     cfg = TrainConfig(batch_size=b, jit_compile=jit,
                       mixed_precision="bfloat16" if bf16 else "off", **settings)
-    return v.gan_tf_trainer(cfg, images, 200 if model == "mlp" else 2)
+    return v.gan_tf_trainer(cfg, images, steps_per_call(model, b, size))
+
+
+def steps_per_call(model, batch, size):
+    """In-graph steps per call: about 0.3 s of work at any batch and width (200 for the
+    batch-100 MLP, as the rates of earlier runs were measured)."""
+    if model == "mlp":
+        return max(1, round(200 * (100 / batch) * (128 / (size or 128))))
+    return 2 if batch * (size or 1) ** 2 <= 128 else 1
 
 
 def extra_value(gname, name, run_steps):
     """A measurement other than a variant's steps/s, taken in the group's extras worker."""
-    b = int(gname.split("/b")[1])
+    b = parse_group(gname)[1]
     if name == "step_matmuls_gflops":
         return v.mlp_step_matmuls_gflops(b)
     if name == "default_run":

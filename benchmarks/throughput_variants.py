@@ -111,29 +111,52 @@ def tf2_eager(images, batch_size):
     return step, 1
 
 
-def keras_tutorial_dcgan(images, batch_size):
-    """The TensorFlow DCGAN tutorial's models and loop, sized like gan_tf's default DCGAN."""
+def keras_tutorial_dcgan(images, batch_size, scale=1):
+    """The TensorFlow DCGAN tutorial's models and loop, sized like gan_tf's default DCGAN
+    (every layer's channels times `scale`)."""
     layers = tf.keras.layers
+    c = lambda n: n * scale  # noqa: E731 - a layer's channels
     generator = tf.keras.Sequential([
         tf.keras.Input((100,)),
-        layers.Dense(7 * 7 * 256, use_bias=False), layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Reshape((7, 7, 256)),
-        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
+        layers.Dense(7 * 7 * c(256), use_bias=False), layers.BatchNormalization(),
+        layers.LeakyReLU(), layers.Reshape((7, 7, c(256))),
+        layers.Conv2DTranspose(c(128), 5, strides=1, padding="same", use_bias=False),
         layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+        layers.Conv2DTranspose(c(64), 5, strides=2, padding="same", use_bias=False),
         layers.BatchNormalization(), layers.LeakyReLU(),
         layers.Conv2DTranspose(1, 5, strides=2, padding="same", activation="tanh")])
     discriminator = tf.keras.Sequential([
         tf.keras.Input((28, 28, 1)),
-        layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
-        layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Conv2D(c(64), 5, strides=2, padding="same"), layers.LeakyReLU(),
+        layers.Dropout(0.3),
+        layers.Conv2D(c(128), 5, strides=2, padding="same"), layers.LeakyReLU(),
+        layers.Dropout(0.3),
         layers.Flatten(), layers.Dense(1)])
+    return keras_loop(generator, discriminator, 100, images, batch_size)
+
+
+def keras_mlp(images, batch_size, hidden=128):
+    """The tutorial's loop around MLPs of gan_tf's default MLP shape (one hidden layer of
+    `hidden` units in G and D, tanh images; Adam 1e-4 as the tutorial)."""
+    layers = tf.keras.layers
+    generator = tf.keras.Sequential([
+        tf.keras.Input((100,)), layers.Dense(hidden), layers.LeakyReLU(0.01),
+        layers.Dense(784, activation="tanh"), layers.Reshape((28, 28, 1))])
+    discriminator = tf.keras.Sequential([
+        tf.keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(hidden),
+        layers.LeakyReLU(0.01), layers.Dense(1)])
+    return keras_loop(generator, discriminator, 100, images, batch_size)
+
+
+def keras_loop(generator, discriminator, z_dim, images, batch_size):
+    """The tutorial's training loop: one tf.function step with two GradientTapes, Adam
+    1e-4, a Python loop over a tf.data dataset."""
     cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
     g_opt, d_opt = tf.keras.optimizers.Adam(1e-4), tf.keras.optimizers.Adam(1e-4)
 
     @tf.function
     def train_step(real):
-        noise = tf.random.normal([batch_size, 100])
+        noise = tf.random.normal([batch_size, z_dim])
         with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
             fake = generator(noise, training=True)
             real_output = discriminator(real, training=True)

@@ -44,3 +44,35 @@ def test_importing_the_benchmark_leaves_the_environment_alone():
     conftest left it (TensorFlow's log level unset): this module imports the benchmark."""
     import os
     assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
+@pytest.mark.parametrize("name,expect", [
+    ("mlp/b100", ("mlp", 100, None)), ("mlp/b128/w512", ("mlp", 128, 512)),
+    ("dcgan/b64/x3", ("dcgan", 64, 3))])
+def test_group_names_give_model_batch_and_size(name, expect):
+    assert throughput.parse_group(name) == expect
+
+
+@pytest.mark.parametrize("variant,group", [
+    ("keras_loop", "mlp/b8/w16"), ("gan_tf_xla", "mlp/b8/w16"),
+    ("keras_tutorial", "dcgan/b4/x2"), ("gan_tf", "dcgan/b4/x2")])
+def test_the_sized_variants_build_at_their_width_and_train(variant, group):
+    images = np.random.default_rng(0).uniform(-1, 1, (40, 28, 28, 1)).astype(np.float32)
+    step, per_call = throughput.build_variant(group, variant, images)
+    step()
+    assert per_call >= 1
+
+
+def test_the_curves_sort_each_point_into_the_batch_or_width_curve_and_plot(tmp_path):
+    from benchmarks import throughput_curves as curves
+    groups = curves.groups()
+    assert "mlp/b128/w128" in groups and "dcgan/b64/x1" in groups  # shared points, once
+    rates = {f"{g}/{v}": float(len(g) + len(v)) for g, names in groups.items() for v in names}
+    drawn = curves.curves(rates)
+    by_batch = drawn["mlp vs batch"]["gan_tf_xla"]
+    assert [p[0] for p in by_batch] == list(curves.BATCHES)
+    assert by_batch[0][2] == by_batch[0][1] * 32  # images/s = steps/s x batch
+    assert [p[0] for p in drawn["dcgan vs width"]["keras_tutorial"]] == list(curves.DCGAN_SCALES)
+    path = tmp_path / "curves.png"
+    curves.plot({"steps_per_sec": rates, "cpu": "test"}, str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
