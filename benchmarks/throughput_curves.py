@@ -10,8 +10,9 @@ benchmarks/throughput.py), and one plot of it.
 Curves: the MLP (one hidden layer in G and D, as `tf1_mnist.cfg`) at batch 32-1024 with
 128 units and at 128-1024 units with batch 128; the DCGAN (gan_tf's default sizes, the
 tutorial's Adam 1e-4) at batch 32-1024 and with every layer's channels x1-x4 at batch 64.
-Variants: gan_tf as train_main.py runs it (the MLP XLA-compiled, the DCGAN not), the same
-computing in bfloat16, and the Keras tutorial's loop around the same-sized Keras models.
+Variants: gan_tf as train_main.py runs it (the MLP XLA-compiled, the DCGAN not), the MLP
+also without XLA, gan_tf computing in bfloat16, and the Keras tutorial's loop around
+same-sized Keras models.
 """
 import argparse
 import json
@@ -27,10 +28,10 @@ sys.path.insert(0, ROOT)
 BATCHES = (32, 64, 128, 256, 512, 1024)
 MLP_WIDTHS, MLP_WIDTH_BATCH = (128, 256, 512, 1024), 128
 DCGAN_SCALES, DCGAN_SCALE_BATCH = (1, 2, 3, 4), 64
-VARIANTS = {"mlp": ("keras_loop", "gan_tf_xla", "gan_tf_xla_bf16"),
+VARIANTS = {"mlp": ("keras_loop", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16"),
             "dcgan": ("keras_tutorial", "gan_tf", "gan_tf_bf16")}
 LABELS = {"keras_loop": "Keras tutorial loop", "keras_tutorial": "Keras tutorial loop",
-          "gan_tf_xla": "gan_tf (float32)", "gan_tf": "gan_tf (float32)",
+          "gan_tf_xla": "gan_tf (float32, XLA: the MLP's default)", "gan_tf": "gan_tf (float32)",
           "gan_tf_xla_bf16": "gan_tf (bfloat16)", "gan_tf_bf16": "gan_tf (bfloat16)"}
 
 

@@ -24,11 +24,12 @@ SMALL = {  # the smallest networks of each kind that still exercise it
 
 
 def small_config(kind="mlp", **overrides):
-    """A TrainConfig of SMALL[kind] networks on mnist_5k, batch 16, z_dim 8, and no
-    evaluation (tests of evaluation set eval_samples)."""
+    """A TrainConfig of SMALL[kind] networks on mnist_5k, batch 16, z_dim 8, no
+    evaluation (tests of evaluation set eval_samples), computing in float32 whatever the
+    CPU (--mixed_precision=auto would choose bfloat16 for a DCGAN on some machines)."""
     model = "dcgan" if kind == "dcgan" else "mlp"
     values = dict(model=model, dataset="mnist_5k", batch_size=16, z_dim=8, eval_samples=0,
-                  **SMALL[kind])
+                  mixed_precision="off", **SMALL[kind])
     values.update(overrides)
     return TrainConfig(**values)
 

@@ -13,6 +13,8 @@ Variables, losses, logs and outputs stay float32 in every case. A resumed run wi
 `auto` keeps the type its config.json records, so that it goes on computing exactly as it
 started (whatever the machine it resumes on).
 """
+import tensorflow as tf
+
 from gan_tf.config_checks import PRECISIONS as CHOICES
 
 AUTO, OFF, ON = CHOICES[:3]
@@ -49,7 +51,6 @@ def cpu_bfloat16_units(flags=None):
 
 def gpu_has_bfloat16():
     """Whether the first GPU computes bfloat16 natively (compute capability >= 8.0)."""
-    import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return False
