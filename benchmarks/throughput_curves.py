@@ -10,9 +10,11 @@ benchmarks/throughput.py), and one plot of it.
 Curves: the MLP (one hidden layer in G and D, as `tf1_mnist.cfg`) at batch 32-1024 with
 128 units and at 128-1024 units with batch 128; the DCGAN (gan_tf's default sizes, the
 tutorial's Adam 1e-4) at batch 32-1024 and with every layer's channels x1-x4 at batch 64.
-Variants: gan_tf as train_main.py runs it (the MLP XLA-compiled, the DCGAN not), the MLP
-also without XLA, gan_tf computing in bfloat16, and the Keras tutorial's loop around
-same-sized Keras models.
+Variants: gan_tf's MLP with and without XLA (train_main.py's default: XLA up to batch 128,
+since these curves), its DCGAN (no XLA), each also computing in bfloat16, and the Keras
+tutorial's loop around same-sized Keras models. gan_tf's MLP alternates its updates as the
+TF1 notebook does (G runs forward twice a step); the tutorial's loop and gan_tf's DCGAN
+update G and D from one forward pass.
 """
 import argparse
 import json
@@ -31,8 +33,8 @@ DCGAN_SCALES, DCGAN_SCALE_BATCH = (1, 2, 3, 4), 64
 VARIANTS = {"mlp": ("keras_loop", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16"),
             "dcgan": ("keras_tutorial", "gan_tf", "gan_tf_bf16")}
 LABELS = {"keras_loop": "Keras tutorial loop", "keras_tutorial": "Keras tutorial loop",
-          "gan_tf_xla": "gan_tf (float32, XLA: the MLP's default)", "gan_tf": "gan_tf (float32)",
-          "gan_tf_xla_bf16": "gan_tf (bfloat16)", "gan_tf_bf16": "gan_tf (bfloat16)"}
+          "gan_tf_xla": "gan_tf (float32, XLA)", "gan_tf": "gan_tf (float32, no XLA)",
+          "gan_tf_xla_bf16": "gan_tf (bfloat16, XLA)", "gan_tf_bf16": "gan_tf (bfloat16)"}
 
 
 def groups():

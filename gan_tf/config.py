@@ -276,8 +276,8 @@ class TrainConfig:
         "bitwise-identical logs (may be slower).",
         resumable=True)
     jit_compile: Optional[bool] = option(
-        None, "XLA-compile the train step (default: on for mlp, off for dcgan, as measured in"
-        " docs/performance.md).",
+        None, "XLA-compile the train step (default: on for mlp up to batch 128, off above it "
+        "and for dcgan, as measured in docs/performance.md).",
         resumable=True)
     joint_updates: Optional[bool] = option(
         None, "Update G and D from one forward pass, as the TensorFlow DCGAN tutorial does "
@@ -346,7 +346,7 @@ class TrainConfig:
         check=(checks.positive, "must be a positive number of logical CPU devices"),
         resumable=True)
     mixed_precision: str = option(
-        "off", "Compute type (variables, losses and outputs stay float32): auto (bfloat16 for "
+        "auto", "Compute type (variables, losses and outputs stay float32): auto (bfloat16 for "
         "the DCGAN where the device has bfloat16 units: avx512_bf16/amx_bf16 CPUs, GPUs of "
         "compute capability 8.0+, TPUs; float32 otherwise), off (float32), on (float16 with "
         "loss scaling on GPUs, bfloat16 on CPUs and TPUs; a bare --mixed_precision), bfloat16 "

@@ -13,6 +13,9 @@ from gan_tf.training import augmentations, schedules
 # CPU and slows conv steps down; joint updates save the DCGAN a generator pass.
 SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
                   "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
+# XLA's MLP step: 1.1-1.4x the plain graph's at batch 32-128, 0.95x, 0.82x, 0.78x at 256, 512,
+# 1,024 (benchmarks/throughput_curves.py, docs/performance.md): off above this batch.
+MLP_XLA_MAX_BATCH = 128
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
@@ -397,9 +400,14 @@ def _state_variable(value, name):
 
 
 def resolve_option(config, name):
-    """A speed option's flag value, or its per-architecture default (docs/performance.md)."""
+    """A speed option's flag value, or its per-architecture default (docs/performance.md):
+    XLA for the MLP only up to MLP_XLA_MAX_BATCH images a step."""
     value = getattr(config, name)
-    return SPEED_DEFAULTS[name][config.model] if value is None else value
+    if value is not None:
+        return value
+    if name == "jit_compile" and config.model == "mlp" and config.batch_size > MLP_XLA_MAX_BATCH:
+        return False
+    return SPEED_DEFAULTS[name][config.model]
 
 
 code_loss = losses.info_loss  # gan_tf.info.code_loss of gan_tf 0.2 (the loss lives in losses)

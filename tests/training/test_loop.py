@@ -14,6 +14,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from gan_tf import data, errors, models, randomness  # noqa: E402
+from gan_tf.config import TrainConfig  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
 from gan_tf.training import loop
 from gan_tf.training.steps import (METRIC_KEYS, GANTrainer, resolve_option,  # noqa: E402
@@ -309,6 +310,14 @@ def test_joint_step_updates_both_networks_from_one_pass():
     assert changed(d_before, d) == {v.name for v in trainer.d_vars}
     assert resolve_option(small_config("mlp"), "joint_updates") is False
     assert resolve_option(small_config("dcgan"), "joint_updates") is True
+
+
+@pytest.mark.parametrize("model,batch,given,expect", [
+    ("mlp", 100, None, True), ("mlp", 128, None, True), ("mlp", 256, None, False),
+    ("mlp", 1024, True, True), ("mlp", 64, False, False), ("dcgan", 64, None, False)])
+def test_xla_is_the_mlp_default_up_to_batch_128(model, batch, given, expect):
+    config = TrainConfig(model=model, batch_size=batch, jit_compile=given)
+    assert resolve_option(config, "jit_compile") is expect
 
 
 @pytest.mark.parametrize("kind", ["mlp_bn", "dcgan"])

@@ -60,7 +60,7 @@ def test_the_compute_type_of_each_choice(choice, model, device, recorded, units,
 
 
 @pytest.mark.parametrize("argv,expect", [
-    ([], "off"),
+    ([], "auto"),
     (["--mixed_precision"], "on"),  # a boolean flag before 0.3.3
     (["--nomixed_precision"], "off"),
     (["--mixed_precision=true"], "on"),
@@ -159,3 +159,13 @@ def test_a_run_of_before_the_record_resumes_and_a_damaged_record_is_refused(tmp_
     with pytest.raises(errors.RunError, match="compute_dtype 'int8' is not one of"):
         loop.train(small_config(output_dir=str(tmp_path), max_steps=4, checkpoint_every=2))
     assert json.loads(path.read_text())["compute_dtype"] == "int8"  # left for the user to mend
+
+
+def test_a_slow_choice_is_warned_about(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ())
+    assert "emulated and slower" in precision.cpu_note("bfloat16", "CPU")
+    assert "bfloat16 is the CPU's half type" in precision.cpu_note("float16", "CPU")
+    assert precision.cpu_note("float32", "CPU") is None
+    assert precision.cpu_note("float16", "GPU") is None
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ("avx512_bf16",))
+    assert precision.cpu_note("bfloat16", "CPU") is None
