@@ -14,6 +14,7 @@ G_UPSAMPLES = ("transpose", "resize")  # dcgan's stride-2 layers in G, see gan_t
 INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.models.layers
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.training.distribute
 PRECISIONS = ("auto", "off", "on", "bfloat16", "float16")  # see gan_tf.training.precision
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")  # what a run may compute in (config.json)
 MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
 FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MODULE:FUNCTION

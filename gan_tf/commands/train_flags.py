@@ -37,7 +37,11 @@ class _SwitchFlag(flags.EnumFlag):
     def __init__(self, name, default, choices, help):
         super().__init__(name, None, help, choices, boolean=True)
         self.parser = _SwitchParser(choices)
-        self.default = self.value = default
+        self._set_default(default)  # also what --help shows as the default
+
+    def _serialize(self, value):
+        """--name=value (a boolean flag's bare --name would read back as "on")."""
+        return "" if value is None else f"--{self.name}={value}"
 
 
 def define(field, hint):

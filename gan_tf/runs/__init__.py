@@ -16,6 +16,7 @@ import sys
 import warnings
 
 from gan_tf.config import TrainConfig, run_defining_differences
+from gan_tf.config_checks import COMPUTE_DTYPES
 from gan_tf.errors import LogFileError, NotARun, RunError
 from gan_tf import fileio
 from gan_tf.runs import logs as logs_lib
@@ -42,7 +43,6 @@ NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
 RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
-COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,15 @@ class RunDirectory:
         self.latest, self.fresh, self._created, self._lock = None, False, False, None
         self.claimed, self.data_record = False, None
         self.recorded = None  # the configuration config.json held (None: a new run)
-        # The type a resumed run computes in, as config.json records it (None: a new run,
-        # or one from before the record); the loop sets `compute_dtype` to the one chosen.
+        # What a run resuming from a checkpoint computed in (recorded_precision; None for a
+        # run that starts from step 0); the loop sets `compute_dtype` to the type chosen.
         self.recorded_compute_dtype, self.compute_dtype = None, None
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
             self.latest = latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR), quiet=True)
-            if self.latest:
-                self.recorded_compute_dtype = read_compute_dtype(self.path)
+            if self.latest and not self.config.overwrite:  # the chief's rule, below
+                self.recorded_compute_dtype = recorded_precision(self.path)
             return self
         try:
             self._open()
@@ -120,10 +120,11 @@ class RunDirectory:
                                "to replace that run")
         self.fresh = config.overwrite or old is None
         self.recorded = None if self.fresh else old
-        self.recorded_compute_dtype = None if self.fresh else read_compute_dtype(path)
         # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
+        # A run that resumes from a checkpoint goes on in the type it computed in.
+        self.recorded_compute_dtype = recorded_precision(path) if self.latest else None
         if self.latest and old is not None:  # a warm start applies to a new run only
             for name in NEW_RUNS_ONLY:
                 given = getattr(config, name)
@@ -342,6 +343,19 @@ def read_compute_dtype(run_dir):
                        f"configuration ({COMPUTE_DTYPE_KEY} {value!r} is not one of "
                        f"{', '.join(COMPUTE_DTYPES)}); {_REPAIR}")
     return value
+
+
+def recorded_precision(run_dir):
+    """What a run computed in: config.json's compute_dtype, or for a run written before
+    that record (gan_tf 0.3.2 and older) its --mixed_precision, "off" or "on", which
+    gan_tf.training.precision.resolve turns into the type it computed in."""
+    dtype = read_compute_dtype(run_dir)
+    if dtype is not None:
+        return dtype
+    try:
+        return read_config(run_dir).mixed_precision
+    except (RunError, NotARun):
+        return None
 
 
 # How to mend a damaged config.json: never --overwrite, which would remove the run.

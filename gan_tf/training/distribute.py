@@ -184,7 +184,14 @@ def choose_precision(config, strategy, recorded=None):
         everyone = agree(strategy, [1.0 if has else 0.0])[0] > 0.999
         units = (everyone, why if everyone == has else "a worker of the cluster has no "
                  "bfloat16 units")
-    return precision.resolve(config.mixed_precision, config.model, device, recorded, units)
+    dtype, why = precision.resolve(config.mixed_precision, config.model, device, recorded, units)
+    if is_multi_worker(strategy):  # every worker asks: the same collective on each
+        mine = [1.0 if dtype == t else 0.0 for t in precision.DTYPES]
+        if any(abs(a - b) > 1e-6 for a, b in zip(agree(strategy, mine), mine)):
+            raise DistributeError(f"the workers chose different compute types (this one {dtype}"
+                                  f", {why}); give every worker the same --mixed_precision and "
+                                  "run directory")
+    return dtype, why
 
 
 def distribute_dataset(strategy, dataset):

@@ -15,6 +15,7 @@ started (whatever the machine it resumes on).
 """
 import tensorflow as tf
 
+from gan_tf.config_checks import COMPUTE_DTYPES as DTYPES
 from gan_tf.config_checks import PRECISIONS as CHOICES
 
 AUTO, OFF, ON = CHOICES[:3]
@@ -72,7 +73,8 @@ def bfloat16_units(device):
 
 def resolve(choice, model, device, recorded=None, units=None):
     """(compute dtype, reason) for --mixed_precision=`choice` with `--model=model` on
-    `device`; `recorded`: the dtype a resumed run's config.json holds (auto keeps it);
+    `device`; `recorded`: what a resumed run computed in (gan_tf.runs.recorded_precision:
+    a dtype, or the "off"/"on" of a run from before the record), which auto keeps;
     `units`: (has bfloat16 units, why) when already known, else asked of the device."""
     if choice == OFF:
         return "float32", "--mixed_precision=off"
@@ -80,6 +82,11 @@ def resolve(choice, model, device, recorded=None, units=None):
         return HALF_TYPES[device], f"--mixed_precision=on on a {device}"
     if choice != AUTO:
         return choice, f"--mixed_precision={choice}"
+    if model == "tf1":  # legacy model functions compute in their variables' float32
+        return "float32", "--mixed_precision=auto: float32 for --model=tf1"
+    if recorded in (OFF, ON):
+        dtype, _ = resolve(recorded, model, device)
+        return dtype, f"--mixed_precision=auto: the run's own --mixed_precision={recorded}"
     if recorded is not None:
         return recorded, "--mixed_precision=auto: what the run started with (config.json)"
     if model not in AUTO_MODELS:

@@ -10,7 +10,7 @@ from gan_tf import errors
 from gan_tf.commands import train_flags
 from gan_tf.config import TrainConfig
 from gan_tf.runs import read_config
-from gan_tf.training import loop, precision
+from gan_tf.training import distribute, loop, precision
 from tests.helpers import MAIN, small_config
 
 
@@ -52,6 +52,9 @@ UNITS, NO_UNITS = (True, "this CPU has avx512_bf16"), (False, "no units")
     ("auto", "dcgan", "CPU", "bfloat16", NO_UNITS, "bfloat16"),  # a resumed run keeps its type
     ("auto", "mlp", "CPU", "float32", UNITS, "float32"),
     ("off", "dcgan", "CPU", "bfloat16", UNITS, "float32"),  # an explicit choice changes it
+    ("auto", "dcgan", "CPU", "off", UNITS, "float32"),  # a float32 run of 0.3.2
+    ("auto", "dcgan", "GPU", "on", UNITS, "float16"),  # a --mixed_precision run of 0.3.2
+    ("auto", "tf1", "CPU", "bfloat16", UNITS, "float32"),  # legacy functions: float32 always
 ])
 def test_the_compute_type_of_each_choice(choice, model, device, recorded, units, expect):
     dtype, why = precision.resolve(choice, model, device, recorded, units)
@@ -73,6 +76,19 @@ def test_the_flag_takes_its_old_boolean_spellings_and_the_new_choices(argv, expe
     try:
         flags.FLAGS([MAIN, *argv])
         assert train_flags.to_config(flags.FLAGS).mixed_precision == expect
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("argv", [["--mixed_precision=bfloat16"], ["--nomixed_precision"], []])
+def test_the_flag_writes_itself_back_as_its_value(argv):
+    """A flagfile written from the parsed flags reads back the same (a boolean flag's bare
+    --mixed_precision would read back as "on")."""
+    try:
+        flags.FLAGS([MAIN, *argv])
+        flag = flags.FLAGS["mixed_precision"]
+        assert flag.serialize() == f"--mixed_precision={flag.value}"
+        assert flag.default_as_str == "'auto'"
     finally:
         flags.FLAGS.unparse_flags()
 
@@ -141,8 +157,12 @@ def test_auto_on_a_cpu_without_units_computes_in_float32(tmp_path, monkeypatch, 
     assert json.load(open(tmp_path / "config.json"))["compute_dtype"] == "float32"
 
 
-def test_a_run_of_before_the_record_resumes_and_a_damaged_record_is_refused(tmp_path):
-    config = small_config(output_dir=str(tmp_path), max_steps=2, checkpoint_every=2)
+def test_a_run_of_before_the_record_resumes_in_its_type_and_a_damaged_record_is_refused(
+        tmp_path, monkeypatch, caplog):
+    """A float32 DCGAN run of 0.3.2 (no compute_dtype; "mixed_precision": false), resumed
+    with the new default on a CPU with bfloat16 units, goes on in float32."""
+    caplog.set_level(logging.INFO)
+    config = small_config("dcgan", output_dir=str(tmp_path), max_steps=2, checkpoint_every=2)
     loop.train(config)
     path = tmp_path / "config.json"
     stored = json.loads(path.read_text())
@@ -150,14 +170,20 @@ def test_a_run_of_before_the_record_resumes_and_a_damaged_record_is_refused(tmp_
     stored["mixed_precision"] = False  # as 0.3.2 wrote it
     path.write_text(json.dumps(stored))
     assert read_config(str(tmp_path)).mixed_precision == "off"
-    loop.train(small_config(output_dir=str(tmp_path), max_steps=3, checkpoint_every=2))
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ("avx512_bf16",))
+    caplog.clear()
+    loop.train(small_config("dcgan", output_dir=str(tmp_path), max_steps=3, checkpoint_every=2,
+                            mixed_precision="auto"))
+    assert computing_line(caplog) == ("Computing in float32 (--mixed_precision=auto: the "
+                                      "run's own --mixed_precision=off).")
     assert json.loads(path.read_text())["compute_dtype"] == "float32"
 
     stored = json.loads(path.read_text())
     stored["compute_dtype"] = "int8"
     path.write_text(json.dumps(stored))
     with pytest.raises(errors.RunError, match="compute_dtype 'int8' is not one of"):
-        loop.train(small_config(output_dir=str(tmp_path), max_steps=4, checkpoint_every=2))
+        loop.train(small_config("dcgan", output_dir=str(tmp_path), max_steps=4,
+                                checkpoint_every=2))
     assert json.loads(path.read_text())["compute_dtype"] == "int8"  # left for the user to mend
 
 
@@ -169,3 +195,22 @@ def test_a_slow_choice_is_warned_about(monkeypatch):
     assert precision.cpu_note("float16", "GPU") is None
     monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ("avx512_bf16",))
     assert precision.cpu_note("bfloat16", "CPU") is None
+
+
+def test_workers_that_would_compute_in_different_types_stop(monkeypatch):
+    """Under multi_worker every worker says its type; one that differs stops them all
+    (a float16 worker's loss-scaling optimizer would otherwise hang the collectives)."""
+    import tensorflow as tf
+    monkeypatch.setattr(distribute, "is_multi_worker", lambda strategy: True)
+    said = []
+
+    def agree(strategy, values):
+        said.append(values)
+        return [v / 2 for v in values]  # the mean with a worker that said zeros: others differ
+    monkeypatch.setattr(distribute, "agree", agree)
+    config = TrainConfig(model="dcgan", mixed_precision="off")
+    with pytest.raises(errors.DistributeError, match="the workers chose different compute types"):
+        distribute.choose_precision(config, tf.distribute.get_strategy())
+    assert said == [[1.0, 0.0, 0.0]]  # float32, one-hot over precision.DTYPES
+    monkeypatch.setattr(distribute, "agree", lambda strategy, values: list(values))
+    assert distribute.choose_precision(config, tf.distribute.get_strategy())[0] == "float32"
