@@ -318,26 +318,28 @@ def write_config(config, data_record=None, compute_dtype=None):
                         json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
 
+def _recorded_value(run_dir, key):
+    """config.json's entry `key` (None where it is missing or the file is unreadable or not
+    a JSON object: read_config says what is wrong with such a file)."""
+    try:
+        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
+            values = fileio.loads_json(f.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return values.get(key) if isinstance(values, dict) else None
+
+
 def read_data_record(run_dir):
     """The record of the data a run trained on, from its config.json (None: a run from
     before the record, or a record that is not a JSON object)."""
-    try:
-        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
-            record = fileio.loads_json(f.read().decode("utf-8")).get(DATA_KEY)
-    except (OSError, ValueError, AttributeError):
-        return None
+    record = _recorded_value(run_dir, DATA_KEY)
     return record if isinstance(record, dict) else None
 
 
 def read_compute_dtype(run_dir):
     """The type a run computes in, as its config.json records it (None: a run from before
     the record); RunError if the record is not one of COMPUTE_DTYPES."""
-    try:
-        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
-            values = fileio.loads_json(f.read().decode("utf-8"))
-    except (OSError, ValueError):
-        return None  # read_config has said what is wrong with the file
-    value = values.get(COMPUTE_DTYPE_KEY) if isinstance(values, dict) else None
+    value = _recorded_value(run_dir, COMPUTE_DTYPE_KEY)
     if value is not None and value not in COMPUTE_DTYPES:
         raise RunError(f"{os.path.join(run_dir, CONFIG_FILE)} is a damaged gan_tf run "
                        f"configuration ({COMPUTE_DTYPE_KEY} {value!r} is not one of "
