@@ -150,9 +150,10 @@ def parse_args(argv=None):
                         "(leave_one_out) classes, e.g. 0,6 (--digits: the older name)")
     parser.add_argument("--seeds", "--seed", dest="seeds", type=seed_list, default=[0],
                         help="one_class: a run per class and seed, e.g. 0,1,2")
-    parser.add_argument("--scores", type=score_list, default=list(anomaly.SCORES),
-                        help="scores of gan_tf.anomaly to compute (default all: "
-                        + ",".join(anomaly.SCORES) + ")")
+    parser.add_argument("--scores", type=score_list, default=list(anomaly.BASE_SCORES),
+                        help="scores of gan_tf.anomaly to compute (default "
+                        + ",".join(anomaly.BASE_SCORES) + "; rotation too needs "
+                        '--train_flags="--rotation_weight=W")')
     parser.add_argument("--knn", action=argparse.BooleanOptionalAction, default=True,
                         help="one_class: k-nearest neighbours on the pixels beside the GAN")
     parser.add_argument("--knn_k", type=positive, default=5,

@@ -36,7 +36,7 @@ def train(flagfile, max_steps, seed, out_dir, exclude=(), dataset="mnist_5k", da
 
 
 def score(run_dir, out_csv, inversion_steps, images=None, features_k=anomaly.FEATURE_NEIGHBOURS,
-          scores=anomaly.SCORES):
+          scores=anomaly.BASE_SCORES):
     """`python -m gan_tf.anomaly` on the run with `scores`: (its CSV rows in image order,
     seconds taken)."""
     cmd = [sys.executable, "-m", "gan_tf.anomaly", f"--run_dir={run_dir}", f"--out={out_csv}",

@@ -124,6 +124,20 @@ class TrainConfig:
         1.0, "Weight of the code's cross-entropy in G's and D's losses (InfoGAN's lambda; "
         "with --latent_categories).",
         check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0"))
+    # Self-supervised D (SS-GAN, Chen et al. 2019): a head on D's features learns by how many
+    # quarter turns each real image was rotated; its weighted cross-entropy joins D's loss
+    # (and, with g_rotation_weight, G's on its own rotated images). gan_tf.anomaly then has
+    # the head's `rotation` score (gan_tf.training.steps, gan_tf.applications.anomaly).
+    rotation_weight: float = option(
+        0.0, "SS-GAN's self-supervised D (Chen et al. 2019): a head on D's features learns "
+        "which of 4 rotations (0, 90, 180, 270 degrees) each real image was turned by; this "
+        "weight times its cross-entropy joins D's loss (the paper's 1.0; 0: off). Gives "
+        "gan_tf.anomaly its rotation score.",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+    g_rotation_weight: float = option(
+        0.0, "G's part of SS-GAN: this weight times the rotation head's cross-entropy on G's "
+        "rotated images joins G's loss (the paper's 0.2; 0: off; needs --rotation_weight).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
     # Classes left out of training (and of the evaluation's real images): a GAN of the
     # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
     exclude_classes: Tuple[int, ...] = option(
@@ -458,15 +472,21 @@ class TrainConfig:
             if on and self.model != "dcgan":
                 raise ConfigError(name, f"is an option of --model=dcgan's networks, not "
                                         f"--model={self.model}: leave it out")
+
     def _check_info_options(self):
         """InfoGAN's code replaces the labels of --conditional (G takes one or the other);
-        its weight without the code would be ignored."""
+        its weight without the code would be ignored, as would G's rotation weight without
+        D's head."""
         if self.latent_categories and self.conditional:
             raise ConfigError("latent_categories", "is InfoGAN's unsupervised code; "
                                                    "--conditional gives G the classes: choose one")
         if not self.latent_categories and self.info_weight != TrainConfig.info_weight:
             raise ConfigError("info_weight", "weighs --latent_categories' code, which is off: "
                                              "leave it out")
+        if self.g_rotation_weight and not self.rotation_weight:
+            raise ConfigError("g_rotation_weight", "weighs G's part of the rotation head that "
+                                                   "--rotation_weight adds to D, which is off: "
+                                                   "set --rotation_weight too")
 
     def _check_model_functions(self):
         """model="tf1" takes both legacy functions and none of the options they cannot use."""
@@ -491,6 +511,8 @@ class TrainConfig:
                                               "function takes no labels)"),
             ("latent_categories", self.latent_categories, "needs gan_tf's own models (a "
                                                           "legacy model function takes no code)"),
+            ("rotation_weight", self.rotation_weight, "needs gan_tf's own discriminators (a "
+                                                      "legacy model function has no rotation head)"),
             ("init", self.init != "glorot", "a legacy model function chooses its own "
                                             "initialisers"),
             ("spectral_norm", self.spectral_norm, "needs gan_tf's own discriminators (a "

@@ -123,12 +123,26 @@ def family(name, label_smoothing=0.9):
     return d_loss, g_loss
 
 
+def _categorical_xent(labels, logits):
+    """Mean over the batch of the softmax cross-entropy of logits (batch, K) against
+    labels (batch,) ints."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32)))
+
+
 def info_loss(code_logits, codes):
     """InfoGAN's term: the mean over the batch of the softmax cross-entropy of Q's logits
     (batch, K) against the codes G was given (batch,) ints, the negative of InfoGAN's
     bound less H(c). Both networks add info_weight times it to their losses."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(codes, tf.int32), logits=tf.cast(code_logits, tf.float32)))
+    return _categorical_xent(codes, code_logits)
+
+
+def rotation_loss(rotation_logits, turns):
+    """SS-GAN's term (Chen et al. 2019): the mean softmax cross-entropy of D's rotation
+    head (batch, 4) against the quarter turns each image was rotated by (batch,) ints.
+    D adds rotation_weight times it on real images, G g_rotation_weight times it on its
+    own."""
+    return _categorical_xent(turns, rotation_logits)
 
 
 def _input_gradient_norms_squared(discriminator, x):

@@ -1,6 +1,6 @@
 """Anomaly scores from a trained GAN (its second use): images unlike its training data first.
 
-Three scores, each higher for a more anomalous image:
+Up to five scores, each higher for a more anomalous image:
   discriminator  -logit D(x): how fake D finds the image (the DCGAN notebook's idea). For a
                  conditional D, of the class it finds most real.
   features       mean cosine distance, in D's last hidden layer, to the image's k (--features_k)
@@ -12,6 +12,14 @@ Three scores, each higher for a more anomalous image:
                  whatever their class, and a grey G(z) fits noise: the weakest (docs/anomaly.md).
                  A conditional G draws the class D finds most real; an InfoGAN G
                  (--latent_categories) the code D's Q head reads in the image.
+  rotation       a run trained with --rotation_weight only (SS-GAN's head on D): the mean
+                 over the image's four quarter turns of the head's cross-entropy on the turn
+                 it was given (GEOM's idea, Golan & El-Yaniv 2018): the head learned to tell
+                 how normal images are turned, and does worse on other images.
+  combined       with the rotation head too: features + rotation, each first put in units of
+                 its own spread over the run's training images ((s - mean) / std there; the
+                 feature score of a training image leaves out its own match), so that two
+                 scores of different scales add with equal weight.
 The CSV lists every image, most anomalous first (by --rank_by): rank, index, label and the
 scores; the PNG beside it shows the most anomalous images on top, the least anomalous below.
 
@@ -32,8 +40,11 @@ from gan_tf.data.files import ZIP_MAGIC, check_npy_header, check_pixels
 from gan_tf.errors import DataError
 from gan_tf.fileio import atomic_write
 from gan_tf.runs import plots
+from gan_tf.training import augmentations
 
-SCORES = ("discriminator", "features", "inversion")
+SCORES = ("discriminator", "features", "inversion", "rotation", "combined")
+BASE_SCORES = SCORES[:3]  # those every run of gan_tf's models has (the rest need the head)
+HEAD_SCORES = SCORES[3:]  # those that need D's rotation head (--rotation_weight)
 FEATURE_NEIGHBOURS = 5
 
 
@@ -105,6 +116,45 @@ def feature_scores_from_features(features, reference, neighbours=FEATURE_NEIGHBO
     return np.concatenate(out)
 
 
+def rotation_scores(discriminator, images, batch_size=500):
+    """(N,): for each image, the mean over its four quarter turns k of the cross-entropy
+    of D's rotation head against k (a D trained with --rotation_weight)."""
+    if not getattr(discriminator, "rotations", False):
+        raise ValueError("the rotation score needs a discriminator with a rotation head "
+                         "(a run trained with --rotation_weight)")
+
+    @tf.function(input_signature=[tf.TensorSpec((None,) + images.shape[1:], tf.float32)])
+    def run(x):
+        losses = []
+        for k in range(4):
+            h = discriminator.features(augmentations.rot90(x, k), training=False)
+            losses.append(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.fill([tf.shape(x)[0]], k), logits=discriminator.rotation_logits(h)))
+        return (tf.reduce_mean(tf.stack(losses, 1), axis=1),)
+
+    with each_image_alone(discriminator):
+        return inference.map_batches(run, images, batch_size)[0]
+
+
+def available_scores(discriminator):
+    """The scores a discriminator supports: without a rotation head, BASE_SCORES."""
+    return SCORES if getattr(discriminator, "rotations", False) else BASE_SCORES
+
+
+def standardized(scores, normal_scores):
+    """`scores` in units of the normal images' own: (s - mean) / std of `normal_scores`
+    (the same score of the run's training images)."""
+    normal_scores = np.asarray(normal_scores, np.float64)
+    return (np.asarray(scores, np.float64) - normal_scores.mean()) / max(normal_scores.std(),
+                                                                         1e-12)
+
+
+def combined_scores(features, rotation, normal_features, normal_rotation):
+    """The combined score: the feature and the rotation scores, each standardized by its
+    values on the normal (training) images, summed."""
+    return standardized(features, normal_features) + standardized(rotation, normal_rotation)
+
+
 def inversion_scores(generator, discriminator, images, z_dim, z_distribution="uniform",
                      options=InversionOptions(), batch_size=500):
     """AnoGAN residual of each image: Adam on z (one per image, in batches) for
@@ -155,19 +205,25 @@ def inversion_scores(generator, discriminator, images, z_dim, z_distribution="un
 
 
 def score(generator, discriminator, images, reference, z_dim, z_distribution="uniform",
-          scores=SCORES, options=InversionOptions(), in_reference=None,
+          scores=None, options=InversionOptions(), in_reference=None,
           neighbours=FEATURE_NEIGHBOURS):
-    """{score name: (N,) float64}: the asked-for scores of `images` (N, 28, 28, 1) in
-    [-1, 1]; the feature score against `reference`, the GAN's training images
-    (`in_reference`, `neighbours`: see feature_scores_from_features)."""
+    """{score name: (N,) float64}: the asked-for scores (default: every one the
+    discriminator supports) of `images` (N, 28, 28, 1) in [-1, 1]; the feature score
+    against `reference`, the GAN's training images (`in_reference`, `neighbours`: see
+    feature_scores_from_features)."""
+    scores = available_scores(discriminator) if scores is None else scores
     unknown = set(scores) - set(SCORES)
     if unknown:
         raise ValueError(f"unknown scores {sorted(unknown)}; choose from {', '.join(SCORES)}")
+    missing = [name for name in scores if name not in available_scores(discriminator)]
+    if missing:
+        raise ValueError(f"the {' and '.join(missing)} score{'s' * (len(missing) > 1)} need "
+                         "a run trained with --rotation_weight (a rotation head on D)")
     result = {}
     d_scores, features = discriminator_outputs(discriminator, images)
     if "discriminator" in scores:
         result["discriminator"] = d_scores.astype(np.float64)
-    if "features" in scores:
+    if {"features", "combined"} & set(scores):
         _, ref_features = discriminator_outputs(discriminator, reference)
         result["features"] = feature_scores_from_features(features, ref_features, neighbours,
                                                           in_reference=in_reference)
@@ -175,7 +231,15 @@ def score(generator, discriminator, images, reference, z_dim, z_distribution="un
         with each_image_alone(discriminator):
             result["inversion"] = inversion_scores(generator, discriminator, images, z_dim,
                                                    z_distribution, options).astype(np.float64)
-    return {name: result[name] for name in SCORES if name in result}
+    if {"rotation", "combined"} & set(scores):
+        result["rotation"] = rotation_scores(discriminator, images).astype(np.float64)
+    if "combined" in scores:  # each score of the training images, against the others
+        normal_features = feature_scores_from_features(
+            ref_features, ref_features, neighbours, in_reference=np.ones(len(reference), bool))
+        result["combined"] = combined_scores(result["features"], result["rotation"],
+                                             normal_features,
+                                             rotation_scores(discriminator, reference))
+    return {name: result[name] for name in SCORES if name in scores}
 
 
 def ranking(scores, rank_by):

@@ -33,9 +33,12 @@ def define_flags():
     flags.DEFINE_enum("split", "test", ["test", "train"], "Which split of --dataset: the "
                       "held-out one, or the training one.")
     flags.DEFINE_integer("num_images", None, "Score only the first N images.", lower_bound=1)
-    flags.DEFINE_list("scores", list(anomaly.SCORES), "Scores to compute: " + ", ".join(anomaly.SCORES) + ".")
+    flags.DEFINE_list("scores", None, "Scores to compute: " + ", ".join(anomaly.SCORES) + " "
+                      "(default: every one the run has; rotation needs a run trained with "
+                      "--rotation_weight).")
     flags.DEFINE_enum("rank_by", None, anomaly.SCORES, "Score that orders the CSV and the PNG "
-                      "(default: features if computed, else the first one given).")
+                      "(default: combined if computed, else features if computed, else the "
+                      "first one given).")
     flags.DEFINE_integer("inversion_steps", anomaly.InversionOptions.steps, "Adam steps on z per image.",
                          lower_bound=1)
     flags.DEFINE_integer("features_k", anomaly.FEATURE_NEIGHBOURS, "Nearest training images of the run "
@@ -47,16 +50,22 @@ def define_flags():
     common.define_overwrite()
 
 
+# What orders the outputs when --rank_by does not say: the first of these computed.
+RANK_BY_DEFAULT = ("combined", "features")
+
+
 def main(argv):
     f = flag_values(argv, required=["run_dir"])
     which = common.checkpoint_flag(f.checkpoint)
     check_outputs(f.out, ".csv", [f.out, anomaly.png_path(f.out)], f.overwrite)
-    unknown = [s for s in f.scores if s not in anomaly.SCORES]
-    if unknown or not f.scores:
-        raise UsageError(f"--scores: choose from {', '.join(anomaly.SCORES)} (got {','.join(f.scores)})")
-    if f.rank_by and f.rank_by not in f.scores:
-        raise UsageError(f"--rank_by={f.rank_by} is not among --scores")
-    rank_by = f.rank_by or ("features" if "features" in f.scores else f.scores[0])
+    asked = f.scores
+    if asked is not None:
+        unknown = [s for s in asked if s not in anomaly.SCORES]
+        if unknown or not asked:
+            raise UsageError(f"--scores: choose from {', '.join(anomaly.SCORES)} "
+                             f"(got {','.join(asked)})")
+        if f.rank_by and f.rank_by not in asked:
+            raise UsageError(f"--rank_by={f.rank_by} is not among --scores")
     images = None
     if f.images:
         try:
@@ -71,9 +80,17 @@ def main(argv):
     if config.model == "tf1":
         raise RunError(f"--run_dir={f.run_dir}: its legacy discriminator function does not "
                        "expose the hidden features anomaly scores read; use gan_tf's models")
+    available = anomaly.available_scores(discriminator)
+    missing = [s for s in (asked or []) + [f.rank_by] if s and s not in available]
+    if missing:
+        flag = "scores" if missing[0] in (asked or []) else "rank_by"
+        raise RunError(f"--{flag}={missing[0]}: --run_dir={f.run_dir} was trained without "
+                       "--rotation_weight, so its discriminator has no rotation head")
+    asked = asked or list(available)
+    rank_by = f.rank_by or next(s for s in RANK_BY_DEFAULT + tuple(asked) if s in asked)
     run_data = data_lib.load(config.dataset, runs.data_dir_of(f.run_dir, config, f.data_dir))
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
-    if "features" in f.scores and f.features_k >= len(reference):
+    if "features" in asked and f.features_k >= len(reference):
         raise UsageError(f"--features_k={f.features_k}: must be below the run's {len(reference)} "
                          "training images")
     labels, in_reference = None, None
@@ -89,7 +106,7 @@ def main(argv):
         labels = None if labels is None else labels[:f.num_images]
         in_reference = None if in_reference is None else in_reference[:f.num_images]
     scores = anomaly.score(generator, discriminator, images, reference, config.z_dim,
-                   config.z_distribution, tuple(f.scores),
+                   config.z_distribution, tuple(asked),
                    anomaly.InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference,
                    f.features_k)
     anomaly.write_outputs(f.out, images, scores, labels, rank_by, f.png_count)

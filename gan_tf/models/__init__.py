@@ -129,13 +129,22 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
         return generator, network.build(config, "discriminator", image_shape)
     cls = architecture(config.model).discriminator
     discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
-                        num_codes=generator.num_codes, **cls.config_sizes(config))
+                        num_codes=generator.num_codes, rotations=config.rotation_weight > 0,
+                        **cls.config_sizes(config))
     labels = grid_labels(1, generator.num_classes)
     x = tf.zeros((1,) + generator.image_shape)
     discriminator(x, labels=labels)
-    if discriminator.num_codes:  # InfoGAN's Q head
-        discriminator.code_logits(discriminator.features(x))
+    build_heads(discriminator, x)
     return generator, discriminator
+
+
+def build_heads(discriminator, x):
+    """Creates the variables of D's heads on its features, InfoGAN's Q and SS-GAN's
+    rotation classifier, where it has them (D itself built by a call on x)."""
+    if discriminator.num_codes:
+        discriminator.code_logits(discriminator.features(x))
+    if discriminator.rotations:
+        discriminator.rotation_logits(discriminator.features(x))
 
 
 # --- deprecated names -------------------------------------------------------------------

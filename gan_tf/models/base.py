@@ -10,6 +10,8 @@ import tensorflow as tf
 from gan_tf import data
 from gan_tf.models import layers
 
+QUARTER_TURNS = 4  # a self-supervised D's rotations: 0, 90, 180 and 270 degrees
+
 
 def resolve_sizes(cls, overrides):
     """cls.DEFAULTS updated with the non-None `overrides`; unknown names refused."""
@@ -73,14 +75,20 @@ class Discriminator(tf.Module):
 
     InfoGAN (num_codes > 0): `code_logits(h)` is the head Q that reads G's categorical code
     back from the same features, `discriminator/info/kernel`: a variable of D, trained by
-    D's optimizer; D's verdict stays unconditional."""
+    D's optimizer; D's verdict stays unconditional.
+
+    Self-supervised (rotations=True, SS-GAN): `rotation_logits(h)` is a head
+    `discriminator/rotation/kernel` that reads from the same features by how many quarter
+    turns (0-3) an image was rotated (gan_tf.training.steps trains it, gan_tf.anomaly
+    scores with it)."""
 
     DEFAULTS = {}
 
     def __init__(self, name="discriminator", compute_dtype="float32", num_classes=0, num_codes=0,
-                 **sizes):
+                 rotations=False, **sizes):
         super().__init__(name=name)
         self.compute_dtype, self.num_classes, self.num_codes = compute_dtype, num_classes, num_codes
+        self.rotations = bool(rotations)
         self.sizes = resolve_sizes(type(self), sizes)
         s, names = self.sizes, layers.LayerNames()
         with self.name_scope:
@@ -91,6 +99,8 @@ class Discriminator(tf.Module):
                 self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
             if num_codes:  # not spectrally normalised: a classifier, not a critic
                 self.info = layers.Dense(num_codes, name="info", init=s["init"])
+            if rotations:  # a classifier too: not spectrally normalised
+                self.rotation = layers.Dense(QUARTER_TURNS, name="rotation", init=s["init"])
 
     def build_layers(self, sizes, names):
         raise NotImplementedError
@@ -119,6 +129,11 @@ class Discriminator(tf.Module):
         """(batch, num_codes) float32 logits of the categorical code Q reads in features h
         (InfoGAN's Q(c | x))."""
         return tf.cast(self.info(h), tf.float32)
+
+    def rotation_logits(self, h):
+        """(batch, 4) float32 logits of the quarter turns (0-3) the images of features h
+        were rotated by (SS-GAN's rotation classifier)."""
+        return tf.cast(self.rotation(h), tf.float32)
 
     def logits_of_every_class(self, h):
         """(batch, num_classes) logits of features h claimed as each class (conditional D:

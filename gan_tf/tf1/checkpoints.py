@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from gan_tf import data
 from gan_tf.errors import PortingError, checkpoint_errors
+from gan_tf import models
 from gan_tf.models import base, mlp
 from gan_tf import fileio
 from gan_tf.tf1 import network
@@ -184,8 +185,7 @@ def build_from_checkpoint(module, role, stored):
         x = (tf.zeros([1, rows]) if f"{module.name}/conv2d/kernel" not in stored else
              tf.zeros((1,) + data.IMAGE_SHAPE[:2] + stored[f"{module.name}/conv2d/kernel"].shape[2:3]))
         module(x, labels=[0] if module.num_classes else None)
-        if module.num_codes:  # InfoGAN's Q head
-            module.code_logits(module.features(x))
+        models.build_heads(module, x)
     else:
         raise PortingError(f"the {module.name} has no variables yet and the checkpoint does "
                            f"not tell its input size (no {module.name}/dense/kernel): call it "

@@ -46,6 +46,33 @@ def translate(x, seed, pixels, background=-1.0):
     return tf.gather(x, cols, axis=2, batch_dims=1)  # (n, h, w, c)
 
 
+def rot90(x, k):
+    """Every square image of x (n, h, h, c) rotated counter-clockwise by k (a Python int)
+    quarter turns, as np.rot90 turns an (h, h) image; transposes and reversals only (no
+    shape assertions in the graph, unlike tf.image.rot90)."""
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return tf.reverse(x, [1, 2])
+    return tf.reverse(tf.transpose(x, [0, 2, 1, 3]), [1 if k == 1 else 2])
+
+
+def quarter_turns(x, turns):
+    """Each square image of x (n, h, h, c) rotated counter-clockwise by its own number of
+    quarter turns, turns (n,) ints in 0-3 (np.rot90's direction). Differentiable in x."""
+    rotated = tf.stack([rot90(x, k) for k in range(4)], 1)  # (n, 4, h, h, c)
+    return tf.gather(rotated, tf.cast(turns, tf.int32), axis=1, batch_dims=1)
+
+
+def rotation_batch(x):
+    """(images, turns): image i of x turned by i mod 4 quarter turns, SS-GAN's
+    self-supervised task on one batch at the cost of one more pass (a quarter of it
+    at each rotation) rather than four."""
+    turns = tf.range(tf.shape(x)[0]) % 4
+    return quarter_turns(x, turns), turns
+
+
 def label_flips(seed, n, probability):
     """(n, 1) floats, 1 with `probability` (the examples whose label D's loss swaps);
     None when off."""

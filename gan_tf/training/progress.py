@@ -14,7 +14,10 @@ import numpy as np
 LINE = ("step {step}/{max_steps} epoch {epoch:.2f} | d_loss {d_loss:.4f} (real {d_loss_real:.4f} "
         "fake {d_loss_fake:.4f}) g_loss {g_loss:.4f}{info} | D(x) {d_real:.3f} "
         "D(G(z)) {d_fake:.3f} | {rate:.3g} steps/s ETA {eta}")
-INFO = " info_loss {:.4f}"  # with --latent_categories (its code's loss, gan_tf.training.steps)
+# The heads' losses, each shown when the run has it (gan_tf.training.steps): InfoGAN's code
+# (--latent_categories) and SS-GAN's rotations (--rotation_weight).
+HEAD_LOSSES = (("info_loss", " info_loss {:.4f}"), ("rotation_loss", " rotation_loss {:.4f}"))
+INFO = HEAD_LOSSES[0][1]  # gan_tf 0.3.3's name for the code's part of the line
 
 
 def format_duration(seconds):
@@ -50,7 +53,7 @@ class Progress:
             return False
         rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
         means = dict(zip(self.keys, np.concatenate(self._rows).mean(axis=0).tolist()))
-        info = INFO.format(means["info_loss"]) if "info_loss" in means else ""
+        info = "".join(fmt.format(means[key]) for key, fmt in HEAD_LOSSES if key in means)
         text = LINE.format(step=step, max_steps=self.max_steps,
                            epoch=step / self.steps_per_epoch, rate=rate, info=info,
                            eta=format_duration((self.max_steps - step) / max(rate, 1e-9)),

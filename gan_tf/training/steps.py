@@ -20,6 +20,9 @@ METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fa
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
 ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the step
+# With --rotation_weight (SS-GAN): the rotation head's loss on real images, and with
+# --g_rotation_weight on G's.
+ROTATION_KEYS, G_ROTATION_KEYS = ("rotation_loss",), ("g_rotation_loss",)
 LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 
 
@@ -67,7 +70,9 @@ class GANTrainer(tf.Module):
                             if config.tf1_regularization and getattr(network, "regularized", False)}
         self.metric_keys = (METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
                             + (REGULARIZATION_KEYS if self.regularized else ())
-                            + (ADA_KEYS if config.augment_target else ()))
+                            + (ADA_KEYS if config.augment_target else ())
+                            + (ROTATION_KEYS if config.rotation_weight else ())
+                            + (G_ROTATION_KEYS if config.g_rotation_weight else ()))
         if (config.topk_gamma or config.lr_decay != "none") and not steps_per_epoch:
             raise ValueError("--topk_gamma and --lr_decay need the run's steps_per_epoch")
         self.steps_per_epoch = steps_per_epoch
@@ -153,13 +158,16 @@ class GANTrainer(tf.Module):
                                       c.instance_noise_steps)
         return x
 
-    def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None):
+    def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None,
+                      g_rotation=False):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics, and dcgan's minibatch-stddev groups
         divide each half), which is faster; a legacy D, whose batch norm may have, in two
-        calls. Returns D's losses and mean verdicts (and the code's loss), the fake batch's
-        logits, and what D minimises: d_loss plus the penalties and the code's weighted
-        loss (each if on)."""
+        calls. Returns D's losses and mean verdicts (and the code's and the rotation
+        head's losses), the fake batch's logits, and what D minimises: d_loss plus the
+        penalties and the code's and rotations' weighted losses (each if on).
+        `g_rotation`: also put G's rotation loss on the fake batch in the metrics (for
+        joint_step's G)."""
         n = tf.shape(real)[0]
         seed = rand.local_seed()  # dropout
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
@@ -174,6 +182,11 @@ class GANTrainer(tf.Module):
         penalty += self._consistency(x, logits, n, rand, seed, labels)
         self._adapt_augmentation(logits[:n])
         code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
+        code += self._rotation_loss(metrics, "rotation_loss", x[:n], seed,
+                                    self.config.rotation_weight)
+        if g_rotation:
+            self._rotation_loss(metrics, "g_rotation_loss", x[n:], seed,
+                                self.config.g_rotation_weight)
         return metrics, logits[n:], d_loss + penalty + code + self._regularization(metrics, "d")
 
     def _d_pass(self, x, n, seed, labels, features=False):
@@ -244,6 +257,16 @@ class GANTrainer(tf.Module):
         """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.training.steps)."""
         return add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
 
+    def _rotation_loss(self, metrics, key, images, seed, weight):
+        """SS-GAN: `weight` times the rotation head's cross-entropy on `images` (as D sees
+        them), image i turned by i mod 4 quarter turns, logged under `key`; 0.0 when off."""
+        if not weight:
+            return 0.0
+        turned, turns = augmentations.rotation_batch(images)
+        h = self.discriminator.features(turned, training=True, seed=seed)
+        metrics[key] = losses.rotation_loss(self.discriminator.rotation_logits(h), turns)
+        return weight * metrics[key]
+
     def _d_loss(self, real_logits, fake_logits, rand):
         """(d_loss, d_loss_real, d_loss_fake) of --loss, with --label_flip's flips (the
         non-saturating loss's; config refuses them with another)."""
@@ -309,11 +332,14 @@ class GANTrainer(tf.Module):
         seed = rand.local_seed()
         with tf.GradientTape() as tape:
             fake, _ = self.generator(z, training=True, labels=labels)
+            x = self._d_input(fake, rand)
             (_, fake_logits), h = discriminate(
-                self.discriminator, self._d_input(fake, rand), seed,
-                labels if self.num_classes else None, features=bool(self.num_codes))
+                self.discriminator, x, seed, labels if self.num_classes else None,
+                features=bool(self.num_codes))
             metrics = dict(g_loss=self._g_loss(fake_logits))
             objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels)
+                         + self._rotation_loss(metrics, "g_rotation_loss", x, seed,
+                                               self.config.g_rotation_weight)
                          + self._regularization(metrics, "g"))
             loss = self._scaled(objective, self.g_optimizer)
         self._apply_gradients(tape, self.g_optimizer, loss, self.g_vars)
@@ -328,13 +354,15 @@ class GANTrainer(tf.Module):
         z, fake_labels = self._z(rand), self._fake_labels(rand)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake, _ = self.generator(z, training=True, labels=fake_labels)
-            metrics, fake_logits, objective = self._discriminate(real, fake, rand, real_labels,
-                                                                 fake_labels)
+            metrics, fake_logits, objective = self._discriminate(
+                real, fake, rand, real_labels, fake_labels, g_rotation=True)
             metrics["g_loss"] = self._g_loss(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
+            g_rotation = (self.config.g_rotation_weight * metrics["g_rotation_loss"]
+                          if "g_rotation_loss" in metrics else 0.0)
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
-                metrics, self.config.info_weight) + self._regularization(metrics, "g"),
-                self.g_optimizer)
+                metrics, self.config.info_weight) + g_rotation
+                + self._regularization(metrics, "g"), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, self.d_vars))

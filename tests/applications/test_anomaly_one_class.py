@@ -88,7 +88,7 @@ def test_results_hold_per_class_means_ranges_and_per_seed_means(tmp_path):
     saved = anomaly_one_class.load(str(out))
     assert saved["protocol"] == "one_class" and saved["total_seconds"] == 4 * 181.0 + 2.0
     assert saved["classes"] == [3, 7] and saved["seeds"] == [0, 1]
-    assert list(saved["auroc"]) == [*anomaly.SCORES, anomaly_one_class.KNN]
+    assert list(saved["auroc"]) == [*anomaly.BASE_SCORES, anomaly_one_class.KNN]
     features = saved["auroc"]["features"]
     assert features["per_class"]["3"] == {"mean": pytest.approx(0.85), "min": 0.8, "max": 0.9,
                                           "seeds": 2}
@@ -238,7 +238,7 @@ def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsy
     train_images, train_labels = arrays["train"]
     for r in results["runs"]:
         assert r["train_images"] == 12 and r["test_images"] == 40 and r["test_normal"] == 4
-        assert set(r["auroc"]) == set(anomaly.SCORES)
+        assert set(r["auroc"]) == set(anomaly.BASE_SCORES)
         assert all(0.0 <= a <= 1.0 for a in r["auroc"].values())
         knn = anomaly_one_class.knn_pixel_scores(test_images,
                                                  train_images[train_labels == r["class"]], 3)
