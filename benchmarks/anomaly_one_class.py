@@ -212,8 +212,10 @@ def table(results):
     per_class = f"{min(counts):,}" + ("" if min(counts) == max(counts) else f" to {max(counts):,}")
     seeds = results["seeds"]
     test_images = max([r["test_images"] for r in runs] or [0])
+    flags = " ".join(results.get("train_flags") or [])
     lines = [f"AUROC of \"is not the normal class\", {results['dataset']} ({per_class} training "
-             f"images per class, {test_images:,} test images), {results['max_steps']:,} steps, "
+             f"images per class, {test_images:,} test images), {results['max_steps']:,} steps"
+             + (f" with {flags}" if flags else "") + ", "
              f"features k={results['features_k']}, seed{'s' if len(seeds) > 1 else ''} "
              f"{', '.join(map(str, seeds))}"
              + (" (mean, and min-max over seeds)" if len(seeds) > 1 else "")
@@ -238,11 +240,13 @@ def table(results):
     return "\n".join(lines)
 
 
-def published_table(results, score="features"):
-    """Markdown, AUROC x 100: this run's `score` and the pixel baseline beside the published
-    rows of its dataset, one column per normal class. Empty if none are published."""
+def published_table(results, scores=("combined", "features")):
+    """Markdown, AUROC x 100: this run's `scores` (those it has) and the pixel baseline
+    beside the published rows of its dataset, one column per normal class. Empty if none
+    are published or the run has none of the scores."""
     published = PUBLISHED.get(results["dataset"])
-    if not published or score not in results["auroc"]:
+    scores = [name for name in scores if name in results["auroc"]]
+    if not published or not scores:
         return ""
     classes = list(range(NUM_CLASSES))
     head = ["| method | " + " | ".join(class_label(results["dataset"], c) for c in classes)
@@ -256,7 +260,8 @@ def published_table(results, score="features"):
         return f"| {label} | " + " | ".join(cells) + f" | {mean} | this page |"
 
     seeds = len(results["seeds"])
-    rows = [ours(score, f"gan_tf, {score} score (mean of {seeds} seed{'s' if seeds > 1 else ''})")]
+    rows = [ours(name, f"gan_tf, {name} score (mean of {seeds} seed{'s' if seeds > 1 else ''})")
+            for name in scores]
     if KNN in results["auroc"]:
         rows.append(ours(KNN, f"k-nearest neighbours on pixels, k = {results['baseline']['k']}"))
     for method, per_class, mean, source in published:

@@ -215,10 +215,17 @@ def fake_fashion(directory, per_class_train=12, per_class_test=4):
     return arrays
 
 
-def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsys):
+@pytest.mark.parametrize("extra,names", [
+    ([], anomaly.BASE_SCORES),
+    (["--train_flags=--rotation_weight=1", "--scores=features,rotation,combined"],
+     ("features", "rotation", "combined")),
+])
+def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsys, extra,
+                                                                  names):
     """The Fashion-MNIST protocol with a tiny MLP GAN for 3 steps on two classes of fake
-    IDX files: every score's AUROC and the pixel baseline's per class, the progress lines,
-    the published rows; a rerun with the same settings trains nothing."""
+    IDX files (and with the rotation head and its scores): every score's AUROC and the
+    pixel baseline's per class, the progress lines, the published rows; a rerun with the
+    same settings trains nothing."""
     fashion = tmp_path / "fashion"
     fashion.mkdir()
     arrays = fake_fashion(fashion)
@@ -227,10 +234,10 @@ def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsy
     out = tmp_path / "fashion_one_class.json"
     argv = ["--protocol=one_class", "--dataset=fashion_mnist", f"--data_dir={fashion}",
             "--classes=0,6", "--max_steps=3", "--inversion_steps=2", "--features_k=2", "--knn_k=3",
-            f"--flagfile={flagfile}", f"--work_dir={tmp_path / 'work'}", f"--out={out}"]
+            f"--flagfile={flagfile}", f"--work_dir={tmp_path / 'work'}", f"--out={out}", *extra]
     bench.main(argv)
     printed = capsys.readouterr().out.splitlines()
-    assert printed[0].startswith("[1/2] class 0 T-shirt/top, seed 0: discriminator ")
+    assert printed[0].startswith(f"[1/2] class 0 T-shirt/top, seed 0: {names[0]} ")
     assert printed[1].startswith("[2/2] class 6 shirt, seed 0: ")
     results = anomaly_one_class.load(str(out))
     assert results["dataset"] == "fashion_mnist" and results["classes"] == [0, 6]
@@ -238,13 +245,17 @@ def test_fashion_protocol_end_to_end_on_two_classes_then_resumes(tmp_path, capsy
     train_images, train_labels = arrays["train"]
     for r in results["runs"]:
         assert r["train_images"] == 12 and r["test_images"] == 40 and r["test_normal"] == 4
-        assert set(r["auroc"]) == set(anomaly.BASE_SCORES)
+        assert list(r["auroc"]) == list(names)
         assert all(0.0 <= a <= 1.0 for a in r["auroc"].values())
         knn = anomaly_one_class.knn_pixel_scores(test_images,
                                                  train_images[train_labels == r["class"]], 3)
         assert results["baseline"]["per_class"][str(r["class"])] == pytest.approx(
             metrics.auroc(knn, test_labels != r["class"]))
     assert any(line.startswith("| GOAD (Bergman & Hoshen 2020) | 94.1 |") for line in printed)
+    for name in {"features", "combined"} & set(names):  # ours beside the published rows
+        assert any(line.startswith(f"| gan_tf, {name} score (mean of 1 seed) | ")
+                   for line in printed)
+    assert any(" steps with --rotation_weight=1, " in line for line in printed) == bool(extra)
     assert any(line.startswith("| 6 shirt | ") for line in printed)
 
     with mock.patch.object(anomaly_one_class.anomaly_runs, "train") as train:
