@@ -61,8 +61,9 @@ FASHION_HINT = ("Fashion-MNIST's IDX files: apt-get install dataset-fashion-mnis
 
 def table(results):
     """Markdown of a leave_one_out results file: one row per held-out digit, the mean,
-    and MNIST against Fashion-MNIST."""
-    names = anomaly.SCORES
+    and MNIST against Fashion-MNIST: the scores the file holds."""
+    first = (results["digits"] or [results.get("fashion") or {"auroc": {}}])[0]["auroc"]
+    names = [n for n in anomaly.SCORES if n in first]
     lines = ["| held-out digit | " + " | ".join(names) + " | train s | score s |",
              "|---" * (len(names) + 3) + "|"]
     for r in results["digits"]:
@@ -98,7 +99,8 @@ def leave_one_out(args, results):
         train_s = anomaly_runs.train(args.flagfile, args.max_steps, args.seeds[0], run_dir, [d],
                                      extra=args.train_flags)
         rows, score_s = anomaly_runs.score(run_dir, os.path.join(args.work_dir, f"without_{d}.csv"),
-                                           args.inversion_steps, features_k=args.features_k)
+                                           args.inversion_steps, features_k=args.features_k,
+                                           scores=args.scores)
         result = {"digit": d, "auroc": anomaly_runs.aurocs(rows, held_out.test_labels == d),
                   "train_seconds": round(train_s, 1), "score_seconds": round(score_s, 1)}
         results["digits"].append(result)
@@ -106,7 +108,7 @@ def leave_one_out(args, results):
               flush=True)
     if results["digits"]:
         results["mean_auroc"] = {n: float(np.mean([r["auroc"][n] for r in results["digits"]]))
-                                 for n in anomaly.SCORES}
+                                 for n in results["digits"][0]["auroc"]}
     if args.fashion:
         run_dir = os.path.join(args.work_dir, "all_digits")
         train_s = anomaly_runs.train(args.flagfile, args.max_steps, args.seeds[0], run_dir,
@@ -118,7 +120,7 @@ def leave_one_out(args, results):
         rows, score_s = anomaly_runs.score(run_dir, os.path.join(args.work_dir,
                                                                  "mnist_and_fashion.csv"),
                                            args.inversion_steps, images=path,
-                                           features_k=args.features_k)
+                                           features_k=args.features_k, scores=args.scores)
         positive = np.arange(len(images)) >= len(mnist)
         results["fashion"] = {"auroc": anomaly_runs.aurocs(rows, positive),
                               "train_seconds": round(train_s, 1),
@@ -179,6 +181,10 @@ def parse_args(argv=None):
         parser.error(f"--data_dir={args.data_dir}: no such directory")
     if not os.path.isfile(args.flagfile):
         parser.error(f"--flagfile={args.flagfile}: no such file")
+    head_scores = [n for n in args.scores if n in anomaly.HEAD_SCORES]
+    if head_scores and not trains_rotation_head(args.flagfile, args.train_flags):
+        parser.error(f"--scores={','.join(head_scores)} needs the rotation head: add "
+                     '--train_flags="--rotation_weight=1" (or set it in the flagfile)')
     kind = args.protocol + ("_fashion_mnist" if args.dataset == "fashion_mnist" else "")
     args.out = args.out or os.path.join(ROOT, "docs", "results", RESULTS[kind])
     args.max_steps = args.max_steps or MAX_STEPS[kind]
@@ -186,6 +192,22 @@ def parse_args(argv=None):
     args.inversion_steps = args.inversion_steps or INVERSION_STEPS.get(
         kind, anomaly.InversionOptions.steps)
     return args
+
+
+def trains_rotation_head(flagfile, train_flags):
+    """Whether the runs will have D's rotation head: the last --rotation_weight of the
+    flagfile's lines then of `train_flags` is above 0 (a check before any training; the
+    training command decides for good)."""
+    with open(flagfile, encoding="utf-8", errors="replace") as f:
+        lines = [line.strip() for line in f.read(1 << 20).splitlines()]
+    weight = 0.0
+    for flag in lines + list(train_flags):
+        if flag.startswith("--rotation_weight="):
+            try:
+                weight = float(flag.split("=", 1)[1])
+            except ValueError:
+                weight = 0.0
+    return weight > 0
 
 
 def positive(text):

@@ -60,6 +60,7 @@ LEVERS = {
     "info": ["--latent_categories=10"],
     "info+diffaugment+g_ema": ["--latent_categories=10", "--diffaugment=translation,cutout",
                                "--g_ema=0.999"],
+    "ss_gan": ["--rotation_weight=1", "--g_rotation_weight=0.2"],  # SS-GAN's beta and alpha
 }
 LEVERS_EVAL_EVERY = 4000
 START_MARGIN_S = 12  # imports and flag parsing before train() starts its clock

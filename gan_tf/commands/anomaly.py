@@ -90,7 +90,7 @@ def main(argv):
     rank_by = f.rank_by or next(s for s in RANK_BY_DEFAULT + tuple(asked) if s in asked)
     run_data = data_lib.load(config.dataset, runs.data_dir_of(f.run_dir, config, f.data_dir))
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
-    if "features" in asked and f.features_k >= len(reference):
+    if {"features", "combined"} & set(asked) and f.features_k >= len(reference):
         raise UsageError(f"--features_k={f.features_k}: must be below the run's {len(reference)} "
                          "training images")
     labels, in_reference = None, None

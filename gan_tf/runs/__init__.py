@@ -40,7 +40,11 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 # Resumable settings only a new run reads: refused if they change on resume.
 NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
-RUN_MARKER, RUN_FORMAT = "gan_tf_run", 1  # config.json's mark of a gan_tf run, and its format
+RUN_MARKER, RUN_FORMAT = "gan_tf_run", 2  # config.json's mark of a gan_tf run, and its format
+# Options an older reader would drop without a word (it skips the keys it does not know, so
+# it would resume a rotation run as a plain GAN): a run that sets one is written in the
+# format that reader refuses; other runs stay format 1, readable by gan_tf 0.3.3 too.
+FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight")}  # gan_tf 0.3.4
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
 
@@ -303,13 +307,19 @@ def remove_run_outputs(run_dir):
             pass
 
 
+def run_format(config):
+    """The oldest run format that holds `config`: 1, or that of a newer option it sets."""
+    return max([1] + [version for version, names in FORMAT_OPTIONS.items()
+                      if any(getattr(config, n) != getattr(TrainConfig, n) for n in names)])
+
+
 def write_config(config, data_record=None, compute_dtype=None):
     """Records the run's configuration, marked as a gan_tf run of this format, with the
     data it trains on (`data_record`, see gan_tf.data.Data.record) and the type it
     computes in (what --mixed_precision chose) when known."""
     stored = json.loads(dataclasses.replace(config, overwrite=False,
                                             allow_data_change=False).to_json())
-    stored[RUN_MARKER] = RUN_FORMAT
+    stored[RUN_MARKER] = run_format(config)
     if data_record is not None:
         stored[DATA_KEY] = data_record
     if compute_dtype is not None:

@@ -177,11 +177,25 @@ def test_knn_pixel_scores_match_a_brute_force_reference():
                                   ["--features_k=-1"], ["--dataset=mnist"],
                                   ["--protocol=one_class", "--data_dir=/no/such/dir"],
                                   ["--seeds=0,0"], ["--seeds=-1"], ["--seeds=0,1"],
-                                  ["--scores=features,loss"], ["--flagfile=/no/such.cfg"]])
+                                  ["--scores=features,loss"], ["--flagfile=/no/such.cfg"],
+                                  ["--scores=features,combined"],
+                                  ["--scores=rotation", "--train_flags=--rotation_weight=0"],
+                                  ["--scores=rotation", "--train_flags=--rotation_weight=1 "
+                                                        "--rotation_weight=0"]])
 def test_benchmark_refuses_bad_arguments_before_training(argv):
     with pytest.raises(SystemExit) as e:
         bench.parse_args(argv)
     assert e.value.code == 2
+
+
+def test_benchmark_takes_the_head_scores_when_the_flags_or_flagfile_give_the_head(tmp_path):
+    args = bench.parse_args(["--scores=features,combined",
+                             "--train_flags=--rotation_weight=0.5"])
+    assert args.scores == ["features", "combined"]
+    flagfile = tmp_path / "ss.cfg"
+    flagfile.write_text("--model=dcgan\n--rotation_weight=1\n")
+    assert bench.parse_args(["--scores=rotation", f"--flagfile={flagfile}"]).scores == \
+        ["rotation"]
 
 
 def test_benchmark_arguments_reach_the_one_class_run():
@@ -284,3 +298,15 @@ def test_fashion_protocol_without_the_data_says_how_to_get_it(tmp_path, monkeypa
         bench.main(["--protocol=one_class", "--dataset=fashion_mnist",
                     f"--out={tmp_path / 'r.json'}", f"--work_dir={tmp_path / 'work'}"])
     assert not (tmp_path / "r.json").exists()
+
+
+def test_leave_one_out_table_of_the_shipped_results_shows_the_scores_they_hold():
+    """docs/results/anomaly.json (the three scores of 0.3.3) prints its table, as the
+    results of a run with fewer scores than gan_tf.anomaly knows do."""
+    with open(bench.ROOT + "/docs/results/anomaly.json", encoding="utf-8") as f:
+        results = json.load(f)
+    lines = bench.any_table(results).splitlines()
+    assert lines[0] == ("| held-out digit | " + " | ".join(anomaly.BASE_SCORES)
+                        + " | train s | score s |")
+    assert lines[2].startswith(f"| 0 | {results['digits'][0]['auroc']['discriminator']:.3f} |")
+    assert lines[-1].startswith("| MNIST vs Fashion-MNIST | ")

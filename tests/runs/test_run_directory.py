@@ -127,8 +127,24 @@ def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
     config = tiny(tmp_path)
     runs.write_config(config)
     stored = json.loads((tmp_path / "config.json").read_text())
-    assert stored["gan_tf_run"] == runs.RUN_FORMAT
+    assert stored["gan_tf_run"] == 1  # a run without newer options: readable by 0.3.3 too
     assert runs.read_config(str(tmp_path)) == config
+
+
+@pytest.mark.parametrize("overrides", [dict(rotation_weight=1.0),
+                                       dict(rotation_weight=0.5, g_rotation_weight=0.2)])
+def test_a_run_an_older_reader_would_misread_is_marked_so_that_it_refuses(tmp_path, monkeypatch,
+                                                                          overrides):
+    """0.3.3 skips config keys it does not know: it would resume a rotation run as a plain
+    GAN. Such a run is written in format 2, which a format-1 reader refuses."""
+    config = tiny(tmp_path, **overrides)
+    runs.write_config(config)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored["gan_tf_run"] == 2
+    assert runs.read_config(str(tmp_path)) == config
+    monkeypatch.setattr(runs, "RUN_FORMAT", 1)  # as gan_tf 0.3.3 reads it
+    with pytest.raises(errors.RunError, match="newer gan_tf"):
+        runs.read_config(str(tmp_path))
 
 
 def test_a_config_from_a_later_format_is_refused(tmp_path):

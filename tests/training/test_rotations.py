@@ -191,6 +191,14 @@ def test_rotation_score_is_the_mean_cross_entropy_over_the_four_turns(rotation_r
     np.testing.assert_allclose(only["combined"], scores["combined"], rtol=1e-6)
 
 
+def test_the_normal_sample_is_every_image_up_to_its_size_then_evenly_spaced():
+    np.testing.assert_array_equal(anomaly.normal_sample(5, size=5), np.arange(5))
+    np.testing.assert_array_equal(anomaly.normal_sample(9, size=5), [0, 2, 4, 6, 8])
+    sample = anomaly.normal_sample(60000)
+    assert len(sample) == len(set(sample)) == anomaly.NORMAL_SAMPLE
+    assert sample[0] == 0 and sample[-1] == 59999 and set(np.diff(sample)) == {30, 31}
+
+
 def test_standardized_is_in_units_of_the_normal_spread():
     normal = np.array([1.0, 2.0, 3.0, 6.0])
     np.testing.assert_allclose(anomaly.standardized([4.0, 3.0], normal),
@@ -232,3 +240,12 @@ def test_anomaly_command_refuses_the_rotation_score_of_a_run_without_the_head(tm
     assert list(anomaly.score(g, d, images, images, config.z_dim, neighbours=3,
                               options=anomaly.InversionOptions(steps=2))) == \
         list(anomaly.BASE_SCORES)
+
+
+def test_combined_score_checks_features_k_like_the_feature_score(rotation_run, tmp_path):
+    [(code, stderr)] = cli_errors("gan_tf.anomaly", [
+        f"--run_dir={rotation_run}", f"--out={tmp_path}/a.csv", "--scores=rotation,combined",
+        "--features_k=4000"])
+    assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "--features_k=4000: must be below the run's 4000 training images" in stderr
+    assert not list(tmp_path.iterdir())
