@@ -4,8 +4,9 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 (batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on random images.
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
-levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay). The variants' calls interleave over 3 rounds, each variant first in
-turn; rates and CPU times are medians.
+levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay) and
+SS-GAN's rotation head (D's part, then G's too). The variants' calls interleave over 3
+rounds, each variant first in turn; rates and CPU times are medians.
 
     python benchmarks/penalty_cost.py [--rounds=3] [--architecture | --levers]
 """
@@ -32,7 +33,9 @@ LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="transl
           "+augment_target=0.6": dict(diffaugment="translation,cutout", augment_target=0.6),
           "lecam_weight=0.3": dict(lecam_weight=0.3), "bcr_weight=10": dict(bcr_weight=10.0),
           "topk_gamma=0.99": dict(topk_gamma=0.99),
-          "lr_decay=linear": dict(lr_decay="linear", max_steps=24000)}
+          "lr_decay=linear": dict(lr_decay="linear", max_steps=24000),
+          "rotation_weight=1": dict(rotation_weight=1.0),
+          "+g_rotation_weight=0.2": dict(rotation_weight=1.0, g_rotation_weight=0.2)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
                         "minibatch_stddev": dict(minibatch_stddev=True)}
 

@@ -2,6 +2,8 @@
 import os
 import re
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -142,16 +144,17 @@ def test_readmes_quality_table_is_the_one_the_sweeps_json_gives():
         assert state["confirmation"] and block.strip() == sweep.readme_table(state), name
 
 
-def test_anomaly_page_holds_the_fashion_table_its_json_gives():
+@pytest.mark.parametrize("name,score", [("anomaly_fashion_one_class.json", "features"),
+                                        ("anomaly_fashion_one_class_rotation.json", "combined")])
+def test_anomaly_page_holds_the_fashion_table_its_json_gives(name, score):
     """docs/anomaly.md's Fashion-MNIST one-class tables (the results and the published rows
-    beside them) are what `benchmarks/anomaly.py --table` prints from the results file, and
-    README's summary quotes the same mean."""
+    beside them; the plain DCGAN's and the rotation head's) are what `benchmarks/anomaly.py
+    --table` prints from each results file, and README's summary quotes the same mean."""
     from benchmarks import anomaly as bench
     from benchmarks import anomaly_one_class
-    results = anomaly_one_class.load(os.path.join(ROOT, "docs", "results",
-                                                  "anomaly_fashion_one_class.json"))
+    results = anomaly_one_class.load(os.path.join(ROOT, "docs", "results", name))
     assert results["classes"] == list(range(10)) and results["seeds"] == [0, 1, 2]
     with open(os.path.join(ROOT, "docs", "anomaly.md"), encoding="utf-8") as f:
         assert bench.any_table(results) in f.read()
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        assert f"{results['auroc']['features']['mean_auroc']:.3f}" in f.read()
+        assert f"{results['auroc'][score]['mean_auroc']:.3f}" in f.read()
