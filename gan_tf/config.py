@@ -133,11 +133,11 @@ class TrainConfig:
         "which of 4 rotations (0, 90, 180, 270 degrees) each real image was turned by; this "
         "weight times its cross-entropy joins D's loss (the paper's 1.0; 0: off). Gives "
         "gan_tf.anomaly its rotation score.",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     g_rotation_weight: float = option(
         0.0, "G's part of SS-GAN: this weight times the rotation head's cross-entropy on G's "
         "rotated images joins G's loss (the paper's 0.2; 0: off; needs --rotation_weight).",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     # Classes left out of training (and of the evaluation's real images): a GAN of the
     # other classes, whose left-out class gan_tf.anomaly should then rank anomalous.
     exclude_classes: Tuple[int, ...] = option(
@@ -198,11 +198,11 @@ class TrainConfig:
     r1_gamma: float = option(
         0.0, "R1 penalty gamma/2 * E||grad D(x)||^2 on real images, added to D's loss "
         "(Mescheder et al. 2018; 0: off).",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     gradient_penalty: float = option(
         0.0, "WGAN-GP penalty lambda * E(||grad D(x_hat)|| - 1)^2 on real/fake interpolates,"
         " added to D's loss (0: off).",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     d_steps_per_g_step: int = option(
         1, "Discriminator updates per generator update.",
         check=(checks.positive, "must be a positive integer"))
@@ -252,12 +252,12 @@ class TrainConfig:
     lecam_weight: float = option(
         0.0, "LeCam regularizer weight (Tseng et al. 2021): D's logits kept near the moving "
         "averages of its opposite side's, added to D's loss (e.g. 0.3; 0: off).",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "
         "size, added to D's loss (the paper's 10; 0: off).",
-        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0 (0: off)"))
+        check=checks.OFF_OR_WEIGHT)
     topk_gamma: float = option(
         0.0, "Top-k training of G (Sinha et al. 2020): G learns from the fraction gamma^epoch "
         "of its batch D scores most real, at least half of it (the paper's 0.99; 0: off).",

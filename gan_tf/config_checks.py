@@ -27,6 +27,10 @@ def finite(v):
                                         (isinstance(v, float) and math.isfinite(v)))
 
 
+# The check of a weight that 0 turns off (a loss term's, a penalty's): (test, message).
+OFF_OR_WEIGHT = (lambda v: finite(v) and v >= 0, "must be a finite number >= 0 (0: off)")
+
+
 def positive(v):
     return v is None or (finite(v) and v > 0)
 

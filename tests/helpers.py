@@ -3,12 +3,15 @@ one-line errors, and readers of a run's files. One definition of each, so that t
 files never import one another."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from gan_tf.config import TrainConfig
+from gan_tf.errors import ConfigError
 from gan_tf.runs import logs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +40,13 @@ def small_config(kind="mlp", **overrides):
 # The run that main_command() starts, as flags and as the config train.train() takes.
 SMALL_FLAGS = ["--dataset=mnist_5k", "--g_hidden=32", "--d_hidden=32", "--batch_size=32",
                "--eval_samples=0"]
+
+
+def assert_config_refuses(overrides, field, message):
+    """TrainConfig(**overrides).validate() raises one line naming --field and `message`."""
+    with pytest.raises(ConfigError, match=f"^--{field}: .*{re.escape(message)}") as e:
+        TrainConfig(**overrides).validate()
+    assert "\n" not in str(e.value)
 
 
 def run_config(run_dir, **overrides):

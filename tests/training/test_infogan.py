@@ -7,21 +7,19 @@ import json
 import math
 import os
 import pickle
-import re
 import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, errors, models, randomness, runs
+from gan_tf import data, models, randomness, runs
 from gan_tf.applications import anomaly, export, sampling
-from gan_tf.config import TrainConfig
 from gan_tf.evaluation import GeneratorEvaluator
 from gan_tf.runs.restore import restore_models
 from gan_tf.training import loop, steps
 from gan_tf.training.steps import METRIC_KEYS, GANTrainer
-from tests.helpers import changed, cli_errors, records, small_config, snapshot
+from tests.helpers import assert_config_refuses, changed, cli_errors, records, small_config, snapshot
 
 K = 10
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
@@ -126,9 +124,7 @@ def test_graph_and_eager_steps_give_the_same_losses(kind):
      "latent_categories", "legacy model function takes no code"),
 ])
 def test_config_refuses_what_makes_no_sense(overrides, field, message):
-    with pytest.raises(errors.ConfigError, match=f"^--{field}: .*{re.escape(message)}") as e:
-        TrainConfig(**overrides).validate()
-    assert "\n" not in str(e.value)
+    assert_config_refuses(overrides, field, message)
 
 
 def test_evaluation_codes_are_random_fixed_and_not_cycled():

@@ -4,20 +4,18 @@ gan_tf.anomaly's rotation score of such a run."""
 import csv
 import dataclasses
 import math
-import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, errors, losses, models
+from gan_tf import data, losses, models
 from gan_tf.applications import anomaly
-from gan_tf.config import TrainConfig
 from gan_tf.runs.restore import restore_models
 from gan_tf.training import augmentations, loop
 from gan_tf.training.progress import Progress
 from gan_tf.training.steps import METRIC_KEYS, GANTrainer
-from tests.helpers import changed, cli_errors, records, run_module, small_config, snapshot
+from tests.helpers import assert_config_refuses, changed, cli_errors, records, run_module, small_config, snapshot
 
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
 HEAD = {"discriminator/rotation/kernel:0", "discriminator/rotation/bias:0"}
@@ -122,9 +120,7 @@ def test_graph_and_eager_steps_give_the_same_losses(kind):
      "rotation_weight", "legacy model function has no rotation head"),
 ])
 def test_config_refuses_what_makes_no_sense(overrides, field, message):
-    with pytest.raises(errors.ConfigError, match=f"^--{field}: .*{re.escape(message)}") as e:
-        TrainConfig(**overrides).validate()
-    assert "\n" not in str(e.value)
+    assert_config_refuses(overrides, field, message)
 
 
 def test_progress_line_shows_the_rotation_loss():
