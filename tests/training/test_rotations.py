@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, losses, models
+from gan_tf import data, errors, losses, models
 from gan_tf.applications import anomaly
 from gan_tf.runs.restore import restore_models
 from gan_tf.training import augmentations, loop
@@ -245,3 +245,30 @@ def test_combined_score_checks_features_k_like_the_feature_score(rotation_run, t
     assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
     assert "--features_k=4000: must be below the run's 4000 training images" in stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("before,after", [(0.0, 1.0), (1.0, 0.0)])
+def test_resume_refuses_to_add_or_drop_the_head(tmp_path, before, after):
+    """The head changes D's variables and objective: a run keeps what it started with."""
+    loop.train(small_config(output_dir=str(tmp_path), max_steps=2, rotation_weight=before))
+    config_json = (tmp_path / "config.json").read_bytes()
+    with pytest.raises(errors.RunError, match="rotation_weight") as e:
+        loop.train(small_config(output_dir=str(tmp_path), max_steps=4, rotation_weight=after))
+    assert "\n" not in str(e.value)
+    assert (tmp_path / "config.json").read_bytes() == config_json
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_the_head_trains_under_bfloat16_with_float32_losses(joint):
+    config = small_config("dcgan", rotation_weight=1.0, g_rotation_weight=0.2, dropout=0.0,
+                          joint_updates=joint, mixed_precision="bfloat16")
+    tf.random.set_seed(0)
+    g, d = models.build(config, compute_dtype="bfloat16")
+    assert d.rotation.kernel.dtype == tf.float32
+    h = d.features(tf.constant(IMAGES[:4]))
+    assert h.dtype == tf.bfloat16 and d.rotation_logits(h).dtype == tf.float32
+    trainer = GANTrainer(config, g, d)
+    row = dict(zip(trainer.metric_keys, trainer._compiled_step(
+        [tf.constant(IMAGES[:config.batch_size])]).numpy()))
+    for name in ("rotation_loss", "g_rotation_loss"):
+        assert 0.5 * math.log(4) < row[name] < 2 * math.log(4), name
