@@ -210,8 +210,8 @@ def test_anomaly_command_writes_the_rotation_score_of_such_a_run(rotation_run, t
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 20 and set(anomaly.SCORES) <= set(rows[0])
-    combined = [float(r["combined"]) for r in rows]  # the default order
-    assert combined == sorted(combined, reverse=True)
+    features = [float(r["features"]) for r in rows]  # the default order, as without the head
+    assert features == sorted(features, reverse=True)
 
 
 def test_anomaly_command_refuses_the_rotation_score_of_a_run_without_the_head(tmp_path):
