@@ -27,7 +27,6 @@ is printed.
     python benchmarks/anomaly.py --protocol=one_class --dataset=fashion_mnist --seeds=0,1,2
 """
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -37,7 +36,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks import anomaly_one_class, anomaly_runs  # noqa: E402
+from benchmarks import anomaly_one_class, anomaly_runs, quality  # noqa: E402
 from gan_tf import data as data_lib  # noqa: E402
 from gan_tf.applications import anomaly
 from gan_tf.errors import DataError  # noqa: E402
@@ -198,16 +197,13 @@ def trains_rotation_head(flagfile, train_flags):
     """Whether the runs will have D's rotation head: the last --rotation_weight of the
     flagfile's lines then of `train_flags` is above 0 (a check before any training; the
     training command decides for good)."""
-    with open(flagfile, encoding="utf-8", errors="replace") as f:
-        lines = [line.strip() for line in f.read(1 << 20).splitlines()]
-    weight = 0.0
-    for flag in lines + list(train_flags):
-        if flag.startswith("--rotation_weight="):
-            try:
-                weight = float(flag.split("=", 1)[1])
-            except ValueError:
-                weight = 0.0
-    return weight > 0
+    given = [flag.split("=", 1)[1] for flag in train_flags
+             if flag.startswith("--rotation_weight=")]
+    values = quality.flag_values(flagfile, "rotation_weight") + given
+    try:
+        return bool(values) and float(values[-1]) > 0
+    except ValueError:  # train_main.py will say what is wrong with it
+        return False
 
 
 def positive(text):

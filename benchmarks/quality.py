@@ -141,10 +141,18 @@ def table(results):
     return head + "\n".join(rows)
 
 
+def flag_values(path, name, limit=1 << 20):
+    """The values of the --name=... lines of the flagfile at `path`, in order (its first
+    `limit` bytes: a flagfile is a few hundred)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read(limit).splitlines()
+    return [line.strip().split("=", 1)[1] for line in lines
+            if line.strip().startswith(f"--{name}=")]
+
+
 def flagfile_length(name):
     """The --max_steps a shipped flagfile sets (None if it sets none)."""
-    with open(flagfile(name), encoding="utf-8") as f:
-        values = [line.split("=", 1)[1] for line in f if line.startswith("--max_steps=")]
+    values = flag_values(flagfile(name), "max_steps")
     return int(values[-1]) if values else None
 
 

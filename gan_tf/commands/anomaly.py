@@ -50,12 +50,6 @@ def define_flags():
     common.define_overwrite()
 
 
-# What orders the outputs when --rank_by does not say: the first of these computed. Not
-# `combined`: it is the better score on Fashion-MNIST and the worse on MNIST's digits
-# (docs/anomaly.md), while the feature score is strong on both.
-RANK_BY_DEFAULT = ("features",)
-
-
 def main(argv):
     f = flag_values(argv, required=["run_dir"])
     which = common.checkpoint_flag(f.checkpoint)
@@ -89,7 +83,9 @@ def main(argv):
         raise RunError(f"--{flag}={missing[0]}: --run_dir={f.run_dir} was trained without "
                        "--rotation_weight, so its discriminator has no rotation head")
     asked = asked or list(available)
-    rank_by = f.rank_by or next(s for s in RANK_BY_DEFAULT + tuple(asked) if s in asked)
+    # By default the feature score orders the outputs, not `combined`: that is the better
+    # score on Fashion-MNIST and the worse on MNIST's digits (docs/anomaly.md).
+    rank_by = f.rank_by or ("features" if "features" in asked else asked[0])
     run_data = data_lib.load(config.dataset, runs.data_dir_of(f.run_dir, config, f.data_dir))
     reference = data_lib.without_classes(run_data, config.exclude_classes).train_images  # normal
     if {"features", "combined"} & set(asked) and f.features_k >= len(reference):

@@ -181,13 +181,13 @@ class GANTrainer(tf.Module):
         penalty += self._lecam(logits[:n], logits[n:])
         penalty += self._consistency(x, logits, n, rand, seed, labels)
         self._adapt_augmentation(logits[:n])
-        code = self._code_loss(metrics, None if h is None else h[n:], fake_labels)
-        code += self._rotation_loss(metrics, "rotation_loss", x[:n], seed,
-                                    self.config.rotation_weight)
+        heads = (self._code_loss(metrics, None if h is None else h[n:], fake_labels)
+                 + self._rotation_loss(metrics, "rotation_loss", x[:n], seed,
+                                       self.config.rotation_weight))
         if g_rotation:
             self._rotation_loss(metrics, "g_rotation_loss", x[n:], seed,
                                 self.config.g_rotation_weight)
-        return metrics, logits[n:], d_loss + penalty + code + self._regularization(metrics, "d")
+        return metrics, logits[n:], d_loss + penalty + heads + self._regularization(metrics, "d")
 
     def _d_pass(self, x, n, seed, labels, features=False):
         """((probs, logits), h) of D on a real-then-fake batch x (n real), as `discriminate`
