@@ -161,6 +161,27 @@ def test_a_runner_up_can_be_measured_on_the_fresh_seeds_too(tmp_path, calls):
     assert set(state["confirmation"]) == {"0", str(state["winner"]["id"]), str(other)}
 
 
+def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, calls):
+    """--readme's table: the rows of every sweep file that has a confirmation (a search
+    still running, or one measured on no fresh seeds, adds none), the files by name."""
+    sweep.main([f"--out={tmp_path / 'sweep_dcgan_small_data.json'}", "--trials=3", "--rungs=1000,3000"])
+    sweep.main([f"--out={tmp_path / 'sweep_mlp_small_data.json'}", "--space=mlp_small_data",
+                "--trials=3", "--rungs=1000,3000", "--confirm_seeds="])  # no measurement
+    sweep.main([f"--out={tmp_path / 'sweep_other.json'}", "--space=mlp_small_data", "--trials=3",
+                "--rungs=1000,3000"])
+    (tmp_path / "quality.json").write_text("[]")  # not a sweep file: not read
+    states = sweep.finished_sweeps(str(tmp_path))
+    assert [s["space_name"] for s in states] == ["dcgan_small_data", "mlp_small_data"]
+    assert "confirmation" not in json.loads((tmp_path / "sweep_mlp_small_data.json").read_text())
+    table = sweep.readme_table(*states).splitlines()
+    # The header, then each finished sweep's measured trials (the base, the winner when
+    # it is not the base), in the files' order.
+    counts = [len(state["confirmation"]) for state in states]
+    assert len(table) == 2 + sum(counts) and all(counts)
+    assert all(states[0]["base"] in row for row in table[2:2 + counts[0]])
+    assert all(states[1]["base"] in row for row in table[2 + counts[0]:])
+
+
 @pytest.mark.parametrize("content,message", [
     ("{not json", "cannot read a sweep"), ("[1, 2]", "not a sweep"), ("", "cannot read a sweep")])
 def test_a_damaged_sweep_file_is_one_line_not_a_traceback(tmp_path, calls, content, message):

@@ -75,6 +75,33 @@ def test_batch_norm_inference_uses_the_moving_statistics(rank):
     np.testing.assert_array_equal(norm.moving_mean, before)
 
 
+@pytest.mark.parametrize("rank", [2, 4])
+@pytest.mark.parametrize("graph", [False, True])
+def test_batch_norm_in_bfloat16_matches_float32(rank, graph):
+    """Under --mixed_precision the map is bfloat16: the output and the map's gradient keep
+    its dtype, and output, moving averages and gradients agree with float32's on the same
+    (bfloat16-representable) values, eagerly and in a graph."""
+    x = tf.cast(tf.cast(inputs(rank), tf.bfloat16), tf.float32).numpy()
+    weights = tf.constant(np.random.default_rng(0).normal(size=x.shape), tf.float32)
+    results = []
+    for dtype in (tf.float32, tf.bfloat16):
+        norm = built_norm(x)
+
+        def step(x_in):
+            with tf.GradientTape() as tape:
+                tape.watch(x_in)
+                y = norm(x_in, training=True)
+                loss = tf.reduce_sum(tf.cast(y, tf.float32) * weights)
+            return y, tape.gradient(loss, [x_in, norm.gamma, norm.beta])
+        y, grads = (tf.function(step) if graph else step)(tf.cast(x, dtype))
+        assert y.dtype == dtype and grads[0].dtype == dtype
+        results.append([tf.cast(t, tf.float32).numpy() for t in [y] + grads]
+                       + [norm.moving_mean.numpy(), norm.moving_variance.numpy()])
+    for name, want, got in zip(["y", "dx", "dgamma", "dbeta", "mean", "variance"], *results):
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, atol=0.02 * scale, err_msg=name)
+
+
 def test_batch_norm_variables_have_tf1_names():
     norm = layers.BatchNorm()
     norm(tf.zeros([2, 3]), training=False)
