@@ -7,6 +7,7 @@ from gan_tf import losses
 from gan_tf.randomness import StepRandom
 from gan_tf.runs import checkpoints
 from gan_tf.training import augmentations, schedules
+from gan_tf.training.optimizers import FusedAdam
 
 # Speed options whose best setting depends on the architecture, by measurement
 # (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
@@ -32,10 +33,11 @@ def scope_variables(variables, scope):
 
 
 def make_optimizer(name, learning_rate, beta1, loss_scaling=False):
-    """Adam (TF1's epsilon) or RMSprop; wrapped in dynamic loss scaling for float16.
-    `learning_rate`: a number, or a callable of no arguments (--lr_decay's schedule)."""
+    """Adam (TF1's epsilon and fused kernel: gan_tf.training.optimizers) or RMSprop;
+    wrapped in dynamic loss scaling for float16. `learning_rate`: a number, or a callable
+    of no arguments (--lr_decay's schedule)."""
     if name == "adam":
-        optimizer = tf.keras.optimizers.Adam(learning_rate, beta_1=beta1, epsilon=1e-8)
+        optimizer = FusedAdam(learning_rate, beta_1=beta1, epsilon=1e-8)
     elif name == "rmsprop":
         optimizer = tf.keras.optimizers.RMSprop(learning_rate)
     else:
