@@ -10,8 +10,9 @@ benchmarks/throughput.py), and one plot of it.
 Curves: the MLP (one hidden layer in G and D, as `tf1_mnist.cfg`) at batch 32-1024 with
 128 units and at 128-1024 units with batch 128; the DCGAN (gan_tf's default sizes, the
 tutorial's Adam 1e-4) at batch 32-1024 and with every layer's channels x1-x4 at batch 64.
-Variants: gan_tf's MLP with and without XLA (train_main.py's default: XLA up to batch 128,
-since these curves), its DCGAN (no XLA), each also computing in bfloat16, and the Keras
+Variants: gan_tf's MLP with and without XLA (train_main.py's MLP default was XLA up to
+batch 128 after the first curves, 0.3.3-0.3.4, and is no XLA since the second, with
+Adam's fused update, 0.3.5), its DCGAN (no XLA), each also computing in bfloat16, and the Keras
 tutorial's loop around same-sized Keras models. gan_tf's MLP alternates its updates as the
 TF1 notebook does (G runs forward twice a step); the tutorial's loop and gan_tf's DCGAN
 update G and D from one forward pass.

@@ -290,8 +290,8 @@ class TrainConfig:
         "bitwise-identical logs (may be slower).",
         resumable=True)
     jit_compile: Optional[bool] = option(
-        None, "XLA-compile the train step (default: on for mlp up to batch 128, off above it "
-        "and for dcgan, as measured in docs/performance.md).",
+        None, "XLA-compile the train step (default: off; measured in docs/performance.md, "
+        "where it slows the DCGAN down and no longer speeds the MLP up).",
         resumable=True)
     joint_updates: Optional[bool] = option(
         None, "Update G and D from one forward pass, as the TensorFlow DCGAN tutorial does "

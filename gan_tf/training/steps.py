@@ -10,13 +10,15 @@ from gan_tf.training import augmentations, schedules
 from gan_tf.training.optimizers import FusedAdam
 
 # Speed options whose best setting depends on the architecture, by measurement
-# (benchmarks/throughput.py, docs/performance.md): XLA speeds the MLP step up on a
-# CPU and slows conv steps down; joint updates save the DCGAN a generator pass.
-SPEED_DEFAULTS = {"jit_compile": {"mlp": True, "dcgan": False, "tf1": False},
+# (benchmarks/throughput_curves.py, docs/performance.md): XLA slows conv steps down on a
+# CPU, and since Adam's update is one fused kernel (gan_tf.training.optimizers) the MLP's
+# plain graph is as fast as its XLA step or faster at every batch and width measured
+# (1.0-1.36x); joint updates save the DCGAN a generator pass.
+SPEED_DEFAULTS = {"jit_compile": {"mlp": False, "dcgan": False, "tf1": False},
                   "joint_updates": {"mlp": False, "dcgan": True, "tf1": False}}
-# XLA's MLP step: 1.1-1.4x the plain graph's at batch 32-128, 0.95x, 0.82x, 0.78x at 256, 512,
-# 1,024 (benchmarks/throughput_curves.py, docs/performance.md): off above this batch.
-MLP_XLA_MAX_BATCH = 128
+# The largest batch at which the MLP's default was XLA: 128 in 0.3.3-0.3.4, when Keras's
+# unfused Adam made the plain graph slower at small batches; 0 since 0.3.5 (no batch).
+MLP_XLA_MAX_BATCH = 0
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
@@ -430,13 +432,13 @@ def _state_variable(value, name):
 
 
 def resolve_option(config, name):
-    """A speed option's flag value, or its per-architecture default (docs/performance.md):
-    XLA for the MLP only up to MLP_XLA_MAX_BATCH images a step."""
+    """A speed option's flag value, or its per-architecture default (SPEED_DEFAULTS,
+    docs/performance.md)."""
     value = getattr(config, name)
     if value is not None:
         return value
-    if name == "jit_compile" and config.model == "mlp" and config.batch_size > MLP_XLA_MAX_BATCH:
-        return False
+    if name == "jit_compile" and config.model == "mlp" and config.batch_size <= MLP_XLA_MAX_BATCH:
+        return True
     return SPEED_DEFAULTS[name][config.model]
 
 
