@@ -19,7 +19,8 @@ The survivors of the last rung are then trained on the other --select_seeds to t
 rung's steps, and the winner is the best mean over --select_seeds.
 
 Then the measurement, on other seeds than the selection's: the winner and the base
-(trial 0) are trained on --confirm_seeds (default 3,4,5) to --confirm_steps (default: the
+(trial 0; not with --no-confirm_base, which a later run with it completes) are trained
+on --confirm_seeds (default 3,4,5) to --confirm_steps (default: the
 base flagfile's --max_steps), evaluated at the end, and their means and spreads written
 to the JSON's "confirmation" (--confirm_seeds='' skips it).
 
@@ -294,8 +295,8 @@ def search(args):
                                      sweep, winner, args.rungs[-1], args.select_seeds), 3))
     sweep.save()
     if args.confirm_seeds:
-        chosen = [trials[0]] + [t for t in trials if t["id"] and (
-            t is winner or t["id"] in args.confirm_also)]
+        chosen = [t for t in trials if t is winner or t["id"] in args.confirm_also
+                  or (t["id"] == 0 and args.confirm_base)]
         confirm(sweep, args, chosen)
     print(report(sweep.state))
 
@@ -455,6 +456,9 @@ def parse_args(argv=None):
                         help="fresh seeds the winner and the base are measured on ('': none)")
     parser.add_argument("--confirm_also", default="",
                         help="more trial ids to measure on the fresh seeds (e.g. a runner-up)")
+    parser.add_argument("--confirm_base", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure the base (trial 0) on the fresh seeds too (a later run "
+                        "with it adds the base's rows to a sweep measured without)")
     parser.add_argument("--confirm_steps", type=int, default=None,
                         help="their length (default: the base flagfile's --max_steps)")
     parser.add_argument("--hopeless", type=float, default=3.0,

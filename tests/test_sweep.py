@@ -161,6 +161,19 @@ def test_a_runner_up_can_be_measured_on_the_fresh_seeds_too(tmp_path, calls):
     assert set(state["confirmation"]) == {"0", str(state["winner"]["id"]), str(other)}
 
 
+def test_the_base_can_wait_for_a_later_run_of_the_measurement(tmp_path, calls):
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"]
+    sweep.main(argv + ["--no-confirm_base"])
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    winner = str(state["winner"]["id"])
+    assert winner != "0" and set(state["confirmation"]) == {winner}
+    before = len(calls)
+    sweep.main(argv)  # the default: the base's fresh seeds added, nothing else retrained
+    assert len(calls) - before == 3
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    assert set(state["confirmation"]) == {"0", winner}
+
+
 def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, calls):
     """--readme's table: the rows of every sweep file that has a confirmation (a search
     still running, or one measured on no fresh seeds, adds none), the files by name."""
