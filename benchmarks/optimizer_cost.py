@@ -1,7 +1,7 @@
 """What one optimizer update costs: Keras 3's Adam against gan_tf's FusedAdam (TF1's
 fused kernel, gan_tf.training.optimizers), applying fixed gradients to the trainable
 variables of gan_tf's networks (G's and D's, each with its own optimizer as the trainer
-has them), 10 updates per graph call, plain and XLA-compiled (the MLP's step is), the
+has them), 10 updates per graph call, plain and XLA-compiled (--jit_compile), the
 variants' calls interleaved over --rounds; milliseconds per update of both networks,
 medians.
 

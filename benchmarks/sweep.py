@@ -316,9 +316,13 @@ def confirm(sweep, args, trials):
         for seed in args.confirm_seeds:
             train_trial(sweep, args, trial, seed, steps, f"confirm {steps}/{seed}",
                         f"confirm_trial{trial['id']:02d}_seed{seed}", steps)
+    # Every trial measured on these seeds at this length, in this run or an earlier one
+    # (a run with fewer trials, e.g. --no-confirm_base, drops no one's rows).
+    measured = [t for t in sweep.state["trials"]
+                if all(f"confirm {steps}/{s}" in t["results"] for s in args.confirm_seeds)]
     sweep.state["confirmation"] = {
         str(t["id"]): summary([t["results"][f"confirm {steps}/{s}"] for s in args.confirm_seeds],
-                              steps, args.confirm_seeds) for t in trials}
+                              steps, args.confirm_seeds) for t in measured}
     sweep.save()
 
 
@@ -407,9 +411,28 @@ def finished_sweeps(folder=os.path.join(ROOT, "docs", "results")):
             path = os.path.join(folder, name)
             state = read_json(path, "a sweep")
             check_trials(path, state)
+            check_confirmation(path, state)
             if state.get("confirmation"):
                 states.append(state)
     return states
+
+
+def check_confirmation(path, state):
+    """A finished sweep file as the table reads it: a space of SPACES with its base, and a
+    measurement of its own trials with every score; SystemExit in one line otherwise."""
+    name, confirmation = state.get("space_name"), state.get("confirmation", {})
+    trials = state.get("trials", [])
+    keys = set(SCORES) | {"seconds"}
+    if (name not in SPACES or state.get("base") != SPACES[name][0]
+            or not isinstance(confirmation, dict)
+            or any(not (isinstance(i, str) and i.isdigit() and int(i) < len(trials))
+                   or not isinstance(c, dict) or not keys <= set(c)
+                   or not all(isinstance(c[k], dict) and {"mean", "min", "max"} <= set(c[k])
+                              for k in keys)
+                   or not isinstance(c.get("seeds"), list) or not isinstance(c.get("steps"), int)
+                   for i, c in confirmation.items())):
+        raise SystemExit(f"{path}: not a measurement this benchmark wrote (space, base or "
+                         "confirmation): fix or remove it")
 
 
 def _confirmation_rows(state):
@@ -453,7 +476,8 @@ def parse_args(argv=None):
     parser.add_argument("--select_seeds", default="0,1,2")
     parser.add_argument("--sample_seed", type=int, default=0)
     parser.add_argument("--confirm_seeds", default="3,4,5",
-                        help="fresh seeds the winner and the base are measured on ('': none)")
+                        help="fresh seeds the winner (and the base, see --confirm_base) are "
+                        "measured on ('': none)")
     parser.add_argument("--confirm_also", default="",
                         help="more trial ids to measure on the fresh seeds (e.g. a runner-up)")
     parser.add_argument("--confirm_base", action=argparse.BooleanOptionalAction, default=True,
@@ -498,7 +522,11 @@ def main(argv=None):
         check_trials(args.out, state)
         print(report(state))
         if args.readme:  # every finished sweep's rows, this one's among them
-            write_readme(readme_table(*finished_sweeps()))
+            folder = os.path.join(ROOT, "docs", "results")
+            if os.path.dirname(os.path.realpath(args.out)) != os.path.realpath(folder):
+                raise SystemExit(f"--readme writes the table of {folder}/sweep_*.json: "
+                                 f"copy {args.out} there first")
+            write_readme(readme_table(*finished_sweeps(folder)))
         return
     os.makedirs(args.work, exist_ok=True)
     search(args)

@@ -249,8 +249,9 @@ def ratios_of(medians, mlp_batches, dcgan_batches):
         for name in (*v.TF1_VARIANTS, "gan_tf_xla", "gan_tf"):
             gflops[f"{g}/{name}"] = medians[f"{g}/{name}"] * 2 * b * v.mlp_macs_per_example() / 1e9
         gflops[f"{g}/step_matmuls_alone"] = medians[f"{g}/step_matmuls_gflops"]
-        ratios[f"{g}/gan_tf_xla share of step_matmuls_alone"] = (
-            gflops[f"{g}/gan_tf_xla"] / gflops[f"{g}/step_matmuls_alone"])
+        for name in ("gan_tf_xla", "gan_tf"):
+            ratios[f"{g}/{name} share of step_matmuls_alone"] = (
+                gflops[f"{g}/{name}"] / gflops[f"{g}/step_matmuls_alone"])
     for b in dcgan_batches:
         g = f"dcgan/b{b}"
         for name in ("gan_tf", "gan_tf_bf16", "gan_tf_xla"):

@@ -176,7 +176,7 @@ def test_the_base_can_wait_for_a_later_run_of_the_measurement(tmp_path, calls):
 
 def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, calls):
     """--readme's table: the rows of every sweep file that has a confirmation (a search
-    still running, or one measured on no fresh seeds, adds none), the files by name."""
+    measured on no fresh seeds adds none), the files by name."""
     sweep.main([f"--out={tmp_path / 'sweep_dcgan_small_data.json'}", "--trials=3", "--rungs=1000,3000"])
     sweep.main([f"--out={tmp_path / 'sweep_mlp_small_data.json'}", "--space=mlp_small_data",
                 "--trials=3", "--rungs=1000,3000", "--confirm_seeds="])  # no measurement
@@ -193,6 +193,37 @@ def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, call
     assert len(table) == 2 + sum(counts) and all(counts)
     assert all(states[0]["base"] in row for row in table[2:2 + counts[0]])
     assert all(states[1]["base"] in row for row in table[2 + counts[0]:])
+
+
+def test_a_later_measurement_keeps_the_rows_of_an_earlier_one(tmp_path, calls):
+    argv = [f"--out={tmp_path / 'sweep.json'}", "--trials=9", "--rungs=1000,3000"]
+    sweep.main(argv)
+    sweep.main(argv + ["--no-confirm_base"])  # nothing new to train, nothing dropped
+    state = json.loads((tmp_path / "sweep.json").read_text())
+    assert set(state["confirmation"]) == {"0", str(state["winner"]["id"])}
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: s.update(base="flags/elsewhere.cfg"), lambda s: s.update(space_name="nope"),
+    lambda s: s["confirmation"].update({"99": {}}),
+    lambda s: s["confirmation"].update({"-1": s["confirmation"]["0"]}),
+    lambda s: s["confirmation"]["0"].pop("recall")])
+def test_a_damaged_finished_sweep_stops_the_readme_table_in_one_line(tmp_path, calls, change):
+    path = tmp_path / "sweep_x.json"
+    sweep.main([f"--out={path}", "--trials=3", "--rungs=1000,3000"])
+    state = json.loads(path.read_text())
+    change(state)
+    path.write_text(json.dumps(state))
+    with pytest.raises(SystemExit, match="not a measurement this benchmark wrote"):
+        sweep.finished_sweeps(str(tmp_path))
+
+
+def test_readme_refuses_a_sweep_file_outside_the_results_folder(tmp_path, calls, monkeypatch):
+    monkeypatch.setattr(sweep, "write_readme", lambda table: pytest.fail("README written"))
+    sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=3", "--rungs=1000,3000"])
+    with pytest.raises(SystemExit, match="copy .* there first"):
+        sweep.main([f"--out={tmp_path / 'sweep.json'}", "--trials=3", "--rungs=1000,3000",
+                    "--readme"])
 
 
 @pytest.mark.parametrize("content,message", [

@@ -6,7 +6,7 @@ variable, `ResourceApplyAdam`, with the same formula. `FusedAdam` is Keras's Ada
 slots, `iterations`, learning-rate schedules, loss scaling and checkpoint layout, so a
 run saved with either restores into the other) whose per-variable update is that one
 kernel: several times faster on the DCGAN's 2.5M weights, a few per cent of its float32
-step (docs/performance.md). Under XLA (the MLP's step) the kernel compiles like the ops
+step (docs/performance.md). Under XLA (--jit_compile) the kernel compiles like the ops
 it replaces.
 """
 import tensorflow as tf

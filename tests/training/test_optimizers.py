@@ -113,9 +113,17 @@ def test_checkpoints_restore_between_keras_adam_and_fused_adam(tmp_path):
     fused.build(restored)
     tf.train.Checkpoint(optimizer=fused, variables=restored).restore(path).assert_consumed()
     assert int(fused.iterations) == 3
-    for step in grads[3:]:
+    for step in grads[3:5]:
         fused.apply_gradients(zip([tf.constant(g) for g in step], restored))
-    for v, n in zip(restored, numpy_adam(start_values(), grads)):
+    # ... and back: FusedAdam's checkpoint restores into Keras's Adam.
+    path = tf.train.Checkpoint(optimizer=fused, variables=restored).save(str(tmp_path / "back"))
+    keras = tf.keras.optimizers.Adam(LR, beta_1=BETA1, epsilon=EPS)
+    back = [tf.Variable(tf.zeros(s)) for s in SHAPES]
+    keras.build(back)
+    tf.train.Checkpoint(optimizer=keras, variables=back).restore(path).assert_consumed()
+    assert int(keras.iterations) == 5
+    keras.apply_gradients(zip([tf.constant(g) for g in grads[5]], back))
+    for v, n in zip(back, numpy_adam(start_values(), grads)):
         np.testing.assert_allclose(v.numpy(), n, rtol=1e-5, atol=1e-6)
 
 
