@@ -77,6 +77,7 @@ SPACES = {
         "bcr_weight": ["", "1"],
     }),
 }
+RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
 
 
@@ -402,9 +403,10 @@ def readme_table(*states):
     return "\n".join(rows)
 
 
-def finished_sweeps(folder=os.path.join(ROOT, "docs", "results")):
+def finished_sweeps(folder=None):
     """The sweep files of `folder` (sweep_*.json) that hold a confirmation, by name, each
-    checked as --report checks one."""
+    checked as --report checks one (folder: RESULTS)."""
+    folder = folder or RESULTS
     states = []
     for name in sorted(os.listdir(folder)):
         if name.startswith("sweep_") and name.endswith(".json"):
@@ -510,7 +512,7 @@ def parse_args(argv=None):
                      "non-empty and apart from --confirm_seeds")
     args.longest = max(args.rungs[-1], args.confirm_steps or (
         base_max_steps(SPACES[args.space][0]) if args.confirm_seeds else 0))
-    args.out = args.out or os.path.join(ROOT, "docs", "results", f"sweep_{args.space}.json")
+    args.out = args.out or os.path.join(RESULTS, f"sweep_{args.space}.json")
     args.work = args.work or os.path.splitext(args.out)[0] + "_runs"
     return args
 
@@ -522,11 +524,10 @@ def main(argv=None):
         check_trials(args.out, state)
         print(report(state))
         if args.readme:  # every finished sweep's rows, this one's among them
-            folder = os.path.join(ROOT, "docs", "results")
-            if os.path.dirname(os.path.realpath(args.out)) != os.path.realpath(folder):
-                raise SystemExit(f"--readme writes the table of {folder}/sweep_*.json: "
+            if os.path.dirname(os.path.realpath(args.out)) != os.path.realpath(RESULTS):
+                raise SystemExit(f"--readme writes the table of {RESULTS}/sweep_*.json: "
                                  f"copy {args.out} there first")
-            write_readme(readme_table(*finished_sweeps(folder)))
+            write_readme(readme_table(*finished_sweeps()))
         return
     os.makedirs(args.work, exist_ok=True)
     search(args)
