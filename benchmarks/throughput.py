@@ -60,7 +60,8 @@ DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_r
              z_distribution="normal")  # the tutorial's settings
 
 
-MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16")
+MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16",
+                "gan_tf_bf16")
 DCGAN_VARIANTS = ("keras_tutorial", "gan_tf", "gan_tf_bf16")
 EXTRAS = "extras"  # a group's worker for its measurements other than steps/s
 CHUNK_SECONDS = 0.5  # a worker runs this long before the next variant's turn
@@ -240,12 +241,13 @@ def ratios_of(medians, mlp_batches, dcgan_batches):
         g = f"mlp/b{b}"
         fastest = max(v.TF1_VARIANTS, key=lambda n: medians[f"{g}/{n}"])
         ratios[f"{g}/tf1_fastest is {fastest}"] = 1.0
-        for name in ("gan_tf_xla", "gan_tf", "gan_tf_xla_bf16", "tf2_eager"):
+        for name in ("gan_tf_xla", "gan_tf", "gan_tf_xla_bf16", "gan_tf_bf16", "tf2_eager"):
             for base in v.TF1_VARIANTS:
                 ratios[f"{g}/{name} vs {base}"] = medians[f"{g}/{name}"] / medians[f"{g}/{base}"]
             ratios[f"{g}/{name} vs tf1_fastest"] = ratios[f"{g}/{name} vs {fastest}"]
         ratios[f"{g}/gan_tf_xla_bf16 vs gan_tf_xla"] = (medians[f"{g}/gan_tf_xla_bf16"]
                                                        / medians[f"{g}/gan_tf_xla"])
+        ratios[f"{g}/gan_tf_bf16 vs gan_tf"] = medians[f"{g}/gan_tf_bf16"] / medians[f"{g}/gan_tf"]
         for name in (*v.TF1_VARIANTS, "gan_tf_xla", "gan_tf"):
             gflops[f"{g}/{name}"] = medians[f"{g}/{name}"] * 2 * b * v.mlp_macs_per_example() / 1e9
         gflops[f"{g}/step_matmuls_alone"] = medians[f"{g}/step_matmuls_gflops"]

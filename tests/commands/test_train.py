@@ -39,7 +39,7 @@ def test_bad_files_and_folders_are_one_line_exit_1_before_any_work(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["data", "file"]  # no run directory was made
 
 
-@pytest.mark.parametrize("flagfile,expect", [
+FLAGFILE_EXPECT = [
     ("tf1_mnist.cfg", {"model": "mlp", "g_hidden": [128], "leak": 0.01, "batch_size": 100,
                        "g_learning_rate": 0.002, "z_distribution": "uniform"}),
     ("keras_mlp_mnist.cfg", {"g_hidden": [256, 512, 1024], "g_batchnorm": True,
@@ -56,7 +56,18 @@ def test_bad_files_and_folders_are_one_line_exit_1_before_any_work(tmp_path):
                             "latent_categories": 10, "info_weight": 1.0, "conditional": False}),
     ("mlp_info.cfg", {"model": "mlp", "g_hidden": [256, 512, 1024], "batch_size": 128,
                       "latent_categories": 10, "conditional": False}),
-])
+    ("mlp_info_wide_bcr.cfg", {"model": "mlp", "d_hidden": [1024, 512], "bcr_weight": 1.0,
+                               "latent_categories": 10, "conditional": False,
+                               "max_steps": 20000}),
+]
+
+
+def test_every_shipped_flagfile_is_checked():
+    """A flagfile added to flags/ without a case in FLAGFILE_EXPECT would ship unchecked."""
+    assert sorted(os.listdir(os.path.join(ROOT, "flags"))) == sorted(f for f, _ in FLAGFILE_EXPECT)
+
+
+@pytest.mark.parametrize("flagfile,expect", FLAGFILE_EXPECT)
 def test_flagfiles_reach_the_runs_config(flagfile, expect, tmp_path):
     """Each flagfile parses, validates, builds its networks and is what config.json holds."""
     try:
