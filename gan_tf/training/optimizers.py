@@ -20,6 +20,29 @@ class FusedAdam(tf.keras.optimizers.Adam):
         if self.amsgrad:
             raise ValueError("FusedAdam has no AMSGrad: use tf.keras.optimizers.Adam")
 
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        """One apply: the step's scalars (t, b1^t, b2^t, lr, ...) are computed once per
+        dtype here and shared by every variable's kernel, not once per variable (the
+        MLP's 8 variables made 16 Pow ops and their reads and casts a step)."""
+        self._shared_scalars = {}
+        try:
+            super()._backend_update_step(grads, trainable_variables, learning_rate)
+        finally:
+            self._shared_scalars = None
+
+    def _scalars(self, dtype, learning_rate):
+        """(lr, beta1, beta2, epsilon, beta1^t, beta2^t) in `dtype`, t = iterations + 1."""
+        shared = getattr(self, "_shared_scalars", None)
+        if shared is not None and dtype in shared:
+            return shared[dtype]
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        scalars = (tf.cast(learning_rate, dtype), beta_1, beta_2, tf.cast(self.epsilon, dtype),
+                   tf.pow(beta_1, step), tf.pow(beta_2, step))
+        if shared is not None:
+            shared[dtype] = scalars
+        return scalars
+
     def update_step(self, gradient, variable, learning_rate):
         """Keras's formula: m += (g - m)(1 - b1), v += (g^2 - v)(1 - b2),
         var -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + epsilon), t = iterations + 1;
@@ -27,11 +50,11 @@ class FusedAdam(tf.keras.optimizers.Adam):
         dtype = variable.dtype
         # IndexedSlices (an embedding's gradient) made dense: the kernel takes a tensor.
         gradient = tf.convert_to_tensor(tf.cast(gradient, dtype))
-        step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        lr, beta_1, beta_2, epsilon, beta_1_power, beta_2_power = self._scalars(
+            dtype, learning_rate)
         index = self._get_variable_index(variable)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=self._momentums[index].handle,
-            v=self._velocities[index].handle, beta1_power=tf.pow(beta_1, step),
-            beta2_power=tf.pow(beta_2, step), lr=tf.cast(learning_rate, dtype), beta1=beta_1,
-            beta2=beta_2, epsilon=tf.cast(self.epsilon, dtype), grad=gradient)
+            v=self._velocities[index].handle, beta1_power=beta_1_power,
+            beta2_power=beta_2_power, lr=lr, beta1=beta_1, beta2=beta_2, epsilon=epsilon,
+            grad=gradient)
