@@ -76,3 +76,26 @@ def test_the_curves_sort_each_point_into_the_batch_or_width_curve_and_plot(tmp_p
     path = tmp_path / "curves.png"
     curves.plot({"steps_per_sec": rates, "cpu": "test"}, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ratios_set_each_variant_against_its_baseline_and_the_fastest_tf1_loop():
+    """ratios_of, on made-up medians: the fastest TF1 loop is found, the bfloat16 MLP
+    without XLA is set against it and against float32, and the default run against the
+    loop the MLP runs by default (no XLA since 0.3.5)."""
+    medians = {f"mlp/b100/{n}": 100.0 for n in throughput.MLP_VARIANTS}
+    medians.update({"mlp/b100/tf1_dataset": 200.0, "mlp/b100/gan_tf": 300.0,
+                    "mlp/b100/gan_tf_bf16": 330.0, "mlp/b100/step_matmuls_gflops": 50.0,
+                    "mlp/b100/default_run": 270.0, "mlp/b100/default_run_log_every_1": 285.0,
+                    "dcgan/b64/keras_tutorial": 10.0, "dcgan/b64/gan_tf": 9.5,
+                    "dcgan/b64/gan_tf_bf16": 18.0})
+    ratios, gflops = throughput.ratios_of(medians, [100], [64])
+    assert ratios["mlp/b100/tf1_fastest is tf1_dataset"] == 1.0
+    assert ratios["mlp/b100/gan_tf vs tf1_fastest"] == pytest.approx(1.5)
+    assert ratios["mlp/b100/gan_tf_bf16 vs tf1_fastest"] == pytest.approx(1.65)
+    assert ratios["mlp/b100/gan_tf_bf16 vs gan_tf"] == pytest.approx(1.1)
+    assert ratios["mlp/b100/default_run vs benchmark loop"] == pytest.approx(0.9)
+    assert ratios["dcgan/b64/gan_tf_bf16 vs keras_tutorial"] == pytest.approx(1.8)
+    macs = throughput_variants.mlp_macs_per_example()
+    assert gflops["mlp/b100/gan_tf"] == pytest.approx(300.0 * 2 * 100 * macs / 1e9)
+    assert ratios["mlp/b100/gan_tf share of step_matmuls_alone"] == pytest.approx(
+        gflops["mlp/b100/gan_tf"] / 50.0)
