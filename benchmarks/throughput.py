@@ -1,6 +1,6 @@
 """Training throughput of gan_tf against the code it replaces, measured in one run.
 
-    python benchmarks/throughput.py            # full: 3 rounds, all batch sizes (~12 min)
+    python benchmarks/throughput.py            # full: 3 rounds, all batch sizes (12-18 min)
     python benchmarks/throughput.py --quick    # batch 100 MLP, batch 64 DCGAN, 2 rounds
 
 Variants, grouped by model and batch (benchmarks/throughput_variants.py):

@@ -31,7 +31,7 @@ sys.path.insert(0, ROOT)
 BATCHES = (32, 64, 128, 256, 512, 1024)
 MLP_WIDTHS, MLP_WIDTH_BATCH = (128, 256, 512, 1024), 128
 DCGAN_SCALES, DCGAN_SCALE_BATCH = (1, 2, 3, 4), 64
-VARIANTS = {"mlp": ("keras_loop", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16"),
+VARIANTS = {"mlp": ("keras_loop", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16", "gan_tf_bf16"),
             "dcgan": ("keras_tutorial", "gan_tf", "gan_tf_bf16")}
 LABELS = {"keras_loop": "Keras tutorial loop", "keras_tutorial": "Keras tutorial loop",
           "gan_tf_xla": "gan_tf (float32, XLA)", "gan_tf": "gan_tf (float32, no XLA)",

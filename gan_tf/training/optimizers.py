@@ -30,17 +30,20 @@ class FusedAdam(tf.keras.optimizers.Adam):
         finally:
             self._shared_scalars = None
 
-    def _scalars(self, dtype, learning_rate):
-        """(lr, beta1, beta2, epsilon, beta1^t, beta2^t) in `dtype`, t = iterations + 1."""
+    def _scalars(self, dtype, device, learning_rate):
+        """(lr, beta1, beta2, epsilon, beta1^t, beta2^t) in `dtype`, t = iterations + 1,
+        made once per apply for each dtype and device (under a strategy each replica's
+        variables get their own, with no copies between devices)."""
         shared = getattr(self, "_shared_scalars", None)
-        if shared is not None and dtype in shared:
-            return shared[dtype]
+        key = (dtype, device)
+        if shared is not None and key in shared:
+            return shared[key]
         step = tf.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
         scalars = (tf.cast(learning_rate, dtype), beta_1, beta_2, tf.cast(self.epsilon, dtype),
                    tf.pow(beta_1, step), tf.pow(beta_2, step))
         if shared is not None:
-            shared[dtype] = scalars
+            shared[key] = scalars
         return scalars
 
     def update_step(self, gradient, variable, learning_rate):
@@ -51,7 +54,7 @@ class FusedAdam(tf.keras.optimizers.Adam):
         # IndexedSlices (an embedding's gradient) made dense: the kernel takes a tensor.
         gradient = tf.convert_to_tensor(tf.cast(gradient, dtype))
         lr, beta_1, beta_2, epsilon, beta_1_power, beta_2_power = self._scalars(
-            dtype, learning_rate)
+            dtype, variable.device, learning_rate)
         index = self._get_variable_index(variable)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=self._momentums[index].handle,
