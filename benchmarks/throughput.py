@@ -245,9 +245,9 @@ def ratios_of(medians, mlp_batches, dcgan_batches):
             for base in v.TF1_VARIANTS:
                 ratios[f"{g}/{name} vs {base}"] = medians[f"{g}/{name}"] / medians[f"{g}/{base}"]
             ratios[f"{g}/{name} vs tf1_fastest"] = ratios[f"{g}/{name} vs {fastest}"]
-        ratios[f"{g}/gan_tf_xla_bf16 vs gan_tf_xla"] = (medians[f"{g}/gan_tf_xla_bf16"]
-                                                       / medians[f"{g}/gan_tf_xla"])
-        ratios[f"{g}/gan_tf_bf16 vs gan_tf"] = medians[f"{g}/gan_tf_bf16"] / medians[f"{g}/gan_tf"]
+        for base in ("gan_tf_xla", "gan_tf"):  # each bfloat16 step against its float32 one
+            ratios[f"{g}/{base}_bf16 vs {base}"] = (medians[f"{g}/{base}_bf16"]
+                                                   / medians[f"{g}/{base}"])
         for name in (*v.TF1_VARIANTS, "gan_tf_xla", "gan_tf"):
             gflops[f"{g}/{name}"] = medians[f"{g}/{name}"] * 2 * b * v.mlp_macs_per_example() / 1e9
         gflops[f"{g}/step_matmuls_alone"] = medians[f"{g}/step_matmuls_gflops"]

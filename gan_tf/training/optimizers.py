@@ -19,10 +19,11 @@ class FusedAdam(tf.keras.optimizers.Adam):
         super().__init__(*args, **kwargs)
         if self.amsgrad:
             raise ValueError("FusedAdam has no AMSGrad: use tf.keras.optimizers.Adam")
+        self._shared_scalars = None  # {(dtype, device): scalars} during one apply
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         """One apply: the step's scalars (t, b1^t, b2^t, lr, ...) are computed once per
-        dtype here and shared by every variable's kernel, not once per variable (the
+        dtype and device and shared by every variable's kernel, not once per variable (the
         MLP's 8 variables made 16 Pow ops and their reads and casts a step)."""
         self._shared_scalars = {}
         try:
@@ -34,7 +35,7 @@ class FusedAdam(tf.keras.optimizers.Adam):
         """(lr, beta1, beta2, epsilon, beta1^t, beta2^t) in `dtype`, t = iterations + 1,
         made once per apply for each dtype and device (under a strategy each replica's
         variables get their own, with no copies between devices)."""
-        shared = getattr(self, "_shared_scalars", None)
+        shared = self._shared_scalars
         key = (dtype, device)
         if shared is not None and key in shared:
             return shared[key]
