@@ -76,6 +76,18 @@ SPACES = {
         "lecam_weight": ["", "0.1"],
         "bcr_weight": ["", "1"],
     }),
+    # The next DCGAN search docs/quality.md named (0.3.7): around InfoGAN's code
+    # (dcgan_info_cpu.cfg, 8.27 on seeds 0-2, the one change that moved the DCGAN past its
+    # noise), with the levers that read positive in dcgan_small_data and the MLP winner's
+    # wider D.
+    "dcgan_info_small_data": ("flags/dcgan_info_cpu.cfg", {
+        "bcr_weight": ["", "1"],
+        "lecam_weight": ["", "0.1"],
+        "g_learning_rate": ["", "0.001"],
+        "d_channels": ["", "64,128"],
+        "g_ema": ["", "0.999"],
+        "lr_decay": ["", "linear"],
+    }),
 }
 RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")

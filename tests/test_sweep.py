@@ -2,6 +2,7 @@
 flags, seed and steps, so the successive halving, the early stops, the selection over seeds
 and the resume after an interruption are checked exactly."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -258,3 +259,32 @@ def test_longer_runs_evaluate_on_the_flagfiles_own_last_step():
         interval = eval_interval(length)
         assert length % interval == 0 and length // interval >= 6
     assert eval_interval(24000) == 4000 and eval_interval(20000) == 2500
+
+
+@pytest.mark.parametrize("name", sorted(sweep.SPACES))
+def test_every_value_of_every_space_is_a_valid_flag_on_its_base(name):
+    """Each value a space may draw, set on its base flagfile alone (or with the flag
+    sweep._valid says it needs), parses and validates as train_main.py would take it (a
+    typo in a space would otherwise fail hours in)."""
+    from absl import flags
+
+    from gan_tf.commands import train_flags
+    from tests.helpers import MAIN
+    base, space = sweep.SPACES[name]
+    for flag, values in space.items():
+        for value in filter(None, values):
+            drawn = {flag: value}
+            if not sweep._valid(drawn):  # --augment_target adapts --diffaugment's policies
+                drawn["diffaugment"] = next(filter(None, space["diffaugment"]))
+            assert sweep._valid(drawn)
+            argv = [MAIN, f"--flagfile={os.path.join(sweep.ROOT, base)}",
+                    *sweep.command_flags(drawn, 1000, 3000)]
+            try:
+                flags.FLAGS(argv)
+                config = train_flags.to_config(flags.FLAGS)
+                config.validate()
+            finally:
+                flags.FLAGS.unparse_flags()
+            shown = str(getattr(config, flag)).replace(" ", "").strip("()[]")
+            assert value in (shown, "true") or float(value) == pytest.approx(float(shown)), (
+                flag, value, shown)
