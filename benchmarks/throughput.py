@@ -54,6 +54,7 @@ import tensorflow as tf  # noqa: E402
 from benchmarks import throughput_variants as v  # noqa: E402
 from gan_tf import data  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
+from gan_tf.training import precision  # noqa: E402
 from gan_tf.training.steps import SPEED_DEFAULTS  # noqa: E402
 
 DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_rate=1e-4,
@@ -233,10 +234,19 @@ def measure(groups, rounds, seconds, extras, quick, alone=False):
     return medians, {k: [round(x, 2) for x in vals] for k, vals in all_values.items()}
 
 
-def ratios_of(medians, mlp_batches, dcgan_batches):
+def mlp_auto_dtype():
+    """What --mixed_precision=auto computes the default MLP in on this machine's CPU."""
+    return precision.resolve(precision.AUTO, "mlp", "CPU")[0]
+
+
+def ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype="float32"):
     """Each variant against its baseline: the MLP's against every TF1 loop and the
-    fastest of them (`tf1_fastest`), the DCGAN's against the Keras tutorial loop."""
+    fastest of them (`tf1_fastest`), the DCGAN's against the Keras tutorial loop;
+    `mlp_dtype`, what --mixed_precision=auto computes the MLP in here: the default run is
+    set against the benchmark loop of that type, and `default_step` is that loop."""
     ratios, gflops = {}, {}
+    default_step = ("gan_tf" + "_xla" * SPEED_DEFAULTS["jit_compile"]["mlp"]
+                    + "_bf16" * (mlp_dtype == "bfloat16"))
     for b in mlp_batches:
         g = f"mlp/b{b}"
         fastest = max(v.TF1_VARIANTS, key=lambda n: medians[f"{g}/{n}"])
@@ -245,6 +255,8 @@ def ratios_of(medians, mlp_batches, dcgan_batches):
             for base in v.TF1_VARIANTS:
                 ratios[f"{g}/{name} vs {base}"] = medians[f"{g}/{name}"] / medians[f"{g}/{base}"]
             ratios[f"{g}/{name} vs tf1_fastest"] = ratios[f"{g}/{name} vs {fastest}"]
+        ratios[f"{g}/default_step ({default_step}) vs tf1_fastest"] = (
+            ratios[f"{g}/{default_step} vs tf1_fastest"])
         for base in ("gan_tf_xla", "gan_tf"):  # each bfloat16 step against its float32 one
             ratios[f"{g}/{base}_bf16 vs {base}"] = (medians[f"{g}/{base}_bf16"]
                                                    / medians[f"{g}/{base}"])
@@ -260,7 +272,7 @@ def ratios_of(medians, mlp_batches, dcgan_batches):
             if f"{g}/{name}" in medians:
                 ratios[f"{g}/{name} vs keras_tutorial"] = (medians[f"{g}/{name}"]
                                                           / medians[f"{g}/keras_tutorial"])
-    loop = medians["mlp/b100/gan_tf" + "_xla" * SPEED_DEFAULTS["jit_compile"]["mlp"]]
+    loop = medians[f"mlp/b100/{default_step}"]
     for name in ("default_run", "default_run_log_every_1"):
         ratios[f"mlp/b100/{name} vs benchmark loop"] = medians[f"mlp/b100/{name}"] / loop
     return ratios, gflops
@@ -290,13 +302,15 @@ def main():
     extras = {f"mlp/b{b}": ("step_matmuls_gflops",) + (
         ("default_run", "default_run_log_every_1") if b == 100 else ()) for b in mlp_batches}
     medians, per_round = measure(groups, rounds, seconds, extras, args.quick, args.alone)
-    ratios, gflops = ratios_of(medians, mlp_batches, dcgan_batches)
+    mlp_dtype = mlp_auto_dtype()
+    ratios, gflops = ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype)
     peak = v.matmul_peak_gflops()
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
                "processes": "each variant in its own process, " + (
                    "one process alive at a time" if args.alone else
                    f"the processes of a model and batch taking turns of {CHUNK_SECONDS} s"),
                "cpu_flags": cpu_flags(), "tensorflow": tf.__version__, "rounds": rounds,
+               "mlp_auto_compute_dtype": mlp_dtype,
                "seconds_per_measurement": seconds, "default_run_steps": run_steps,
                "steps_per_sec": {k: round(x, 2) for k, x in medians.items()
                                  if not k.endswith("gflops")},

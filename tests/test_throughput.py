@@ -96,8 +96,14 @@ def test_ratios_set_each_variant_against_its_baseline_and_the_fastest_tf1_loop()
     assert ratios["mlp/b100/gan_tf_bf16 vs tf1_fastest"] == pytest.approx(1.65)
     assert ratios["mlp/b100/gan_tf_bf16 vs gan_tf"] == pytest.approx(1.1)
     assert ratios["mlp/b100/default_run vs benchmark loop"] == pytest.approx(0.9)
+    assert ratios["mlp/b100/default_step (gan_tf) vs tf1_fastest"] == pytest.approx(1.5)
     assert ratios["dcgan/b64/gan_tf_bf16 vs keras_tutorial"] == pytest.approx(1.8)
     macs = throughput_variants.mlp_macs_per_example()
     assert gflops["mlp/b100/gan_tf"] == pytest.approx(300.0 * 2 * 100 * macs / 1e9)
     assert ratios["mlp/b100/gan_tf share of step_matmuls_alone"] == pytest.approx(
         gflops["mlp/b100/gan_tf"] / 50.0)
+    # where auto computes the MLP in bfloat16 (an AMX CPU), the default run is set against
+    # the bfloat16 loop, and the default step is that loop
+    ratios, _ = throughput.ratios_of(medians, [100], [64], mlp_dtype="bfloat16")
+    assert ratios["mlp/b100/default_run vs benchmark loop"] == pytest.approx(270.0 / 330.0)
+    assert ratios["mlp/b100/default_step (gan_tf_bf16) vs tf1_fastest"] == pytest.approx(1.65)
