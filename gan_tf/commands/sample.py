@@ -39,7 +39,8 @@ def define_flags():
                          f"{sampling.GRID_MAX}).", lower_bound=1)
     common.define_out("samples.npy", "Output .npy path; the PNG grid goes beside it.")
     common.define_seed("Seed of the latent codes; a run's own --seed redraws its fixed-z sample "
-                    "grid as the first samples.")
+                    "grid as the first samples (in float32: to bfloat16's rounding for a run that "
+                    "computed in bfloat16).")
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
                       "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
     flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "

@@ -3,8 +3,10 @@
     auto      bfloat16 for the DCGAN on a device with bfloat16 units (a CPU whose flags
               name avx512_bf16 or amx_bf16, a GPU of compute capability 8.0 or later, a
               TPU), float32 otherwise: the MLP (its small matmuls no faster in bfloat16
-              without AMX; 1.1-1.4x with it, but no quality parity measured yet) and
-              legacy model functions (--model=tf1) stay float32
+              without AMX; 1.0-1.5x with it, but at full length on 3 seeds bfloat16
+              lowered keras_mlp_mnist.cfg's recall and tf1_mnist.cfg's score past the
+              float32 seeds' spread: docs/performance.md) and legacy model functions
+              (--model=tf1) stay float32
     off       float32
     on        the device's half type: float16 with loss scaling on GPUs, bfloat16 on CPUs
               and TPUs (what a bare --mixed_precision meant before 0.3.3)
