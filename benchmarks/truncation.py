@@ -4,7 +4,9 @@ checkpoint scored on fresh codes drawn from the prior truncated at |z| <= t.
     python benchmarks/truncation.py RUN_DIR [RUN_DIR ...] [--t=2,1.5,1.2,1,0.8] [--out=F.json]
 
 Truncation trades variety for typicality: samples nearer the prior's centre are cleaner
-(precision up) and fewer kinds (recall down). Each code is mapped monotonically from the
+(precision up) and fewer kinds (recall down). t is in the prior's own units: a uniform
+prior's codes lie in [-1, 1], so for it only t < 1 truncates (t >= 1 repeats the
+untruncated row). Each code is mapped monotonically from the
 untruncated one of the same seed (z' = F_t^-1(F(z)), F the normal CDF, F_t the truncated
 one; uniform codes scaled by t), so a row shows the same samples pulled inwards. Scored
 by gan_tf's evaluator on the codes longer.py serves (the run's seed + FRESH_Z_OFFSET);
@@ -17,6 +19,7 @@ import json
 import math
 import os
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -54,7 +57,8 @@ def measure(run_dir, levels):
         rows.append({"t": t, **{k: round(float(scores[k]), 4) for k in KEYS}})
         print(json.dumps({"run": run_dir, **rows[-1]}), flush=True)
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed
-            - FRESH_Z_OFFSET, "z_distribution": config.z_distribution, "levels": rows}
+            - FRESH_Z_OFFSET, "z_distribution": config.z_distribution,
+            "samples": int(prior.shape[0]), "levels": rows}
 
 
 def main():
@@ -63,10 +67,15 @@ def main():
     parser.add_argument("--t", default="2,1.5,1.2,1,0.8", help="truncation levels")
     parser.add_argument("--out", default=None, help="JSON results")
     args = parser.parse_args()
-    levels = [float(t) for t in args.t.split(",")]
+    try:
+        levels = [float(t) for t in args.t.split(",")]
+    except ValueError:
+        parser.error(f"--t={args.t}: give comma-separated numbers")
     if any(not t > 0 for t in levels):
         parser.error("--t: levels must be positive")
+    from gan_tf import __version__
     doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),
+           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}",
            "runs": [measure(d, levels) for d in args.run_dirs]}
     if args.out:
         write_json(args.out, doc)

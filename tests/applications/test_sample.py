@@ -37,7 +37,7 @@ def test_interpolation_images_follow_the_codes():
     np.testing.assert_allclose(images[:, 0, 0], z[:, 0], rtol=1e-6)
 
 
-@pytest.mark.parametrize("compute,atol", [("off", 1e-6), ("bfloat16", 2e-2)])
+@pytest.mark.parametrize("compute,atol", [("off", 1e-6), ("bfloat16", 5e-3)])
 def test_the_runs_seed_redraws_its_last_sample_grid(tmp_path, compute, atol):
     """`gan_tf.sample --seed=<the run's seed>`: its first images are the run's fixed-z grid
     (the codes come from gan_tf.randomness, as the run's do); the tools compute in
