@@ -74,9 +74,13 @@ def main():
     if any(not t > 0 for t in levels):
         parser.error("--t: levels must be positive")
     from gan_tf import __version__
+    from gan_tf.errors import ClassifierError, DataError, RunError
+    try:
+        runs = [measure(d, levels) for d in args.run_dirs]
+    except (RunError, DataError, ClassifierError, OSError) as e:
+        raise SystemExit(f"truncation.py: {e}") from None
     doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),
-           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}",
-           "runs": [measure(d, levels) for d in args.run_dirs]}
+           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}", "runs": runs}
     if args.out:
         write_json(args.out, doc)
 

@@ -28,3 +28,18 @@ def test_a_wide_truncation_leaves_normal_codes_and_uniform_ones_are_scaled():
     u = tf.random.stateless_uniform([1000], [1, 2], -1.0, 1.0)
     np.testing.assert_allclose(truncate(u, 0.5, "uniform").numpy(), 0.5 * u.numpy())
     np.testing.assert_allclose(truncate(u, 3.0, "uniform").numpy(), u.numpy())
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--t=1,a"], "give comma-separated numbers"),
+    (["--t=0"], "levels must be positive"),
+    ([], "is not a gan_tf run directory"),
+])
+def test_bad_input_is_one_line_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
+    from benchmarks import truncation
+    monkeypatch.setattr("sys.argv", ["truncation.py", str(tmp_path / "not_a_run"), *argv])
+    with pytest.raises(SystemExit) as e:
+        truncation.main()
+    shown = str(e.value.code) if isinstance(e.value.code, str) else capsys.readouterr().err
+    assert message in shown and e.value.code != 0
+    assert not (tmp_path / "not_a_run").exists()
