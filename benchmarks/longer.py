@@ -31,14 +31,20 @@ EVALUATIONS_PER_LENGTH = 6
 FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
 
 
-def fresh_score(run_dir):
-    """The metrics of the run's default checkpoint (the best) on fresh latent codes."""
+def served(run_dir):
+    """(run config, generator, evaluator, checkpoint path): the run's default checkpoint
+    (the best) and an evaluator on fresh latent codes (the run's seed + FRESH_Z_OFFSET)."""
     from gan_tf.data import load
     from gan_tf.evaluation import GeneratorEvaluator
     from gan_tf.runs.restore import restore_models
     config, generator, _, path = restore_models(run_dir)
-    config = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
-    evaluator = GeneratorEvaluator(config, load(config.dataset, config.data_dir))
+    fresh = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
+    return config, generator, GeneratorEvaluator(fresh, load(config.dataset, config.data_dir)), path
+
+
+def fresh_score(run_dir):
+    """The metrics of the run's default checkpoint (the best) on fresh latent codes."""
+    _, generator, evaluator, path = served(run_dir)
     return dict(evaluator(generator), checkpoint=os.path.basename(path))
 
 

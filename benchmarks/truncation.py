@@ -14,7 +14,6 @@ t = none is the untruncated prior. Not a training option: a probe of whether sam
 nearer the centre would buy issue 28's classifier score (docs/quality.md).
 """
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -24,7 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.longer import FRESH_Z_OFFSET  # noqa: E402
+from benchmarks.longer import served  # noqa: E402
 from benchmarks.sweep import cpu_name, write_json  # noqa: E402
 
 KEYS = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
@@ -43,12 +42,7 @@ def truncate(z, t, distribution):
 
 def measure(run_dir, levels):
     """{t: metrics} of the run's default checkpoint on fresh codes truncated at each t."""
-    from gan_tf.data import load
-    from gan_tf.evaluation import GeneratorEvaluator
-    from gan_tf.runs.restore import restore_models
-    config, generator, _, path = restore_models(run_dir)
-    config = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
-    evaluator = GeneratorEvaluator(config, load(config.dataset, config.data_dir))
+    config, generator, evaluator, path = served(run_dir)
     prior = evaluator.z
     rows = []
     for t in [None, *levels]:
@@ -56,8 +50,8 @@ def measure(run_dir, levels):
         scores = evaluator(generator)
         rows.append({"t": t, **{k: round(float(scores[k]), 4) for k in KEYS}})
         print(json.dumps({"run": run_dir, **rows[-1]}), flush=True)
-    return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed
-            - FRESH_Z_OFFSET, "z_distribution": config.z_distribution,
+    return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
+            "z_distribution": config.z_distribution,
             "samples": int(prior.shape[0]), "levels": rows}
 
 
