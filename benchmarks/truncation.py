@@ -67,6 +67,8 @@ def main():
         parser.error(f"--t={args.t}: give comma-separated numbers")
     if any(not t > 0 for t in levels):
         parser.error("--t: levels must be positive")
+    if args.out and os.path.isdir(args.out):  # before the work, not after it
+        parser.error(f"--out={args.out} is a directory; give a .json file path")
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
     try:
