@@ -48,9 +48,11 @@ class LegacyGAN:
     """Builds, trains, saves and restores the legacy graph in its own tf.Graph."""
 
     def __init__(self, z_size=100, n_units=128, smooth=0.1, learning_rate=0.002,
-                 scopes=("generator", "discriminator"), seed=0, inputs=None):
+                 scopes=("generator", "discriminator"), seed=0, inputs=None,
+                 session_config=None):
         """`inputs`: a function building (real, z) tensors in the graph, e.g. from a
-        tf.data iterator, instead of the notebook's two placeholders."""
+        tf.data iterator, instead of the notebook's two placeholders; `session_config`:
+        the Session's tf.compat.v1.ConfigProto (None: TensorFlow's defaults)."""
         self.z_size, self.scopes = z_size, scopes
         self.graph = tf.Graph()
         with self.graph.as_default():
@@ -78,7 +80,7 @@ class LegacyGAN:
                 self.g_loss, var_list=self.g_vars)
             self.saver_g = v1.train.Saver(var_list=self.g_vars)
             self.saver_all = v1.train.Saver()
-            self.sess = v1.Session(graph=self.graph)
+            self.sess = v1.Session(graph=self.graph, config=session_config)
             self.sess.run(v1.global_variables_initializer())
 
     def train(self, steps, batch_size=16, seed=0):

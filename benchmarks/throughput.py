@@ -10,6 +10,8 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   tf1_session_fast  the same loop with contiguous slices of each epoch's shuffle and
                  float32 z: the fastest feed_dict loop of the notebook's shape;
   tf1_dataset    the same graph fed by a tf.data one-shot iterator, z drawn in the graph;
+  tf1_dataset_1thread  the same with its Session's ConfigProto asking one thread per op
+                 (what gan_tf's --intra_op_threads=auto gives small MLP steps);
                  the MLP ratios are given against each and against the fastest
                  (`tf1_fastest`), which README quotes;
   tf2_eager      the same model and steps with gan_tf's modules, eagerly;
@@ -17,6 +19,7 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
                  pipeline, many steps per graph call, per-step metrics read per call;
                  `_xla` with the step XLA-compiled, `_bf16` with --mixed_precision
                  (bfloat16 compute; fast only where the CPU has bfloat16 instructions);
+                 each with the threads per op --intra_op_threads=auto gives its config;
   keras_tutorial the DCGAN loop of the official TensorFlow tutorial: Sequential models,
                  one tf.function step with two GradientTapes, a Python loop over a
                  tf.data dataset, at the same model and batch as gan_tf's DCGAN.
@@ -27,12 +30,13 @@ take turns of 0.5 s (the next turn is the variant that has run least) until each
 run --seconds per round, so that a change in the machine's load hits every variant of
 a group alike; rates are steps over the variant's own time, the median over rounds.
 
-Also: the default run (`train.train` of TrainConfig's defaults, in a worker process,
-with the default --log_every and with --log_every=1, between the rounds of the
-batch-100 MLP group; see throughput_variants.default_run for its window) as a
-ratio to the benchmark loop at the same settings; the MLP step's achieved GFLOP/s
-(its multiply-adds counted analytically) against its own matmul shapes alone and
-against a large square matmul; and the wall time from launching
+Also: the default run (`train.train` of TrainConfig's defaults, in a worker process
+whose threads per op are set as train_main.py sets them, with the default --log_every
+and with --log_every=1, between the rounds of the batch-100 MLP group; see
+throughput_variants.default_run for its window) as a ratio to the benchmark loop at the
+same settings; the MLP step's achieved GFLOP/s (its multiply-adds counted analytically)
+against its own matmul shapes alone (the faster of TensorFlow's default threads and
+the default run's) and against a large square matmul; and the wall time from launching
 `python train_main.py` to its first training step. Writes a JSON report with --report.
 """
 import argparse
@@ -54,7 +58,7 @@ import tensorflow as tf  # noqa: E402
 from benchmarks import throughput_variants as v  # noqa: E402
 from gan_tf import data  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
-from gan_tf.training import precision  # noqa: E402
+from gan_tf.training import precision, threads  # noqa: E402
 from gan_tf.training.steps import SPEED_DEFAULTS  # noqa: E402
 
 DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_rate=1e-4,
@@ -65,6 +69,11 @@ MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xl
                 "gan_tf_bf16")
 DCGAN_VARIANTS = ("keras_tutorial", "gan_tf", "gan_tf_bf16")
 EXTRAS = "extras"  # a group's worker for its measurements other than steps/s
+EXTRAS_RUN = "extras_run"  # the same with the threads per op a default run of its batch gets
+# Which extras worker takes each measurement (step_matmuls_gflops in both: the bound is
+# the faster).
+EXTRA_WORKERS = {"step_matmuls_gflops": EXTRAS, "step_matmuls_gflops_run_threads": EXTRAS_RUN,
+                 "default_run": EXTRAS_RUN, "default_run_log_every_1": EXTRAS_RUN}
 CHUNK_SECONDS = 0.5  # a worker runs this long before the next variant's turn
 ANSWER = "@throughput "  # marks a worker's answers on its stdout
 
@@ -98,6 +107,7 @@ def build_variant(gname, name, images):
                         d_channels=(64 * scale, 128 * scale))
     cfg = TrainConfig(batch_size=b, jit_compile=jit,
                       mixed_precision="bfloat16" if bf16 else "off", **settings)
+    threads.configure(cfg)  # as train() does, before any TensorFlow work of the process
     return v.gan_tf_trainer(cfg, images, steps_per_call(model, b, size))
 
 
@@ -112,7 +122,7 @@ def steps_per_call(model, batch, size):
 def extra_value(gname, name, run_steps):
     """A measurement other than a variant's steps/s, taken in the group's extras worker."""
     b = parse_group(gname)[1]
-    if name == "step_matmuls_gflops":
+    if name in ("step_matmuls_gflops", "step_matmuls_gflops_run_threads"):
         return v.mlp_step_matmuls_gflops(b)
     if name == "default_run":
         return v.default_run(run_steps[0])
@@ -130,11 +140,14 @@ def worker(spec, run_steps):
 
     def answer(value):
         print(ANSWER + json.dumps(value), file=channel, flush=True)
+    if name == EXTRAS_RUN:  # as train() sets them for a default run of this batch
+        threads.configure(TrainConfig(batch_size=parse_group(gname)[1]))
     images = data.load_mnist_5k().train_images
-    step, per_call = (None, 0) if name == EXTRAS else build_variant(gname, name, images)
+    step, per_call = ((None, 0) if name in (EXTRAS, EXTRAS_RUN)
+                      else build_variant(gname, name, images))
     if step is not None:
         step(), step()  # tracing, compilation, caches
-    answer({"ready": True})
+    answer({"ready": True, "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()})
     for line in sys.stdin:
         command, arg = line.split()
         if command == "extra":
@@ -201,7 +214,7 @@ def measure(groups, rounds, seconds, extras, quick, alone=False):
     (a group's processes alive together, taking turns; with `alone`, one process at a
     time); `extras[group]` names the other measurements of a group, taken after each of
     its rounds (returned as medians too)."""
-    rates, extra = {}, {}
+    rates, extra, threads_of = {}, {}, {}
     if alone:
         for r in range(rounds):
             for gname, names in groups.items():
@@ -213,25 +226,25 @@ def measure(groups, rounds, seconds, extras, quick, alone=False):
         groups = {g: () for g in groups if extras.get(g)}  # the extras, as below
     for gname, names in groups.items():
         workers = {name: Worker(f"{gname}/{name}", quick) for name in names}
-        if extras.get(gname):
-            workers[EXTRAS] = Worker(f"{gname}/{EXTRAS}", quick)
-        for w in workers.values():
-            w.ask()  # ready
+        for kind in sorted({EXTRA_WORKERS[name] for name in extras.get(gname, ())}):
+            workers[kind] = Worker(f"{gname}/{kind}", quick)
+        for name, w in workers.items():
+            threads_of[f"{gname}/{name}"] = w.ask()["intra_op_threads"]  # ready
         slow = gname.startswith("dcgan")
-        timed = {n: w for n, w in workers.items() if n != EXTRAS}
+        timed = {n: w for n, w in workers.items() if n not in (EXTRAS, EXTRAS_RUN)}
         for r in range(rounds):
             for name, rate in (interleaved_rates(timed, seconds * (1.5 if slow else 1)).items()
                                if timed else ()):
                 rates.setdefault(f"{gname}/{name}", []).append(rate)
             for name in extras.get(gname, ()):
                 extra.setdefault(f"{gname}/{name}", []).append(
-                    workers[EXTRAS].ask(f"extra {name}")["value"])
+                    workers[EXTRA_WORKERS[name]].ask(f"extra {name}")["value"])
             print(f"{gname}: round {r + 1}/{rounds} done", file=sys.stderr)
         for w in workers.values():
             w.close()
     all_values = {**rates, **extra}
     medians = {k: statistics.median(x) for k, x in all_values.items()}
-    return medians, {k: [round(x, 2) for x in vals] for k, vals in all_values.items()}
+    return medians, {k: [round(x, 2) for x in vals] for k, vals in all_values.items()}, threads_of
 
 
 def mlp_auto_dtype():
@@ -262,7 +275,10 @@ def ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype="float32"):
                                                    / medians[f"{g}/{base}"])
         for name in (*v.TF1_VARIANTS, "gan_tf_xla", "gan_tf"):
             gflops[f"{g}/{name}"] = medians[f"{g}/{name}"] * 2 * b * v.mlp_macs_per_example() / 1e9
-        gflops[f"{g}/step_matmuls_alone"] = medians[f"{g}/step_matmuls_gflops"]
+        gflops[f"{g}/step_matmuls_alone"] = max(
+            medians[f"{g}/{name}"] for name in ("step_matmuls_gflops",
+                                                "step_matmuls_gflops_run_threads")
+            if f"{g}/{name}" in medians)
         for name in ("gan_tf_xla", "gan_tf"):
             ratios[f"{g}/{name} share of step_matmuls_alone"] = (
                 gflops[f"{g}/{name}"] / gflops[f"{g}/step_matmuls_alone"])
@@ -299,9 +315,10 @@ def main():
     groups = {f"mlp/b{b}": MLP_VARIANTS for b in mlp_batches}
     groups.update({f"dcgan/b{b}": DCGAN_VARIANTS + (("gan_tf_xla",) * (b == 64 and not args.quick))
                    for b in dcgan_batches})
-    extras = {f"mlp/b{b}": ("step_matmuls_gflops",) + (
+    extras = {f"mlp/b{b}": ("step_matmuls_gflops", "step_matmuls_gflops_run_threads") + (
         ("default_run", "default_run_log_every_1") if b == 100 else ()) for b in mlp_batches}
-    medians, per_round = measure(groups, rounds, seconds, extras, args.quick, args.alone)
+    medians, per_round, threads_of = measure(groups, rounds, seconds, extras, args.quick,
+                                             args.alone)
     mlp_dtype = mlp_auto_dtype()
     ratios, gflops = ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype)
     peak = v.matmul_peak_gflops()
@@ -311,6 +328,9 @@ def main():
                    f"the processes of a model and batch taking turns of {CHUNK_SECONDS} s"),
                "cpu_flags": cpu_flags(), "tensorflow": tf.__version__, "rounds": rounds,
                "mlp_auto_compute_dtype": mlp_dtype,
+               "intra_op_threads": {"note": "threads per op in each worker process (0: "
+                                    "TensorFlow's default; tf1_dataset_1thread's Session "
+                                    "asks 1 of its own)", **threads_of},
                "seconds_per_measurement": seconds, "default_run_steps": run_steps,
                "steps_per_sec": {k: round(x, 2) for k, x in medians.items()
                                  if not k.endswith("gflops")},

@@ -61,7 +61,7 @@ def tf1_session_fast(images, batch_size):
     return step, 1
 
 
-def tf1_dataset(images, batch_size):
+def tf1_dataset(images, batch_size, session_config=None):
     """The notebook's graph fed by tf.data inside the graph (a one-shot iterator's
     get_next, shuffled, batched, prefetched) and z drawn in the graph: no feed_dict,
     the same two Session.run calls per step."""
@@ -72,7 +72,7 @@ def tf1_dataset(images, batch_size):
             batch_size, drop_remainder=True).repeat().prefetch(2)
         real = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
         return real, tf.random.uniform((batch_size, 100), -1.0, 1.0)
-    gan = LegacyGAN(inputs=inputs)
+    gan = LegacyGAN(inputs=inputs, session_config=session_config)
 
     def step():
         gan.sess.run(gan.d_train_opt)
@@ -81,7 +81,15 @@ def tf1_dataset(images, batch_size):
     return step, 1
 
 
-TF1_VARIANTS = ("tf1_session", "tf1_session_fast", "tf1_dataset")
+def tf1_dataset_1thread(images, batch_size):
+    """tf1_dataset with one thread per op, as TF1 code would ask its Session for it
+    (ConfigProto(intra_op_parallelism_threads=1)): what gan_tf's auto does for small MLP
+    steps (gan_tf.training.threads), given to the TF1 loop too."""
+    return tf1_dataset(images, batch_size, tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=1))
+
+
+TF1_VARIANTS = ("tf1_session", "tf1_session_fast", "tf1_dataset", "tf1_dataset_1thread")
 
 
 def gan_tf_trainer(config, images, steps_per_call):

@@ -296,6 +296,14 @@ class TrainConfig:
     joint_updates: Optional[bool] = option(
         None, "Update G and D from one forward pass, as the TensorFlow DCGAN tutorial does "
         "(default: on for dcgan, off for mlp, whose TF1 original alternates).")
+    intra_op_threads: Optional[int] = option(
+        None, "Threads each TensorFlow op may use (0: TensorFlow's default, one per core). "
+        "Default auto: 1 for an MLP step of batch x widest hidden layer <= 32,768 on a CPU "
+        "without XLA, whose small matmuls run faster unsplit (the default run 1.15x; "
+        "docs/performance.md), TensorFlow's default otherwise. Does not change the numbers.",
+        check=(lambda v: v is None or (type(v) is int and 0 <= v <= 4096),
+               "must be a whole number of threads from 0 (TensorFlow's default) to 4096"),
+        resumable=True)
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
     log_every: Optional[int] = option(

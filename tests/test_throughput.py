@@ -19,6 +19,14 @@ def test_each_tf1_baseline_trains_the_notebook_graph(name):
     assert all(not np.array_equal(a, b) for a, b in zip(before, after))
 
 
+def test_the_one_thread_tf1_loop_asks_its_session_for_one_thread_per_op():
+    images = np.random.default_rng(0).uniform(-1, 1, (40, 28, 28, 1)).astype(np.float32)
+    step, _ = throughput_variants.tf1_dataset_1thread(images, 16)
+    assert step.gan.sess._config.intra_op_parallelism_threads == 1
+    step, _ = throughput_variants.tf1_dataset(images, 16)
+    assert step.gan.sess._config.intra_op_parallelism_threads == 0
+
+
 class FakeWorker:
     """Answers "run SECONDS" with steps at a fixed rate, noting each turn."""
 
@@ -87,10 +95,12 @@ def test_ratios_set_each_variant_against_its_baseline_and_the_fastest_tf1_loop()
     assert throughput_variants.TF1_VARIANTS.index("tf1_session_fast") == 1
     medians.update({"mlp/b100/tf1_session_fast": 200.0, "mlp/b100/gan_tf": 300.0,
                     "mlp/b100/gan_tf_bf16": 330.0, "mlp/b100/step_matmuls_gflops": 50.0,
+                    "mlp/b100/step_matmuls_gflops_run_threads": 40.0,
                     "mlp/b100/default_run": 270.0, "mlp/b100/default_run_log_every_1": 285.0,
                     "dcgan/b64/keras_tutorial": 10.0, "dcgan/b64/gan_tf": 9.5,
                     "dcgan/b64/gan_tf_bf16": 18.0})
     ratios, gflops = throughput.ratios_of(medians, [100], [64])
+    assert gflops["mlp/b100/step_matmuls_alone"] == 50.0  # the faster thread setting's
     assert ratios["mlp/b100/tf1_fastest is tf1_session_fast"] == 1.0
     assert ratios["mlp/b100/gan_tf vs tf1_fastest"] == pytest.approx(1.5)
     assert ratios["mlp/b100/gan_tf_bf16 vs tf1_fastest"] == pytest.approx(1.65)
@@ -104,6 +114,8 @@ def test_ratios_set_each_variant_against_its_baseline_and_the_fastest_tf1_loop()
         gflops["mlp/b100/gan_tf"] / 50.0)
     # where auto computes the MLP in bfloat16 (an AMX CPU), the default run is set against
     # the bfloat16 loop, and the default step is that loop
-    ratios, _ = throughput.ratios_of(medians, [100], [64], mlp_dtype="bfloat16")
+    medians["mlp/b100/step_matmuls_gflops_run_threads"] = 60.0
+    ratios, gflops = throughput.ratios_of(medians, [100], [64], mlp_dtype="bfloat16")
+    assert gflops["mlp/b100/step_matmuls_alone"] == 60.0
     assert ratios["mlp/b100/default_run vs benchmark loop"] == pytest.approx(270.0 / 330.0)
     assert ratios["mlp/b100/default_step (gan_tf_bf16) vs tf1_fastest"] == pytest.approx(1.65)

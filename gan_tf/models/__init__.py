@@ -83,6 +83,15 @@ def _sizes(cls, config):
                                if size}}
 
 
+def widest_hidden(config):
+    """Units of the widest hidden layer of an MLP config's generator and discriminator
+    (their defaults where unset); 0 for another architecture."""
+    if config.model != "mlp":
+        return 0
+    arch = ARCHITECTURES["mlp"]
+    return max(*_sizes(arch.generator, config)["hidden"], *_sizes(arch.discriminator, config)["hidden"])
+
+
 def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
     """Rough bytes of the float32 weights of a config's generator and discriminator, from
     its sizes alone (nothing is built): huge sizes in a config.json are refused before

@@ -15,7 +15,7 @@ from gan_tf.evaluation import RunEvaluation
 from gan_tf.runs import EVAL_FILE, RunDirectory, write_config
 from gan_tf.tf1 import checkpoints as tf1_checkpoints
 from gan_tf.tf1 import network
-from gan_tf.training import distribute, precision
+from gan_tf.training import distribute, precision, threads
 from gan_tf.training.outputs import RunOutputs, Schedule
 from gan_tf.training.progress import Progress
 from gan_tf.training.steps import GANTrainer
@@ -33,8 +33,10 @@ def train(config):
     config.validate()
     t_setup = time.perf_counter()
 
-    # Set-up: the strategy (before any other TensorFlow work: logical devices and
-    # clusters need that), output directory, data, models, optimizers, checkpoint.
+    # Set-up: threads per op and the strategy (before any other TensorFlow work: thread
+    # pools, logical devices and clusters need that), output directory, data, models,
+    # optimizers, checkpoint.
+    intra_op = threads.configure(config)
     strategy = distribute.make_strategy(config)
     replicas, chief = strategy.num_replicas_in_sync, distribute.is_chief(strategy)
     if config.batch_size % replicas:
@@ -48,10 +50,10 @@ def train(config):
     # The run directory, checked and locked for the life of the run (by the chief: other
     # workers write to a scratch one), and left as it was if the run fails to start.
     with RunDirectory(config, chief) as run:
-        return _train(config, strategy, run, t_setup)
+        return _train(config, strategy, run, t_setup, intra_op)
 
 
-def _train(config, strategy, run, t_setup):
+def _train(config, strategy, run, t_setup, intra_op=(threads.DEFAULT, "")):
     chief = distribute.is_chief(strategy)
     write_dir = run.path if chief else distribute.scratch_dir()
     distribute.agree(strategy, [0])  # workers wait for the chief's run directory
@@ -63,7 +65,7 @@ def _train(config, strategy, run, t_setup):
     batches = _check_data(config, data)
     schedule = Schedule.of(config, batches // config.d_steps_per_g_step)
     trainer = _build_trainer(config, strategy, chief, data, batches // config.d_steps_per_g_step,
-                             run)
+                             run, intra_op)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
     run.check_data(all_data.record())
     run.claim()  # every check passed: from here the directory is this run's
@@ -130,7 +132,7 @@ def _check_data(config, data):
     return batches
 
 
-def _build_trainer(config, strategy, chief, data, steps_per_epoch, run):
+def _build_trainer(config, strategy, chief, data, steps_per_epoch, run, intra_op):
     """The networks and the trainer, their variables mirrored over the replicas, computing
     in the type --mixed_precision chooses (kept in `run.compute_dtype` for config.json)."""
     if config.deterministic:
@@ -140,6 +142,7 @@ def _build_trainer(config, strategy, chief, data, steps_per_epoch, run):
     run.compute_dtype = dtype
     log.info("Computing in %s%s (%s).", dtype,
              "" if dtype == "float32" else ", variables in float32", why)
+    log.info("Running %s (%s).", threads.describe(intra_op[0]), intra_op[1])
     note = precision.cpu_note(dtype, distribute.device_type(strategy))
     if note:
         log.warning("--mixed_precision=%s: %s.", config.mixed_precision, note)

@@ -1,0 +1,121 @@
+"""--intra_op_threads (gan_tf.training.threads): auto's rule, setting it before TensorFlow
+starts, its errors, and that the thread count leaves a run's numbers as they are."""
+import json
+import subprocess
+import sys
+
+import pytest
+import tensorflow as tf
+
+from gan_tf.config import TrainConfig
+from gan_tf.errors import RunError
+from gan_tf.training import threads
+from tests.helpers import ROOT, assert_config_refuses, cli_errors, one_error_line, run_main
+
+
+@pytest.mark.parametrize("overrides,accelerator,expect", [
+    (dict(), False, 1),                                   # the default run: 100 x 128
+    (dict(batch_size=256), False, 1),                     # 32,768: the bound, included
+    (dict(batch_size=257), False, 0),
+    (dict(g_hidden=(128, 1024)), False, 0),               # the widest layer counts
+    (dict(d_hidden=(64,), g_hidden=(256,)), False, 1),    # 25,600
+    (dict(), True, 0),                                    # a GPU trains
+    (dict(strategy="tpu"), None, 0),
+    (dict(jit_compile=True), False, 0),
+    (dict(model="dcgan"), False, 0),
+    (dict(model="tf1", generator_fn="m:g", discriminator_fn="m:d"), False, 0),
+    (dict(intra_op_threads=0), False, 0),                 # explicit values win
+    (dict(intra_op_threads=3), False, 3),
+    (dict(model="dcgan", intra_op_threads=1), False, 1),
+])
+def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerator, expect):
+    threads_per_op, why = threads.resolve(TrainConfig(**overrides), accelerator)
+    assert threads_per_op == expect
+    assert why.startswith("--intra_op_threads=" + ("auto: " if "intra_op_threads" not in overrides
+                                                    else f"{expect}"))
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
+def test_a_thread_count_that_is_not_one_is_refused(value):
+    assert_config_refuses(dict(intra_op_threads=value), "intra_op_threads",
+                          "must be a whole number of threads")
+
+
+def test_the_flag_refuses_a_negative_count_in_one_line():
+    [(code, err)] = cli_errors("train_main", ["--intra_op_threads=-2"])
+    assert code != 0
+    assert err.strip().splitlines()[-1] == (
+        "train_main.py: error: flag --intra_op_threads=-2: must be a whole number of threads "
+        "from 0 (TensorFlow's default) to 4096")
+
+
+def started_tensorflow():
+    """Makes sure this process's TensorFlow runtime has started (the suite's has)."""
+    tf.constant(1.0).numpy()
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def test_auto_keeps_the_threads_of_a_tensorflow_that_already_runs():
+    current = started_tensorflow()
+    assert threads.resolve(TrainConfig(), False)[0] != current  # auto would want a change
+    got, why = threads.configure(TrainConfig())
+    assert got == current == tf.config.threading.get_intra_op_parallelism_threads()
+    assert "already started" in why
+
+
+def test_an_explicit_count_that_can_no_longer_be_set_is_an_error():
+    current = started_tensorflow()
+    with pytest.raises(RunError, match=f"^--intra_op_threads={current + 3}: TensorFlow already "
+                                       "started"):
+        threads.configure(TrainConfig(intra_op_threads=current + 3))
+    assert threads.configure(TrainConfig(intra_op_threads=current))[0] == current
+
+
+# Trains the default MLP (batch 100, 128 units) for 200 steps in a fresh process with the
+# given --intra_op_threads, and prints the threads in force and the final weights' bytes.
+_TRAIN = """
+import hashlib, json, sys
+from gan_tf import data
+from gan_tf.config import TrainConfig
+from gan_tf.training import threads
+config = TrainConfig(dataset="mnist_5k", mixed_precision="off",
+                     intra_op_threads=None if sys.argv[1] == "auto" else int(sys.argv[1]))
+got, why = threads.configure(config)
+import tensorflow as tf
+from gan_tf import models
+from gan_tf.training.steps import GANTrainer
+tf.random.set_seed(0)
+g, d = models.build(config)
+trainer = GANTrainer(config, g, d)
+iterator = iter(data.make_dataset(data.load_mnist_5k().train_images, 100, seed=0))
+trainer.train_steps(iterator, tf.constant(200, tf.int64))
+digest = hashlib.sha256(b"".join(v.numpy().tobytes() for v in g.variables + d.variables))
+print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(), why,
+                  digest.hexdigest()]))
+"""
+
+
+def train_with(threads_flag):
+    result = subprocess.run([sys.executable, "-c", _TRAIN, threads_flag], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_thread_count_is_set_and_does_not_change_the_weights():
+    """In a fresh process auto sets one thread per op for the default MLP; 200 steps
+    with it give bitwise the weights that two threads per op give (so a run resumed with
+    another count goes on exactly)."""
+    one, two = train_with("auto"), train_with("2")
+    assert one[:2] == [1, "--intra_op_threads=auto: a small MLP step on a CPU, batch x widest layer 12,800 <= 32,768"]
+    assert two[:2] == [2, "--intra_op_threads=2"]
+    assert one[2] == two[2]
+
+
+def test_the_run_says_what_it_chose(tmp_path):
+    result = run_main("--dataset=mnist_5k", "--max_steps=2", "--eval_samples=0",
+                      f"--output_dir={tmp_path / 'run'}", "--intra_op_threads=0")
+    assert result.returncode == 0, one_error_line(result)
+    assert ("Running TensorFlow's default threads per op (--intra_op_threads=0)."
+            in result.stderr)
