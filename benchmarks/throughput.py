@@ -98,6 +98,16 @@ def build_variant(gname, name, images):
         return v.keras_tutorial_dcgan(images, b, size or 1)
     if name == "keras_loop":
         return v.keras_mlp(images, b, size or 128)
+    cfg = gan_tf_config(gname, name)
+    threads.configure(cfg)  # as train() does, before any TensorFlow work of the process
+    return v.gan_tf_trainer(cfg, images, steps_per_call(model, b, size))
+
+
+def gan_tf_config(gname, name):
+    """The TrainConfig of gan_tf variant `name` ("gan_tf", "gan_tf_xla_bf16", ...) of group
+    `gname`; a name ending "@N" forces --intra_op_threads=N (else auto's choice)."""
+    model, b, size = parse_group(gname)
+    name, _, forced = name.partition("@")
     jit, bf16 = "_xla" in name, "_bf16" in name
     if model == "mlp":
         settings = dict(model="mlp", g_hidden=(size or 128,), d_hidden=(size or 128,))
@@ -105,10 +115,8 @@ def build_variant(gname, name, images):
         scale = size or 1
         settings = dict(DCGAN, g_channels=(256 * scale, 128 * scale, 64 * scale),
                         d_channels=(64 * scale, 128 * scale))
-    cfg = TrainConfig(batch_size=b, jit_compile=jit,
-                      mixed_precision="bfloat16" if bf16 else "off", **settings)
-    threads.configure(cfg)  # as train() does, before any TensorFlow work of the process
-    return v.gan_tf_trainer(cfg, images, steps_per_call(model, b, size))
+    return TrainConfig(batch_size=b, jit_compile=jit, mixed_precision="bfloat16" if bf16 else "off",
+                       intra_op_threads=int(forced) if forced else None, **settings)
 
 
 def steps_per_call(model, batch, size):

@@ -119,3 +119,20 @@ def test_ratios_set_each_variant_against_its_baseline_and_the_fastest_tf1_loop()
     assert gflops["mlp/b100/step_matmuls_alone"] == 60.0
     assert ratios["mlp/b100/default_run vs benchmark loop"] == pytest.approx(270.0 / 330.0)
     assert ratios["mlp/b100/default_step (gan_tf_bf16) vs tf1_fastest"] == pytest.approx(1.65)
+
+
+@pytest.mark.parametrize("name,expect", [("gan_tf", None), ("gan_tf@1", 1), ("gan_tf_bf16@0", 0)])
+def test_a_variant_name_may_force_the_threads_per_op(name, expect):
+    cfg = throughput.gan_tf_config("mlp/b8/w16", name)
+    assert (cfg.intra_op_threads, cfg.batch_size, cfg.g_hidden) == (expect, 8, (16,))
+    assert cfg.mixed_precision == ("bfloat16" if "_bf16" in name else "off")
+
+
+def test_the_thread_scan_reports_both_rates_and_what_auto_picks():
+    from benchmarks import threads_scan
+    row = threads_scan.row("mlp/b256", "gan_tf", {"mlp/b256/gan_tf@0": 200.0,
+                                                  "mlp/b256/gan_tf@1": 220.0})
+    assert row == {"steps_per_sec_default": 200.0, "steps_per_sec_1": 220.0,
+                   "one_over_default": 1.1, "batch_x_widest": 32768, "auto": 1}
+    assert threads_scan.row("dcgan/b64", "gan_tf", {"dcgan/b64/gan_tf@0": 8.0,
+                                                    "dcgan/b64/gan_tf@1": 7.0})["auto"] == 0

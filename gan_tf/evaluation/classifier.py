@@ -15,6 +15,9 @@ Its command line: `python -m gan_tf.classifier` (gan_tf/commands/classifier.py).
 import json
 import logging
 import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -234,10 +237,59 @@ def load_or_train(data, directory=None):
     log.info("No classifier for %s yet: training the digit classifier once (%d epochs on %d "
              "images, a few minutes on a CPU) and caching it in %s.", data.name,
              default_epochs(len(data.train_images)), len(data.train_images), directory)
-    classifier, info = train_and_save(data, directory)
+    if tf.config.threading.get_intra_op_parallelism_threads() == 0:
+        classifier, info = train_and_save(data, directory)
+    else:
+        classifier, info = _train_and_save_in_child(data, directory)
     log.info("Classifier held-out accuracy %.2f%% (%d images), trained in %.0f s.",
              100 * info["held_out_accuracy"], info["held_out_images"], info["train_seconds"])
     return classifier, info
+
+
+def _train_and_save_in_child(data, directory):
+    """train_and_save in a fresh Python process, for a process whose ops run with other
+    than TensorFlow's default threads (--intra_op_threads): a CNN's weights depend on the
+    thread count, and the cached classifier, the feature space of every score, must be
+    the same whichever run trained it. Returns what `load` gives."""
+    import gan_tf
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(gan_tf.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    env.pop("TF_NUM_INTRAOP_THREADS", None)
+    with tempfile.TemporaryDirectory(prefix="gan_tf_classifier_") as scratch:
+        arrays = os.path.join(scratch, "data.npz")
+        np.savez(arrays, train_images=data.train_images, train_labels=data.train_labels,
+                 test_images=data.test_images, test_labels=data.test_labels)
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import gan_tf.commands.quiet; from gan_tf.evaluation."
+             "classifier import _child_main; _child_main()", arrays, data.name, data.source,
+             directory], env=env)
+        try:
+            code = child.wait()
+        finally:  # Ctrl-C or an error here: the child does not outlive this process
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    if code:
+        raise ClassifierError(f"training the classifier for {data.name} in a child process "
+                              f"failed (exit {code}); its error is above")
+    return load(directory)
+
+
+def _child_main():
+    """What _train_and_save_in_child runs: argv = data.npz, name, source, directory."""
+    from absl import flags
+    from absl import logging as absl_logging
+    flags.FLAGS.mark_as_parsed()  # no flags: absl's log lines without its warning
+    absl_logging.use_absl_handler()
+    logging.getLogger("gan_tf").setLevel(logging.INFO)  # the parent command's log levels
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    arrays, name, source, directory = sys.argv[1:5]
+    with np.load(arrays, allow_pickle=False) as f:
+        dataset = data.Data(name, source, f["train_images"], f["train_labels"],
+                            f["test_images"], f["test_labels"])
+    train_and_save(dataset, directory)
 
 
 # --- command line -------------------------------------------------------------

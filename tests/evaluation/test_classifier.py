@@ -1,5 +1,6 @@
 """The CNN digit classifier: architecture, training on the training split only,
 save/reload, and the command line."""
+import os
 import subprocess
 import sys
 
@@ -74,3 +75,43 @@ def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already holds a classifier" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1, again.stderr  # no TensorFlow start-up lines
+
+
+def tiny_data():
+    """64 training and 32 held-out digits of mnist_5k: a classifier trains on them in
+    seconds (its default 15 epochs)."""
+    full = data.load_mnist_5k()
+    return data.Data("mnist_5k", full.source, full.train_images[:64], full.train_labels[:64],
+                     full.test_images[:32], full.test_labels[:32])
+
+
+def weights(model):
+    return [v.numpy() for v in model.variables]
+
+
+def test_a_process_with_other_threads_per_op_trains_the_classifier_in_a_child(
+        tmp_path, monkeypatch):
+    """Where ops run with other than TensorFlow's default threads (--intra_op_threads), the
+    classifier is trained in a fresh process at the default threads: bitwise the one this
+    process trains at them, so the scores' feature space does not depend on which run
+    trained the cached classifier."""
+    monkeypatch.setenv(classifier.CACHE_ENV, str(tmp_path / "cache"))
+    here, here_info = classifier.train_and_save(tiny_data(), str(tmp_path / "here"))
+    monkeypatch.setattr(classifier.tf.config.threading, "get_intra_op_parallelism_threads",
+                        lambda: 1)
+    child, info = classifier.load_or_train(tiny_data())
+    assert info["held_out_accuracy"] == here_info["held_out_accuracy"]
+    assert all(np.array_equal(a, b) for a, b in zip(weights(here), weights(child)))
+    assert os.path.exists(os.path.join(classifier.default_classifier_dir("mnist_5k"),
+                                       classifier.INFO_FILE))
+
+
+def test_a_child_that_fails_is_one_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(classifier.CACHE_ENV, str(blocker))  # the cache cannot be made
+    monkeypatch.setattr(classifier.tf.config.threading, "get_intra_op_parallelism_threads",
+                        lambda: 1)
+    with pytest.raises(errors.ClassifierError, match=r"^training the classifier for mnist_5k "
+                                                      r"in a child process failed \(exit 1\)"):
+        classifier.load_or_train(tiny_data())

@@ -1,0 +1,63 @@
+"""Training speed of gan_tf's step with one thread per op against TensorFlow's default,
+over MLP batch sizes and widths, the bfloat16 and XLA MLP steps and the DCGAN: the
+measurements behind --intra_op_threads=auto's rule (gan_tf.training.threads).
+
+    python benchmarks/threads_scan.py [--rounds=3] [--seconds=3] [--report=FILE.json]
+
+Each cell runs `variant@0` (TensorFlow's default threads per op) and `variant@1` in two
+processes of their own that take turns (benchmarks/throughput.py's workers), median
+steps/s over the rounds; keep the machine otherwise idle.
+"""
+import argparse
+import json
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import throughput  # noqa: E402
+from gan_tf import models  # noqa: E402
+from gan_tf.training import threads  # noqa: E402
+
+# (group, variant): the default MLP up through batch and width, then other steps.
+CELLS = (("mlp/b100", "gan_tf"), ("mlp/b256", "gan_tf"), ("mlp/b512", "gan_tf"),
+         ("mlp/b1024", "gan_tf"), ("mlp/b128/w512", "gan_tf"), ("mlp/b100/w1024", "gan_tf"),
+         ("mlp/b100", "gan_tf_bf16"), ("mlp/b100", "gan_tf_xla"), ("dcgan/b64", "gan_tf"))
+
+
+def row(group, variant, medians):
+    """A cell's result: both rates, their ratio, the step's size and what auto picks."""
+    cfg = throughput.gan_tf_config(group, variant)
+    default, one = medians[f"{group}/{variant}@0"], medians[f"{group}/{variant}@1"]
+    return {"steps_per_sec_default": round(default, 2), "steps_per_sec_1": round(one, 2),
+            "one_over_default": round(one / default, 3),
+            "batch_x_widest": cfg.batch_size * models.widest_hidden(cfg),
+            "auto": threads.resolve(cfg, accelerator=False)[0]}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--report")
+    args = p.parse_args()
+    rows = {}
+    for group, variant in CELLS:
+        medians, _, _ = throughput.measure({group: (f"{variant}@0", f"{variant}@1")},
+                                           args.rounds, args.seconds, {}, quick=False)
+        rows[f"{group}/{variant}"] = row(group, variant, medians)
+        print(f"{group}/{variant}: {rows[f'{group}/{variant}']}", file=sys.stderr)
+    results = {"command": "python benchmarks/threads_scan.py " + " ".join(sys.argv[1:]),
+               "cpu": throughput.cpu_flags(), "rounds": args.rounds,
+               "seconds_per_measurement": args.seconds, "cells": rows}
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.report:
+        with open(args.report, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
