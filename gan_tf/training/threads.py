@@ -9,9 +9,10 @@
     0     TensorFlow's default
     N     N threads per op
 
-Measured on 2-core CPUs (docs/performance.md): the default MLP (batch 100, 128 units)
-trains 1.15-1.17x faster with one thread per op, batch 256 1.11x; at batch x width
-65,536 it makes no difference, from 100,000 on it is 14-16 % slower, as is the DCGAN.
+Measured on a 2-core Xeon (benchmarks/threads_scan.py, docs/performance.md): the default
+MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256 1.12x; at
+batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %, the DCGAN and the XLA
+step 14-16 %.
 The thread count does not change a step's numbers (the weights after 600 steps are
 bitwise the same with 0, 1 or 2 threads: tests/training/test_threads.py), so resumes
 and --deterministic stay exact whatever it is.
@@ -31,7 +32,7 @@ from gan_tf.training import steps
 log = logging.getLogger(__name__)
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
-# run) and 32,768 measured faster with one thread per op, 65,536 the same, 102,400 slower.
+# run) and 32,768 measured faster with one thread per op, 65,536 and more slower.
 SMALL_MLP_WORK = 32768
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 
