@@ -12,7 +12,7 @@ Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   tf1_dataset    the same graph fed by a tf.data one-shot iterator, z drawn in the graph;
   tf1_dataset_1thread  the same with its Session's ConfigProto asking one thread per op
                  (what gan_tf's --intra_op_threads=auto gives small MLP steps);
-                 the MLP ratios are given against each and against the fastest
+                 the MLP ratios are given against each TF1 loop and against the fastest
                  (`tf1_fastest`), which README quotes;
   tf2_eager      the same model and steps with gan_tf's modules, eagerly;
   gan_tf         gan_tf's GANTrainer.train_steps as train_main.py runs it: the tf.data
@@ -174,9 +174,10 @@ class Worker:
     def __init__(self, spec, quick):
         cmd = [sys.executable, os.path.abspath(__file__), f"--worker={spec}"] + ["--quick"] * quick
         self.spec = spec
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+        env.pop("TF_NUM_INTRAOP_THREADS", None)  # each variant's threads are its own choice
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True,
-                                     env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
 
     def ask(self, line=None):
         if line is not None:
@@ -205,13 +206,16 @@ def interleaved_rates(workers, seconds):
     return {name: steps[name] / spent[name] for name in workers}
 
 
-def alone_rates(gname, names, seconds, quick):
+def alone_rates(gname, names, seconds, quick, threads_of=None):
     """steps/s of each variant with no other benchmark process alive: started, run for
-    `seconds` in turns of CHUNK_SECONDS, ended, one variant after another (--alone)."""
+    `seconds` in turns of CHUNK_SECONDS, ended, one variant after another (--alone);
+    each worker's threads per op go into `threads_of`."""
     rates = {}
     for name in names:
         w = Worker(f"{gname}/{name}", quick)
-        w.ask()  # ready
+        ready = w.ask()
+        if threads_of is not None:
+            threads_of[f"{gname}/{name}"] = ready["intra_op_threads"]
         rates[name] = interleaved_rates({name: w}, seconds)[name]
         w.close()
     return rates
@@ -228,7 +232,7 @@ def measure(groups, rounds, seconds, extras, quick, alone=False):
             for gname, names in groups.items():
                 slow = gname.startswith("dcgan")
                 for name, rate in alone_rates(gname, names, seconds * (1.5 if slow else 1),
-                                              quick).items():
+                                              quick, threads_of).items():
                     rates.setdefault(f"{gname}/{name}", []).append(rate)
             print(f"round {r + 1}/{rounds} done", file=sys.stderr)
         groups = {g: () for g in groups if extras.get(g)}  # the extras, as below
@@ -341,9 +345,11 @@ def main():
                                     "asks 1 of its own)", **threads_of},
                "seconds_per_measurement": seconds, "default_run_steps": run_steps,
                "steps_per_sec": {k: round(x, 2) for k, x in medians.items()
-                                 if not k.endswith("gflops")},
+                                 if "gflops" not in k},
                "per_round": per_round, "ratios": {k: round(x, 3) for k, x in ratios.items()},
                "mlp_achieved_gflops": {k: round(x, 1) for k, x in gflops.items()},
+               "mlp_step_matmuls_gflops": {k: round(x, 1) for k, x in medians.items()
+                                           if "gflops" in k},
                "matmul_peak_gflops": round(peak, 1),
                "start_to_first_step_s": round(v.start_to_first_step(1 if args.quick else 3), 2)}
     text = json.dumps(results, indent=2)

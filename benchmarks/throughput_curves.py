@@ -113,7 +113,7 @@ def main():
         return
     import tensorflow as tf
     from benchmarks import throughput
-    medians, per_round = throughput.measure(groups(), args.rounds, args.seconds, {}, False)
+    medians, per_round, _ = throughput.measure(groups(), args.rounds, args.seconds, {}, False)
     report = {"cpu": throughput.cpu_flags(), "machine": f"{platform.machine()}, "
               f"{os.cpu_count()} CPUs", "tensorflow": tf.__version__, "rounds": args.rounds,
               "seconds_per_measurement": args.seconds,

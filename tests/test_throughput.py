@@ -1,5 +1,7 @@
 """benchmarks/throughput.py's harness: the TF1 baselines train, and the variants' processes
 take turns (the least-run next) until each has run its time."""
+import json
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,15 @@ def test_the_thread_scan_reports_both_rates_and_what_auto_picks():
                    "one_over_default": 1.1, "batch_x_widest": 32768, "auto": 1}
     assert threads_scan.row("dcgan/b64", "gan_tf", {"dcgan/b64/gan_tf@0": 8.0,
                                                     "dcgan/b64/gan_tf@1": 7.0})["auto"] == 0
+
+
+def test_the_curves_command_writes_its_report_from_the_measurements(tmp_path, monkeypatch):
+    """throughput_curves.main on made-up measurements (measure returns the medians, the
+    rounds and each worker's threads per op)."""
+    from benchmarks import throughput_curves as curves
+    rates = {f"{g}/{v}": 10.0 for g, names in curves.groups().items() for v in names}
+    monkeypatch.setattr(throughput, "measure", lambda *args, **kwargs: (rates, {}, {}))
+    report = tmp_path / "curves.json"
+    monkeypatch.setattr("sys.argv", ["throughput_curves.py", f"--report={report}"])
+    curves.main()
+    assert json.loads(report.read_text())["steps_per_sec"] == rates

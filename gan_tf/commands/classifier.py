@@ -5,9 +5,12 @@ feature space of gan_tf.evaluation.metrics.
 
 The command line of gan_tf.evaluation.classifier, which says what its files and options mean.
 """
+import logging
 import os
+import sys
 
 from absl import flags
+from absl import logging as absl_logging
 
 from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
 from gan_tf.commands.common import UsageError, flag_values  # noqa: E402
@@ -45,6 +48,18 @@ def main(argv):
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
 USER_ERRORS = (ClassifierError, DataError, OSError)
+
+
+def child_main():
+    """The child process that trains a classifier at TensorFlow's default threads for a
+    run whose ops use others (gan_tf.evaluation.classifier._train_and_save_in_child),
+    logging as the commands do."""
+    flags.FLAGS.mark_as_parsed()  # no flags: absl's log lines without its warning
+    absl_logging.use_absl_handler()
+    logging.getLogger("gan_tf").setLevel(logging.INFO)  # the parent command's log levels
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    classifier.train_in_child(sys.argv[1:])
 
 
 def run():

@@ -237,7 +237,8 @@ def load_or_train(data, directory=None):
     log.info("No classifier for %s yet: training the digit classifier once (%d epochs on %d "
              "images, a few minutes on a CPU) and caching it in %s.", data.name,
              default_epochs(len(data.train_images)), len(data.train_images), directory)
-    if tf.config.threading.get_intra_op_parallelism_threads() == 0:
+    if (tf.config.threading.get_intra_op_parallelism_threads() == 0
+            and not os.environ.get("TF_NUM_INTRAOP_THREADS")):
         classifier, info = train_and_save(data, directory)
     else:
         classifier, info = _train_and_save_in_child(data, directory)
@@ -248,48 +249,55 @@ def load_or_train(data, directory=None):
 
 def _train_and_save_in_child(data, directory):
     """train_and_save in a fresh Python process, for a process whose ops run with other
-    than TensorFlow's default threads (--intra_op_threads): a CNN's weights depend on the
-    thread count, and the cached classifier, the feature space of every score, must be
-    the same whichever run trained it. Returns what `load` gives."""
-    import gan_tf
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(gan_tf.__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    than TensorFlow's default threads (--intra_op_threads, or TF_NUM_INTRAOP_THREADS): a
+    CNN's weights depend on the thread count, and the cached classifier, the feature
+    space of every score, must be the same whichever run trained it. The data goes to the
+    child as an .npz in a private temporary directory (about 220 MB for full MNIST), its
+    log lines to this process's stderr; Ctrl-C stops this process, which ends the child.
+    Returns what `load` gives."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
     env.pop("TF_NUM_INTRAOP_THREADS", None)
+    code = (f"import sys; sys.path.insert(0, {package_root!r}); "
+            "from gan_tf.commands.classifier import child_main; child_main()")
     with tempfile.TemporaryDirectory(prefix="gan_tf_classifier_") as scratch:
-        arrays = os.path.join(scratch, "data.npz")
+        arrays, error_file = os.path.join(scratch, "data.npz"), os.path.join(scratch, "error")
         np.savez(arrays, train_images=data.train_images, train_labels=data.train_labels,
                  test_images=data.test_images, test_labels=data.test_labels)
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import gan_tf.commands.quiet; from gan_tf.evaluation."
-             "classifier import _child_main; _child_main()", arrays, data.name, data.source,
-             directory], env=env)
+        child = subprocess.Popen([sys.executable, "-c", code, arrays, data.name, data.source,
+                                  directory, error_file], env=env, start_new_session=True)
         try:
-            code = child.wait()
+            status = child.wait()
         finally:  # Ctrl-C or an error here: the child does not outlive this process
             if child.poll() is None:
                 child.kill()
                 child.wait()
-    if code:
-        raise ClassifierError(f"training the classifier for {data.name} in a child process "
-                              f"failed (exit {code}); its error is above")
+        if status:
+            try:
+                with open(error_file, encoding="utf-8", errors="replace") as f:
+                    why = f.read(500).strip() or f"exit {status}"
+            except OSError:
+                why = f"exit {status}"
+            raise ClassifierError(f"training the classifier for {data.name} in a child "
+                                  f"process failed: {why}")
     return load(directory)
 
 
-def _child_main():
-    """What _train_and_save_in_child runs: argv = data.npz, name, source, directory."""
-    from absl import flags
-    from absl import logging as absl_logging
-    flags.FLAGS.mark_as_parsed()  # no flags: absl's log lines without its warning
-    absl_logging.use_absl_handler()
-    logging.getLogger("gan_tf").setLevel(logging.INFO)  # the parent command's log levels
-    logging.getLogger("absl").setLevel(logging.WARNING)
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    arrays, name, source, directory = sys.argv[1:5]
-    with np.load(arrays, allow_pickle=False) as f:
-        dataset = data.Data(name, source, f["train_images"], f["train_labels"],
-                            f["test_images"], f["test_labels"])
-    train_and_save(dataset, directory)
+def train_in_child(argv):
+    """The work of _train_and_save_in_child's child process (its entry point, with the
+    command's logging, is gan_tf.commands.classifier.child_main): argv = data.npz, name,
+    source, directory and the file for its one-line error (a failure exits 1 with that
+    line written there)."""
+    arrays, name, source, directory, error_file = argv[:5]
+    try:
+        with np.load(arrays, allow_pickle=False) as f:
+            dataset = data.Data(name, source, f["train_images"], f["train_labels"],
+                                f["test_images"], f["test_labels"])
+        train_and_save(dataset, directory)
+    except Exception as e:  # noqa: BLE001 - reported as one line by the parent
+        with open(error_file, "w", encoding="utf-8") as f:
+            f.write(" ".join(f"{type(e).__name__}: {e}".split())[:400])
+        sys.exit(1)
 
 
 # --- command line -------------------------------------------------------------

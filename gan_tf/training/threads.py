@@ -13,23 +13,19 @@ Measured on a 2-core Xeon (benchmarks/threads_scan.py, docs/performance.md): the
 MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256 1.12x; at
 batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %, the DCGAN and the XLA
 step 14-16 %.
-The thread count does not change a step's numbers (the weights after 600 steps are
-bitwise the same with 0, 1 or 2 threads: tests/training/test_threads.py), so resumes
-and --deterministic stay exact whatever it is.
+The thread count does not change a step's numbers (the default MLP's weights after 200
+steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
+so resumes and --deterministic stay exact whatever it is.
 
 It must be set before TensorFlow starts its runtime (the first op of the process):
 train() does so first. A library caller that has already run TensorFlow keeps the
 threads it has under auto; an explicit count that can no longer be set is an error.
 """
-import logging
-
 import tensorflow as tf
 
 from gan_tf import models
 from gan_tf.errors import RunError
 from gan_tf.training import steps
-
-log = logging.getLogger(__name__)
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
 # run) and 32,768 measured faster with one thread per op, 65,536 and more slower.

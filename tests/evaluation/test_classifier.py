@@ -99,6 +99,10 @@ def test_a_process_with_other_threads_per_op_trains_the_classifier_in_a_child(
     here, here_info = classifier.train_and_save(tiny_data(), str(tmp_path / "here"))
     monkeypatch.setattr(classifier.tf.config.threading, "get_intra_op_parallelism_threads",
                         lambda: 1)
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("trained in this process")
+    monkeypatch.setattr(classifier, "train_and_save", not_here)  # the child's is its own
     child, info = classifier.load_or_train(tiny_data())
     assert info["held_out_accuracy"] == here_info["held_out_accuracy"]
     assert all(np.array_equal(a, b) for a, b in zip(weights(here), weights(child)))
@@ -106,12 +110,20 @@ def test_a_process_with_other_threads_per_op_trains_the_classifier_in_a_child(
                                        classifier.INFO_FILE))
 
 
-def test_a_child_that_fails_is_one_clear_error(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["api", "environment"])
+def test_a_child_that_fails_is_one_clear_error(tmp_path, monkeypatch, how):
+    """A child's failure comes back as one line naming its error (no traceback of the
+    child's); TF_NUM_INTRAOP_THREADS in the environment also sends the training there."""
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
     monkeypatch.setenv(classifier.CACHE_ENV, str(blocker))  # the cache cannot be made
-    monkeypatch.setattr(classifier.tf.config.threading, "get_intra_op_parallelism_threads",
-                        lambda: 1)
-    with pytest.raises(errors.ClassifierError, match=r"^training the classifier for mnist_5k "
-                                                      r"in a child process failed \(exit 1\)"):
+    if how == "api":
+        monkeypatch.setattr(classifier.tf.config.threading,
+                            "get_intra_op_parallelism_threads", lambda: 1)
+    else:
+        monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    with pytest.raises(errors.ClassifierError) as e:
         classifier.load_or_train(tiny_data())
+    assert str(e.value).startswith("training the classifier for mnist_5k in a child process "
+                                   "failed: NotADirectoryError: ")
+    assert "\n" not in str(e.value)

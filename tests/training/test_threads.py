@@ -1,6 +1,7 @@
 """--intra_op_threads (gan_tf.training.threads): auto's rule, setting it before TensorFlow
 starts, its errors, and that the thread count leaves a run's numbers as they are."""
 import json
+import os
 import subprocess
 import sys
 
@@ -36,7 +37,7 @@ def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerato
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
-def test_a_thread_count_that_is_not_one_is_refused(value):
+def test_an_invalid_thread_count_is_refused(value):
     assert_config_refuses(dict(intra_op_threads=value), "intra_op_threads",
                           "must be a whole number of threads")
 
@@ -98,7 +99,8 @@ print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(), why,
 def train_with(threads_flag):
     result = subprocess.run([sys.executable, "-c", _TRAIN, threads_flag], cwd=ROOT,
                             capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "PYTHONPATH": ROOT})
+                            env={**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": "",
+                                 "TF_NUM_INTRAOP_THREADS": ""})
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -113,9 +115,14 @@ def test_the_thread_count_is_set_and_does_not_change_the_weights():
     assert one[2] == two[2]
 
 
-def test_the_run_says_what_it_chose(tmp_path):
+@pytest.mark.parametrize("flag,line", [
+    ("--intra_op_threads=0", "Running TensorFlow's default threads per op "
+                             "(--intra_op_threads=0)."),
+    ("--eval_samples=0", "Running 1 thread per op (--intra_op_threads=auto: a small MLP step "
+                         "on a CPU, batch x widest layer 12,800 <= 32,768).")])
+def test_the_run_says_what_it_chose(tmp_path, flag, line):
     result = run_main("--dataset=mnist_5k", "--max_steps=2", "--eval_samples=0",
-                      f"--output_dir={tmp_path / 'run'}", "--intra_op_threads=0")
+                      f"--output_dir={tmp_path / 'run'}", flag,
+                      env={"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": ""})
     assert result.returncode == 0, one_error_line(result)
-    assert ("Running TensorFlow's default threads per op (--intra_op_threads=0)."
-            in result.stderr)
+    assert line in result.stderr
