@@ -255,17 +255,16 @@ def _train_and_save_in_child(data, directory):
     child as an .npz in a private temporary directory (about 220 MB for full MNIST), its
     log lines to this process's stderr; Ctrl-C stops this process, which ends the child.
     Returns what `load` gives."""
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env.pop("TF_NUM_INTRAOP_THREADS", None)
-    code = (f"import sys; sys.path.insert(0, {package_root!r}); "
-            "from gan_tf.commands.classifier import child_main; child_main()")
     with tempfile.TemporaryDirectory(prefix="gan_tf_classifier_") as scratch:
         arrays, error_file = os.path.join(scratch, "data.npz"), os.path.join(scratch, "error")
         np.savez(arrays, train_images=data.train_images, train_labels=data.train_labels,
                  test_images=data.test_images, test_labels=data.test_labels)
-        child = subprocess.Popen([sys.executable, "-c", code, arrays, data.name, data.source,
-                                  directory, error_file], env=env, start_new_session=True)
+        child = subprocess.Popen([sys.executable, "-c", _CHILD.format(package=package), arrays,
+                                  data.name, data.source, directory, error_file],
+                                 env=env, cwd=scratch, start_new_session=True)
         try:
             status = child.wait()
         finally:  # Ctrl-C or an error here: the child does not outlive this process
@@ -281,6 +280,20 @@ def _train_and_save_in_child(data, directory):
             raise ClassifierError(f"training the classifier for {data.name} in a child "
                                   f"process failed: {why}")
     return load(directory)
+
+
+# The child's program: this very gan_tf package imported from its folder (not whichever
+# gan_tf its sys.path finds first, and without reordering sys.path), then its entry point.
+_CHILD = """
+import importlib.util, os, sys
+package = {package!r}
+spec = importlib.util.spec_from_file_location(
+    "gan_tf", os.path.join(package, "__init__.py"), submodule_search_locations=[package])
+sys.modules["gan_tf"] = module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from gan_tf.commands.classifier import child_main
+child_main()
+"""
 
 
 def train_in_child(argv):

@@ -53,7 +53,7 @@ def train(config):
         return _train(config, strategy, run, t_setup, intra_op)
 
 
-def _train(config, strategy, run, t_setup, intra_op=(threads.DEFAULT, "")):
+def _train(config, strategy, run, t_setup, intra_op):
     chief = distribute.is_chief(strategy)
     write_dir = run.path if chief else distribute.scratch_dir()
     distribute.agree(strategy, [0])  # workers wait for the chief's run directory

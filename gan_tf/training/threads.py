@@ -8,6 +8,7 @@
           larger MLPs, the DCGAN's convolutions and XLA's kernels are faster split.
     0     TensorFlow's default
     N     N threads per op
+Under auto a TF_NUM_INTRAOP_THREADS in the environment is the user's choice and is kept.
 
 Measured on a 2-core Xeon (benchmarks/threads_scan.py, docs/performance.md): the default
 MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256 1.12x; at
@@ -21,6 +22,8 @@ It must be set before TensorFlow starts its runtime (the first op of the process
 train() does so first. A library caller that has already run TensorFlow keeps the
 threads it has under auto; an explicit count that can no longer be set is an error.
 """
+import os
+
 import tensorflow as tf
 
 from gan_tf import models
@@ -31,6 +34,7 @@ from gan_tf.training import steps
 # run) and 32,768 measured faster with one thread per op, 65,536 and more slower.
 SMALL_MLP_WORK = 32768
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
+ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
 
 
 def resolve(config, accelerator=None):
@@ -38,6 +42,8 @@ def resolve(config, accelerator=None):
     whether the run has a GPU or TPU (None: ask TensorFlow)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
+    if os.environ.get(ENV):
+        return DEFAULT, f"--intra_op_threads=auto: {ENV}={os.environ[ENV]} in the environment"
     if config.model != "mlp":
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"
     if steps.resolve_option(config, "jit_compile"):

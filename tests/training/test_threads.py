@@ -29,11 +29,20 @@ from tests.helpers import ROOT, assert_config_refuses, cli_errors, one_error_lin
     (dict(intra_op_threads=3), False, 3),
     (dict(model="dcgan", intra_op_threads=1), False, 1),
 ])
-def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerator, expect):
+def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerator, expect,
+                                                           monkeypatch):
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     threads_per_op, why = threads.resolve(TrainConfig(**overrides), accelerator)
     assert threads_per_op == expect
     assert why.startswith("--intra_op_threads=" + ("auto: " if "intra_op_threads" not in overrides
                                                     else f"{expect}"))
+
+
+def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    assert threads.resolve(TrainConfig(), False) == (
+        0, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
+    assert threads.resolve(TrainConfig(intra_op_threads=1), False)[0] == 1  # the flag wins
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
@@ -56,7 +65,8 @@ def started_tensorflow():
     return tf.config.threading.get_intra_op_parallelism_threads()
 
 
-def test_auto_keeps_the_threads_of_a_tensorflow_that_already_runs():
+def test_auto_keeps_the_threads_of_a_tensorflow_that_already_runs(monkeypatch):
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     current = started_tensorflow()
     assert threads.resolve(TrainConfig(), False)[0] != current  # auto would want a change
     got, why = threads.configure(TrainConfig())
