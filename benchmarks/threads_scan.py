@@ -34,7 +34,7 @@ def row(group, variant, medians):
     return {"steps_per_sec_default": round(default, 2), "steps_per_sec_1": round(one, 2),
             "one_over_default": round(one / default, 3),
             "batch_x_widest": cfg.batch_size * models.widest_hidden(cfg),
-            "auto": threads.resolve(cfg, accelerator=False)[0]}
+            "auto": threads.resolve(cfg, accelerator=False, environ={})[0]}
 
 
 def main():

@@ -300,7 +300,8 @@ class TrainConfig:
         None, "Threads each TensorFlow op may use (0: TensorFlow's default, one per core). "
         "Default auto: 1 for an MLP step of batch x widest hidden layer <= 32,768 on a CPU "
         "without XLA, whose small matmuls run faster unsplit (the default step 1.13x; "
-        "docs/performance.md), TensorFlow's default otherwise. Does not change the numbers.",
+        "docs/performance.md), TensorFlow's default otherwise. An MLP's numbers do not depend "
+        "on it.",
         check=(lambda v: v is None or (type(v) is int and 0 <= v <= 4096),
                "must be a whole number of threads from 0 (TensorFlow's default) to 4096"),
         resumable=True)

@@ -13,6 +13,7 @@ import tempfile
 # a user's own setting is respected, so the tests run with gan_tf's), and every Python
 # the tests start reads and writes text as UTF-8 whatever the locale.
 os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+os.environ.pop("TF_NUM_INTRAOP_THREADS", None)  # TensorFlow's threads per op: its default
 os.environ["PYTHONUTF8"] = "1"
 
 import pytest  # noqa: E402

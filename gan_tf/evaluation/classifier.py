@@ -237,8 +237,9 @@ def load_or_train(data, directory=None):
     log.info("No classifier for %s yet: training the digit classifier once (%d epochs on %d "
              "images, a few minutes on a CPU) and caching it in %s.", data.name,
              default_epochs(len(data.train_images)), len(data.train_images), directory)
+    # Any TF_NUM_INTRAOP_THREADS may set the threads (the child runs without it).
     if (tf.config.threading.get_intra_op_parallelism_threads() == 0
-            and not os.environ.get("TF_NUM_INTRAOP_THREADS")):
+            and not os.environ.get("TF_NUM_INTRAOP_THREADS", "").strip()):
         classifier, info = train_and_save(data, directory)
     else:
         classifier, info = _train_and_save_in_child(data, directory)
@@ -253,7 +254,9 @@ def _train_and_save_in_child(data, directory):
     CNN's weights depend on the thread count, and the cached classifier, the feature
     space of every score, must be the same whichever run trained it. The data goes to the
     child as an .npz in a private temporary directory (about 220 MB for full MNIST), its
-    log lines to this process's stderr; Ctrl-C stops this process, which ends the child.
+    log lines to this process's stderr. The child ignores Ctrl-C (this process gets it and
+    ends the child) and, on Linux, is ended with this process however it ends; a
+    terminal's hang-up or a signal to the process group reaches both.
     Returns what `load` gives."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
@@ -264,7 +267,7 @@ def _train_and_save_in_child(data, directory):
                  test_images=data.test_images, test_labels=data.test_labels)
         child = subprocess.Popen([sys.executable, "-c", _CHILD.format(package=package), arrays,
                                   data.name, data.source, directory, error_file],
-                                 env=env, cwd=scratch, start_new_session=True)
+                                 env=env, cwd=scratch)
         try:
             status = child.wait()
         finally:  # Ctrl-C or an error here: the child does not outlive this process
@@ -272,11 +275,12 @@ def _train_and_save_in_child(data, directory):
                 child.kill()
                 child.wait()
         if status:
+            ended = f"exit {status}" if status > 0 else f"killed by signal {-status}"
             try:
                 with open(error_file, encoding="utf-8", errors="replace") as f:
-                    why = f.read(500).strip() or f"exit {status}"
+                    why = f.read(500).strip() or ended
             except OSError:
-                why = f"exit {status}"
+                why = ended
             raise ClassifierError(f"training the classifier for {data.name} in a child "
                                   f"process failed: {why}")
     return load(directory)
@@ -285,7 +289,13 @@ def _train_and_save_in_child(data, directory):
 # The child's program: this very gan_tf package imported from its folder (not whichever
 # gan_tf its sys.path finds first, and without reordering sys.path), then its entry point.
 _CHILD = """
-import importlib.util, os, sys
+import importlib.util, os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+try:  # Linux: end with the parent (PR_SET_PDEATHSIG)
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+except (OSError, AttributeError):
+    pass
 package = {package!r}
 spec = importlib.util.spec_from_file_location(
     "gan_tf", os.path.join(package, "__init__.py"), submodule_search_locations=[package])

@@ -8,15 +8,18 @@
           larger MLPs, the DCGAN's convolutions and XLA's kernels are faster split.
     0     TensorFlow's default
     N     N threads per op
-Under auto a TF_NUM_INTRAOP_THREADS in the environment is the user's choice and is kept.
+Under auto a TF_NUM_INTRAOP_THREADS in the environment (a positive count, as TensorFlow
+reads it) is the user's choice and is kept.
 
 Measured on a 2-core Xeon (benchmarks/threads_scan.py, docs/performance.md): the default
 MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256 1.12x; at
 batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %, the DCGAN and the XLA
 step 14-16 %.
-The thread count does not change a step's numbers (the default MLP's weights after 200
-steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
-so resumes and --deterministic stay exact whatever it is.
+The thread count does not change an MLP step's numbers (the default MLP's weights after
+200 steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
+so an MLP run resumes exactly whatever auto gives it. Convolutions are another matter (a
+CNN's weights do depend on it), which is why auto never changes a DCGAN's threads and the
+digit classifier is always trained at TensorFlow's default (gan_tf.evaluation.classifier).
 
 It must be set before TensorFlow starts its runtime (the first op of the process):
 train() does so first. A library caller that has already run TensorFlow keeps the
@@ -37,13 +40,22 @@ DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
 
 
-def resolve(config, accelerator=None):
+def environment_threads(environ=None):
+    """The positive thread count TF_NUM_INTRAOP_THREADS sets, or 0 (unset, or a value
+    TensorFlow ignores)."""
+    value = (os.environ if environ is None else environ).get(ENV, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 0
+
+
+def resolve(config, accelerator=None, environ=None):
     """(threads per op, reason) for `config`; 0 is TensorFlow's default. `accelerator`:
-    whether the run has a GPU or TPU (None: ask TensorFlow)."""
+    whether the run has a GPU or TPU (None: ask TensorFlow); `environ`: the environment
+    (None: this process's)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
-    if os.environ.get(ENV):
-        return DEFAULT, f"--intra_op_threads=auto: {ENV}={os.environ[ENV]} in the environment"
+    if environment_threads(environ):
+        return DEFAULT, (f"--intra_op_threads=auto: {ENV}={environment_threads(environ)} in "
+                         "the environment")
     if config.model != "mlp":
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"
     if steps.resolve_option(config, "jit_compile"):

@@ -43,6 +43,8 @@ def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
     assert threads.resolve(TrainConfig(), False) == (
         0, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
     assert threads.resolve(TrainConfig(intra_op_threads=1), False)[0] == 1  # the flag wins
+    for ignored in ("0", " ", "abc", "-3"):  # values TensorFlow ignores too
+        assert threads.resolve(TrainConfig(), False, {"TF_NUM_INTRAOP_THREADS": ignored})[0] == 1
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
