@@ -155,7 +155,8 @@ def worker(spec, run_steps):
                       else build_variant(gname, name, images))
     if step is not None:
         step(), step()  # tracing, compilation, caches
-    answer({"ready": True, "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()})
+    answer({"ready": True,
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()})
     for line in sys.stdin:
         command, arg = line.split()
         if command == "extra":

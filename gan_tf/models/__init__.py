@@ -89,7 +89,8 @@ def widest_hidden(config):
     if config.model != "mlp":
         return 0
     arch = ARCHITECTURES["mlp"]
-    return max(*_sizes(arch.generator, config)["hidden"], *_sizes(arch.discriminator, config)["hidden"])
+    return max(width for network in (arch.generator, arch.discriminator)
+               for width in _sizes(network, config)["hidden"])
 
 
 def weight_bytes(config, image_shape=data.IMAGE_SHAPE):

@@ -53,9 +53,9 @@ def resolve(config, accelerator=None, environ=None):
     (None: this process's)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
-    if environment_threads(environ):
-        return DEFAULT, (f"--intra_op_threads=auto: {ENV}={environment_threads(environ)} in "
-                         "the environment")
+    kept = environment_threads(environ)
+    if kept:
+        return DEFAULT, f"--intra_op_threads=auto: {ENV}={kept} in the environment"
     if config.model != "mlp":
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"
     if steps.resolve_option(config, "jit_compile"):

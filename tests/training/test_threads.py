@@ -44,7 +44,8 @@ def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
         0, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
     assert threads.resolve(TrainConfig(intra_op_threads=1), False)[0] == 1  # the flag wins
     for ignored in ("0", " ", "abc", "-3"):  # values TensorFlow ignores too
-        assert threads.resolve(TrainConfig(), False, {"TF_NUM_INTRAOP_THREADS": ignored})[0] == 1
+        environ = {"TF_NUM_INTRAOP_THREADS": ignored}
+        assert threads.resolve(TrainConfig(), False, environ)[0] == 1
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
@@ -122,7 +123,8 @@ def test_the_thread_count_is_set_and_does_not_change_the_weights():
     with it give bitwise the weights that two threads per op give (so a run resumed with
     another count goes on exactly)."""
     one, two = train_with("auto"), train_with("2")
-    assert one[:2] == [1, "--intra_op_threads=auto: a small MLP step on a CPU, batch x widest layer 12,800 <= 32,768"]
+    assert one[:2] == [1, "--intra_op_threads=auto: a small MLP step on a CPU, batch x widest "
+                          "layer 12,800 <= 32,768"]
     assert two[:2] == [2, "--intra_op_threads=2"]
     assert one[2] == two[2]
 
