@@ -1,0 +1,91 @@
+"""What an InfoGAN run's categorical code became: for each code value, the digits that
+gan_tf's classifier reads in samples drawn with it.
+
+    python benchmarks/info_codes.py RUN_DIR [RUN_DIR ...] [--samples=300] [--out=F.json]
+
+A run with --latent_categories=K trains without labels, so nothing makes a code value a
+digit. Its classifier score is highest when every digit has values of its own and each
+value draws one digit: this measures how far a run got there. Per value, `samples` draws
+(fresh z of the run's seed + FRESH_Z_OFFSET, the code fixed) are classified; a value's
+*majority* is its most common digit and its *purity* that digit's share. Reported per run:
+the mean purity, the digits that are some value's majority (`covered`, and `missing`), and
+the class histogram of all draws (every value equally often, as the prior draws them).
+The run's default checkpoint (the best) is read, as the tools and longer.py serve it.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from benchmarks.longer import FRESH_Z_OFFSET, served  # noqa: E402
+from benchmarks.sweep import cpu_name, write_json  # noqa: E402
+
+
+def alignment(classes, num_classes=10):
+    """The code's summary from `classes`, (K, n) predicted digits of n draws per value."""
+    classes = np.asarray(classes)
+    shares = np.stack([np.bincount(row, minlength=num_classes) / len(row) for row in classes])
+    majority = shares.argmax(axis=1)
+    covered = sorted({int(c) for c in majority})
+    return {"purity": round(float(shares.max(axis=1).mean()), 4),
+            "covered": len(covered),
+            "missing": sorted(set(range(num_classes)) - set(covered)),
+            "histogram": [round(float(h), 4) for h in shares.mean(axis=0)],
+            "values": [{"code": k, "majority": int(m), "purity": round(float(s.max()), 4)}
+                       for k, (m, s) in enumerate(zip(majority, shares))]}
+
+
+def measure(run_dir, samples):
+    """alignment() of the run's default checkpoint, `samples` fresh draws per code value."""
+    import tensorflow as tf
+    from gan_tf.evaluation import classifier as classifier_lib
+    from gan_tf.randomness import latent_codes
+    config, generator, evaluator, path = served(run_dir)
+    if not config.latent_categories:
+        raise SystemExit(f"info_codes.py: {run_dir} has no categorical code "
+                         "(it was not trained with --latent_categories)")
+    z = latent_codes(samples, config.z_dim, config.z_distribution, config.seed + FRESH_Z_OFFSET)
+    classes = []
+    for k in range(config.latent_categories):
+        images = generator(z, training=False, labels=tf.fill([samples], k))[0]
+        logits, _ = classifier_lib.predict(evaluator.images.classifier, images.numpy())
+        classes.append(np.argmax(logits, axis=1))
+    return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
+            "latent_categories": config.latent_categories, "samples": samples,
+            **alignment(classes, int(logits.shape[1]))}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dirs", nargs="+")
+    parser.add_argument("--samples", type=int, default=300, help="draws per code value")
+    parser.add_argument("--out", default=None, help="JSON results")
+    args = parser.parse_args(argv)
+    if not 1 <= args.samples <= 10_000:
+        parser.error("--samples must be from 1 to 10000")
+    if args.out and os.path.isdir(args.out):  # before the work, not after it
+        parser.error(f"--out={args.out} is a directory; give a .json file path")
+    from gan_tf import __version__
+    from gan_tf.errors import ClassifierError, DataError, RunError
+    runs = []
+    for run_dir in args.run_dirs:
+        try:
+            runs.append(measure(run_dir, args.samples))
+        except (RunError, DataError, ClassifierError, OSError) as e:
+            raise SystemExit(f"info_codes.py: {e}") from None
+        r = runs[-1]
+        print(f"{run_dir} ({r['checkpoint']}): purity {r['purity']:.3f}, {r['covered']} digits "
+              f"covered, missing {r['missing'] or 'none'}", flush=True)
+    doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),
+           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}", "runs": runs}
+    if args.out:
+        write_json(args.out, doc)
+
+
+if __name__ == "__main__":
+    main()
