@@ -10,7 +10,8 @@ value draws one digit: this measures how far a run got there. Per value, `sample
 *majority* is its most common digit and its *purity* that digit's share. Reported per run:
 the mean purity, the digits that are some value's majority (`covered`, and `missing`), and
 the class histogram of all draws (every value equally often, as the prior draws them).
-The run's default checkpoint (the best) is read, as the tools and longer.py serve it.
+The run's default checkpoint (the best) is read, as the tools and longer.py serve it; the
+run's own last evaluation (eval.json's `final`) is recorded beside it.
 """
 import argparse
 import os
@@ -23,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.longer import FRESH_Z_OFFSET, served  # noqa: E402
-from benchmarks.sweep import cpu_name, write_json  # noqa: E402
+from benchmarks.sweep import SCORES, cpu_name, read_json, write_json  # noqa: E402
 
 
 def alignment(classes, num_classes=10):
@@ -55,8 +56,13 @@ def measure(run_dir, samples):
         images = generator(z, training=False, labels=tf.fill([samples], k))[0]
         logits, _ = classifier_lib.predict(evaluator.images.classifier, images.numpy())
         classes.append(np.argmax(logits, axis=1))
+    final = read_json(os.path.join(run_dir, "eval.json"), "a run's evaluations").get("final")
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
-            "latent_categories": config.latent_categories, "samples": samples,
+            "latent_categories": config.latent_categories, "z_dim": config.z_dim,
+            "z_distribution": config.z_distribution, "samples": samples,
+            # the run's own last evaluation (its fixed codes), as sweep.py reads a trial
+            "final_evaluation": ({k: final.get(k) for k in ("step",) + SCORES}
+                                 if isinstance(final, dict) else None),
             **alignment(classes, int(logits.shape[1]))}
 
 
