@@ -88,6 +88,12 @@ SPACES = {
         "g_ema": ["", "0.999"],
         "lr_decay": ["", "linear"],
     }),
+    # The flagfile the hand-run comparison of docs/quality.md chose (0.3.9: InfoGAN's code
+    # with 20 values and InfoGAN's 62-d uniform prior), and minibatch standard deviation,
+    # the lever that raised recall most in dcgan_small_data, against the recall it gives up.
+    "dcgan_info20": ("flags/dcgan_info20_cpu.cfg", {
+        "minibatch_stddev": ["", "true"],
+    }),
 }
 RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
