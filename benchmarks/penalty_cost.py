@@ -5,10 +5,12 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
 levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay) and
-SS-GAN's rotation head (D's part, then G's too). The variants' calls interleave over 3
+SS-GAN's rotation head (D's part, then G's too). `--codes`: instead, the DCGAN of
+flags/dcgan_info_cpu.cfg (a 10-valued code, z 100 normal) against 20 code values, InfoGAN's
+62-d uniform z, and both (flags/dcgan_info20_cpu.cfg). The variants' calls interleave over 3
 rounds, each variant first in turn; rates and CPU times are medians.
 
-    python benchmarks/penalty_cost.py [--rounds=3] [--architecture | --levers]
+    python benchmarks/penalty_cost.py [--rounds=3] [--architecture | --levers | --codes]
 """
 import argparse
 import time
@@ -38,6 +40,11 @@ LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="transl
           "+g_rotation_weight=0.2": dict(rotation_weight=1.0, g_rotation_weight=0.2)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
                         "minibatch_stddev": dict(minibatch_stddev=True)}
+_INFOGAN_PRIOR = dict(z_dim=62, z_distribution="uniform")
+CODES = {"latent_categories=10": dict(latent_categories=10),
+         "latent_categories=20": dict(latent_categories=20),
+         "latent_categories=10, z 62 uniform": dict(latent_categories=10, **_INFOGAN_PRIOR),
+         "latent_categories=20, z 62 uniform": dict(latent_categories=20, **_INFOGAN_PRIOR)}
 
 
 def rates(fields, steps, rounds, variants=PENALTIES):
@@ -47,7 +54,7 @@ def rates(fields, steps, rounds, variants=PENALTIES):
     images = np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype(np.float32)
     trainers = {}
     for name, extra in variants.items():
-        config = TrainConfig(dataset="mnist_5k", eval_samples=0, **fields, **extra)
+        config = TrainConfig(dataset="mnist_5k", eval_samples=0, **{**fields, **extra})
         trainer = GANTrainer(config, *models.build(config), steps_per_epoch=125)
         batches = iter(data.make_dataset(images, config.batch_size, seed=0))
         trainer.train_steps(batches, tf.constant(2, tf.int64))  # trace and compile
@@ -71,11 +78,13 @@ def main():
                         help="dcgan_cpu with its architecture options instead")
     parser.add_argument("--levers", action="store_true",
                         help="both models with each small-data lever instead")
+    parser.add_argument("--codes", action="store_true",
+                        help="dcgan_info_cpu's DCGAN with 10 or 20 code values and either prior")
     args = parser.parse_args()
     models_, variants = MODELS, PENALTIES
-    if args.architecture:
+    if args.architecture or args.codes:
         models_ = {"dcgan_cpu": (MODELS["dcgan_cpu"][0], 50)}  # longer calls: small differences
-        variants = ARCHITECTURE_OPTIONS
+        variants = CODES if args.codes else ARCHITECTURE_OPTIONS
     elif args.levers:
         variants = LEVERS
     for model, (fields, steps) in models_.items():
