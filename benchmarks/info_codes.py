@@ -23,7 +23,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.longer import FRESH_Z_OFFSET, served  # noqa: E402
+from benchmarks.longer import FRESH_Z_OFFSET  # noqa: E402
 from benchmarks.sweep import SCORES, cpu_name, read_json, write_json  # noqa: E402
 
 
@@ -41,56 +41,71 @@ def alignment(classes, num_classes=10):
                        for k, (m, s) in enumerate(zip(majority, shares))]}
 
 
+def final_evaluation(run_dir):
+    """The run's own last evaluation (eval.json's `final`: its step and SCORES), or None for
+    a run without one (trained with --eval_samples=0, or an eval.json without `final`)."""
+    path = os.path.join(run_dir, "eval.json")
+    if not os.path.lexists(path):
+        return None
+    final = read_json(path, "a run's evaluations").get("final")
+    return {k: final.get(k) for k in ("step",) + SCORES} if isinstance(final, dict) else None
+
+
 def measure(run_dir, samples):
-    """alignment() of the run's default checkpoint, `samples` fresh draws per code value."""
+    """alignment() of the run's default checkpoint, `samples` fresh draws per code value.
+    A run without a code, or with a damaged eval.json, is refused before any sampling."""
     import tensorflow as tf
+    from gan_tf.data import load
     from gan_tf.evaluation import classifier as classifier_lib
     from gan_tf.randomness import latent_codes
-    config, generator, evaluator, path = served(run_dir)
-    if not config.latent_categories:
+    from gan_tf.runs import read_config
+    from gan_tf.runs.restore import restore_models
+    if not read_config(run_dir).latent_categories:
         raise SystemExit(f"info_codes.py: {run_dir} has no categorical code "
                          "(it was not trained with --latent_categories)")
+    final = final_evaluation(run_dir)
+    config, generator, _, path = restore_models(run_dir)
+    classifier, _ = classifier_lib.load_or_train(load(config.dataset, config.data_dir),
+                                                 config.classifier_dir)
+    # The same fresh z for every value: the values differ only in the code.
     z = latent_codes(samples, config.z_dim, config.z_distribution, config.seed + FRESH_Z_OFFSET)
     classes = []
     for k in range(config.latent_categories):
         images = generator(z, training=False, labels=tf.fill([samples], k))[0]
-        logits, _ = classifier_lib.predict(evaluator.images.classifier, images.numpy())
+        logits, _ = classifier_lib.predict(classifier, images.numpy())
         classes.append(np.argmax(logits, axis=1))
-    final = read_json(os.path.join(run_dir, "eval.json"), "a run's evaluations").get("final")
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
             "latent_categories": config.latent_categories, "z_dim": config.z_dim,
             "z_distribution": config.z_distribution, "samples": samples,
-            # the run's own last evaluation (its fixed codes), as sweep.py reads a trial
-            "final_evaluation": ({k: final.get(k) for k in ("step",) + SCORES}
-                                 if isinstance(final, dict) else None),
-            **alignment(classes, int(logits.shape[1]))}
+            "final_evaluation": final, **alignment(classes, int(logits.shape[1]))}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+")
     parser.add_argument("--samples", type=int, default=300, help="draws per code value")
-    parser.add_argument("--out", default=None, help="JSON results")
+    parser.add_argument("--out", default=None, help="JSON results, written after each run")
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 10_000:
         parser.error("--samples must be from 1 to 10000")
     if args.out and os.path.isdir(args.out):  # before the work, not after it
         parser.error(f"--out={args.out} is a directory; give a .json file path")
+    if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        parser.error(f"--out={args.out}: its folder does not exist")
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
-    runs = []
+    doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),
+           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}", "runs": []}
     for run_dir in args.run_dirs:
         try:
-            runs.append(measure(run_dir, args.samples))
+            r = measure(run_dir, args.samples)
         except (RunError, DataError, ClassifierError, OSError) as e:
             raise SystemExit(f"info_codes.py: {e}") from None
-        r = runs[-1]
+        doc["runs"].append(r)
+        if args.out:  # a later run's failure keeps the earlier ones
+            write_json(args.out, doc)
         print(f"{run_dir} ({r['checkpoint']}): purity {r['purity']:.3f}, {r['covered']} digits "
               f"covered, missing {r['missing'] or 'none'}", flush=True)
-    doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),
-           "date": time.strftime("%Y-%m-%d"), "code": f"gan_tf {__version__}", "runs": runs}
-    if args.out:
-        write_json(args.out, doc)
 
 
 if __name__ == "__main__":

@@ -74,17 +74,21 @@ def rates(fields, steps, rounds, variants=PENALTIES):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--architecture", action="store_true",
-                        help="dcgan_cpu with its architecture options instead")
-    parser.add_argument("--levers", action="store_true",
-                        help="both models with each small-data lever instead")
-    parser.add_argument("--codes", action="store_true",
-                        help="dcgan_info_cpu's DCGAN with 10 or 20 code values and either prior")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--architecture", action="store_true",
+                       help="dcgan_cpu with its architecture options instead")
+    which.add_argument("--levers", action="store_true",
+                       help="both models with each small-data lever instead")
+    which.add_argument("--codes", action="store_true",
+                       help="dcgan_info_cpu's DCGAN with 10 or 20 code values and either prior")
     args = parser.parse_args()
     models_, variants = MODELS, PENALTIES
-    if args.architecture or args.codes:
+    if args.architecture:
         models_ = {"dcgan_cpu": (MODELS["dcgan_cpu"][0], 50)}  # longer calls: small differences
-        variants = CODES if args.codes else ARCHITECTURE_OPTIONS
+        variants = ARCHITECTURE_OPTIONS
+    elif args.codes:  # the same networks; the variants say the code and the prior
+        models_ = {"dcgan_info_cpu": (MODELS["dcgan_cpu"][0], 50)}
+        variants = CODES
     elif args.levers:
         variants = LEVERS
     for model, (fields, steps) in models_.items():

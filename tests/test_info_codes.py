@@ -41,3 +41,57 @@ def test_bad_input_is_one_line_before_any_work(tmp_path, capsys, argv, message):
     shown = str(e.value.code) if isinstance(e.value.code, str) else capsys.readouterr().err
     assert message in shown and e.value.code != 0
     assert not (tmp_path / "not_a_run").exists()
+
+
+@pytest.fixture(scope="module")
+def info_run(tmp_path_factory):
+    """A finished 10-step run with a 3-valued code and no evaluation."""
+    from gan_tf.training import loop
+    from tests.helpers import run_config
+    path = tmp_path_factory.mktemp("info_run") / "run"
+    loop.train(run_config(path, max_steps=10, latent_categories=3))
+    return path
+
+
+def test_a_run_is_measured_per_code_value(info_run):
+    from benchmarks.info_codes import measure
+    out = measure(str(info_run), samples=7)
+    assert out["latent_categories"] == 3 and len(out["values"]) == 3
+    assert [v["code"] for v in out["values"]] == [0, 1, 2]
+    assert all(1 / 7 <= v["purity"] <= 1 for v in out["values"])
+    assert out["covered"] == len({v["majority"] for v in out["values"]})
+    assert len(out["histogram"]) == 10 and sum(out["histogram"]) == pytest.approx(1, abs=1e-3)
+    assert out["final_evaluation"] is None  # trained with --eval_samples=0: no eval.json
+    assert out["checkpoint"].startswith("ckpt-") and out["z_dim"] == 100
+
+
+def _no_restore(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("restored a checkpoint: the refusal came after the work")
+    monkeypatch.setattr("gan_tf.runs.restore.restore_models", fail)
+
+
+def test_a_run_without_a_code_is_refused_before_any_work(small_run, monkeypatch):
+    from benchmarks.info_codes import measure
+    _no_restore(monkeypatch)
+    with pytest.raises(SystemExit, match="has no categorical code"):
+        measure(str(small_run), samples=5)
+
+
+def test_its_own_evaluation_is_read_and_a_damaged_one_refused_first(info_run, tmp_path,
+                                                                       monkeypatch):
+    import json
+    import shutil
+    from benchmarks.info_codes import final_evaluation, measure
+    run = tmp_path / "run"
+    shutil.copytree(info_run, run)
+    final = {"step": 10, "classifier_score": 1.5, "modes": 2, "recall": 0.1, "precision": 0.2,
+             "frechet_distance": 300.0, "mode_kl": 1.0}
+    (run / "eval.json").write_text(json.dumps({"final": final}))
+    assert final_evaluation(str(run)) == {k: v for k, v in final.items() if k != "mode_kl"}
+    (run / "eval.json").write_text(json.dumps({"final": None}))
+    assert final_evaluation(str(run)) is None
+    (run / "eval.json").write_text("{damaged")
+    _no_restore(monkeypatch)
+    with pytest.raises(SystemExit, match="cannot read a run's evaluations"):
+        measure(str(run), samples=5)
