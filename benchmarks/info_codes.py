@@ -44,7 +44,8 @@ def alignment(classes, num_classes=10):
 def final_evaluation(run_dir):
     """The run's own last evaluation (eval.json's `final`: its step and SCORES), or None for
     a run without one (trained with --eval_samples=0, or an eval.json without `final`)."""
-    path = os.path.join(run_dir, "eval.json")
+    from gan_tf.runs import EVAL_FILE
+    path = os.path.join(run_dir, EVAL_FILE)
     if not os.path.lexists(path):
         return None
     final = read_json(path, "a run's evaluations").get("final")
