@@ -4,8 +4,8 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 (batch 100) and the DCGAN of flags/dcgan_cpu.cfg (batch 32), on random images.
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
-levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay) and
-SS-GAN's rotation head (D's part, then G's too). `--codes`: instead, the DCGAN of
+levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay,
+MSGAN's mode seeking) and SS-GAN's rotation head (D's part, then G's too). `--codes`: instead, the DCGAN of
 flags/dcgan_info_cpu.cfg (a 10-valued code, z 100 normal) against 20 code values, InfoGAN's
 62-d uniform z, and both (flags/dcgan_info20_cpu.cfg). The variants' calls interleave over 3
 rounds, each variant first in turn; rates and CPU times are medians.
@@ -36,6 +36,7 @@ LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="transl
           "lecam_weight=0.3": dict(lecam_weight=0.3), "bcr_weight=10": dict(bcr_weight=10.0),
           "topk_gamma=0.99": dict(topk_gamma=0.99),
           "lr_decay=linear": dict(lr_decay="linear", max_steps=24000),
+          "mode_seeking_weight=1": dict(mode_seeking_weight=1.0),
           "rotation_weight=1": dict(rotation_weight=1.0),
           "+g_rotation_weight=0.2": dict(rotation_weight=1.0, g_rotation_weight=0.2)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),

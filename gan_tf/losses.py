@@ -209,6 +209,19 @@ def moving_average(average, value, decay):
     return decay * average + (1.0 - decay) * value
 
 
+def mode_seeking_loss(images, z, weight, eps=1e-5):
+    """Mode-seeking regularization (MSGAN, Mao et al. 2019), added to G's loss: the batch's
+    first half is paired with its second half, r = mean|G(z_a) - G(z_b)| / mean|z_a - z_b|
+    over the pairs, and the term is weight / (r + eps) (the paper's form and eps): G is
+    paid for images that differ as much as their z do, against drawing one image for many
+    z. `images` (n, ...) and `z` (n, z_dim), n even."""
+    half = tf.shape(images)[0] // 2
+    images, z = tf.cast(images, tf.float32), tf.cast(z, tf.float32)
+    ratio = (tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))
+             / tf.reduce_mean(tf.abs(z[:half] - z[half:2 * half])))
+    return weight / (ratio + eps)
+
+
 def consistency_penalty(logits, augmented_logits, weight):
     """Consistency regularization (bCR, Zhao et al. 2020), added to D's loss once for the
     real and once for the fake batch: weight * E (D(x) - D(T(x)))^2, T an augmentation,

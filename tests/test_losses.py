@@ -340,6 +340,24 @@ def test_moving_average_is_the_exponential_one():
 
 
 @pytest.mark.parametrize("compiled", [False, True])
+def test_mode_seeking_loss_matches_numpy(compiled):
+    rng = np.random.default_rng(3)
+    images = rng.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    z = rng.normal(size=(8, 62)).astype(np.float32)
+    fn = tf.function(losses.mode_seeking_loss) if compiled else losses.mode_seeking_loss
+    ratio = np.mean(np.abs(images[:4] - images[4:])) / np.mean(np.abs(z[:4] - z[4:]))
+    assert float(fn(images, z, 0.5)) == pytest.approx(0.5 / (ratio + 1e-5), rel=1e-5)
+    # One image for every z (a collapsed G) costs weight / eps; distinct images far less.
+    same = np.repeat(images[:1], 8, axis=0)
+    assert float(fn(same, z, 1.0)) == pytest.approx(1e5, rel=1e-6)
+    assert float(fn(images, z, 1.0)) < 10
+    # A bfloat16 batch (mixed precision's images) gives the float32 loss of its values.
+    rounded = tf.cast(tf.cast(images, tf.bfloat16), tf.float32)
+    assert float(fn(tf.cast(images, tf.bfloat16), z, 1.0)) == pytest.approx(
+        float(losses.mode_seeking_loss(rounded, z, 1.0)), rel=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
 def test_consistency_penalty_matches_numpy(logits, compiled):
     real, fake = logits
     fn = tf.function(losses.consistency_penalty) if compiled else losses.consistency_penalty

@@ -26,6 +26,8 @@ ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the 
 # With --rotation_weight (SS-GAN): the rotation head's loss on real images, and with
 # --g_rotation_weight on G's.
 ROTATION_KEYS, G_ROTATION_KEYS = ("rotation_loss",), ("g_rotation_loss",)
+# With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance), unweighted.
+MODE_SEEKING_KEYS = ("mode_seeking_loss",)
 LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 
 
@@ -66,6 +68,9 @@ class GANTrainer(tf.Module):
             raise ValueError(f"--batch_size={config.batch_size} does not split evenly over "
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
+        if config.mode_seeking_weight and self.local_batch % 2:
+            raise ValueError(f"--mode_seeking_weight pairs each replica's fake batch in halves: "
+                             f"{self.local_batch} images a replica is odd")
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
         # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).
@@ -76,7 +81,8 @@ class GANTrainer(tf.Module):
                             + (REGULARIZATION_KEYS if self.regularized else ())
                             + (ADA_KEYS if config.augment_target else ())
                             + (ROTATION_KEYS if config.rotation_weight else ())
-                            + (G_ROTATION_KEYS if config.g_rotation_weight else ()))
+                            + (G_ROTATION_KEYS if config.g_rotation_weight else ())
+                            + (MODE_SEEKING_KEYS if config.mode_seeking_weight else ()))
         if (config.topk_gamma or config.lr_decay != "none") and not steps_per_epoch:
             raise ValueError("--topk_gamma and --lr_decay need the run's steps_per_epoch")
         self.steps_per_epoch = steps_per_epoch
@@ -246,6 +252,15 @@ class GANTrainer(tf.Module):
                                   self.config.topk_gamma)
         return self.g_loss_fn(fake_logits, weights=losses.top_k_weights(fake_logits, k))
 
+    def _mode_seeking(self, metrics, fake, z):
+        """--mode_seeking_weight's term of G's loss on a fake batch drawn from z (its
+        halves paired, `_fake_labels`), logged unweighted as mode_seeking_loss; 0.0 when
+        off."""
+        if not self.config.mode_seeking_weight:
+            return 0.0
+        metrics["mode_seeking_loss"] = losses.mode_seeking_loss(fake, z, 1.0)
+        return self.config.mode_seeking_weight * metrics["mode_seeking_loss"]
+
     def _regularization(self, metrics, role):
         """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
         sum), logged as g_reg_loss / d_reg_loss and returned for its objective; 0.0 for
@@ -309,9 +324,16 @@ class GANTrainer(tf.Module):
         return rand.z(self.local_batch, self.config.z_dim, self.config.z_distribution)
 
     def _fake_labels(self, rand):
-        """Classes (conditional models) or codes (InfoGAN) for a fake batch; else None."""
+        """Classes (conditional models) or codes (InfoGAN) for a fake batch; else None.
+        With --mode_seeking_weight the second half repeats the first half's."""
         width = self.generator.label_width
-        return rand.labels(self.local_batch, width) if width else None
+        if not width:
+            return None
+        labels = rand.labels(self.local_batch, width)
+        if self.config.mode_seeking_weight:  # MSGAN's pairs differ in z alone
+            half = self.local_batch // 2
+            labels = tf.concat([labels[:half], labels[:half]], 0)
+        return labels
 
     def _real(self, batch):
         """(images, labels) of a real batch; labels None for unconditional models."""
@@ -342,6 +364,7 @@ class GANTrainer(tf.Module):
                 features=bool(self.num_codes))
             metrics = dict(g_loss=self._g_loss(fake_logits))
             objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels)
+                         + self._mode_seeking(metrics, fake, z)
                          + self._rotation_loss(metrics, "g_rotation_loss", x, seed,
                                                self.config.g_rotation_weight)
                          + self._regularization(metrics, "g"))
@@ -366,6 +389,7 @@ class GANTrainer(tf.Module):
                           if "g_rotation_loss" in metrics else 0.0)
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
                 metrics, self.config.info_weight) + g_rotation
+                + self._mode_seeking(metrics, fake, z)
                 + self._regularization(metrics, "g"), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)

@@ -19,9 +19,11 @@ LEVERS = {
     "lecam": dict(lecam_weight=0.3),
     "bcr": dict(bcr_weight=10.0),
     "topk": dict(topk_gamma=0.5),
+    "mode_seeking": dict(mode_seeking_weight=1.0),
     "lr_decay": dict(lr_decay="linear", max_steps=4),
     "all": dict(diffaugment="color,translation,cutout", augment_target=0.6, lecam_weight=0.3,
-                bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4),
+                bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4,
+                mode_seeking_weight=1.0),
 }
 
 
@@ -79,6 +81,47 @@ def test_top_k_trains_g_on_the_samples_d_likes_best():
         rows.append(dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy())))
     assert rows[0]["d_loss"] == rows[1]["d_loss"]  # the same D pass
     assert rows[1]["g_loss"] < rows[0]["g_loss"]  # the mean over D's favourite half
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_mode_seeking_pairs_the_halves_by_code_and_adds_its_term_to_g(joint):
+    rows, codes = [], []
+    for extra in ({}, dict(mode_seeking_weight=2.0)):
+        config = small_config("dcgan", jit_compile=False, joint_updates=joint,
+                              latent_categories=10, **extra)
+        tf.random.set_seed(0)
+        trainer = GANTrainer(config, *models.build(config))
+        codes.append(trainer._fake_labels(trainer._random()).numpy())
+        real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+        rows.append(dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy())))
+    # The halves share their codes (the same draw's first half), so a pair differs in z.
+    np.testing.assert_array_equal(codes[1][:8], codes[1][8:])
+    np.testing.assert_array_equal(codes[1][:8], codes[0][:8])
+    assert not np.array_equal(codes[0][:8], codes[0][8:])
+    assert "mode_seeking_loss" not in rows[0] and rows[1]["mode_seeking_loss"] > 0
+
+
+def test_mode_seeking_moves_g_toward_diverse_images():
+    """With G's adversarial loss zeroed, one G update on the term alone raises the mean
+    distance between paired samples of the same z."""
+    config = small_config("dcgan", jit_compile=False, joint_updates=False,
+                          mode_seeking_weight=1.0, g_learning_rate=0.01)
+    trainer = GANTrainer(config, *models.build(config))
+    trainer.g_loss_fn = lambda logits: tf.constant(0.0)
+    rand = trainer._random()
+    z = trainer._z(rand)
+
+    def spread():
+        fake, _ = trainer.generator(z, training=True, update_stats=False)
+        return float(tf.reduce_mean(tf.abs(fake[:8] - fake[8:])))
+    before = spread()
+    trainer.generator_step(rand)
+    assert spread() > before
+
+
+def test_mode_seeking_needs_an_even_batch():
+    with pytest.raises(errors.ConfigError, match="mode_seeking_weight.*even --batch_size"):
+        small_config(mode_seeking_weight=1.0, batch_size=15).validate()
 
 
 def test_linear_decay_sets_both_learning_rates_from_the_step():
