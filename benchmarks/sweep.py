@@ -94,6 +94,10 @@ SPACES = {
     "dcgan_info20": ("flags/dcgan_info20_cpu.cfg", {
         "minibatch_stddev": ["", "true"],
     }),
+    # The recall lever (0.3.10): the flagfile the hand-run screen of docs/quality.md chose
+    # (dcgan_info20_cpu.cfg with --mode_seeking_weight=0.2 and D's learning rate doubled),
+    # measured alone (--trials=1) on fresh seeds; its selection runs are those of the screen.
+    "dcgan_info20_ms": ("flags/dcgan_info20_ms_cpu.cfg", {}),
 }
 RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
