@@ -255,9 +255,9 @@ class TrainConfig:
         check=checks.OFF_OR_WEIGHT)
     mode_seeking_weight: float = option(
         0.0, "Mode-seeking regularization weight (MSGAN, Mao et al. 2019): weight / (mean "
-        "image distance / mean z distance) between the fake batch's two halves, added to G's "
-        "loss, so that different z draw different images; the halves share their codes or "
-        "classes (the paper's 1; 0: off; an even batch).",
+        "image distance / mean z distance) between pairs of the fake batch's rows, added to "
+        "G's loss, so that different z draw different images; a pair shares its code or "
+        "class (the paper's 1; 0: off; an even batch).",
         check=checks.OFF_OR_WEIGHT)
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
@@ -449,7 +449,7 @@ class TrainConfig:
             raise ConfigError("d_translate", "would translate twice with --diffaugment's "
                                              "translation: leave one out")
         if self.mode_seeking_weight and self.batch_size % 2:
-            raise ConfigError("mode_seeking_weight", "pairs the fake batch's halves: give an "
+            raise ConfigError("mode_seeking_weight", "pairs the fake batch's rows: give an "
                                                      f"even --batch_size (got {self.batch_size})")
         if self.data_dir is not None and self.dataset == "mnist_5k":
             raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "

@@ -209,17 +209,27 @@ def moving_average(average, value, decay):
     return decay * average + (1.0 - decay) * value
 
 
-def mode_seeking_loss(images, z, weight, eps=1e-5):
-    """Mode-seeking regularization (MSGAN, Mao et al. 2019), added to G's loss: the batch's
-    first half is paired with its second half, r = mean|G(z_a) - G(z_b)| / mean|z_a - z_b|
-    over the pairs, and the term is weight / (r + eps) (the paper's form and eps): G is
-    paid for images that differ as much as their z do, against drawing one image for many
-    z. `images` (n, ...) and `z` (n, z_dim), n even."""
-    half = tf.shape(images)[0] // 2
+def mode_seeking_distances(images, z):
+    """(mean |G(z_a) - G(z_b)|, mean |z_a - z_b|) over the pairs of a fake batch: rows 0 and
+    1, 2 and 3, ... (pairs of adjacent rows, so that a batch split evenly over replicas
+    splits no pair). `images` (n, ...) and `z` (n, z_dim), n even; float32."""
     images, z = tf.cast(images, tf.float32), tf.cast(z, tf.float32)
-    ratio = (tf.reduce_mean(tf.abs(images[:half] - images[half:2 * half]))
-             / tf.reduce_mean(tf.abs(z[:half] - z[half:2 * half])))
-    return weight / (ratio + eps)
+    return (tf.reduce_mean(tf.abs(images[0::2] - images[1::2])),
+            tf.reduce_mean(tf.abs(z[0::2] - z[1::2])))
+
+
+def mode_seeking_from_distances(image_distance, z_distance, weight, eps=1e-5):
+    """weight / (image_distance / z_distance + eps): MSGAN's term from the pairs' mean
+    distances (`mode_seeking_distances`, averaged over replicas by the caller)."""
+    return weight / (image_distance / z_distance + eps)
+
+
+def mode_seeking_loss(images, z, weight, eps=1e-5):
+    """Mode-seeking regularization (MSGAN, Mao et al. 2019), added to G's loss: with the
+    fake batch in pairs of adjacent rows, r = mean|G(z_a) - G(z_b)| / mean|z_a - z_b| and the
+    term is weight / (r + eps) (the paper's form and eps): G is paid for images that
+    differ as much as their z do, against drawing one image for many z."""
+    return mode_seeking_from_distances(*mode_seeking_distances(images, z), weight, eps)
 
 
 def consistency_penalty(logits, augmented_logits, weight):

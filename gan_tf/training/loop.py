@@ -42,6 +42,10 @@ def train(config):
     if config.batch_size % replicas:
         raise RunError(f"--batch_size={config.batch_size} (the global batch) does not split "
                        f"evenly over {replicas} replicas of --strategy={config.strategy}")
+    if config.mode_seeking_weight and (config.batch_size // replicas) % 2:
+        raise RunError(f"--mode_seeking_weight pairs the rows of each replica's batch: "
+                       f"--batch_size={config.batch_size} over {replicas} replicas leaves "
+                       f"{config.batch_size // replicas}, an odd number")
     if config.init_from_tf1_checkpoint:  # fail on a wrong path now, not after loading data
         tf1_checkpoints.resolve_checkpoint(config.init_from_tf1_checkpoint)
         tf1_checkpoints.read_name_map(config.tf1_name_map)

@@ -26,7 +26,7 @@ ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the 
 # With --rotation_weight (SS-GAN): the rotation head's loss on real images, and with
 # --g_rotation_weight on G's.
 ROTATION_KEYS, G_ROTATION_KEYS = ("rotation_loss",), ("g_rotation_loss",)
-# With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance), unweighted.
+# With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance + eps), unweighted.
 MODE_SEEKING_KEYS = ("mode_seeking_loss",)
 LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 
@@ -69,7 +69,7 @@ class GANTrainer(tf.Module):
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
         if config.mode_seeking_weight and self.local_batch % 2:
-            raise ValueError(f"--mode_seeking_weight pairs each replica's fake batch in halves: "
+            raise ValueError(f"--mode_seeking_weight pairs the rows of each replica's fake batch: "
                              f"{self.local_batch} images a replica is odd")
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
@@ -253,12 +253,17 @@ class GANTrainer(tf.Module):
         return self.g_loss_fn(fake_logits, weights=losses.top_k_weights(fake_logits, k))
 
     def _mode_seeking(self, metrics, fake, z):
-        """--mode_seeking_weight's term of G's loss on a fake batch drawn from z (its
-        halves paired, `_fake_labels`), logged unweighted as mode_seeking_loss; 0.0 when
-        off."""
+        """--mode_seeking_weight's term of G's loss on a fake batch drawn from z (in pairs
+        of adjacent rows, `_fake_labels`), logged unweighted as mode_seeking_loss; 0.0
+        when off. Under several replicas the pairs' mean distances are averaged over them
+        first, so that the term is the one device's."""
         if not self.config.mode_seeking_weight:
             return 0.0
-        metrics["mode_seeking_loss"] = losses.mode_seeking_loss(fake, z, 1.0)
+        distances = losses.mode_seeking_distances(fake, z)
+        if self.replicas > 1:
+            distances = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.MEAN, list(distances))
+        metrics["mode_seeking_loss"] = losses.mode_seeking_from_distances(*distances, 1.0)
         return self.config.mode_seeking_weight * metrics["mode_seeking_loss"]
 
     def _regularization(self, metrics, role):
@@ -325,14 +330,13 @@ class GANTrainer(tf.Module):
 
     def _fake_labels(self, rand):
         """Classes (conditional models) or codes (InfoGAN) for a fake batch; else None.
-        With --mode_seeking_weight the second half repeats the first half's."""
+        With --mode_seeking_weight each odd row repeats the row before it."""
         width = self.generator.label_width
         if not width:
             return None
         labels = rand.labels(self.local_batch, width)
-        if self.config.mode_seeking_weight:  # MSGAN's pairs differ in z alone
-            half = self.local_batch // 2
-            labels = tf.concat([labels[:half], labels[:half]], 0)
+        if self.config.mode_seeking_weight:  # MSGAN's pairs (rows 2i, 2i+1) differ in z alone
+            labels = tf.repeat(labels[0::2], 2, axis=0)
         return labels
 
     def _real(self, batch):

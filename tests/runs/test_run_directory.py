@@ -131,18 +131,20 @@ def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
     assert runs.read_config(str(tmp_path)) == config
 
 
-@pytest.mark.parametrize("overrides", [dict(rotation_weight=1.0),
-                                       dict(rotation_weight=0.5, g_rotation_weight=0.2)])
+@pytest.mark.parametrize("overrides,version", [
+    (dict(rotation_weight=1.0), 2), (dict(rotation_weight=0.5, g_rotation_weight=0.2), 2),
+    (dict(mode_seeking_weight=0.2), 3), (dict(mode_seeking_weight=0.2, rotation_weight=1.0), 3)])
 def test_a_run_an_older_reader_would_misread_is_marked_so_that_it_refuses(tmp_path, monkeypatch,
-                                                                          overrides):
-    """0.3.3 skips config keys it does not know: it would resume a rotation run as a plain
-    GAN. Such a run is written in format 2, which a format-1 reader refuses."""
+                                                                          overrides, version):
+    """Older readers skip config keys they do not know: 0.3.3 would resume a rotation run
+    as a plain GAN, 0.3.4-0.3.9 a mode-seeking one. Such a run is written in the format
+    (2, 3) that those readers refuse."""
     config = tiny(tmp_path, **overrides)
     runs.write_config(config)
     stored = json.loads((tmp_path / "config.json").read_text())
-    assert stored["gan_tf_run"] == 2
+    assert stored["gan_tf_run"] == version
     assert runs.read_config(str(tmp_path)) == config
-    monkeypatch.setattr(runs, "RUN_FORMAT", 1)  # as gan_tf 0.3.3 reads it
+    monkeypatch.setattr(runs, "RUN_FORMAT", version - 1)  # as the older gan_tf reads it
     with pytest.raises(errors.RunError, match="newer gan_tf"):
         runs.read_config(str(tmp_path))
 

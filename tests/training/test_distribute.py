@@ -61,6 +61,9 @@ def train_a_few_steps(config, strategy, steps=3):
     # Each replica's batch of 8 + 8 in minibatch-stddev groups of 4, as one device's 16 + 16.
     ("dcgan", dict(dropout=0.0, minibatch_stddev=True, g_upsample="resize")),
     ("mlp", dict(latent_categories=10)),  # InfoGAN: codes drawn globally, info_loss averaged
+    # Mode seeking: pairs of adjacent rows stay on one replica, their distances averaged.
+    ("dcgan", dict(dropout=0.0, latent_categories=10, mode_seeking_weight=1.0)),
+    ("mlp", dict(mode_seeking_weight=1.0, joint_updates=True)),
 ])
 def test_two_replicas_compute_what_one_device_does(kind, options):
     config = small_config(kind, jit_compile=False, **options)

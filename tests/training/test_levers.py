@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import data, errors, models
+from gan_tf import data, errors, losses, models
 from gan_tf.training import loop, schedules
 from gan_tf.training.steps import GANTrainer
 from tests.helpers import changed
@@ -84,39 +84,55 @@ def test_top_k_trains_g_on_the_samples_d_likes_best():
 
 
 @pytest.mark.parametrize("joint", [False, True])
-def test_mode_seeking_pairs_the_halves_by_code_and_adds_its_term_to_g(joint):
-    rows, codes = [], []
-    for extra in ({}, dict(mode_seeking_weight=2.0)):
-        config = small_config("dcgan", jit_compile=False, joint_updates=joint,
-                              latent_categories=10, **extra)
+@pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)),
+                                          ("mlp", dict(conditional=True))])
+def test_mode_seeking_pairs_rows_by_code_and_trains_g_on_its_term(joint, kind, options):
+    updated, codes = [], []
+    for weight in (0.0, 2.0):
+        config = small_config(kind, jit_compile=False, joint_updates=joint,
+                              mode_seeking_weight=weight, **options)
         tf.random.set_seed(0)
         trainer = GANTrainer(config, *models.build(config))
         codes.append(trainer._fake_labels(trainer._random()).numpy())
         real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
-        rows.append(dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy())))
-    # The halves share their codes (the same draw's first half), so a pair differs in z.
-    np.testing.assert_array_equal(codes[1][:8], codes[1][8:])
-    np.testing.assert_array_equal(codes[1][:8], codes[0][:8])
-    assert not np.array_equal(codes[0][:8], codes[0][8:])
-    assert "mode_seeking_loss" not in rows[0] and rows[1]["mode_seeking_loss"] > 0
+        real = (real, tf.zeros([16], tf.int32)) if config.conditional else real
+        rand = trainer._random()
+        z, labels = trainer._z(rand), trainer._fake_labels(rand)  # the update's first draws
+        fake, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
+        if joint:  # the whole step: its joint update draws first
+            row = dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy()))
+        else:  # G's update alone, on a fresh StepRandom (in a step D's update draws first)
+            row = {k: float(v) for k, v in trainer.generator_step(trainer._random()).items()}
+        if weight:  # the logged term is the loss of the step's fake batch
+            assert row["mode_seeking_loss"] == pytest.approx(
+                float(losses.mode_seeking_loss(fake, z, 1.0)), rel=1e-4)
+        else:
+            assert "mode_seeking_loss" not in row
+        updated.append(snapshot(trainer.generator))
+    # A pair (rows 2i, 2i+1) shares its code, the even rows' draw as without the term.
+    np.testing.assert_array_equal(codes[1][1::2], codes[1][0::2])
+    np.testing.assert_array_equal(codes[1][0::2], codes[0][0::2])
+    assert not np.array_equal(codes[0][1::2], codes[0][0::2])
+    # The term reaches G's update: the same start, another G after one step.
+    assert any(not np.array_equal(updated[0][name], updated[1][name]) for name in updated[0])
 
 
 def test_mode_seeking_moves_g_toward_diverse_images():
-    """With G's adversarial loss zeroed, one G update on the term alone raises the mean
-    distance between paired samples of the same z."""
+    """With G's adversarial loss zeroed, one G update on the term alone lowers the term
+    (raises the paired samples' distance) on the step's own z."""
     config = small_config("dcgan", jit_compile=False, joint_updates=False,
                           mode_seeking_weight=1.0, g_learning_rate=0.01)
+    tf.random.set_seed(0)
     trainer = GANTrainer(config, *models.build(config))
     trainer.g_loss_fn = lambda logits: tf.constant(0.0)
-    rand = trainer._random()
-    z = trainer._z(rand)
+    z = trainer._z(trainer._random())  # the draw generator_step makes with a fresh StepRandom
 
-    def spread():
+    def term():
         fake, _ = trainer.generator(z, training=True, update_stats=False)
-        return float(tf.reduce_mean(tf.abs(fake[:8] - fake[8:])))
-    before = spread()
-    trainer.generator_step(rand)
-    assert spread() > before
+        return float(losses.mode_seeking_loss(fake, z, 1.0))
+    before = term()
+    trainer.generator_step(trainer._random())
+    assert term() < before
 
 
 def test_mode_seeking_needs_an_even_batch():
