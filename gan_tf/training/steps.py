@@ -70,7 +70,7 @@ class GANTrainer(tf.Module):
         self.local_batch = config.batch_size // self.replicas
         if config.mode_seeking_weight and self.local_batch % 2:
             raise ValueError(f"--mode_seeking_weight pairs the rows of each replica's fake batch: "
-                             f"{self.local_batch} images a replica is odd")
+                             f"a batch of {self.local_batch} on each replica is odd")
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
         # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).

@@ -133,8 +133,11 @@ def test_command_line_refuses_bad_strategy_settings(tmp_path):
         (["--strategy=multi_worker"], "needs the TF_CONFIG environment variable"),
         (["--strategy=gpus"], "--strategy"),
         (["--cpu_devices=0"], "--cpu_devices"),
+        (["--mode_seeking_weight=1", "--batch_size=15"], "give an even --batch_size"),
         (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=15"],
          "does not split evenly over 2 replicas"),
+        (["--strategy=mirrored", "--cpu_devices=2", "--batch_size=30", "--mode_seeking_weight=1"],
+         "over 2 replicas leaves 15, an odd number"),
     ]
     results = cli_errors("train_main", *[args + ["--dataset=mnist_5k",
                                                  f"--output_dir={tmp_path / 'run'}"]
