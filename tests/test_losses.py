@@ -359,6 +359,33 @@ def test_mode_seeking_loss_matches_numpy(compiled):
 
 
 @pytest.mark.parametrize("compiled", [False, True])
+def test_capped_mode_seeking_loss_matches_numpy_and_stops_paying_past_the_cap(compiled):
+    rng = np.random.default_rng(4)
+    images = rng.uniform(-1, 1, (8, 28, 28, 1)).astype(np.float32)
+    images[6:] = images[7]  # the last pair draws one image: ratio 0
+    z = rng.normal(size=(8, 62)).astype(np.float32)
+    ratios = (np.abs(images[0::2] - images[1::2]).mean(axis=(1, 2, 3))
+              / np.abs(z[0::2] - z[1::2]).mean(axis=1))
+    ratios_fn = tf.function(losses.mode_seeking_pair_ratios) if compiled else \
+        losses.mode_seeking_pair_ratios
+    np.testing.assert_allclose(ratios_fn(images, z).numpy(), ratios, rtol=1e-5)
+    assert ratios[3] == 0 and 0 < ratios[:3].min()
+    cap = float(np.median(ratios[:3]))  # one pair above the cap, one below, one at it
+    loss_fn = tf.function(losses.capped_mode_seeking_loss) if compiled else \
+        losses.capped_mode_seeking_loss
+    assert float(loss_fn(images, z, cap, 0.5)) == pytest.approx(
+        -0.5 * np.minimum(ratios, cap).mean(), rel=1e-5)
+    # Only the pairs under the cap pull on G's images: a pair past it has no gradient.
+    image_var = tf.Variable(images)
+    with tf.GradientTape() as tape:
+        loss = losses.capped_mode_seeking_loss(image_var, z, cap, 1.0)
+    grads = tape.gradient(loss, image_var).numpy()
+    pair_grad = np.abs(grads).reshape(4, -1).sum(axis=1)
+    assert pair_grad[int(np.argmax(ratios))] == 0
+    assert pair_grad[int(np.argmin(ratios[:3]))] > 0
+
+
+@pytest.mark.parametrize("compiled", [False, True])
 def test_consistency_penalty_matches_numpy(logits, compiled):
     real, fake = logits
     fn = tf.function(losses.consistency_penalty) if compiled else losses.consistency_penalty

@@ -255,10 +255,16 @@ class GANTrainer(tf.Module):
     def _mode_seeking(self, metrics, fake, z):
         """--mode_seeking_weight's term of G's loss on a fake batch drawn from z (in pairs
         of adjacent rows, `_fake_labels`), logged unweighted as mode_seeking_loss; 0.0
-        when off. Under several replicas the pairs' mean distances are averaged over them
-        first, so that the term is the one device's."""
+        when off. Under several replicas the uncapped form's mean distances are averaged
+        over them first, so that the term is the one device's."""
         if not self.config.mode_seeking_weight:
             return 0.0
+        if self.config.mode_seeking_cap:
+            # A mean over the pairs: each replica's over its equal share is averaged as
+            # every other loss is, so no all-reduce is needed (tested).
+            metrics["mode_seeking_loss"] = losses.capped_mode_seeking_loss(
+                fake, z, self.config.mode_seeking_cap, 1.0)
+            return self.config.mode_seeking_weight * metrics["mode_seeking_loss"]
         distances = losses.mode_seeking_distances(fake, z)
         if self.replicas > 1:
             distances = tf.distribute.get_replica_context().all_reduce(

@@ -20,6 +20,7 @@ LEVERS = {
     "bcr": dict(bcr_weight=10.0),
     "topk": dict(topk_gamma=0.5),
     "mode_seeking": dict(mode_seeking_weight=1.0),
+    "mode_seeking_capped": dict(mode_seeking_weight=1.0, mode_seeking_cap=0.3),
     "lr_decay": dict(lr_decay="linear", max_steps=4),
     "all": dict(diffaugment="color,translation,cutout", augment_target=0.6, lecam_weight=0.3,
                 bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4,
@@ -83,14 +84,24 @@ def test_top_k_trains_g_on_the_samples_d_likes_best():
     assert rows[1]["g_loss"] < rows[0]["g_loss"]  # the mean over D's favourite half
 
 
+def term_of(config, fake, z):
+    """The unweighted mode-seeking term `config` asks for, on a fake batch."""
+    if config.mode_seeking_cap:
+        return float(losses.capped_mode_seeking_loss(fake, z, config.mode_seeking_cap, 1.0))
+    return float(losses.mode_seeking_loss(fake, z, 1.0))
+
+
 @pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)),
-                                          ("mlp", dict(conditional=True))])
+                                          ("mlp", dict(conditional=True)),
+                                          ("dcgan", dict(latent_categories=10,
+                                                         mode_seeking_cap=0.3))])
 def test_mode_seeking_pairs_rows_by_code_and_trains_g_on_its_term(joint, kind, options):
     updated, codes = [], []
     for weight in (0.0, 2.0):
+        cap = options.get("mode_seeking_cap", 0.0) if weight else 0.0
         config = small_config(kind, jit_compile=False, joint_updates=joint,
-                              mode_seeking_weight=weight, **options)
+                              mode_seeking_weight=weight, **{**options, "mode_seeking_cap": cap})
         tf.random.set_seed(0)
         trainer = GANTrainer(config, *models.build(config))
         codes.append(trainer._fake_labels(trainer._random()).numpy())
@@ -104,8 +115,7 @@ def test_mode_seeking_pairs_rows_by_code_and_trains_g_on_its_term(joint, kind, o
         else:  # G's update alone, on a fresh StepRandom (in a step D's update draws first)
             row = {k: float(v) for k, v in trainer.generator_step(trainer._random()).items()}
         if weight:  # the logged term is the loss of the step's fake batch
-            assert row["mode_seeking_loss"] == pytest.approx(
-                float(losses.mode_seeking_loss(fake, z, 1.0)), rel=1e-4)
+            assert row["mode_seeking_loss"] == pytest.approx(term_of(config, fake, z), rel=1e-4)
         else:
             assert "mode_seeking_loss" not in row
         updated.append(snapshot(trainer.generator))
@@ -117,11 +127,13 @@ def test_mode_seeking_pairs_rows_by_code_and_trains_g_on_its_term(joint, kind, o
     assert any(not np.array_equal(updated[0][name], updated[1][name]) for name in updated[0])
 
 
-def test_mode_seeking_moves_g_toward_diverse_images():
+@pytest.mark.parametrize("cap", [0.0, 10.0])
+def test_mode_seeking_moves_g_toward_diverse_images(cap):
     """With G's adversarial loss zeroed, one G update on the term alone lowers the term
-    (raises the paired samples' distance) on the step's own z."""
+    (raises the paired samples' distance) on the step's own z; capped too, with every
+    pair under the cap."""
     config = small_config("dcgan", jit_compile=False, joint_updates=False,
-                          mode_seeking_weight=1.0, g_learning_rate=0.01)
+                          mode_seeking_weight=1.0, g_learning_rate=0.01, mode_seeking_cap=cap)
     tf.random.set_seed(0)
     trainer = GANTrainer(config, *models.build(config))
     trainer.g_loss_fn = lambda logits: tf.constant(0.0)
@@ -129,10 +141,18 @@ def test_mode_seeking_moves_g_toward_diverse_images():
 
     def term():
         fake, _ = trainer.generator(z, training=True, update_stats=False)
-        return float(losses.mode_seeking_loss(fake, z, 1.0))
+        return term_of(config, fake, z)
     before = term()
     trainer.generator_step(trainer._random())
     assert term() < before
+
+
+def test_mode_seeking_cap_needs_the_term():
+    with pytest.raises(errors.ConfigError, match="mode_seeking_cap.*give --mode_seeking_weight"):
+        small_config(mode_seeking_cap=0.3).validate()
+    for bad in (-0.1, float("nan")):
+        with pytest.raises(errors.ConfigError, match="mode_seeking_cap"):
+            small_config(mode_seeking_weight=1.0, mode_seeking_cap=bad).validate()
 
 
 def test_mode_seeking_needs_an_even_batch():
