@@ -124,6 +124,20 @@ class TrainConfig:
         1.0, "Weight of the code's cross-entropy in G's and D's losses (InfoGAN's lambda; "
         "with --latent_categories).",
         check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0"))
+    # InfoGAN's continuous codes: the first latent_continuous entries of z, which a second
+    # head on D's features predicts from G's image (squared error, weighted by
+    # info_continuous_weight, in G's and D's losses; gan_tf.training.steps).
+    latent_continuous: int = option(
+        0, "InfoGAN's continuous codes: the first this many entries of z are codes that a "
+        "head on D learns to read back from G's image (0: off; InfoGAN's MNIST used 2, with "
+        "--z_distribution=uniform), so that G draws them as visible variety such as slant "
+        "or width. Unconditional, and works with or without --latent_categories.",
+        check=(lambda v: type(v) is int and 0 <= v <= checks.MAX_CATEGORIES,
+               f"must be 0 (off) to {checks.MAX_CATEGORIES} entries of z"))
+    info_continuous_weight: float = option(
+        1.0, "Weight of the continuous codes' loss (half the squared error of the head's "
+        "prediction, summed over the codes) in G's and D's losses (with --latent_continuous).",
+        check=(lambda v: checks.finite(v) and v >= 0, "must be a finite number >= 0"))
     # Self-supervised D (SS-GAN, Chen et al. 2019): a head on D's features learns by how many
     # quarter turns each real image was rotated; its weighted cross-entropy joins D's loss
     # (and, with g_rotation_weight, G's on its own rotated images). gan_tf.anomaly then has
@@ -510,6 +524,13 @@ class TrainConfig:
         if not self.latent_categories and self.info_weight != TrainConfig.info_weight:
             raise ConfigError("info_weight", "weighs --latent_categories' code, which is off: "
                                              "leave it out")
+        if self.latent_continuous >= self.z_dim:
+            raise ConfigError("latent_continuous", f"takes entries of z: give fewer than "
+                                                   f"--z_dim={self.z_dim}")
+        if (not self.latent_continuous
+                and self.info_continuous_weight != TrainConfig.info_continuous_weight):
+            raise ConfigError("info_continuous_weight", "weighs --latent_continuous' codes, "
+                                                        "which are off: leave it out")
         if self.g_rotation_weight and not self.rotation_weight:
             raise ConfigError("g_rotation_weight", "weighs G's part of the rotation head that "
                                                    "--rotation_weight adds to D, which is off: "
@@ -538,6 +559,8 @@ class TrainConfig:
                                               "function takes no labels)"),
             ("latent_categories", self.latent_categories, "needs gan_tf's own models (a "
                                                           "legacy model function takes no code)"),
+            ("latent_continuous", self.latent_continuous, "needs gan_tf's own models (a "
+                                                          "legacy D has no head to read it)"),
             ("rotation_weight", self.rotation_weight, "needs gan_tf's own discriminators (a "
                                                       "legacy model function has no rotation head)"),
             ("init", self.init != "glorot", "a legacy model function chooses its own "

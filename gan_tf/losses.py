@@ -137,6 +137,15 @@ def info_loss(code_logits, codes):
     return _categorical_xent(codes, code_logits)
 
 
+def info_continuous_loss(predicted, codes):
+    """InfoGAN's term for continuous codes: the mean over the batch of half the squared
+    error of Q's predictions (batch, n) against the codes G was given (batch, n), summed
+    over the codes: a Gaussian of unit variance's negative log-likelihood less its
+    constant (InfoGAN's fixed-variance factored Gaussian)."""
+    error = tf.cast(predicted, tf.float32) - tf.cast(codes, tf.float32)
+    return tf.reduce_mean(0.5 * tf.reduce_sum(tf.square(error), axis=1))
+
+
 def rotation_loss(rotation_logits, turns):
     """SS-GAN's term (Chen et al. 2019): the mean softmax cross-entropy of D's rotation
     head (batch, 4) against the quarter turns each image was rotated by (batch,) ints.

@@ -140,6 +140,7 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
     cls = architecture(config.model).discriminator
     discriminator = cls(compute_dtype=compute_dtype, num_classes=generator.num_classes,
                         num_codes=generator.num_codes, rotations=config.rotation_weight > 0,
+                        continuous_codes=config.latent_continuous,
                         **cls.config_sizes(config))
     labels = grid_labels(1, generator.num_classes)
     x = tf.zeros((1,) + generator.image_shape)
@@ -149,10 +150,12 @@ def build(config, compute_dtype="float32", image_shape=data.IMAGE_SHAPE,
 
 
 def build_heads(discriminator, x):
-    """Creates the variables of D's heads on its features, InfoGAN's Q and SS-GAN's
+    """Creates the variables of D's heads on its features, InfoGAN's Qs and SS-GAN's
     rotation classifier, where it has them (D itself built by a call on x)."""
     if discriminator.num_codes:
         discriminator.code_logits(discriminator.features(x))
+    if getattr(discriminator, "continuous_codes", 0):
+        discriminator.continuous_code_values(discriminator.features(x))
     if discriminator.rotations:
         discriminator.rotation_logits(discriminator.features(x))
 

@@ -75,7 +75,9 @@ class Discriminator(tf.Module):
 
     InfoGAN (num_codes > 0): `code_logits(h)` is the head Q that reads G's categorical code
     back from the same features, `discriminator/info/kernel`: a variable of D, trained by
-    D's optimizer; D's verdict stays unconditional.
+    D's optimizer; D's verdict stays unconditional. With continuous_codes > 0,
+    `continuous_code_values(h)` (`discriminator/info_continuous/kernel`) predicts the first
+    entries of G's z the same way.
 
     Self-supervised (rotations=True, SS-GAN): `rotation_logits(h)` is a head
     `discriminator/rotation/kernel` that reads from the same features by how many quarter
@@ -85,9 +87,10 @@ class Discriminator(tf.Module):
     DEFAULTS = {}
 
     def __init__(self, name="discriminator", compute_dtype="float32", num_classes=0, num_codes=0,
-                 rotations=False, **sizes):
+                 rotations=False, continuous_codes=0, **sizes):
         super().__init__(name=name)
         self.compute_dtype, self.num_classes, self.num_codes = compute_dtype, num_classes, num_codes
+        self.continuous_codes = continuous_codes
         self.rotations = bool(rotations)
         self.sizes = resolve_sizes(type(self), sizes)
         s, names = self.sizes, layers.LayerNames()
@@ -99,6 +102,9 @@ class Discriminator(tf.Module):
                 self.embedding = layers.Embedding(num_classes, names("embedding"), s["init"])
             if num_codes:  # not spectrally normalised: a classifier, not a critic
                 self.info = layers.Dense(num_codes, name="info", init=s["init"])
+            if continuous_codes:  # a regressor: not spectrally normalised either
+                self.info_continuous = layers.Dense(continuous_codes, name="info_continuous",
+                                                    init=s["init"])
             if rotations:  # a classifier too: not spectrally normalised
                 self.rotation = layers.Dense(QUARTER_TURNS, name="rotation", init=s["init"])
 
@@ -129,6 +135,11 @@ class Discriminator(tf.Module):
         """(batch, num_codes) float32 logits of the categorical code Q reads in features h
         (InfoGAN's Q(c | x))."""
         return tf.cast(self.info(h), tf.float32)
+
+    def continuous_code_values(self, h):
+        """(batch, continuous_codes) float32: the continuous codes (the first entries of z)
+        Q predicts from features h (the means of InfoGAN's fixed-variance Gaussian)."""
+        return tf.cast(self.info_continuous(h), tf.float32)
 
     def rotation_logits(self, h):
         """(batch, 4) float32 logits of the quarter turns (0-3) the images of features h

@@ -46,7 +46,7 @@ RUN_MARKER, RUN_FORMAT = "gan_tf_run", 4  # config.json's mark of a gan_tf run, 
 # format that reader refuses; other runs stay format 1, readable by gan_tf 0.3.3 too.
 FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight"),  # gan_tf 0.3.4
                   3: ("mode_seeking_weight",),  # gan_tf 0.3.10
-                  4: ("mode_seeking_cap",)}  # gan_tf 0.3.11
+                  4: ("mode_seeking_cap", "latent_continuous")}  # gan_tf 0.3.11
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
 

@@ -15,8 +15,11 @@ LINE = ("step {step}/{max_steps} epoch {epoch:.2f} | d_loss {d_loss:.4f} (real {
         "fake {d_loss_fake:.4f}) g_loss {g_loss:.4f}{info} | D(x) {d_real:.3f} "
         "D(G(z)) {d_fake:.3f} | {rate:.3g} steps/s ETA {eta}")
 # The heads' losses, each shown when the run has it (gan_tf.training.steps): InfoGAN's code
-# (--latent_categories) and SS-GAN's rotations (--rotation_weight).
-HEAD_LOSSES = (("info_loss", " info_loss {:.4f}"), ("rotation_loss", " rotation_loss {:.4f}"))
+# (--latent_categories), its continuous codes (--latent_continuous) and SS-GAN's rotations
+# (--rotation_weight).
+HEAD_LOSSES = (("info_loss", " info_loss {:.4f}"),
+               ("info_continuous_loss", " info_continuous_loss {:.4f}"),
+               ("rotation_loss", " rotation_loss {:.4f}"))
 INFO = HEAD_LOSSES[0][1]  # gan_tf 0.3.3's name for the code's part of the line
 
 

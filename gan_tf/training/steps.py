@@ -21,6 +21,7 @@ SPEED_DEFAULTS = {"jit_compile": {"mlp": False, "dcgan": False, "tf1": False},
 MLP_XLA_MAX_BATCH = 0
 METRIC_KEYS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss", "d_real", "d_fake")
 INFO_KEYS = ("info_loss",)  # after METRIC_KEYS with --latent_categories (gan_tf.training.steps)
+CONTINUOUS_KEYS = ("info_continuous_loss",)  # then these with --latent_continuous
 REGULARIZATION_KEYS = ("g_reg_loss", "d_reg_loss")  # legacy functions with regularizers
 ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the step
 # With --rotation_weight (SS-GAN): the rotation head's loss on real images, and with
@@ -73,11 +74,14 @@ class GANTrainer(tf.Module):
                              f"a batch of {self.local_batch} on each replica is odd")
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
+        self.continuous_codes = config.latent_continuous  # > 0: the first entries of z, Q's too
+        self.q_heads = bool(self.num_codes or self.continuous_codes)  # D's features needed
         # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).
         self.regularized = {role: network for role, network in (("g", generator),
                                                                 ("d", discriminator))
                             if config.tf1_regularization and getattr(network, "regularized", False)}
         self.metric_keys = (METRIC_KEYS + (INFO_KEYS if self.num_codes else ())
+                            + (CONTINUOUS_KEYS if self.continuous_codes else ())
                             + (REGULARIZATION_KEYS if self.regularized else ())
                             + (ADA_KEYS if config.augment_target else ())
                             + (ROTATION_KEYS if config.rotation_weight else ())
@@ -169,7 +173,7 @@ class GANTrainer(tf.Module):
         return x
 
     def _discriminate(self, real, fake, rand, real_labels=None, fake_labels=None,
-                      g_rotation=False):
+                      g_rotation=False, fake_z=None):
         """D on the real and the fake batch in one call on their concatenation (the same
         math as two calls: D has no batch statistics, and dcgan's minibatch-stddev groups
         divide each half), which is faster; a legacy D, whose batch norm may have, in two
@@ -183,7 +187,7 @@ class GANTrainer(tf.Module):
         labels = (tf.concat([tf.cast(real_labels, tf.int32), fake_labels], 0)
                   if self.num_classes else None)
         x = self._d_input(tf.concat([real, fake], 0), rand)
-        (probs, logits), h = self._d_pass(x, n, seed, labels, features=bool(self.num_codes))
+        (probs, logits), h = self._d_pass(x, n, seed, labels, features=self.q_heads)
         d_loss, d_loss_real, d_loss_fake = self._d_loss(logits[:n], logits[n:], rand)
         metrics = dict(d_loss=d_loss, d_loss_real=d_loss_real, d_loss_fake=d_loss_fake,
                        d_real=tf.reduce_mean(probs[:n]), d_fake=tf.reduce_mean(probs[n:]))
@@ -191,7 +195,7 @@ class GANTrainer(tf.Module):
         penalty += self._lecam(logits[:n], logits[n:])
         penalty += self._consistency(x, logits, n, rand, seed, labels)
         self._adapt_augmentation(logits[:n])
-        heads = (self._code_loss(metrics, None if h is None else h[n:], fake_labels)
+        heads = (self._code_loss(metrics, None if h is None else h[n:], fake_labels, fake_z)
                  + self._rotation_loss(metrics, "rotation_loss", x[:n], seed,
                                        self.config.rotation_weight))
         if g_rotation:
@@ -283,9 +287,12 @@ class GANTrainer(tf.Module):
                                        else tf.constant(0.0))
         return metrics[f"{role}_reg_loss"]
 
-    def _code_loss(self, metrics, h, codes):
-        """InfoGAN's weighted loss of the codes of fake images of features h (gan_tf.training.steps)."""
-        return add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
+    def _code_loss(self, metrics, h, codes, z):
+        """InfoGAN's weighted losses of the codes (categorical `codes`, continuous the first
+        entries of `z`) of fake images of features h (gan_tf.training.steps)."""
+        return (add_code_loss(metrics, self.discriminator, h, codes, self.config.info_weight)
+                + add_continuous_code_loss(metrics, self.discriminator, h, z,
+                                           self.config.info_continuous_weight))
 
     def _rotation_loss(self, metrics, key, images, seed, weight):
         """SS-GAN: `weight` times the rotation head's cross-entropy on `images` (as D sees
@@ -356,7 +363,8 @@ class GANTrainer(tf.Module):
         z, fake_labels = self._z(rand), self._fake_labels(rand)
         fake, _ = self.generator(z, training=True, update_stats=False, labels=fake_labels)
         with tf.GradientTape() as tape:
-            metrics, _, objective = self._discriminate(real, fake, rand, real_labels, fake_labels)
+            metrics, _, objective = self._discriminate(real, fake, rand, real_labels, fake_labels,
+                                                       fake_z=z)
             loss = self._scaled(objective, self.d_optimizer)
         self._apply_gradients(tape, self.d_optimizer, loss, self.d_vars)
         return metrics
@@ -371,9 +379,9 @@ class GANTrainer(tf.Module):
             x = self._d_input(fake, rand)
             (_, fake_logits), h = discriminate(
                 self.discriminator, x, seed, labels if self.num_classes else None,
-                features=bool(self.num_codes))
+                features=self.q_heads)
             metrics = dict(g_loss=self._g_loss(fake_logits))
-            objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels)
+            objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels, z)
                          + self._mode_seeking(metrics, fake, z)
                          + self._rotation_loss(metrics, "g_rotation_loss", x, seed,
                                                self.config.g_rotation_weight)
@@ -392,13 +400,14 @@ class GANTrainer(tf.Module):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake, _ = self.generator(z, training=True, labels=fake_labels)
             metrics, fake_logits, objective = self._discriminate(
-                real, fake, rand, real_labels, fake_labels, g_rotation=True)
+                real, fake, rand, real_labels, fake_labels, g_rotation=True, fake_z=z)
             metrics["g_loss"] = self._g_loss(fake_logits)
             d_loss = self._scaled(objective, self.d_optimizer)
             g_rotation = (self.config.g_rotation_weight * metrics["g_rotation_loss"]
                           if "g_rotation_loss" in metrics else 0.0)
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
-                metrics, self.config.info_weight) + g_rotation
+                metrics, self.config.info_weight) + weighted_continuous_code_loss(
+                metrics, self.config.info_continuous_weight) + g_rotation
                 + self._mode_seeking(metrics, fake, z)
                 + self._regularization(metrics, "g"), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
@@ -498,10 +507,28 @@ def add_code_loss(metrics, discriminator, h, codes, weight):
     """What the code adds to a network's objective: `weight` times losses.info_loss of Q
     on features h of images drawn with `codes`, which goes into `metrics` as info_loss;
     0.0 (and no metric) when the run has no code (h None)."""
-    if h is None:
+    if h is None or not discriminator.num_codes:
         return 0.0
     metrics["info_loss"] = losses.info_loss(discriminator.code_logits(h), codes)
     return weighted_info_loss(metrics, weight)
+
+
+def add_continuous_code_loss(metrics, discriminator, h, z, weight):
+    """As add_code_loss, for InfoGAN's continuous codes, the first entries of z: `weight`
+    times losses.info_continuous_loss, into `metrics` as info_continuous_loss; 0.0 (and no
+    metric) when the run has none."""
+    n = getattr(discriminator, "continuous_codes", 0)
+    if h is None or not n:
+        return 0.0
+    metrics["info_continuous_loss"] = losses.info_continuous_loss(
+        discriminator.continuous_code_values(h), z[:, :n])
+    return weighted_continuous_code_loss(metrics, weight)
+
+
+def weighted_continuous_code_loss(metrics, weight):
+    """The continuous codes' term in an objective (0.0 when there is none)."""
+    return (weight * metrics["info_continuous_loss"] if "info_continuous_loss" in metrics
+            else 0.0)
 
 
 def weighted_info_loss(metrics, weight):
