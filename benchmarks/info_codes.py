@@ -12,6 +12,12 @@ the mean purity, the digits that are some value's majority (`covered`, and `miss
 the class histogram of all draws (every value equally often, as the prior draws them).
 The run's default checkpoint (the best) is read, as the tools and longer.py serve it; the
 run's own last evaluation (eval.json's `final`) is recorded beside it.
+
+`pairs` looks at what --mode_seeking_weight pays for: PAIRS pairs of draws that share a
+random code value and differ in z (as the term pairs a fake batch's rows), each pair's
+ratio (losses.mode_seeking_pair_ratios: mean image distance over mean z distance), and
+the share of pairs whose two images the classifier reads as one digit (`same_digit`),
+with the median ratio of those pairs and of the others.
 """
 import argparse
 import os
@@ -39,6 +45,24 @@ def alignment(classes, num_classes=10):
             "histogram": [round(float(h), 4) for h in shares.mean(axis=0)],
             "values": [{"code": k, "majority": int(m), "purity": round(float(s.max()), 4)}
                        for k, (m, s) in enumerate(zip(majority, shares))]}
+
+
+PAIRS = 1000  # pairs of draws for `pairs`
+
+
+def pair_summary(ratios, classes):
+    """`pairs`' summary of (n,) pair ratios and (2n,) predicted digits, pair i the rows
+    2i and 2i + 1."""
+    ratios, classes = np.asarray(ratios, np.float64), np.asarray(classes)
+    same = classes[0::2] == classes[1::2]
+
+    def median(values):
+        return round(float(np.median(values)), 4) if len(values) else None
+    return {"count": len(ratios), "same_digit": round(float(same.mean()), 4),
+            "ratio_percentiles": {str(q): round(float(np.percentile(ratios, q)), 4)
+                                  for q in (10, 25, 50, 75, 90)},
+            "ratio_median_same_digit": median(ratios[same]),
+            "ratio_median_other_digit": median(ratios[~same])}
 
 
 def final_evaluation(run_dir):
@@ -75,10 +99,21 @@ def measure(run_dir, samples):
         images = generator(z, training=False, labels=tf.fill([samples], k))[0]
         logits, _ = classifier_lib.predict(classifier, images.numpy())
         classes.append(np.argmax(logits, axis=1))
+    # Pairs: a random code value each (the values' own stream), z fresh again.
+    from gan_tf import losses
+    from gan_tf.randomness import random_codes
+    z = latent_codes(2 * PAIRS, config.z_dim, config.z_distribution,
+                     config.seed + FRESH_Z_OFFSET + 1)
+    codes = np.repeat(random_codes(PAIRS, config.latent_categories, config.seed), 2)
+    images = generator(z, training=False, labels=tf.constant(codes))[0]
+    logits, _ = classifier_lib.predict(classifier, images.numpy())
+    pairs = pair_summary(losses.mode_seeking_pair_ratios(images, z).numpy(),
+                         np.argmax(logits, axis=1))
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
             "latent_categories": config.latent_categories, "z_dim": config.z_dim,
             "z_distribution": config.z_distribution, "samples": samples,
-            "final_evaluation": final, **alignment(classes, int(logits.shape[1]))}
+            "final_evaluation": final, **alignment(classes, int(logits.shape[1])),
+            "pairs": pairs}
 
 
 def main(argv=None):
@@ -106,7 +141,8 @@ def main(argv=None):
         if args.out:  # a later run's failure keeps the earlier ones
             write_json(args.out, doc)
         print(f"{run_dir} ({r['checkpoint']}): purity {r['purity']:.3f}, {r['covered']} digits "
-              f"covered, missing {r['missing'] or 'none'}", flush=True)
+              f"covered, missing {r['missing'] or 'none'}; pairs of one code drawing one digit "
+              f"{r['pairs']['same_digit']:.3f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ counts done by hand, and its refusals before any work."""
 import numpy as np
 import pytest
 
-from benchmarks.info_codes import alignment
+from benchmarks.info_codes import alignment, pair_summary
 
 
 def test_a_summary_counted_by_hand():
@@ -27,6 +27,17 @@ def test_a_code_spent_on_the_classes_is_pure_and_covers_them():
     out = alignment(np.repeat(perm[:, None], 50, axis=1))
     assert out["purity"] == 1.0 and out["covered"] == 10 and out["missing"] == []
     assert [v["majority"] for v in out["values"]] == list(perm)
+
+
+def test_a_pair_summary_counted_by_hand():
+    # Four pairs: (3, 3) and (1, 1) one digit each, (2, 5) and (0, 7) two.
+    out = pair_summary([0.1, 0.2, 0.3, 0.5], [3, 3, 2, 5, 1, 1, 0, 7])
+    assert out["count"] == 4 and out["same_digit"] == 0.5
+    assert out["ratio_median_same_digit"] == pytest.approx(0.2)  # of 0.1 and 0.3
+    assert out["ratio_median_other_digit"] == pytest.approx(0.35)  # of 0.2 and 0.5
+    assert out["ratio_percentiles"]["50"] == pytest.approx(0.25)
+    everyone_same = pair_summary([0.1, 0.2], [4, 4, 6, 6])
+    assert everyone_same["same_digit"] == 1.0 and everyone_same["ratio_median_other_digit"] is None
 
 
 @pytest.mark.parametrize("argv,message", [

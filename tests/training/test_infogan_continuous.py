@@ -9,6 +9,8 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import losses, models
+from gan_tf.applications import sampling
+from gan_tf.runs.restore import restore_models
 from gan_tf.training import loop
 from gan_tf.training.steps import METRIC_KEYS, GANTrainer
 from tests.helpers import assert_config_refuses, changed, records, small_config, snapshot
@@ -143,3 +145,8 @@ def test_a_resumed_run_matches_an_uninterrupted_one(tmp_path):
         np.testing.assert_allclose([r[key] for r in resumed], [r[key] for r in straight],
                                    rtol=1e-4, err_msg=key)
     assert json.loads((tmp_path / "split" / "config.json").read_text())["latent_continuous"] == N
+    # The tools take the run as any other: G is unchanged, the codes are in z.
+    config, generator, discriminator, _ = restore_models(split.output_dir)
+    assert discriminator.continuous_codes == N
+    images = sampling.draw(generator, 5, config.z_dim, config.z_distribution, seed=1)
+    assert images.shape == (5, 28, 28) and np.isfinite(images).all()
