@@ -383,6 +383,10 @@ def test_capped_mode_seeking_loss_matches_numpy_and_stops_paying_past_the_cap(co
     pair_grad = np.abs(grads).reshape(4, -1).sum(axis=1)
     assert pair_grad[int(np.argmax(ratios))] == 0
     assert pair_grad[int(np.argmin(ratios[:3]))] > 0
+    # A bfloat16 batch (mixed precision's images) gives the float32 loss of its values.
+    rounded = tf.cast(tf.cast(images, tf.bfloat16), tf.float32)
+    assert float(loss_fn(tf.cast(images, tf.bfloat16), z, cap, 1.0)) == pytest.approx(
+        float(losses.capped_mode_seeking_loss(rounded, z, cap, 1.0)), rel=1e-6)
 
 
 @pytest.mark.parametrize("compiled", [False, True])

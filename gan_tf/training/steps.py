@@ -27,7 +27,8 @@ ADA_KEYS = ("augment_p",)  # with --augment_target: ADA's probability after the 
 # With --rotation_weight (SS-GAN): the rotation head's loss on real images, and with
 # --g_rotation_weight on G's.
 ROTATION_KEYS, G_ROTATION_KEYS = ("rotation_loss",), ("g_rotation_loss",)
-# With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance + eps), unweighted.
+# With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance + eps), unweighted;
+# with --mode_seeking_cap, -mean over the pairs of min(ratio, cap) (negative).
 MODE_SEEKING_KEYS = ("mode_seeking_loss",)
 LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 
@@ -75,6 +76,9 @@ class GANTrainer(tf.Module):
         self.num_classes = generator.num_classes  # > 0: real batches are (images, labels)
         self.num_codes = generator.num_codes  # > 0: InfoGAN's code, D's Q head (gan_tf.training.steps)
         self.continuous_codes = config.latent_continuous  # > 0: the first entries of z, Q's too
+        if self.continuous_codes != getattr(discriminator, "continuous_codes", 0):
+            raise ValueError(f"--latent_continuous={self.continuous_codes} needs a discriminator "
+                             "with as many continuous-code outputs (gan_tf.models.build makes it)")
         self.q_heads = bool(self.num_codes or self.continuous_codes)  # D's features needed
         # Legacy functions' regularizers, added to their network's loss (--tf1_regularization).
         self.regularized = {role: network for role, network in (("g", generator),
