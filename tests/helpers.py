@@ -167,3 +167,18 @@ def in_store(store, fn, *args, **kwargs):
 def store_values(store):
     """{TF1 name (no ':0'): numpy value} of a VariableStore's variables, in creation order."""
     return {v.name[:-2]: v.numpy() for v in store.variables()}
+
+
+def resumed_and_straight(config, tmp_path, steps=80):
+    """Metrics records of `config` trained to `steps` in two halves (stopped, then resumed)
+    and in one go, in folders split/ and whole/ of tmp_path (log_every=10,
+    checkpoint_every=20: the resume starts from the halfway checkpoint)."""
+    import dataclasses
+
+    from gan_tf.training import loop
+    split = dataclasses.replace(config, output_dir=str(tmp_path / "split"), log_every=10,
+                                checkpoint_every=20)
+    loop.train(dataclasses.replace(split, max_steps=steps // 2))
+    loop.train(dataclasses.replace(split, max_steps=steps))
+    loop.train(dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=steps))
+    return records(split.output_dir), records(str(tmp_path / "whole"))

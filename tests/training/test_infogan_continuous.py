@@ -11,9 +11,9 @@ import tensorflow as tf
 from gan_tf import losses, models
 from gan_tf.applications import sampling
 from gan_tf.runs.restore import restore_models
-from gan_tf.training import loop
 from gan_tf.training.steps import METRIC_KEYS, GANTrainer
-from tests.helpers import assert_config_refuses, changed, records, small_config, snapshot
+from tests.helpers import (assert_config_refuses, changed, resumed_and_straight, small_config,
+                           snapshot)
 
 N = 2
 IMAGES = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1)).astype(np.float32)
@@ -160,20 +160,15 @@ def test_config_refuses_what_makes_no_sense(overrides, field, message):
 
 def test_a_resumed_run_matches_an_uninterrupted_one(tmp_path):
     """The head is D's: checkpointed with it, so a resumed run logs what a straight one does."""
-    split = small_config(output_dir=str(tmp_path / "split"), log_every=10, checkpoint_every=20,
-                         latent_continuous=N, latent_categories=4)
-    loop.train(dataclasses.replace(split, max_steps=40))
-    loop.train(dataclasses.replace(split, max_steps=80))
-    whole = dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=80)
-    loop.train(whole)
-    resumed, straight = records(split.output_dir), records(whole.output_dir)
+    resumed, straight = resumed_and_straight(
+        small_config(latent_continuous=N, latent_categories=4), tmp_path)
     assert [r["step"] for r in resumed] == [r["step"] for r in straight] == list(range(10, 90, 10))
     for key in ("info_continuous_loss", "info_loss", "g_loss", "d_loss"):
         np.testing.assert_allclose([r[key] for r in resumed], [r[key] for r in straight],
                                    rtol=1e-4, err_msg=key)
     assert json.loads((tmp_path / "split" / "config.json").read_text())["latent_continuous"] == N
     # The tools take the run as any other: G is unchanged, the codes are in z.
-    config, generator, discriminator, _ = restore_models(split.output_dir)
+    config, generator, discriminator, _ = restore_models(str(tmp_path / "split"))
     assert discriminator.continuous_codes == N
     images = sampling.draw(generator, 5, config.z_dim, config.z_distribution, seed=1)
     assert images.shape == (5, 28, 28) and np.isfinite(images).all()

@@ -1,18 +1,16 @@
 """The small-data levers in the trainer (issue 28): each trains in graph with both update
 orders, ADA's probability and LeCam's averages are a run's state (logged, checkpointed,
 resumed exactly), top-k and the learning-rate decay do what their schedules say."""
-import dataclasses
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from gan_tf import data, errors, losses, models
-from gan_tf.training import loop, schedules
+from gan_tf.training import schedules
 from gan_tf.training.steps import GANTrainer
 from tests.helpers import changed
-from tests.helpers import records as read_records
-from tests.helpers import small_config, snapshot
+from tests.helpers import resumed_and_straight, small_config, snapshot
 
 LEVERS = {
     "ada": dict(diffaugment="translation,cutout", augment_target=0.6),
@@ -184,13 +182,7 @@ def test_ada_without_diffaugment_is_refused():
 
 def test_a_resumed_run_with_the_levers_matches_an_uninterrupted_one(tmp_path):
     levers = {k: v for k, v in LEVERS["all"].items() if k not in ("lr_decay", "max_steps")}
-    split = small_config(output_dir=str(tmp_path / "split"), log_every=10, checkpoint_every=20,
-                         **levers)
-    loop.train(dataclasses.replace(split, max_steps=40))
-    loop.train(dataclasses.replace(split, max_steps=80))
-    whole = dataclasses.replace(split, output_dir=str(tmp_path / "whole"), max_steps=80)
-    loop.train(whole)
-    resumed, straight = read_records(split.output_dir), read_records(whole.output_dir)
+    resumed, straight = resumed_and_straight(small_config(**levers), tmp_path)
     assert [r["step"] for r in resumed] == [r["step"] for r in straight] == list(range(10, 90, 10))
     for key in ("g_loss", "d_loss", "augment_p"):
         np.testing.assert_allclose([r[key] for r in resumed], [r[key] for r in straight],
