@@ -252,18 +252,13 @@ def mode_seeking_pair_ratios(images, z):
     return image_distance / tf.reduce_mean(tf.abs(z[0::2] - z[1::2]), axis=1)
 
 
-def capped_mode_seeking_from_ratios(ratios, cap, weight):
-    """-weight * mean min(r_i, cap) over the pairs' ratios (`mode_seeking_pair_ratios`)."""
-    return -weight * tf.reduce_mean(tf.minimum(ratios, cap))
-
-
 def capped_mode_seeking_loss(images, z, cap, weight):
     """Mode seeking with each pair's ratio capped (DSGAN's diversity-sensitive term, Yang et
     al. 2019), added to G's loss: -weight * mean_i min(r_i, cap), r_i a pair's own image
     distance over its z distance. A pair already `cap` apart earns nothing more, so G is
     paid for pulling apart the pairs that are close, not for sending one image of an
     already distinct pair further (to another digit, say)."""
-    return capped_mode_seeking_from_ratios(mode_seeking_pair_ratios(images, z), cap, weight)
+    return -weight * tf.reduce_mean(tf.minimum(mode_seeking_pair_ratios(images, z), cap))
 
 
 def consistency_penalty(logits, augmented_logits, weight):
