@@ -24,7 +24,13 @@ from gan_tf.training import threads  # noqa: E402
 # (group, variant): the default MLP up through batch and width, then other steps.
 CELLS = (("mlp/b100", "gan_tf"), ("mlp/b256", "gan_tf"), ("mlp/b512", "gan_tf"),
          ("mlp/b1024", "gan_tf"), ("mlp/b128/w512", "gan_tf"), ("mlp/b100/w1024", "gan_tf"),
-         ("mlp/b100", "gan_tf_bf16"), ("mlp/b100", "gan_tf_xla"), ("dcgan/b64", "gan_tf"))
+         ("mlp/b100", "gan_tf_bf16"), ("mlp/b100", "gan_tf_xla"), ("dcgan/b64", "gan_tf"),
+         # the CPU flagfiles' DCGAN ("dcgancpu": batch 32, channels 64,32 / 32,64) up
+         # through batch and width in bfloat16, in float32, and the tutorial's in bfloat16
+         ("dcgancpu/b32", "gan_tf_bf16"), ("dcgancpu/b64", "gan_tf_bf16"),
+         ("dcgancpu/b128", "gan_tf_bf16"), ("dcgancpu/b256", "gan_tf_bf16"),
+         ("dcgancpu/b32/x2", "gan_tf_bf16"), ("dcgancpu/b32/x4", "gan_tf_bf16"),
+         ("dcgancpu/b32", "gan_tf"), ("dcgan/b64", "gan_tf_bf16"))
 
 
 def row(group, variant, medians):
@@ -33,7 +39,8 @@ def row(group, variant, medians):
     default, one = medians[f"{group}/{variant}@0"], medians[f"{group}/{variant}@1"]
     return {"steps_per_sec_default": round(default, 2), "steps_per_sec_1": round(one, 2),
             "one_over_default": round(one / default, 3),
-            "batch_x_widest": cfg.batch_size * models.widest_hidden(cfg),
+            "batch_x_widest": cfg.batch_size * (models.widest_hidden(cfg)
+                                                or models.widest_channels(cfg)),
             "auto": threads.resolve(cfg, accelerator=False, environ={})[0]}
 
 
@@ -42,9 +49,14 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--report")
+    p.add_argument("--cells", default="", help="only the cells whose GROUP/VARIANT starts "
+                   "with one of these comma-separated prefixes (default: all)")
     args = p.parse_args()
+    prefixes = tuple(filter(None, args.cells.split(",")))
     rows = {}
     for group, variant in CELLS:
+        if prefixes and not f"{group}/{variant}".startswith(prefixes):
+            continue
         medians, _, _ = throughput.measure({group: (f"{variant}@0", f"{variant}@1")},
                                            args.rounds, args.seconds, {}, quick=False)
         rows[f"{group}/{variant}"] = row(group, variant, medians)

@@ -63,6 +63,10 @@ from gan_tf.training.steps import SPEED_DEFAULTS  # noqa: E402
 
 DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_rate=1e-4,
              z_distribution="normal")  # the tutorial's settings
+# The CPU DCGAN flagfiles' network and optimizer (flags/dcgan_cpu.cfg), group "dcgancpu".
+CPU_DCGAN = dict(model="dcgan", kernel_size=5, leak=0.2, dropout=0.0, z_distribution="normal",
+                 optimizer="adam", g_learning_rate=5e-4, d_learning_rate=5e-4, g_beta1=0.5,
+                 d_beta1=0.5)
 
 
 MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16",
@@ -80,7 +84,8 @@ ANSWER = "@throughput "  # marks a worker's answers on its stdout
 
 def parse_group(gname):
     """(model, batch, size) of a group's name: "mlp/b100", or with a size, "mlp/b100/w512"
-    (the MLP's hidden width) or "dcgan/b64/x2" (the DCGAN's channels times 2)."""
+    (the MLP's hidden width) or "dcgan/b64/x2" (the DCGAN's channels times 2); "dcgancpu"
+    is the CPU flagfiles' smaller DCGAN (only gan_tf's variants)."""
     model, batch, *size = gname.split("/")
     if size:
         return model, int(batch[1:]), int(size[0][1:])
@@ -111,6 +116,10 @@ def gan_tf_config(gname, name):
     jit, bf16 = "_xla" in name, "_bf16" in name
     if model == "mlp":
         settings = dict(model="mlp", g_hidden=(size or 128,), d_hidden=(size or 128,))
+    elif model == "dcgancpu":
+        scale = size or 1
+        settings = dict(CPU_DCGAN, g_channels=(64 * scale, 32 * scale),
+                        d_channels=(32 * scale, 64 * scale))
     else:
         scale = size or 1
         settings = dict(DCGAN, g_channels=(256 * scale, 128 * scale, 64 * scale),
@@ -124,6 +133,8 @@ def steps_per_call(model, batch, size):
     batch-100 MLP, as the rates of earlier runs were measured)."""
     if model == "mlp":
         return max(1, round(200 * (100 / batch) * (128 / (size or 128))))
+    if model == "dcgancpu":
+        return max(1, round(24 * (32 / batch) / (size or 1) ** 2))
     return 2 if batch * (size or 1) ** 2 <= 128 else 1
 
 

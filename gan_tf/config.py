@@ -326,10 +326,11 @@ class TrainConfig:
         "(default: on for dcgan, off for mlp, whose TF1 original alternates).")
     intra_op_threads: Optional[int] = option(
         None, "Threads each TensorFlow op may use (0: TensorFlow's default, one per core). "
-        "Default auto: 1 for an MLP step of batch x widest hidden layer <= 32,768 on a CPU "
-        "without XLA, whose small matmuls run faster unsplit (the default step 1.13x; "
-        "docs/performance.md), TensorFlow's default otherwise. An MLP's numbers do not depend "
-        "on it.",
+        "Default auto: 1 on a CPU without XLA for an MLP step of batch x widest hidden layer "
+        "<= 32,768 (the default step 1.13x) and for a bfloat16 DCGAN step of batch x widest "
+        "convolution <= 4,096 (the CPU DCGAN flagfiles 1.19x), whose small ops run faster "
+        "unsplit (docs/performance.md); TensorFlow's default otherwise. config.json records "
+        "the count, and a resumed run keeps it (a convolution's numbers depend on it).",
         check=(lambda v: v is None or (type(v) is int and 0 <= v <= 4096),
                "must be a whole number of threads from 0 (TensorFlow's default) to 4096"),
         resumable=True)

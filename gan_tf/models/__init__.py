@@ -93,6 +93,16 @@ def widest_hidden(config):
                for width in _sizes(network, config)["hidden"])
 
 
+def widest_channels(config):
+    """Channels of the widest convolution of a DCGAN config's generator and discriminator
+    (their defaults where unset); 0 for another architecture."""
+    if config.model != "dcgan":
+        return 0
+    arch = ARCHITECTURES["dcgan"]
+    return max(width for network in (arch.generator, arch.discriminator)
+               for width in _sizes(network, config)["channels"])
+
+
 def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
     """Rough bytes of the float32 weights of a config's generator and discriminator, from
     its sizes alone (nothing is built): huge sizes in a config.json are refused before

@@ -49,6 +49,8 @@ FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight"),  # gan_tf 0.3.4
                   4: ("mode_seeking_cap", "latent_continuous")}  # gan_tf 0.3.11
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
+THREADS_KEY = "threads_per_op"  # and of the threads per op it ran with (--intra_op_threads)
+MAX_THREADS = 4096  # the most --intra_op_threads accepts
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,15 @@ class RunDirectory:
         # What a run resuming from a checkpoint computed in (recorded_precision; None for a
         # run that starts from step 0); the loop sets `compute_dtype` to the type chosen.
         self.recorded_compute_dtype, self.compute_dtype = None, None
+        # And the threads per op it ran with (read_threads_per_op), and those it runs with.
+        self.recorded_threads, self.threads_per_op = None, None
 
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
             self.latest = latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR), quiet=True)
             if self.latest and not self.config.overwrite:  # the chief's rule, below
                 self.recorded_compute_dtype = recorded_precision(self.path)
+                self.recorded_threads = read_threads_per_op(self.path)
             return self
         try:
             self._open()
@@ -131,6 +136,7 @@ class RunDirectory:
             os.path.join(path, CHECKPOINT_DIR))
         # A run that resumes from a checkpoint goes on in the type it computed in.
         self.recorded_compute_dtype = recorded_precision(path) if self.latest else None
+        self.recorded_threads = read_threads_per_op(path) if self.latest else None
         if self.latest and old is not None:  # a warm start applies to a new run only
             for name in NEW_RUNS_ONLY:
                 given = getattr(config, name)
@@ -139,6 +145,11 @@ class RunDirectory:
                                    f"--output_dir={path} resumes from "
                                    f"{os.path.basename(self.latest)}; leave it out, or use "
                                    "another --output_dir")
+
+    @property
+    def resumes(self):
+        """Whether the run goes on from a checkpoint (else it starts at step 0)."""
+        return bool(self.latest) and not self.config.overwrite
 
     def check_data(self, record):
         """Refuses (RunError) to resume on data other than the run's (`record`, from
@@ -179,7 +190,8 @@ class RunDirectory:
                 remove_run_outputs(self.path)
             os.makedirs(os.path.join(self.path, SAMPLE_DIR), exist_ok=True)
             if self.fresh:  # from now on the directory is recognised as this run's
-                write_config(self.config, self.data_record, self.compute_dtype)
+                write_config(self.config, self.data_record, self.compute_dtype,
+                             self.threads_per_op)
         except (OSError, LogFileError) as e:
             raise RunError(f"--output_dir={self.path} cannot be written: "
                            f"{getattr(e, 'strerror', None) or e}") from None
@@ -315,10 +327,11 @@ def run_format(config):
                       if any(getattr(config, n) != getattr(TrainConfig, n) for n in names)])
 
 
-def write_config(config, data_record=None, compute_dtype=None):
+def write_config(config, data_record=None, compute_dtype=None, threads_per_op=None):
     """Records the run's configuration, marked as a gan_tf run of this format, with the
-    data it trains on (`data_record`, see gan_tf.data.Data.record) and the type it
-    computes in (what --mixed_precision chose) when known."""
+    data it trains on (`data_record`, see gan_tf.data.Data.record), the type it
+    computes in (what --mixed_precision chose) and the threads per op it runs with (what
+    --intra_op_threads chose, 0 for TensorFlow's default) when known."""
     stored = json.loads(dataclasses.replace(config, overwrite=False,
                                             allow_data_change=False).to_json())
     stored[RUN_MARKER] = run_format(config)
@@ -326,6 +339,8 @@ def write_config(config, data_record=None, compute_dtype=None):
         stored[DATA_KEY] = data_record
     if compute_dtype is not None:
         stored[COMPUTE_DTYPE_KEY] = compute_dtype
+    if threads_per_op is not None:
+        stored[THREADS_KEY] = threads_per_op
     fileio.atomic_write(os.path.join(config.run_dir, CONFIG_FILE),
                         json.dumps(stored, indent=2, sort_keys=True).encode("utf-8"))
 
@@ -357,6 +372,37 @@ def read_compute_dtype(run_dir):
                        f"configuration ({COMPUTE_DTYPE_KEY} {value!r} is not one of "
                        f"{', '.join(COMPUTE_DTYPES)}); {_REPAIR}")
     return value
+
+
+def read_threads_per_op(run_dir):
+    """The threads per op a run last ran with, as its config.json records it (0: TensorFlow's
+    default; None: a run from before the record, gan_tf 0.3.11 and older); RunError if the
+    record is not a whole number from 0 to MAX_THREADS."""
+    value = _recorded_value(run_dir, THREADS_KEY)
+    if value is not None and (type(value) is not int or not 0 <= value <= MAX_THREADS):
+        raise RunError(f"{os.path.join(run_dir, CONFIG_FILE)} is a damaged gan_tf run "
+                       f"configuration ({THREADS_KEY} {value!r} is not a whole number from 0 "
+                       f"to {MAX_THREADS}); {_REPAIR}")
+    return value
+
+
+def threads_to_resume(config):
+    """(resumes, recorded threads per op) of the run `config` would start in its
+    directory, read before TensorFlow starts (its threads per op are set first): resumes
+    is whether a gan_tf run there would go on from a checkpoint (False also for
+    --overwrite, or where the directory will be refused), recorded what read_threads_per_op
+    gives. Read without the run's lock: RunDirectory reads both again under it."""
+    path = config.run_dir
+    if config.overwrite or not os.path.isdir(path):
+        return False, None
+    try:
+        check_run_paths(path)  # never read through a link
+        read_config(path)  # a gan_tf run's config.json, or nothing to resume
+        if not latest_checkpoint(os.path.join(path, CHECKPOINT_DIR), quiet=True):
+            return False, None
+    except (RunError, NotARun, OSError):
+        return False, None  # RunDirectory refuses the directory, saying why
+    return True, read_threads_per_op(path)
 
 
 def recorded_precision(run_dir):

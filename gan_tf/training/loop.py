@@ -12,7 +12,7 @@ from gan_tf import data as data_lib
 from gan_tf import models
 from gan_tf.errors import RunError
 from gan_tf.evaluation import RunEvaluation
-from gan_tf.runs import EVAL_FILE, RunDirectory, write_config
+from gan_tf.runs import EVAL_FILE, RunDirectory, threads_to_resume, write_config
 from gan_tf.tf1 import checkpoints as tf1_checkpoints
 from gan_tf.tf1 import network
 from gan_tf.training import distribute, precision, threads
@@ -33,10 +33,11 @@ def train(config):
     config.validate()
     t_setup = time.perf_counter()
 
-    # Set-up: threads per op and the strategy (before any other TensorFlow work: thread
-    # pools, logical devices and clusters need that), output directory, data, models,
-    # optimizers, checkpoint.
-    intra_op = threads.configure(config)
+    # Set-up: threads per op (a resumed run's as it recorded them) and the strategy
+    # (before any other TensorFlow work: thread pools, logical devices and clusters need
+    # that), output directory, data, models, optimizers, checkpoint.
+    resume_threads = threads_to_resume(config)
+    intra_op = threads.configure(config, *resume_threads)
     strategy = distribute.make_strategy(config)
     replicas, chief = strategy.num_replicas_in_sync, distribute.is_chief(strategy)
     if config.batch_size % replicas:
@@ -54,6 +55,10 @@ def train(config):
     # The run directory, checked and locked for the life of the run (by the chief: other
     # workers write to a scratch one), and left as it was if the run fails to start.
     with RunDirectory(config, chief) as run:
+        if (run.resumes, run.recorded_threads) != resume_threads:  # read again, locked
+            raise RunError(f"--output_dir={run.path} changed while this run started (another "
+                           "process wrote there); start it again")
+        run.threads_per_op = intra_op[0]
         return _train(config, strategy, run, t_setup, intra_op)
 
 
@@ -76,7 +81,8 @@ def _train(config, strategy, run, t_setup, intra_op):
 
     start = _restore(config, trainer, outputs)
     if chief:
-        write_config(run.config_to_record(), run.data_record, run.compute_dtype)
+        write_config(run.config_to_record(), run.data_record, run.compute_dtype,
+                     run.threads_per_op)
     if start >= schedule.max_steps:
         log.info("Run in %s is already at step %d >= %d steps; nothing to do.",
                  run.path, start, schedule.max_steps)

@@ -1,29 +1,37 @@
 """How many threads each TensorFlow op may use (--intra_op_threads), and why.
 
-    auto  1 for a small MLP step on a CPU (the MLP without XLA, batch x widest hidden
-          layer <= SMALL_MLP_WORK, no GPU or TPU): its matmuls are too small for two
-          threads to split them faster than one runs them, and with one thread per op
-          two independent ops run side by side instead (inter-op parallelism is left at
+    auto  1 for a small step on a CPU without XLA, GPU or TPU: an MLP step of batch x
+          widest hidden layer <= SMALL_MLP_WORK, or (from gan_tf 0.3.12) a DCGAN step
+          computing in bfloat16 on a CPU with bfloat16 units of batch x widest
+          convolution <= SMALL_DCGAN_WORK. Such steps are too small for two threads to
+          split an op faster than one runs it, and with one thread per op two
+          independent ops run side by side instead (inter-op parallelism is left at
           TensorFlow's default). TensorFlow's default (one thread per core) otherwise:
-          larger MLPs, the DCGAN's convolutions and XLA's kernels are faster split.
+          larger steps, float32 convolutions and XLA's kernels are faster split.
+          A resumed run keeps the count its config.json records (what it last ran with),
+          and a run from before that record (gan_tf 0.3.11 and older) the rule of its
+          time, which never gave a DCGAN one thread.
     0     TensorFlow's default
     N     N threads per op
 Under auto a TF_NUM_INTRAOP_THREADS in the environment (a positive count, as TensorFlow
-reads it) is the user's choice and is kept.
+reads it) is the user's choice and is kept (and recorded).
 
-Measured on a 2-core Xeon (benchmarks/threads_scan.py, docs/performance.md): the default
-MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256 1.12x; at
-batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %, the DCGAN and the XLA
-step 14-16 %.
+Measured on a 2-core Xeon with AMX (benchmarks/threads_scan.py, docs/performance.md): the
+default MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256
+1.12x; at batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %. The CPU
+flagfiles' DCGAN in bfloat16 (channels 64, 32 / 32, 64): 1.19x at batch 32, 1.10x at 64,
+1.04x at batch 32 with twice the channels; 1.005x at batch x widest 8,192, slower past it,
+and in float32 0.96x.
 The thread count does not change an MLP step's numbers (the default MLP's weights after
 200 steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
-so an MLP run resumes exactly whatever auto gives it. Convolutions are another matter (a
-CNN's weights do depend on it), which is why auto never changes a DCGAN's threads and the
-digit classifier is always trained at TensorFlow's default (gan_tf.evaluation.classifier).
+but a convolution's do: which is why a resumed run keeps the count it ran with rather
+than what auto would choose now, and the digit classifier is always trained at
+TensorFlow's default (gan_tf.evaluation.classifier).
 
 It must be set before TensorFlow starts its runtime (the first op of the process):
-train() does so first. A library caller that has already run TensorFlow keeps the
-threads it has under auto; an explicit count that can no longer be set is an error.
+train() does so first, reading a resumed run's record before anything else. A library
+caller that has already run TensorFlow keeps the threads it has under auto; an explicit
+count that can no longer be set is an error.
 """
 import os
 
@@ -31,11 +39,14 @@ import tensorflow as tf
 
 from gan_tf import models
 from gan_tf.errors import RunError
-from gan_tf.training import steps
+from gan_tf.training import precision, steps
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
 # run) and 32,768 measured faster with one thread per op, 65,536 and more slower.
 SMALL_MLP_WORK = 32768
+# and on a bfloat16 DCGAN step, batch x widest convolution's channels: 2,048 (the CPU
+# flagfiles) and 4,096 measured faster with one thread, 8,192 even, 16,384 slower.
+SMALL_DCGAN_WORK = 4096
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
 
@@ -47,35 +58,55 @@ def environment_threads(environ=None):
     return int(value) if value.isdigit() and int(value) > 0 else 0
 
 
-def resolve(config, accelerator=None, environ=None):
+def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None,
+            cpu_units=None):
     """(threads per op, reason) for `config`; 0 is TensorFlow's default. `accelerator`:
     whether the run has a GPU or TPU (None: ask TensorFlow); `environ`: the environment
-    (None: this process's)."""
+    (None: this process's); `resumed`: the run goes on from a checkpoint, which ran with
+    `recorded` threads per op (its config.json's record; None: a run from before the
+    record); `cpu_units`: the CPU's bfloat16 flags (None: read them)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
     kept = environment_threads(environ)
     if kept:
-        return DEFAULT, f"--intra_op_threads=auto: {ENV}={kept} in the environment"
-    if config.model != "mlp":
+        return kept, f"--intra_op_threads=auto: {ENV}={kept} in the environment"
+    if resumed and recorded is not None:
+        return recorded, "--intra_op_threads=auto: what the run ran with (config.json)"
+    if config.model not in ("mlp", "dcgan"):
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"
+    if config.model == "dcgan" and resumed:
+        return DEFAULT, ("--intra_op_threads=auto: a DCGAN run from before gan_tf 0.3.12, "
+                         "which ran it at TensorFlow's default")
     if steps.resolve_option(config, "jit_compile"):
         return DEFAULT, "--intra_op_threads=auto: the step is XLA-compiled"
-    work = config.batch_size * models.widest_hidden(config)
-    if work > SMALL_MLP_WORK:
-        return DEFAULT, (f"--intra_op_threads=auto: an MLP step of batch x widest layer "
-                         f"{work:,} > {SMALL_MLP_WORK:,}")
+    if config.model == "mlp":
+        work, bound = config.batch_size * models.widest_hidden(config), SMALL_MLP_WORK
+        step, size = "MLP step", "batch x widest layer"
+    else:
+        units = precision.cpu_bfloat16_units() if cpu_units is None else cpu_units
+        dtype = precision.resolve(config.mixed_precision, "dcgan", "CPU",
+                                  units=(bool(units), ""))[0]
+        if dtype != "bfloat16":
+            return DEFAULT, f"--intra_op_threads=auto: a DCGAN step in {dtype}"
+        if not units:
+            return DEFAULT, "--intra_op_threads=auto: bfloat16 on a CPU without bfloat16 units"
+        work, bound = config.batch_size * models.widest_channels(config), SMALL_DCGAN_WORK
+        step, size = "bfloat16 DCGAN step", "batch x widest convolution"
+    if work > bound:
+        return DEFAULT, f"--intra_op_threads=auto: a{'n' * (step[0] == 'M')} {step} of {size} " \
+                        f"{work:,} > {bound:,}"
     if accelerator is None:
         accelerator = bool(tf.config.list_physical_devices("GPU")) or config.strategy == "tpu"
     if accelerator:
         return DEFAULT, "--intra_op_threads=auto: a GPU or TPU trains"
-    return 1, (f"--intra_op_threads=auto: a small MLP step on a CPU, batch x widest layer "
-               f"{work:,} <= {SMALL_MLP_WORK:,}")
+    return 1, f"--intra_op_threads=auto: a small {step} on a CPU, {size} {work:,} <= {bound:,}"
 
 
-def configure(config):
-    """Sets TensorFlow's threads per op as `config` resolves them, before its runtime
-    starts; returns (threads per op now in force, 0 for TensorFlow's default, reason)."""
-    wanted, why = resolve(config)
+def configure(config, resumed=False, recorded=None):
+    """Sets TensorFlow's threads per op as `config` resolves them (for a run `resumed`
+    that `recorded` its count, see resolve), before its runtime starts; returns (threads
+    per op now in force, 0 for TensorFlow's default, reason)."""
+    wanted, why = resolve(config, resumed=resumed, recorded=recorded)
     current = tf.config.threading.get_intra_op_parallelism_threads()
     if wanted == current:
         return current, why

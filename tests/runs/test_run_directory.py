@@ -2,6 +2,7 @@
 damaged checkpoint folders, failed starts. Nothing a user had is lost or overwritten."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -178,7 +179,6 @@ def run_at_100(tmp_path_factory):
 
 
 def copy_run(src, dst):
-    import shutil
     shutil.copytree(src, dst)
     return dst
 
@@ -511,3 +511,69 @@ def test_a_reader_racing_a_training_run_is_told_so(small_run, tmp_path):
     with pytest.raises(errors.RunError) as error:
         restore_models(str(run_dir))
     assert "training run" not in str(error.value)
+
+
+# --- the threads per op a run ran with (read before TensorFlow starts) ---------------
+
+def test_the_threads_a_run_would_resume_with_are_read_before_it_starts(small_run, tmp_path):
+    """threads_to_resume: (resumes, recorded count) for a run with a checkpoint, (False,
+    None) for a new run, --overwrite, a run without a checkpoint or a directory that will
+    be refused; never through a link."""
+    run_dir = copy_run(small_run, tmp_path / "run")
+    at = TrainConfig(output_dir=str(run_dir))
+    assert runs.threads_to_resume(at) == (True, stored_threads(run_dir))
+    assert runs.threads_to_resume(TrainConfig(output_dir=str(tmp_path / "new"))) == (False, None)
+    assert runs.threads_to_resume(TrainConfig(output_dir=str(run_dir), overwrite=True)) == (
+        False, None)
+    set_threads_record(run_dir, 3)
+    assert runs.threads_to_resume(at) == (True, 3)
+
+    set_threads_record(run_dir, None)  # a run of gan_tf 0.3.11
+    assert runs.threads_to_resume(at) == (True, None)
+
+    linked = copy_run(run_dir, tmp_path / "linked")
+    os.rename(linked / "config.json", tmp_path / "elsewhere.json")
+    os.symlink(tmp_path / "elsewhere.json", linked / "config.json")
+    assert runs.threads_to_resume(TrainConfig(output_dir=str(linked))) == (False, None)
+    no_checkpoint = copy_run(run_dir, tmp_path / "no_checkpoint")
+    shutil.rmtree(no_checkpoint / "checkpoints")
+    assert runs.threads_to_resume(TrainConfig(output_dir=str(no_checkpoint))) == (False, None)
+
+
+def stored_threads(run_dir):
+    with open(os.path.join(run_dir, "config.json")) as f:
+        return json.load(f)["threads_per_op"]
+
+
+def set_threads_record(run_dir, value):
+    path = os.path.join(run_dir, "config.json")
+    with open(path) as f:
+        stored = json.load(f)
+    stored.pop("threads_per_op", None)
+    if value is not None:
+        stored["threads_per_op"] = value
+    with open(path, "w") as f:
+        json.dump(stored, f)
+
+
+@pytest.mark.parametrize("value", [-1, 4097, 1.0, True, "2", [1]])
+def test_a_damaged_threads_record_is_one_line_and_the_run_left_alone(small_run, tmp_path, value):
+    run_dir = copy_run(small_run, tmp_path / "run")
+    set_threads_record(run_dir, value)
+    before = tree(run_dir)
+    with pytest.raises(errors.RunError, match=r"config\.json is a damaged gan_tf run "
+                                              r"configuration \(threads_per_op .* is not a "
+                                              r"whole number from 0 to 4096\); repair it"):
+        loop.train(run_config(run_dir, max_steps=20))
+    assert tree(run_dir) == before
+
+
+def test_a_run_directory_that_changes_while_the_run_starts_is_refused(tmp_path, monkeypatch):
+    """The threads are chosen from config.json read before the lock; if what the locked
+    directory holds says otherwise (another process wrote there in between), the run stops
+    before it writes anything."""
+    monkeypatch.setattr(loop, "threads_to_resume", lambda config: (True, 1))
+    with pytest.raises(errors.RunError, match=r"changed while this run started \(another "
+                                              r"process wrote there\); start it again"):
+        loop.train(run_config(tmp_path / "run", max_steps=2))
+    assert not os.path.exists(tmp_path / "run")

@@ -11,7 +11,8 @@ import tensorflow as tf
 from gan_tf.config import TrainConfig
 from gan_tf.errors import RunError
 from gan_tf.training import threads
-from tests.helpers import ROOT, assert_config_refuses, cli_errors, one_error_line, run_main
+from tests.helpers import (ROOT, assert_config_refuses, cli_errors, one_error_line, records,
+                           run_main)
 
 
 @pytest.mark.parametrize("overrides,accelerator,expect", [
@@ -41,11 +42,65 @@ def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerato
 def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
     assert threads.resolve(TrainConfig(), False) == (
-        0, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
+        2, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
     assert threads.resolve(TrainConfig(intra_op_threads=1), False)[0] == 1  # the flag wins
+    assert threads.resolve(TrainConfig(), False, resumed=True, recorded=1)[0] == 2  # the record
     for ignored in ("0", " ", "abc", "-3"):  # values TensorFlow ignores too
         environ = {"TF_NUM_INTRAOP_THREADS": ignored}
         assert threads.resolve(TrainConfig(), False, environ)[0] == 1
+
+
+# The CPU DCGAN flagfiles' network and batch (flags/dcgan_cpu.cfg).
+CPU_DCGAN = dict(model="dcgan", batch_size=32, g_channels=(64, 32), d_channels=(32, 64))
+UNITS = ("amx_bf16",)
+
+
+@pytest.mark.parametrize("overrides,units,why", [
+    (dict(), UNITS, "a small bfloat16 DCGAN step on a CPU, batch x widest convolution 2,048 "
+                    "<= 4,096"),
+    (dict(batch_size=64), ("avx512_bf16",), "a small bfloat16 DCGAN step on a CPU, batch x "
+                                            "widest convolution 4,096 <= 4,096"),
+    (dict(batch_size=65), UNITS, "a bfloat16 DCGAN step of batch x widest convolution 4,160 > "
+                                 "4,096"),
+    (dict(d_channels=(32, 256)), UNITS, "a bfloat16 DCGAN step of batch x widest convolution "
+                                        "8,192 > 4,096"),     # D's widest counts too
+    (dict(g_channels=None, d_channels=None), UNITS,
+     "a bfloat16 DCGAN step of batch x widest convolution 8,192 > 4,096"),  # the defaults
+    (dict(), (), "a DCGAN step in float32"),                  # auto's type without units
+    (dict(mixed_precision="off"), UNITS, "a DCGAN step in float32"),
+    (dict(mixed_precision="bfloat16"), (), "bfloat16 on a CPU without bfloat16 units"),
+    (dict(mixed_precision="bfloat16"), UNITS, "a small bfloat16 DCGAN step on a CPU, batch x "
+                                              "widest convolution 2,048 <= 4,096"),
+    (dict(jit_compile=True), UNITS, "the step is XLA-compiled"),
+])
+def test_auto_gives_one_thread_to_small_bfloat16_dcgan_steps_on_a_cpu_with_units(
+        overrides, units, why):
+    """Measured faster with one thread (benchmarks/threads_scan.py): the flagfiles' DCGAN in
+    bfloat16 at batch 32 and 64; slower or even past batch x widest 4,096 and in float32."""
+    config = TrainConfig(**{**CPU_DCGAN, **overrides})
+    assert threads.resolve(config, False, {}, cpu_units=units) == (
+        1 if "<=" in why else 0, "--intra_op_threads=auto: " + why)
+    assert threads.resolve(config, True, {}, cpu_units=units)[0] == 0  # on a GPU
+
+
+@pytest.mark.parametrize("overrides,recorded,expect", [
+    (CPU_DCGAN, None, 0),        # a DCGAN run of 0.3.11: the rule of its time, not today's
+    (CPU_DCGAN, 2, 2),           # what the run recorded, whatever the rule says now
+    (CPU_DCGAN, 0, 0),
+    (dict(), None, 1),           # an MLP run of 0.3.11: its rule is today's (and its
+    (dict(batch_size=1024), 1, 1),  # numbers do not depend on the count)
+    (dict(CPU_DCGAN, intra_op_threads=3), 1, 3),  # the flag wins over the record
+])
+def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
+    config = TrainConfig(**overrides)
+    got, why = threads.resolve(config, False, {}, resumed=True, recorded=recorded,
+                               cpu_units=UNITS)
+    assert got == expect
+    if recorded is not None and "intra_op_threads" not in overrides:
+        assert why == "--intra_op_threads=auto: what the run ran with (config.json)"
+    # a new run: nothing recorded to keep, today's rule
+    assert threads.resolve(config, False, {}, recorded=recorded, cpu_units=UNITS)[0] == (
+        threads.resolve(config, False, {}, cpu_units=UNITS)[0])
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
@@ -140,3 +195,50 @@ def test_the_run_says_what_it_chose(tmp_path, flag, line):
                       env={"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": ""})
     assert result.returncode == 0, one_error_line(result)
     assert line in result.stderr
+    assert stored_config(tmp_path / "run")["threads_per_op"] == (
+        0 if flag == "--intra_op_threads=0" else 1)
+
+
+def train_cpu_dcgan(run_dir, *flags):
+    """train_main.py on the CPU flagfiles' DCGAN in float32 (auto's type on any CPU would
+    vary), logging every 2 steps, a checkpoint every 4."""
+    result = run_main("--dataset=mnist_5k", "--model=dcgan", "--g_channels=64,32",
+                      "--d_channels=32,64", "--batch_size=32", "--mixed_precision=off",
+                      "--eval_samples=0", "--log_every=2", "--checkpoint_every=4",
+                      f"--output_dir={run_dir}", *flags,
+                      env={"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": ""})
+    assert result.returncode == 0, one_error_line(result)
+    return result.stderr
+
+
+def stored_config(run_dir):
+    with open(os.path.join(run_dir, "config.json")) as f:
+        return json.load(f)
+
+
+def logged_losses(run_dir):
+    return [{k: v for k, v in r.items() if "loss" in k} for r in records(run_dir)]
+
+
+def test_a_resumed_dcgan_goes_on_with_the_threads_it_ran_with(tmp_path):
+    """config.json records the threads per op in force, and a resume under auto takes them
+    again (a convolution's numbers depend on them): a run started with one thread and
+    resumed without the flag logs what one straight run with one thread logs. A run from
+    before the record (gan_tf 0.3.11) resumes at TensorFlow's default, as it ran."""
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    train_cpu_dcgan(split, "--max_steps=4", "--intra_op_threads=1")
+    assert stored_config(split)["threads_per_op"] == 1
+    resumed = train_cpu_dcgan(split, "--max_steps=8")
+    assert ("Running 1 thread per op (--intra_op_threads=auto: what the run ran with "
+            "(config.json)).") in resumed
+    assert stored_config(split)["threads_per_op"] == 1
+    train_cpu_dcgan(whole, "--max_steps=8", "--intra_op_threads=1")
+    assert logged_losses(split) == logged_losses(whole)
+
+    stored = stored_config(split)  # as gan_tf 0.3.11 wrote it
+    del stored["threads_per_op"]
+    (split / "config.json").write_text(json.dumps(stored))
+    resumed = train_cpu_dcgan(split, "--max_steps=10")
+    assert ("Running TensorFlow's default threads per op (--intra_op_threads=auto: a DCGAN "
+            "run from before gan_tf 0.3.12, which ran it at TensorFlow's default).") in resumed
+    assert stored_config(split)["threads_per_op"] == 0
