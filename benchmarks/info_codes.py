@@ -17,7 +17,12 @@ run's own last evaluation (eval.json's `final`) is recorded beside it.
 random code value and differ in z (as the term pairs a fake batch's rows), each pair's
 ratio (losses.mode_seeking_pair_ratios: mean image distance over mean z distance), and
 the share of pairs whose two images the classifier reads as one digit (`same_digit`),
-with the median ratio of those pairs and of the others.
+with the median ratio of those pairs and of the others, and `separation`: the chance that
+a pair drawing two digits has the larger ratio than a pair drawing one (the area under the
+ROC curve of the ratio as a test for "two digits"; 0.5: the ratio cannot tell them apart,
+1: any cap between them would). `pairs_d_features` is the same with the distance taken
+between the images' features in the run's own D (`Discriminator.features`, its last hidden
+layer) instead of their pixels: the space a capped term could ask for variety in instead.
 """
 import argparse
 import os
@@ -58,7 +63,11 @@ def pair_summary(ratios, classes):
 
     def median(values):
         return round(float(np.median(values)), 4) if len(values) else None
+    two, one = ratios[~same], ratios[same]
+    separation = (float(((two[:, None] > one[None, :]) + 0.5 * (two[:, None] == one[None, :]))
+                        .mean()) if len(two) and len(one) else None)
     return {"count": len(ratios), "same_digit": round(float(same.mean()), 4),
+            "separation": None if separation is None else round(separation, 4),
             "ratio_percentiles": {str(q): round(float(np.percentile(ratios, q)), 4)
                                   for q in (10, 25, 50, 75, 90)},
             "ratio_median_same_digit": median(ratios[same]),
@@ -89,7 +98,7 @@ def measure(run_dir, samples):
         raise SystemExit(f"info_codes.py: {run_dir} has no categorical code "
                          "(it was not trained with --latent_categories)")
     final = final_evaluation(run_dir)
-    config, generator, _, path = restore_models(run_dir)
+    config, generator, discriminator, path = restore_models(run_dir)
     classifier, _ = classifier_lib.load_or_train(load(config.dataset, config.data_dir),
                                                  config.classifier_dir)
     # The same fresh z for every value: the values differ only in the code.
@@ -107,13 +116,15 @@ def measure(run_dir, samples):
     codes = np.repeat(random_codes(PAIRS, config.latent_categories, config.seed), 2)
     images = generator(z, training=False, labels=tf.constant(codes))[0]
     logits, _ = classifier_lib.predict(classifier, images.numpy())
-    pairs = pair_summary(losses.mode_seeking_pair_ratios(images, z).numpy(),
-                         np.argmax(logits, axis=1))
+    pair_classes = np.argmax(logits, axis=1)
+    pairs = pair_summary(losses.mode_seeking_pair_ratios(images, z).numpy(), pair_classes)
+    features = tf.cast(discriminator.features(images, training=False), tf.float32)
+    pairs_d = pair_summary(losses.mode_seeking_pair_ratios(features, z).numpy(), pair_classes)
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
             "latent_categories": config.latent_categories, "z_dim": config.z_dim,
             "z_distribution": config.z_distribution, "samples": samples,
             "final_evaluation": final, **alignment(classes, int(logits.shape[1])),
-            "pairs": pairs}
+            "pairs": pairs, "pairs_d_features": pairs_d}
 
 
 def main(argv=None):
@@ -142,7 +153,13 @@ def main(argv=None):
             write_json(args.out, doc)
         print(f"{run_dir} ({r['checkpoint']}): purity {r['purity']:.3f}, {r['covered']} digits "
               f"covered, missing {r['missing'] or 'none'}; pairs of one code drawing one digit "
-              f"{r['pairs']['same_digit']:.3f}", flush=True)
+              f"{r['pairs']['same_digit']:.3f}; separation of their ratios in pixels "
+              f"{_shown(r['pairs']['separation'])}, in D's features "
+              f"{_shown(r['pairs_d_features']['separation'])}", flush=True)
+
+
+def _shown(value):
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 if __name__ == "__main__":

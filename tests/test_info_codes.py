@@ -36,8 +36,13 @@ def test_a_pair_summary_counted_by_hand():
     assert out["ratio_median_same_digit"] == pytest.approx(0.2)  # of 0.1 and 0.3
     assert out["ratio_median_other_digit"] == pytest.approx(0.35)  # of 0.2 and 0.5
     assert out["ratio_percentiles"]["50"] == pytest.approx(0.25)
+    # two-digit ratios 0.2, 0.5 against one-digit 0.1, 0.3: 0.2 > 0.1, 0.5 > both: 3 of 4
+    assert out["separation"] == 0.75
     everyone_same = pair_summary([0.1, 0.2], [4, 4, 6, 6])
     assert everyone_same["same_digit"] == 1.0 and everyone_same["ratio_median_other_digit"] is None
+    assert everyone_same["separation"] is None
+    tied = pair_summary([0.3, 0.3, 0.1], [1, 1, 2, 3, 4, 5])  # a tie counts half
+    assert tied["separation"] == pytest.approx((0.5 + 0) / 2)  # 0.3 ties 0.3, 0.1 < 0.3
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -74,6 +79,10 @@ def test_a_run_is_measured_per_code_value(info_run):
     assert len(out["histogram"]) == 10 and sum(out["histogram"]) == pytest.approx(1, abs=1e-3)
     assert out["final_evaluation"] is None  # trained with --eval_samples=0: no eval.json
     assert out["checkpoint"].startswith("ckpt-") and out["z_dim"] == 100
+    for pairs in (out["pairs"], out["pairs_d_features"]):
+        assert pairs["count"] == 1000 and 0 <= pairs["same_digit"] <= 1
+    assert out["pairs"]["same_digit"] == out["pairs_d_features"]["same_digit"]  # the same draws
+    assert out["pairs"]["ratio_percentiles"] != out["pairs_d_features"]["ratio_percentiles"]
 
 
 def _no_restore(monkeypatch):
