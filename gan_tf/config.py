@@ -330,7 +330,7 @@ class TrainConfig:
         "<= 32,768 (the default step 1.13x) and for a bfloat16 DCGAN step of batch x widest "
         "convolution <= 4,096 (the CPU DCGAN flagfiles 1.19x), whose small ops run faster "
         "unsplit (docs/performance.md); TensorFlow's default otherwise. config.json records "
-        "the count, and a resumed run keeps it (a convolution's numbers depend on it).",
+        "the count, and a resumed DCGAN keeps it (a convolution's numbers depend on it).",
         check=(lambda v: v is None or (type(v) is int and 0 <= v <= 4096),
                "must be a whole number of threads from 0 (TensorFlow's default) to 4096"),
         resumable=True)

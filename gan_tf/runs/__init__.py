@@ -391,12 +391,14 @@ def threads_to_resume(config):
     directory, read before TensorFlow starts (its threads per op are set first): resumes
     is whether a gan_tf run there would go on from a checkpoint (False also for
     --overwrite, or where the directory will be refused), recorded what read_threads_per_op
-    gives. Read without the run's lock: RunDirectory reads both again under it."""
+    gives. Only reads (nothing is written, and nothing through a link), without the run's
+    lock: RunDirectory reads both again under it."""
     path = config.run_dir
     if config.overwrite or not os.path.isdir(path):
         return False, None
+    if any(os.path.islink(os.path.join(path, name)) for name in (CONFIG_FILE, CHECKPOINT_DIR)):
+        return False, None  # never read through a link (RunDirectory refuses it)
     try:
-        check_run_paths(path)  # never read through a link
         read_config(path)  # a gan_tf run's config.json, or nothing to resume
         if not latest_checkpoint(os.path.join(path, CHECKPOINT_DIR), quiet=True):
             return False, None

@@ -8,9 +8,11 @@
           independent ops run side by side instead (inter-op parallelism is left at
           TensorFlow's default). TensorFlow's default (one thread per core) otherwise:
           larger steps, float32 convolutions and XLA's kernels are faster split.
-          A resumed run keeps the count its config.json records (what it last ran with),
-          and a run from before that record (gan_tf 0.3.11 and older) the rule of its
-          time, which never gave a DCGAN one thread.
+          A resumed run whose numbers depend on the count (any but the MLP) keeps the
+          count its config.json records (what it last ran with; 0, TensorFlow's default,
+          is one thread per core of the machine it runs on), and a run from before that
+          record (gan_tf 0.3.11 and older) the rule of its time, which never gave a DCGAN
+          one thread. An MLP run is given the rule afresh at each start.
     0     TensorFlow's default
     N     N threads per op
 Under auto a TF_NUM_INTRAOP_THREADS in the environment (a positive count, as TensorFlow
@@ -20,8 +22,8 @@ Measured on a 2-core Xeon with AMX (benchmarks/threads_scan.py, docs/performance
 default MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256
 1.12x; at batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %. The CPU
 flagfiles' DCGAN in bfloat16 (channels 64, 32 / 32, 64): 1.19x at batch 32, 1.10x at 64,
-1.04x at batch 32 with twice the channels; 1.005x at batch x widest 8,192, slower past it,
-and in float32 0.96x.
+1.04x at batch 32 with twice the channels; at batch x widest 8,192 1.005x (batch 128) and
+0.90x (four times the channels), slower past it, and in float32 0.96x.
 The thread count does not change an MLP step's numbers (the default MLP's weights after
 200 steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
 but a convolution's do: which is why a resumed run keeps the count it ran with rather
@@ -39,23 +41,27 @@ import tensorflow as tf
 
 from gan_tf import models
 from gan_tf.errors import RunError
+from gan_tf.runs import MAX_THREADS
 from gan_tf.training import precision, steps
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
 # run) and 32,768 measured faster with one thread per op, 65,536 and more slower.
 SMALL_MLP_WORK = 32768
 # and on a bfloat16 DCGAN step, batch x widest convolution's channels: 2,048 (the CPU
-# flagfiles) and 4,096 measured faster with one thread, 8,192 even, 16,384 slower.
+# flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384 slower.
 SMALL_DCGAN_WORK = 4096
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
 
 
 def environment_threads(environ=None):
-    """The positive thread count TF_NUM_INTRAOP_THREADS sets, or 0 (unset, or a value
-    TensorFlow ignores)."""
+    """The thread count TF_NUM_INTRAOP_THREADS sets, 1 to MAX_THREADS, or 0: unset, or a
+    value TensorFlow ignores or --intra_op_threads would refuse (auto's own rule then
+    applies)."""
     value = (os.environ if environ is None else environ).get(ENV, "").strip()
-    return int(value) if value.isdigit() and int(value) > 0 else 0
+    if not (value.isascii() and value.isdigit()):
+        return 0
+    return int(value) if 0 < int(value) <= MAX_THREADS else 0
 
 
 def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None,
@@ -64,13 +70,13 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
     whether the run has a GPU or TPU (None: ask TensorFlow); `environ`: the environment
     (None: this process's); `resumed`: the run goes on from a checkpoint, which ran with
     `recorded` threads per op (its config.json's record; None: a run from before the
-    record); `cpu_units`: the CPU's bfloat16 flags (None: read them)."""
+    record), kept unless the model is the MLP; `cpu_units`: the CPU's bfloat16 flags (None: read them)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
     kept = environment_threads(environ)
     if kept:
         return kept, f"--intra_op_threads=auto: {ENV}={kept} in the environment"
-    if resumed and recorded is not None:
+    if resumed and recorded is not None and config.model != "mlp":
         return recorded, "--intra_op_threads=auto: what the run ran with (config.json)"
     if config.model not in ("mlp", "dcgan"):
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"

@@ -521,7 +521,9 @@ def test_the_threads_a_run_would_resume_with_are_read_before_it_starts(small_run
     be refused; never through a link."""
     run_dir = copy_run(small_run, tmp_path / "run")
     at = TrainConfig(output_dir=str(run_dir))
+    before = tree(run_dir)
     assert runs.threads_to_resume(at) == (True, stored_threads(run_dir))
+    assert tree(run_dir) == before  # only read: no write probe, no lock file
     assert runs.threads_to_resume(TrainConfig(output_dir=str(tmp_path / "new"))) == (False, None)
     assert runs.threads_to_resume(TrainConfig(output_dir=str(run_dir), overwrite=True)) == (
         False, None)
@@ -535,9 +537,18 @@ def test_the_threads_a_run_would_resume_with_are_read_before_it_starts(small_run
     os.rename(linked / "config.json", tmp_path / "elsewhere.json")
     os.symlink(tmp_path / "elsewhere.json", linked / "config.json")
     assert runs.threads_to_resume(TrainConfig(output_dir=str(linked))) == (False, None)
+    linked = copy_run(run_dir, tmp_path / "linked_checkpoints")
+    os.rename(linked / "checkpoints", tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", linked / "checkpoints")
+    assert runs.threads_to_resume(TrainConfig(output_dir=str(linked))) == (False, None)
     no_checkpoint = copy_run(run_dir, tmp_path / "no_checkpoint")
     shutil.rmtree(no_checkpoint / "checkpoints")
     assert runs.threads_to_resume(TrainConfig(output_dir=str(no_checkpoint))) == (False, None)
+
+
+def tf_threads():
+    import tensorflow as tf
+    return tf.config.threading.get_intra_op_parallelism_threads()
 
 
 def stored_threads(run_dir):
@@ -556,15 +567,33 @@ def set_threads_record(run_dir, value):
         json.dump(stored, f)
 
 
+DAMAGED_THREADS = (r"config\.json is a damaged gan_tf run configuration \(threads_per_op .* "
+                   r"is not a whole number from 0 to 4096\); repair it")
+
+
 @pytest.mark.parametrize("value", [-1, 4097, 1.0, True, "2", [1]])
 def test_a_damaged_threads_record_is_one_line_and_the_run_left_alone(small_run, tmp_path, value):
     run_dir = copy_run(small_run, tmp_path / "run")
     set_threads_record(run_dir, value)
     before = tree(run_dir)
-    with pytest.raises(errors.RunError, match=r"config\.json is a damaged gan_tf run "
-                                              r"configuration \(threads_per_op .* is not a "
-                                              r"whole number from 0 to 4096\); repair it"):
+    with pytest.raises(errors.RunError, match=DAMAGED_THREADS):  # read before TensorFlow
+        runs.threads_to_resume(TrainConfig(output_dir=str(run_dir)))
+    with pytest.raises(errors.RunError, match=DAMAGED_THREADS):
         loop.train(run_config(run_dir, max_steps=20))
+    assert tree(run_dir) == before
+    with pytest.raises(errors.RunError, match=DAMAGED_THREADS):  # and by a worker
+        runs.RunDirectory(run_config(run_dir, max_steps=20), chief=False).__enter__()
+
+
+def test_a_worker_reads_the_chiefs_threads_record_without_writing(small_run, tmp_path):
+    run_dir = copy_run(small_run, tmp_path / "run")
+    set_threads_record(run_dir, 2)
+    before = tree(run_dir)
+    with runs.RunDirectory(run_config(run_dir, max_steps=20), chief=False) as run:
+        assert (run.resumes, run.recorded_threads) == (True, 2) == runs.threads_to_resume(
+            run_config(run_dir))
+    with runs.RunDirectory(run_config(run_dir, max_steps=20, overwrite=True), chief=False) as run:
+        assert (run.resumes, run.recorded_threads) == (False, None)
     assert tree(run_dir) == before
 
 
@@ -573,6 +602,9 @@ def test_a_run_directory_that_changes_while_the_run_starts_is_refused(tmp_path, 
     directory holds says otherwise (another process wrote there in between), the run stops
     before it writes anything."""
     monkeypatch.setattr(loop, "threads_to_resume", lambda config: (True, 1))
+    # (and leaves this process's threads as they are, whatever the order of the tests)
+    monkeypatch.setattr(loop.threads, "configure", lambda config, resumed, recorded: (
+        tf_threads(), "as it is"))
     with pytest.raises(errors.RunError, match=r"changed while this run started \(another "
                                               r"process wrote there\); start it again"):
         loop.train(run_config(tmp_path / "run", max_steps=2))

@@ -45,9 +45,10 @@ def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
         2, "--intra_op_threads=auto: TF_NUM_INTRAOP_THREADS=2 in the environment")
     assert threads.resolve(TrainConfig(intra_op_threads=1), False)[0] == 1  # the flag wins
     assert threads.resolve(TrainConfig(), False, resumed=True, recorded=1)[0] == 2  # the record
-    for ignored in ("0", " ", "abc", "-3"):  # values TensorFlow ignores too
-        environ = {"TF_NUM_INTRAOP_THREADS": ignored}
+    for ignored in ("0", " ", "abc", "-3", "²", "4097"):  # values TensorFlow ignores, or
+        environ = {"TF_NUM_INTRAOP_THREADS": ignored}  # a count config.json could not hold
         assert threads.resolve(TrainConfig(), False, environ)[0] == 1
+    assert threads.resolve(TrainConfig(), False, {"TF_NUM_INTRAOP_THREADS": "4096"})[0] == 4096
 
 
 # The CPU DCGAN flagfiles' network and batch (flags/dcgan_cpu.cfg).
@@ -87,8 +88,10 @@ def test_auto_gives_one_thread_to_small_bfloat16_dcgan_steps_on_a_cpu_with_units
     (CPU_DCGAN, None, 0),        # a DCGAN run of 0.3.11: the rule of its time, not today's
     (CPU_DCGAN, 2, 2),           # what the run recorded, whatever the rule says now
     (CPU_DCGAN, 0, 0),
-    (dict(), None, 1),           # an MLP run of 0.3.11: its rule is today's (and its
-    (dict(batch_size=1024), 1, 1),  # numbers do not depend on the count)
+    (dict(CPU_DCGAN, model="tf1", generator_fn="m:g", discriminator_fn="m:d"), 1, 1),
+    (dict(), None, 1),           # an MLP's numbers do not depend on the count: the rule
+    (dict(), 0, 1),              # at each start, record or not
+    (dict(batch_size=1024), 1, 0),
     (dict(CPU_DCGAN, intra_op_threads=3), 1, 3),  # the flag wins over the record
 ])
 def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
@@ -96,8 +99,9 @@ def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
     got, why = threads.resolve(config, False, {}, resumed=True, recorded=recorded,
                                cpu_units=UNITS)
     assert got == expect
-    if recorded is not None and "intra_op_threads" not in overrides:
-        assert why == "--intra_op_threads=auto: what the run ran with (config.json)"
+    kept = recorded is not None and overrides.get("model") in ("dcgan", "tf1")
+    assert (why == "--intra_op_threads=auto: what the run ran with (config.json)") == (
+        kept and "intra_op_threads" not in overrides)
     # a new run: nothing recorded to keep, today's rule
     assert threads.resolve(config, False, {}, recorded=recorded, cpu_units=UNITS)[0] == (
         threads.resolve(config, False, {}, cpu_units=UNITS)[0])
@@ -184,19 +188,20 @@ def test_the_thread_count_is_set_and_does_not_change_the_weights():
     assert one[2] == two[2]
 
 
-@pytest.mark.parametrize("flag,line", [
-    ("--intra_op_threads=0", "Running TensorFlow's default threads per op "
-                             "(--intra_op_threads=0)."),
-    ("--eval_samples=0", "Running 1 thread per op (--intra_op_threads=auto: a small MLP step "
-                         "on a CPU, batch x widest layer 12,800 <= 32,768).")])
-def test_the_run_says_what_it_chose(tmp_path, flag, line):
+@pytest.mark.parametrize("flag,environment,line,recorded", [
+    ("--intra_op_threads=0", "", "Running TensorFlow's default threads per op "
+                                 "(--intra_op_threads=0).", 0),
+    ("--eval_samples=0", "", "Running 1 thread per op (--intra_op_threads=auto: a small MLP "
+                             "step on a CPU, batch x widest layer 12,800 <= 32,768).", 1),
+    ("--eval_samples=0", "3", "Running 3 threads per op (--intra_op_threads=auto: "
+                              "TF_NUM_INTRAOP_THREADS=3 in the environment).", 3)])
+def test_the_run_says_what_it_chose_and_records_it(tmp_path, flag, environment, line, recorded):
     result = run_main("--dataset=mnist_5k", "--max_steps=2", "--eval_samples=0",
                       f"--output_dir={tmp_path / 'run'}", flag,
-                      env={"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": ""})
+                      env={"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": environment})
     assert result.returncode == 0, one_error_line(result)
     assert line in result.stderr
-    assert stored_config(tmp_path / "run")["threads_per_op"] == (
-        0 if flag == "--intra_op_threads=0" else 1)
+    assert stored_config(tmp_path / "run")["threads_per_op"] == recorded
 
 
 def train_cpu_dcgan(run_dir, *flags):
