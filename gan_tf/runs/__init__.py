@@ -51,6 +51,7 @@ DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
 THREADS_KEY = "threads_per_op"  # and of the threads per op it ran with (--intra_op_threads)
 MAX_THREADS = 4096  # the most --intra_op_threads accepts
+MAX_CONFIG_BYTES = 1 << 20  # a gan_tf config.json is a few KB; a larger file is not one
 
 log = logging.getLogger(__name__)
 
@@ -349,9 +350,8 @@ def _recorded_value(run_dir, key):
     """config.json's entry `key` (None where it is missing or the file is unreadable or not
     a JSON object: read_config says what is wrong with such a file)."""
     try:
-        with open(os.path.join(run_dir, CONFIG_FILE), "rb") as f:
-            values = fileio.loads_json(f.read().decode("utf-8"))
-    except (OSError, ValueError):
+        values = fileio.loads_json(_config_bytes(os.path.join(run_dir, CONFIG_FILE)).decode("utf-8"))
+    except (OSError, ValueError, NotARun):
         return None
     return values.get(key) if isinstance(values, dict) else None
 
@@ -438,6 +438,29 @@ def _stored_run(run_dir):
         return None
 
 
+def _config_bytes(path):
+    """The bytes of config.json at `path`: NotARun for a file that is not a regular one (a
+    named pipe would block the read forever, a device never end it) or that is larger than
+    MAX_CONFIG_BYTES (read no further)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARun(f"{path} is not a gan_tf run configuration (not a regular file)")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise NotARun(f"{path} is not a gan_tf run configuration ({info.st_size:,} bytes; "
+                          f"gan_tf writes a few KB)")
+        with os.fdopen(fd, "rb") as f:
+            fd = None
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    if len(raw) > MAX_CONFIG_BYTES:  # it grew since fstat
+        raise NotARun(f"{path} is not a gan_tf run configuration (over {MAX_CONFIG_BYTES:,} bytes)")
+    return raw
+
+
 def read_config(run_dir):
     """The TrainConfig stored in a run directory (a JSON object marked as gan_tf's, or an
     unmarked one from before the marker with TrainConfig's fields and only those)."""
@@ -445,8 +468,7 @@ def read_config(run_dir):
     if not os.path.lexists(path):
         raise NotARun(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _config_bytes(path)
     except OSError as e:
         raise RunError(f"cannot read {path} ({e.strerror or e}), the run's configuration: "
                        "make it readable to use the run, or use another --output_dir") from None

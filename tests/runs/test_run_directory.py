@@ -609,3 +609,30 @@ def test_a_run_directory_that_changes_while_the_run_starts_is_refused(tmp_path, 
                                               r"process wrote there\); start it again"):
         loop.train(run_config(tmp_path / "run", max_steps=2))
     assert not os.path.exists(tmp_path / "run")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_a_config_json_that_is_no_regular_file_or_huge_is_one_line_not_a_hang(tmp_path, kind):
+    """A named pipe where config.json belongs blocked training (and the pre-lock read of
+    its threads) forever; a link to a device, or a huge file, would be read whole. Each is
+    refused in one line, read at most MAX_CONFIG_BYTES, and left where it is."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = run_dir / "config.json"
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "device":
+        os.symlink("/dev/zero", config)
+    else:
+        with open(config, "wb") as f:
+            f.truncate(runs.MAX_CONFIG_BYTES + 1)  # sparse: no disk used
+    # (in a process of its own, under a timeout: the defect was a read that never ends)
+    result = subprocess.run(main_command(f"--output_dir={run_dir}", "--max_steps=2"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("train_main.py: error: ")
+    assert "Traceback" not in result.stderr
+    assert os.path.lexists(config) and sorted(os.listdir(run_dir)) == ["config.json"]
+    if kind == "huge":
+        with pytest.raises(errors.NotARun, match="is not a gan_tf run configuration"):
+            runs.read_config(str(run_dir))
