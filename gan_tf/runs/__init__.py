@@ -272,8 +272,9 @@ class RunLock:
 
 def check_run_paths(run_dir):
     """RunError (one line) if a file or folder of a run's names in `run_dir` is a symbolic
-    link (gan_tf writes, appends and deletes there, and never through a link), or a run
-    folder is not a folder that can be read and written."""
+    link (gan_tf writes, appends and deletes there, and never through a link), a run file
+    is not a regular file (a named pipe would block its reader forever), or a run folder is
+    not a folder that can be read and written."""
     for name in RUN_FILES + tuple(RUN_FOLDER_FILES):
         path = os.path.join(run_dir, name)
         if os.path.islink(path):
@@ -281,6 +282,9 @@ def check_run_paths(run_dir):
             raise RunError(f"{path} is a symbolic link (to {os.readlink(path)!r}); gan_tf never "
                            f"writes or deletes through links: make it a {kind} of its own, or "
                            "use another --output_dir")
+        if name in RUN_FILES and os.path.lexists(path) and not os.path.isfile(path):
+            raise RunError(f"{path} is not a regular file ({_file_kind(path)}) where the run "
+                           f"keeps its {name}; move it away, or use another --output_dir")
         if name in RUN_FOLDER_FILES and os.path.lexists(path):
             if not os.path.isdir(path):
                 raise RunError(f"{path} is a file where the run keeps its {name} folder; move "
@@ -291,6 +295,17 @@ def check_run_paths(run_dir):
             except OSError as e:
                 raise RunError(f"cannot read and write {path} ({e.strerror or e}); fix its "
                                "permissions, or use another --output_dir") from None
+
+
+def _file_kind(path):
+    """'a named pipe', 'a folder', ... : what the thing at `path` is, for an error."""
+    mode = os.lstat(path).st_mode
+    for test, kind in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return "not a file"
 
 
 def holds_run_files(run_dir):

@@ -636,3 +636,23 @@ def test_a_config_json_that_is_no_regular_file_or_huge_is_one_line_not_a_hang(tm
     if kind == "huge":
         with pytest.raises(errors.NotARun, match="is not a gan_tf run configuration"):
             runs.read_config(str(run_dir))
+
+
+@pytest.mark.parametrize("name", ["metrics.jsonl", "train_losses.pkl", "eval.json"])
+def test_a_run_file_that_is_a_named_pipe_is_refused_not_read_or_replaced(small_run, tmp_path,
+                                                                          name):
+    """A named pipe where a run keeps a log blocked the resume reading it forever, or was
+    replaced by the run's own file; it is refused in one line and left where it is."""
+    import stat
+    run_dir = copy_run(small_run, tmp_path / "run")
+    if os.path.exists(run_dir / name):
+        os.remove(run_dir / name)
+    os.mkfifo(run_dir / name)
+    result = subprocess.run(main_command(f"--output_dir={run_dir}", "--max_steps=20",
+                                         "--log_every=5", "--checkpoint_every=10"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"train_main.py: error: {run_dir / name} is not a regular file (a named pipe) where the "
+        f"run keeps its {name}; move it away, or use another --output_dir")
+    assert stat.S_ISFIFO(os.lstat(run_dir / name).st_mode)
