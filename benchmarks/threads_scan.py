@@ -1,8 +1,10 @@
 """Training speed of gan_tf's step with one thread per op against TensorFlow's default,
-over MLP batch sizes and widths, the bfloat16 and XLA MLP steps and the DCGAN: the
-measurements behind --intra_op_threads=auto's rule (gan_tf.training.threads).
+over MLP batch sizes and widths, the bfloat16 and XLA MLP steps, the tutorial's DCGAN and
+the CPU flagfiles' DCGAN over batch and width in bfloat16 and float32: the measurements
+behind --intra_op_threads=auto's rule (gan_tf.training.threads).
 
     python benchmarks/threads_scan.py [--rounds=3] [--seconds=3] [--report=FILE.json]
+        [--cells=dcgancpu,mlp/b100]   # only the cells whose GROUP/VARIANT starts so
 
 Each cell runs `variant@0` (TensorFlow's default threads per op) and `variant@1` in two
 processes of their own that take turns (benchmarks/throughput.py's workers), median

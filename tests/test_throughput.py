@@ -130,6 +130,18 @@ def test_a_variant_name_may_force_the_threads_per_op(name, expect):
     assert cfg.mixed_precision == ("bfloat16" if "_bf16" in name else "off")
 
 
+def test_the_cpu_flagfiles_dcgan_group_scales_from_dcgan_cpu_cfg():
+    cfg = throughput.gan_tf_config("dcgancpu/b64/x2", "gan_tf_bf16@1")
+    assert (cfg.model, cfg.batch_size, cfg.g_channels, cfg.d_channels, cfg.kernel_size) == (
+        "dcgan", 64, (128, 64), (64, 128), 5)
+    assert (cfg.mixed_precision, cfg.intra_op_threads, cfg.dropout) == ("bfloat16", 1, 0.0)
+    flagfile = throughput.gan_tf_config("dcgancpu/b32", "gan_tf")
+    assert (flagfile.g_channels, flagfile.d_channels, flagfile.g_learning_rate) == (
+        (64, 32), (32, 64), 5e-4)
+    assert throughput.steps_per_call("dcgancpu", 32, None) == 24
+    assert throughput.steps_per_call("dcgancpu", 256, 4) == 1
+
+
 def test_the_thread_scan_reports_both_rates_and_what_auto_picks():
     from benchmarks import threads_scan
     row = threads_scan.row("mlp/b256", "gan_tf", {"mlp/b256/gan_tf@0": 200.0,
@@ -138,6 +150,9 @@ def test_the_thread_scan_reports_both_rates_and_what_auto_picks():
                    "one_over_default": 1.1, "batch_x_widest": 32768, "auto": 1}
     assert threads_scan.row("dcgan/b64", "gan_tf", {"dcgan/b64/gan_tf@0": 8.0,
                                                     "dcgan/b64/gan_tf@1": 7.0})["auto"] == 0
+    assert threads_scan.row("dcgancpu/b32/x2", "gan_tf_bf16", {
+        "dcgancpu/b32/x2/gan_tf_bf16@0": 8.0, "dcgancpu/b32/x2/gan_tf_bf16@1": 8.4})[
+            "batch_x_widest"] == 32 * 128
 
 
 def test_the_curves_command_writes_its_report_from_the_measurements(tmp_path, monkeypatch):

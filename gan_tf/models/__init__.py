@@ -86,21 +86,21 @@ def _sizes(cls, config):
 def widest_hidden(config):
     """Units of the widest hidden layer of an MLP config's generator and discriminator
     (their defaults where unset); 0 for another architecture."""
-    if config.model != "mlp":
-        return 0
-    arch = ARCHITECTURES["mlp"]
-    return max(width for network in (arch.generator, arch.discriminator)
-               for width in _sizes(network, config)["hidden"])
+    return _widest(config, "mlp", "hidden")
 
 
 def widest_channels(config):
     """Channels of the widest convolution of a DCGAN config's generator and discriminator
     (their defaults where unset); 0 for another architecture."""
-    if config.model != "dcgan":
+    return _widest(config, "dcgan", "channels")
+
+
+def _widest(config, model, sizes):
+    if config.model != model:
         return 0
-    arch = ARCHITECTURES["dcgan"]
+    arch = ARCHITECTURES[model]
     return max(width for network in (arch.generator, arch.discriminator)
-               for width in _sizes(network, config)["channels"])
+               for width in _sizes(network, config)[sizes])
 
 
 def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
