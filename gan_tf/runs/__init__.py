@@ -305,7 +305,7 @@ def _file_kind(path):
                        (stat.S_ISBLK, "a device")):
         if test(mode):
             return kind
-    return "not a file"
+    return "something else"
 
 
 def holds_run_files(run_dir):
@@ -455,9 +455,11 @@ def _stored_run(run_dir):
 
 def _config_bytes(path):
     """The bytes of config.json at `path`: NotARun for a file that is not a regular one (a
-    named pipe would block the read forever, a device never end it) or that is larger than
-    MAX_CONFIG_BYTES (read no further)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    named pipe would block the read forever, a device never end it; neither is opened) or
+    that is larger than MAX_CONFIG_BYTES (read no further)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotARun(f"{path} is not a gan_tf run configuration (not a regular file)")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (swapped for a pipe since the stat)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -465,15 +467,18 @@ def _config_bytes(path):
         if info.st_size > MAX_CONFIG_BYTES:
             raise NotARun(f"{path} is not a gan_tf run configuration ({info.st_size:,} bytes; "
                           f"gan_tf writes a few KB)")
-        with os.fdopen(fd, "rb") as f:
-            fd = None
-            raw = f.read(MAX_CONFIG_BYTES + 1)
+        chunks, size = [], 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     finally:
-        if fd is not None:
-            os.close(fd)
-    if len(raw) > MAX_CONFIG_BYTES:  # it grew since fstat
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:  # it grew since fstat
         raise NotARun(f"{path} is not a gan_tf run configuration (over {MAX_CONFIG_BYTES:,} bytes)")
-    return raw
+    return b"".join(chunks)
 
 
 def read_config(run_dir):
@@ -484,6 +489,11 @@ def read_config(run_dir):
         raise NotARun(f"{run_dir} is not a gan_tf run directory (no {CONFIG_FILE})")
     try:
         raw = _config_bytes(path)
+    except NotARun as e:
+        if holds_run_files(run_dir):  # a run's config.json, replaced or grown: not a new run
+            raise RunError(f"{path} is a damaged gan_tf run configuration ({e}); "
+                           f"{_REPAIR}") from None
+        raise
     except OSError as e:
         raise RunError(f"cannot read {path} ({e.strerror or e}), the run's configuration: "
                        "make it readable to use the run, or use another --output_dir") from None

@@ -3,6 +3,7 @@ damaged checkpoint folders, failed starts. Nothing a user had is lost or overwri
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from gan_tf.config import TrainConfig
 from gan_tf.runs import logs
 from gan_tf.runs.restore import restore_models
 from gan_tf.training import loop
-from tests.helpers import main_command, nocap, records, run_config
+from tests.helpers import ROOT, main_command, nocap, records, run_config
 
 TINY = dict(model="mlp", dataset="mnist_5k", batch_size=32, z_dim=8, g_hidden=(16,),
             d_hidden=(16,), eval_samples=0, log_every=10, sample_every=50, checkpoint_every=50)
@@ -633,8 +634,20 @@ def test_a_config_json_that_is_no_regular_file_or_huge_is_one_line_not_a_hang(tm
     assert result.stderr.strip().splitlines()[-1].startswith("train_main.py: error: ")
     assert "Traceback" not in result.stderr
     assert os.path.lexists(config) and sorted(os.listdir(run_dir)) == ["config.json"]
-    if kind == "huge":
-        with pytest.raises(errors.NotARun, match="is not a gan_tf run configuration"):
+    # and the tools' read of it (a process again: the old read of /dev/zero never ended)
+    read = subprocess.run([sys.executable, "-c", "import sys; from gan_tf import runs\n"
+                           "try: runs.read_config(sys.argv[1])\n"
+                           "except runs.NotARun as e: print(e)", str(run_dir)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert read.stdout.strip() == f"{config} is not a gan_tf run configuration (" + (
+        f"{runs.MAX_CONFIG_BYTES + 1:,} bytes; gan_tf writes a few KB)" if kind == "huge"
+        else "not a regular file)")
+    if kind == "huge":  # beside a run's checkpoints: a damaged configuration, not a new run
+        (run_dir / "checkpoints").mkdir()
+        (run_dir / "checkpoints" / "ckpt-1.index").write_bytes(b"")
+        (run_dir / "checkpoints" / "ckpt-1.data-00000-of-00001").write_bytes(b"")
+        with pytest.raises(errors.RunError, match=r"is a damaged gan_tf run configuration \("
+                                                  r".* bytes; gan_tf writes a few KB\)"):
             runs.read_config(str(run_dir))
 
 
