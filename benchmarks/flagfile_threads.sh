@@ -5,6 +5,8 @@
 # metrics.jsonl logs after step 1,000 (start-up and tracing left out).
 #
 #     bash benchmarks/flagfile_threads.sh [FLAGFILE] [ROUNDS]   # default dcgan_info20_cpu, 3
+#     PRECISIONS="bfloat16 off" EXTRA_FLAGS="--bcr_weight=0" bash benchmarks/flagfile_threads.sh \
+#         flags/mlp_info_wide_bcr.cfg 2    # other --mixed_precision values, flags added
 #
 # Keep the machine otherwise idle; the numbers are only comparable within one run.
 set -euo pipefail
@@ -14,13 +16,14 @@ python=${PYTHON:-python}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 grep -m1 "model name" /proc/cpuinfo || true
-for precision in auto off; do
+read -r -a extra <<< "${EXTRA_FLAGS:-}"
+for precision in ${PRECISIONS:-auto off}; do
   for round in $(seq 1 "$rounds"); do
     for threads in 1 2; do
       run="$scratch/${precision}_${threads}_$round"
       "$python" train_main.py --flagfile="$flagfile" --dataset=mnist_5k --max_steps=3000 \
         --eval_every=100000 --eval_samples=0 --intra_op_threads="$threads" --mixed_precision="$precision" \
-        --output_dir="$run" > "$run.log" 2>&1
+        --output_dir="$run" "${extra[@]}" > "$run.log" 2>&1
       "$python" - "$run/metrics.jsonl" "$precision" "$threads" "$round" <<'PY'
 import json, sys
 path, precision, threads, round_ = sys.argv[1:]
