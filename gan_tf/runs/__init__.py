@@ -365,7 +365,8 @@ def _recorded_value(run_dir, key):
     """config.json's entry `key` (None where it is missing or the file is unreadable or not
     a JSON object: read_config says what is wrong with such a file)."""
     try:
-        values = fileio.loads_json(_config_bytes(os.path.join(run_dir, CONFIG_FILE)).decode("utf-8"))
+        raw = _config_bytes(os.path.join(run_dir, CONFIG_FILE))
+        values = fileio.loads_json(raw.decode("utf-8"))
     except (OSError, ValueError, NotARun):
         return None
     return values.get(key) if isinstance(values, dict) else None
@@ -456,17 +457,16 @@ def _stored_run(run_dir):
 def _config_bytes(path):
     """The bytes of config.json at `path`: NotARun for a file that is not a regular one (a
     named pipe would block the read forever, a device never end it; neither is opened) or
-    that is larger than MAX_CONFIG_BYTES (read no further)."""
+    that is larger than MAX_CONFIG_BYTES (read no further). The error's `why` says which."""
     if not stat.S_ISREG(os.stat(path).st_mode):
-        raise NotARun(f"{path} is not a gan_tf run configuration (not a regular file)")
+        raise _not_a_config(path, "not a regular file")
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (swapped for a pipe since the stat)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotARun(f"{path} is not a gan_tf run configuration (not a regular file)")
+            raise _not_a_config(path, "not a regular file")
         if info.st_size > MAX_CONFIG_BYTES:
-            raise NotARun(f"{path} is not a gan_tf run configuration ({info.st_size:,} bytes; "
-                          f"gan_tf writes a few KB)")
+            raise _not_a_config(path, f"{info.st_size:,} bytes; gan_tf writes a few KB")
         chunks, size = [], 0
         while size <= MAX_CONFIG_BYTES:
             chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
@@ -477,8 +477,14 @@ def _config_bytes(path):
     finally:
         os.close(fd)
     if size > MAX_CONFIG_BYTES:  # it grew since fstat
-        raise NotARun(f"{path} is not a gan_tf run configuration (over {MAX_CONFIG_BYTES:,} bytes)")
+        raise _not_a_config(path, f"over {MAX_CONFIG_BYTES:,} bytes; gan_tf writes a few KB")
     return b"".join(chunks)
+
+
+def _not_a_config(path, why):
+    error = NotARun(f"{path} is not a gan_tf run configuration ({why})")
+    error.why = why
+    return error
 
 
 def read_config(run_dir):
@@ -491,7 +497,7 @@ def read_config(run_dir):
         raw = _config_bytes(path)
     except NotARun as e:
         if holds_run_files(run_dir):  # a run's config.json, replaced or grown: not a new run
-            raise RunError(f"{path} is a damaged gan_tf run configuration ({e}); "
+            raise RunError(f"{path} is a damaged gan_tf run configuration ({e.why}); "
                            f"{_REPAIR}") from None
         raise
     except OSError as e:

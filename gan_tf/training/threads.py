@@ -70,7 +70,8 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
     whether the run has a GPU or TPU (None: ask TensorFlow); `environ`: the environment
     (None: this process's); `resumed`: the run goes on from a checkpoint, which ran with
     `recorded` threads per op (its config.json's record; None: a run from before the
-    record), kept unless the model is the MLP; `cpu_units`: the CPU's bfloat16 flags (None: read them)."""
+    record), kept unless the model is the MLP; `cpu_units`: the CPU's bfloat16 flags
+    (None: read them)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
     kept = environment_threads(environ)
