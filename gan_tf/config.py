@@ -331,8 +331,9 @@ class TrainConfig:
         "convolution <= 4,096 (the CPU DCGAN flagfiles 1.19x), whose small ops run faster "
         "unsplit (docs/performance.md); TensorFlow's default otherwise. config.json records "
         "the count, and a resumed DCGAN keeps it (a convolution's numbers depend on it).",
-        check=(lambda v: v is None or (type(v) is int and 0 <= v <= 4096),
-               "must be a whole number of threads from 0 (TensorFlow's default) to 4096"),
+        check=(lambda v: v is None or (type(v) is int and 0 <= v <= checks.MAX_THREADS),
+               "must be a whole number of threads from 0 (TensorFlow's default) to "
+               f"{checks.MAX_THREADS}"),
         resumable=True)
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.

@@ -13,6 +13,7 @@ LR_DECAYS = ("none", "linear")  # gan_tf.training.schedules.learning_rate_factor
 G_UPSAMPLES = ("transpose", "resize")  # dcgan's stride-2 layers in G, see gan_tf.models.dcgan
 INITS = ("glorot", "normal_0.02", "he")  # kernel initialisers, see gan_tf.models.layers
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # see gan_tf.training.distribute
+MAX_THREADS = 4096  # the most --intra_op_threads (and config.json's threads_per_op) takes
 PRECISIONS = ("auto", "off", "on", "bfloat16", "float16")  # see gan_tf.training.precision
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")  # what a run may compute in (config.json)
 MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel

@@ -16,7 +16,7 @@ import sys
 import warnings
 
 from gan_tf.config import TrainConfig, run_defining_differences
-from gan_tf.config_checks import COMPUTE_DTYPES
+from gan_tf.config_checks import COMPUTE_DTYPES, MAX_THREADS
 from gan_tf.errors import LogFileError, NotARun, RunError
 from gan_tf import fileio
 from gan_tf.runs import logs as logs_lib
@@ -50,7 +50,6 @@ FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight"),  # gan_tf 0.3.4
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
 THREADS_KEY = "threads_per_op"  # and of the threads per op it ran with (--intra_op_threads)
-MAX_THREADS = 4096  # the most --intra_op_threads accepts
 MAX_CONFIG_BYTES = 1 << 20  # a gan_tf config.json is a few KB; a larger file is not one
 
 log = logging.getLogger(__name__)
@@ -88,9 +87,7 @@ class RunDirectory:
     def __enter__(self):
         if not self.chief:  # the chief's checkpoints, on the shared file system
             self.latest = latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR), quiet=True)
-            if self.latest and not self.config.overwrite:  # the chief's rule, below
-                self.recorded_compute_dtype = recorded_precision(self.path)
-                self.recorded_threads = read_threads_per_op(self.path)
+            self._read_resume_records()
             return self
         try:
             self._open()
@@ -135,9 +132,7 @@ class RunDirectory:
         # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
-        # A run that resumes from a checkpoint goes on in the type it computed in.
-        self.recorded_compute_dtype = recorded_precision(path) if self.latest else None
-        self.recorded_threads = read_threads_per_op(path) if self.latest else None
+        self._read_resume_records()
         if self.latest and old is not None:  # a warm start applies to a new run only
             for name in NEW_RUNS_ONLY:
                 given = getattr(config, name)
@@ -151,6 +146,13 @@ class RunDirectory:
     def resumes(self):
         """Whether the run goes on from a checkpoint (else it starts at step 0)."""
         return bool(self.latest) and not self.config.overwrite
+
+    def _read_resume_records(self):
+        """A run that resumes from a checkpoint goes on in the type it computed in and with
+        the threads per op it ran with: config.json's records of both."""
+        if self.resumes:
+            self.recorded_compute_dtype = recorded_precision(self.path)
+            self.recorded_threads = read_threads_per_op(self.path)
 
     def check_data(self, record):
         """Refuses (RunError) to resume on data other than the run's (`record`, from

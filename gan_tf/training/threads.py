@@ -40,8 +40,8 @@ import os
 import tensorflow as tf
 
 from gan_tf import models
+from gan_tf.config_checks import MAX_THREADS
 from gan_tf.errors import RunError
-from gan_tf.runs import MAX_THREADS
 from gan_tf.training import precision, steps
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
