@@ -1,6 +1,7 @@
 """Training speed of gan_tf's step with one thread per op against TensorFlow's default,
-over MLP batch sizes and widths, the bfloat16 and XLA MLP steps, the tutorial's DCGAN and
-the CPU flagfiles' DCGAN over batch and width in bfloat16 and float32: the measurements
+over MLP batch sizes and widths, the bfloat16 and XLA MLP steps, the tutorial's DCGAN,
+the CPU flagfiles' DCGAN over batch and width in bfloat16 and float32, and the wide MLP
+flagfile's networks with and without bCR: the measurements
 behind --intra_op_threads=auto's rule (gan_tf.training.threads).
 
     python benchmarks/threads_scan.py [--rounds=3] [--seconds=3] [--report=FILE.json]
@@ -32,7 +33,13 @@ CELLS = (("mlp/b100", "gan_tf"), ("mlp/b256", "gan_tf"), ("mlp/b512", "gan_tf"),
          ("dcgancpu/b32", "gan_tf_bf16"), ("dcgancpu/b64", "gan_tf_bf16"),
          ("dcgancpu/b128", "gan_tf_bf16"), ("dcgancpu/b256", "gan_tf_bf16"),
          ("dcgancpu/b32/x2", "gan_tf_bf16"), ("dcgancpu/b32/x4", "gan_tf_bf16"),
-         ("dcgancpu/b32", "gan_tf"), ("dcgan/b64", "gan_tf_bf16"))
+         ("dcgancpu/b32", "gan_tf"), ("dcgan/b64", "gan_tf_bf16"),
+         # the wide MLP flagfile's networks (G 256-512-1024, D 1024-512) with bCR's extra
+         # D pass ("mlpbcr") through batch in bfloat16 and float32, and without it
+         ("mlpbcr/b64", "gan_tf_bf16"), ("mlpbcr/b128", "gan_tf_bf16"),
+         ("mlpbcr/b256", "gan_tf_bf16"), ("mlpbcr/b512", "gan_tf_bf16"),
+         ("mlpbcr/b64", "gan_tf"), ("mlpbcr/b128", "gan_tf"), ("mlpbcr/b256", "gan_tf"),
+         ("mlpwide/b128", "gan_tf_bf16"), ("mlpwide/b128", "gan_tf"))
 
 
 def row(group, variant, medians):

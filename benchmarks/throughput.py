@@ -67,6 +67,12 @@ DCGAN = dict(model="dcgan", optimizer="adam", g_learning_rate=1e-4, d_learning_r
 CPU_DCGAN = dict(model="dcgan", kernel_size=5, leak=0.2, dropout=0.0, z_distribution="normal",
                  optimizer="adam", g_learning_rate=5e-4, d_learning_rate=5e-4, g_beta1=0.5,
                  d_beta1=0.5)
+# The wide MLP flagfile's networks and optimizer (flags/mlp_info_wide_bcr.cfg): group
+# "mlpbcr" with its bCR term, "mlpwide" the same without it.
+WIDE_MLP = dict(model="mlp", g_hidden=(256, 512, 1024), g_batchnorm=True, bn_momentum=0.8,
+                d_hidden=(1024, 512), leak=0.2, z_dim=128, z_distribution="normal",
+                optimizer="adam", g_learning_rate=2e-4, d_learning_rate=2e-4, g_beta1=0.5,
+                d_beta1=0.5, latent_categories=10)
 
 
 MLP_VARIANTS = (*v.TF1_VARIANTS, "tf2_eager", "gan_tf_xla", "gan_tf", "gan_tf_xla_bf16",
@@ -85,7 +91,8 @@ ANSWER = "@throughput "  # marks a worker's answers on its stdout
 def parse_group(gname):
     """(model, batch, size) of a group's name: "mlp/b100", or with a size, "mlp/b100/w512"
     (the MLP's hidden width) or "dcgan/b64/x2" (the DCGAN's channels times 2); "dcgancpu"
-    is the CPU flagfiles' smaller DCGAN (only gan_tf's variants)."""
+    is the CPU flagfiles' smaller DCGAN, "mlpbcr" and "mlpwide" the wide MLP flagfile's
+    networks with and without bCR (only gan_tf's variants, no size)."""
     model, batch, *size = gname.split("/")
     if size:
         return model, int(batch[1:]), int(size[0][1:])
@@ -116,6 +123,8 @@ def gan_tf_config(gname, name):
     jit, bf16 = "_xla" in name, "_bf16" in name
     if model == "mlp":
         settings = dict(model="mlp", g_hidden=(size or 128,), d_hidden=(size or 128,))
+    elif model in ("mlpbcr", "mlpwide"):
+        settings = dict(WIDE_MLP, bcr_weight=1.0 if model == "mlpbcr" else 0.0)
     elif model == "dcgancpu":
         scale = size or 1
         settings = dict(CPU_DCGAN, g_channels=(64 * scale, 32 * scale),
@@ -135,6 +144,8 @@ def steps_per_call(model, batch, size):
         return max(1, round(200 * (100 / batch) * (128 / (size or 128))))
     if model == "dcgancpu":
         return max(1, round(24 * (32 / batch) / (size or 1) ** 2))
+    if model in ("mlpbcr", "mlpwide"):
+        return max(1, round(16 * (128 / batch)))
     return 2 if batch * (size or 1) ** 2 <= 128 else 1
 
 

@@ -402,8 +402,10 @@ class TrainConfig:
         "auto", "Compute type (variables, losses and outputs stay float32): auto (bfloat16 for "
         "the DCGAN where the device has bfloat16 units: avx512_bf16/amx_bf16 CPUs, GPUs of "
         "compute capability 8.0+, TPUs; float32 otherwise), off (float32), on (float16 with "
-        "loss scaling on GPUs, bfloat16 on CPUs and TPUs; a bare --mixed_precision), bfloat16 "
-        "or float16. config.json records the type chosen; a resumed run keeps it under auto.",
+        "loss scaling on GPUs, bfloat16 on CPUs and TPUs; a bare --mixed_precision), bfloat16, "
+        "float16, or native (bfloat16 for any model where the device has bfloat16 units, "
+        "float32 elsewhere). config.json records the type chosen; a resumed run keeps it "
+        "under auto and native.",
         check=(checks.one_of(checks.PRECISIONS), f"must be one of {', '.join(checks.PRECISIONS)}"),
         choices=checks.PRECISIONS, resumable=True, flag_type="switch")
     # Start a new run from a legacy TF1 Saver checkpoint (ignored when resuming).

@@ -1,6 +1,7 @@
 """benchmarks/throughput.py's harness: the TF1 baselines train, and the variants' processes
 take turns (the least-run next) until each has run its time."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -140,6 +141,23 @@ def test_the_cpu_flagfiles_dcgan_group_scales_from_dcgan_cpu_cfg():
         (64, 32), (32, 64), 5e-4)
     assert throughput.steps_per_call("dcgancpu", 32, None) == 24
     assert throughput.steps_per_call("dcgancpu", 256, 4) == 1
+
+
+@pytest.mark.parametrize("group,bcr", [("mlpbcr/b256", 1.0), ("mlpwide/b128", 0.0)])
+def test_the_wide_mlp_groups_are_the_wide_bcr_flagfiles_networks(group, bcr):
+    from benchmarks.quality import flag_values
+    cfg = throughput.gan_tf_config(group, "gan_tf_bf16")
+    path = os.path.join(throughput.ROOT, "flags", "mlp_info_wide_bcr.cfg")
+    for name in ("g_hidden", "d_hidden", "bn_momentum", "leak", "z_dim", "z_distribution",
+                 "g_learning_rate", "d_learning_rate", "g_beta1", "d_beta1",
+                 "latent_categories"):
+        value = getattr(cfg, name)
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        assert flag_values(path, name) == [text], name
+    assert cfg.g_batchnorm and flag_values(path, "bcr_weight") == ["1"]
+    assert (cfg.model, cfg.bcr_weight, cfg.mixed_precision) == ("mlp", bcr, "bfloat16")
+    assert cfg.batch_size == int(group.split("/b")[1])
+    assert throughput.steps_per_call(group.split("/")[0], 256, None) == 8
 
 
 def test_the_thread_scan_reports_both_rates_and_what_auto_picks():

@@ -40,13 +40,15 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 # Resumable settings only a new run reads: refused if they change on resume.
 NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
-RUN_MARKER, RUN_FORMAT = "gan_tf_run", 4  # config.json's mark of a gan_tf run, and its format
+RUN_MARKER, RUN_FORMAT = "gan_tf_run", 5  # config.json's mark of a gan_tf run, and its format
 # Options an older reader would drop without a word (it skips the keys it does not know, so
 # it would resume a rotation run as a plain GAN): a run that sets one is written in the
 # format that reader refuses; other runs stay format 1, readable by gan_tf 0.3.3 too.
 FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight"),  # gan_tf 0.3.4
                   3: ("mode_seeking_weight",),  # gan_tf 0.3.10
                   4: ("mode_seeking_cap", "latent_continuous")}  # gan_tf 0.3.11
+# and the values of older options that older readers would refuse as damaged.
+FORMAT_VALUES = {5: (("mixed_precision", "native"),)}  # gan_tf 0.3.13
 DATA_KEY = "data"  # config.json's record of the data the run trains on
 COMPUTE_DTYPE_KEY = "compute_dtype"  # and of the type it computes in (--mixed_precision)
 THREADS_KEY = "threads_per_op"  # and of the threads per op it ran with (--intra_op_threads)
@@ -340,9 +342,12 @@ def remove_run_outputs(run_dir):
 
 
 def run_format(config):
-    """The oldest run format that holds `config`: 1, or that of a newer option it sets."""
+    """The oldest run format that holds `config`: 1, or that of a newer option or value
+    it sets."""
     return max([1] + [version for version, names in FORMAT_OPTIONS.items()
-                      if any(getattr(config, n) != getattr(TrainConfig, n) for n in names)])
+                      if any(getattr(config, n) != getattr(TrainConfig, n) for n in names)]
+               + [version for version, values in FORMAT_VALUES.items()
+                  if any(getattr(config, n) == v for n, v in values)])
 
 
 def write_config(config, data_record=None, compute_dtype=None, threads_per_op=None):

@@ -176,10 +176,11 @@ def compute_dtype(config, strategy):
 def choose_precision(config, strategy, recorded=None):
     """(dtype, reason): what the replicas compute in under --mixed_precision (see
     gan_tf.training.precision); `recorded`, a resumed run's own. The workers of a cluster
-    agree: auto gives bfloat16 only if every worker has bfloat16 units."""
+    agree: auto and native give bfloat16 only if every worker has bfloat16 units."""
     device = device_type(strategy)
     units = None
-    if config.mixed_precision == precision.AUTO and config.model in precision.AUTO_MODELS:
+    if config.mixed_precision == precision.NATIVE or (
+            config.mixed_precision == precision.AUTO and config.model in precision.AUTO_MODELS):
         has, why = precision.bfloat16_units(device)  # every worker asks, resumed or not
         everyone = agree(strategy, [1.0 if has else 0.0])[0] > 0.999
         units = (everyone, why if everyone == has else "a worker of the cluster has no "

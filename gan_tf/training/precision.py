@@ -7,13 +7,16 @@
               lowered keras_mlp_mnist.cfg's recall and tf1_mnist.cfg's score past the
               float32 seeds' spread: docs/performance.md) and legacy model functions
               (--model=tf1) stay float32
+    native    bfloat16 for every model where the device has bfloat16 units, float32
+              elsewhere: auto's test of the device without auto's choice of models, for a
+              run (or flagfile) that has measured its MLP in bfloat16 (gan_tf 0.3.13)
     off       float32
     on        the device's half type: float16 with loss scaling on GPUs, bfloat16 on CPUs
               and TPUs (what a bare --mixed_precision meant before 0.3.3)
     bfloat16, float16   that type on any device
 
 Variables, losses, logs and outputs stay float32 in every case. A resumed run with
-`auto` keeps the type its config.json records, so that it goes on computing exactly as it
+`auto` or `native` keeps the type its config.json records, so that it goes on computing exactly as it
 started (whatever the machine it resumes on).
 """
 import tensorflow as tf
@@ -22,6 +25,8 @@ from gan_tf.config_checks import COMPUTE_DTYPES as DTYPES
 from gan_tf.config_checks import PRECISIONS as CHOICES
 
 AUTO, OFF, ON = CHOICES[:3]
+NATIVE = "native"
+DEVICE_CHOICES = (AUTO, NATIVE)  # the choices that ask the device for bfloat16 units
 # `on`: the half type of each device: float16 needs loss scaling, bfloat16 (TPU, CPU) has
 # float32's range and does not.
 HALF_TYPES = {"GPU": "float16", "TPU": "bfloat16", "CPU": "bfloat16"}
@@ -77,25 +82,25 @@ def bfloat16_units(device):
 def resolve(choice, model, device, recorded=None, units=None):
     """(compute dtype, reason) for --mixed_precision=`choice` with `--model=model` on
     `device`; `recorded`: what a resumed run computed in (gan_tf.runs.recorded_precision:
-    a dtype, or the "off"/"on" of a run from before the record), which auto keeps;
-    `units`: (has bfloat16 units, why) when already known, else asked of the device."""
+    a dtype, or the "off"/"on" of a run from before the record), which auto and native
+    keep; `units`: (has bfloat16 units, why) when already known, else asked of the device."""
     if choice == OFF:
         return "float32", "--mixed_precision=off"
     if choice == ON:
         return HALF_TYPES[device], f"--mixed_precision=on on a {device}"
-    if choice != AUTO:
+    if choice not in DEVICE_CHOICES:
         return choice, f"--mixed_precision={choice}"
     if model == "tf1":  # legacy model functions compute in their variables' float32
-        return "float32", "--mixed_precision=auto: float32 for --model=tf1"
+        return "float32", f"--mixed_precision={choice}: float32 for --model=tf1"
     if recorded in (OFF, ON):
         dtype, _ = resolve(recorded, model, device)
-        return dtype, f"--mixed_precision=auto: the run's own --mixed_precision={recorded}"
+        return dtype, f"--mixed_precision={choice}: the run's own --mixed_precision={recorded}"
     if recorded is not None:
-        return recorded, "--mixed_precision=auto: what the run started with (config.json)"
-    if model not in AUTO_MODELS:
+        return recorded, f"--mixed_precision={choice}: what the run started with (config.json)"
+    if choice == AUTO and model not in AUTO_MODELS:
         return "float32", f"--mixed_precision=auto: float32 for --model={model}"
     has, why = units if units is not None else bfloat16_units(device)
-    return ("bfloat16" if has else "float32"), f"--mixed_precision=auto: {why}"
+    return ("bfloat16" if has else "float32"), f"--mixed_precision={choice}: {why}"
 
 
 def cpu_note(dtype, device):

@@ -1,18 +1,22 @@
 """How many threads each TensorFlow op may use (--intra_op_threads), and why.
 
-    auto  1 for a small step on a CPU without XLA, GPU or TPU: an MLP step of batch x
-          widest hidden layer <= SMALL_MLP_WORK, or (from gan_tf 0.3.12) a DCGAN step
-          computing in bfloat16 on a CPU with bfloat16 units of batch x widest
-          convolution <= SMALL_DCGAN_WORK. Such steps are too small for two threads to
-          split an op faster than one runs it, and with one thread per op two
-          independent ops run side by side instead (inter-op parallelism is left at
-          TensorFlow's default). TensorFlow's default (one thread per core) otherwise:
-          larger steps, float32 convolutions and XLA's kernels are faster split.
-          A resumed run whose numbers depend on the count (any but the MLP) keeps the
-          count its config.json records (what it last ran with; 0, TensorFlow's default,
-          is one thread per core of the machine it runs on), and a run from before that
-          record (gan_tf 0.3.11 and older) the rule of its time, which never gave a DCGAN
-          one thread. An MLP run is given the rule afresh at each start.
+    auto  1 for a small step on a CPU without XLA, GPU or TPU, TensorFlow's default (one
+          thread per core) otherwise. Small, by measurement (docs/performance.md):
+          - an MLP step of batch x widest hidden layer up to MLP_WORK's bound for its
+            compute type and bCR: in float32 32,768, or 262,144 with --bcr_weight (its
+            second D pass runs beside the first); in bfloat16 on a CPU with bfloat16 units
+            131,072, or 524,288 with --bcr_weight (from gan_tf 0.3.13; 0.3.8-0.3.12 gave
+            every MLP the float32 bound);
+          - (from gan_tf 0.3.12) a DCGAN step computing in bfloat16 on a CPU with bfloat16
+            units of batch x widest convolution <= SMALL_DCGAN_WORK.
+          Such steps are too small for two threads to split an op faster than one runs it,
+          and with one thread per op two independent ops run side by side instead
+          (inter-op parallelism is left at TensorFlow's default). Larger steps, float32
+          convolutions and XLA's kernels are faster split.
+          A resumed run keeps the count its config.json records (what it last ran with;
+          0, TensorFlow's default, is one thread per core of the machine it runs on), and
+          a run from before that record (gan_tf 0.3.11 and older) the rule of its time:
+          TensorFlow's default for a DCGAN, the float32 bound for an MLP.
     0     TensorFlow's default
     N     N threads per op
 Under auto a TF_NUM_INTRAOP_THREADS in the environment (a positive count, as TensorFlow
@@ -20,13 +24,17 @@ reads it) is the user's choice and is kept (and recorded).
 
 Measured on a 2-core Xeon with AMX (benchmarks/threads_scan.py, docs/performance.md): the
 default MLP (batch 100, 128 units) trains 1.13x faster with one thread per op, batch 256
-1.12x; at batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %. The CPU
-flagfiles' DCGAN in bfloat16 (channels 64, 32 / 32, 64): 1.19x at batch 32, 1.10x at 64,
-1.04x at batch 32 with twice the channels; at batch x widest 8,192 1.005x (batch 128) and
-0.90x (four times the channels), slower past it, and in float32 0.96x.
-The thread count does not change an MLP step's numbers (the default MLP's weights after
-200 steps are bitwise the same with 1 and 2 threads per op: tests/training/test_threads.py),
-but a convolution's do: which is why a resumed run keeps the count it ran with rather
+1.12x; at batch x width 65,536 it is 6-7 % slower, from 100,000 on 15-18 %. The wide MLP
+flagfile's networks (G 256-512-1024, D 1024-512) with bCR: 1.05-1.09x in float32 up to
+262,144, 1.09-1.29x in bfloat16 up to 524,288; without bCR 0.96x in float32 and 1.26x in
+bfloat16 at 131,072. The CPU flagfiles' DCGAN in bfloat16 (channels 64, 32 / 32, 64):
+1.19x at batch 32, 1.10x at 64, 1.04x at batch 32 with twice the channels; at batch x
+widest 8,192 1.005x (batch 128) and 0.90x (four times the channels), slower past it, and
+in float32 0.96x.
+The thread count changes the numbers of a convolution and of a wide float32 MLP (the
+wide flagfile's weights after 60 steps differ at 1 and 2 threads per op), not those of
+the default MLP (bitwise the same after 200 steps: tests/training/test_threads.py) or of
+the wide MLP in bfloat16: which is why a resumed run keeps the count it ran with rather
 than what auto would choose now, and the digit classifier is always trained at
 TensorFlow's default (gan_tf.evaluation.classifier).
 
@@ -45,8 +53,13 @@ from gan_tf.errors import RunError
 from gan_tf.training import precision, steps
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
-# run) and 32,768 measured faster with one thread per op, 65,536 and more slower.
+# run) and 32,768 measured faster with one thread per op, 65,536 and more slower; the
+# bound of every MLP in gan_tf 0.3.8-0.3.12, and of a resumed run from before the record.
 SMALL_MLP_WORK = 32768
+# The bound by (bfloat16 on a CPU with bfloat16 units, --bcr_weight on): the largest
+# sizes measured faster with one thread (docs/results/threads_scan_mlp_bcr_xeon_amx.json).
+MLP_WORK = {(False, False): SMALL_MLP_WORK, (False, True): 262144,
+            (True, False): 131072, (True, True): 524288}
 # and on a bfloat16 DCGAN step, batch x widest convolution's channels: 2,048 (the CPU
 # flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384 slower.
 SMALL_DCGAN_WORK = 4096
@@ -70,14 +83,13 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
     whether the run has a GPU or TPU (None: ask TensorFlow); `environ`: the environment
     (None: this process's); `resumed`: the run goes on from a checkpoint, which ran with
     `recorded` threads per op (its config.json's record; None: a run from before the
-    record), kept unless the model is the MLP; `cpu_units`: the CPU's bfloat16 flags
-    (None: read them)."""
+    record), which is kept; `cpu_units`: the CPU's bfloat16 flags (None: read them)."""
     if config.intra_op_threads is not None:
         return config.intra_op_threads, f"--intra_op_threads={config.intra_op_threads}"
     kept = environment_threads(environ)
     if kept:
         return kept, f"--intra_op_threads=auto: {ENV}={kept} in the environment"
-    if resumed and recorded is not None and config.model != "mlp":
+    if resumed and recorded is not None:
         return recorded, "--intra_op_threads=auto: what the run ran with (config.json)"
     if config.model not in ("mlp", "dcgan"):
         return DEFAULT, f"--intra_op_threads=auto: --model={config.model}"
@@ -86,11 +98,18 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
                          "which ran it at TensorFlow's default")
     if steps.resolve_option(config, "jit_compile"):
         return DEFAULT, "--intra_op_threads=auto: the step is XLA-compiled"
+    units = None if resumed else (precision.cpu_bfloat16_units() if cpu_units is None
+                                  else cpu_units)
     if config.model == "mlp":
-        work, bound = config.batch_size * models.widest_hidden(config), SMALL_MLP_WORK
-        step, size = "MLP step", "batch x widest layer"
+        work = config.batch_size * models.widest_hidden(config)
+        bfloat16 = bool(units) and precision.resolve(
+            config.mixed_precision, "mlp", "CPU", units=(True, ""))[0] == "bfloat16"
+        bcr = bool(config.bcr_weight)
+        # a run from before the record: the rule of its time, the float32 bound
+        bound = SMALL_MLP_WORK if resumed else MLP_WORK[bfloat16, bcr]
+        step = " ".join(filter(None, ["bfloat16" * bfloat16, "MLP step", "with bCR" * bcr]))
+        size = "batch x widest layer"
     else:
-        units = precision.cpu_bfloat16_units() if cpu_units is None else cpu_units
         dtype = precision.resolve(config.mixed_precision, "dcgan", "CPU",
                                   units=(bool(units), ""))[0]
         if dtype != "bfloat16":

@@ -1,5 +1,6 @@
 """The run directory as hostile ground (issue 19): other processes, other people's files,
 damaged checkpoint folders, failed starts. Nothing a user had is lost or overwritten."""
+import dataclasses
 import json
 import os
 import shutil
@@ -131,18 +132,22 @@ def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
     stored = json.loads((tmp_path / "config.json").read_text())
     assert stored["gan_tf_run"] == 1  # a run without newer options: readable by 0.3.3 too
     assert runs.read_config(str(tmp_path)) == config
+    for old_value in ("off", "on", "bfloat16", "float16"):  # values every reader knows
+        assert runs.run_format(dataclasses.replace(config, mixed_precision=old_value)) == 1
 
 
 @pytest.mark.parametrize("overrides,version", [
     (dict(rotation_weight=1.0), 2), (dict(rotation_weight=0.5, g_rotation_weight=0.2), 2),
     (dict(mode_seeking_weight=0.2), 3), (dict(mode_seeking_weight=0.2, rotation_weight=1.0), 3),
-    (dict(mode_seeking_weight=0.2, mode_seeking_cap=0.3), 4), (dict(latent_continuous=2), 4)])
+    (dict(mode_seeking_weight=0.2, mode_seeking_cap=0.3), 4), (dict(latent_continuous=2), 4),
+    (dict(mixed_precision="native"), 5), (dict(mixed_precision="native", rotation_weight=1.0), 5)])
 def test_a_run_an_older_reader_would_misread_is_marked_so_that_it_refuses(tmp_path, monkeypatch,
                                                                           overrides, version):
     """Older readers skip config keys they do not know: 0.3.3 would resume a rotation run
     as a plain GAN, 0.3.4-0.3.9 a mode-seeking one, 0.3.10 a capped mode-seeking one as
-    uncapped and one with continuous codes without their head. Such a run is written in
-    the format (2, 3, 4) that those readers refuse."""
+    uncapped and one with continuous codes without their head; 0.3.12 and older would call
+    --mixed_precision=native damaged. Such a run is written in the format (2-5) that those
+    readers refuse."""
     config = tiny(tmp_path, **overrides)
     runs.write_config(config)
     stored = json.loads((tmp_path / "config.json").read_text())

@@ -1,5 +1,6 @@
 """--mixed_precision: auto's rule, the flag's spellings old and new, what config.json
 records and what a resumed run computes in."""
+import dataclasses
 import json
 import logging
 
@@ -55,6 +56,13 @@ UNITS, NO_UNITS = (True, "this CPU has avx512_bf16"), (False, "no units")
     ("auto", "dcgan", "CPU", "off", UNITS, "float32"),  # a float32 run of 0.3.2
     ("auto", "dcgan", "GPU", "on", UNITS, "float16"),  # a --mixed_precision run of 0.3.2
     ("auto", "tf1", "CPU", "bfloat16", UNITS, "float32"),  # legacy functions: float32 always
+    ("native", "mlp", "CPU", None, UNITS, "bfloat16"),  # native: every model, where units are
+    ("native", "mlp", "CPU", None, NO_UNITS, "float32"),
+    ("native", "dcgan", "GPU", None, UNITS, "bfloat16"),
+    ("native", "mlp", "GPU", None, (False, "a GPU without bfloat16 units"), "float32"),
+    ("native", "mlp", "CPU", "float32", UNITS, "float32"),  # and keeps a resumed run's type
+    ("native", "mlp", "CPU", "bfloat16", NO_UNITS, "bfloat16"),
+    ("native", "mlp", "CPU", "off", UNITS, "float32"),
 ])
 def test_the_compute_type_of_each_choice(choice, model, device, recorded, units, expect):
     dtype, why = precision.resolve(choice, model, device, recorded, units)
@@ -71,6 +79,7 @@ def test_the_compute_type_of_each_choice(choice, model, device, recorded, units,
     (["--mixed_precision=auto"], "auto"),
     (["--mixed_precision=bfloat16"], "bfloat16"),
     (["--mixed_precision=float16"], "float16"),
+    (["--mixed_precision=native"], "native"),
 ])
 def test_the_flag_takes_its_old_boolean_spellings_and_the_new_choices(argv, expect):
     try:
@@ -95,7 +104,8 @@ def test_the_flag_writes_itself_back_as_its_value(argv):
 
 def test_a_choice_that_is_none_of_them_is_a_flag_error():
     try:
-        with pytest.raises(flags.IllegalFlagValueError, match="auto.off.on.bfloat16.float16"):
+        with pytest.raises(flags.IllegalFlagValueError,
+                           match="auto.off.on.bfloat16.float16.native"):
             flags.FLAGS([MAIN, "--mixed_precision=float32x"])
     finally:
         flags.FLAGS.unparse_flags()
@@ -109,8 +119,9 @@ def test_the_boolean_field_of_before_reads_as_on_and_off(value, expect):
 def test_a_legacy_model_function_takes_auto_but_refuses_a_half_type():
     base = dict(model="tf1", generator_fn="m:g", discriminator_fn="m:d")
     TrainConfig(mixed_precision="auto", **base).validate()
-    with pytest.raises(errors.ConfigError, match="mixed_precision"):
-        TrainConfig(mixed_precision="bfloat16", **base).validate()
+    for half in ("bfloat16", "native"):
+        with pytest.raises(errors.ConfigError, match="mixed_precision"):
+            TrainConfig(mixed_precision=half, **base).validate()
 
 
 def computing_line(caplog):
@@ -146,6 +157,29 @@ def test_auto_records_its_choice_and_a_resumed_run_keeps_it(tmp_path, monkeypatc
                             checkpoint_every=2, mixed_precision="off"))
     assert computing_line(caplog) == "Computing in float32 (--mixed_precision=off)."
     assert json.load(open(tmp_path / "config.json"))["compute_dtype"] == "float32"
+
+
+def test_native_gives_the_mlp_bfloat16_where_the_cpu_has_units(tmp_path, monkeypatch, caplog):
+    """auto keeps an MLP in float32; native computes it in bfloat16 on a CPU with units,
+    records that, and a resumed run keeps it on a CPU without them."""
+    caplog.set_level(logging.INFO)
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ("amx_bf16",))
+    config = small_config("mlp", output_dir=str(tmp_path), max_steps=2, log_every=1,
+                          checkpoint_every=2, mixed_precision="native")
+    loop.train(config)
+    assert computing_line(caplog) == ("Computing in bfloat16, variables in float32 "
+                                      "(--mixed_precision=native: this CPU has amx_bf16).")
+    stored = json.load(open(tmp_path / "config.json"))
+    assert (stored["compute_dtype"], stored["gan_tf_run"]) == ("bfloat16", 5)
+    caplog.clear()
+    monkeypatch.setattr(precision, "cpu_bfloat16_units", lambda flags=None: ())
+    loop.train(dataclasses.replace(config, max_steps=4))
+    assert computing_line(caplog).startswith("Computing in bfloat16, variables in float32 "
+                                             "(--mixed_precision=native: what the run started")
+    caplog.clear()  # a new run on a CPU without units: float32
+    loop.train(dataclasses.replace(config, output_dir=str(tmp_path / "new")))
+    assert computing_line(caplog) == ("Computing in float32 (--mixed_precision=native: this "
+                                      "CPU has no bfloat16 units (no avx512_bf16 or amx_bf16)).")
 
 
 def test_auto_on_a_cpu_without_units_computes_in_float32(tmp_path, monkeypatch, caplog):

@@ -51,6 +51,45 @@ def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
     assert threads.resolve(TrainConfig(), False, {"TF_NUM_INTRAOP_THREADS": "4096"})[0] == 4096
 
 
+# The wide MLP flagfile's networks and batch (flags/mlp_info_wide_bcr.cfg): batch x widest
+# layer 131,072.
+WIDE = dict(g_hidden=(256, 512, 1024), d_hidden=(1024, 512), batch_size=128)
+WIDE_BCR = dict(WIDE, bcr_weight=1.0)
+
+
+@pytest.mark.parametrize("overrides,units,why", [
+    (WIDE_BCR, (), "a small MLP step with bCR on a CPU, batch x widest layer 131,072 <= 262,144"),
+    (dict(WIDE_BCR, batch_size=256), (), "a small MLP step with bCR on a CPU, batch x widest "
+                                         "layer 262,144 <= 262,144"),
+    (dict(WIDE_BCR, batch_size=257), (), "an MLP step with bCR of batch x widest layer "
+                                         "263,168 > 262,144"),
+    (WIDE, ("amx_bf16",), "an MLP step of batch x widest layer 131,072 > 32,768"),  # auto: f32
+    (dict(WIDE, mixed_precision="bfloat16"), ("amx_bf16",),
+     "a small bfloat16 MLP step on a CPU, batch x widest layer 131,072 <= 131,072"),
+    (dict(WIDE, mixed_precision="bfloat16", batch_size=129), ("avx512_bf16",),
+     "a bfloat16 MLP step of batch x widest layer 132,096 > 131,072"),
+    (dict(WIDE, mixed_precision="bfloat16"), (),   # emulated bfloat16: float32's bound
+     "an MLP step of batch x widest layer 131,072 > 32,768"),
+    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=512), ("amx_bf16",),
+     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 524,288 <= 524,288"),
+    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=513), ("amx_bf16",),
+     "a bfloat16 MLP step with bCR of batch x widest layer 525,312 > 524,288"),
+    (dict(WIDE_BCR, mixed_precision="on"), ("amx_bf16",),   # on: bfloat16 on a CPU
+     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 131,072 <= 524,288"),
+    (dict(WIDE_BCR, mixed_precision="native", batch_size=512), ("avx512_bf16",),
+     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 524,288 <= 524,288"),
+    (dict(WIDE_BCR, mixed_precision="native", batch_size=512), (),  # native: float32 here
+     "an MLP step with bCR of batch x widest layer 524,288 > 262,144"),
+])
+def test_auto_s_mlp_bound_grows_with_bfloat16_units_and_bcr(overrides, units, why):
+    """Measured faster with one thread (benchmarks/threads_scan.py's mlpbcr and mlpwide
+    cells): bCR's second D pass runs beside the first, and bfloat16's kernels are small."""
+    config = TrainConfig(**overrides)
+    assert threads.resolve(config, False, {}, cpu_units=units) == (
+        1 if "<=" in why else 0, "--intra_op_threads=auto: " + why)
+    assert threads.resolve(config, True, {}, cpu_units=units)[0] == 0  # on a GPU
+
+
 # The CPU DCGAN flagfiles' network and batch (flags/dcgan_cpu.cfg).
 CPU_DCGAN = dict(model="dcgan", batch_size=32, g_channels=(64, 32), d_channels=(32, 64))
 UNITS = ("amx_bf16",)
@@ -89,9 +128,11 @@ def test_auto_gives_one_thread_to_small_bfloat16_dcgan_steps_on_a_cpu_with_units
     (CPU_DCGAN, 2, 2),           # what the run recorded, whatever the rule says now
     (CPU_DCGAN, 0, 0),
     (dict(CPU_DCGAN, model="tf1", generator_fn="m:g", discriminator_fn="m:d"), 1, 1),
-    (dict(), None, 1),           # an MLP's numbers do not depend on the count: the rule
-    (dict(), 0, 1),              # at each start, record or not
-    (dict(batch_size=1024), 1, 0),
+    (dict(), None, 1),           # an MLP of 0.3.11: the rule of its time (float32's bound)
+    (dict(), 0, 0),              # a wide float32 MLP's numbers depend on the count: the
+    (dict(batch_size=1024), 1, 1),  # record is kept for the MLP too
+    (WIDE_BCR, None, 0),         # 0.3.8-0.3.11 gave it TensorFlow's default
+    (WIDE_BCR, 0, 0),            # and 0.3.12 recorded that: not today's rule (1)
     (dict(CPU_DCGAN, intra_op_threads=3), 1, 3),  # the flag wins over the record
 ])
 def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
@@ -99,7 +140,7 @@ def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
     got, why = threads.resolve(config, False, {}, resumed=True, recorded=recorded,
                                cpu_units=UNITS)
     assert got == expect
-    kept = recorded is not None and overrides.get("model") in ("dcgan", "tf1")
+    kept = recorded is not None
     assert (why == "--intra_op_threads=auto: what the run ran with (config.json)") == (
         kept and "intra_op_threads" not in overrides)
     # a new run: nothing recorded to keep, today's rule
