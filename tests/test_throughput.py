@@ -183,3 +183,21 @@ def test_the_curves_command_writes_its_report_from_the_measurements(tmp_path, mo
     monkeypatch.setattr("sys.argv", ["throughput_curves.py", f"--report={report}"])
     curves.main()
     assert json.loads(report.read_text())["steps_per_sec"] == rates
+
+
+def test_the_thread_weights_check_compares_the_two_counts_digests(tmp_path, monkeypatch):
+    """benchmarks/thread_weights.py on made-up digests: a cell whose two counts give other
+    weights is reported different; and one real child run trains and hashes a tiny MLP."""
+    from benchmarks import thread_weights
+    digests = {("a/b8/gan_tf", 1): "1" * 64, ("a/b8/gan_tf", 2): "1" * 64,
+               ("c/b8/gan_tf", 1): "2" * 64, ("c/b8/gan_tf", 2): "3" * 64}
+    monkeypatch.setattr(thread_weights, "in_child", lambda cell, n, steps: digests[cell, n])
+    report = tmp_path / "weights.json"
+    monkeypatch.setattr("sys.argv", ["thread_weights.py", "--cells=a/b8/gan_tf,c/b8/gan_tf",
+                                     f"--report={report}"])
+    thread_weights.main()
+    cells = json.loads(report.read_text())["cells"]
+    assert [cells[c]["same_weights"] for c in ("a/b8/gan_tf", "c/b8/gan_tf")] == [True, False]
+    monkeypatch.undo()  # a real child: the same count gives the same weights
+    digest = thread_weights.in_child("mlp/b8/w16/gan_tf", 1, 2)
+    assert len(digest) == 64 and digest == thread_weights.in_child("mlp/b8/w16/gan_tf", 1, 2)
