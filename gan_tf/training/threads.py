@@ -16,7 +16,10 @@
           A resumed run keeps the count its config.json records (what it last ran with;
           0, TensorFlow's default, is one thread per core of the machine it runs on), and
           a run from before that record (gan_tf 0.3.11 and older) the rule of its time:
-          TensorFlow's default for a DCGAN, the float32 bound for an MLP.
+          TensorFlow's default for a DCGAN, the float32 bound for an MLP (0.3.8-0.3.11's;
+          0.3.7 and older ran it at TensorFlow's default, the same numbers for the default
+          MLP). Under multi_worker the rule reads this machine's bfloat16 units before the
+          workers agree on a compute type (gan_tf.training.distribute).
     0     TensorFlow's default
     N     N threads per op
 Under auto a TF_NUM_INTRAOP_THREADS in the environment (a positive count, as TensorFlow

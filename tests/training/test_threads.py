@@ -288,3 +288,30 @@ def test_a_resumed_dcgan_goes_on_with_the_threads_it_ran_with(tmp_path):
     assert ("Running TensorFlow's default threads per op (--intra_op_threads=auto: a DCGAN "
             "run from before gan_tf 0.3.12, which ran it at TensorFlow's default).") in resumed
     assert stored_config(split)["threads_per_op"] == 0
+
+
+def test_a_resumed_mlp_keeps_its_recorded_count_and_one_from_before_gets_the_old_rule(tmp_path):
+    """Since 0.3.13 an MLP resumes with the count it recorded (a wide float32 MLP's numbers
+    depend on it), even where auto's rule now says otherwise; a run without the record
+    (gan_tf 0.3.11) gets 0.3.8-0.3.11's float32 rule, here TensorFlow's default."""
+    run = tmp_path / "run"
+    wide = ("--dataset=mnist_5k", "--g_hidden=1024", "--d_hidden=64", "--batch_size=64",
+            "--mixed_precision=off", "--eval_samples=0", "--checkpoint_every=2",
+            f"--output_dir={run}")  # batch x widest 65,536 > 32,768: auto's default
+    env = {"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": ""}
+    for flags, line in [(("--max_steps=2", "--intra_op_threads=1"),
+                         "Running 1 thread per op (--intra_op_threads=1)."),
+                        (("--max_steps=4",), "Running 1 thread per op (--intra_op_threads="
+                                             "auto: what the run ran with (config.json)).")]:
+        result = run_main(*wide, *flags, env=env)
+        assert result.returncode == 0, one_error_line(result)
+        assert line in result.stderr
+        assert stored_config(run)["threads_per_op"] == 1
+    stored = stored_config(run)  # as gan_tf 0.3.11 wrote it
+    del stored["threads_per_op"]
+    (run / "config.json").write_text(json.dumps(stored))
+    result = run_main(*wide, "--max_steps=6", env=env)
+    assert result.returncode == 0, one_error_line(result)
+    assert ("Running TensorFlow's default threads per op (--intra_op_threads=auto: an MLP step "
+            "of batch x widest layer 65,536 > 32,768).") in result.stderr
+    assert stored_config(run)["threads_per_op"] == 0
