@@ -426,11 +426,17 @@ class GANTrainer(tf.Module):
             ema.assign(v)
 
     def update_ema(self):
-        """EMA generator <- decay * EMA + (1 - decay) * generator (batch-norm statistics,
-        themselves averages, are copied)."""
-        decay = self.config.g_ema
+        """EMA generator <- decay * EMA + (1 - decay) * generator, computed as TF1's
+        tf.train.ExponentialMovingAverage does, EMA -= (1 - decay) * (EMA - generator):
+        fewer passes over the weights than the sum (measured 1.9x faster for the wide MLP's
+        G on one thread, docs/performance.md). Batch-norm statistics, themselves
+        averages, are copied."""
+        rate = 1.0 - self.config.g_ema
         for ema, v in self._ema_pairs:
-            ema.assign(decay * ema + (1.0 - decay) * v if v.trainable else v)
+            if v.trainable:
+                ema.assign_sub(rate * (ema - v))
+            else:
+                ema.assign(v)
 
     def train_step(self, real_batches):
         """On one replica: d_steps_per_g_step D updates (one per real batch), then one G
