@@ -98,6 +98,10 @@ SPACES = {
     # (dcgan_info20_cpu.cfg with --mode_seeking_weight=0.2 and D's learning rate doubled),
     # measured alone (--trials=1) on fresh seeds; its selection runs are those of the screen.
     "dcgan_info20_ms": ("flags/dcgan_info20_ms_cpu.cfg", {}),
+    # The MLP target in ten minutes (0.3.13): mlp_info_wide_bcr.cfg in bfloat16 where the
+    # CPU has units, with G's moving average, for 30,000 steps, as the hand-run probes of
+    # docs/quality.md chose; measured alone on fresh seeds.
+    "mlp_info_wide_bcr_cpu": ("flags/mlp_info_wide_bcr_cpu.cfg", {}),
 }
 RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")

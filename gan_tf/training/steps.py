@@ -428,9 +428,9 @@ class GANTrainer(tf.Module):
     def update_ema(self):
         """EMA generator <- decay * EMA + (1 - decay) * generator, computed as TF1's
         tf.train.ExponentialMovingAverage does, EMA -= (1 - decay) * (EMA - generator):
-        fewer passes over the weights than the sum (measured 1.9x faster for the wide MLP's
-        G on one thread, docs/performance.md). Batch-norm statistics, themselves
-        averages, are copied."""
+        fewer passes over the weights than the sum (benchmarks/ema_cost.py: 1.9x faster
+        for the wide MLP's G on one thread). Batch-norm statistics, themselves averages,
+        are copied."""
         rate = 1.0 - self.config.g_ema
         for ema, v in self._ema_pairs:
             if v.trainable:

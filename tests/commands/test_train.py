@@ -65,6 +65,10 @@ FLAGFILE_EXPECT = [
     ("mlp_info_wide_bcr.cfg", {"model": "mlp", "d_hidden": [1024, 512], "bcr_weight": 1.0,
                                "latent_categories": 10, "conditional": False,
                                "max_steps": 20000}),
+    ("mlp_info_wide_bcr_cpu.cfg", {"model": "mlp", "d_hidden": [1024, 512], "bcr_weight": 1.0,
+                                   "latent_categories": 10, "conditional": False,
+                                   "g_ema": 0.999, "mixed_precision": "native",
+                                   "batch_size": 128, "max_steps": 30000}),
 ]
 
 
