@@ -12,7 +12,6 @@ depend on the CPU, so the report names it.
 """
 import argparse
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -63,7 +62,7 @@ def main():
     p.add_argument("--report")
     args = p.parse_args()
     sys.path.insert(0, ROOT)
-    from benchmarks.throughput import cpu_flags
+    from benchmarks.throughput import cpu_flags, emit_report
     cells = {}
     for cell in filter(None, args.cells.split(",")):
         one, two = (in_child(cell, n, args.steps) for n in (1, 2))
@@ -71,11 +70,7 @@ def main():
         print(f"{cell}: {'the same' if one == two else 'different'}", file=sys.stderr)
     report = {"command": "python benchmarks/thread_weights.py " + " ".join(sys.argv[1:]),
               "cpu": cpu_flags(), "steps": args.steps, "cells": cells}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.report:
-        with open(args.report, "w") as f:
-            f.write(text + "\n")
+    emit_report(report, args.report)
 
 
 if __name__ == "__main__":

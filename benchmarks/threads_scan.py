@@ -12,7 +12,6 @@ processes of their own that take turns (benchmarks/throughput.py's workers), med
 steps/s over the rounds; keep the machine otherwise idle.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -73,11 +72,7 @@ def main():
     results = {"command": "python benchmarks/threads_scan.py " + " ".join(sys.argv[1:]),
                "cpu": throughput.cpu_flags(), "rounds": args.rounds,
                "seconds_per_measurement": args.seconds, "cells": rows}
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.report:
-        with open(args.report, "w") as f:
-            f.write(text + "\n")
+    throughput.emit_report(results, args.report)
 
 
 if __name__ == "__main__":

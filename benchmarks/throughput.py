@@ -382,6 +382,15 @@ def main():
             f.write(text + "\n")
 
 
+def emit_report(report, path=None):
+    """Prints a benchmark's report as JSON, and writes it to `path` if given."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if path:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+
+
 def cpu_flags():
     """The CPU's model name and the flags that decide bfloat16 speed."""
     try:
