@@ -392,17 +392,26 @@ def emit_report(report, path=None):
 
 
 def cpu_flags():
-    """The CPU's model name and the flags that decide bfloat16 speed."""
+    """The CPU's model name, the flags that decide bfloat16 speed, and its cores and
+    threads per core (two logical CPUs of one core split an op unlike two cores)."""
     try:
         with open("/proc/cpuinfo") as f:
             info = f.read()
     except OSError:
         return platform.processor()
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                  if line.startswith("model name")), "?")
+    fields = {}
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
     present = set(info.split())
     flags = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in present]
-    return f"{model}: {' '.join(flags) or 'no avx512/bf16 flags'}"
+    cores, siblings = fields.get("cpu cores", ""), fields.get("siblings", "")
+    per_core = int(siblings) // int(cores) if cores.isdigit() and siblings.isdigit() and \
+        int(cores) else 0
+    topology = f", {cores} cores, {per_core} thread{'s' * (per_core != 1)} per core" * bool(
+        per_core)
+    return f"{fields.get('model name', '?')}: {' '.join(flags) or 'no avx512/bf16 flags'}" \
+           f"{topology}"
 
 
 if __name__ == "__main__":

@@ -326,13 +326,16 @@ class TrainConfig:
         "(default: on for dcgan, off for mlp, whose TF1 original alternates).")
     intra_op_threads: Optional[int] = option(
         None, "Threads each TensorFlow op may use (0: TensorFlow's default, one per core). "
-        "Default auto: 1 on a CPU without XLA for an MLP step of batch x widest hidden layer "
-        "<= 32,768 in float32 (the default step 1.13x; 262,144 with --bcr_weight), <= 131,072 "
-        "in bfloat16 on a CPU with bfloat16 units (524,288 with --bcr_weight), and for a "
-        "bfloat16 DCGAN step of batch x widest convolution <= 4,096 (the CPU DCGAN flagfiles "
-        "1.19x), whose small ops run faster unsplit (docs/performance.md); TensorFlow's "
-        "default otherwise. config.json records the count, and a resumed run keeps it (a "
-        "convolution's and a wide float32 MLP's numbers depend on it).",
+        "Default auto: 1 on a CPU without XLA for a small step, by bounds measured on a CPU "
+        "with AMX (and smaller ones, measured on an EPYC, on a CPU without): an MLP step of "
+        "batch x widest hidden layer <= 32,768 in float32 (12,800 without AMX; the default "
+        "step 1.13-1.18x; 262,144 with --bcr_weight), <= 131,072 in bfloat16 on a CPU with "
+        "bfloat16 units (12,800 without AMX; with --bcr_weight 524,288, 262,144 without "
+        "AMX), and a bfloat16 DCGAN step of batch x widest convolution <= 4,096 (2,048 "
+        "without AMX; the CPU DCGAN flagfiles 1.19x with AMX), whose small ops run faster "
+        "unsplit (docs/performance.md); TensorFlow's default otherwise. config.json records "
+        "the count, and a resumed run keeps it (a convolution's and a wide float32 MLP's "
+        "numbers depend on it).",
         check=(lambda v: v is None or (type(v) is int and 0 <= v <= checks.MAX_THREADS),
                "must be a whole number of threads from 0 (TensorFlow's default) to "
                f"{checks.MAX_THREADS}"),

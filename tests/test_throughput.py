@@ -162,10 +162,10 @@ def test_the_wide_mlp_groups_are_the_wide_bcr_flagfiles_networks(group, bcr):
 
 def test_the_thread_scan_reports_both_rates_and_what_auto_picks():
     from benchmarks import threads_scan
-    row = threads_scan.row("mlp/b256", "gan_tf", {"mlp/b256/gan_tf@0": 200.0,
-                                                  "mlp/b256/gan_tf@1": 220.0})
+    row = threads_scan.row("mlp/b100", "gan_tf", {"mlp/b100/gan_tf@0": 200.0,
+                                                  "mlp/b100/gan_tf@1": 220.0})
     assert row == {"steps_per_sec_default": 200.0, "steps_per_sec_1": 220.0,
-                   "one_over_default": 1.1, "batch_x_widest": 32768, "auto": 1}
+                   "one_over_default": 1.1, "batch_x_widest": 12800, "auto": 1}  # any CPU
     assert threads_scan.row("dcgan/b64", "gan_tf", {"dcgan/b64/gan_tf@0": 8.0,
                                                     "dcgan/b64/gan_tf@1": 7.0})["auto"] == 0
     assert threads_scan.row("dcgancpu/b32/x2", "gan_tf_bf16", {

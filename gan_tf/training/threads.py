@@ -1,14 +1,18 @@
 """How many threads each TensorFlow op may use (--intra_op_threads), and why.
 
     auto  1 for a small step on a CPU without XLA, GPU or TPU, TensorFlow's default (one
-          thread per core) otherwise. Small, by measurement (docs/performance.md):
-          - an MLP step of batch x widest hidden layer up to MLP_WORK's bound for its
-            compute type and bCR: in float32 32,768, or 262,144 with --bcr_weight (its
-            second D pass runs beside the first); in bfloat16 on a CPU with bfloat16 units
-            131,072, or 524,288 with --bcr_weight (from gan_tf 0.3.13; 0.3.8-0.3.12 gave
-            every MLP the float32 bound);
+          thread per core) otherwise. Small, by measurement (docs/performance.md), with
+          bounds that depend on the CPU: those measured on a Xeon with AMX (amx_bf16), and
+          (from gan_tf 0.3.14) the smaller ones measured on an EPYC without it, for any CPU
+          without amx_bf16:
+          - an MLP step of batch x widest hidden layer up to its bound by compute type and
+            bCR (MLP_WORK, MLP_WORK_NO_AMX): in float32 32,768 with AMX, 12,800 without;
+            with --bcr_weight (its second D pass runs beside the first) 262,144; in
+            bfloat16 on a CPU with bfloat16 units 131,072 with AMX, 12,800 without, and
+            with --bcr_weight 524,288 with AMX, 262,144 without (from gan_tf 0.3.13;
+            0.3.8-0.3.12 gave every MLP 32,768 on every CPU);
           - (from gan_tf 0.3.12) a DCGAN step computing in bfloat16 on a CPU with bfloat16
-            units of batch x widest convolution <= SMALL_DCGAN_WORK.
+            units of batch x widest convolution up to 4,096 with AMX, 2,048 without.
           Such steps are too small for two threads to split an op faster than one runs it,
           and with one thread per op two independent ops run side by side instead
           (inter-op parallelism is left at TensorFlow's default). Larger steps, float32
@@ -16,7 +20,7 @@
           A resumed run keeps the count its config.json records (what it last ran with;
           0, TensorFlow's default, is one thread per core of the machine it runs on), and
           a run from before that record (gan_tf 0.3.11 and older) the rule of its time:
-          TensorFlow's default for a DCGAN, the float32 bound for an MLP (0.3.8-0.3.11's;
+          TensorFlow's default for a DCGAN, 32,768 for an MLP (0.3.8-0.3.11's bound;
           0.3.7 and older ran it at TensorFlow's default, the same numbers for the default
           MLP). Under multi_worker the rule reads this machine's bfloat16 units before the
           workers agree on a compute type (gan_tf.training.distribute).
@@ -33,7 +37,11 @@ flagfile's networks (G 256-512-1024, D 1024-512) with bCR: 1.05-1.09x in float32
 bfloat16 at 131,072. The CPU flagfiles' DCGAN in bfloat16 (channels 64, 32 / 32, 64):
 1.19x at batch 32, 1.10x at 64, 1.04x at batch 32 with twice the channels; at batch x
 widest 8,192 1.005x (batch 128) and 0.90x (four times the channels), slower past it, and
-in float32 0.96x.
+in float32 0.96x. On a 2-core EPYC with avx512_bf16 and no AMX the gains are smaller and
+end sooner: the default MLP 1.18x (1.14x in bfloat16) but batch 256 0.90x; the wide
+networks with bCR 1.02-1.18x in float32 up to 262,144, in bfloat16 1.07x at 65,536 to
+1.005x at 262,144 and 0.995x at 524,288; without bCR 0.92x (float32) and 0.99x
+(bfloat16) at 131,072; the CPU DCGAN in bfloat16 1.02x at batch 32, 0.91x at 64.
 The thread count changes the numbers of a convolution and of a wide float32 MLP (the
 wide flagfile's weights after 60 steps differ at 1 and 2 threads per op), not those of
 the default MLP (bitwise the same after 200 steps: tests/training/test_threads.py) or of
@@ -56,16 +64,25 @@ from gan_tf.errors import RunError
 from gan_tf.training import precision, steps
 
 # auto's bound on an MLP step's size, batch x widest hidden layer: 12,800 (the default
-# run) and 32,768 measured faster with one thread per op, 65,536 and more slower; the
-# bound of every MLP in gan_tf 0.3.8-0.3.12, and of a resumed run from before the record.
+# run) and 32,768 measured faster with one thread per op on the Xeon with AMX, 65,536 and
+# more slower; the bound of every MLP in gan_tf 0.3.8-0.3.12, and of a resumed run from
+# before the record.
 SMALL_MLP_WORK = 32768
-# The bound by (bfloat16 on a CPU with bfloat16 units, --bcr_weight on): the largest
-# sizes measured faster with one thread (docs/results/threads_scan_mlp_bcr_xeon_amx.json).
+# The bounds by (bfloat16 on a CPU with bfloat16 units, --bcr_weight on), each the largest
+# size measured faster with one thread, on a CPU with AMX (amx_bf16: a 2-core Xeon,
+# docs/results/threads_scan_mlp_bcr_xeon_amx.json) and on one without (a 2-core EPYC with
+# avx512_bf16 only, docs/results/threads_scan_epyc.json; since 0.3.14). The EPYC's are
+# the smaller in every case, so any CPU without AMX gets them.
 MLP_WORK = {(False, False): SMALL_MLP_WORK, (False, True): 262144,
             (True, False): 131072, (True, True): 524288}
-# and on a bfloat16 DCGAN step, batch x widest convolution's channels: 2,048 (the CPU
-# flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384 slower.
+MLP_WORK_NO_AMX = {(False, False): 12800, (False, True): 262144,
+                   (True, False): 12800, (True, True): 262144}
+# and on a bfloat16 DCGAN step, batch x widest convolution's channels: with AMX 2,048 (the
+# CPU flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384
+# slower; without AMX 2,048 faster (1.02x), 4,096 slower.
 SMALL_DCGAN_WORK = 4096
+SMALL_DCGAN_WORK_NO_AMX = 2048
+AMX = "amx_bf16"  # the CPU flag that picks the bounds measured on the Xeon
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
 
@@ -103,32 +120,38 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
         return DEFAULT, "--intra_op_threads=auto: the step is XLA-compiled"
     units = None if resumed else (precision.cpu_bfloat16_units() if cpu_units is None
                                   else cpu_units)
+    dtype = precision.resolve(config.mixed_precision, config.model, "CPU",
+                              units=(bool(units), ""))[0]
+    amx = AMX in (units or ())
+    cpu = basis = f"a CPU {'with' if amx else 'without'} AMX"  # where; why this bound
     if config.model == "mlp":
         work = config.batch_size * models.widest_hidden(config)
-        bfloat16 = bool(units) and precision.resolve(
-            config.mixed_precision, "mlp", "CPU", units=(True, ""))[0] == "bfloat16"
+        bfloat16 = bool(units) and dtype == "bfloat16"  # emulated bfloat16: float32's bound
         bcr = bool(config.bcr_weight)
         # a run from before the record: the rule of its time, the float32 bound
-        bound = SMALL_MLP_WORK if resumed else MLP_WORK[bfloat16, bcr]
+        bound = SMALL_MLP_WORK if resumed else (MLP_WORK if amx else MLP_WORK_NO_AMX)[
+            bfloat16, bcr]
         step = " ".join(filter(None, ["bfloat16" * bfloat16, "MLP step", "with bCR" * bcr]))
         size = "batch x widest layer"
+        if resumed:
+            cpu, basis = "a CPU", "gan_tf 0.3.11's rule, for a run from before the record"
     else:
-        dtype = precision.resolve(config.mixed_precision, "dcgan", "CPU",
-                                  units=(bool(units), ""))[0]
         if dtype != "bfloat16":
             return DEFAULT, f"--intra_op_threads=auto: a DCGAN step in {dtype}"
         if not units:
             return DEFAULT, "--intra_op_threads=auto: bfloat16 on a CPU without bfloat16 units"
-        work, bound = config.batch_size * models.widest_channels(config), SMALL_DCGAN_WORK
+        work = config.batch_size * models.widest_channels(config)
+        bound = SMALL_DCGAN_WORK if amx else SMALL_DCGAN_WORK_NO_AMX
         step, size = "bfloat16 DCGAN step", "batch x widest convolution"
     if work > bound:
         return DEFAULT, f"--intra_op_threads=auto: a{'n' * (step[0] == 'M')} {step} of {size} " \
-                        f"{work:,} > {bound:,}"
+                        f"{work:,} > {bound:,} ({basis})"
     if accelerator is None:
         accelerator = bool(tf.config.list_physical_devices("GPU")) or config.strategy == "tpu"
     if accelerator:
         return DEFAULT, "--intra_op_threads=auto: a GPU or TPU trains"
-    return 1, f"--intra_op_threads=auto: a small {step} on a CPU, {size} {work:,} <= {bound:,}"
+    return 1, (f"--intra_op_threads=auto: a small {step} on {cpu}, {size} {work:,} <= {bound:,}"
+               + f" ({basis})" * (cpu != basis))
 
 
 def configure(config, resumed=False, recorded=None):

@@ -10,9 +10,12 @@ import tensorflow as tf
 
 from gan_tf.config import TrainConfig
 from gan_tf.errors import RunError
-from gan_tf.training import threads
+from gan_tf.training import precision, threads
 from tests.helpers import (ROOT, assert_config_refuses, cli_errors, one_error_line, records,
                            run_main)
+
+
+AMX, NO_AMX = ("avx512_bf16", "amx_bf16"), ("avx512_bf16",)  # the Xeon's and the EPYC's flags
 
 
 @pytest.mark.parametrize("overrides,accelerator,expect", [
@@ -33,10 +36,32 @@ from tests.helpers import (ROOT, assert_config_refuses, cli_errors, one_error_li
 def test_auto_gives_one_thread_to_small_mlp_steps_on_a_cpu(overrides, accelerator, expect,
                                                            monkeypatch):
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
-    threads_per_op, why = threads.resolve(TrainConfig(**overrides), accelerator)
+    threads_per_op, why = threads.resolve(TrainConfig(**overrides), accelerator, cpu_units=AMX)
     assert threads_per_op == expect
     assert why.startswith("--intra_op_threads=" + ("auto: " if "intra_op_threads" not in overrides
                                                     else f"{expect}"))
+
+
+@pytest.mark.parametrize("overrides,expect", [
+    (dict(), 1),                              # the default run, 12,800: 1.18x on the EPYC
+    (dict(d_hidden=(100,), g_hidden=(100,), batch_size=128), 1),    # 12,800
+    (dict(batch_size=101), 0),                # 12,928
+    (dict(batch_size=256), 0),                # 32,768: 0.90x on the EPYC, 1.12x on the Xeon
+    (dict(mixed_precision="bfloat16"), 1),    # bfloat16 12,800: 1.14x
+    (dict(mixed_precision="bfloat16", batch_size=128, g_hidden=(256, 512, 1024),
+          d_hidden=(1024, 512)), 0),          # 131,072 without bCR: 0.99x
+])
+def test_a_cpu_without_amx_gets_the_smaller_bounds_measured_on_the_epyc(overrides, expect):
+    for units in (NO_AMX, ()):                # with avx512_bf16 only, or no bfloat16 units
+        if units == () and "mixed_precision" in overrides:
+            continue                          # emulated bfloat16 takes float32's bound
+        got, why = threads.resolve(TrainConfig(**overrides), False, {}, cpu_units=units)
+        assert got == expect
+        assert why.startswith("--intra_op_threads=auto: ")
+        assert why.endswith("(a CPU without AMX)") if expect == 0 else (
+            "on a CPU without AMX, " in why)
+    # the same steps under the Xeon's bounds
+    assert threads.resolve(TrainConfig(**overrides), False, {}, cpu_units=AMX)[0] == 1
 
 
 def test_auto_keeps_a_thread_count_the_environment_sets(monkeypatch):
@@ -58,28 +83,39 @@ WIDE_BCR = dict(WIDE, bcr_weight=1.0)
 
 
 @pytest.mark.parametrize("overrides,units,why", [
-    (WIDE_BCR, (), "a small MLP step with bCR on a CPU, batch x widest layer 131,072 <= 262,144"),
-    (dict(WIDE_BCR, batch_size=256), (), "a small MLP step with bCR on a CPU, batch x widest "
-                                         "layer 262,144 <= 262,144"),
+    (WIDE_BCR, (), "a small MLP step with bCR on a CPU without AMX, batch x widest layer "
+                   "131,072 <= 262,144"),
+    (dict(WIDE_BCR, batch_size=256), AMX, "a small MLP step with bCR on a CPU with AMX, batch x "
+                                          "widest layer 262,144 <= 262,144"),
+    (dict(WIDE_BCR, batch_size=256), NO_AMX, "a small MLP step with bCR on a CPU without AMX, "
+                                             "batch x widest layer 262,144 <= 262,144"),
     (dict(WIDE_BCR, batch_size=257), (), "an MLP step with bCR of batch x widest layer "
-                                         "263,168 > 262,144"),
-    (WIDE, ("amx_bf16",), "an MLP step of batch x widest layer 131,072 > 32,768"),  # auto: f32
-    (dict(WIDE, mixed_precision="bfloat16"), ("amx_bf16",),
-     "a small bfloat16 MLP step on a CPU, batch x widest layer 131,072 <= 131,072"),
-    (dict(WIDE, mixed_precision="bfloat16", batch_size=129), ("avx512_bf16",),
-     "a bfloat16 MLP step of batch x widest layer 132,096 > 131,072"),
+                                         "263,168 > 262,144 (a CPU without AMX)"),
+    (WIDE, AMX, "an MLP step of batch x widest layer 131,072 > 32,768 (a CPU with AMX)"),
+    (dict(WIDE, mixed_precision="bfloat16"), AMX,
+     "a small bfloat16 MLP step on a CPU with AMX, batch x widest layer 131,072 <= 131,072"),
+    (dict(WIDE, mixed_precision="bfloat16", batch_size=129), AMX,
+     "a bfloat16 MLP step of batch x widest layer 132,096 > 131,072 (a CPU with AMX)"),
+    (dict(WIDE, mixed_precision="bfloat16"), NO_AMX,
+     "a bfloat16 MLP step of batch x widest layer 131,072 > 12,800 (a CPU without AMX)"),
     (dict(WIDE, mixed_precision="bfloat16"), (),   # emulated bfloat16: float32's bound
-     "an MLP step of batch x widest layer 131,072 > 32,768"),
-    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=512), ("amx_bf16",),
-     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 524,288 <= 524,288"),
-    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=513), ("amx_bf16",),
-     "a bfloat16 MLP step with bCR of batch x widest layer 525,312 > 524,288"),
-    (dict(WIDE_BCR, mixed_precision="on"), ("amx_bf16",),   # on: bfloat16 on a CPU
-     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 131,072 <= 524,288"),
-    (dict(WIDE_BCR, mixed_precision="native", batch_size=512), ("avx512_bf16",),
-     "a small bfloat16 MLP step with bCR on a CPU, batch x widest layer 524,288 <= 524,288"),
+     "an MLP step of batch x widest layer 131,072 > 12,800 (a CPU without AMX)"),
+    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=512), AMX,
+     "a small bfloat16 MLP step with bCR on a CPU with AMX, batch x widest layer 524,288 <= "
+     "524,288"),
+    (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=513), AMX,
+     "a bfloat16 MLP step with bCR of batch x widest layer 525,312 > 524,288 (a CPU with AMX)"),
+    (dict(WIDE_BCR, mixed_precision="on"), AMX,   # on: bfloat16 on a CPU
+     "a small bfloat16 MLP step with bCR on a CPU with AMX, batch x widest layer 131,072 <= "
+     "524,288"),
+    (dict(WIDE_BCR, mixed_precision="native", batch_size=256), NO_AMX,
+     "a small bfloat16 MLP step with bCR on a CPU without AMX, batch x widest layer 262,144 <= "
+     "262,144"),
+    (dict(WIDE_BCR, mixed_precision="native", batch_size=512), NO_AMX,
+     "a bfloat16 MLP step with bCR of batch x widest layer 524,288 > 262,144 (a CPU without "
+     "AMX)"),                                     # 0.995x on the EPYC, 1.09x on the Xeon
     (dict(WIDE_BCR, mixed_precision="native", batch_size=512), (),  # native: float32 here
-     "an MLP step with bCR of batch x widest layer 524,288 > 262,144"),
+     "an MLP step with bCR of batch x widest layer 524,288 > 262,144 (a CPU without AMX)"),
 ])
 def test_auto_s_mlp_bound_grows_with_bfloat16_units_and_bcr(overrides, units, why):
     """Measured faster with one thread (benchmarks/threads_scan.py's mlpbcr and mlpwide
@@ -96,21 +132,25 @@ UNITS = ("amx_bf16",)
 
 
 @pytest.mark.parametrize("overrides,units,why", [
-    (dict(), UNITS, "a small bfloat16 DCGAN step on a CPU, batch x widest convolution 2,048 "
-                    "<= 4,096"),
-    (dict(batch_size=64), ("avx512_bf16",), "a small bfloat16 DCGAN step on a CPU, batch x "
-                                            "widest convolution 4,096 <= 4,096"),
+    (dict(), UNITS, "a small bfloat16 DCGAN step on a CPU with AMX, batch x widest convolution "
+                    "2,048 <= 4,096"),
+    (dict(), NO_AMX, "a small bfloat16 DCGAN step on a CPU without AMX, batch x widest "
+                     "convolution 2,048 <= 2,048"),   # 1.02x on the EPYC
+    (dict(batch_size=64), AMX, "a small bfloat16 DCGAN step on a CPU with AMX, batch x "
+                               "widest convolution 4,096 <= 4,096"),
+    (dict(batch_size=64), NO_AMX, "a bfloat16 DCGAN step of batch x widest convolution 4,096 > "
+                                  "2,048 (a CPU without AMX)"),   # 0.91x on the EPYC
     (dict(batch_size=65), UNITS, "a bfloat16 DCGAN step of batch x widest convolution 4,160 > "
-                                 "4,096"),
+                                 "4,096 (a CPU with AMX)"),
     (dict(d_channels=(32, 256)), UNITS, "a bfloat16 DCGAN step of batch x widest convolution "
-                                        "8,192 > 4,096"),     # D's widest counts too
+                                        "8,192 > 4,096 (a CPU with AMX)"),  # D's widest too
     (dict(g_channels=None, d_channels=None), UNITS,
-     "a bfloat16 DCGAN step of batch x widest convolution 8,192 > 4,096"),  # the defaults
+     "a bfloat16 DCGAN step of batch x widest convolution 8,192 > 4,096 (a CPU with AMX)"),
     (dict(), (), "a DCGAN step in float32"),                  # auto's type without units
     (dict(mixed_precision="off"), UNITS, "a DCGAN step in float32"),
     (dict(mixed_precision="bfloat16"), (), "bfloat16 on a CPU without bfloat16 units"),
-    (dict(mixed_precision="bfloat16"), UNITS, "a small bfloat16 DCGAN step on a CPU, batch x "
-                                              "widest convolution 2,048 <= 4,096"),
+    (dict(mixed_precision="bfloat16"), UNITS, "a small bfloat16 DCGAN step on a CPU with AMX, "
+                                              "batch x widest convolution 2,048 <= 4,096"),
     (dict(jit_compile=True), UNITS, "the step is XLA-compiled"),
 ])
 def test_auto_gives_one_thread_to_small_bfloat16_dcgan_steps_on_a_cpu_with_units(
@@ -191,7 +231,7 @@ _TRAIN = """
 import hashlib, json, sys
 from gan_tf import data
 from gan_tf.config import TrainConfig
-from gan_tf.training import threads
+from gan_tf.training import precision, threads
 config = TrainConfig(dataset="mnist_5k", mixed_precision="off",
                      intra_op_threads=None if sys.argv[1] == "auto" else int(sys.argv[1]))
 got, why = threads.configure(config)
@@ -209,6 +249,14 @@ print(json.dumps([tf.config.threading.get_intra_op_parallelism_threads(), why,
 """
 
 
+def default_run_reason():
+    """What auto says of the default run on this machine's CPU: the Xeon's bound with AMX,
+    the EPYC's without."""
+    amx = "amx_bf16" in precision.cpu_bfloat16_units()
+    return (f"--intra_op_threads=auto: a small MLP step on a CPU {'with' if amx else 'without'}"
+            f" AMX, batch x widest layer 12,800 <= {'32,768' if amx else '12,800'}")
+
+
 def train_with(threads_flag):
     result = subprocess.run([sys.executable, "-c", _TRAIN, threads_flag], cwd=ROOT,
                             capture_output=True, text=True, timeout=300,
@@ -223,8 +271,7 @@ def test_the_thread_count_is_set_and_does_not_change_the_weights():
     with it give bitwise the weights that two threads per op give (so a run resumed with
     another count goes on exactly)."""
     one, two = train_with("auto"), train_with("2")
-    assert one[:2] == [1, "--intra_op_threads=auto: a small MLP step on a CPU, batch x widest "
-                          "layer 12,800 <= 32,768"]
+    assert one[:2] == [1, default_run_reason()]
     assert two[:2] == [2, "--intra_op_threads=2"]
     assert one[2] == two[2]
 
@@ -232,8 +279,7 @@ def test_the_thread_count_is_set_and_does_not_change_the_weights():
 @pytest.mark.parametrize("flag,environment,line,recorded", [
     ("--intra_op_threads=0", "", "Running TensorFlow's default threads per op "
                                  "(--intra_op_threads=0).", 0),
-    ("--eval_samples=0", "", "Running 1 thread per op (--intra_op_threads=auto: a small MLP "
-                             "step on a CPU, batch x widest layer 12,800 <= 32,768).", 1),
+    ("--eval_samples=0", "", f"Running 1 thread per op ({default_run_reason()}).", 1),
     ("--eval_samples=0", "3", "Running 3 threads per op (--intra_op_threads=auto: "
                               "TF_NUM_INTRAOP_THREADS=3 in the environment).", 3)])
 def test_the_run_says_what_it_chose_and_records_it(tmp_path, flag, environment, line, recorded):
@@ -313,5 +359,6 @@ def test_a_resumed_mlp_keeps_its_recorded_count_and_one_from_before_gets_the_old
     result = run_main(*wide, "--max_steps=6", env=env)
     assert result.returncode == 0, one_error_line(result)
     assert ("Running TensorFlow's default threads per op (--intra_op_threads=auto: an MLP step "
-            "of batch x widest layer 65,536 > 32,768).") in result.stderr
+            "of batch x widest layer 65,536 > 32,768 (gan_tf 0.3.11's rule, for a run from "
+            "before the record)).") in result.stderr
     assert stored_config(run)["threads_per_op"] == 0
