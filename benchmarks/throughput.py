@@ -391,11 +391,12 @@ def emit_report(report, path=None):
             f.write(text + "\n")
 
 
-def cpu_flags():
+def cpu_flags(path="/proc/cpuinfo"):
     """The CPU's model name, the flags that decide bfloat16 speed, and its cores and
-    threads per core (two logical CPUs of one core split an op unlike two cores)."""
+    threads per core, of the first socket (two logical CPUs of one core split an op
+    unlike two cores)."""
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(path) as f:
             info = f.read()
     except OSError:
         return platform.processor()
@@ -408,8 +409,8 @@ def cpu_flags():
     cores, siblings = fields.get("cpu cores", ""), fields.get("siblings", "")
     per_core = int(siblings) // int(cores) if cores.isdigit() and siblings.isdigit() and \
         int(cores) else 0
-    topology = f", {cores} cores, {per_core} thread{'s' * (per_core != 1)} per core" * bool(
-        per_core)
+    topology = (f", {cores} core{'s' * (cores != '1')}, {per_core} thread"
+                f"{'s' * (per_core != 1)} per core") * bool(per_core)
     return f"{fields.get('model name', '?')}: {' '.join(flags) or 'no avx512/bf16 flags'}" \
            f"{topology}"
 

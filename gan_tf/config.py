@@ -331,8 +331,8 @@ class TrainConfig:
         "batch x widest hidden layer <= 32,768 in float32 (12,800 without AMX; the default "
         "step 1.13-1.18x; 262,144 with --bcr_weight), <= 131,072 in bfloat16 on a CPU with "
         "bfloat16 units (12,800 without AMX; with --bcr_weight 524,288, 262,144 without "
-        "AMX), and a bfloat16 DCGAN step of batch x widest convolution <= 4,096 (2,048 "
-        "without AMX; the CPU DCGAN flagfiles 1.19x with AMX), whose small ops run faster "
+        "AMX), and on a CPU with AMX a bfloat16 DCGAN step of batch x widest convolution "
+        "<= 4,096 (the CPU DCGAN flagfiles 1.19x), whose small ops run faster "
         "unsplit (docs/performance.md); TensorFlow's default otherwise. config.json records "
         "the count, and a resumed run keeps it (a convolution's and a wide float32 MLP's "
         "numbers depend on it).",

@@ -201,3 +201,17 @@ def test_the_thread_weights_check_compares_the_two_counts_digests(tmp_path, monk
     monkeypatch.undo()  # a real child: the same count gives the same weights
     digest = thread_weights.in_child("mlp/b8/w16/gan_tf", 1, 2)
     assert len(digest) == 64 and digest == thread_weights.in_child("mlp/b8/w16/gan_tf", 1, 2)
+
+
+@pytest.mark.parametrize("cores,siblings,expect", [
+    ("2", "2", ", 2 cores, 1 thread per core"), ("1", "2", ", 1 core, 2 threads per core"),
+    (None, None, ""), ("0", "2", "")])
+def test_the_cpu_line_names_the_bfloat16_flags_and_the_core_layout(tmp_path, cores, siblings,
+                                                                   expect):
+    lines = ["processor\t: 0", "model name\t: Some CPU",
+             "flags\t\t: fpu avx512f avx512_bf16 amx_bf16"]
+    lines += [f"siblings\t: {siblings}"] * (siblings is not None)
+    lines += [f"cpu cores\t: {cores}"] * (cores is not None)
+    info = tmp_path / "cpuinfo"
+    info.write_text("\n".join(lines) + "\n")
+    assert throughput.cpu_flags(str(info)) == f"Some CPU: avx512f avx512_bf16 amx_bf16{expect}"

@@ -11,8 +11,9 @@
             bfloat16 on a CPU with bfloat16 units 131,072 with AMX, 12,800 without, and
             with --bcr_weight 524,288 with AMX, 262,144 without (from gan_tf 0.3.13;
             0.3.8-0.3.12 gave every MLP 32,768 on every CPU);
-          - (from gan_tf 0.3.12) a DCGAN step computing in bfloat16 on a CPU with bfloat16
-            units of batch x widest convolution up to 4,096 with AMX, 2,048 without.
+          - (from gan_tf 0.3.12) a DCGAN step computing in bfloat16 on a CPU with AMX of
+            batch x widest convolution up to 4,096 (0.3.12-0.3.13: on any CPU with
+            bfloat16 units; without AMX one thread is no faster at any size).
           Such steps are too small for two threads to split an op faster than one runs it,
           and with one thread per op two independent ops run side by side instead
           (inter-op parallelism is left at TensorFlow's default). Larger steps, float32
@@ -41,7 +42,7 @@ in float32 0.96x. On a 2-core EPYC with avx512_bf16 and no AMX the gains are sma
 end sooner: the default MLP 1.18x (1.14x in bfloat16) but batch 256 0.90x; the wide
 networks with bCR 1.02-1.18x in float32 up to 262,144, in bfloat16 1.07x at 65,536 to
 1.005x at 262,144 and 0.995x at 524,288; without bCR 0.92x (float32) and 0.99x
-(bfloat16) at 131,072; the CPU DCGAN in bfloat16 1.02x at batch 32, 0.91x at 64.
+(bfloat16) at 131,072; the CPU DCGAN in bfloat16 0.97-1.02x at batch 32, 0.90-0.91x at 64.
 The thread count changes the numbers of a convolution and of a wide float32 MLP (the
 wide flagfile's weights after 60 steps differ at 1 and 2 threads per op), not those of
 the default MLP (bitwise the same after 200 steps: tests/training/test_threads.py) or of
@@ -72,16 +73,18 @@ SMALL_MLP_WORK = 32768
 # size measured faster with one thread, on a CPU with AMX (amx_bf16: a 2-core Xeon,
 # docs/results/threads_scan_mlp_bcr_xeon_amx.json) and on one without (a 2-core EPYC with
 # avx512_bf16 only, docs/results/threads_scan_epyc.json; since 0.3.14). The EPYC's are
-# the smaller in every case, so any CPU without AMX gets them.
+# no larger in any case, so any CPU without AMX gets them. AMX only tells the two CPUs
+# apart: float32 matmuls do not use it, and what makes them differ is not known.
 MLP_WORK = {(False, False): SMALL_MLP_WORK, (False, True): 262144,
             (True, False): 131072, (True, True): 524288}
 MLP_WORK_NO_AMX = {(False, False): 12800, (False, True): 262144,
                    (True, False): 12800, (True, True): 262144}
 # and on a bfloat16 DCGAN step, batch x widest convolution's channels: with AMX 2,048 (the
 # CPU flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384
-# slower; without AMX 2,048 faster (1.02x), 4,096 slower.
+# slower; without AMX none: 2,048 even (1.02x, then 0.97x over 5 rounds), 4,096 and more
+# slower (0.90-0.91x).
 SMALL_DCGAN_WORK = 4096
-SMALL_DCGAN_WORK_NO_AMX = 2048
+SMALL_DCGAN_WORK_NO_AMX = 0
 AMX = "amx_bf16"  # the CPU flag that picks the bounds measured on the Xeon
 DEFAULT = 0  # --intra_op_threads=0: TensorFlow's own choice
 ENV = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own setting of it, which auto keeps
@@ -123,7 +126,8 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
     dtype = precision.resolve(config.mixed_precision, config.model, "CPU",
                               units=(bool(units), ""))[0]
     amx = AMX in (units or ())
-    cpu = basis = f"a CPU {'with' if amx else 'without'} AMX"  # where; why this bound
+    cpu = f"a CPU {'with' if amx else 'without'} AMX"
+    basis = f"the bound measured for {cpu}"
     if config.model == "mlp":
         work = config.batch_size * models.widest_hidden(config)
         bfloat16 = bool(units) and dtype == "bfloat16"  # emulated bfloat16: float32's bound
@@ -134,7 +138,7 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
         step = " ".join(filter(None, ["bfloat16" * bfloat16, "MLP step", "with bCR" * bcr]))
         size = "batch x widest layer"
         if resumed:
-            cpu, basis = "a CPU", "gan_tf 0.3.11's rule, for a run from before the record"
+            cpu, basis = "a CPU", "gan_tf 0.3.11's rule for a run from before the record"
     else:
         if dtype != "bfloat16":
             return DEFAULT, f"--intra_op_threads=auto: a DCGAN step in {dtype}"
@@ -142,16 +146,19 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
             return DEFAULT, "--intra_op_threads=auto: bfloat16 on a CPU without bfloat16 units"
         work = config.batch_size * models.widest_channels(config)
         bound = SMALL_DCGAN_WORK if amx else SMALL_DCGAN_WORK_NO_AMX
+        if not bound:
+            return DEFAULT, (f"--intra_op_threads=auto: a bfloat16 DCGAN step on {cpu}, where "
+                             "one thread per op was measured no faster at any size")
         step, size = "bfloat16 DCGAN step", "batch x widest convolution"
     if work > bound:
         return DEFAULT, f"--intra_op_threads=auto: a{'n' * (step[0] == 'M')} {step} of {size} " \
-                        f"{work:,} > {bound:,} ({basis})"
+                        f"{work:,} > {bound:,}, {basis}"
     if accelerator is None:
         accelerator = bool(tf.config.list_physical_devices("GPU")) or config.strategy == "tpu"
     if accelerator:
         return DEFAULT, "--intra_op_threads=auto: a GPU or TPU trains"
     return 1, (f"--intra_op_threads=auto: a small {step} on {cpu}, {size} {work:,} <= {bound:,}"
-               + f" ({basis})" * (cpu != basis))
+               + f", {basis}" * resumed)
 
 
 def configure(config, resumed=False, recorded=None):

@@ -16,6 +16,7 @@ from tests.helpers import (ROOT, assert_config_refuses, cli_errors, one_error_li
 
 
 AMX, NO_AMX = ("avx512_bf16", "amx_bf16"), ("avx512_bf16",)  # the Xeon's and the EPYC's flags
+WITH, WITHOUT = (f", the bound measured for a CPU {w} AMX" for w in ("with", "without"))
 
 
 @pytest.mark.parametrize("overrides,accelerator,expect", [
@@ -58,7 +59,7 @@ def test_a_cpu_without_amx_gets_the_smaller_bounds_measured_on_the_epyc(override
         got, why = threads.resolve(TrainConfig(**overrides), False, {}, cpu_units=units)
         assert got == expect
         assert why.startswith("--intra_op_threads=auto: ")
-        assert why.endswith("(a CPU without AMX)") if expect == 0 else (
+        assert why.endswith(WITHOUT) if expect == 0 else (
             "on a CPU without AMX, " in why)
     # the same steps under the Xeon's bounds
     assert threads.resolve(TrainConfig(**overrides), False, {}, cpu_units=AMX)[0] == 1
@@ -90,21 +91,21 @@ WIDE_BCR = dict(WIDE, bcr_weight=1.0)
     (dict(WIDE_BCR, batch_size=256), NO_AMX, "a small MLP step with bCR on a CPU without AMX, "
                                              "batch x widest layer 262,144 <= 262,144"),
     (dict(WIDE_BCR, batch_size=257), (), "an MLP step with bCR of batch x widest layer "
-                                         "263,168 > 262,144 (a CPU without AMX)"),
-    (WIDE, AMX, "an MLP step of batch x widest layer 131,072 > 32,768 (a CPU with AMX)"),
+                                         "263,168 > 262,144" + WITHOUT),
+    (WIDE, AMX, "an MLP step of batch x widest layer 131,072 > 32,768" + WITH),
     (dict(WIDE, mixed_precision="bfloat16"), AMX,
      "a small bfloat16 MLP step on a CPU with AMX, batch x widest layer 131,072 <= 131,072"),
     (dict(WIDE, mixed_precision="bfloat16", batch_size=129), AMX,
-     "a bfloat16 MLP step of batch x widest layer 132,096 > 131,072 (a CPU with AMX)"),
+     "a bfloat16 MLP step of batch x widest layer 132,096 > 131,072" + WITH),
     (dict(WIDE, mixed_precision="bfloat16"), NO_AMX,
-     "a bfloat16 MLP step of batch x widest layer 131,072 > 12,800 (a CPU without AMX)"),
+     "a bfloat16 MLP step of batch x widest layer 131,072 > 12,800" + WITHOUT),
     (dict(WIDE, mixed_precision="bfloat16"), (),   # emulated bfloat16: float32's bound
-     "an MLP step of batch x widest layer 131,072 > 12,800 (a CPU without AMX)"),
+     "an MLP step of batch x widest layer 131,072 > 12,800" + WITHOUT),
     (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=512), AMX,
      "a small bfloat16 MLP step with bCR on a CPU with AMX, batch x widest layer 524,288 <= "
      "524,288"),
     (dict(WIDE_BCR, mixed_precision="bfloat16", batch_size=513), AMX,
-     "a bfloat16 MLP step with bCR of batch x widest layer 525,312 > 524,288 (a CPU with AMX)"),
+     "a bfloat16 MLP step with bCR of batch x widest layer 525,312 > 524,288" + WITH),
     (dict(WIDE_BCR, mixed_precision="on"), AMX,   # on: bfloat16 on a CPU
      "a small bfloat16 MLP step with bCR on a CPU with AMX, batch x widest layer 131,072 <= "
      "524,288"),
@@ -112,10 +113,10 @@ WIDE_BCR = dict(WIDE, bcr_weight=1.0)
      "a small bfloat16 MLP step with bCR on a CPU without AMX, batch x widest layer 262,144 <= "
      "262,144"),
     (dict(WIDE_BCR, mixed_precision="native", batch_size=512), NO_AMX,
-     "a bfloat16 MLP step with bCR of batch x widest layer 524,288 > 262,144 (a CPU without "
-     "AMX)"),                                     # 0.995x on the EPYC, 1.09x on the Xeon
+     "a bfloat16 MLP step with bCR of batch x widest layer 524,288 > 262,144" + WITHOUT),
+    # (0.995x on the EPYC, 1.09x on the Xeon)
     (dict(WIDE_BCR, mixed_precision="native", batch_size=512), (),  # native: float32 here
-     "an MLP step with bCR of batch x widest layer 524,288 > 262,144 (a CPU without AMX)"),
+     "an MLP step with bCR of batch x widest layer 524,288 > 262,144" + WITHOUT),
 ])
 def test_auto_s_mlp_bound_grows_with_bfloat16_units_and_bcr(overrides, units, why):
     """Measured faster with one thread (benchmarks/threads_scan.py's mlpbcr and mlpwide
@@ -134,18 +135,18 @@ UNITS = ("amx_bf16",)
 @pytest.mark.parametrize("overrides,units,why", [
     (dict(), UNITS, "a small bfloat16 DCGAN step on a CPU with AMX, batch x widest convolution "
                     "2,048 <= 4,096"),
-    (dict(), NO_AMX, "a small bfloat16 DCGAN step on a CPU without AMX, batch x widest "
-                     "convolution 2,048 <= 2,048"),   # 1.02x on the EPYC
+    (dict(), NO_AMX, "a bfloat16 DCGAN step on a CPU without AMX, where one thread per op was "
+                     "measured no faster at any size"),   # 0.97-1.02x on the EPYC
     (dict(batch_size=64), AMX, "a small bfloat16 DCGAN step on a CPU with AMX, batch x "
                                "widest convolution 4,096 <= 4,096"),
-    (dict(batch_size=64), NO_AMX, "a bfloat16 DCGAN step of batch x widest convolution 4,096 > "
-                                  "2,048 (a CPU without AMX)"),   # 0.91x on the EPYC
+    (dict(batch_size=64), NO_AMX, "a bfloat16 DCGAN step on a CPU without AMX, where one "
+                                  "thread per op was measured no faster at any size"),  # 0.90x
     (dict(batch_size=65), UNITS, "a bfloat16 DCGAN step of batch x widest convolution 4,160 > "
-                                 "4,096 (a CPU with AMX)"),
+                                 "4,096" + WITH),
     (dict(d_channels=(32, 256)), UNITS, "a bfloat16 DCGAN step of batch x widest convolution "
-                                        "8,192 > 4,096 (a CPU with AMX)"),  # D's widest too
+                                        "8,192 > 4,096" + WITH),  # D's widest too
     (dict(g_channels=None, d_channels=None), UNITS,
-     "a bfloat16 DCGAN step of batch x widest convolution 8,192 > 4,096 (a CPU with AMX)"),
+     "a bfloat16 DCGAN step of batch x widest convolution 8,192 > 4,096" + WITH),
     (dict(), (), "a DCGAN step in float32"),                  # auto's type without units
     (dict(mixed_precision="off"), UNITS, "a DCGAN step in float32"),
     (dict(mixed_precision="bfloat16"), (), "bfloat16 on a CPU without bfloat16 units"),
@@ -186,6 +187,17 @@ def test_a_resumed_run_keeps_the_count_it_recorded(overrides, recorded, expect):
     # a new run: nothing recorded to keep, today's rule
     assert threads.resolve(config, False, {}, recorded=recorded, cpu_units=UNITS)[0] == (
         threads.resolve(config, False, {}, cpu_units=UNITS)[0])
+
+
+def test_a_resumed_mlp_from_before_the_record_gets_the_old_bound_on_any_cpu():
+    """0.3.8-0.3.11 gave every MLP up to 32,768 one thread, whatever the CPU: such a run
+    resumes as it ran, also where today's rule (12,800 without AMX) says otherwise."""
+    config = TrainConfig(batch_size=256)  # 32,768
+    for units in (AMX, NO_AMX, ()):
+        assert threads.resolve(config, False, {}, resumed=True, cpu_units=units) == (
+            1, "--intra_op_threads=auto: a small MLP step on a CPU, batch x widest layer "
+               "32,768 <= 32,768, gan_tf 0.3.11's rule for a run from before the record")
+    assert threads.resolve(config, False, {}, cpu_units=NO_AMX)[0] == 0  # a new run
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "2", True, 5000])
@@ -359,6 +371,6 @@ def test_a_resumed_mlp_keeps_its_recorded_count_and_one_from_before_gets_the_old
     result = run_main(*wide, "--max_steps=6", env=env)
     assert result.returncode == 0, one_error_line(result)
     assert ("Running TensorFlow's default threads per op (--intra_op_threads=auto: an MLP step "
-            "of batch x widest layer 65,536 > 32,768 (gan_tf 0.3.11's rule, for a run from "
-            "before the record)).") in result.stderr
+            "of batch x widest layer 65,536 > 32,768, gan_tf 0.3.11's rule for a run from "
+            "before the record).") in result.stderr
     assert stored_config(run)["threads_per_op"] == 0
