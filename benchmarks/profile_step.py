@@ -1,0 +1,88 @@
+"""Where a gan_tf training step's time goes, op type by op type: a tf.profiler trace of a
+throughput variant's calls, summed over the host's compute threads, per step.
+
+    python benchmarks/profile_step.py [--group=mlpbcr/b128] [--variant=gan_tf_bf16@1]
+        [--calls=6] [--top=15]
+
+GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf, dcgancpu/b32
+gan_tf_bf16@1). Thread-ms add up the ops both compute threads ran, so their sum exceeds
+the wall time per step when ops run side by side; the shares are of that sum. Keep the
+machine otherwise idle.
+"""
+import argparse
+import collections
+import glob
+import os
+import sys
+import tempfile
+import time
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The events of the executor and of Python that enclose the ops (not op types).
+ENCLOSING = {"ExecutorState::Process", "Process", "Run", "RunAsync", "Start", "FunctionRun",
+             "DoCompute", "Root", "EagerExecute", "EagerKernelExecute",
+             "TFE_Py_ExecuteCancelable"}
+
+
+def op_thread_ms(space, steps):
+    """{op type: thread-ms per step} from an XSpace's host compute threads (the lines
+    named tf_Compute*), whose op events are named "node:OpType", leaving out the events
+    that enclose ops."""
+    totals = collections.Counter()
+    for plane in space.planes:
+        if not plane.name.startswith("/host:CPU"):
+            continue
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = plane.event_metadata[event.metadata_id].name
+                op = name.rsplit(":", 1)[-1]
+                if name in ENCLOSING or op in ENCLOSING or name.startswith("__inference"):
+                    continue
+                totals[op] += event.duration_ps
+    return {name: ps / 1e9 / steps for name, ps in totals.items()}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--group", default="mlpbcr/b128")
+    p.add_argument("--variant", default="gan_tf_bf16@1")
+    p.add_argument("--calls", type=int, default=6)
+    p.add_argument("--top", type=int, default=15)
+    args = p.parse_args()
+
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    from benchmarks import throughput
+    from gan_tf import data
+    from gan_tf.training import threads
+    threads.configure(throughput.gan_tf_config(args.group, args.variant))
+    step, per_call = throughput.build_variant(args.group, args.variant,
+                                              data.load_mnist_5k().train_images)
+    for _ in range(5):  # tracing and warm-up
+        step()
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        tf.profiler.experimental.start(logdir)
+        for _ in range(args.calls):
+            step()
+        tf.profiler.experimental.stop()
+        wall = (time.perf_counter() - start) / (args.calls * per_call) * 1e3
+        space = xplane_pb2.XSpace()
+        [path] = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        with open(path, "rb") as f:
+            space.ParseFromString(f.read())
+    ops = op_thread_ms(space, args.calls * per_call)
+    total = sum(ops.values())
+    print(f"{throughput.cpu_flags()}\n{args.group}/{args.variant}: {wall:.2f} ms a step "
+          f"(wall, traced), {total:.2f} thread-ms of ops")
+    for name, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"{ms:8.3f} thread-ms  {100 * ms / total:5.1f} %  {name}")
+
+
+if __name__ == "__main__":
+    main()
