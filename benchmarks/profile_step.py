@@ -4,10 +4,12 @@ throughput variant's calls, summed over the host's compute threads, per step.
     python benchmarks/profile_step.py [--group=mlpbcr/b128] [--variant=gan_tf_bf16@1]
         [--calls=6] [--top=15]
 
-GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf, dcgancpu/b32
-gan_tf_bf16@1). Thread-ms add up the ops both compute threads ran, so their sum exceeds
-the wall time per step when ops run side by side; the shares are of that sum. Keep the
-machine otherwise idle.
+GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf@1, dcgancpu/b32
+gan_tf_bf16@1). Thread-ms add up the ops the executor's threads ran, so their sum exceeds
+the wall time per step when ops run side by side; the shares are of that sum. Meant for
+one thread per op (a variant ending @1): with more, an op's time on its executor thread
+still counts once, but the work of the helper threads it splits into is not counted.
+The wall time a step is of the traced calls alone. Keep the machine otherwise idle.
 """
 import argparse
 import collections
@@ -29,8 +31,8 @@ ENCLOSING = {"ExecutorState::Process", "Process", "Run", "RunAsync", "Start", "F
 
 def op_thread_ms(space, steps):
     """{op type: thread-ms per step} from an XSpace's host compute threads (the lines
-    named tf_Compute*), whose op events are named "node:OpType", leaving out the events
-    that enclose ops."""
+    named tf_Compute*): the op events, named "node:OpType"; events named otherwise (the
+    executor's, which enclose ops) and functions' (OpType __inference*) are left out."""
     totals = collections.Counter()
     for plane in space.planes:
         if not plane.name.startswith("/host:CPU"):
@@ -39,9 +41,9 @@ def op_thread_ms(space, steps):
             if not line.name.startswith("tf_Compute"):
                 continue
             for event in line.events:
-                name = plane.event_metadata[event.metadata_id].name
-                op = name.rsplit(":", 1)[-1]
-                if name in ENCLOSING or op in ENCLOSING or name.startswith("__inference"):
+                node, sep, op = plane.event_metadata[event.metadata_id].name.rpartition(":")
+                if not (sep and node) or node.endswith(":") or op in ENCLOSING or \
+                        op.startswith("__inference"):
                     continue
                 totals[op] += event.duration_ps
     return {name: ps / 1e9 / steps for name, ps in totals.items()}
@@ -66,15 +68,17 @@ def main():
     for _ in range(5):  # tracing and warm-up
         step()
     with tempfile.TemporaryDirectory() as logdir:
-        start = time.perf_counter()
         tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
         for _ in range(args.calls):
             step()
-        tf.profiler.experimental.stop()
         wall = (time.perf_counter() - start) / (args.calls * per_call) * 1e3
+        tf.profiler.experimental.stop()
         space = xplane_pb2.XSpace()
-        [path] = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
-        with open(path, "rb") as f:
+        paths = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)
+        if len(paths) != 1:
+            raise SystemExit(f"expected one trace file from tf.profiler, found {len(paths)}")
+        with open(paths[0], "rb") as f:
             space.ParseFromString(f.read())
     ops = op_thread_ms(space, args.calls * per_call)
     total = sum(ops.values())

@@ -224,11 +224,13 @@ def test_the_step_profile_sums_op_types_over_the_compute_threads_only():
     host, device = space.planes.add(name="/host:CPU"), space.planes.add(name="/device:GPU:0")
     for plane in (host, device):
         for i, name in enumerate(["ExecutorState::Process", "d/MatMul:_MklMatMul",
-                                  "g/MatMul_1:_MklMatMul", "g/Cast:Cast", "x:Start"], 1):
+                                  "g/MatMul_1:_MklMatMul", "g/Cast:Cast", "x:Start",
+                                  "train_steps", "while/f:__inference_body_12"], 1):
             plane.event_metadata[i].name = name
     for line_name, scale in (("tf_Compute/1", 1), ("tf_Compute/2", 2), ("python", 100)):
         line = host.lines.add(name=line_name)
-        for metadata_id, ms in ((1, 9.0), (2, 3.0), (3, 1.0), (4, 0.5), (5, 7.0)):
+        for metadata_id, ms in ((1, 9.0), (2, 3.0), (3, 1.0), (4, 0.5), (5, 7.0), (6, 5.0),
+                                (7, 4.0)):
             line.events.add(metadata_id=metadata_id, duration_ps=int(ms * scale * 1e9))
     device.lines.add(name="tf_Compute/1").events.add(metadata_id=2, duration_ps=10 ** 15)
     # two steps: (1 + 2) ms-scales of each op type, halved; enclosing events left out

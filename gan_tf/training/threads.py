@@ -13,7 +13,8 @@
             0.3.8-0.3.12 gave every MLP 32,768 on every CPU);
           - (from gan_tf 0.3.12) a DCGAN step computing in bfloat16 on a CPU with AMX of
             batch x widest convolution up to 4,096 (0.3.12-0.3.13: on any CPU with
-            bfloat16 units; without AMX one thread is no faster at any size).
+            bfloat16 units; without AMX one thread was no faster at any size measured,
+            2,048 to 16,384).
           Such steps are too small for two threads to split an op faster than one runs it,
           and with one thread per op two independent ops run side by side instead
           (inter-op parallelism is left at TensorFlow's default). Larger steps, float32
@@ -82,7 +83,7 @@ MLP_WORK_NO_AMX = {(False, False): 12800, (False, True): 262144,
 # and on a bfloat16 DCGAN step, batch x widest convolution's channels: with AMX 2,048 (the
 # CPU flagfiles) and 4,096 measured faster with one thread, 8,192 even or slower, 16,384
 # slower; without AMX none: 2,048 even (1.02x, then 0.97x over 5 rounds), 4,096 and more
-# slower (0.90-0.91x).
+# slower (0.85-0.91x).
 SMALL_DCGAN_WORK = 4096
 SMALL_DCGAN_WORK_NO_AMX = 0
 AMX = "amx_bf16"  # the CPU flag that picks the bounds measured on the Xeon
@@ -121,6 +122,10 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
                          "which ran it at TensorFlow's default")
     if steps.resolve_option(config, "jit_compile"):
         return DEFAULT, "--intra_op_threads=auto: the step is XLA-compiled"
+    if accelerator is None:
+        accelerator = bool(tf.config.list_physical_devices("GPU")) or config.strategy == "tpu"
+    if accelerator:
+        return DEFAULT, "--intra_op_threads=auto: a GPU or TPU trains"
     units = None if resumed else (precision.cpu_bfloat16_units() if cpu_units is None
                                   else cpu_units)
     dtype = precision.resolve(config.mixed_precision, config.model, "CPU",
@@ -148,15 +153,12 @@ def resolve(config, accelerator=None, environ=None, resumed=False, recorded=None
         bound = SMALL_DCGAN_WORK if amx else SMALL_DCGAN_WORK_NO_AMX
         if not bound:
             return DEFAULT, (f"--intra_op_threads=auto: a bfloat16 DCGAN step on {cpu}, where "
-                             "one thread per op was measured no faster at any size")
+                             "one thread per op was measured no faster (batch x widest "
+                             "convolution 2,048-16,384)")
         step, size = "bfloat16 DCGAN step", "batch x widest convolution"
     if work > bound:
         return DEFAULT, f"--intra_op_threads=auto: a{'n' * (step[0] == 'M')} {step} of {size} " \
                         f"{work:,} > {bound:,}, {basis}"
-    if accelerator is None:
-        accelerator = bool(tf.config.list_physical_devices("GPU")) or config.strategy == "tpu"
-    if accelerator:
-        return DEFAULT, "--intra_op_threads=auto: a GPU or TPU trains"
     return 1, (f"--intra_op_threads=auto: a small {step} on {cpu}, {size} {work:,} <= {bound:,}"
                + f", {basis}" * resumed)
 
