@@ -24,7 +24,8 @@ DECAY = 0.999
 def main():
     tf.config.threading.set_intra_op_parallelism_threads(1)
     config = TrainConfig(**dict(WIDE_MLP, g_ema=DECAY))
-    pairs = list(zip(models.build(config)[0].variables, models.build(config)[0].variables))
+    pairs = list(zip(models.build_generator(config, "generator_ema").variables,
+                     models.build_generator(config).variables))
 
     def as_sum():
         for ema, v in pairs:

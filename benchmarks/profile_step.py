@@ -24,9 +24,8 @@ if __name__ == "__main__":
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The events of the executor and of Python that enclose the ops (not op types).
-ENCLOSING = {"ExecutorState::Process", "Process", "Run", "RunAsync", "Start", "FunctionRun",
-             "DoCompute", "Root", "EagerExecute", "EagerKernelExecute",
-             "TFE_Py_ExecuteCancelable"}
+ENCLOSING = {"Process", "Run", "RunAsync", "Start", "FunctionRun", "DoCompute", "Root",
+             "EagerExecute", "EagerKernelExecute", "TFE_Py_ExecuteCancelable"}
 
 
 def op_thread_ms(space, steps):

@@ -397,14 +397,14 @@ def cpu_flags(path="/proc/cpuinfo"):
     unlike two cores)."""
     try:
         with open(path) as f:
-            info = f.read()
+            info = f.read(precision.CPUINFO_LIMIT)
     except OSError:
         return platform.processor()
-    fields = {}
+    fields = {}  # the first core's: the first value of each key
     for line in info.splitlines():
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
-    present = set(info.split())
+    present = fields.get("flags", "").split()
     flags = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in present]
     cores, siblings = fields.get("cpu cores", ""), fields.get("siblings", "")
     per_core = int(siblings) // int(cores) if cores.isdigit() and siblings.isdigit() and \
