@@ -15,6 +15,7 @@ import argparse
 import collections
 import glob
 import os
+import re
 import sys
 import tempfile
 import time
@@ -22,6 +23,10 @@ import time
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODELS = ("mlp", "mlpbcr", "mlpwide", "dcgan", "dcgancpu")  # throughput.py's groups
+GROUP = re.compile(rf"({'|'.join(MODELS)})/b[1-9][0-9]{{0,4}}(/[wx][1-9][0-9]{{0,4}})?")
+VARIANT = re.compile(r"gan_tf(_xla)?(_bf16)?(@[0-9]{1,3})?")  # gan_tf's steps
 
 # The events of the executor and of Python that enclose the ops (not op types).
 ENCLOSING = {"Process", "Run", "RunAsync", "Start", "FunctionRun", "DoCompute", "Root",
@@ -48,13 +53,29 @@ def op_thread_ms(space, steps):
     return {name: ps / 1e9 / steps for name, ps in totals.items()}
 
 
-def main():
+def parse_args(argv=None):
+    """The command's arguments, checked before TensorFlow starts: a malformed group or
+    variant, or a count under 1, is a one-line usage error."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--group", default="mlpbcr/b128")
     p.add_argument("--variant", default="gan_tf_bf16@1")
     p.add_argument("--calls", type=int, default=6)
     p.add_argument("--top", type=int, default=15)
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    if not GROUP.fullmatch(args.group):
+        p.error(f"--group={args.group!r}: MODEL/bBATCH[/wWIDTH|/xSCALE], MODEL one of "
+                f"{', '.join(MODELS)} (e.g. mlpbcr/b128, dcgancpu/b32/x2)")
+    if not VARIANT.fullmatch(args.variant):
+        p.error(f"--variant={args.variant!r}: gan_tf[_xla][_bf16][@THREADS] "
+                "(e.g. gan_tf_bf16@1)")
+    for name in ("calls", "top"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    return args
+
+
+def main():
+    args = parse_args()
 
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2

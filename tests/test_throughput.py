@@ -235,3 +235,23 @@ def test_the_step_profile_sums_op_types_over_the_compute_threads_only():
     device.lines.add(name="tf_Compute/1").events.add(metadata_id=2, duration_ps=10 ** 15)
     # two steps: (1 + 2) ms-scales of each op type, halved; enclosing events left out
     assert op_thread_ms(space, 2) == pytest.approx({"_MklMatMul": 6.0, "Cast": 0.75})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--group=bogus"], "--group='bogus'"), (["--group=mlp/b0"], "--group="),
+    (["--variant=nope"], "--variant='nope'"), (["--variant=gan_tf@-1"], "--variant="),
+    (["--calls=0"], "--calls must be at least 1"), (["--top=-2"], "--top must be at least 1")])
+def test_the_step_profile_refuses_bad_arguments_in_one_line(argv, message, capsys):
+    from benchmarks.profile_step import parse_args
+    with pytest.raises(SystemExit) as stop:
+        parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_the_step_profile_takes_the_documented_groups_and_variants():
+    from benchmarks.profile_step import parse_args
+    args = parse_args(["--group=dcgancpu/b32/x2", "--variant=gan_tf_xla_bf16@1", "--calls=2"])
+    assert (args.group, args.variant, args.calls, args.top) == (
+        "dcgancpu/b32/x2", "gan_tf_xla_bf16@1", 2, 15)
+    assert throughput.gan_tf_config(args.group, args.variant).batch_size == 32
