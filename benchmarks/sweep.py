@@ -102,6 +102,7 @@ SPACES = {
     # CPU has units, with G's moving average, for 30,000 steps, as the hand-run probes of
     # docs/quality.md chose; measured alone on fresh seeds.
     "mlp_info_wide_bcr_cpu": ("flags/mlp_info_wide_bcr_cpu.cfg", {}),
+    "mlp_info_wide_bcr_b96_cpu": ("flags/mlp_info_wide_bcr_b96_cpu.cfg", {}),
 }
 RESULTS = os.path.join(ROOT, "docs", "results")  # the sweep files README's table is read from
 SCORES = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
@@ -423,7 +424,8 @@ def readme_table(*states):
     (and any --confirm_also trial) on the fresh seeds, mean (min-max) of each score
     (regenerated, never edited by hand)."""
     rows = ["| configuration | fresh seeds, steps | classifier score | modes | recall | "
-            "precision | Fréchet distance | minutes |", "|---|---|---|---|---|---|---|---|"]
+            "precision | Fréchet distance | minutes | CPU (2 cores) |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for state in states:
         rows += _confirmation_rows(state)
     return "\n".join(rows)
@@ -463,6 +465,13 @@ def check_confirmation(path, state):
                          "confirmation): fix or remove it")
 
 
+def table_cpu(state):
+    """The CPU a sweep file names, as a table cell: its model name (before any ':' of
+    flags), without characters that would break the table, at most 40 long."""
+    name = str(state.get("cpu") or "not recorded").split(":", 1)[0]
+    return " ".join(name.replace("|", " ").split())[:40] or "not recorded"
+
+
 def _confirmation_rows(state):
     rows = []
     for trial_id, c in state.get("confirmation", {}).items():
@@ -476,7 +485,7 @@ def _confirmation_rows(state):
         rows.append(f"| {name} | {','.join(map(str, c['seeds']))}, {c['steps']:,} | "
                     f"{cell('classifier_score')} | {cell('modes', 1)} | {cell('recall')} | "
                     f"{cell('precision')} | {cell('frechet_distance', 1)} | "
-                    f"{c['seconds']['mean'] / 60:.1f} |")
+                    f"{c['seconds']['mean'] / 60:.1f} | {table_cpu(state)} |")
     return rows
 
 

@@ -194,6 +194,18 @@ def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, call
     assert len(table) == 2 + sum(counts) and all(counts)
     assert all(states[0]["base"] in row for row in table[2:2 + counts[0]])
     assert all(states[1]["base"] in row for row in table[2 + counts[0]:])
+    # Minutes are a CPU's: each row names the machine its sweep file recorded.
+    assert table[0].endswith("| minutes | CPU (2 cores) |")
+    assert all(row.endswith(f"| {sweep.table_cpu(states[0])} |") for row in table[2:])
+    assert sweep.table_cpu(states[0]) == sweep.cpu_name().split(":")[0].strip()[:40]
+
+
+@pytest.mark.parametrize("cpu,cell", [
+    ("AMD EPYC: avx512f avx512_bf16, 2 cores", "AMD EPYC"), (None, "not recorded"),
+    ("a|b\n| c", "a b c"), ("x" * 100, "x" * 40), (7, "7"), ("  ", "not recorded")])
+def test_the_readme_tables_cpu_cell_cannot_break_the_table(cpu, cell):
+    """A sweep file is input: its CPU name becomes one table cell, whatever it holds."""
+    assert sweep.table_cpu({"cpu": cpu}) == cell
 
 
 def test_a_later_measurement_keeps_the_rows_of_an_earlier_one(tmp_path, calls):

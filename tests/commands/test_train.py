@@ -69,6 +69,11 @@ FLAGFILE_EXPECT = [
                                    "latent_categories": 10, "conditional": False,
                                    "g_ema": 0.999, "mixed_precision": "native",
                                    "batch_size": 128, "max_steps": 30000}),
+    ("mlp_info_wide_bcr_b96_cpu.cfg", {"model": "mlp", "d_hidden": [1024, 512],
+                                       "g_hidden": [256, 512, 1024], "bcr_weight": 1.0,
+                                       "latent_categories": 10, "conditional": False,
+                                       "g_ema": 0.999, "mixed_precision": "native",
+                                       "batch_size": 96, "max_steps": 28000}),
 ]
 
 
