@@ -467,9 +467,12 @@ def check_confirmation(path, state):
 
 def table_cpu(state):
     """The CPU a sweep file names, as a table cell: its model name (before any ':' of
-    flags), without characters that would break the table, at most 40 long."""
-    name = str(state.get("cpu") or "not recorded").split(":", 1)[0]
-    return " ".join(name.replace("|", " ").split())[:40] or "not recorded"
+    flags), at most 40 characters, with nothing that could end the cell or the table, open
+    markup or fail to encode (a sweep file is input: `write_readme` writes this into README)."""
+    name = str(state.get("cpu") or "").split(":", 1)[0]
+    name = name.encode("utf-8", "ignore").decode("utf-8")  # lone surrogates dropped
+    name = " ".join(name.translate({ord(c): " " for c in "|<>&`\\"}).split())[:40].strip()
+    return name or "not recorded"
 
 
 def _confirmation_rows(state):
@@ -499,8 +502,9 @@ def write_readme(table):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text[:start] + "\n" + table + "\n" + text[end:])
+        data = (text[:start] + "\n" + table + "\n" + text[end:]).encode("utf-8")  # before
+        with open(path, "wb") as f:  # the file is truncated: a failure must come first
+            f.write(data)
 
 
 def parse_args(argv=None):

@@ -184,6 +184,11 @@ def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, call
     sweep.main([f"--out={tmp_path / 'sweep_other.json'}", "--space=mlp_small_data", "--trials=3",
                 "--rungs=1000,3000"])
     (tmp_path / "quality.json").write_text("[]")  # not a sweep file: not read
+    # Two machines: each file's rows name its own CPU.
+    for name, cpu in [("sweep_dcgan_small_data.json", "AMD EPYC: avx512_bf16, 2 cores"),
+                      ("sweep_other.json", "Intel(R) Xeon(R) Processor")]:
+        state = json.loads((tmp_path / name).read_text())
+        (tmp_path / name).write_text(json.dumps(dict(state, cpu=cpu)))
     states = sweep.finished_sweeps(str(tmp_path))
     assert [s["space_name"] for s in states] == ["dcgan_small_data", "mlp_small_data"]
     assert "confirmation" not in json.loads((tmp_path / "sweep_mlp_small_data.json").read_text())
@@ -196,16 +201,37 @@ def test_the_readme_table_holds_every_finished_sweeps_measurement(tmp_path, call
     assert all(states[1]["base"] in row for row in table[2 + counts[0]:])
     # Minutes are a CPU's: each row names the machine its sweep file recorded.
     assert table[0].endswith("| minutes | CPU (2 cores) |")
-    assert all(row.endswith(f"| {sweep.table_cpu(states[0])} |") for row in table[2:])
-    assert sweep.table_cpu(states[0]) == sweep.cpu_name().split(":")[0].strip()[:40]
+    assert all(row.endswith("| AMD EPYC |") for row in table[2:2 + counts[0]])
+    assert all(row.endswith("| Intel(R) Xeon(R) Processor |") for row in table[2 + counts[0]:])
 
 
 @pytest.mark.parametrize("cpu,cell", [
     ("AMD EPYC: avx512f avx512_bf16, 2 cores", "AMD EPYC"), (None, "not recorded"),
-    ("a|b\n| c", "a b c"), ("x" * 100, "x" * 40), (7, "7"), ("  ", "not recorded")])
+    ("a|b\n| c", "a b c"), ("x" * 100, "x" * 40), (7, "7"), ("  ", "not recorded"),
+    ("<!-- end of quality table -->", "!-- end of quality table --"),
+    ("<b>R&D</b> `x`", "b R D /b x"), ("\ud800EPYC\udfff", "EPYC"), ("\ud800", "not recorded"),
+    ("Intel(R) Xeon(R) CPU           E5-2680", "Intel(R) Xeon(R) CPU E5-2680")])
 def test_the_readme_tables_cpu_cell_cannot_break_the_table(cpu, cell):
     """A sweep file is input: its CPU name becomes one table cell, whatever it holds."""
     assert sweep.table_cpu({"cpu": cpu}) == cell
+
+
+def test_a_hostile_cpu_name_leaves_readme_whole(tmp_path, monkeypatch, calls):
+    """A sweep file's CPU name that cannot be encoded or that holds the table's end marker
+    neither truncates README nor moves the marker: the table is written once, whole."""
+    for name in sweep.TABLE_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(f"before\n{sweep.README_BEGIN}\nold\n{sweep.README_END}\nafter\n")
+    sweep.main([f"--out={tmp_path / 'sweep_dcgan_small_data.json'}", "--trials=3", "--rungs=1000,3000"])
+    monkeypatch.setattr(sweep, "ROOT", str(tmp_path))
+    state = json.loads((tmp_path / "sweep_dcgan_small_data.json").read_text())
+    state["cpu"] = "\ud800" + sweep.README_END
+    for _ in range(2):  # a second write reads the first's output
+        sweep.write_readme(sweep.readme_table(state))
+    for name in sweep.TABLE_FILES:
+        text = (tmp_path / name).read_text()
+        assert text.startswith("before\n") and text.endswith(f"{sweep.README_END}\nafter\n")
+        assert text.count(sweep.README_END) == 1 and "old" not in text
 
 
 def test_a_later_measurement_keeps_the_rows_of_an_earlier_one(tmp_path, calls):
