@@ -502,9 +502,9 @@ def write_readme(table):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
-        data = (text[:start] + "\n" + table + "\n" + text[end:]).encode("utf-8")  # before
-        with open(path, "wb") as f:  # the file is truncated: a failure must come first
-            f.write(data)
+        # Encoded first and replaced whole: a failure or Ctrl-C leaves the old file.
+        data = (text[:start] + "\n" + table + "\n" + text[end:]).encode("utf-8")
+        fileio.atomic_write(path, data)
 
 
 def parse_args(argv=None):
