@@ -31,7 +31,8 @@ def option(default, help, check=None, choices=None, resumable=False, flag_type=N
     (where things go, how long and how often; everything else defines the run);
     `flag_type`: the flag's type where it differs from the field's (int seconds of a float;
     "switch": an enum flag that may also be given bare, --name meaning "on", or as --noname,
-    meaning "off", as when it was a boolean)."""
+    meaning "off", as when it was a boolean; "int_or_auto": an integer flag that also takes
+    the word auto, the default None, so that a command line can undo a flagfile's count)."""
     return dataclasses.field(default=default, metadata={
         "help": help, "check": check, "choices": choices, "resumable": resumable,
         "flag_type": flag_type})
@@ -339,7 +340,7 @@ class TrainConfig:
         check=(lambda v: v is None or (type(v) is int and 0 <= v <= checks.MAX_THREADS),
                "must be a whole number of threads from 0 (TensorFlow's default) to "
                f"{checks.MAX_THREADS}"),
-        resumable=True)
+        resumable=True, flag_type="int_or_auto")
     # Intervals in (generator) steps. None: logs once per epoch; samples and
     # checkpoints once per epoch or every MIN_DEFAULT_INTERVAL steps, whichever is longer.
     log_every: Optional[int] = option(

@@ -44,11 +44,44 @@ class _SwitchFlag(flags.EnumFlag):
         return "" if value is None else f"--{self.name}={value}"
 
 
+class _IntOrAutoParser(flags.IntegerParser):
+    """An integer, or the word auto (any case) for None: the field's default, which the
+    run then decides (--intra_op_threads)."""
+
+    def parse(self, argument):
+        if isinstance(argument, str) and argument.strip().lower() == "auto":
+            return None
+        try:
+            return super().parse(argument)
+        except ValueError:
+            raise ValueError("must be auto or a whole number") from None
+
+    def flag_type(self):
+        return "int or auto"
+
+    def __init__(self):
+        super().__init__()
+        self.syntactic_help = "auto or an integer"  # --help's "(...)" line
+
+
+class _IntOrAutoFlag(flags.Flag):
+    """An integer flag whose default is the word auto (None once parsed)."""
+
+    def __init__(self, name, help):
+        super().__init__(_IntOrAutoParser(), flags.ArgumentSerializer(), name, "auto", help)
+
+    def _get_parsed_value_as_string(self, value):
+        return "'auto'" if value is None else super()._get_parsed_value_as_string(value)
+
+
 def define(field, hint):
     """The absl flag of one TrainConfig field."""
     meta, default = field.metadata, field.default
     if meta["flag_type"] == "switch":
         return flags.DEFINE_flag(_SwitchFlag(field.name, default, meta["choices"], meta["help"]))
+    if meta["flag_type"] == "int_or_auto":
+        assert default is None, field.name
+        return flags.DEFINE_flag(_IntOrAutoFlag(field.name, meta["help"]))
     if meta["choices"]:
         return flags.DEFINE_enum(field.name, default, meta["choices"], meta["help"])
     kind = meta["flag_type"] or _base_type(hint)

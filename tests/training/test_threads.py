@@ -218,6 +218,37 @@ def test_the_flag_refuses_a_negative_count_in_one_line():
         "from 0 (TensorFlow's default) to 4096")
 
 
+@pytest.mark.parametrize("argv,expect", [
+    ([], None),
+    (["--intra_op_threads=auto"], None),  # the default, as the docs and the run's log spell it
+    (["--intra_op_threads=AUTO"], None),
+    (["--intra_op_threads=1", "--intra_op_threads=auto"], None),  # undoes a flagfile's count
+    (["--intra_op_threads=0"], 0),
+    (["--intra_op_threads=3"], 3),
+])
+def test_the_flag_takes_auto_or_a_count(argv, expect):
+    from absl import flags
+    from gan_tf.commands import train_flags
+    try:
+        flags.FLAGS(["train_main.py", *argv])
+        assert train_flags.to_config(flags.FLAGS).intra_op_threads == expect
+        flag = flags.FLAGS["intra_op_threads"]
+        assert flag.default_as_str == "'auto'"
+        assert flag.serialize() == ("" if expect is None else f"--intra_op_threads={expect}")
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+def test_the_flag_refuses_other_words_in_one_line():
+    values = ["autoo", "1.5", "two", ""]
+    errors = cli_errors("train_main", *([f"--intra_op_threads={v}"] for v in values))
+    for value, (code, err) in zip(values, errors):
+        assert code != 0
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(f"train_main.py: error: flag --intra_op_threads={value}: ")
+        assert "auto" in last
+
+
 def started_tensorflow():
     """Makes sure this process's TensorFlow runtime has started (the suite's has)."""
     tf.constant(1.0).numpy()
