@@ -73,7 +73,7 @@ FLAGFILE_EXPECT = [
                                        "g_hidden": [256, 512, 1024], "bcr_weight": 1.0,
                                        "latent_categories": 10, "conditional": False,
                                        "g_ema": 0.999, "mixed_precision": "native",
-                                       "batch_size": 96, "max_steps": 28000}),
+                                       "batch_size": 96, "max_steps": 26000}),
 ]
 
 
