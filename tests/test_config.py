@@ -177,4 +177,4 @@ def test_each_option_is_declared_once_and_the_flags_come_from_it():
         if f.metadata["choices"]:
             assert isinstance(flag, flags.EnumFlag)
             assert list(flag.parser.enum_values) == list(f.metadata["choices"])
-        assert flag.default == (list(f.default) if isinstance(f.default, tuple) else f.default)
+        assert train_flags.field_value(f.name, flag.default) == f.default  # "auto": None

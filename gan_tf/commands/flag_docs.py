@@ -35,8 +35,8 @@ help). The library takes the same values as `gan_tf.TrainConfig(...)` fields.
 
 def _default(flag):
     value = flag.default
-    if value is None and isinstance(flag.default_unparsed, str) and flag.default_unparsed:
-        return f"`{flag.default_unparsed}`"  # a word that parses to None (auto)
+    if flag.name in train_flags.AUTO_FLAGS and value == train_flags.AUTO:
+        return f"`{value}` (None in TrainConfig)"
     if value is None or value == [] or value == "":
         return "none"
     if isinstance(value, bool):

@@ -44,34 +44,33 @@ class _SwitchFlag(flags.EnumFlag):
         return "" if value is None else f"--{self.name}={value}"
 
 
+AUTO = "auto"  # the word an "int_or_auto" flag takes for its field's default, None
+
+
 class _IntOrAutoParser(flags.IntegerParser):
-    """An integer, or the word auto (any case) for None: the field's default, which the
-    run then decides (--intra_op_threads)."""
+    """An integer, or the word auto (any case), kept as "auto" so that the flag writes
+    itself back (a None value would be left out of a flagfile); to_config makes it None."""
+
+    def __init__(self, message):
+        super().__init__()
+        self.message = message
+        self.syntactic_help = "auto or an integer"  # --help's "(...)" line
 
     def parse(self, argument):
-        if isinstance(argument, str) and argument.strip().lower() == "auto":
-            return None
+        if isinstance(argument, str) and argument.strip().lower() == AUTO:
+            return AUTO
         try:
             return super().parse(argument)
         except ValueError:
-            raise ValueError("must be auto or a whole number") from None
+            raise ValueError(self.message) from None
 
     def flag_type(self):
         return "int or auto"
 
-    def __init__(self):
-        super().__init__()
-        self.syntactic_help = "auto or an integer"  # --help's "(...)" line
 
-
-class _IntOrAutoFlag(flags.Flag):
-    """An integer flag whose default is the word auto (None once parsed)."""
-
-    def __init__(self, name, help):
-        super().__init__(_IntOrAutoParser(), flags.ArgumentSerializer(), name, "auto", help)
-
-    def _get_parsed_value_as_string(self, value):
-        return "'auto'" if value is None else super()._get_parsed_value_as_string(value)
+def _auto_message(message):
+    """A field check's message with the word auto added: "must be auto or ..."."""
+    return message.replace("must be ", f"must be {AUTO} or ", 1)
 
 
 def define(field, hint):
@@ -81,7 +80,9 @@ def define(field, hint):
         return flags.DEFINE_flag(_SwitchFlag(field.name, default, meta["choices"], meta["help"]))
     if meta["flag_type"] == "int_or_auto":
         assert default is None, field.name
-        return flags.DEFINE_flag(_IntOrAutoFlag(field.name, meta["help"]))
+        parser = _IntOrAutoParser(_auto_message(meta["check"][1]))
+        return flags.DEFINE(parser, field.name, AUTO, meta["help"],
+                            serializer=flags.ArgumentSerializer())
     if meta["choices"]:
         return flags.DEFINE_enum(field.name, default, meta["choices"], meta["help"])
     kind = meta["flag_type"] or _base_type(hint)
@@ -101,8 +102,21 @@ flags.DEFINE_boolean("tf_log", False, "Show TensorFlow's C++ start-up messages (
                      "default).")
 
 
+AUTO_FLAGS = tuple(f.name for f in dataclasses.fields(TrainConfig)
+                   if f.metadata["flag_type"] == "int_or_auto")
+
+
 def _int_list(values):
     return None if values is None else tuple(int(v) for v in values)
+
+
+def field_value(name, value):
+    """A flag's value as its TrainConfig field takes it."""
+    if name in LIST_FLAGS:
+        return _int_list(value)
+    if name in AUTO_FLAGS and value == AUTO:
+        return None
+    return value
 
 
 def _validator(name):
@@ -110,10 +124,10 @@ def _validator(name):
 
     def validate(value):
         try:
-            return check(_int_list(value) if name in LIST_FLAGS else value)
+            return check(field_value(name, value))
         except (TypeError, ValueError):
             return False
-    return validate, message
+    return validate, _auto_message(message) if name in AUTO_FLAGS else message
 
 
 for _name in FIELD_CHECKS:
@@ -125,8 +139,7 @@ def to_config(flag_values=FLAGS):
     """The parsed flags as a frozen TrainConfig."""
     values = {}
     for field in dataclasses.fields(TrainConfig):
-        value = flag_values[field.name].value
-        values[field.name] = _int_list(value) if field.name in LIST_FLAGS else value
+        values[field.name] = field_value(field.name, flag_values[field.name].value)
     if (values["generator_fn"] or values["discriminator_fn"]) and not flag_values["model"].present:
         values["model"] = "tf1"
     return TrainConfig(**values)
