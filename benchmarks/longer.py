@@ -12,7 +12,9 @@ evaluating every 1/6 of its length (or the nearest finer fraction that divides i
         [--out=docs/results/longer_dcgan_cpu.json] [--work=DIR]
 
 Issue 28's target: "served" within 0.2 of "at its length" (mean of the seeds). Runs
-resume where they stopped when rerun; results go to the JSON after each seed.
+resume where they stopped when rerun; results go to the JSON after each seed, beside the
+seeds it already holds (a rerun measures only the missing ones). A JSON of another
+flagfile, factor or length of the flagfile is refused, not merged into.
 """
 import argparse
 import dataclasses
@@ -73,6 +75,9 @@ def measure(flagfile, seed, factor, work):
     with open(os.path.join(run_dir, "eval.json")) as f:
         evals = json.load(f)
     at = {e["step"]: e for e in evals["evaluations"]}
+    if length not in at:
+        raise SystemExit(f"{run_dir} has no evaluation at step {length}: a run of another "
+                         "length or evaluation interval; give another --work or remove it")
     keys = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
     served = fresh_score(run_dir)
     return dict(seed=seed, length=length, steps=factor * length,
@@ -83,24 +88,44 @@ def measure(flagfile, seed, factor, work):
                 curve=[(e["step"], round(e["classifier_score"], 3)) for e in evals["evaluations"]])
 
 
-def main():
+def earlier_runs(out, flagfile, factor, length):
+    """The runs already in `out` (none without the file). They must be this measurement's,
+    the same flagfile and factor at the flagfile's present length: a file of another is not
+    merged into, nor rewritten without its runs; SystemExit in one line."""
+    if not os.path.exists(out):
+        return []
+    doc = read_json(out, "a results file")
+    runs = doc.get("runs")
+    if (doc.get("flagfile") != flagfile or doc.get("factor") != factor
+            or not isinstance(runs, list)
+            or not all(isinstance(r, dict) and type(r.get("seed")) is int for r in runs)):
+        raise SystemExit(f"{out} holds another measurement than --flagfile={flagfile} "
+                         f"--factor={factor}: give another --out, or remove it to start over")
+    lengths = sorted({r.get("length") for r in runs} - {length}, key=str)
+    if lengths:
+        raise SystemExit(f"{out} holds runs of flags/{flagfile}.cfg at {lengths[0]} steps, and "
+                         f"it now sets {length}: give another --out, or remove it to start over")
+    return runs
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flagfile", required=True, help="a name in flags/, without .cfg")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--factor", type=int, default=2)
     parser.add_argument("--out", default=None)
     parser.add_argument("--work", default=None)
-    args = parser.parse_args()
-    if not os.path.exists(os.path.join(ROOT, "flags", f"{args.flagfile}.cfg")):
+    args = parser.parse_args(argv)
+    path = os.path.join(ROOT, "flags", f"{args.flagfile}.cfg")
+    if not os.path.exists(path):
         parser.error(f"no flags/{args.flagfile}.cfg")
     seeds = [int(s) for s in args.seeds.split(",")]
     out = args.out or os.path.join(ROOT, "docs", "results", f"longer_{args.flagfile}.json")
     work = args.work or os.path.join(os.path.dirname(out), f"longer_{args.flagfile}_runs")
+    # Runs already measured (of any seed) are kept; the mean is over all of the file's.
     doc = dict(command="python " + " ".join(sys.argv), flagfile=args.flagfile,
-               factor=args.factor, runs=[])
-    if os.path.exists(out):
-        runs = read_json(out, "a results file").get("runs", [])
-        doc["runs"] = [r for r in runs if isinstance(r, dict) and r.get("seed") in seeds]
+               factor=args.factor,
+               runs=earlier_runs(out, args.flagfile, args.factor, base_max_steps(path)))
     doc["cpu"] = cpu_name()
     for seed in seeds:
         if any(r["seed"] == seed for r in doc["runs"]):

@@ -289,16 +289,6 @@ def test_a_sweep_file_cannot_make_the_sweep_train_flags_outside_its_space(tmp_pa
     assert calls == []
 
 
-def test_longer_runs_evaluate_on_the_flagfiles_own_last_step():
-    """benchmarks/longer.py reads the in-run evaluation at the flagfile's length: the
-    interval must divide it (mlp_info's 20,000 // 6 = 3,333 never reached step 20,000)."""
-    from benchmarks.longer import eval_interval
-    for length in (24000, 20000, 55000, 200, 7):
-        interval = eval_interval(length)
-        assert length % interval == 0 and length // interval >= 6
-    assert eval_interval(24000) == 4000 and eval_interval(20000) == 2500
-
-
 @pytest.mark.parametrize("name", sorted(sweep.SPACES))
 def test_every_value_of_every_space_is_a_valid_flag_on_its_base(name):
     """Each value a space may draw, set on its base flagfile alone (or with the flag
