@@ -34,6 +34,7 @@ import math
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ sys.path.insert(0, ROOT)
 
 from gan_tf import fileio  # noqa: E402
 from gan_tf.errors import LogFileError  # noqa: E402
+from gan_tf.runs import logs  # noqa: E402
 
 # name -> (base flagfile, {flag: values}); each value a string as on the command line,
 # "" for the flag left out (its base value).
@@ -169,10 +171,25 @@ def train(run_dir, base, flags, steps, final_steps, seed, max_seconds=None):
         final = json.load(f)["final"]
     if final["step"] != steps and not max_seconds:
         raise SystemExit(f"{run_dir}: evaluated at step {final['step']}, not {steps}")
-    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
-        rate = json.loads(f.readlines()[-1])["steps_per_sec"]
+    last, median = logged_rates(run_dir)
     return dict({k: final[k] for k in SCORES}, seconds=round(time.time() - start, 1),
-                steps_per_sec=round(rate, 1), step=final["step"])
+                steps_per_sec=round(last, 1), median_steps_per_sec=round(median, 1),
+                step=final["step"])
+
+
+def logged_rates(run_dir):
+    """(last, median) of the steps/s a run logged in metrics.jsonl, its evaluation-only
+    records skipped: the last is the rate at the end, the median the run's usual speed
+    (a machine whose speed drifts shows in the difference)."""
+    try:
+        records = logs.read_metrics(os.path.join(run_dir, logs.METRICS))
+    except (LogFileError, ValueError) as e:
+        raise SystemExit(f"{run_dir}: {e}")
+    rates = [r["steps_per_sec"] for r in records
+             if isinstance(r.get("steps_per_sec"), (int, float))]
+    if not rates:
+        raise SystemExit(f"{run_dir}: no steps/s logged in {logs.METRICS}")
+    return rates[-1], statistics.median(rates)
 
 
 def read_json(path, what):

@@ -316,3 +316,20 @@ def test_every_value_of_every_space_is_a_valid_flag_on_its_base(name):
             shown = str(getattr(config, flag)).replace(" ", "").strip("()[]")
             assert value in (shown, "true") or float(value) == pytest.approx(float(shown)), (
                 flag, value, shown)
+
+
+def test_logged_rates_are_the_last_and_the_median_of_the_runs_steps_per_sec(tmp_path):
+    """A run's speed as the sweep records it: evaluation-only records (no steps/s) are
+    skipped, wherever they fall, also last."""
+    lines = [{"step": 100, "steps_per_sec": 50.0}, {"step": 200, "steps_per_sec": 52.0},
+             {"step": 200, "classifier_score": 9.1}, {"step": 300, "steps_per_sec": 40.0},
+             {"step": 300, "classifier_score": 9.2}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    assert sweep.logged_rates(str(tmp_path)) == (40.0, 50.0)
+
+
+@pytest.mark.parametrize("text", ["", '{"step": 1}\n', "not json\n{}\n"])
+def test_a_run_without_logged_rates_is_a_one_line_error(tmp_path, text):
+    (tmp_path / "metrics.jsonl").write_text(text)
+    with pytest.raises(SystemExit, match=f"^{tmp_path}: "):
+        sweep.logged_rates(str(tmp_path))
