@@ -116,10 +116,20 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--work", default=None)
     args = parser.parse_args(argv)
-    path = os.path.join(ROOT, "flags", f"{args.flagfile}.cfg")
-    if not os.path.exists(path):
-        parser.error(f"no flags/{args.flagfile}.cfg")
-    seeds = [int(s) for s in args.seeds.split(",")]
+    name = args.flagfile
+    if not name or name != os.path.basename(name) or name.startswith("."):
+        parser.error("--flagfile takes the name of a file in flags/")
+    path = os.path.join(ROOT, "flags", f"{name}.cfg")
+    if not os.path.isfile(path):
+        parser.error(f"no flags/{name}.cfg")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        seeds = []
+    if not seeds or len(set(seeds)) < len(seeds) or min(seeds) < 0:
+        parser.error("--seeds takes distinct comma-separated whole numbers")
+    if args.factor < 1:
+        parser.error("--factor must be at least 1")
     out = args.out or os.path.join(ROOT, "docs", "results", f"longer_{args.flagfile}.json")
     work = args.work or os.path.join(os.path.dirname(out), f"longer_{args.flagfile}_runs")
     # Runs already measured (of any seed) are kept; the mean is over all of the file's.
