@@ -133,7 +133,8 @@ def main(argv=None):
     out = args.out or os.path.join(ROOT, "docs", "results", f"longer_{args.flagfile}.json")
     work = args.work or os.path.join(os.path.dirname(out), f"longer_{args.flagfile}_runs")
     # Runs already measured (of any seed) are kept; the mean is over all of the file's.
-    doc = dict(command="python " + " ".join(sys.argv), flagfile=args.flagfile,
+    given = sys.argv[1:] if argv is None else argv  # what was parsed, also from a caller
+    doc = dict(command=" ".join(["python benchmarks/longer.py", *given]), flagfile=args.flagfile,
                factor=args.factor,
                runs=earlier_runs(out, args.flagfile, args.factor, base_max_steps(path)))
     doc["cpu"] = cpu_name()

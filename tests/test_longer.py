@@ -28,9 +28,9 @@ def measured(monkeypatch):
     return seeds
 
 
-def run(out, seeds, *extra):
+def run(out, seeds):
     longer.main([f"--flagfile={FLAGFILE}", f"--seeds={seeds}", f"--out={out}",
-                 f"--work={out.parent / 'runs'}", *extra])
+                 f"--work={out.parent / 'runs'}"])
     return json.loads(out.read_text())
 
 
