@@ -75,14 +75,17 @@ def test_longer_runs_evaluate_on_the_flagfiles_own_last_step():
     assert longer.eval_interval(24000) == 4000 and longer.eval_interval(20000) == 2500
 
 
+SEEDS = "--seeds takes distinct comma-separated whole numbers"
+
+
 @pytest.mark.parametrize("argv,message", [
     (["--flagfile=../setup"], "--flagfile takes the name of a file in flags/"),
     (["--flagfile=flags/dcgan_cpu"], "--flagfile takes the name of a file in flags/"),
     (["--flagfile=no_such_flagfile"], "no flags/no_such_flagfile.cfg"),
-    (["--flagfile=dcgan_cpu", "--seeds=3,,4"], "--seeds takes distinct comma-separated whole numbers"),
-    (["--flagfile=dcgan_cpu", "--seeds=three"], "--seeds takes distinct comma-separated whole numbers"),
-    (["--flagfile=dcgan_cpu", "--seeds=3,3"], "--seeds takes distinct comma-separated whole numbers"),
-    (["--flagfile=dcgan_cpu", "--seeds=-1"], "--seeds takes distinct comma-separated whole numbers"),
+    (["--flagfile=dcgan_cpu", "--seeds=3,,4"], SEEDS),
+    (["--flagfile=dcgan_cpu", "--seeds=three"], SEEDS),
+    (["--flagfile=dcgan_cpu", "--seeds=3,3"], SEEDS),
+    (["--flagfile=dcgan_cpu", "--seeds=-1"], SEEDS),
     (["--flagfile=dcgan_cpu", "--factor=0"], "--factor must be at least 1"),
 ])
 def test_bad_arguments_are_one_line_errors_before_any_run(tmp_path, measured, capsys, argv,
