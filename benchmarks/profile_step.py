@@ -5,7 +5,7 @@ throughput variant's calls, summed over the host's compute threads, per step.
         [--calls=6] [--top=15]
 
 GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf@1, dcgancpu/b32
-gan_tf_bf16@1). Thread-ms add up the ops the executor's threads ran, so their sum exceeds
+gan_tf_bf16@1, dcgan/b64 keras_tutorial@1: the loop gan_tf's DCGAN is set against). Thread-ms add up the ops the executor's threads ran, so their sum exceeds
 the wall time per step when ops run side by side; the shares are of that sum. Meant for
 one thread per op (a variant ending @1): with more, an op's time on its executor thread
 still counts once, but the work of the helper threads it splits into is not counted.
@@ -26,7 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 MODELS = ("mlp", "mlpbcr", "mlpwide", "dcgan", "dcgancpu")  # throughput.py's groups
 GROUP = re.compile(rf"({'|'.join(MODELS)})/b[1-9][0-9]{{0,4}}(/[wx][1-9][0-9]{{0,4}})?")
-VARIANT = re.compile(r"gan_tf(_xla)?(_bf16)?(@[0-9]{1,3})?")  # gan_tf's steps
+# gan_tf's steps, and the Keras tutorial's loop that the DCGAN's are set against
+VARIANT = re.compile(r"(gan_tf(_xla)?(_bf16)?|keras_tutorial)(@[0-9]{1,3})?")
 
 # The events of the executor and of Python that enclose the ops (not op types).
 ENCLOSING = {"Process", "Run", "RunAsync", "Start", "FunctionRun", "DoCompute", "Root",
@@ -66,8 +67,10 @@ def parse_args(argv=None):
         p.error(f"--group={args.group!r}: MODEL/bBATCH[/wWIDTH|/xSCALE], MODEL one of "
                 f"{', '.join(MODELS)} (e.g. mlpbcr/b128, dcgancpu/b32/x2)")
     if not VARIANT.fullmatch(args.variant):
-        p.error(f"--variant={args.variant!r}: gan_tf[_xla][_bf16][@THREADS] "
-                "(e.g. gan_tf_bf16@1)")
+        p.error(f"--variant={args.variant!r}: gan_tf[_xla][_bf16][@THREADS] or "
+                "keras_tutorial[@THREADS] (e.g. gan_tf_bf16@1)")
+    if args.variant.startswith("keras") and not args.group.startswith("dcgan/"):
+        p.error(f"--variant={args.variant}: the Keras tutorial's loop is a dcgan/ group's")
     for name in ("calls", "top"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")
@@ -82,8 +85,14 @@ def main():
     from benchmarks import throughput
     from gan_tf import data
     from gan_tf.training import threads
-    threads.configure(throughput.gan_tf_config(args.group, args.variant))
-    step, per_call = throughput.build_variant(args.group, args.variant,
+    name, _, forced = args.variant.partition("@")
+    if name == "keras_tutorial":  # threads per op as gan_tf's variant@N sets them
+        if forced:
+            tf.config.threading.set_intra_op_parallelism_threads(int(forced))
+    else:
+        threads.configure(throughput.gan_tf_config(args.group, args.variant))
+    step, per_call = throughput.build_variant(args.group, name if name == "keras_tutorial"
+                                              else args.variant,
                                               data.load_mnist_5k().train_images)
     for _ in range(5):  # tracing and warm-up
         step()

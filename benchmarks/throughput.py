@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py            # full: 3 rounds, all batch sizes (12-18 min)
     python benchmarks/throughput.py --quick    # batch 100 MLP, batch 64 DCGAN, 2 rounds
+    python benchmarks/throughput.py --models=dcgan   # the DCGAN's groups alone (~6 min)
 
 Variants, grouped by model and batch (benchmarks/throughput_variants.py):
   tf1_session    the legacy TF1 MLP GAN graph (benchmarks/legacy_tf1_gan.py) run
@@ -323,13 +324,19 @@ def ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype="float32"):
             if f"{g}/{name}" in medians:
                 ratios[f"{g}/{name} vs keras_tutorial"] = (medians[f"{g}/{name}"]
                                                           / medians[f"{g}/keras_tutorial"])
-    loop = medians[f"mlp/b100/{default_step}"]
-    for name in ("default_run", "default_run_log_every_1"):
-        ratios[f"mlp/b100/{name} vs benchmark loop"] = medians[f"mlp/b100/{name}"] / loop
+    if 100 in mlp_batches:
+        loop = medians[f"mlp/b100/{default_step}"]
+        for name in ("default_run", "default_run_log_every_1"):
+            ratios[f"mlp/b100/{name} vs benchmark loop"] = medians[f"mlp/b100/{name}"] / loop
     return ratios, gflops
 
 
-def main():
+MODELS = ("mlp", "dcgan")  # the groups --models chooses from
+
+
+def parse_args(argv=None):
+    """The command's arguments, checked before any worker starts: --models must name
+    some of MODELS (comma-separated), each once; counts must be positive."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a subset, about 3 minutes")
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
@@ -337,12 +344,28 @@ def main():
     p.add_argument("--report", help="write the JSON results here")
     p.add_argument("--alone", action="store_true", help="one variant's process alive at a "
                    "time instead of a group's processes taking turns")
+    p.add_argument("--models", default=",".join(MODELS),
+                   help="the models whose groups to measure: mlp, dcgan or both (default); "
+                   "with dcgan alone there is no MLP, default-run or GFLOP/s entry")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # GROUP/VARIANT: run as a worker
-    args = p.parse_args()
+    args = p.parse_args(argv)
+    models = args.models.split(",")
+    if not models or any(m not in MODELS for m in models) or len(set(models)) < len(models):
+        p.error(f"--models={args.models!r}: one or both of {', '.join(MODELS)}, "
+                "comma-separated, each once")
+    for name in ("rounds", "seconds"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            p.error(f"--{name} must be positive")
+    args.models = models
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 3)
     seconds = args.seconds or (2.0 if args.quick else 4.0)
-    mlp_batches = [100] if args.quick else [100, 128, 256]
-    dcgan_batches = [64] if args.quick else [64, 128, 256]
+    mlp_batches = ([100] if args.quick else [100, 128, 256]) * ("mlp" in args.models)
+    dcgan_batches = ([64] if args.quick else [64, 128, 256]) * ("dcgan" in args.models)
     run_steps = (1500, 1000) if args.quick else (4000, 2000)  # default, --log_every=1
     if args.worker:
         return worker(args.worker, run_steps)
@@ -362,6 +385,7 @@ def main():
                    "one process alive at a time" if args.alone else
                    f"the processes of a model and batch taking turns of {CHUNK_SECONDS} s"),
                "cpu_flags": cpu_flags(), "tensorflow": tf.__version__, "rounds": rounds,
+               "models": args.models,
                "mlp_auto_compute_dtype": mlp_dtype,
                "intra_op_threads": {"note": "threads per op in each worker process (0: "
                                     "TensorFlow's default; tf1_dataset_1thread's Session "

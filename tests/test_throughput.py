@@ -240,7 +240,8 @@ def test_the_step_profile_sums_op_types_over_the_compute_threads_only():
 @pytest.mark.parametrize("argv,message", [
     (["--group=bogus"], "--group='bogus'"), (["--group=mlp/b0"], "--group="),
     (["--variant=nope"], "--variant='nope'"), (["--variant=gan_tf@-1"], "--variant="),
-    (["--calls=0"], "--calls must be at least 1"), (["--top=-2"], "--top must be at least 1")])
+    (["--calls=0"], "--calls must be at least 1"), (["--top=-2"], "--top must be at least 1"),
+    (["--group=mlp/b100", "--variant=keras_tutorial"], "a dcgan/ group's")])
 def test_the_step_profile_refuses_bad_arguments_in_one_line(argv, message, capsys):
     from benchmarks.profile_step import parse_args
     with pytest.raises(SystemExit) as stop:
@@ -249,9 +250,35 @@ def test_the_step_profile_refuses_bad_arguments_in_one_line(argv, message, capsy
     assert message in capsys.readouterr().err.strip().splitlines()[-1]
 
 
+def test_ratios_of_the_dcgan_alone_leave_the_mlp_out():
+    """--models=dcgan: no MLP group was measured, so no MLP or default-run ratio."""
+    medians = {"dcgan/b64/keras_tutorial": 10.0, "dcgan/b64/gan_tf": 10.5}
+    ratios, gflops = throughput.ratios_of(medians, [], [64])
+    assert ratios == {"dcgan/b64/gan_tf vs keras_tutorial": pytest.approx(1.05)}
+    assert gflops == {}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--models=gan"], "--models='gan'"), (["--models="], "--models=''"),
+    (["--models=dcgan,dcgan"], "each once"), (["--rounds=0"], "--rounds must be positive"),
+    (["--seconds=-1"], "--seconds must be positive")])
+def test_the_throughput_command_refuses_bad_arguments_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        throughput.parse_args(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_the_throughput_command_measures_the_models_asked_for():
+    assert throughput.parse_args([]).models == ["mlp", "dcgan"]
+    assert throughput.parse_args(["--models=dcgan", "--quick"]).models == ["dcgan"]
+
+
 def test_the_step_profile_takes_the_documented_groups_and_variants():
     from benchmarks.profile_step import parse_args
     args = parse_args(["--group=dcgancpu/b32/x2", "--variant=gan_tf_xla_bf16@1", "--calls=2"])
     assert (args.group, args.variant, args.calls, args.top) == (
         "dcgancpu/b32/x2", "gan_tf_xla_bf16@1", 2, 15)
     assert throughput.gan_tf_config(args.group, args.variant).batch_size == 32
+    assert parse_args(["--group=dcgan/b64", "--variant=keras_tutorial@1"]).variant == \
+        "keras_tutorial@1"
