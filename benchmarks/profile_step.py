@@ -2,7 +2,7 @@
 throughput variant's calls, summed over the host's compute threads, per step.
 
     python benchmarks/profile_step.py [--group=mlpbcr/b128] [--variant=gan_tf_bf16@1]
-        [--calls=6] [--top=15]
+        [--calls=6] [--top=15] [--inter_op=1]
 
 GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf@1, dcgancpu/b32
 gan_tf_bf16@1, dcgan/b64 keras_tutorial@1: the loop gan_tf's DCGAN is set against). Thread-ms add up the ops the executor's threads ran, so their sum exceeds
@@ -62,6 +62,9 @@ def parse_args(argv=None):
     p.add_argument("--variant", default="gan_tf_bf16@1")
     p.add_argument("--calls", type=int, default=6)
     p.add_argument("--top", type=int, default=15)
+    p.add_argument("--inter_op", type=int, default=0,
+                   help="ops run side by side (0: TensorFlow's default); 1 with a variant "
+                   "@1 makes the thread-ms a step's CPU ms")
     args = p.parse_args(argv)
     if not GROUP.fullmatch(args.group):
         p.error(f"--group={args.group!r}: MODEL/bBATCH[/wWIDTH|/xSCALE], MODEL one of "
@@ -74,6 +77,8 @@ def parse_args(argv=None):
     for name in ("calls", "top"):
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")
+    if not 0 <= args.inter_op <= 4096:
+        p.error("--inter_op must be 0 (TensorFlow's default) to 4096")
     return args
 
 
@@ -85,6 +90,8 @@ def main():
     from benchmarks import throughput
     from gan_tf import data
     from gan_tf.training import threads
+    if args.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
     name, _, forced = args.variant.partition("@")
     if name == "keras_tutorial":  # threads per op as gan_tf's variant@N sets them
         if forced:

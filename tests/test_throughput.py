@@ -241,7 +241,8 @@ def test_the_step_profile_sums_op_types_over_the_compute_threads_only():
     (["--group=bogus"], "--group='bogus'"), (["--group=mlp/b0"], "--group="),
     (["--variant=nope"], "--variant='nope'"), (["--variant=gan_tf@-1"], "--variant="),
     (["--calls=0"], "--calls must be at least 1"), (["--top=-2"], "--top must be at least 1"),
-    (["--group=mlp/b100", "--variant=keras_tutorial"], "a dcgan/ group's")])
+    (["--group=mlp/b100", "--variant=keras_tutorial"], "a dcgan/ group's"),
+    (["--inter_op=-1"], "--inter_op must be 0")])
 def test_the_step_profile_refuses_bad_arguments_in_one_line(argv, message, capsys):
     from benchmarks.profile_step import parse_args
     with pytest.raises(SystemExit) as stop:
