@@ -5,7 +5,8 @@ throughput variant's calls, summed over the host's compute threads, per step.
         [--calls=6] [--top=15] [--inter_op=1]
 
 GROUP and VARIANT are benchmarks/throughput.py's (e.g. mlp/b100 gan_tf@1, dcgancpu/b32
-gan_tf_bf16@1, dcgan/b64 keras_tutorial@1: the loop gan_tf's DCGAN is set against). Thread-ms add up the ops the executor's threads ran, so their sum exceeds
+gan_tf_bf16@1, dcgan/b64 keras_tutorial@1: the loop gan_tf's DCGAN is set against).
+Thread-ms add up the ops the executor's threads ran, so their sum exceeds
 the wall time per step when ops run side by side; the shares are of that sum. Meant for
 one thread per op (a variant ending @1): with more, an op's time on its executor thread
 still counts once, but the work of the helper threads it splits into is not counted.

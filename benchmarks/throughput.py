@@ -346,11 +346,11 @@ def parse_args(argv=None):
                    "time instead of a group's processes taking turns")
     p.add_argument("--models", default=",".join(MODELS),
                    help="the models whose groups to measure: mlp, dcgan or both (default); "
-                   "with dcgan alone there is no MLP, default-run or GFLOP/s entry")
+                   "with dcgan alone there is no MLP, default-run, GFLOP/s or start-up entry")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # GROUP/VARIANT: run as a worker
     args = p.parse_args(argv)
     models = args.models.split(",")
-    if not models or any(m not in MODELS for m in models) or len(set(models)) < len(models):
+    if any(m not in MODELS for m in models) or len(set(models)) < len(models):
         p.error(f"--models={args.models!r}: one or both of {', '.join(MODELS)}, "
                 "comma-separated, each once")
     for name in ("rounds", "seconds"):
@@ -379,26 +379,27 @@ def main(argv=None):
                                              args.alone)
     mlp_dtype = mlp_auto_dtype()
     ratios, gflops = ratios_of(medians, mlp_batches, dcgan_batches, mlp_dtype)
-    peak = v.matmul_peak_gflops()
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
                "processes": "each variant in its own process, " + (
                    "one process alive at a time" if args.alone else
                    f"the processes of a model and batch taking turns of {CHUNK_SECONDS} s"),
                "cpu_flags": cpu_flags(), "tensorflow": tf.__version__, "rounds": rounds,
                "models": args.models,
-               "mlp_auto_compute_dtype": mlp_dtype,
                "intra_op_threads": {"note": "threads per op in each worker process (0: "
                                     "TensorFlow's default; tf1_dataset_1thread's Session "
                                     "asks 1 of its own)", **threads_of},
-               "seconds_per_measurement": seconds, "default_run_steps": run_steps,
+               "seconds_per_measurement": seconds,
                "steps_per_sec": {k: round(x, 2) for k, x in medians.items()
                                  if "gflops" not in k},
-               "per_round": per_round, "ratios": {k: round(x, 3) for k, x in ratios.items()},
-               "mlp_achieved_gflops": {k: round(x, 1) for k, x in gflops.items()},
-               "mlp_step_matmuls_gflops": {k: round(x, 1) for k, x in medians.items()
-                                           if "gflops" in k},
-               "matmul_peak_gflops": round(peak, 1),
-               "start_to_first_step_s": round(v.start_to_first_step(1 if args.quick else 3), 2)}
+               "per_round": per_round, "ratios": {k: round(x, 3) for k, x in ratios.items()}}
+    if mlp_batches:  # the MLP's own measurements, and the default run's (an MLP)
+        results.update({
+            "mlp_auto_compute_dtype": mlp_dtype, "default_run_steps": run_steps,
+            "mlp_achieved_gflops": {k: round(x, 1) for k, x in gflops.items()},
+            "mlp_step_matmuls_gflops": {k: round(x, 1) for k, x in medians.items()
+                                        if "gflops" in k},
+            "matmul_peak_gflops": round(v.matmul_peak_gflops(), 1),
+            "start_to_first_step_s": round(v.start_to_first_step(1 if args.quick else 3), 2)})
     text = json.dumps(results, indent=2)
     print(text)
     if args.report:

@@ -220,13 +220,15 @@ class GANTrainer(tf.Module):
         through D over the fake half alone; on the concatenation it goes over both, as no
         op knows that G's loss leaves the real half's rows at zero (the float32 DCGAN step
         6-10 % faster on a CPU: docs/performance.md). The real half keeps the dropout
-        masks of the one-call pass (a stateless stream's first rows); the fake half draws
-        its own from `seed` folded with FAKE_HALF."""
+        masks of the one-call pass (a stateless stream's first rows, without XLA); the
+        fake half draws its own from `seed` folded with FAKE_HALF. A spectrally normalised
+        D keeps the one call: each training call takes a power-iteration step, so two
+        would take two and divide the halves by different estimates."""
         if getattr(self.discriminator, "separate_batches", False):
             outs = [self.discriminator(part, training=True, seed=seed)
                     for part in (tf.stop_gradient(x[:n]), x[n:])]
             return tuple(tf.concat(parts, 0) for parts in zip(*outs)), None
-        if not split:
+        if not split or self.discriminator.sizes.get("spectral_norm"):
             return discriminate(self.discriminator, x, seed, labels, features=features)
         fake_seed = tf.random.experimental.stateless_fold_in(seed, FAKE_HALF)
         real_labels, fake_labels = (None, None) if labels is None else (labels[:n], labels[n:])

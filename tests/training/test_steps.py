@@ -62,10 +62,13 @@ def test_the_split_pass_cuts_the_real_half_from_the_gradient():
 
 @pytest.mark.parametrize("options", [
     {}, dict(bcr_weight=1.0), dict(latent_categories=4), dict(minibatch_stddev=True),
-    dict(conditional=True), dict(r1_gamma=1.0), dict(diffaugment="translation,cutout")])
+    dict(conditional=True), dict(r1_gamma=1.0), dict(diffaugment="translation,cutout"),
+    dict(spectral_norm=True)])
 def test_joint_step_updates_as_with_one_d_call(options, monkeypatch):
     """Without dropout a joint step's updates are those of the one-call pass (to float
-    rounding): the split changes where the work goes, not what is learnt."""
+    rounding): the split changes where the work goes, not what is learnt. Adam's moments
+    are compared too (one update alone is about lr * sign(gradient)); a spectrally
+    normalised D, whose every call steps its power iteration, keeps the one call."""
     images = np.random.default_rng(2).uniform(-1, 1, (N, 28, 28, 1)).astype(np.float32)
     batch = ((tf.constant(images), tf.range(N) % 10) if options.get("conditional")
              else tf.constant(images))
@@ -78,7 +81,27 @@ def test_joint_step_updates_as_with_one_d_call(options, monkeypatch):
         trainer, _ = trainer_and_batch(dropout=0.0, batch_size=N, joint_updates=True,
                                        **options)
         tf.function(trainer.train_step)([batch])
-        after.append({**snapshot(trainer.generator), **snapshot(trainer.discriminator)})
+        moments = {f"{role}/{i}": v.numpy() for role, opt in (
+            ("g", trainer.g_optimizer), ("d", trainer.d_optimizer))
+            for i, v in enumerate(opt.variables)}
+        after.append({**snapshot(trainer.generator), **snapshot(trainer.discriminator),
+                      **moments})
     assert after[0].keys() == after[1].keys()
     for name, value in after[0].items():
         np.testing.assert_allclose(value, after[1][name], rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("d_steps,expect", [(1, [True]), (2, [False, True])])
+def test_only_the_joint_steps_pass_is_split(d_steps, expect, monkeypatch):
+    """joint_step asks for the split (its G tape records the pass); the D steps before it
+    have no G tape and keep the one call."""
+    asked = []
+    real_pass = GANTrainer._d_pass
+
+    def spy(self, *args, split=False, **kwargs):
+        asked.append(split)
+        return real_pass(self, *args, split=split, **kwargs)
+    monkeypatch.setattr(GANTrainer, "_d_pass", spy)
+    trainer, x = trainer_and_batch(batch_size=N, joint_updates=True, d_steps_per_g_step=d_steps)
+    tf.function(trainer.train_step)([x[:N]] * d_steps)
+    assert asked == expect
