@@ -42,6 +42,7 @@ the default run's) and against a large square matmul; and the wall time from lau
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -354,8 +355,9 @@ def parse_args(argv=None):
         p.error(f"--models={args.models!r}: one or both of {', '.join(MODELS)}, "
                 "comma-separated, each once")
     for name in ("rounds", "seconds"):
-        if getattr(args, name) is not None and getattr(args, name) <= 0:
-            p.error(f"--{name} must be positive")
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value > 0):  # nan, inf too
+            p.error(f"--{name} must be positive (and finite)")
     args.models = models
     return args
 

@@ -262,7 +262,8 @@ def test_ratios_of_the_dcgan_alone_leave_the_mlp_out():
 @pytest.mark.parametrize("argv,message", [
     (["--models=gan"], "--models='gan'"), (["--models="], "--models=''"),
     (["--models=dcgan,dcgan"], "each once"), (["--rounds=0"], "--rounds must be positive"),
-    (["--seconds=-1"], "--seconds must be positive")])
+    (["--seconds=-1"], "--seconds must be positive"), (["--seconds=nan"], "--seconds must be"),
+    (["--seconds=inf"], "--seconds must be")])
 def test_the_throughput_command_refuses_bad_arguments_in_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
         throughput.parse_args(argv)
