@@ -93,14 +93,14 @@ def main():
     from gan_tf.training import threads
     if args.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
-    name, _, forced = args.variant.partition("@")
-    if name == "keras_tutorial":  # threads per op as gan_tf's variant@N sets them
+    variant, _, forced = args.variant.partition("@")
+    if variant == "keras_tutorial":  # threads per op as gan_tf's variant@N sets them
         if forced:
             tf.config.threading.set_intra_op_parallelism_threads(int(forced))
-    else:
-        threads.configure(throughput.gan_tf_config(args.group, args.variant))
-    step, per_call = throughput.build_variant(args.group, name if name == "keras_tutorial"
-                                              else args.variant,
+    else:  # gan_tf's variants read their threads from the whole name
+        variant = args.variant
+        threads.configure(throughput.gan_tf_config(args.group, variant))
+    step, per_call = throughput.build_variant(args.group, variant,
                                               data.load_mnist_5k().train_images)
     for _ in range(5):  # tracing and warm-up
         step()

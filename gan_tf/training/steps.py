@@ -224,17 +224,20 @@ class GANTrainer(tf.Module):
         fake half draws its own from `seed` folded with FAKE_HALF. A spectrally normalised
         D keeps the one call: each training call takes a power-iteration step, so two
         would take two and divide the halves by different estimates."""
-        if getattr(self.discriminator, "separate_batches", False):
-            outs = [self.discriminator(part, training=True, seed=seed)
-                    for part in (tf.stop_gradient(x[:n]), x[n:])]
-            return tuple(tf.concat(parts, 0) for parts in zip(*outs)), None
-        if not split or self.discriminator.sizes.get("spectral_norm"):
+        legacy = getattr(self.discriminator, "separate_batches", False)
+        if not legacy and (not split or self.discriminator.sizes.get("spectral_norm")):
             return discriminate(self.discriminator, x, seed, labels, features=features)
-        fake_seed = tf.random.experimental.stateless_fold_in(seed, FAKE_HALF)
-        real_labels, fake_labels = (None, None) if labels is None else (labels[:n], labels[n:])
-        halves = [discriminate(self.discriminator, part, s, rows, features=features)
-                  for part, s, rows in ((tf.stop_gradient(x[:n]), seed, real_labels),
-                                        (x[n:], fake_seed, fake_labels))]
+        real = tf.stop_gradient(x[:n])
+        if legacy:  # as TF1 code called it: one seed, no labels or features
+            halves = [(self.discriminator(part, training=True, seed=seed), None)
+                      for part in (real, x[n:])]
+        else:
+            fake_seed = tf.random.experimental.stateless_fold_in(seed, FAKE_HALF)
+            real_labels, fake_labels = ((None, None) if labels is None
+                                        else (labels[:n], labels[n:]))
+            halves = [discriminate(self.discriminator, part, s, rows, features=features)
+                      for part, s, rows in ((real, seed, real_labels),
+                                            (x[n:], fake_seed, fake_labels))]
         (real_out, real_h), (fake_out, fake_h) = halves
         outs = tuple(tf.concat(pair, 0) for pair in zip(real_out, fake_out))
         return outs, None if real_h is None else tf.concat([real_h, fake_h], 0)
