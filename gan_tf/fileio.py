@@ -55,11 +55,11 @@ def no_follow(path, flags):
 
 def check_writable(directory):
     """Creates `directory` if it is missing and writes and removes a probe file in it:
-    OSError now if files cannot be written there later."""
-    probe = os.path.join(directory, ".write-test")
+    OSError now if files cannot be written there later. The probe is a new file of a
+    name no one holds (O_EXCL), so a file or link of the user's there is never touched."""
     os.makedirs(directory, exist_ok=True)
-    with open(probe, "wb"):
-        pass
+    fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-test-")
+    os.close(fd)
     os.remove(probe)
 
 

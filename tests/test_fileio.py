@@ -172,3 +172,32 @@ def test_appends_never_follow_a_link_planted_mid_run(tmp_path):
     assert outside.read_text() == "keep\n"
     assert not os.path.islink(tmp_path / logs.LOSSES)
     assert len(load_pickle(str(tmp_path / logs.LOSSES))) >= 2
+
+
+@pytest.mark.parametrize("planted", ["file", "link"])
+def test_the_write_probe_never_touches_a_file_of_the_probes_name(tmp_path, planted):
+    """check_writable probes a folder a user named (--out's, a run's): a file of the user's
+    there, or a link to one elsewhere, keeps its bytes whatever the probe is called."""
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_bytes(b"the user's")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for name in (".write-test", ".write-test.tmp"):  # the names a probe could pick
+        if planted == "link":
+            os.symlink(outside, folder / name)
+        else:
+            (folder / name).write_bytes(b"the user's")
+    fileio.check_writable(str(folder))
+    assert outside.read_bytes() == b"the user's"
+    for name in (".write-test", ".write-test.tmp"):
+        assert os.path.lexists(folder / name)
+        assert (folder / name).read_bytes() == b"the user's"
+    assert sorted(os.listdir(folder)) == [".write-test", ".write-test.tmp"]  # no probe left
+
+
+def test_the_write_probe_raises_where_no_folder_can_be(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_bytes(b"x")
+    with pytest.raises(OSError):
+        fileio.check_writable(str(a_file / "out"))
+    assert a_file.read_bytes() == b"x"
