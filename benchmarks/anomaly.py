@@ -37,6 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks import anomaly_one_class, anomaly_runs, quality  # noqa: E402
+from benchmarks.results_file import check_out  # noqa: E402
 from gan_tf import data as data_lib  # noqa: E402
 from gan_tf.applications import anomaly
 from gan_tf.errors import DataError  # noqa: E402
@@ -186,6 +187,8 @@ def parse_args(argv=None):
                      '--train_flags="--rotation_weight=1" (or set it in the flagfile)')
     kind = args.protocol + ("_fashion_mnist" if args.dataset == "fashion_mnist" else "")
     args.out = args.out or os.path.join(ROOT, "docs", "results", RESULTS[kind])
+    if not args.table:
+        check_out("out", args.out)
     args.max_steps = args.max_steps or MAX_STEPS[kind]
     args.features_k = args.features_k or FEATURES_K.get(kind, anomaly.FEATURE_NEIGHBOURS)
     args.inversion_steps = args.inversion_steps or INVERSION_STEPS.get(

@@ -28,6 +28,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.results_file import check_out, write_bytes  # noqa: E402
+
 
 def train_command(run_dir, args):
     command = [sys.executable, os.path.join(ROOT, "train_main.py"), "--dataset=mnist_5k",
@@ -163,6 +165,8 @@ def parse_args(argv=None):
             p.error(f"--{name} must be positive")
     if not 0 <= args.min_delay <= args.max_delay:
         p.error("need 0 <= --min_delay <= --max_delay")
+    if args.report is not None:
+        check_out("report", args.report)
     return args
 
 
@@ -172,8 +176,7 @@ def main():
     text = json.dumps(summary, indent=2)
     print(text)
     if args.report:
-        with open(args.report, "w") as f:
-            f.write(text + "\n")
+        write_bytes(args.report, (text + "\n").encode("utf-8"))
     sys.exit(0 if summary["ok"] else 1)
 
 

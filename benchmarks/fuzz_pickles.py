@@ -142,6 +142,9 @@ def main():
     parser.add_argument("--memory_gib", type=int, default=4)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.out is not None:
+        from benchmarks.results_file import check_out
+        check_out("out", args.out)
     rng, pool = random.Random(args.seed), seeds()
     counts, slowest, peak, crashes, started = {}, (0.0, None), 0, [], time.time()
     for first in range(0, args.cases, args.batch):
@@ -164,8 +167,8 @@ def main():
               "seconds": round(time.time() - started, 1)}
     print(json.dumps(report, indent=2))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(report, f, indent=2)
+        from benchmarks.results_file import write_json
+        write_json(args.out, report, indent=2)
     bad = crashes or slowest[0] > args.case_seconds or any(
         not (k in ("loaded", "one_line")) for k in counts)
     sys.exit(1 if bad else 0)

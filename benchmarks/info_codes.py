@@ -35,7 +35,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.longer import FRESH_Z_OFFSET  # noqa: E402
-from benchmarks.sweep import SCORES, cpu_name, read_json, write_json  # noqa: E402
+from benchmarks.results_file import check_out, read_json, write_json  # noqa: E402
+from benchmarks.sweep import SCORES, cpu_name  # noqa: E402
 
 
 def alignment(classes, num_classes=10):
@@ -135,10 +136,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 10_000:
         parser.error("--samples must be from 1 to 10000")
-    if args.out and os.path.isdir(args.out):  # before the work, not after it
-        parser.error(f"--out={args.out} is a directory; give a .json file path")
-    if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
-        parser.error(f"--out={args.out}: its folder does not exist")
+    if args.out is not None:  # before the work, not after it
+        check_out("out", args.out)
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
     doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),

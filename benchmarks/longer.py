@@ -27,7 +27,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.sweep import base_max_steps, cpu_name, read_json, write_json  # noqa: E402
+from benchmarks.results_file import check_out, read_json, write_json  # noqa: E402
+from benchmarks.sweep import base_max_steps, cpu_name  # noqa: E402
 
 EVALUATIONS_PER_LENGTH = 6
 FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
@@ -131,6 +132,7 @@ def main(argv=None):
     if args.factor < 1:
         parser.error("--factor must be at least 1")
     out = args.out or os.path.join(ROOT, "docs", "results", f"longer_{args.flagfile}.json")
+    check_out("out", out)
     work = args.work or os.path.join(os.path.dirname(out), f"longer_{args.flagfile}_runs")
     # Runs already measured (of any seed) are kept; the mean is over all of the file's.
     given = sys.argv[1:] if argv is None else argv  # what was parsed, also from a caller

@@ -30,6 +30,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.results_file import check_out, read_json, write_json  # noqa: E402
+
 # Shipped flagfile -> evaluation interval in steps (about every 20-40 s at its speed here).
 FLAGFILES = {"tf1_mnist": 10000, "keras_mlp_mnist": 2000, "dcgan_cpu": 1000, "dcgan_mnist": 25,
              "dcgan_info_cpu": 4000, "mlp_info": 4000}
@@ -110,14 +112,11 @@ def summarize(name, flags, out, start, wall):
 
 def save(out, doc, names):
     """Writes doc to out, keeping an earlier file's results for runs not in `names`."""
-    os.makedirs(os.path.dirname(out), exist_ok=True)
     if os.path.exists(out):
-        with open(out, encoding="utf-8") as f:
-            old = json.load(f)
+        old = read_json(out, "a quality results file")
         kept = [r for r in old.get("results", []) if r["summary"]["name"] not in names]
         doc = {**doc, "results": kept + doc["results"]}
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
+    write_json(out, doc)
     return doc
 
 
@@ -264,6 +263,7 @@ def main():
             for seed in seeds for name in names]  # stopped early has every config's first seeds
     out = args.out or os.path.join(ROOT, "docs", "results", "quality.json" if args.suite ==
                                    "flagfiles" else f"quality_{args.suite}.json")
+    check_out("out", out)
 
     from gan_tf import data  # the classifier is trained before any clock starts
     from gan_tf.evaluation import classifier

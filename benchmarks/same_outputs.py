@@ -79,6 +79,10 @@ def main():
     parser.add_argument("--against", required=True, help="the git revision to compare with")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    sys.path.insert(0, ROOT)
+    from benchmarks.results_file import check_out, write_json
+    if args.out is not None:
+        check_out("out", args.out)
     scratch = tempfile.mkdtemp(prefix="gan_tf_same_")
     other = os.path.join(scratch, "other")
     subprocess.run(["git", "worktree", "add", "--detach", other, args.against], cwd=ROOT,
@@ -101,8 +105,7 @@ def main():
                               for r in report[part].values())
     print(json.dumps(report, indent=2))
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(report, f, indent=2)
+        write_json(args.out, report, indent=2)
     sys.exit(0 if report["identical"] else 1)
 
 

@@ -27,6 +27,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.results_file import check_out, write_json  # noqa: E402
 VARIANTS = {
     "default": [],
     "default_no_xla": ["--nojit_compile"],
@@ -74,6 +76,8 @@ def main():
                         help="steps per run (default: 4000 for MLPs, 800 for DCGANs)")
     parser.add_argument("--report", help="write the results as JSON here")
     args = parser.parse_args()
+    if args.report is not None:
+        check_out("report", args.report)
     results = []
     with tempfile.TemporaryDirectory(prefix="gan_tf_scaling_") as work_dir:
         for config in args.configs.split(","):
@@ -89,9 +93,8 @@ def main():
         print(f"| {r['config']} | {r['variant']} | {r['median_steps_per_sec']} | "
               f"steps 1-{f['step']}: {f['d_loss']:.5f} / {f['g_loss']:.5f} |")
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
-            json.dump({"machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                       "results": results}, f, indent=2)
+        write_json(args.report, {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                                 "results": results}, indent=2)
 
 
 if __name__ == "__main__":

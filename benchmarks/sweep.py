@@ -42,6 +42,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.results_file import check_out, read_json, write_json  # noqa: E402,F401
 from gan_tf import fileio  # noqa: E402
 from gan_tf.errors import LogFileError  # noqa: E402
 from gan_tf.runs import logs  # noqa: E402
@@ -192,19 +193,6 @@ def logged_rates(run_dir):
     return rates[-1], statistics.median(rates)
 
 
-def read_json(path, what):
-    """A results file of the benchmarks, read whole; SystemExit in one line when it cannot
-    be read or is not a JSON object (its size is that of a results file: read at once)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = fileio.loads_json(f.read())
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}")
-    if not isinstance(value, dict):
-        raise SystemExit(f"{path} is not {what}: a JSON object was expected")
-    return value
-
-
 def check_trials(path, state):
     """The trials of a sweep file, each a dict of flags drawn from its space: what the
     file says is only ever passed to train_main.py as one of those flags."""
@@ -217,15 +205,6 @@ def check_trials(path, state):
                 or any(value not in space.get(name, ()) for name, value in flags.items())):
             raise SystemExit(f"{path}: trial {i} is not one this sweep's space can draw: "
                              "remove the file to start over")
-
-
-def write_json(path, value):
-    """`value` to `path` as JSON, replaced whole (never half written); SystemExit in one
-    line when it cannot be written."""
-    try:
-        fileio.atomic_write(path, json.dumps(value, indent=1).encode("utf-8"))
-    except LogFileError as e:
-        raise SystemExit(str(e))
 
 
 class Sweep:
@@ -585,6 +564,7 @@ def main(argv=None):
                                  f"copy {args.out} there first")
             write_readme(readme_table(*finished_sweeps()))
         return
+    check_out("out", args.out)
     os.makedirs(args.work, exist_ok=True)
     search(args)
 

@@ -20,6 +20,7 @@ if __name__ == "__main__":
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import throughput  # noqa: E402
+from benchmarks.results_file import check_out  # noqa: E402
 from gan_tf import models  # noqa: E402
 from gan_tf.training import threads  # noqa: E402
 
@@ -60,6 +61,8 @@ def main():
     p.add_argument("--cells", default="", help="only the cells whose GROUP/VARIANT starts "
                    "with one of these comma-separated prefixes (default: all)")
     args = p.parse_args()
+    if args.report is not None:
+        check_out("report", args.report)
     prefixes = tuple(filter(None, args.cells.split(",")))
     rows = {}
     for group, variant in CELLS:

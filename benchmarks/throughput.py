@@ -58,6 +58,7 @@ sys.path.insert(0, ROOT)
 import tensorflow as tf  # noqa: E402
 
 from benchmarks import throughput_variants as v  # noqa: E402
+from benchmarks.results_file import check_out, write_json  # noqa: E402
 from gan_tf import data  # noqa: E402
 from gan_tf.config import TrainConfig  # noqa: E402
 from gan_tf.training import precision, threads  # noqa: E402
@@ -358,6 +359,8 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value > 0):  # nan, inf too
             p.error(f"--{name} must be positive (and finite)")
+    if args.report is not None:
+        check_out("report", args.report)
     args.models = models
     return args
 
@@ -402,20 +405,14 @@ def main(argv=None):
                                         if "gflops" in k},
             "matmul_peak_gflops": round(v.matmul_peak_gflops(), 1),
             "start_to_first_step_s": round(v.start_to_first_step(1 if args.quick else 3), 2)})
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.report:
-        with open(args.report, "w") as f:
-            f.write(text + "\n")
+    emit_report(results, args.report)
 
 
 def emit_report(report, path=None):
     """Prints a benchmark's report as JSON, and writes it to `path` if given."""
-    text = json.dumps(report, indent=2)
-    print(text)
+    print(json.dumps(report, indent=2))
     if path:
-        with open(path, "w") as f:
-            f.write(text + "\n")
+        write_json(path, report, indent=2)
 
 
 def cpu_flags(path="/proc/cpuinfo"):

@@ -18,6 +18,7 @@ TF1 notebook does (G runs forward twice a step); the tutorial's loop and gan_tf'
 update G and D from one forward pass.
 """
 import argparse
+import io
 import json
 import os
 import platform
@@ -27,6 +28,8 @@ if __name__ == "__main__":  # the command's quiet default; importing this module
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.results_file import check_out, read_json, write_bytes, write_json  # noqa: E402
 
 BATCHES = (32, 64, 128, 256, 512, 1024)
 MLP_WIDTHS, MLP_WIDTH_BATCH = (128, 256, 512, 1024), 128
@@ -93,8 +96,10 @@ def plot(report, path):
         ax.legend(fontsize=8)
     fig.suptitle(f"Training throughput, {report.get('cpu', '?')}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=90)
     plt.close(fig)
+    write_bytes(path, image.getvalue())
 
 
 def main():
@@ -105,11 +110,13 @@ def main():
     p.add_argument("--plot", help="draw the curves into this PNG")
     p.add_argument("--plot_only", help="only draw --plot from this JSON report")
     args = p.parse_args()
+    if args.plot_only and not args.plot:
+        p.error("--plot_only needs --plot")
+    for flag in ("report", "plot"):
+        if getattr(args, flag) is not None:
+            check_out(flag, getattr(args, flag))
     if args.plot_only:
-        if not args.plot:
-            p.error("--plot_only needs --plot")
-        with open(args.plot_only, encoding="utf-8") as f:
-            plot(json.load(f), args.plot)
+        plot(read_json(args.plot_only, "a throughput_curves report"), args.plot)
         return
     import tensorflow as tf
     from benchmarks import throughput
@@ -120,11 +127,9 @@ def main():
               "command": " ".join(["python", "benchmarks/throughput_curves.py"] + sys.argv[1:]),
               "steps_per_sec": {k: round(x, 3) for k, x in medians.items()},
               "per_round": per_round, "curves": curves(medians)}
-    text = json.dumps(report, indent=1)
-    print(text)
+    print(json.dumps(report, indent=1))
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+        write_json(args.report, report)
     if args.plot:
         plot(report, args.plot)
 

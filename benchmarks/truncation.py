@@ -24,7 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from benchmarks.longer import served  # noqa: E402
-from benchmarks.sweep import cpu_name, write_json  # noqa: E402
+from benchmarks.results_file import check_out, write_json  # noqa: E402
+from benchmarks.sweep import cpu_name  # noqa: E402
 
 KEYS = ("classifier_score", "modes", "recall", "precision", "frechet_distance")
 
@@ -67,8 +68,8 @@ def main():
         parser.error(f"--t={args.t}: give comma-separated numbers")
     if any(not t > 0 for t in levels):
         parser.error("--t: levels must be positive")
-    if args.out and os.path.isdir(args.out):  # before the work, not after it
-        parser.error(f"--out={args.out} is a directory; give a .json file path")
+    if args.out is not None:  # before the work, not after it
+        check_out("out", args.out)
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
     try:

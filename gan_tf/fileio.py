@@ -63,6 +63,26 @@ def check_writable(directory):
     os.remove(probe)
 
 
+def folder_problem(folder):
+    """Why files could not be written in `folder` later, or None: it exists and a probe
+    file can be made there, or it is missing and its nearest existing ancestor is a
+    writable folder (it can be made). Creates nothing that stays."""
+    existing = folder
+    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"{existing} is not a folder"
+    if existing == folder:
+        try:
+            check_writable(folder)  # a probe file: what a real write would meet
+            return None
+        except OSError as e:
+            return e.strerror or str(e)
+    if os.access(existing, os.W_OK | os.X_OK):
+        return None
+    return f"{existing} is not writable"
+
+
 # A pickled list as protocol 3 opcodes: PROTO 3, EMPTY_LIST, then each item followed by
 # APPEND, then STOP; the same bytes however the items were appended. Python's unpickler
 # stops at the first STOP and ignores what follows.

@@ -47,7 +47,7 @@ def test_a_pair_summary_counted_by_hand():
 
 @pytest.mark.parametrize("argv,message", [
     (["--samples=0"], "--samples must be from 1 to 10000"),
-    (["--out=."], "is a directory"),
+    (["--out=."], "is a folder"),
     ([], "is not a gan_tf run directory"),
 ])
 def test_bad_input_is_one_line_before_any_work(tmp_path, capsys, argv, message):

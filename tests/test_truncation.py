@@ -34,7 +34,7 @@ def test_a_wide_truncation_leaves_normal_codes_and_uniform_ones_are_scaled():
     (["--t=1,a"], "give comma-separated numbers"),
     (["--t=0"], "levels must be positive"),
     ([], "is not a gan_tf run directory"),
-    (["--out=."], "is a directory"),
+    (["--out=."], "is a folder"),
 ])
 def test_bad_input_is_one_line_before_any_work(tmp_path, monkeypatch, capsys, argv, message):
     from benchmarks import truncation

@@ -107,22 +107,9 @@ def check_folder(flag, value, folder):
     """UsageError naming --flag=value unless files can be written in `folder`, or it can be
     made (its nearest existing ancestor is a writable folder): found before a tool's
     work, not after it. Creates nothing."""
-    existing = folder
-    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        problem = f"{existing} is not a folder"
-    elif existing == folder:
-        try:
-            fileio.check_writable(folder)  # a probe file: what a real write would meet
-            return
-        except OSError as e:
-            problem = e.strerror or str(e)
-    elif os.access(existing, os.W_OK | os.X_OK):
-        return
-    else:
-        problem = f"{existing} is not writable"
-    raise UsageError(f"--{flag}={value}: cannot write in {folder} ({problem})")
+    problem = fileio.folder_problem(folder)
+    if problem:
+        raise UsageError(f"--{flag}={value}: cannot write in {folder} ({problem})")
 
 
 def fail(message, code=1):
