@@ -371,7 +371,7 @@ def main(argv=None):
     seconds = args.seconds or (2.0 if args.quick else 4.0)
     mlp_batches = ([100] if args.quick else [100, 128, 256]) * ("mlp" in args.models)
     dcgan_batches = ([64] if args.quick else [64, 128, 256]) * ("dcgan" in args.models)
-    run_steps = (1500, 1000) if args.quick else (4000, 2000)  # default, --log_every=1
+    run_steps = (6000, 4000) if args.quick else (10000, 6000)  # default, --log_every=1
     if args.worker:
         return worker(args.worker, run_steps)
 

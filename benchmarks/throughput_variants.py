@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -273,19 +274,44 @@ def default_run(steps, log_every=None):
     """Training steps/s of the default run (TrainConfig's defaults, as `python
     train_main.py` without flags gets them: the MLP, batch 100) as loop.train runs
     it in this process, `steps` steps into a temporary directory, with evaluation off
-    (the default run evaluates once, after its last step, outside the window).
+    (the default run evaluates once, after its last step).
 
-    The window runs from the return of the first graph call (which includes tracing
-    and XLA compilation) to the return of the last one, and counts the steps of every
-    call after the first: set-up before the first step and the end's checkpoint and
-    plots are left out; every log record, sample grid and checkpoint in between is in."""
+    The rate is the run's steady state (`steady_rate`): from the return of the graph call
+    that ends at the second sample/checkpoint step to the return of the one that ends a
+    whole number of those periods later, one period before the end. Each period in it
+    holds one sample grid and one checkpoint, as each of a long run's does, and every log
+    record; the set-up, the first call's tracing, the first period's one-off costs (the
+    first use of matplotlib and of the checkpoint writer, the first loss plot) and the
+    end's saves are left out, as a 55,000-step run spreads them over all its steps."""
     from gan_tf.training import loop
     config = TrainConfig(max_steps=steps, eval_samples=0, log_every=log_every)
+    steps_per_epoch = len(data.load_mnist_5k().train_images) // config.batch_size
+    _, _, sample_every, checkpoint_every = config.schedule(steps_per_epoch)
+    period = math.lcm(sample_every, checkpoint_every)
     _TimedTrainer.calls = []
     with tempfile.TemporaryDirectory() as out, _patched(loop, "GANTrainer", _TimedTrainer):
         loop.train(dataclasses.replace(config, output_dir=out))
-    calls = _TimedTrainer.calls
-    return sum(n for _, n in calls[1:]) / (calls[-1][0] - calls[0][0])
+    return steady_rate(_TimedTrainer.calls, period)
+
+
+def steady_rate(calls, period):
+    """Steps/s between the return of the call ending at step 2 * `period` and that of the
+    call ending at the last multiple of `period` at least one period before the last
+    step; `calls` are (return time, steps) in order, and a call ends at every multiple
+    of `period` (the loop cuts its calls at sample and checkpoint steps)."""
+    ends, step = {}, 0
+    for t, n in calls:
+        step += n
+        ends[step] = t
+    first, last = 2 * period, (step - period) // period * period
+    if last <= first:
+        raise ValueError(f"{step} steps hold no whole period of {period} steps between the "
+                         f"second one and the one before the end: run at least {4 * period}")
+    missing = [s for s in (first, last) if s not in ends]
+    if missing:
+        raise ValueError(f"no call ended at step {missing[0]}: the calls are not cut at "
+                         f"every {period} steps")
+    return (last - first) / (ends[last] - ends[first])
 
 
 @contextlib.contextmanager

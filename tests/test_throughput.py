@@ -284,3 +284,39 @@ def test_the_step_profile_takes_the_documented_groups_and_variants():
     assert throughput.gan_tf_config(args.group, args.variant).batch_size == 32
     assert parse_args(["--group=dcgan/b64", "--variant=keras_tutorial@1"]).variant == \
         "keras_tutorial@1"
+
+
+def test_the_default_runs_rate_is_its_steady_state_over_whole_periods():
+    """Calls as the loop makes them (cut at every 1,000-step sample/checkpoint): the
+    first call's tracing, the first period's one-off costs and the end are left out;
+    each period's own event cost (0.25 s here) stays in."""
+    calls, t, step = [], 3.0, 0  # (return time, steps): a 1-step call after 3 s of tracing
+    calls.append((t, 1))
+    step = 1
+    for n in [499] + [500] * 11:  # 1 s per 500 steps; events at every multiple of 1,000
+        t += n / 500
+        step += n
+        calls.append((t, n))
+        if step % 1000 == 0:
+            t += 0.25 + (2.0 if step == 1000 else 0.0)  # the first events cost more
+    assert step == 6000
+    # from the return at step 2,000 to the one at 5,000: 3,000 steps, 6 s + 3 events
+    assert throughput_variants.steady_rate(calls, 1000) == pytest.approx(3000 / 6.75)
+    with pytest.raises(ValueError, match="run at least 4000"):
+        throughput_variants.steady_rate(calls[:7], 1000)  # 3,000 steps
+    with pytest.raises(ValueError, match="not cut at every 300 steps"):
+        throughput_variants.steady_rate(calls, 300)
+
+
+def test_the_loop_ends_a_call_at_every_sample_and_checkpoint_step(tmp_path, monkeypatch):
+    """What steady_rate relies on, from a real run: a call ends at each period."""
+    from gan_tf.training import loop
+    from tests.helpers import run_config
+    monkeypatch.setattr(throughput_variants._TimedTrainer, "calls", [])
+    monkeypatch.setattr(loop, "GANTrainer", throughput_variants._TimedTrainer)
+    loop.train(run_config(tmp_path / "run", max_steps=120, sample_every=10,
+                          checkpoint_every=15, log_every=7))
+    calls = throughput_variants._TimedTrainer.calls
+    ends = set(np.cumsum([n for _, n in calls]).tolist())
+    assert {30, 60, 90, 120} <= ends and sum(n for _, n in calls) == 120
+    assert throughput_variants.steady_rate(calls, 30) > 0  # steps 60 to 90
