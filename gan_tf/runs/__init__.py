@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 class RunDirectory:
     """A run's directory for the life of the run: checked before any long work, locked
     against a second run, and left as it was found if a new run fails before its
-    first checkpoint.
+    first checkpoint and first log record (after a log record, the logs stay).
 
     `with RunDirectory(config) as run:` refuses (RunError) a directory that another
     process is training in, that holds files but no gan_tf run, that holds a run with
@@ -206,7 +206,12 @@ class RunDirectory:
             if exc_type is not None and self.chief and self.claimed and self.fresh \
                     and latest_checkpoint(os.path.join(self.path, CHECKPOINT_DIR),
                                           quiet=True) is None:
-                remove_run_outputs(self.path)  # a failed start leaves no trace
+                if _logged_any_step(self.path):  # what shows why it failed: kept
+                    log.warning("No checkpoint was written before the run failed; the logs "
+                                "of its steps are kept in %s, and the same command starts "
+                                "again from step 0.", self.path)
+                else:
+                    remove_run_outputs(self.path)  # a failed start leaves no trace
         finally:
             if self._lock is not None:
                 self._lock.release()
@@ -317,6 +322,15 @@ def holds_run_files(run_dir):
     folder = os.path.join(run_dir, CHECKPOINT_DIR)
     return os.path.isfile(os.path.join(run_dir, logs_lib.METRICS)) or (
         os.path.isdir(folder) and any(CHECKPOINT_FILE.fullmatch(n) for n in os.listdir(folder)))
+
+
+def _logged_any_step(run_dir):
+    """Whether the run in `run_dir` has written a log record (its metrics.jsonl is not
+    empty): training went on for a while, and its logs are worth keeping."""
+    try:
+        return os.stat(os.path.join(run_dir, logs_lib.METRICS)).st_size > 0
+    except OSError:
+        return False
 
 
 def remove_run_outputs(run_dir):

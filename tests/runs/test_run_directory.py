@@ -256,6 +256,30 @@ def test_divergence_at_the_first_step_leaves_no_trace(tmp_path):
     assert not run_dir.exists()
 
 
+def test_a_run_that_trained_then_failed_before_its_first_checkpoint_keeps_its_logs(
+        tmp_path, monkeypatch, caplog):
+    """The logs of the steps before a divergence are what shows why it diverged: they
+    stay, and the same command run again starts over from step 0 in the same folder."""
+    import numpy as np
+    real = loop.check_finite
+
+    def nan_from_step_20(history, finite, start, *rest):
+        return real(np.full_like(history, np.nan) if start >= 20 else history, finite, start,
+                    *rest)
+    monkeypatch.setattr(loop, "check_finite", nan_from_step_20)
+    run_dir = tmp_path / "new"
+    config = tiny(run_dir, max_steps=40, log_every=5, sample_every=10, checkpoint_every=1000)
+    with pytest.raises(errors.Diverged, match="at step 21"):
+        loop.train(config)
+    assert "the logs of its steps are kept in" in caplog.text
+    assert [r["step"] for r in records(run_dir)] == [5, 10, 15, 20]
+    assert (run_dir / "config.json").exists() and (run_dir / "train_losses.pkl").exists()
+    assert not (run_dir / "checkpoints").exists() or not os.listdir(run_dir / "checkpoints")
+    monkeypatch.undo()
+    loop.train(config)  # the same command again: from step 0, the logs rewritten
+    assert [r["step"] for r in records(run_dir)][:8] == [5, 10, 15, 20, 25, 30, 35, 40]
+
+
 def test_a_finished_run_rerun_writes_its_missing_end_outputs(run_at_100, tmp_path):
     run_dir = copy_run(run_at_100, tmp_path / "run")
     os.remove(run_dir / "progress.gif")
