@@ -81,15 +81,16 @@ def main(argv):
 
     run_config, generator, _, source = restore_models(f.run_dir)
     data_dir = runs.data_dir_of(f.run_dir, run_config, f.data_dir)
-    data = data_lib.without_classes(data_lib.load(run_config.dataset, data_dir),
-                                    run_config.exclude_classes)
+    all_data = data_lib.load(run_config.dataset, data_dir)
+    data = data_lib.without_classes(all_data, run_config.exclude_classes)
     for n in config.sizes:
         if n is not None and n > len(data.train_labels):
             raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
                              "images; use all")
     label_classifier = None
-    if not generator.num_classes:
-        label_classifier, _ = classifier_lib.load_or_train(data, f.classifier_dir)
+    if not generator.num_classes:  # the dataset's classifier, of every class (its cache)
+        classifier_lib.check_available(f.classifier_dir, all_data.name)
+        label_classifier, _ = classifier_lib.load_or_train(all_data, f.classifier_dir)
     t0 = time.perf_counter()
     records = synthetic.run(config, generator, run_config.z_dim, run_config.z_distribution, data,
                   label_classifier)

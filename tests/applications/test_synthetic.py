@@ -125,3 +125,32 @@ def test_real_images_are_repeated_to_about_the_asked_share(n, m, share, copies):
     assert synthetic.real_copies(n, m, share) == copies
     if share and copies > 1:
         assert abs(copies * n / (copies * n + m) - share) < 0.05
+
+
+def test_an_unconditional_run_without_some_digits_labels_with_the_whole_datasets_classifier(
+        tmp_path):
+    """The label classifier of an unconditional run is the dataset's cached one: trained,
+    when none is cached yet, on every class, not on the run's data without its left-out
+    classes (the cache, under the dataset's name, serves every later evaluation)."""
+    import subprocess
+    import sys
+    run_dir = tmp_path / "without_7"
+    loop.train(small_config(output_dir=str(run_dir), max_steps=10, eval_samples=0,
+                            exclude_classes=(7,)))
+    # The command in a process of its own (its flags are absl's globals), with the
+    # classifier's load_or_train replaced by one that reports the data it was given.
+    script = (
+        "import sys\n"
+        "from gan_tf.evaluation import classifier\n"
+        "def given(data, directory=None):\n"
+        "    print('GIVEN', sorted(set(data.train_labels.tolist())), len(data.train_labels))\n"
+        "    sys.exit(0)\n"
+        "classifier.load_or_train = given\n"
+        "from gan_tf.commands import augment\n"
+        f"sys.argv = ['augment', '--run_dir={run_dir}', '--out={tmp_path / 'a.json'}']\n"
+        "augment.run()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=dict(os.environ, HOME=str(tmp_path)), timeout=300)
+    line = [x for x in done.stdout.splitlines() if x.startswith("GIVEN")]
+    assert line, done.stderr[-2000:]
+    assert line[0] == f"GIVEN {list(range(10))} {len(data.load_mnist_5k().train_labels)}"
