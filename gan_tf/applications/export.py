@@ -15,7 +15,7 @@ import re
 
 import tensorflow as tf
 
-from gan_tf import runs
+from gan_tf import fileio, runs
 from gan_tf.errors import OutputError
 
 EXPORT_INFO = "gan_tf_export.json"
@@ -60,11 +60,13 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
 
     module = Serving()
     tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
-    with open(os.path.join(export_dir, EXPORT_INFO), "w", encoding="utf-8") as f:
-        json.dump({"z_dim": z_dim, "z_distribution": z_distribution,
-                   "num_classes": generator.num_classes, "num_codes": generator.num_codes,
-                   "signature": "serving_default: z" + (f", {second}" if takes_labels else "")
-                   + " -> images"}, f, indent=2)
+    info = {"z_dim": z_dim, "z_distribution": z_distribution,
+            "num_classes": generator.num_classes, "num_codes": generator.num_codes,
+            "signature": "serving_default: z" + (f", {second}" if takes_labels else "")
+            + " -> images"}
+    # Replaced whole: a link of that name (an --overwrite'n folder) is never written through.
+    fileio.atomic_write(os.path.join(export_dir, EXPORT_INFO),
+                        json.dumps(info, indent=2).encode("utf-8"))
     return export_dir
 
 

@@ -14,7 +14,7 @@ from gan_tf.commands.common import UsageError, check_folder, flag_values  # noqa
 
 
 from gan_tf.applications import export  # noqa: E402
-from gan_tf.errors import OutputError, RunError  # noqa: E402
+from gan_tf.errors import LogFileError, OutputError, RunError  # noqa: E402
 from gan_tf.tf1 import checkpoints as tf1_checkpoints  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
 
@@ -63,7 +63,7 @@ def main(argv):
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, OSError)
+USER_ERRORS = (RunError, LogFileError, OSError)
 
 
 def run():

@@ -80,3 +80,19 @@ def test_export_tf1_checkpoint_restores_in_legacy_code(short_run, tmp_path):
     _, g, _, _ = restore_models(short_run)
     z = z_batch()
     np.testing.assert_allclose(gan.generate(z), g(z)[0].numpy().reshape(-1, 784), atol=1e-5)
+
+
+def test_the_export_info_replaces_a_link_instead_of_writing_through_it(short_run, tmp_path):
+    """--overwrite onto a folder whose gan_tf_export.json is a link: the link is replaced,
+    the file it pointed to keeps its bytes."""
+    outside = tmp_path / "users.json"
+    outside.write_text("the user's")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    os.symlink(outside, export_dir / export.EXPORT_INFO)
+    config, generator, _, _ = restore_models(short_run)
+    export.export_saved_model(generator, config.z_dim, str(export_dir), config.z_distribution)
+    assert outside.read_text() == "the user's"
+    assert not os.path.islink(export_dir / export.EXPORT_INFO)
+    with open(export_dir / export.EXPORT_INFO) as f:
+        assert json.load(f)["z_dim"] == config.z_dim
