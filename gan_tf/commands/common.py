@@ -97,7 +97,7 @@ def check_outputs(out, extension, paths, overwrite):
     if not out.endswith(extension):
         raise UsageError(f"--out={out}: must end with {extension}")
     for path in paths:
-        if os.path.exists(path) and not overwrite:
+        if os.path.lexists(path) and not overwrite:  # a dangling link too
             raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
     for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in paths):
         check_folder("out", out, folder)

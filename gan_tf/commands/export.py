@@ -39,7 +39,7 @@ def main(argv):
             and not f.overwrite:
         raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")
     tf1_out = f.tf1_checkpoint_out and export.tf1_prefix(f.tf1_checkpoint_out)
-    if tf1_out and os.path.exists(tf1_out + ".index") and not f.overwrite:
+    if tf1_out and os.path.lexists(tf1_out + ".index") and not f.overwrite:
         raise UsageError(f"--tf1_checkpoint_out={f.tf1_checkpoint_out}: {tf1_out} exists; "
                          "pass --overwrite")
     if tf1_out:

@@ -156,6 +156,15 @@ def test_check_outputs_wants_the_extension_and_refuses_existing_files(tmp_path):
     common.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, True)
 
 
+def test_check_outputs_counts_a_dangling_link_as_existing(tmp_path):
+    """A link whose target is gone is still something at that name (the user's, and
+    os.path.exists says False): refused without --overwrite, like a file."""
+    os.symlink(tmp_path / "gone.csv", tmp_path / "a.csv")
+    with pytest.raises(common.UsageError, match=r"a.csv exists; pass --overwrite"):
+        common.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(tmp_path / "a.csv")], False)
+    common.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(tmp_path / "a.csv")], True)
+
+
 def test_flag_values_refuses_positional_arguments():
     with pytest.raises(common.UsageError, match=r"unexpected arguments \['extra'\]"):
         common.flag_values(["tool", "extra"])
