@@ -169,7 +169,9 @@ def parse_args(argv=None):
     parser.add_argument("--fashion", action=argparse.BooleanOptionalAction, default=True,
                         help="leave_one_out only: MNIST against Fashion-MNIST too")
     parser.add_argument("--fashion_dir", default=None)
-    parser.add_argument("--work_dir", default="/tmp/gan_tf_anomaly_bench")
+    parser.add_argument("--work_dir", default=None, help="the runs' folder (default: beside "
+                        "--out, OUT_runs; never a fixed name in /tmp, where another user "
+                        "could have put links)")
     parser.add_argument("--out", default=None, help="JSON results (default docs/results/...)")
     parser.add_argument("--table", default=None, help="only print the table of this results file")
     args = parser.parse_args(argv)
@@ -189,6 +191,7 @@ def parse_args(argv=None):
     args.out = args.out or os.path.join(ROOT, "docs", "results", RESULTS[kind])
     if not args.table:
         check_out("out", args.out)
+    args.work_dir = args.work_dir or os.path.splitext(args.out)[0] + "_runs"
     args.max_steps = args.max_steps or MAX_STEPS[kind]
     args.features_k = args.features_k or FEATURES_K.get(kind, anomaly.FEATURE_NEIGHBOURS)
     args.inversion_steps = args.inversion_steps or INVERSION_STEPS.get(

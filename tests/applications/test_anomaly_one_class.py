@@ -310,3 +310,11 @@ def test_leave_one_out_table_of_the_shipped_results_shows_the_scores_they_hold()
                         + " | train s | score s |")
     assert lines[2].startswith(f"| 0 | {results['digits'][0]['auroc']['discriminator']:.3f} |")
     assert lines[-1].startswith("| MNIST vs Fashion-MNIST | ")
+
+
+def test_the_benchmarks_runs_go_beside_its_results_not_to_a_fixed_folder_in_tmp(tmp_path):
+    from benchmarks import anomaly as bench
+    args = bench.parse_args([f"--out={tmp_path / 'r.json'}"])
+    assert args.work_dir == str(tmp_path / "r_runs")
+    args = bench.parse_args([f"--out={tmp_path / 'r.json'}", f"--work_dir={tmp_path / 'w'}"])
+    assert args.work_dir == str(tmp_path / "w")
