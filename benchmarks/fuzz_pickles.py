@@ -113,14 +113,19 @@ def run_batch(cases, args):
             crash = None if result.returncode == 0 else f"exit {result.returncode}"
         except subprocess.TimeoutExpired:
             result, crash = None, "timeout"
-        with open(os.path.join(folder, "progress")) as f:
-            lines = [json.loads(line) for line in f if line.startswith("[")]
-        if crash:
+        lines = []  # none if the worker died before it began
+        if os.path.exists(os.path.join(folder, "progress")):
+            with open(os.path.join(folder, "progress")) as f:
+                lines = [json.loads(line) for line in f if line.startswith("[")]
+        if crash and len(lines) < len(cases):
             crashed = len(lines)  # the case it was loading
-            kept = os.path.join(ROOT, f"fuzz_crash_{crashed}.pkl")
-            with open(kept, "wb") as f:
+            # A new file of its own: an earlier crash's case (or a link) is never replaced.
+            fd, kept = tempfile.mkstemp(dir=ROOT, prefix="fuzz_crash_", suffix=".pkl")
+            with os.fdopen(fd, "wb") as f:
                 f.write(cases[crashed])
             crash += f" on a case kept as {kept}"
+        elif crash:
+            crash += " after its last case"
         peak = int(result.stdout.split()[-1]) if result and result.returncode == 0 else 0
     return [(o, s) for _, o, s in lines], peak, crash
 
