@@ -40,6 +40,7 @@ def main(argv):
                          "pass --overwrite to replace it")
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UsageError(f"--output_dir={directory} is a file")
+    common.check_folder("output_dir", directory, directory)  # before training, not after
     _, info = classifier.train_and_save(data, directory, epochs=f.epochs, seed=f.seed)
     print(f"{data.name}: held-out accuracy {100 * info['held_out_accuracy']:.2f}% on "
           f"{info['held_out_images']} images (trained on {info['train_images']} for "

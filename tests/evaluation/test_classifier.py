@@ -77,6 +77,18 @@ def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
     assert len(again.stderr.strip().splitlines()) == 1, again.stderr  # no TensorFlow start-up lines
 
 
+def test_command_refuses_an_output_dir_it_cannot_write_before_training(tmp_path):
+    (tmp_path / "a_file").write_text("the user's")
+    out = tmp_path / "a_file" / "clf"
+    cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
+           "--epochs=1"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "classifier epoch" not in result.stderr  # refused before any training
+    assert "cannot write in" in result.stderr.strip().splitlines()[-1]
+    assert (tmp_path / "a_file").read_text() == "the user's"
+
+
 def tiny_data():
     """64 training and 32 held-out digits of mnist_5k: a classifier trains on them in
     seconds (its default 15 epochs)."""
