@@ -340,7 +340,7 @@ def parse_args(argv=None):
     """The command's arguments, checked before any worker starts: --models must name
     some of MODELS (comma-separated), each once; counts must be positive."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="a subset, about 3 minutes")
+    p.add_argument("--quick", action="store_true", help="a subset, about 5 minutes")
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
     p.add_argument("--seconds", type=float, default=None, help="seconds per variant and round")
     p.add_argument("--report", help="write the JSON results here")
