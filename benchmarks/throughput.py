@@ -349,8 +349,18 @@ def parse_args(argv=None):
     p.add_argument("--models", default=",".join(MODELS),
                    help="the models whose groups to measure: mlp, dcgan or both (default); "
                    "with dcgan alone there is no MLP, default-run, GFLOP/s or start-up entry")
+    p.add_argument("--batches", default=None,
+                   help="batch sizes of every model measured, comma-separated (default: the "
+                   "MLP 100,128,256 and the DCGAN 64,128,256; quick 100 and 64)")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # GROUP/VARIANT: run as a worker
     args = p.parse_args(argv)
+    if args.batches is not None:
+        try:
+            args.batches = sorted({int(b) for b in args.batches.split(",")})
+        except ValueError:
+            args.batches = []
+        if not args.batches or args.batches[0] < 1:
+            p.error("--batches: positive whole numbers, comma-separated")
     models = args.models.split(",")
     if any(m not in MODELS for m in models) or len(set(models)) < len(models):
         p.error(f"--models={args.models!r}: one or both of {', '.join(MODELS)}, "
@@ -369,8 +379,10 @@ def main(argv=None):
     args = parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 3)
     seconds = args.seconds or (2.0 if args.quick else 4.0)
-    mlp_batches = ([100] if args.quick else [100, 128, 256]) * ("mlp" in args.models)
-    dcgan_batches = ([64] if args.quick else [64, 128, 256]) * ("dcgan" in args.models)
+    mlp_batches = (args.batches or ([100] if args.quick else [100, 128, 256])) * (
+        "mlp" in args.models)
+    dcgan_batches = (args.batches or ([64] if args.quick else [64, 128, 256])) * (
+        "dcgan" in args.models)
     run_steps = (6000, 4000) if args.quick else (10000, 6000)  # default, --log_every=1
     if args.worker:
         return worker(args.worker, run_steps)

@@ -263,7 +263,8 @@ def test_ratios_of_the_dcgan_alone_leave_the_mlp_out():
     (["--models=gan"], "--models='gan'"), (["--models="], "--models=''"),
     (["--models=dcgan,dcgan"], "each once"), (["--rounds=0"], "--rounds must be positive"),
     (["--seconds=-1"], "--seconds must be positive"), (["--seconds=nan"], "--seconds must be"),
-    (["--seconds=inf"], "--seconds must be")])
+    (["--seconds=inf"], "--seconds must be"), (["--batches=64,x"], "--batches: positive"),
+    (["--batches=0"], "--batches: positive"), (["--batches="], "--batches: positive")])
 def test_the_throughput_command_refuses_bad_arguments_in_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
         throughput.parse_args(argv)
@@ -274,6 +275,8 @@ def test_the_throughput_command_refuses_bad_arguments_in_one_line(argv, message,
 def test_the_throughput_command_measures_the_models_asked_for():
     assert throughput.parse_args([]).models == ["mlp", "dcgan"]
     assert throughput.parse_args(["--models=dcgan", "--quick"]).models == ["dcgan"]
+    assert throughput.parse_args(["--batches=1024,512,1024"]).batches == [512, 1024]
+    assert throughput.parse_args([]).batches is None  # each model's own list
 
 
 def test_the_step_profile_takes_the_documented_groups_and_variants():
