@@ -301,15 +301,17 @@ NPY_MAGIC = b"\x93NUMPY"
 def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
-    try:
+    try:  # one open file for the checks and the load: a file swapped in between is not read
         with open(path, "rb") as f:
             magic = f.read(len(NPY_MAGIC))
-        if not magic.startswith(NPY_MAGIC):
-            kind = "a .npz archive" if magic[:4] in ZIP_MAGIC else f"a file starting with {magic!r}"
-            raise DataError(f"{path}: not a .npy array ({kind}); save one with numpy.save")
-        with open(path, "rb") as f:
+            if not magic.startswith(NPY_MAGIC):
+                kind = ("a .npz archive" if magic[:4] in ZIP_MAGIC
+                        else f"a file starting with {magic!r}")
+                raise DataError(f"{path}: not a .npy array ({kind}); save one with numpy.save")
+            f.seek(0)
             check_npy_header(f, path, os.fstat(f.fileno()).st_size)
-        array = np.load(path, allow_pickle=False)
+            f.seek(0)
+            array = np.load(f, allow_pickle=False)
     except (OSError, ValueError) as e:  # unreadable, truncated, or object (pickled) arrays
         raise DataError(f"{path}: cannot read a .npy array ({e})") from None
     if array.ndim not in (3, 4) or array.shape[1:3] != (28, 28) or (

@@ -158,11 +158,12 @@ def load_idx_dir(directory):
     return arrays
 
 
-def _check_npz_members(path):
-    """Each .npy in the archive holds what its header claims (zipfile never inflates a
-    member past its recorded size), before np.load allocates the claimed shape."""
+def _check_npz_members(path, file):
+    """Each .npy in the archive (`file`, the open `path`) holds what its header claims
+    (zipfile never inflates a member past its recorded size), before np.load allocates
+    the claimed shape."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
                 if info.filename.endswith(".npy"):
                     with archive.open(info) as f:
@@ -181,10 +182,15 @@ def load_npz(path):
     if magic not in ZIP_MAGIC:
         raise DataError(f"{path}: not a .npz file (a zip archive of .npy arrays); it starts "
                         f"with {magic!r}")
-    _check_npz_members(path)
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {"train": (f["x_train"], f["y_train"]), "test": (f["x_test"], f["y_test"])}
+    try:  # one open file for the check and the load: a file swapped in between is not read
+        with open(path, "rb") as file:
+            _check_npz_members(path, file)
+            file.seek(0)
+            with np.load(file, allow_pickle=False) as f:
+                arrays = {"train": (f["x_train"], f["y_train"]),
+                          "test": (f["x_test"], f["y_test"])}
+    except DataError:
+        raise
     except KeyError as e:
         raise DataError(f"{path}: not an MNIST .npz file (no array {e})") from None
     except Exception as e:  # zipfile/np.load raise many types on corrupt files

@@ -213,3 +213,20 @@ def test_anomaly_command_refuses_bad_images_in_one_line(small_run, tmp_path):
     assert code == 2 and len(stderr.strip().splitlines()) == 1
     assert "--images" in stderr and "x.npy" in stderr
     assert sorted(os.listdir(tmp_path)) == ["x.npy"]
+
+
+def test_the_images_loaded_are_those_whose_header_was_checked(tmp_path, monkeypatch):
+    """A file replaced between the header check and the load (another process writing
+    there) is not loaded unchecked: one open file serves both."""
+    from gan_tf.data import files
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((2, 28, 28), np.float32))
+    real_check = files.check_npy_header
+
+    def check_then_swap(f, name, size):
+        out = real_check(f, name, size)
+        np.save(tmp_path / "other.npy", np.ones((3, 28, 28), np.float32))
+        os.replace(tmp_path / "other.npy", path)
+        return out
+    monkeypatch.setattr(anomaly, "check_npy_header", check_then_swap)
+    assert anomaly.load_images(str(path)).shape == (2, 28, 28, 1)

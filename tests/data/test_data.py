@@ -314,3 +314,21 @@ def test_a_npy_claiming_a_huge_shape_is_one_line(tmp_path, shape):
     path.write_bytes(npy_claiming(shape, bytes(784)))
     with pytest.raises(errors.DataError, match="images.npy.*holds"):
         anomaly.load_images(str(path))
+
+
+def test_an_npz_replaced_after_its_check_is_not_loaded_unchecked(tmp_path, monkeypatch):
+    """The members' headers and the arrays come from one open file: a file swapped in
+    between (another process writing there) is never what np.load reads."""
+    path = tmp_path / "mnist.npz"
+    x, y = np.zeros((4, 28, 28), np.uint8), np.arange(4, dtype=np.uint8)
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+    real_check = files._check_npz_members
+
+    def check_then_swap(*args):
+        real_check(*args)
+        np.savez(tmp_path / "other.npz", x_train=np.zeros((9, 28, 28), np.uint8),
+                 y_train=np.arange(9, dtype=np.uint8), x_test=x, y_test=y)
+        os.replace(tmp_path / "other.npz", path)
+    monkeypatch.setattr(files, "_check_npz_members", check_then_swap)
+    train_x, train_y = files.load_npz(str(path))["train"]
+    assert train_x.shape == (4, 28, 28) and len(train_y) == 4
