@@ -113,11 +113,13 @@ def run_batch(cases, args):
             crash = None if result.returncode == 0 else f"exit {result.returncode}"
         except subprocess.TimeoutExpired:
             result, crash = None, "timeout"
-        lines = []  # none if the worker died before it began
+        # The worker writes a case's number as it starts it and a JSON line when it is done.
+        started, lines = [], []  # none if the worker died before it began
         if os.path.exists(os.path.join(folder, "progress")):
             with open(os.path.join(folder, "progress")) as f:
-                lines = [json.loads(line) for line in f if line.startswith("[")]
-        if crash and len(lines) < len(cases):
+                for line in f:
+                    (lines if line.startswith("[") else started).append(json.loads(line))
+        if crash and len(started) > len(lines):
             crashed = len(lines)  # the case it was loading
             # A new file of its own: an earlier crash's case (or a link) is never replaced.
             fd, kept = tempfile.mkstemp(dir=ROOT, prefix="fuzz_crash_", suffix=".pkl")
@@ -125,7 +127,9 @@ def run_batch(cases, args):
                 f.write(cases[crashed])
             crash += f" on a case kept as {kept}"
         elif crash:
-            crash += " after its last case"
+            crash += (" before its first case" if not started else
+                      " after its last case" if len(lines) == len(cases) else
+                      f" between cases {len(lines) - 1} and {len(lines)}")
         peak = int(result.stdout.split()[-1]) if result and result.returncode == 0 else 0
     return [(o, s) for _, o, s in lines], peak, crash
 

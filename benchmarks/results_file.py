@@ -18,7 +18,7 @@ def check_out(flag, path):
     be made. Creates and changes nothing (the probe is a new file, removed)."""
     if not path:
         raise SystemExit(f"--{flag} is empty; give a file path")
-    if os.path.isdir(path) and not os.path.islink(path):
+    if os.path.isdir(path):  # a link to one too: the write would replace the user's link
         raise SystemExit(f"--{flag}={path} is a folder; give a file path")
     folder = os.path.dirname(os.path.abspath(path))
     problem = fileio.folder_problem(folder)

@@ -66,8 +66,9 @@ def check_writable(directory):
 def folder_problem(folder):
     """Why files could not be written in `folder` later, or None: it exists and a probe
     file can be made there, or it is missing and its nearest existing ancestor is a
-    writable folder (it can be made). Creates nothing that stays."""
-    existing = folder
+    writable folder (it can be made). Creates nothing that stays. A relative `folder` is
+    taken from the working directory."""
+    folder = existing = os.path.abspath(folder)
     while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):

@@ -201,3 +201,12 @@ def test_the_write_probe_raises_where_no_folder_can_be(tmp_path):
     with pytest.raises(OSError):
         fileio.check_writable(str(a_file / "out"))
     assert a_file.read_bytes() == b"x"
+
+
+@pytest.mark.parametrize("relative", ["out", "new/deeper", "."])
+def test_a_relative_folder_is_taken_from_the_working_directory(tmp_path, monkeypatch, relative):
+    monkeypatch.chdir(tmp_path)
+    assert fileio.folder_problem(relative) is None
+    assert sorted(os.listdir(tmp_path)) == []  # nothing made
+    (tmp_path / "a_file").write_text("x")
+    assert "is not a folder" in fileio.folder_problem(os.path.join("a_file", relative))

@@ -31,3 +31,12 @@ def test_a_worker_that_dies_after_its_last_case_is_a_crash_without_a_case(tmp_pa
         case_seconds=1.0, memory_gib=1))
     assert outcomes == [("loaded", 0.1)] and crash == "exit 3 after its last case"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_worker_that_dies_before_its_first_case_blames_no_case(tmp_path, monkeypatch):
+    monkeypatch.setattr(fuzz_pickles, "ROOT", str(tmp_path))
+    monkeypatch.setattr(fuzz_pickles, "WORKER", "import sys\nsys.exit(3)\n")  # no progress
+    outcomes, _, crash = fuzz_pickles.run_batch([b"ok"], argparse.Namespace(
+        case_seconds=1.0, memory_gib=1))
+    assert outcomes == [] and crash == "exit 3 before its first case"
+    assert os.listdir(tmp_path) == []

@@ -35,9 +35,12 @@ def test_a_missing_folder_is_made_when_it_can_be(tmp_path):
     (lambda t: str(t), "is a folder"),
     (lambda t: "", "is empty"),
     (lambda t: str(t / "a_file" / "out.json"), "is not a folder"),
+    (lambda t: str(t / "link_to_folder"), "is a folder"),
+    (lambda t: os.path.relpath(t / "a_file" / "out.json"), "is not a folder"),
 ])
 def test_paths_that_cannot_be_written_are_one_line(tmp_path, make, message):
     (tmp_path / "a_file").write_text("x")
+    os.symlink(tmp_path, tmp_path / "link_to_folder")
     with pytest.raises(SystemExit) as e:
         results_file.check_out("out", make(tmp_path))
     assert message in str(e.value.code) and "\n" not in str(e.value.code)

@@ -129,11 +129,13 @@ class RunDirectory:
                 raise RunError(f"--output_dir={path} holds a run with a different configuration "
                                f"({'; '.join(diffs)}); use another --output_dir, or --overwrite "
                                "to replace that run")
-        self.fresh = config.overwrite or old is None
-        self.recorded = None if self.fresh else old
         # --overwrite: the old run's checkpoints go at claim(), so none is resumed.
         self.latest = None if config.overwrite else latest_checkpoint(
             os.path.join(path, CHECKPOINT_DIR))
+        # A run with no checkpoint (one that failed, or was killed, before its first) starts
+        # again from step 0: a new run, which records its own configuration and choices.
+        self.fresh = config.overwrite or old is None or not self.latest
+        self.recorded = None if self.fresh else old
         self._read_resume_records()
         if self.latest and old is not None:  # a warm start applies to a new run only
             for name in NEW_RUNS_ONLY:
@@ -208,8 +210,10 @@ class RunDirectory:
                                           quiet=True) is None:
                 if _logged_any_step(self.path):  # what shows why it failed: kept
                     log.warning("No checkpoint was written before the run failed; the logs "
-                                "of its steps are kept in %s, and the same command starts "
-                                "again from step 0.", self.path)
+                                "of its steps are kept in %s. The same command starts it "
+                                "again from step 0; other flags (a lower learning rate) need "
+                                "--overwrite, which replaces these logs, or another "
+                                "--output_dir.", self.path)
                 else:
                     remove_run_outputs(self.path)  # a failed start leaves no trace
         finally:

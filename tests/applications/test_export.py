@@ -96,3 +96,11 @@ def test_the_export_info_replaces_a_link_instead_of_writing_through_it(short_run
     assert not os.path.islink(export_dir / export.EXPORT_INFO)
     with open(export_dir / export.EXPORT_INFO) as f:
         assert json.load(f)["z_dim"] == config.z_dim
+
+
+def test_a_dangling_link_at_the_tf1_checkpoints_index_counts_as_existing(small_run, tmp_path):
+    os.symlink(tmp_path / "gone.index", tmp_path / "model.ckpt.index")
+    refused = run_module("gan_tf.export", f"--run_dir={small_run}",
+                         f"--tf1_checkpoint_out={tmp_path / 'model.ckpt'}")
+    assert refused.returncode == 2 and "exists; pass --overwrite" in refused.stderr
+    assert os.path.islink(tmp_path / "model.ckpt.index")

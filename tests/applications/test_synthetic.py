@@ -150,7 +150,8 @@ def test_an_unconditional_run_without_some_digits_labels_with_the_whole_datasets
         f"sys.argv = ['augment', '--run_dir={run_dir}', '--out={tmp_path / 'a.json'}']\n"
         "augment.run()\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=dict(os.environ, HOME=str(tmp_path)), timeout=300)
+                          env=dict(os.environ, HOME=str(tmp_path),  # an empty cache
+                                   GAN_TF_CACHE=str(tmp_path / "cache")), timeout=300)
     line = [x for x in done.stdout.splitlines() if x.startswith("GIVEN")]
     assert line, done.stderr[-2000:]
     assert line[0] == f"GIVEN {list(range(10))} {len(data.load_mnist_5k().train_labels)}"

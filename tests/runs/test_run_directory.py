@@ -276,8 +276,11 @@ def test_a_run_that_trained_then_failed_before_its_first_checkpoint_keeps_its_lo
     assert (run_dir / "config.json").exists() and (run_dir / "train_losses.pkl").exists()
     assert not (run_dir / "checkpoints").exists() or not os.listdir(run_dir / "checkpoints")
     monkeypatch.undo()
+    assert "--overwrite, which replaces these logs" in caplog.text
+    with pytest.raises(errors.RunError, match="different configuration.*--overwrite"):
+        loop.train(dataclasses.replace(config, d_learning_rate=1e-5))  # the kept logs' run
     loop.train(config)  # the same command again: from step 0, the logs rewritten
-    assert [r["step"] for r in records(run_dir)][:8] == [5, 10, 15, 20, 25, 30, 35, 40]
+    assert [r["step"] for r in records(run_dir)] == [5, 10, 15, 20, 25, 30, 35, 40]
 
 
 def test_a_finished_run_rerun_writes_its_missing_end_outputs(run_at_100, tmp_path):
