@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+import stat
 import tempfile
 
 from gan_tf.errors import LogFileError
@@ -61,6 +62,43 @@ def check_writable(directory):
     fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-test-")
     os.close(fd)
     os.remove(probe)
+
+
+class NotSmallFile(ValueError):
+    """A file read_small refuses: `why` says what it is instead ("not a regular file",
+    or its size in bytes)."""
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
+
+
+def read_small(path, limit):
+    """The bytes of the small file at `path` (a JSON record, an index): NotSmallFile for
+    one that is not a regular file (a named pipe would block the read forever, a device
+    never end it; neither is read) or that holds more than `limit` bytes (read no
+    further): its size bounds what reading it costs. OSError if it cannot be opened."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise NotSmallFile("not a regular file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (swapped for a pipe since the stat)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotSmallFile("not a regular file")
+        if info.st_size > limit:
+            raise NotSmallFile(f"{info.st_size:,} bytes")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:  # it grew since fstat
+        raise NotSmallFile(f"over {limit:,} bytes")
+    return b"".join(chunks)
 
 
 def folder_problem(folder):

@@ -21,6 +21,7 @@ from gan_tf.errors import OutputError
 EXPORT_INFO = "gan_tf_export.json"
 TF1_PREFIX_NAME = "model.ckpt"  # the prefix written into a --tf1_checkpoint_out directory
 CHECKPOINT_INDEX = "checkpoint"  # the state file of tf.train.Saver and CheckpointManager
+MAX_INDEX_BYTES = 1 << 20  # an index names a few checkpoints: a few hundred bytes
 _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
 
 
@@ -72,10 +73,9 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
 
 def indexed_checkpoints(index):
     """The checkpoint prefixes a `checkpoint` state file names (None if unreadable)."""
-    try:
-        with open(index, encoding="utf-8") as f:
-            return _INDEXED.findall(f.read()) or None
-    except (OSError, UnicodeDecodeError):
+    try:  # a small regular file (a pipe would hang the read): else unreadable
+        return _INDEXED.findall(fileio.read_small(index, MAX_INDEX_BYTES).decode("utf-8")) or None
+    except (OSError, ValueError):  # NotSmallFile and UnicodeDecodeError are ValueErrors
         return None
 
 

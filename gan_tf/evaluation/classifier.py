@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 FEATURE_DIM = 256
 INFO_FILE = "classifier.json"
+MAX_INFO_BYTES = 1 << 20  # classifier.json is a few hundred bytes
 CHECKPOINT_PREFIX = "classifier"
 DEFAULT_EPOCHS = 15  # on the 4,000-digit split: about 2 min 15 s on 2 CPU cores
 IMAGE_PASSES = 60000  # default training length: 15 epochs of 4,000, 2 of 60,000 (at least 2)
@@ -143,10 +144,11 @@ def read_info(directory):
     if not os.path.exists(path):
         raise ClassifierError(f"{directory} holds no trained classifier ({INFO_FILE} missing); "
                               "train one with python -m gan_tf.classifier")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return fileio.loads_json(f.read())
-    except (OSError, ValueError) as e:
+    try:  # a small regular file: a pipe would hang the read, a huge file cost its size
+        return fileio.loads_json(fileio.read_small(path, MAX_INFO_BYTES).decode("utf-8"))
+    except fileio.NotSmallFile as e:
+        raise ClassifierError(f"{path} is not a classifier's record ({e.why})") from None
+    except (OSError, ValueError) as e:  # UnicodeDecodeError too
         raise ClassifierError(f"{path} is unreadable ({e})") from None
 
 

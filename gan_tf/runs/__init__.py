@@ -480,30 +480,13 @@ def _stored_run(run_dir):
 
 
 def _config_bytes(path):
-    """The bytes of config.json at `path`: NotARun for a file that is not a regular one (a
-    named pipe would block the read forever, a device never end it; neither is opened) or
-    that is larger than MAX_CONFIG_BYTES (read no further). The error's `why` says which."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise _not_a_config(path, "not a regular file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (swapped for a pipe since the stat)
+    """The bytes of config.json at `path`: NotARun for a file that is not a regular one or
+    is larger than MAX_CONFIG_BYTES (fileio.read_small). The error's `why` says which."""
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _not_a_config(path, "not a regular file")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise _not_a_config(path, f"{info.st_size:,} bytes; gan_tf writes a few KB")
-        chunks, size = [], 0
-        while size <= MAX_CONFIG_BYTES:
-            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > MAX_CONFIG_BYTES:  # it grew since fstat
-        raise _not_a_config(path, f"over {MAX_CONFIG_BYTES:,} bytes; gan_tf writes a few KB")
-    return b"".join(chunks)
+        return fileio.read_small(path, MAX_CONFIG_BYTES)
+    except fileio.NotSmallFile as e:
+        why = e.why if e.why == "not a regular file" else f"{e.why}; gan_tf writes a few KB"
+        raise _not_a_config(path, why) from None
 
 
 def _not_a_config(path, why):

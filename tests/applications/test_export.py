@@ -104,3 +104,25 @@ def test_a_dangling_link_at_the_tf1_checkpoints_index_counts_as_existing(small_r
                          f"--tf1_checkpoint_out={tmp_path / 'model.ckpt'}")
     assert refused.returncode == 2 and "exists; pass --overwrite" in refused.stderr
     assert os.path.islink(tmp_path / "model.ckpt.index")
+
+
+def test_a_checkpoint_index_that_is_a_pipe_reads_as_unreadable_without_hanging(tmp_path):
+    import signal
+
+    class Hung(BaseException):  # not an OSError, which the code under test may catch
+        pass
+
+    def stuck(*_):
+        raise Hung("indexed_checkpoints hung on a pipe")
+    os.mkfifo(tmp_path / "checkpoint")
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(10)
+    try:
+        assert export.indexed_checkpoints(str(tmp_path / "checkpoint")) is None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    (tmp_path / "big").write_bytes(b'model_checkpoint_path: "x"\n' * 50_000)  # 1.35 MB
+    assert export.indexed_checkpoints(str(tmp_path / "big")) is None
+    (tmp_path / "small").write_bytes(b'model_checkpoint_path: "x"\n')
+    assert export.indexed_checkpoints(str(tmp_path / "small")) == ["x"]

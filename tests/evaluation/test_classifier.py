@@ -63,6 +63,33 @@ def test_missing_or_broken_classifier_is_a_clear_error(tmp_path):
         classifier.load(str(tmp_path))
 
 
+@pytest.mark.parametrize("what,message", [("pipe", "not a regular file"),
+                                           ("huge", "bytes")])
+def test_a_classifier_json_that_is_no_small_file_is_one_error_without_hanging(
+        tmp_path, what, message):
+    """A named pipe would block the read forever, a huge file cost its size in memory."""
+    import signal
+
+    class Hung(BaseException):  # not an OSError, which the code under test may catch
+        pass
+
+    def stuck(*_):
+        raise Hung("read_info hung on the file")
+    path = tmp_path / classifier.INFO_FILE
+    if what == "pipe":
+        os.mkfifo(path)
+    else:
+        path.write_bytes(b" " * (classifier.MAX_INFO_BYTES + 1))
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(10)
+    try:
+        with pytest.raises(errors.ClassifierError, match=message):
+            classifier.read_info(str(tmp_path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
     out = tmp_path / "clf"
     cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
