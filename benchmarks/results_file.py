@@ -2,8 +2,9 @@
 file written whole (a temporary file and a rename), read back with a one-line error.
 
 A benchmark can run for an hour; an --out or --report it cannot write must stop it at
-the start, not lose the hour at the end. Writing replaces the path: a link there is
-replaced, never written through, and a reader never sees half a file.
+the start, not lose the hour at the end. Writing replaces the path (a reader never sees
+half a file), so a path that is a link or a device is refused up front: the rename
+would replace the link or the device node itself.
 """
 import json
 import os
@@ -18,8 +19,16 @@ def check_out(flag, path):
     be made. Creates and changes nothing (the probe is a new file, removed)."""
     if not path:
         raise SystemExit(f"--{flag} is empty; give a file path")
-    if os.path.isdir(path):  # a link to one too: the write would replace the user's link
+    if os.path.isdir(path):  # a link to one too
         raise SystemExit(f"--{flag}={path} is a folder; give a file path")
+    # The write replaces the path with a new file (a rename): a link (/dev/stdout) or a
+    # device (/dev/null) there would itself be replaced, by root even in /dev.
+    if os.path.islink(path):
+        raise SystemExit(f"--{flag}={path} is a symbolic link (to {os.readlink(path)!r}); the "
+                         "results replace what is at the path: give a plain file path")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise SystemExit(f"--{flag}={path} is not a regular file (a device, pipe or socket); "
+                         "the results replace what is at the path: give a plain file path")
     folder = os.path.dirname(os.path.abspath(path))
     problem = fileio.folder_problem(folder)
     if problem:

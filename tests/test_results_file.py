@@ -12,15 +12,35 @@ from benchmarks import results_file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_a_link_at_the_path_is_replaced_and_its_target_kept(tmp_path):
+@pytest.mark.parametrize("kind", ["link", "dangling_link", "pipe"])
+def test_a_link_or_a_device_at_the_path_is_refused_and_kept(tmp_path, kind):
+    """The write replaces the path: /dev/null or /dev/stdout given as --report would
+    themselves be replaced (by root, even in /dev). Refused before the work."""
     target = tmp_path / "users_file.txt"
     target.write_text("the user's")
-    link = tmp_path / "report.json"
-    os.symlink(target, link)
-    results_file.check_out("report", str(link))
-    results_file.write_json(str(link), {"a": 1})
+    path = tmp_path / "report.json"
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        os.symlink(target if kind == "link" else tmp_path / "gone", path)
+    with pytest.raises(SystemExit) as e:
+        results_file.check_out("report", str(path))
+    assert ("symbolic link" if "link" in kind else "not a regular file") in str(e.value.code)
     assert target.read_text() == "the user's"
-    assert not os.path.islink(link) and json.loads(link.read_text()) == {"a": 1}
+    assert os.path.islink(path) if "link" in kind else not os.path.isfile(path)
+
+
+def test_dev_null_is_refused():
+    with pytest.raises(SystemExit, match="not a regular file"):
+        results_file.check_out("report", os.devnull)
+
+
+def test_a_file_at_the_path_is_replaced_whole(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text("old")
+    results_file.check_out("report", str(path))
+    results_file.write_json(str(path), {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
 
 
 def test_a_missing_folder_is_made_when_it_can_be(tmp_path):
@@ -35,7 +55,7 @@ def test_a_missing_folder_is_made_when_it_can_be(tmp_path):
     (lambda t: str(t), "is a folder"),
     (lambda t: "", "is empty"),
     (lambda t: str(t / "a_file" / "out.json"), "is not a folder"),
-    (lambda t: str(t / "link_to_folder"), "is a folder"),
+    (lambda t: str(t / "link_to_folder"), "is a folder"),  # not replaced by a file
     (lambda t: os.path.relpath(t / "a_file" / "out.json"), "is not a folder"),
 ])
 def test_paths_that_cannot_be_written_are_one_line(tmp_path, make, message):
