@@ -165,8 +165,7 @@ def parse_args(argv=None):
             p.error(f"--{name} must be positive")
     if not 0 <= args.min_delay <= args.max_delay:
         p.error("need 0 <= --min_delay <= --max_delay")
-    if args.report is not None:
-        check_out("report", args.report)
+    check_out("report", args.report)
     return args
 
 

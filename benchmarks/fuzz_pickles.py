@@ -31,6 +31,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from benchmarks.results_file import check_out, write_json  # noqa: E402
+
 OPCODES = [bytes([code]) for code in sorted({op.code.encode("latin-1")[0]
                                                for op in __import__("pickletools").opcodes})]
 
@@ -151,9 +153,7 @@ def main():
     parser.add_argument("--memory_gib", type=int, default=4)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    if args.out is not None:
-        from benchmarks.results_file import check_out
-        check_out("out", args.out)
+    check_out("out", args.out)
     rng, pool = random.Random(args.seed), seeds()
     counts, slowest, peak, crashes, started = {}, (0.0, None), 0, [], time.time()
     for first in range(0, args.cases, args.batch):
@@ -176,7 +176,6 @@ def main():
               "seconds": round(time.time() - started, 1)}
     print(json.dumps(report, indent=2))
     if args.out:
-        from benchmarks.results_file import write_json
         write_json(args.out, report, indent=2)
     bad = crashes or slowest[0] > args.case_seconds or any(
         not (k in ("loaded", "one_line")) for k in counts)

@@ -136,8 +136,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 10_000:
         parser.error("--samples must be from 1 to 10000")
-    if args.out is not None:  # before the work, not after it
-        check_out("out", args.out)
+    check_out("out", args.out)  # before the work, not after it
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
     doc = {"command": "python " + " ".join(sys.argv), "cpu": cpu_name(),

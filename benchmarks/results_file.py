@@ -16,7 +16,10 @@ from gan_tf.errors import LogFileError
 def check_out(flag, path):
     """SystemExit in one line unless `path` (the value of --flag) can be written as a
     results file later: not a folder, in a folder where files can be made, or that can
-    be made. Creates and changes nothing (the probe is a new file, removed)."""
+    be made. Creates and changes nothing (the probe is a new file, removed). None (the
+    flag not given) passes."""
+    if path is None:
+        return
     if not path:
         raise SystemExit(f"--{flag} is empty; give a file path")
     if os.path.isdir(path):  # a link to one too

@@ -81,8 +81,7 @@ def main():
     args = parser.parse_args()
     sys.path.insert(0, ROOT)
     from benchmarks.results_file import check_out, write_json
-    if args.out is not None:
-        check_out("out", args.out)
+    check_out("out", args.out)
     scratch = tempfile.mkdtemp(prefix="gan_tf_same_")
     other = os.path.join(scratch, "other")
     subprocess.run(["git", "worktree", "add", "--detach", other, args.against], cwd=ROOT,

@@ -76,8 +76,7 @@ def main():
                         help="steps per run (default: 4000 for MLPs, 800 for DCGANs)")
     parser.add_argument("--report", help="write the results as JSON here")
     args = parser.parse_args()
-    if args.report is not None:
-        check_out("report", args.report)
+    check_out("report", args.report)
     results = []
     with tempfile.TemporaryDirectory(prefix="gan_tf_scaling_") as work_dir:
         for config in args.configs.split(","):

@@ -63,8 +63,7 @@ def main():
     args = p.parse_args()
     sys.path.insert(0, ROOT)
     from benchmarks.results_file import check_out
-    if args.report is not None:
-        check_out("report", args.report)
+    check_out("report", args.report)
     from benchmarks.throughput import cpu_flags, emit_report
     cells = {}
     for cell in filter(None, args.cells.split(",")):

@@ -61,8 +61,7 @@ def main():
     p.add_argument("--cells", default="", help="only the cells whose GROUP/VARIANT starts "
                    "with one of these comma-separated prefixes (default: all)")
     args = p.parse_args()
-    if args.report is not None:
-        check_out("report", args.report)
+    check_out("report", args.report)
     prefixes = tuple(filter(None, args.cells.split(",")))
     rows = {}
     for group, variant in CELLS:

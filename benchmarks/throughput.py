@@ -369,8 +369,7 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and not (math.isfinite(value) and value > 0):  # nan, inf too
             p.error(f"--{name} must be positive (and finite)")
-    if args.report is not None:
-        check_out("report", args.report)
+    check_out("report", args.report)
     args.models = models
     return args
 

@@ -113,8 +113,7 @@ def main():
     if args.plot_only and not args.plot:
         p.error("--plot_only needs --plot")
     for flag in ("report", "plot"):
-        if getattr(args, flag) is not None:
-            check_out(flag, getattr(args, flag))
+        check_out(flag, getattr(args, flag))
     if args.plot_only:
         plot(read_json(args.plot_only, "a throughput_curves report"), args.plot)
         return

@@ -68,8 +68,7 @@ def main():
         parser.error(f"--t={args.t}: give comma-separated numbers")
     if any(not t > 0 for t in levels):
         parser.error("--t: levels must be positive")
-    if args.out is not None:  # before the work, not after it
-        check_out("out", args.out)
+    check_out("out", args.out)  # before the work, not after it
     from gan_tf import __version__
     from gan_tf.errors import ClassifierError, DataError, RunError
     try:
