@@ -64,6 +64,27 @@ def check_writable(directory):
     os.remove(probe)
 
 
+def move_tree(source, destination):
+    """Moves the files under folder `source` into folder `destination`, each by a rename
+    that replaces what held its name: a link there is replaced, never written through
+    (tf.saved_model.save opens variables/variables.index through one), and a link or
+    file where a folder goes is replaced by a new folder. Both must be on one file system
+    (a staging folder made inside `destination` is). OSError if a name is a folder where a
+    file goes."""
+    for name in sorted(os.listdir(source)):
+        src, dst = os.path.join(source, name), os.path.join(destination, name)
+        if os.path.isdir(src) and not os.path.islink(src):
+            if os.path.lexists(dst) and (os.path.islink(dst) or not os.path.isdir(dst)):
+                os.unlink(dst)
+            os.makedirs(dst, exist_ok=True)
+            if os.path.islink(dst):  # made by another process since the unlink
+                raise OSError(errno.EEXIST, "became a link while being written", dst)
+            move_tree(src, dst)
+            os.rmdir(src)
+        else:
+            os.replace(src, dst)
+
+
 class NotSmallFile(ValueError):
     """A file read_small refuses: `why` says what it is instead ("not a regular file",
     or its size in bytes)."""

@@ -210,3 +210,38 @@ def test_a_relative_folder_is_taken_from_the_working_directory(tmp_path, monkeyp
     assert sorted(os.listdir(tmp_path)) == []  # nothing made
     (tmp_path / "a_file").write_text("x")
     assert "is not a folder" in fileio.folder_problem(os.path.join("a_file", relative))
+
+
+def test_move_tree_replaces_links_and_files_and_keeps_what_they_point_to(tmp_path):
+    source, destination, outside = tmp_path / "src", tmp_path / "dst", tmp_path / "outside"
+    (source / "sub").mkdir(parents=True)
+    (source / "a").write_text("new a")
+    (source / "sub" / "b").write_text("new b")
+    (source / "c").mkdir()
+    (source / "c" / "d").write_text("new d")
+    outside.mkdir()
+    (outside / "a").write_text("user a")
+    destination.mkdir()
+    os.symlink(outside / "a", destination / "a")  # a link where a file goes
+    os.symlink(outside, destination / "sub")  # a link where a folder goes
+    (destination / "c").write_text("a file where a folder goes")
+    (destination / "kept").write_text("not in the source")
+    fileio.move_tree(str(source), str(destination))
+    assert sorted(os.listdir(outside)) == ["a"] and (outside / "a").read_text() == "user a"
+    assert (destination / "a").read_text() == "new a" and not os.path.islink(destination / "a")
+    assert not os.path.islink(destination / "sub")
+    assert (destination / "sub" / "b").read_text() == "new b"
+    assert (destination / "c" / "d").read_text() == "new d"
+    assert (destination / "kept").read_text() == "not in the source"
+    assert sorted(os.listdir(source)) == []
+
+
+def test_move_tree_refuses_a_folder_where_a_file_goes(tmp_path):
+    source, destination = tmp_path / "src", tmp_path / "dst"
+    source.mkdir()
+    (source / "a").write_text("new")
+    (destination / "a").mkdir(parents=True)
+    (destination / "a" / "users").write_text("kept")
+    with pytest.raises(OSError):
+        fileio.move_tree(str(source), str(destination))
+    assert (destination / "a" / "users").read_text() == "kept"

@@ -12,6 +12,8 @@ Its command line: `python -m gan_tf.export` (gan_tf/commands/export.py).
 import json
 import os
 import re
+import shutil
+import tempfile
 
 import tensorflow as tf
 
@@ -60,12 +62,21 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
                 return {"images": images}
 
     module = Serving()
-    tf.saved_model.save(module, export_dir, signatures={"serving_default": module.generate})
+    # Written into a staging folder, then moved in by renames: TensorFlow would open a
+    # link in an --overwrite'n folder (variables/variables.index, variables/) and write
+    # through it, into whatever file or folder it points at.
+    os.makedirs(export_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=export_dir, prefix=".staging-")
+    try:
+        tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
+        fileio.move_tree(staging, export_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # our own mkdtemp folder, emptied above
     info = {"z_dim": z_dim, "z_distribution": z_distribution,
             "num_classes": generator.num_classes, "num_codes": generator.num_codes,
             "signature": "serving_default: z" + (f", {second}" if takes_labels else "")
             + " -> images"}
-    # Replaced whole: a link of that name (an --overwrite'n folder) is never written through.
+    # Replaced whole: a link of that name is never written through either.
     fileio.atomic_write(os.path.join(export_dir, EXPORT_INFO),
                         json.dumps(info, indent=2).encode("utf-8"))
     return export_dir

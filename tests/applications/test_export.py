@@ -98,6 +98,41 @@ def test_the_export_info_replaces_a_link_instead_of_writing_through_it(short_run
         assert json.load(f)["z_dim"] == config.z_dim
 
 
+@pytest.mark.parametrize("links", [
+    ("saved_model.pb", "fingerprint.pb", "variables/variables.index",
+     "variables/variables.data-00000-of-00001"),
+    ("variables",)], ids=["files", "variables_folder"])
+def test_the_saved_model_replaces_links_instead_of_writing_through_them(short_run, tmp_path,
+                                                                        links):
+    """--overwrite onto a folder whose SavedModel files (or its variables/ folder) are links
+    elsewhere: the links are replaced, what they pointed to is untouched, the export loads."""
+    outside, export_dir = tmp_path / "outside", tmp_path / "export"
+    outside.mkdir()
+    (export_dir / "variables").mkdir(parents=True)
+    for name in links:
+        if name == "variables":
+            (export_dir / name).rmdir()
+            os.symlink(outside, export_dir / name)
+        else:
+            target = outside / os.path.basename(name)
+            target.write_text("the user's")
+            os.symlink(target, export_dir / name)
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    config, generator, _, _ = restore_models(short_run)
+    export.export_saved_model(generator, config.z_dim, str(export_dir), config.z_distribution)
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
+    for name in links:
+        assert not os.path.islink(export_dir / name)
+    assert sorted(os.listdir(export_dir)) == sorted(
+        ["saved_model.pb", "fingerprint.pb", "variables", "assets", export.EXPORT_INFO])
+    import tensorflow as tf
+    z = z_batch(3)
+    images = tf.saved_model.load(str(export_dir)).signatures["serving_default"](
+        z=tf.constant(z))["images"]
+    np.testing.assert_allclose(images.numpy(), generator(z, training=False)[0].numpy(),
+                               atol=1e-5)
+
+
 def test_a_dangling_link_at_the_tf1_checkpoints_index_counts_as_existing(small_run, tmp_path):
     os.symlink(tmp_path / "gone.index", tmp_path / "model.ckpt.index")
     refused = run_module("gan_tf.export", f"--run_dir={small_run}",
