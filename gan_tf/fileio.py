@@ -15,16 +15,30 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def atomic_write(path, data):
+class OutputAppeared(LogFileError):
+    """An output that did not exist when a command checked its outputs was created by
+    something else before the command wrote it: kept, and the output not written."""
+
+
+def atomic_write(path, data, replace=True):
     """Writes bytes to `path` via a temporary file in the same directory and a rename,
-    so that `path` always holds either its old or its new contents."""
+    so that `path` always holds either its old or its new contents. With `replace`
+    false, a file (or link) that appeared at `path` since the caller checked it was free
+    is kept: OutputAppeared, and nothing written (the new file is published by a hard
+    link, which fails where a name exists, instead of a rename, which replaces it)."""
     try:
-        _atomic_write(path, data)
+        _atomic_write(path, data, replace)
+    except FileExistsError:
+        if replace:
+            raise
+        raise OutputAppeared(f"{path} was created by something else while this command ran; "
+                             "it is kept and this output was not written (pass --overwrite "
+                             "to replace it)") from None
     except OSError as e:
         raise LogFileError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _atomic_write(path, data):
+def _atomic_write(path, data, replace=True):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
     try:
@@ -33,11 +47,35 @@ def _atomic_write(path, data):
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would surprise users
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _publish_new(tmp, path):
+    """Gives the finished file `tmp` the name `path` only if no file or link holds it:
+    FileExistsError otherwise. A hard link does that atomically; where the file system
+    has none, the bytes are copied into a file created exclusively (O_EXCL)."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
         raise
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK,
+                           errno.EXDEV, errno.ENOSYS):
+            raise
+    with open(tmp, "rb") as source:
+        data = source.read()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def loads_json(text):

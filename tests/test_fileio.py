@@ -245,3 +245,37 @@ def test_move_tree_refuses_a_folder_where_a_file_goes(tmp_path):
     with pytest.raises(OSError):
         fileio.move_tree(str(source), str(destination))
     assert (destination / "a" / "users").read_text() == "kept"
+
+
+@pytest.mark.parametrize("appeared", ["file", "link"])
+def test_a_write_that_may_not_replace_keeps_what_appeared_at_its_name(tmp_path, appeared):
+    """An output checked free at a command's start and created by something else before the
+    command wrote it: kept (a link's target too), and the command's bytes not written."""
+    path, target = tmp_path / "out.npy", tmp_path / "target"
+    target.write_bytes(b"the user's")
+    if appeared == "file":
+        path.write_bytes(b"the user's")
+    else:
+        os.symlink(target, path)
+    with pytest.raises(fileio.OutputAppeared, match="--overwrite") as error:
+        fileio.atomic_write(str(path), b"new", replace=False)
+    assert "\n" not in str(error.value)
+    assert path.read_bytes() == target.read_bytes() == b"the user's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy", "target"]  # no temp left
+    fileio.atomic_write(str(path), b"new")  # replace=True (--overwrite): replaced, not through
+    assert path.read_bytes() == b"new" and target.read_bytes() == b"the user's"
+
+
+def test_a_write_that_may_not_replace_publishes_a_free_name_whole(tmp_path, monkeypatch):
+    fileio.atomic_write(str(tmp_path / "a"), b"first", replace=False)
+    assert (tmp_path / "a").read_bytes() == b"first"
+
+    def no_links(source, destination):  # a file system without hard links
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "link", no_links)
+    fileio.atomic_write(str(tmp_path / "b"), b"second", replace=False)
+    assert (tmp_path / "b").read_bytes() == b"second"
+    with pytest.raises(fileio.OutputAppeared):
+        fileio.atomic_write(str(tmp_path / "b"), b"third", replace=False)
+    assert (tmp_path / "b").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]

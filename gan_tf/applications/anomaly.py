@@ -279,17 +279,18 @@ def png_path(csv_path):
     return os.path.splitext(csv_path)[0] + ".png"
 
 
-def write_outputs(out, images, scores, labels, rank_by, count=16):
+def write_outputs(out, images, scores, labels, rank_by, count=16, replace=True):
     """The ranked CSV, and beside it a PNG: the `count` most anomalous images (top
-    rows) and the `count` least anomalous (bottom rows)."""
+    rows) and the `count` least anomalous (bottom rows). `replace` false keeps a file
+    that appeared at either name meanwhile (fileio.OutputAppeared)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    atomic_write(out, csv_text(scores, labels, rank_by).encode("utf-8"))
+    atomic_write(out, csv_text(scores, labels, rank_by).encode("utf-8"), replace)
     order = ranking(scores, rank_by)
     count = max(1, min(count, len(order) // 2))
     columns = min(count, 16)
     blank = np.ones((-count % columns,) + images.shape[1:], np.float32)  # white: fills a row
     grid = np.concatenate([images[order[:count]], blank, images[order[len(order) - count:]], blank])
-    plots.save_grid(grid, png_path(out), columns=columns)
+    plots.save_grid(grid, png_path(out), columns=columns, replace=replace)
 
 
 # --- command line -------------------------------------------------------------

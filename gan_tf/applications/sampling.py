@@ -124,10 +124,11 @@ def interpolation_path(npy_path):
     return os.path.splitext(npy_path)[0] + "_interpolation.png"
 
 
-def save(images, out, columns=None):
-    """Writes images as .npy and the first GRID_MAX as a PNG grid beside it (both atomically)."""
+def save(images, out, columns=None, replace=True):
+    """Writes images as .npy and the first GRID_MAX as a PNG grid beside it (both atomically;
+    `replace` false keeps a file that appeared at either name: fileio.OutputAppeared)."""
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     buf = io.BytesIO()
     np.save(buf, images)
-    atomic_write(out, buf.getvalue())
-    plots.save_grid(images[:GRID_MAX], png_path(out), columns)
+    atomic_write(out, buf.getvalue(), replace)
+    plots.save_grid(images[:GRID_MAX], png_path(out), columns, replace=replace)

@@ -17,7 +17,7 @@ import tensorflow as tf  # noqa: E402
 from gan_tf import data as data_lib  # noqa: E402
 from gan_tf import runs  # noqa: E402
 from gan_tf.applications import anomaly  # noqa: E402
-from gan_tf.errors import DataError, RunError  # noqa: E402
+from gan_tf.errors import DataError, LogFileError, RunError  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
 
 
@@ -107,14 +107,14 @@ def main(argv):
                    config.z_distribution, tuple(asked),
                    anomaly.InversionOptions(steps=f.inversion_steps, seed=f.seed), in_reference,
                    f.features_k)
-    anomaly.write_outputs(f.out, images, scores, labels, rank_by, f.png_count)
+    anomaly.write_outputs(f.out, images, scores, labels, rank_by, f.png_count, f.overwrite)
     top = anomaly.ranking(scores, rank_by)[:5]
     print(f"scored {len(images)} images with {source}; most anomalous by {rank_by}: indices "
           f"{', '.join(str(int(i)) for i in top)}; wrote {f.out} and {anomaly.png_path(f.out)}")
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, OSError)
+USER_ERRORS = (RunError, DataError, LogFileError, OSError)
 
 
 def run():

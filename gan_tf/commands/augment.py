@@ -18,7 +18,7 @@ from gan_tf.commands.common import UsageError, check_outputs, flag_values  # noq
 from gan_tf import data as data_lib  # noqa: E402
 from gan_tf import runs  # noqa: E402
 from gan_tf.applications import synthetic  # noqa: E402
-from gan_tf.errors import ClassifierError, DataError, RunError  # noqa: E402
+from gan_tf.errors import ClassifierError, DataError, LogFileError, RunError  # noqa: E402
 from gan_tf.evaluation import classifier as classifier_lib  # noqa: E402
 from gan_tf.fileio import atomic_write  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
@@ -101,14 +101,14 @@ def main(argv):
            "config": dataclasses.asdict(config), "seconds": round(time.perf_counter() - t0, 1),
            "records": records, "summary": summary}
     text = synthetic.table(summary, config.synthetic)
-    atomic_write(f.out, json.dumps(doc, indent=2).encode("utf-8"))
-    atomic_write(md, (text + "\n").encode("utf-8"))
+    atomic_write(f.out, json.dumps(doc, indent=2).encode("utf-8"), f.overwrite)
+    atomic_write(md, (text + "\n").encode("utf-8"), f.overwrite)
     print(text)
     print(f"wrote {f.out} and {md}")
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, ClassifierError, OSError)
+USER_ERRORS = (RunError, DataError, ClassifierError, LogFileError, OSError)
 
 
 def run():

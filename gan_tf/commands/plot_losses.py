@@ -12,7 +12,7 @@ from absl import flags
 from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
 from gan_tf.commands.common import UsageError, check_outputs  # noqa: E402
 
-from gan_tf.errors import LogFormatError  # noqa: E402
+from gan_tf.errors import LogFileError  # noqa: E402
 from gan_tf.runs import plots  # noqa: E402
 
 
@@ -36,12 +36,12 @@ def main(argv):
     if _same_file(out, path):
         raise UsageError(f"--out={out} is the input file itself; choose another --out")
     check_outputs(out, ".png", [out], flags.FLAGS.overwrite)
-    n = plots.plot_losses(path, out)
+    n = plots.plot_losses(path, out, replace=flags.FLAGS.overwrite)
     print(f"plotted {n} records of {path} to {out}")
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (LogFormatError, OSError)
+USER_ERRORS = (LogFileError, OSError)  # LogFormatError too
 
 
 def run():

@@ -14,7 +14,7 @@ from gan_tf.commands.common import UsageError, check_outputs, flag_values  # noq
 
 from gan_tf import models, runs  # noqa: E402
 from gan_tf.applications import sampling  # noqa: E402
-from gan_tf.errors import PortingError, RunError, SampleSizeError  # noqa: E402
+from gan_tf.errors import LogFileError, PortingError, RunError, SampleSizeError  # noqa: E402
 from gan_tf.runs import plots  # noqa: E402
 from gan_tf.tf1 import checkpoints as tf1_checkpoints  # noqa: E402
 from gan_tf.tf1 import network  # noqa: E402
@@ -93,18 +93,20 @@ def main(argv):
         raise UsageError(f"--label={f.label}: the run has " + (
             f"classes 0 to {classes - 1}" if classes else f"codes 0 to {codes - 1}"))
     images = sampling.draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label)
-    sampling.save(images, f.out, columns=classes if classes and f.label is None else None)
+    sampling.save(images, f.out, columns=classes if classes and f.label is None else None,
+                  replace=f.overwrite)
     written = f"{f.out} and {sampling.png_path(f.out)}"
     if f.interpolation_rows:
         plots.save_grid(sampling.interpolate(generator, f.interpolation_rows, f.interpolation_steps, z_dim,
                                     distribution, f.seed, f.label),
-                        sampling.interpolation_path(f.out), columns=f.interpolation_steps)
+                        sampling.interpolation_path(f.out), columns=f.interpolation_steps,
+                        replace=f.overwrite)
         written = f"{f.out}, {sampling.png_path(f.out)} and {sampling.interpolation_path(f.out)}"
     print(f"wrote {f.num_samples} samples from {source} to {written}")
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, PortingError, SampleSizeError, OSError)
+USER_ERRORS = (RunError, PortingError, SampleSizeError, LogFileError, OSError)
 
 
 def run():

@@ -28,15 +28,16 @@ def image_grid(images, columns=None, pad=1):
     return grid
 
 
-def save_grid(images, path, columns=None, scale=3):
-    """Writes the images as one grayscale PNG grid, each pixel `scale`x`scale` (atomically)."""
+def save_grid(images, path, columns=None, scale=3, replace=True):
+    """Writes the images as one grayscale PNG grid, each pixel `scale`x`scale` (atomically;
+    `replace` false keeps a file that appeared at `path`: fileio.OutputAppeared)."""
     grid = np.kron(image_grid(images, columns), np.ones((scale, scale), np.float32))
     buf = io.BytesIO()
     matplotlib.image.imsave(buf, grid, cmap="gray", vmin=0, vmax=1, format="png")
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue(), replace)
 
 
-def save_loss_plot(steps, d_losses, g_losses, path, xlabel="step"):
+def save_loss_plot(steps, d_losses, g_losses, path, xlabel="step", replace=True):
     """Plots the discriminator and generator losses against `steps` into a PNG."""
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(steps, d_losses, label="Discriminator")
@@ -49,7 +50,7 @@ def save_loss_plot(steps, d_losses, g_losses, path, xlabel="step"):
     buf = io.BytesIO()
     fig.savefig(buf, dpi=80, format="png")
     plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue(), replace)
 
 
 def save_progress_gif(grids, path, scale=3, seconds_per_frame=0.25):
@@ -69,11 +70,13 @@ def save_progress_gif(grids, path, scale=3, seconds_per_frame=0.25):
     atomic_write(path, buf.getvalue())
 
 
-def plot_losses(path, out):
+def plot_losses(path, out, replace=True):
     """Reads (d_loss, g_loss) pairs from the train_losses.pkl at `path` (gan_tf's or a legacy
     notebook's, read with gan_tf.runs.pickles.load_pickle) and plots them to the PNG `out`,
-    one point per record; returns the number of records."""
+    one point per record; returns the number of records. `replace` false keeps a file
+    that appeared at `out` meanwhile (fileio.OutputAppeared)."""
     losses = logs.load_losses(path)
     save_loss_plot(range(1, len(losses) + 1), losses[:, 0], losses[:, 1], out,
-                   xlabel="log record (one per --log_every steps; one per epoch in legacy files)")
+                   xlabel="log record (one per --log_every steps; one per epoch in legacy files)",
+                   replace=replace)
     return len(losses)

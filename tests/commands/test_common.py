@@ -229,3 +229,52 @@ def test_held_tensorflow_lines_are_shown_when_the_import_fails_not_on_ctrl_c(cap
             os.write(2, b"I0000 start-up line\n")
             raise raised()
     assert ("I0000 start-up line" in capfd.readouterr().err) == shown
+
+
+_PLANT_THEN_RUN = """
+import importlib, sys
+module_name, patched, out, argv = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+owner_name, attribute = patched.rsplit(".", 1)
+owner = importlib.import_module(owner_name)
+original = getattr(owner, attribute)
+def planting(*args, **kwargs):  # another process creates the output during the tool's work
+    with open(out, "wb") as f:
+        f.write(b"the user's")
+    return original(*args, **kwargs)
+setattr(owner, attribute, planting)
+sys.argv = [module_name] + argv
+importlib.import_module(module_name).run()
+"""
+
+
+@pytest.mark.parametrize("tool,patched,out,extra", [
+    ("sample", "gan_tf.applications.sampling.draw", "s.npy", ["--num_samples=4"]),
+    ("sample", "gan_tf.applications.sampling.draw", "s.png", ["--num_samples=4"]),
+    ("plot_losses", "gan_tf.runs.logs.load_losses", "l.png", []),
+])
+def test_an_output_created_while_a_tool_works_is_kept(small_run, tmp_path, tool, patched, out,
+                                                      extra):
+    """Checked free at the start, created by something else before the tool wrote it: the
+    tool keeps it and says so in one line (exit 1) unless --overwrite was given."""
+    import subprocess
+    import sys
+    planted = tmp_path / out
+    if tool == "sample":
+        argv = [f"--run_dir={small_run}", f"--out={tmp_path / 's.npy'}"] + extra
+    else:
+        argv = [str(small_run / "train_losses.pkl"), f"--out={planted}"]
+    result = subprocess.run(
+        [sys.executable, "-c", _PLANT_THEN_RUN, f"gan_tf.commands.{tool}", patched,
+         str(planted)] + argv, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=ROOT),
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "created by something else" in result.stderr.strip().splitlines()[-1]
+    assert planted.read_bytes() == b"the user's"
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+    overwritten = subprocess.run(
+        [sys.executable, "-c", _PLANT_THEN_RUN, f"gan_tf.commands.{tool}", patched,
+         str(planted)] + argv + ["--overwrite"], cwd=str(tmp_path),
+        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=300)
+    assert overwritten.returncode == 0, overwritten.stderr[-2000:]
+    assert planted.read_bytes() != b"the user's"
