@@ -77,6 +77,8 @@ def _train(config, strategy, run, t_setup, intra_op):
                              run, intra_op)
     outputs = RunOutputs(config, write_dir, trainer, run.latest, batches, schedule.log_every)
     run.check_data(all_data.record())
+    if config.init_from_tf1_checkpoint and not outputs.latest:  # a TF1 checkpoint that does
+        _init_from_tf1(config, trainer)  # not fit fails before claim() removes an old run
     run.claim()  # every check passed: from here the directory is this run's
 
     start = _restore(config, trainer, outputs)
@@ -171,16 +173,19 @@ def _build_trainer(config, strategy, chief, data, steps_per_epoch, run, intra_op
     return trainer
 
 
+def _init_from_tf1(config, trainer):
+    """A new run's weights from its --init_from_tf1_checkpoint."""
+    tf1_checkpoints.init_from_tf1(config, trainer.generator, trainer.discriminator)
+    if trainer.ema_generator is not None:
+        trainer.reset_ema()
+
+
 def _restore(config, trainer, outputs):
-    """The latest checkpoint (the chief's), or a TF1 checkpoint to start from, and the
-    logs cut back to its step; returns the step."""
+    """The latest checkpoint (the chief's) and the logs cut back to its step; returns the
+    step (a new run's TF1 warm start was loaded before the directory was claimed)."""
     if outputs.latest:
         outputs.restore()
         log.info("Resuming from %s at step %d.", outputs.latest, int(trainer.step.numpy()))
-    elif config.init_from_tf1_checkpoint:
-        tf1_checkpoints.init_from_tf1(config, trainer.generator, trainer.discriminator)
-        if trainer.ema_generator is not None:
-            trainer.reset_ema()
     start = int(trainer.step.numpy())
     outputs.logs.resume(start)
     return start

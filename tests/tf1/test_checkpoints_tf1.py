@@ -234,3 +234,24 @@ def test_a_gan_tf_run_warm_starts_another_through_the_advised_export(small_run, 
     loop.train(run_config(run_dir, max_steps=20))
     stored = json.loads((run_dir / "config.json").read_text())
     assert stored["init_from_tf1_checkpoint"] == str(out)
+
+
+def test_a_tf1_warm_start_that_does_not_fit_leaves_the_overwritten_run(small_run, tmp_path):
+    """--overwrite --init_from_tf1_checkpoint=X where X does not fit the new models: the
+    error comes before the old run is removed, which is kept whole."""
+    import shutil
+    out = tmp_path / "exported"
+    (result,) = cli_errors("gan_tf.export", [f"--run_dir={small_run}",
+                                             f"--tf1_checkpoint_out={out}/"])
+    assert result[0] == 0, result[1][-2000:]
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    before = {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*")
+              if p.is_file()}
+    from tests.helpers import run_config
+    with pytest.raises(errors.PortingError, match="shape"):
+        loop.train(run_config(run_dir, max_steps=10, g_hidden=(64,), overwrite=True,
+                              init_from_tf1_checkpoint=str(out)))
+    after = {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*")
+             if p.is_file()}
+    assert after == before
