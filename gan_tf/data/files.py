@@ -158,14 +158,18 @@ def load_idx_dir(directory):
     return arrays
 
 
+NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")  # what load_npz reads
+
+
 def _check_npz_members(path, file):
     """Each .npy in the archive (`file`, the open `path`) holds what its header claims
     (zipfile never inflates a member past its recorded size), before np.load allocates
-    the claimed shape."""
+    the claimed shape: every .npy member, and a member named as an array without the
+    suffix (np.load reads `x_train` for f["x_train"] too)."""
     try:
         with zipfile.ZipFile(file) as archive:
             for info in archive.infolist():
-                if info.filename.endswith(".npy"):
+                if info.filename.endswith(".npy") or info.filename in NPZ_ARRAYS:
                     with archive.open(info) as f:
                         check_npy_header(f, f"{path}: {info.filename}", info.file_size)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
