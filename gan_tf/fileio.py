@@ -1,11 +1,13 @@
 """Writing files safely: whole files replaced atomically, pickled lists that grow by
 appends readers never see half done, and a check that a directory can be written
 before any long work needs it."""
+import contextlib
 import errno
 import io
 import json
 import os
 import pickle
+import shutil
 import stat
 import tempfile
 
@@ -121,6 +123,21 @@ def move_tree(source, destination):
             os.rmdir(src)
         else:
             os.replace(src, dst)
+
+
+@contextlib.contextmanager
+def staged(directory):
+    """A new staging folder inside `directory` (made if missing) for a writer that follows
+    links at the names it writes (TensorFlow's checkpoint and SavedModel writers open
+    NAME.index through a link); what the block wrote there is moved into `directory` by
+    move_tree when it ends without an error. The staging folder is removed either way."""
+    os.makedirs(directory, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=directory, prefix=".staging-")
+    try:
+        yield staging
+        move_tree(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # our own mkdtemp folder
 
 
 class NotSmallFile(ValueError):

@@ -12,8 +12,6 @@ Its command line: `python -m gan_tf.export` (gan_tf/commands/export.py).
 import json
 import os
 import re
-import shutil
-import tempfile
 
 import tensorflow as tf
 
@@ -62,16 +60,10 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
                 return {"images": images}
 
     module = Serving()
-    # Written into a staging folder, then moved in by renames: TensorFlow would open a
-    # link in an --overwrite'n folder (variables/variables.index, variables/) and write
-    # through it, into whatever file or folder it points at.
-    os.makedirs(export_dir, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=export_dir, prefix=".staging-")
-    try:
+    # Staged, then moved in by renames: TensorFlow would open a link in an --overwrite'n
+    # folder (variables/variables.index, variables/) and write through it.
+    with fileio.staged(export_dir) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
-        fileio.move_tree(staging, export_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)  # our own mkdtemp folder, emptied above
     info = {"z_dim": z_dim, "z_distribution": z_distribution,
             "num_classes": generator.num_classes, "num_codes": generator.num_codes,
             "signature": "serving_default: z" + (f", {second}" if takes_labels else "")

@@ -133,8 +133,8 @@ def train(train_images, train_labels, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_
 
 def save(classifier, directory, info):
     """Writes the weights and classifier.json (dataset, accuracy, ...) to `directory`."""
-    os.makedirs(directory, exist_ok=True)
-    tf.train.Checkpoint(classifier=classifier).write(os.path.join(directory, CHECKPOINT_PREFIX))
+    with fileio.staged(directory) as staging:  # TF would write the .index through a link
+        tf.train.Checkpoint(classifier=classifier).write(os.path.join(staging, CHECKPOINT_PREFIX))
     fileio.atomic_write(os.path.join(directory, INFO_FILE),
                         json.dumps(info, indent=2, sort_keys=True).encode("utf-8"))
 

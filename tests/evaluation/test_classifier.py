@@ -55,6 +55,27 @@ def test_saved_classifier_reloads_with_identical_outputs(quick_classifier, tmp_p
     assert reloaded_info == info
 
 
+def test_saving_replaces_links_instead_of_writing_through_them(quick_classifier, tmp_path):
+    """gan_tf.classifier --output_dir=D where D/classifier.index is a link elsewhere:
+    TensorFlow's checkpoint writer would open the index through it."""
+    import os
+    model, info = quick_classifier
+    outside = tmp_path / "users.index"
+    outside.write_bytes(b"the user's")
+    directory = tmp_path / "clf"
+    directory.mkdir()
+    os.symlink(outside, directory / "classifier.index")
+    classifier.save(model, str(directory), info)
+    assert outside.read_bytes() == b"the user's"
+    assert not os.path.islink(directory / "classifier.index")
+    assert sorted(os.listdir(directory)) == [
+        "classifier.data-00000-of-00001", "classifier.index", classifier.INFO_FILE]
+    reloaded, _ = classifier.load(str(directory))
+    x = data.load_mnist_5k().test_images[:8]
+    np.testing.assert_array_equal(classifier.predict(model, x)[0],
+                                  classifier.predict(reloaded, x)[0])
+
+
 def test_missing_or_broken_classifier_is_a_clear_error(tmp_path):
     with pytest.raises(errors.ClassifierError, match="holds no trained classifier"):
         classifier.load(str(tmp_path))
