@@ -6,7 +6,7 @@ import os
 
 import tensorflow as tf
 
-from gan_tf import models
+from gan_tf import inference, models
 from gan_tf.errors import RunError
 from gan_tf.runs import CHECKPOINT_DIR, _writer_note, checkpoints, read_config
 from gan_tf.runs.checkpoints import latest_checkpoint
@@ -54,6 +54,10 @@ def restore_models(run_dir, model_functions=None, checkpoint=None):
     holds the moving-average weights when the run used --g_ema. A run of legacy model
     functions needs them named in `model_functions` (tf1.network.check_run_functions)."""
     config = read_config(run_dir)
+    # A foreign run's sizes, before building them: one line, not an allocation that fails.
+    inference.check_memory(2 * models.weight_bytes(config),  # built, then restored
+                           f"the models {os.path.join(run_dir, 'config.json')} describes",
+                           RunError)
     network.check_run_functions(config, run_dir, model_functions)
     path = checkpoint_of(run_dir, checkpoint)
     generator, discriminator = models.build(config)

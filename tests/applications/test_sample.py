@@ -94,3 +94,26 @@ def test_a_runs_huge_sizes_are_refused_before_building_the_model(small_run, tmp_
     assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
     assert "memory" in stderr and "z_dim" in stderr
     assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("gan_tf.export", ["--export_dir={tmp}/export"]),
+    ("gan_tf.anomaly", ["--out={tmp}/a.csv", "--num_images=10"]),
+    ("gan_tf.augment", ["--out={tmp}/aug.json"]),
+])
+def test_every_tool_refuses_a_runs_huge_sizes_before_building_the_model(small_run, tmp_path,
+                                                                        tool, args):
+    """The check gan_tf.sample makes before building, in restore_models for every tool: a
+    foreign run's config.json with layers of a billion units is one line, not an attempt
+    to allocate them."""
+    import json
+    import shutil
+    path = tmp_path / "run"
+    shutil.copytree(small_run, path)
+    stored = json.loads((path / "config.json").read_text())
+    stored["g_hidden"] = [1000000000]
+    (path / "config.json").write_text(json.dumps(stored))
+    [(code, stderr)] = cli_errors(tool, [f"--run_dir={path}"] +
+                                  [a.format(tmp=tmp_path) for a in args])
+    assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
+    assert "memory" in stderr and "config.json" in stderr
