@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
+from gan_tf.data.files import one_line_error
 from gan_tf.errors import PortingError, checkpoint_errors
 from gan_tf import models
 from gan_tf.models import base, mlp
@@ -24,13 +25,28 @@ from gan_tf.tf1 import network
 OPTIMIZER_STATE = re.compile(
     r"(/(Adam|RMSProp|Momentum|Adagrad|ExponentialMovingAverage)(_\d+)?$)"
     r"|(^(beta1_power|beta2_power|global_step)(_\d+)?$)")
+STATE_FILE = "checkpoint"  # the Saver's index of a folder's checkpoints
+MAX_STATE_BYTES = 1 << 20  # it names a few checkpoints: a few hundred bytes
+MAX_NAME_MAP_BYTES = 1 << 20  # a --tf1_name_map renames tens of variables
 log = logging.getLogger(__name__)
 
 
 def resolve_checkpoint(path):
     """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes)."""
     if os.path.isdir(path):
-        prefix = tf.train.latest_checkpoint(path)
+        state = os.path.join(path, STATE_FILE)
+        try:  # a small text file: a pipe would hang TF's read of it, a huge one cost its size
+            if os.path.lexists(state):
+                fileio.read_small(state, MAX_STATE_BYTES).decode("utf-8")
+            prefix = tf.train.latest_checkpoint(path)
+        except fileio.NotSmallFile as e:
+            raise PortingError(f"{state}: not a TF checkpoint state file ({e.why})") from None
+        except UnicodeDecodeError:
+            raise PortingError(f"{state}: not a TF checkpoint state file (not UTF-8 "
+                               "text)") from None
+        except (OSError, ValueError) as e:  # TF's parse of it: ValueError
+            raise PortingError(f"{state}: not a TF checkpoint state file "
+                               f"({one_line_error(e)})") from None
         if prefix is None:
             raise PortingError(f"{path}: no TF checkpoint in this directory "
                                "(no 'checkpoint' state file naming one)")
@@ -47,11 +63,14 @@ def read_name_map(name_map):
     """
     if name_map is None or isinstance(name_map, dict):
         return dict(name_map or {})
-    try:
-        with open(name_map, encoding="utf-8") as f:
-            text = f.read()
+    try:  # a small text file: a pipe would hang the read, a huge one cost its size
+        text = fileio.read_small(name_map, MAX_NAME_MAP_BYTES).decode("utf-8")
     except OSError as e:
         raise PortingError(f"{name_map}: cannot read name map ({e.strerror or e})") from None
+    except fileio.NotSmallFile as e:
+        raise PortingError(f"{name_map}: not a name map ({e.why})") from None
+    except UnicodeDecodeError:
+        raise PortingError(f"{name_map}: not a name map (not UTF-8 text)") from None
     if text.lstrip().startswith("{"):
         try:
             mapping = fileio.loads_json(text)
@@ -104,15 +123,32 @@ def read_tf1_checkpoint(path, name_map=None):
                            "not a TF1 Saver checkpoint; export it as one first: python -m "
                            f"gan_tf.export --run_dir={run_dir} --tf1_checkpoint_out=DIR/ and "
                            "start from DIR")
+    names = [n for n in sorted(shapes) if not (n.startswith("_") or OPTIMIZER_STATE.search(n))]
+    _check_claims(prefix, names, shapes, reader.get_variable_to_dtype_map())
     values = {}
-    for name in sorted(shapes):
-        if name.startswith("_") or OPTIMIZER_STATE.search(name):
-            continue
+    for name in names:
         try:
             values[map_name(name, mapping)] = reader.get_tensor(name)
         except checkpoint_errors() as e:
             raise PortingError(f"{prefix}: cannot read {name} ({str(e).splitlines()[0]})") from None
     return values
+
+
+def _check_claims(prefix, names, shapes, dtypes):
+    """PortingError before reading if a variable is not numbers (TF1 `string` or resource
+    variables cannot be weights), or the variables claim more bytes than the checkpoint's
+    data files hold: an index's shapes decide what reading allocates."""
+    for name in names:
+        if not (dtypes[name].is_floating or dtypes[name].is_integer or dtypes[name].is_bool):
+            raise PortingError(f"{prefix}: {name} holds {dtypes[name].name} values, not numbers")
+    held = sum(os.path.getsize(p) for p in tf.io.gfile.glob(prefix + ".data-*"))
+    claimed = 0
+    for name in names:
+        size = int(np.prod(shapes[name], dtype=np.float64)) * dtypes[name].size
+        claimed += size
+        if size > held or claimed > held:
+            raise PortingError(f"{prefix}: {name} claims {size:,} bytes (all read so far "
+                               f"{claimed:,}); the checkpoint's data files hold {held:,}")
 
 
 def load_tf1_checkpoint(path, generator=None, discriminator=None, name_map=None):
@@ -219,6 +255,15 @@ def mlp_sizes_from_checkpoint(path, scope="generator", name_map=None):
         raise PortingError(f"{resolve_checkpoint(path)}: not a TF1 MLP {scope} "
                            f"(expected {scope}/dense/kernel, {scope}/dense_1/kernel, ...; "
                            f"found {found})")
+    # Sizes that build a network: every layer has units, each reads what the last gave,
+    # and a generator draws an image.
+    outputs = int(np.prod(data.IMAGE_SHAPE)) if scope == "generator" else kernels[-1][1]
+    shapes = " -> ".join(f"{a}x{b}" for a, b in kernels)
+    if min(min(k) for k in kernels) < 1 or any(
+            a[1] != b[0] for a, b in zip(kernels, kernels[1:])) or kernels[-1][1] != outputs:
+        raise PortingError(f"{resolve_checkpoint(path)}: the kernels of {scope} ({shapes}) are "
+                           f"not the layers of an MLP {scope}"
+                           + (f" drawing {outputs} pixels" if scope == "generator" else ""))
     batchnorm = f"{scope}/batch_normalization/gamma" in stored
     return kernels[0][0], tuple(shape[1] for shape in kernels[:-1]), batchnorm
 

@@ -19,6 +19,7 @@ from gan_tf.config import TrainConfig  # noqa: E402
 from gan_tf.models import mlp  # noqa: E402
 from gan_tf.tf1 import checkpoints as tf1_checkpoints
 from gan_tf.training import loop
+from gan_tf.runs.restore import restore_models as restore_models_of  # noqa: E402
 from tests.helpers import cli_errors, run_module, z_batch  # noqa: E402
 
 
@@ -255,3 +256,92 @@ def test_a_tf1_warm_start_that_does_not_fit_leaves_the_overwritten_run(small_run
     after = {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*")
              if p.is_file()}
     assert after == before
+
+
+def _saver_checkpoint(prefix, values):
+    """A TF1 Saver checkpoint of {name: array} at `prefix` (and its folder's state file)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        variables = {name: tf.compat.v1.Variable(value, name=f"v{i}")
+                     for i, (name, value) in enumerate(sorted(values.items()))}
+        saver = tf.compat.v1.train.Saver(var_list=variables)
+        with tf.compat.v1.Session(graph=graph) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            return saver.save(sess, str(prefix))
+
+
+@pytest.mark.parametrize("kernels", [
+    [(100, 0), (0, 784)],  # a layer of no units: a division by zero while building
+    [(0, 200000), (0, 200000), (0, 0)],  # zero-element kernels describing a 160 GB network
+    [(100, 128), (64, 784)],  # layers that do not chain
+    [(100, 128), (128, 10)],  # a generator that does not draw 784 pixels
+])
+def test_a_tf1_mlp_of_impossible_sizes_is_one_line_before_building(tmp_path, kernels):
+    values = {f"generator/dense{'' if i == 0 else f'_{i}'}/kernel": np.zeros(k, np.float32)
+              for i, k in enumerate(kernels)}
+    prefix = _saver_checkpoint(tmp_path / "g.ckpt", values)
+    [(code, stderr)] = cli_errors("gan_tf.sample", [f"--tf1_checkpoint={prefix}",
+                                                    f"--out={tmp_path}/s.npy"])
+    assert code == 1 and len(stderr.strip().splitlines()) == 1, stderr[-2000:]
+    assert "generator" in stderr
+
+
+def test_a_tensor_claiming_more_than_the_data_file_holds_is_refused_before_reading(tmp_path):
+    prefix = _saver_checkpoint(tmp_path / "g.ckpt",
+                               {"generator/dense/kernel": np.ones((500, 500), np.float32)})
+    data_file = tmp_path / "g.ckpt.data-00000-of-00001"
+    data_file.write_bytes(data_file.read_bytes()[:1000])
+    with pytest.raises(errors.PortingError, match="generator/dense/kernel.*1,000,000 bytes"):
+        tf1_checkpoints.read_tf1_checkpoint(prefix)
+
+
+def test_a_string_tensor_where_weights_go_is_one_error(short_run, tmp_path):
+    _, g, d, _ = restore_models_of(short_run)
+    values = {n: v.numpy() for n, v in tf1_checkpoints._module_variables(g).items()}
+    bias = next(n for n in values if n.endswith("bias"))
+    values[bias] = np.array([b"x"] * len(values[bias]), dtype=object)
+    prefix = _saver_checkpoint(tmp_path / "g.ckpt", values)
+    with pytest.raises(errors.PortingError, match=f"{bias}.*string"):
+        tf1_checkpoints.load_tf1_checkpoint(prefix, generator=g)
+
+
+class _Hung(BaseException):  # not an OSError, which the code under test may catch
+    pass
+
+
+def _within(seconds, call, *args):
+    """call(*args), or _Hung after `seconds` (a read of a named pipe would block forever)."""
+    import signal
+
+    def stuck(*_):
+        raise _Hung(f"{call.__name__} hung")
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(seconds)
+    try:
+        return call(*args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("state", [b"", b"\xff\xfe not text", b"garbage {{{", "pipe"])
+def test_a_broken_checkpoint_state_file_is_one_error(tmp_path, state):
+    if state == "pipe":
+        os.mkfifo(tmp_path / "checkpoint")
+    else:
+        (tmp_path / "checkpoint").write_bytes(state)
+    with pytest.raises(errors.PortingError, match="checkpoint"):
+        _within(10, tf1_checkpoints.resolve_checkpoint, str(tmp_path))
+
+
+@pytest.mark.parametrize("kind", ["not_utf8", "pipe", "huge"])
+def test_a_name_map_that_is_not_small_text_is_one_error(tmp_path, kind):
+    path = tmp_path / "names.txt"
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "huge":
+        path.write_bytes(b"a b\n" * (1 << 19))
+    else:
+        path.write_bytes(b"generator/a \xff\xfe\n")
+    with pytest.raises(errors.PortingError, match="names.txt"):
+        _within(10, tf1_checkpoints.read_name_map, str(path))
