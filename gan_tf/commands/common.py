@@ -93,12 +93,16 @@ def define_seed(help):
 
 def check_outputs(out, extension, paths, overwrite):
     """Refuses --out=`out` unless it ends with `extension`, or if any of `paths` (the
-    files the tool would write) exists and `overwrite` is false."""
+    files the tool would write) exists and `overwrite` is false, or is something other
+    than a file or link (which even --overwrite would fail to replace, after the work)."""
     if not out.endswith(extension):
         raise UsageError(f"--out={out}: must end with {extension}")
     for path in paths:
         if os.path.lexists(path) and not overwrite:  # a dangling link too
             raise UsageError(f"--out={out}: {path} exists; pass --overwrite to replace it")
+        if os.path.lexists(path) and not (os.path.islink(path) or os.path.isfile(path)):
+            raise UsageError(f"--out={out}: {path} is not a file (a folder, a pipe, ...) that "
+                             "--overwrite could replace; move it away or choose another --out")
     for folder in dict.fromkeys(os.path.dirname(os.path.abspath(p)) for p in paths):
         check_folder("out", out, folder)
 

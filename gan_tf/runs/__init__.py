@@ -347,8 +347,8 @@ def remove_run_outputs(run_dir):
             os.remove(path)
     for folder, pattern in RUN_FOLDER_FILES.items():
         folder = os.path.join(run_dir, folder)
-        if not os.path.isdir(folder):
-            continue
+        if not os.path.isdir(folder) or os.path.islink(folder):  # a link made since the
+            continue  # checks (check_run_paths refuses one): its target is not the run's
         for name in os.listdir(folder):
             path = os.path.join(folder, name)
             if re.fullmatch(pattern, name) and (os.path.isfile(path) or os.path.islink(path)):

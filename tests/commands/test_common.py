@@ -156,6 +156,20 @@ def test_check_outputs_wants_the_extension_and_refuses_existing_files(tmp_path):
     common.check_outputs(str(tmp_path / "a.csv"), ".csv", paths, True)
 
 
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_check_outputs_refuses_what_no_file_can_replace_even_with_overwrite(tmp_path, kind):
+    """--overwrite replaces a file; a folder (or a pipe) at an output's name would fail the
+    final write after all the tool's work, so it is refused first."""
+    out = tmp_path / "a.png"
+    if kind == "folder":
+        (out / "inside").mkdir(parents=True)
+    else:
+        os.mkfifo(out)
+    with pytest.raises(common.UsageError, match="a.png.*not a file") as error:
+        common.check_outputs(str(tmp_path / "a.csv"), ".csv", [str(out)], True)
+    assert "\n" not in str(error.value)
+
+
 def test_check_outputs_counts_a_dangling_link_as_existing(tmp_path):
     """A link whose target is gone is still something at that name (the user's, and
     os.path.exists says False): refused without --overwrite, like a file."""

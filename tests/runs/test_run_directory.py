@@ -701,3 +701,20 @@ def test_a_run_file_that_is_a_named_pipe_is_refused_not_read_or_replaced(small_r
         f"train_main.py: error: {run_dir / name} is not a regular file (a named pipe) where the "
         f"run keeps its {name}; move it away, or use another --output_dir")
     assert stat.S_ISFIFO(os.lstat(run_dir / name).st_mode)
+
+
+def test_removing_a_runs_outputs_never_follows_a_folder_swapped_for_a_link(tmp_path):
+    """A run's checkpoints/ (or samples/) replaced by a link after the start-up checks
+    (another process): what removes the old run's files leaves the link's target alone."""
+    from gan_tf import runs
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "ckpt-1.index").write_bytes(b"the user's")
+    (outside / "checkpoint").write_bytes(b"the user's")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text("")
+    os.symlink(outside, run_dir / runs.CHECKPOINT_DIR)
+    runs.remove_run_outputs(str(run_dir))
+    assert sorted(os.listdir(outside)) == ["checkpoint", "ckpt-1.index"]
+    assert not (run_dir / "metrics.jsonl").exists()
