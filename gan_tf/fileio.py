@@ -149,29 +149,38 @@ class NotSmallFile(ValueError):
         self.why = why
 
 
+def open_regular(path):
+    """The file at `path` opened for reading bytes, if it is a regular file: NotSmallFile
+    ("not a regular file") for a named pipe (a plain open() would block until a writer
+    comes), a device (/dev/zero never ends a read) or a folder. OSError if it cannot be
+    opened."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # returns at once on a pipe
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotSmallFile("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_small(path, limit):
     """The bytes of the small file at `path` (a JSON record, an index): NotSmallFile for
     one that is not a regular file (a named pipe would block the read forever, a device
     never end it; neither is read) or that holds more than `limit` bytes (read no
     further): its size bounds what reading it costs. OSError if it cannot be opened."""
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise NotSmallFile("not a regular file")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (swapped for a pipe since the stat)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotSmallFile("not a regular file")
-        if info.st_size > limit:
-            raise NotSmallFile(f"{info.st_size:,} bytes")
+    with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise NotSmallFile(f"{size:,} bytes")
         chunks, size = [], 0
         while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
+            chunk = f.read(limit + 1 - size)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-    finally:
-        os.close(fd)
     if size > limit:  # it grew since fstat
         raise NotSmallFile(f"over {limit:,} bytes")
     return b"".join(chunks)

@@ -279,3 +279,40 @@ def test_a_write_that_may_not_replace_publishes_a_free_name_whole(tmp_path, monk
         fileio.atomic_write(str(tmp_path / "b"), b"third", replace=False)
     assert (tmp_path / "b").read_bytes() == b"second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+
+
+def _readers():
+    from gan_tf.applications import anomaly
+    from gan_tf.data import files
+    from gan_tf.runs import logs
+    return {"losses pickle": logs.load_losses, "images .npy": anomaly.load_images,
+            "mnist.npz": files.load_npz, "IDX": files.read_idx}
+
+
+@pytest.mark.parametrize("reader", ["losses pickle", "images .npy", "mnist.npz", "IDX"])
+@pytest.mark.parametrize("kind", ["pipe", "endless device"])
+def test_an_input_that_is_no_regular_file_is_one_error_without_hanging(tmp_path, reader, kind):
+    """A named pipe blocks an open() for reading until a writer comes; /dev/zero never
+    ends a read(): both are refused as not regular files, promptly."""
+    import signal
+
+    class Hung(BaseException):
+        pass
+
+    def stuck(*_):
+        raise Hung(f"{reader} hung on a {kind}")
+    path = str(tmp_path / "input")
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        path = "/dev/zero"
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(10)
+    try:
+        with pytest.raises(Exception, match="not a regular file") as error:
+            _readers()[reader](path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert type(error.value).__module__.startswith("gan_tf"), type(error.value)
+    assert "\n" not in str(error.value)

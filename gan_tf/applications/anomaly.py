@@ -38,6 +38,7 @@ from gan_tf import inference, randomness
 from gan_tf.data import scale_images
 from gan_tf.data.files import ZIP_MAGIC, check_npy_header, check_pixels
 from gan_tf.errors import DataError
+from gan_tf import fileio
 from gan_tf.fileio import atomic_write
 from gan_tf.runs import plots
 from gan_tf.training import augmentations
@@ -303,7 +304,7 @@ def load_images(path):
     """A .npy of (N, 28, 28[, 1]) images as float32 in [-1, 1]: floats in [-1, 1] are
     taken as they are, integer pixels 0 to 255 are scaled; anything else is a DataError."""
     try:  # one open file for the checks and the load: a file swapped in between is not read
-        with open(path, "rb") as f:
+        with fileio.open_regular(path) as f:  # not a pipe or device: it would hang
             magic = f.read(len(NPY_MAGIC))
             if not magic.startswith(NPY_MAGIC):
                 kind = ("a .npz archive" if magic[:4] in ZIP_MAGIC

@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 
+from gan_tf import fileio
 from gan_tf.errors import DataError
 
 IDX_FILES = {  # split -> (images, labels) file stems
@@ -71,9 +72,10 @@ def read_idx(path):
     """Reads an IDX file (optionally gzipped) into a numpy uint8 array. The magic number
     and shape are checked from the first bytes, and no more than the shape says is ever
     read: a small .gz that inflates to gigabytes costs what its header claims, no more."""
-    opener = gzip.open if path.endswith(".gz") else open
+    gzipped = path.endswith(".gz")
     try:
-        with opener(path, "rb") as f:
+        with fileio.open_regular(path) as raw_file, (
+                gzip.GzipFile(fileobj=raw_file) if gzipped else raw_file) as f:
             head = f.read(4)
             if len(head) < 4:
                 raise DataError(f"{path}: truncated IDX file ({len(head)} bytes)")
@@ -89,13 +91,13 @@ def read_idx(path):
             if expected > MAX_ARRAY_BYTES:
                 raise DataError(f"{path}: header says {shape}, {expected} bytes of data: more "
                                 f"than the {MAX_ARRAY_BYTES >> 20} MiB one data file may hold")
-            if opener is open and os.fstat(f.fileno()).st_size - f.tell() != expected:
+            if not gzipped and os.fstat(f.fileno()).st_size - f.tell() != expected:
                 found = os.fstat(f.fileno()).st_size - f.tell()
                 raise DataError(f"{path}: truncated or oversized IDX file: header says {shape} "
                                 f"({expected} bytes of data), found {found}")
             raw = _read_exactly(f, expected)
             extra = f.read(1)
-    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, fileio.NotSmallFile) as e:
         raise DataError(f"{path}: cannot read IDX file ({e})") from None
     if len(raw) != expected or extra:
         found = f"{len(raw)}" if len(raw) != expected else "more"
@@ -179,15 +181,17 @@ def _check_npz_members(path, file):
 def load_npz(path):
     """Loads Keras' mnist.npz (x_train, y_train, x_test, y_test)."""
     try:
-        with open(path, "rb") as f:
+        with fileio.open_regular(path) as f:  # not a pipe or device: it would hang
             magic = f.read(4)
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    except fileio.NotSmallFile as e:
+        raise DataError(f"{path}: cannot read ({e.why})") from None
     if magic not in ZIP_MAGIC:
         raise DataError(f"{path}: not a .npz file (a zip archive of .npy arrays); it starts "
                         f"with {magic!r}")
     try:  # one open file for the check and the load: a file swapped in between is not read
-        with open(path, "rb") as file:
+        with fileio.open_regular(path) as file:
             _check_npz_members(path, file)
             file.seek(0)
             with np.load(file, allow_pickle=False) as f:

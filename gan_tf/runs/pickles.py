@@ -14,6 +14,7 @@ import struct
 
 import numpy as np
 
+from gan_tf import fileio
 from gan_tf.errors import LogFormatError, UnsafePickleError
 
 
@@ -297,8 +298,10 @@ def load_pickle(path):
     """Loads a train_losses.pkl / train_samples.pkl (or any pickle of plain data and numpy
     numbers and arrays, from numpy 1 or 2) without running code from it: anything else
     raises UnsafePickleError."""
-    try:
-        with open(path, "rb") as f:
+    try:  # a regular file, whose size bounds the read (a device like /dev/zero never ends)
+        with fileio.open_regular(path) as f:
             return _SafeUnpickler(f.read()).load()
+    except fileio.NotSmallFile as e:
+        raise LogFormatError(f"{path}: cannot read ({e.why})") from None
     except MemoryError:
         raise LogFormatError(f"{path}: needs more memory than this machine has to load") from None
