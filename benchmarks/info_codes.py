@@ -23,8 +23,15 @@ ROC curve of the ratio as a test for "two digits"; 0.5: the ratio cannot tell th
 1: any cap between them would). `pairs_d_features` is the same with the distance taken
 between the images' features in the run's own D (`Discriminator.features`, its last hidden
 layer) instead of their pixels: the space a capped term could ask for variety in instead.
+
+`q_prior` asks whether serving the code values as often as the data holds them helps: the
+prior p(c) = mean over the training images of Q(c | x) (InfoGAN's Q head on D's features;
+no labels), and the run's evaluation metrics on the same 1,000 fresh z with the code drawn
+uniformly (as trained and evaluated) and from p(c) (the same uniform numbers through each
+prior's CDF, so the two differ only where the priors do).
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -75,6 +82,49 @@ def pair_summary(ratios, classes):
             "ratio_median_other_digit": median(ratios[~same])}
 
 
+EVAL_SAMPLES = 1000  # q_prior's draws: as many as a run's own evaluations use
+
+
+def codes_from_prior(u, prior):
+    """(n,) int32 code values for uniform numbers u (n,) in [0, 1) through the CDF of
+    `prior` (K,) (weights, normalised here): value k for u in [cdf[k-1], cdf[k])."""
+    cdf = np.cumsum(np.asarray(prior, np.float64))
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int32)
+
+
+def q_marginal(discriminator, images, batch=500):
+    """(K,) mean over `images` of Q(c | x), the code posterior InfoGAN's Q head reads in D's
+    features: how often the data holds what each code value draws, by the run's own D."""
+    import tensorflow as tf
+    total = 0.0
+    for start in range(0, len(images), batch):
+        h = discriminator.features(images[start:start + batch], training=False)
+        total += tf.reduce_sum(tf.nn.softmax(discriminator.code_logits(h)), axis=0).numpy()
+    return total / len(images)
+
+
+def q_prior(config, generator, discriminator, data):
+    """The run's metrics on 1,000 fresh z with codes from the uniform prior and from Q's
+    marginal on the training images (module docstring)."""
+    import tensorflow as tf
+    from gan_tf.evaluation import GeneratorEvaluator
+    from gan_tf.randomness import latent_codes
+    config = dataclasses.replace(config, eval_samples=EVAL_SAMPLES)  # whatever the run used
+    evaluator = GeneratorEvaluator(config, data)
+    n = EVAL_SAMPLES
+    evaluator.z = latent_codes(n, config.z_dim, config.z_distribution,
+                               config.seed + FRESH_Z_OFFSET + 2)
+    u = np.random.default_rng(config.seed + FRESH_Z_OFFSET + 2).random(n)
+    prior = q_marginal(discriminator, data.train_images)  # (N, 28, 28, 1)
+    result = {"prior": [round(float(p), 4) for p in prior]}
+    for name, weights in (("uniform", np.ones(config.latent_categories)), ("q_marginal", prior)):
+        evaluator.codes = tf.constant(codes_from_prior(u, weights))
+        metrics = evaluator(generator)
+        result[name] = {k: float(metrics[k]) for k in SCORES}
+    return result
+
+
 def final_evaluation(run_dir):
     """The run's own last evaluation (eval.json's `final`: its step and SCORES), or None for
     a run without one (trained with --eval_samples=0, or an eval.json without `final`)."""
@@ -121,11 +171,13 @@ def measure(run_dir, samples):
     pairs = pair_summary(losses.mode_seeking_pair_ratios(images, z).numpy(), pair_classes)
     features = tf.cast(discriminator.features(images, training=False), tf.float32)
     pairs_d = pair_summary(losses.mode_seeking_pair_ratios(features, z).numpy(), pair_classes)
+    data = load(config.dataset, config.data_dir)
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
             "latent_categories": config.latent_categories, "z_dim": config.z_dim,
             "z_distribution": config.z_distribution, "samples": samples,
             "final_evaluation": final, **alignment(classes, int(logits.shape[1])),
-            "pairs": pairs, "pairs_d_features": pairs_d}
+            "pairs": pairs, "pairs_d_features": pairs_d,
+            "q_prior": q_prior(config, generator, discriminator, data)}
 
 
 def main(argv=None):
@@ -153,7 +205,11 @@ def main(argv=None):
               f"covered, missing {r['missing'] or 'none'}; pairs of one code drawing one digit "
               f"{r['pairs']['same_digit']:.3f}; separation of their ratios in pixels "
               f"{_shown(r['pairs']['separation'])}, in D's features "
-              f"{_shown(r['pairs_d_features']['separation'])}", flush=True)
+              f"{_shown(r['pairs_d_features']['separation'])}; score / recall with codes from "
+              f"the uniform prior {r['q_prior']['uniform']['classifier_score']:.3f} / "
+              f"{r['q_prior']['uniform']['recall']:.3f}, from Q's marginal "
+              f"{r['q_prior']['q_marginal']['classifier_score']:.3f} / "
+              f"{r['q_prior']['q_marginal']['recall']:.3f}", flush=True)
 
 
 def _shown(value):
