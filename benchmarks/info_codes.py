@@ -85,31 +85,13 @@ def pair_summary(ratios, classes):
 EVAL_SAMPLES = 1000  # q_prior's draws: as many as a run's own evaluations use
 
 
-def codes_from_prior(u, prior):
-    """(n,) int32 code values for uniform numbers u (n,) in [0, 1) through the CDF of
-    `prior` (K,) (weights, normalised here): value k for u in [cdf[k-1], cdf[k])."""
-    cdf = np.cumsum(np.asarray(prior, np.float64))
-    cdf /= cdf[-1]
-    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int32)
-
-
-def q_marginal(discriminator, images, batch=500):
-    """(K,) mean over `images` of Q(c | x), the code posterior InfoGAN's Q head reads in D's
-    features: how often the data holds what each code value draws, by the run's own D."""
-    import tensorflow as tf
-    total = 0.0
-    for start in range(0, len(images), batch):
-        h = discriminator.features(images[start:start + batch], training=False)
-        total += tf.reduce_sum(tf.nn.softmax(discriminator.code_logits(h)), axis=0).numpy()
-    return total / len(images)
-
-
 def q_prior(config, generator, discriminator, data):
     """The run's metrics on 1,000 fresh z with codes from the uniform prior and from Q's
     marginal on the training images (module docstring)."""
     import tensorflow as tf
     from gan_tf.evaluation import GeneratorEvaluator
-    from gan_tf.randomness import latent_codes
+    from gan_tf.evaluation.code_prior import q_marginal
+    from gan_tf.randomness import codes_from_prior, latent_codes
     config = dataclasses.replace(config, eval_samples=EVAL_SAMPLES)  # whatever the run used
     evaluator = GeneratorEvaluator(config, data)
     n = EVAL_SAMPLES

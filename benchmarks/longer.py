@@ -36,13 +36,15 @@ FRESH_Z_OFFSET = 1_000_003  # the fresh codes' seed: the run's seed plus this
 
 def served(run_dir):
     """(run config, generator, evaluator, checkpoint path): the run's default checkpoint
-    (the best) and an evaluator on fresh latent codes (the run's seed + FRESH_Z_OFFSET)."""
+    (the best) and an evaluator on fresh latent codes (the run's seed + FRESH_Z_OFFSET),
+    which draws a --code_prior=learned run's codes from that checkpoint's D."""
     from gan_tf.data import load
     from gan_tf.evaluation import GeneratorEvaluator
     from gan_tf.runs.restore import restore_models
-    config, generator, _, path = restore_models(run_dir)
+    config, generator, discriminator, path = restore_models(run_dir)
     fresh = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
-    return config, generator, GeneratorEvaluator(fresh, load(config.dataset, config.data_dir)), path
+    return config, generator, GeneratorEvaluator(fresh, load(config.dataset, config.data_dir),
+                                                 discriminator=discriminator), path
 
 
 def fresh_score(run_dir):

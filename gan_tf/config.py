@@ -121,6 +121,13 @@ class TrainConfig:
         "Not a class: G decides what each value draws.",
         check=(lambda v: type(v) is int and (v == 0 or 2 <= v <= checks.MAX_CATEGORIES),
                           f"must be 0 (off) or 2 to {checks.MAX_CATEGORIES} categories"))
+    code_prior: str = option(
+        "uniform", "How often each value of --latent_categories' code is drawn when the run "
+        "is evaluated and sampled (training always draws them uniformly): uniform, or "
+        "learned (as often as D's code head reads each value in the training images; no "
+        "labels), so that a digit G gave fewer values is drawn as often as the data holds it.",
+        check=(checks.one_of(("uniform", "learned")), "must be uniform or learned"),
+        choices=("uniform", "learned"))
     info_weight: float = option(
         1.0, "Weight of the code's cross-entropy in G's and D's losses (InfoGAN's lambda; "
         "with --latent_categories).",
@@ -533,6 +540,9 @@ class TrainConfig:
         if self.latent_categories and self.conditional:
             raise ConfigError("latent_categories", "is InfoGAN's unsupervised code; "
                                                    "--conditional gives G the classes: choose one")
+        if not self.latent_categories and self.code_prior != TrainConfig.code_prior:
+            raise ConfigError("code_prior", "draws --latent_categories' code, which is off: "
+                              "give --latent_categories too")
         if not self.latent_categories and self.info_weight != TrainConfig.info_weight:
             raise ConfigError("info_weight", "weighs --latent_categories' code, which is off: "
                                              "leave it out")

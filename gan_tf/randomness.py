@@ -45,23 +45,36 @@ def fixed_z(config, num=None, stream=GRID_STREAM):
                         config.seed, stream)
 
 
-def random_codes(num, num_codes, seed, stream=GRID_STREAM):
+def random_codes(num, num_codes, seed, stream=GRID_STREAM, prior=None):
     """(num,) int32 categorical codes of an InfoGAN generator for the latent codes of
-    (seed, stream): drawn uniformly from its prior, not cycled through the values (the
-    metrics are then those of an unconditional model, which must learn the classes).
+    (seed, stream): drawn from its prior, uniform unless `prior` (num_codes weights, a
+    --code_prior=learned run's) is given, not cycled through the values (the metrics are
+    then those of an unconditional model, which must learn the classes). The same uniform
+    numbers go through either prior, so the two draws differ only where the priors do.
     Row i does not depend on `num`, as in latent_codes."""
     key = tf.random.experimental.stateless_fold_in(tf.constant([seed, stream], tf.int64),
                                                    CODE_FOLD)
     u = tf.random.stateless_uniform([num], key, dtype=tf.float64).numpy()  # one per row
+    if prior is not None:
+        return codes_from_prior(u, prior)
     return np.minimum((u * num_codes).astype(np.int32), num_codes - 1)
 
 
-def fixed_codes(config, num=None, stream=GRID_STREAM):
+def codes_from_prior(u, prior):
+    """(n,) int32 code values for uniform numbers u (n,) in [0, 1) through the CDF of
+    `prior` (K,) (weights, normalised here): value k for u in [cdf[k-1], cdf[k])."""
+    cdf = np.cumsum(np.asarray(prior, np.float64))
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1).astype(np.int32)
+
+
+def fixed_codes(config, num=None, stream=GRID_STREAM, prior=None):
     """The codes that go with fixed_z(config, num, stream): None unless the run has
-    --latent_categories."""
+    --latent_categories; from `prior` as random_codes draws them."""
     if not config.latent_categories:
         return None
-    return random_codes(num or config.num_samples, config.latent_categories, config.seed, stream)
+    return random_codes(num or config.num_samples, config.latent_categories, config.seed, stream,
+                        prior)
 
 
 class StepRandom:

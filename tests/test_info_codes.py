@@ -3,7 +3,7 @@ counts done by hand, and its refusals before any work."""
 import numpy as np
 import pytest
 
-from benchmarks.info_codes import alignment, codes_from_prior, pair_summary
+from benchmarks.info_codes import alignment, pair_summary
 
 
 def test_a_summary_counted_by_hand():
@@ -19,17 +19,6 @@ def test_a_summary_counted_by_hand():
     np.testing.assert_allclose(out["histogram"], [(0.75 + 0 + 1) / 3, (0.25 + 0.5) / 3,
                                                   0.5 / 3, 0.0], atol=1e-4)
     assert sum(out["histogram"]) == pytest.approx(1.0, abs=1e-3)
-
-
-def test_codes_from_a_prior_follow_its_weights():
-    u = np.random.default_rng(1).random(200_000)
-    # A uniform prior: the value floor(u * K), as the evaluation's codes are drawn.
-    np.testing.assert_array_equal(codes_from_prior(u, np.ones(7)), np.floor(u * 7))
-    prior = np.array([0.5, 0.0, 0.2, 0.3])
-    codes = codes_from_prior(u, prior * 3)  # weights, normalised
-    np.testing.assert_allclose(np.bincount(codes, minlength=4) / len(u), prior, atol=0.005)
-    assert codes_from_prior(np.array([0.0, 0.4999, 0.5, 0.7, 0.9999]), prior).tolist() == \
-        [0, 0, 2, 3, 3]
 
 
 def test_a_code_spent_on_the_classes_is_pure_and_covers_them():
@@ -100,19 +89,6 @@ def test_a_run_is_measured_per_code_value(info_run):
         assert set(prior[served]) == {"classifier_score", "modes", "recall", "precision",
                                       "frechet_distance"}
         assert 1 <= prior[served]["classifier_score"] <= 10
-
-
-def test_q_marginal_is_the_mean_of_qs_softmax(info_run):
-    import tensorflow as tf
-    from benchmarks.info_codes import q_marginal
-    from gan_tf.runs.restore import restore_models
-    _, _, d, _ = restore_models(str(info_run))
-    images = np.random.default_rng(2).uniform(-1, 1, (37, 28, 28, 1)).astype(np.float32)
-    logits = d.code_logits(d.features(images, training=False)).numpy()
-    expected = np.exp(logits - logits.max(1, keepdims=True))
-    expected = (expected / expected.sum(1, keepdims=True)).mean(0)
-    np.testing.assert_allclose(q_marginal(d, images, batch=10), expected, rtol=1e-5)
-    assert tf.reduce_sum(q_marginal(d, images)).numpy() == pytest.approx(1, abs=1e-5)
 
 
 def _no_restore(monkeypatch):

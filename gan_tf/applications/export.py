@@ -3,7 +3,8 @@
 The SavedModel's `serving_default` signature maps `z` (batch, z_dim) float32 to
 `images` (batch, 28, 28, 1) in [-1, 1] (a conditional run's takes `labels` (batch,)
 int32 too, an InfoGAN run's `codes` (batch,) int32: values of its categorical code,
-to be drawn uniformly, not classes); it loads with tf.saved_model.load alone,
+not classes, to be drawn from the prior gan_tf_export.json's `code_prior` gives: uniformly,
+or with its weights for a --code_prior=learned run); it loads with tf.saved_model.load alone,
 without gan_tf. The TF1 checkpoint holds both networks' variables under their
 TF1 names (`generator/dense/kernel`, ...), for legacy `tf.train.Saver` code.
 
@@ -25,8 +26,9 @@ MAX_INDEX_BYTES = 1 << 20  # an index names a few checkpoints: a few hundred byt
 _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
 
 
-def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
-    """Writes `generator` as a SavedModel with a z -> images serving signature."""
+def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform", code_prior=None):
+    """Writes `generator` as a SavedModel with a z -> images serving signature; an InfoGAN
+    run's `code_prior` (the weights of its learned prior, None: uniform) is recorded."""
 
     z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
     takes_labels = bool(generator.label_width)  # conditional or InfoGAN
@@ -66,6 +68,8 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform"):
         tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
     info = {"z_dim": z_dim, "z_distribution": z_distribution,
             "num_classes": generator.num_classes, "num_codes": generator.num_codes,
+            "code_prior": (None if not generator.num_codes else "uniform" if code_prior is None
+                           else [round(float(p), 6) for p in code_prior]),
             "signature": "serving_default: z" + (f", {second}" if takes_labels else "")
             + " -> images"}
     # Replaced whole: a link of that name is never written through either.

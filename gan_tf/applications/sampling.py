@@ -35,15 +35,16 @@ IMAGE_BYTES = 28 * 28 * 4
 GRID_CELL_BYTES = (29 * 3) ** 2 * 48  # a 3x-scaled cell of a PNG grid, with matplotlib's RGBA floats
 
 
-def class_labels(generator, n, label=None, seed=0, stream=None):
+def class_labels(generator, n, label=None, seed=0, stream=None, prior=None):
     """Labels of n samples: None for an unconditional generator; else all `label`, or
     for a conditional one 0, 1, ..., 9, 0, ... (a grid with one class per column), for
-    an InfoGAN one codes drawn at random for the latent codes of (seed, stream)."""
+    an InfoGAN one codes drawn at random for the latent codes of (seed, stream), from
+    `prior` (a --code_prior=learned run's, gan_tf.evaluation.code_prior) or uniformly."""
     classes, codes = generator.num_classes, getattr(generator, "num_codes", 0)  # any callable
     if (classes or codes) and label is not None:
         return np.full(n, label, np.int32)
     if codes:
-        return randomness.random_codes(n, codes, seed, stream or randomness.GRID_STREAM)
+        return randomness.random_codes(n, codes, seed, stream or randomness.GRID_STREAM, prior)
     return models.grid_labels(n, classes)
 
 
@@ -78,14 +79,14 @@ def check_memory(needed, what):
 
 
 def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,
-         label=None):
+         label=None, prior=None):
     """(num_samples, 28, 28) float32 images for the latent codes of `seed`
     (gan_tf.randomness; the first ones of a run's seed are its fixed-z sample grid) and,
     from a conditional generator, of class `label` or of every class in turn (from an
     InfoGAN one, code `label` or codes drawn with the seed)."""
     codes = randomness.latent_codes(num_samples, z_dim, distribution, seed)
     batch_size = chunk_size(z_dim, batch_size)
-    labels = class_labels(generator, num_samples, label, seed)
+    labels = class_labels(generator, num_samples, label, seed, prior=prior)
     chunks = []
     for part in inference.batches(num_samples, batch_size):
         z = codes[part]
@@ -104,12 +105,14 @@ def interpolation_z(rows, columns, z_dim, distribution="uniform", seed=0):
     return (a[:, None] * (1 - t) + b[:, None] * t).reshape(rows * columns, z_dim).astype(np.float32)
 
 
-def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0, label=None):
+def interpolate(generator, rows, columns, z_dim, distribution="uniform", seed=0, label=None,
+                prior=None):
     """(rows * columns, 28, 28) images along the lines of interpolation_z (a conditional
     generator's row r keeps class `label`, or class r mod 10; an InfoGAN one's, code
     `label` or a random one)."""
     z = interpolation_z(rows, columns, z_dim, distribution, seed)
-    row_labels = class_labels(generator, rows, label, seed, randomness.INTERPOLATION_STREAM)
+    row_labels = class_labels(generator, rows, label, seed, randomness.INTERPOLATION_STREAM,
+                              prior)
     labels = None if row_labels is None else np.repeat(row_labels, columns)
     return np.concatenate([
         _generate(generator, z[part], None if labels is None else labels[part])[0]

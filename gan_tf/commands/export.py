@@ -14,7 +14,8 @@ from gan_tf.commands.common import UsageError, check_folder, flag_values  # noqa
 
 
 from gan_tf.applications import export  # noqa: E402
-from gan_tf.errors import LogFileError, OutputError, RunError  # noqa: E402
+from gan_tf.errors import DataError, LogFileError, OutputError, RunError  # noqa: E402
+from gan_tf.evaluation import code_prior  # noqa: E402
 from gan_tf.tf1 import checkpoints as tf1_checkpoints  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
 
@@ -55,7 +56,8 @@ def main(argv):
     config, generator, discriminator, source = restore_models(
         f.run_dir, (f.generator_fn, f.discriminator_fn), which)
     if f.export_dir:
-        export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution)
+        export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution,
+                                  code_prior.run_prior(config, discriminator))
         print(f"wrote SavedModel of {source} to {f.export_dir}")
     if tf1_out:
         prefix = tf1_checkpoints.write_tf1_checkpoint(tf1_out, [generator, discriminator])
@@ -63,7 +65,7 @@ def main(argv):
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, LogFileError, OSError)
+USER_ERRORS = (RunError, LogFileError, DataError, OSError)
 
 
 def run():

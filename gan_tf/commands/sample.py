@@ -14,7 +14,9 @@ from gan_tf.commands.common import UsageError, check_outputs, flag_values  # noq
 
 from gan_tf import models, runs  # noqa: E402
 from gan_tf.applications import sampling  # noqa: E402
-from gan_tf.errors import LogFileError, PortingError, RunError, SampleSizeError  # noqa: E402
+from gan_tf.errors import (DataError, LogFileError, PortingError, RunError,  # noqa: E402
+                           SampleSizeError)
+from gan_tf.evaluation import code_prior  # noqa: E402
 from gan_tf.runs import plots  # noqa: E402
 from gan_tf.tf1 import checkpoints as tf1_checkpoints  # noqa: E402
 from gan_tf.tf1 import network  # noqa: E402
@@ -74,9 +76,11 @@ def main(argv):
         # Before building G and D: both networks' weights, built then restored (twice).
         check_size(config.z_dim, models.first_layer_width(config), f.run_dir,
                    2 * models.weight_bytes(config))
-        config, generator, _, source = restore_models(
+        config, generator, discriminator, source = restore_models(
             f.run_dir, (f.generator_fn, f.discriminator_fn), which)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
+        # A --code_prior=learned run's codes as its evaluations drew them (not for --label).
+        prior = None if f.label is not None else code_prior.run_prior(config, discriminator)
     else:
         if f.discriminator_fn:
             raise UsageError("--discriminator_fn: --tf1_checkpoint samples a generator only")
@@ -85,6 +89,7 @@ def main(argv):
             f.tf1_checkpoint, f.tf1_name_map, f.leak, fn or None)
         source, distribution = tf1_checkpoints.resolve_checkpoint(f.tf1_checkpoint), f.z_distribution or "uniform"
         check_size(z_dim, 0, source)
+        prior = None
     classes, codes = generator.num_classes, generator.num_codes
     if f.label is not None and not (classes or codes):
         raise UsageError(f"--label={f.label}: {source} is not class-conditional and has no "
@@ -92,13 +97,14 @@ def main(argv):
     if f.label is not None and f.label >= (classes or codes):
         raise UsageError(f"--label={f.label}: the run has " + (
             f"classes 0 to {classes - 1}" if classes else f"codes 0 to {codes - 1}"))
-    images = sampling.draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label)
+    images = sampling.draw(generator, f.num_samples, z_dim, distribution, f.seed, label=f.label,
+                           prior=prior)
     sampling.save(images, f.out, columns=classes if classes and f.label is None else None,
                   replace=f.overwrite)
     written = f"{f.out} and {sampling.png_path(f.out)}"
     if f.interpolation_rows:
         plots.save_grid(sampling.interpolate(generator, f.interpolation_rows, f.interpolation_steps, z_dim,
-                                    distribution, f.seed, f.label),
+                                    distribution, f.seed, f.label, prior),
                         sampling.interpolation_path(f.out), columns=f.interpolation_steps,
                         replace=f.overwrite)
         written = f"{f.out}, {sampling.png_path(f.out)} and {sampling.interpolation_path(f.out)}"
@@ -106,7 +112,7 @@ def main(argv):
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, PortingError, SampleSizeError, LogFileError, OSError)
+USER_ERRORS = (RunError, PortingError, SampleSizeError, LogFileError, DataError, OSError)
 
 
 def run():

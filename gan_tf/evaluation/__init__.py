@@ -11,7 +11,7 @@ import tensorflow as tf
 from gan_tf import fileio, inference, models
 from gan_tf.errors import ClassifierError, LogFileError, RunError
 from gan_tf.evaluation import classifier as classifier_lib
-from gan_tf.evaluation import metrics
+from gan_tf.evaluation import code_prior, metrics
 from gan_tf.randomness import EVAL_STREAM, fixed_codes, fixed_z
 from gan_tf.runs import CHECKPOINT_DIR, EVAL_FILE, checkpoints
 
@@ -43,9 +43,10 @@ class GeneratorEvaluator:
     """The metrics of a generator's samples on the run's fixed evaluation codes, against
     held-out real images."""
 
-    def __init__(self, config, data, all_data=None):
+    def __init__(self, config, data, all_data=None, discriminator=None):
         """`all_data`: the whole dataset when `data` leaves classes out; its classifier
-        (trained on every class) gives the feature space."""
+        (trained on every class) gives the feature space. `discriminator`: the D whose code
+        prior a --code_prior=learned run's codes are drawn from (or give it per call)."""
         classifier, info = classifier_lib.load_or_train(all_data or data, config.classifier_dir)
         n = min(config.eval_samples, len(data.test_images))
         self.images = ImageEvaluator(classifier, data.test_images[:n])
@@ -57,10 +58,19 @@ class GeneratorEvaluator:
         # InfoGAN runs: codes from their prior, fixed, as G's z (the metrics stay those of
         # an unconditional model: a code is not a class, and G must learn the classes).
         self.codes = fixed_codes(config, config.eval_samples, EVAL_STREAM)
+        self.config, self.train_images, self.discriminator = config, data.train_images, discriminator
         self.classifier_info = info
 
-    def __call__(self, generator):
-        given = self.labels if self.codes is None else self.codes
+    def __call__(self, generator, discriminator=None):
+        """The metrics of `generator`'s samples; a --code_prior=learned run's codes are
+        drawn (with the same uniform numbers as uniform codes) from the prior its
+        `discriminator` reads in the training images (gan_tf.evaluation.code_prior)."""
+        discriminator = discriminator or self.discriminator
+        prior = None if discriminator is None else code_prior.served_prior(
+            self.config, discriminator, self.train_images)
+        codes = self.codes if prior is None else fixed_codes(
+            self.config, self.config.eval_samples, EVAL_STREAM, prior)
+        given = self.labels if codes is None else codes
         images = tf.concat([
             generator(self.z[part], training=False,
                       labels=None if given is None else given[part])[0]
@@ -96,12 +106,13 @@ class RunEvaluation:
         self.config, self.data, self.all_data, self.run_dir = config, data, all_data, run_dir
         self.enabled, self.failure, self._evaluator = enabled, None, None
 
-    def __call__(self, step, generator):
-        """The metrics of `generator` at `step`, logged; None when the evaluation failed."""
+    def __call__(self, step, generator, discriminator=None):
+        """The metrics of `generator` at `step` (with `discriminator`, the codes of a
+        --code_prior=learned run), logged; None when the evaluation failed."""
         try:
             self._evaluator = self._evaluator or GeneratorEvaluator(
                 self.config, self.data, self.all_data)
-            evaluation = self._evaluator(generator)
+            evaluation = self._evaluator(generator, discriminator)
         except (ClassifierError, OSError, LogFileError) as e:
             log.error("Evaluation at step %d failed (%s); training goes on without it.", step, e)
             self.enabled, self.failure = False, e

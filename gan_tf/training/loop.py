@@ -119,7 +119,7 @@ def _evaluate_finished_run(step, trainer, outputs, evaluation):
     classifier since repaired) evaluates its last step now."""
     log.info("Run is finished but has no %s: evaluating step %d.", EVAL_FILE, step)
     outputs.open_events()
-    result = evaluation(step, trainer.sampler)
+    result = evaluation(step, trainer.sampler, trainer.discriminator)
     if result:  # into the last step's record, as an uninterrupted run's
         outputs.log_evaluation(step, result)
         outputs.keep_if_best(step)
@@ -270,7 +270,8 @@ class _Loop:
                              else contextlib.nullcontext())
             try:
                 with interruptible:
-                    evaluation = self.evaluation(step, self.trainer.sampler)
+                    evaluation = self.evaluation(step, self.trainer.sampler,
+                                                 self.trainer.discriminator)
             except EvaluationStopped:
                 log.warning("Evaluation at step %d dropped unfinished.", step)
                 evaluation, stopping = None, not final
