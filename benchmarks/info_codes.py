@@ -85,7 +85,7 @@ def pair_summary(ratios, classes):
 EVAL_SAMPLES = 1000  # q_prior's draws: as many as a run's own evaluations use
 
 
-def q_prior(config, generator, discriminator, data):
+def q_prior(config, generator, discriminator, data, all_data):
     """The run's metrics on 1,000 fresh z with codes from the uniform prior and from Q's
     marginal on the training images (module docstring)."""
     import tensorflow as tf
@@ -93,7 +93,7 @@ def q_prior(config, generator, discriminator, data):
     from gan_tf.evaluation.code_prior import q_marginal
     from gan_tf.randomness import codes_from_prior, latent_codes
     config = dataclasses.replace(config, eval_samples=EVAL_SAMPLES)  # whatever the run used
-    evaluator = GeneratorEvaluator(config, data)
+    evaluator = GeneratorEvaluator(config, data, all_data)
     n = EVAL_SAMPLES
     evaluator.z = latent_codes(n, config.z_dim, config.z_distribution,
                                config.seed + FRESH_Z_OFFSET + 2)
@@ -153,13 +153,15 @@ def measure(run_dir, samples):
     pairs = pair_summary(losses.mode_seeking_pair_ratios(images, z).numpy(), pair_classes)
     features = tf.cast(discriminator.features(images, training=False), tf.float32)
     pairs_d = pair_summary(losses.mode_seeking_pair_ratios(features, z).numpy(), pair_classes)
-    data = load(config.dataset, config.data_dir)
+    from gan_tf.data import without_classes
+    all_data = load(config.dataset, config.data_dir)  # as the run's own evaluations had it
+    data = without_classes(all_data, config.exclude_classes)
     return {"run_dir": run_dir, "checkpoint": os.path.basename(path), "seed": config.seed,
             "latent_categories": config.latent_categories, "z_dim": config.z_dim,
             "z_distribution": config.z_distribution, "samples": samples,
             "final_evaluation": final, **alignment(classes, int(logits.shape[1])),
             "pairs": pairs, "pairs_d_features": pairs_d,
-            "q_prior": q_prior(config, generator, discriminator, data)}
+            "q_prior": q_prior(config, generator, discriminator, data, all_data)}
 
 
 def main(argv=None):

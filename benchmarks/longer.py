@@ -38,12 +38,14 @@ def served(run_dir):
     """(run config, generator, evaluator, checkpoint path): the run's default checkpoint
     (the best) and an evaluator on fresh latent codes (the run's seed + FRESH_Z_OFFSET),
     which draws a --code_prior=learned run's codes from that checkpoint's D."""
-    from gan_tf.data import load
+    from gan_tf.data import load, without_classes
     from gan_tf.evaluation import GeneratorEvaluator
     from gan_tf.runs.restore import restore_models
     config, generator, discriminator, path = restore_models(run_dir)
     fresh = dataclasses.replace(config, seed=config.seed + FRESH_Z_OFFSET)
-    return config, generator, GeneratorEvaluator(fresh, load(config.dataset, config.data_dir),
+    all_data = load(config.dataset, config.data_dir)  # as the run's own evaluations had it
+    data = without_classes(all_data, config.exclude_classes)
+    return config, generator, GeneratorEvaluator(fresh, data, all_data,
                                                  discriminator=discriminator), path
 
 

@@ -74,10 +74,14 @@ def _publish_new(tmp, path):
     with open(tmp, "rb") as source:
         data = source.read()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:  # ours since O_EXCL made it: no half-written file stays at the name
+        os.unlink(path)
+        raise
 
 
 def loads_json(text):
@@ -109,8 +113,29 @@ def move_tree(source, destination):
     that replaces what held its name: a link there is replaced, never written through
     (tf.saved_model.save opens variables/variables.index through one), and a link or
     file where a folder goes is replaced by a new folder. Both must be on one file system
-    (a staging folder made inside `destination` is). OSError if a name is a folder where a
-    file goes."""
+    (a staging folder made inside `destination` is). OSError, before anything is moved, if
+    a name is a real folder where a file goes (the destination is then left as it was)."""
+    clash = _folder_where_a_file_goes(source, destination)
+    if clash:
+        raise IsADirectoryError(errno.EISDIR, "a folder where a file goes", clash)
+    _move_tree(source, destination)
+
+
+def _folder_where_a_file_goes(source, destination):
+    """The first destination path that is a real folder where `source` has a file, or None."""
+    for name in sorted(os.listdir(source)):
+        src, dst = os.path.join(source, name), os.path.join(destination, name)
+        if os.path.isdir(src) and not os.path.islink(src):
+            if os.path.isdir(dst) and not os.path.islink(dst):
+                clash = _folder_where_a_file_goes(src, dst)
+                if clash:
+                    return clash
+        elif os.path.isdir(dst) and not os.path.islink(dst):
+            return dst
+    return None
+
+
+def _move_tree(source, destination):
     for name in sorted(os.listdir(source)):
         src, dst = os.path.join(source, name), os.path.join(destination, name)
         if os.path.isdir(src) and not os.path.islink(src):
@@ -119,7 +144,7 @@ def move_tree(source, destination):
             os.makedirs(dst, exist_ok=True)
             if os.path.islink(dst):  # made by another process since the unlink
                 raise OSError(errno.EEXIST, "became a link while being written", dst)
-            move_tree(src, dst)
+            _move_tree(src, dst)
             os.rmdir(src)
         else:
             os.replace(src, dst)

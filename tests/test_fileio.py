@@ -242,9 +242,12 @@ def test_move_tree_refuses_a_folder_where_a_file_goes(tmp_path):
     (source / "a").write_text("new")
     (destination / "a").mkdir(parents=True)
     (destination / "a" / "users").write_text("kept")
+    (source / "0_first").write_text("new")  # sorted before the clash: not moved either
+    (destination / "0_first").write_text("old")
     with pytest.raises(OSError):
         fileio.move_tree(str(source), str(destination))
     assert (destination / "a" / "users").read_text() == "kept"
+    assert (destination / "0_first").read_text() == "old"  # nothing moved before the error
 
 
 @pytest.mark.parametrize("appeared", ["file", "link"])
@@ -316,3 +319,23 @@ def test_an_input_that_is_no_regular_file_is_one_error_without_hanging(tmp_path,
         signal.signal(signal.SIGALRM, old)
     assert type(error.value).__module__.startswith("gan_tf"), type(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_an_exclusive_create_that_fails_leaves_no_half_file(tmp_path, monkeypatch):
+    """Without hard links the bytes go into a file created with O_EXCL: if writing them
+    fails (a full disk), that file goes too, and the name stays free."""
+    def no_links(source, destination):
+        raise PermissionError(1, "Operation not permitted")
+    real_fsync = os.fsync
+    calls = []
+
+    def fsync_fails_the_second_time(fd):  # the temporary file's passes, the copy's fails
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+    monkeypatch.setattr(os, "link", no_links)
+    monkeypatch.setattr(os, "fsync", fsync_fails_the_second_time)
+    with pytest.raises(LogFileError, match="No space left"):
+        fileio.atomic_write(str(tmp_path / "out"), b"data", replace=False)
+    assert os.listdir(tmp_path) == []

@@ -63,10 +63,12 @@ def stratified_subset(labels, n, seed, num_classes):
     return np.sort(np.concatenate(chosen))
 
 
-def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None):
+def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None,
+               prior=None):
     """(images (count, 28, 28, 1), labels (count,) int64) from the generator: the classes
-    in turn (conditional), or labelled by `label_classifier` (unconditional)."""
-    images = sampling.draw(generator, count, z_dim, z_distribution, seed)[..., None]
+    in turn (conditional), or labelled by `label_classifier` (unconditional; an InfoGAN
+    one's codes drawn from `prior`, a --code_prior=learned run's, or uniformly)."""
+    images = sampling.draw(generator, count, z_dim, z_distribution, seed, prior=prior)[..., None]
     if generator.num_classes:
         labels = sampling.class_labels(generator, count).astype(np.int64)
     else:
@@ -96,14 +98,16 @@ def summarize(records):
             for (n, kind, m), a in groups.items()]
 
 
-def run(config, generator, z_dim, z_distribution, data, label_classifier=None, progress=None):
-    """Every (seed, N, kind, M) of `config`: a list of records with the held-out accuracy."""
+def run(config, generator, z_dim, z_distribution, data, label_classifier=None, progress=None,
+        prior=None):
+    """Every (seed, N, kind, M) of `config`: a list of records with the held-out accuracy
+    (`prior`: as synthesize takes it)."""
     records = []
     sizes = [len(data.train_labels) if n is None else n for n in config.sizes]
     pool = max(max(sizes), max(config.synthetic, default=0))
     for seed in config.seeds:
         synth_x, synth_y = synthesize(generator, z_dim, z_distribution, pool, seed,
-                                      label_classifier)
+                                      label_classifier, prior)
         for n in sizes:
             idx = stratified_subset(data.train_labels, n, seed, data.num_classes)
             real_x, real_y = data.train_images[idx], data.train_labels[idx]

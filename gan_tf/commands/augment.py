@@ -19,6 +19,7 @@ from gan_tf import data as data_lib  # noqa: E402
 from gan_tf import runs  # noqa: E402
 from gan_tf.applications import synthetic  # noqa: E402
 from gan_tf.errors import ClassifierError, DataError, LogFileError, RunError  # noqa: E402
+from gan_tf.evaluation import code_prior  # noqa: E402
 from gan_tf.evaluation import classifier as classifier_lib  # noqa: E402
 from gan_tf.fileio import atomic_write  # noqa: E402
 from gan_tf.runs.restore import restore_models  # noqa: E402
@@ -79,7 +80,7 @@ def main(argv):
     if not config.sizes or not config.seeds:
         raise UsageError("--sizes and --seeds need at least one value each")
 
-    run_config, generator, _, source = restore_models(f.run_dir)
+    run_config, generator, discriminator, source = restore_models(f.run_dir)
     data_dir = runs.data_dir_of(f.run_dir, run_config, f.data_dir)
     all_data = data_lib.load(run_config.dataset, data_dir)
     data = data_lib.without_classes(all_data, run_config.exclude_classes)
@@ -92,8 +93,9 @@ def main(argv):
         classifier_lib.check_available(f.classifier_dir, all_data.name)
         label_classifier, _ = classifier_lib.load_or_train(all_data, f.classifier_dir)
     t0 = time.perf_counter()
+    prior = code_prior.run_prior(run_config, discriminator, f.run_dir, f.data_dir)
     records = synthetic.run(config, generator, run_config.z_dim, run_config.z_distribution, data,
-                  label_classifier)
+                            label_classifier, prior=prior)
     summary = synthetic.summarize(records)
     doc = {"run_dir": f.run_dir, "checkpoint": source, "dataset": data.name,
            "conditional": bool(generator.num_classes),

@@ -28,6 +28,7 @@ def define_flags():
     flags.DEFINE_string("tf1_checkpoint_out", None,
                         "Also (or only) write a TF1 Saver checkpoint at this prefix; a path "
                         f"ending in / (or a directory) means DIR/{export.TF1_PREFIX_NAME}.")
+    common.define_data_dir(of_run=True)  # a --code_prior=learned run's training images
     common.define_overwrite("Replace an existing export.")
 
 
@@ -57,7 +58,8 @@ def main(argv):
         f.run_dir, (f.generator_fn, f.discriminator_fn), which)
     if f.export_dir:
         export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution,
-                                  code_prior.run_prior(config, discriminator))
+                                  code_prior.run_prior(config, discriminator, f.run_dir,
+                                                       f.data_dir))
         print(f"wrote SavedModel of {source} to {f.export_dir}")
     if tf1_out:
         prefix = tf1_checkpoints.write_tf1_checkpoint(tf1_out, [generator, discriminator])

@@ -42,7 +42,8 @@ def define_flags():
     common.define_out("samples.npy", "Output .npy path; the PNG grid goes beside it.")
     common.define_seed("Seed of the latent codes; a run's own --seed redraws its fixed-z sample "
                     "grid as the first samples (in float32: to bfloat16's rounding for a run that "
-                    "computed in bfloat16).")
+                    "computed in bfloat16; a --code_prior=learned run's codes come from its "
+                    "prior, not the grid's).")
     flags.DEFINE_enum("z_distribution", None, ["uniform", "normal"],
                       "Latent distribution (default: the run's; uniform for --tf1_checkpoint).")
     flags.DEFINE_integer("interpolation_rows", 8, "Rows of the latent-interpolation grid "
@@ -52,6 +53,7 @@ def define_flags():
                          "every class in turn, one per grid column); or code value to draw "
                          "from an InfoGAN run (--latent_categories; default: random codes): a "
                          "code is not a class, G chose what each value draws.", lower_bound=0)
+    common.define_data_dir(of_run=True)  # a --code_prior=learned run's training images
     common.define_overwrite()
 
 
@@ -80,7 +82,8 @@ def main(argv):
             f.run_dir, (f.generator_fn, f.discriminator_fn), which)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
         # A --code_prior=learned run's codes as its evaluations drew them (not for --label).
-        prior = None if f.label is not None else code_prior.run_prior(config, discriminator)
+        prior = None if f.label is not None else code_prior.run_prior(
+            config, discriminator, f.run_dir, f.data_dir)
     else:
         if f.discriminator_fn:
             raise UsageError("--discriminator_fn: --tf1_checkpoint samples a generator only")

@@ -34,12 +34,24 @@ def served_prior(config, discriminator, train_images):
     return q_marginal(discriminator, train_images)
 
 
-def run_prior(config, discriminator):
+def run_prior(config, discriminator, run_dir, data_dir=None):
     """served_prior for a finished run (gan_tf.sample, gan_tf.export): its training images
-    loaded again (those of its dataset, without the classes it left out), only when needed."""
+    loaded again, only when needed, from `data_dir` (a tool's --data_dir) or where the run
+    read them (runs.data_dir_of), without the classes it left out. DataError if they are
+    not the images the run trained on (its config.json's fingerprint): the prior of other
+    images is not the one its evaluations drew from."""
     if getattr(config, "code_prior", "uniform") != "learned" or not config.latent_categories:
         return None
     from gan_tf import data as data_lib
-    data = data_lib.without_classes(data_lib.load(config.dataset, config.data_dir),
-                                    config.exclude_classes)
+    from gan_tf import runs
+    from gan_tf.errors import DataError
+    all_data = data_lib.load(config.dataset, runs.data_dir_of(run_dir, config, data_dir))
+    recorded, found = runs.read_data_record(run_dir), all_data.record()
+    keys = ("dataset", "train_images", "fingerprint")
+    if recorded is not None and any(recorded.get(k) != found[k] for k in keys):
+        raise DataError(f"{all_data.source} is not the data the run in {run_dir} trained on "
+                        f"(its config.json records {recorded.get('train_images')} training "
+                        f"images from {recorded.get('source')}); --code_prior=learned reads "
+                        "its code prior from them: pass --data_dir with the run's data")
+    data = data_lib.without_classes(all_data, config.exclude_classes)
     return served_prior(config, discriminator, data.train_images)

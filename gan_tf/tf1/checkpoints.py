@@ -141,7 +141,9 @@ def _check_claims(prefix, names, shapes, dtypes):
     for name in names:
         if not (dtypes[name].is_floating or dtypes[name].is_integer or dtypes[name].is_bool):
             raise PortingError(f"{prefix}: {name} holds {dtypes[name].name} values, not numbers")
-    held = sum(os.path.getsize(p) for p in tf.io.gfile.glob(prefix + ".data-*"))
+    folder, stem = os.path.split(os.path.abspath(prefix))  # not a glob: [ * ? in the path
+    held = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)
+               if n.startswith(stem + ".data-"))
     claimed = 0
     for name in names:
         size = int(np.prod(shapes[name], dtype=np.float64)) * dtypes[name].size

@@ -97,6 +97,21 @@ def test_the_evaluation_draws_a_learned_runs_codes_from_its_ds_prior(prior):
         np.testing.assert_array_equal(generator.codes, fixed_codes(config, 300, EVAL_STREAM))
 
 
+def test_another_dataset_than_the_runs_is_refused_for_its_prior(info_run, tmp_path):
+    import shutil
+    from gan_tf.errors import DataError
+    from gan_tf.evaluation import code_prior
+    from gan_tf.runs.restore import restore_models
+    run = tmp_path / "run"
+    shutil.copytree(info_run, run)
+    stored = json.loads((run / "config.json").read_text())
+    stored["data"]["fingerprint"] = "0" * 32  # as if trained on other images
+    (run / "config.json").write_text(json.dumps(stored))
+    config, _, d, _ = restore_models(str(run))
+    with pytest.raises(DataError, match="not the data the run"):
+        code_prior.run_prior(config, d, str(run))
+
+
 def test_a_learned_prior_needs_a_code():
     from gan_tf.config import TrainConfig
     from gan_tf.errors import ConfigError
@@ -110,7 +125,7 @@ def test_a_learned_runs_samples_and_export_draw_from_its_prior(info_run, tmp_pat
     from gan_tf.runs.restore import restore_models
     from tests.helpers import cli_errors
     config, _, d, _ = restore_models(str(info_run))
-    prior = code_prior.run_prior(config, d)
+    prior = code_prior.run_prior(config, d, str(info_run))
     assert prior.shape == (3,) and prior.sum() == pytest.approx(1)
     evaluations = json.loads((info_run / "eval.json").read_text())["evaluations"]
     assert evaluations and 1 <= evaluations[-1]["classifier_score"] <= 10
@@ -121,6 +136,13 @@ def test_a_learned_runs_samples_and_export_draw_from_its_prior(info_run, tmp_pat
     np.testing.assert_allclose(recorded, prior, atol=1e-5)
     [(code, stderr)] = cli_errors("gan_tf.sample", [f"--run_dir={info_run}",
                                                     f"--out={tmp_path}/s.npy",
-                                                    "--num_samples=8"])
+                                                    "--num_samples=300"])
     assert code == 0, stderr[-2000:]
-    assert np.load(tmp_path / "s.npy").shape == (8, 28, 28)
+    from gan_tf.applications import sampling
+    from gan_tf.randomness import random_codes
+    _, g, _, _ = restore_models(str(info_run))
+    # The draw differs between the priors (else this test could not tell them apart) ...
+    assert np.any(random_codes(300, 3, 0, prior=prior) != random_codes(300, 3, 0))
+    # ... and the command drew the learned prior's codes.
+    expected = sampling.draw(g, 300, config.z_dim, config.z_distribution, 0, prior=prior)
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), expected, atol=1e-5)

@@ -345,3 +345,4 @@ def test_a_name_map_that_is_not_small_text_is_one_error(tmp_path, kind):
         path.write_bytes(b"generator/a \xff\xfe\n")
     with pytest.raises(errors.PortingError, match="names.txt"):
         _within(10, tf1_checkpoints.read_name_map, str(path))
+
