@@ -103,12 +103,12 @@ def test_full_disk_while_writing_logs_stops_cleanly_and_keeps_old_files(tmp_path
     old_losses = (tmp_path / "train_losses.pkl").read_bytes()
     real_write = fileio._atomic_write
 
-    def full_disk(path, data):
+    def full_disk(path, data, replace=True):
         if path.endswith("train_losses.pkl"):
             with open(path + ".partial", "wb") as f:  # a write that got cut off
                 f.write(data[:3])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_write(path, data)
+        return real_write(path, data, replace)
 
     monkeypatch.setattr(fileio, "_atomic_write", full_disk)
     with pytest.raises(errors.LogFileError, match=r"cannot write .*train_losses.pkl: No space left"):
@@ -124,7 +124,7 @@ def test_full_disk_on_the_command_line_is_one_line(tmp_path):
         "import errno, os, runpy, sys\n"
         f"sys.path.insert(0, {ROOT!r})\n"
         "from gan_tf import fileio\n"
-        "def full(path, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "def full(path, data, replace=True): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
         "fileio._atomic_write = full\n"
         f"sys.argv = {[MAIN, *SMALL_FLAGS, f'--output_dir={tmp_path}/run', '--max_steps=5']!r}\n"
         f"runpy.run_path({MAIN!r}, run_name='__main__')\n")
