@@ -65,7 +65,7 @@ class GeneratorEvaluator:
         """The metrics of `generator`'s samples; a --code_prior=learned run's codes are
         drawn (with the same uniform numbers as uniform codes) from the prior its
         `discriminator` reads in the training images (gan_tf.evaluation.code_prior)."""
-        discriminator = discriminator or self.discriminator
+        discriminator = self.discriminator if discriminator is None else discriminator
         prior = None if discriminator is None else code_prior.served_prior(
             self.config, discriminator, self.train_images)
         codes = self.codes if prior is None else fixed_codes(

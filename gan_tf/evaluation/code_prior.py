@@ -11,9 +11,9 @@ docs/quality.md ("Q's code prior") has its measured effect.
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import inference
-
-PRIORS = ("uniform", "learned")
+from gan_tf import data as data_lib
+from gan_tf import inference, runs
+from gan_tf.errors import DataError
 
 
 def q_marginal(discriminator, images, batch=500):
@@ -42,9 +42,6 @@ def run_prior(config, discriminator, run_dir, data_dir=None):
     images is not the one its evaluations drew from."""
     if getattr(config, "code_prior", "uniform") != "learned" or not config.latent_categories:
         return None
-    from gan_tf import data as data_lib
-    from gan_tf import runs
-    from gan_tf.errors import DataError
     all_data = data_lib.load(config.dataset, runs.data_dir_of(run_dir, config, data_dir))
     recorded, found = runs.read_data_record(run_dir), all_data.record()
     keys = ("dataset", "train_images", "fingerprint")

@@ -241,7 +241,7 @@ def test_ctrl_c_during_a_long_evaluation_stops_it_and_saves_at_once(tmp_path, mo
     from gan_tf import evaluation
     progress = {"slices": 0}
 
-    def long_evaluation(self, step, generator):
+    def long_evaluation(self, step, generator, discriminator=None):
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the evaluation starts
         for _ in range(600):  # a minute of work, in slices as numpy's blocks are
             time.sleep(0.1)
@@ -273,7 +273,7 @@ def test_the_checkpoint_and_records_of_a_step_are_saved_before_its_evaluation(tm
     from gan_tf.runs import checkpoints
     seen = []
 
-    def evaluate(self, step, generator):
+    def evaluate(self, step, generator, discriminator=None):
         latest = checkpoints.latest_checkpoint(str(tmp_path / "checkpoints"), quiet=True)
         seen.append((step, os.path.basename(latest or ""), [r["step"] for r in records(tmp_path)]))
         return {"classifier_score": float(step)}
