@@ -52,16 +52,16 @@ def _atomic_write(path, data, replace=True):
         if replace:
             os.replace(tmp, path)
         else:
-            _publish_new(tmp, path)
+            _publish_new(tmp, path, data)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def _publish_new(tmp, path):
-    """Gives the finished file `tmp` the name `path` only if no file or link holds it:
-    FileExistsError otherwise. A hard link does that atomically; where the file system
-    has none, the bytes are copied into a file created exclusively (O_EXCL)."""
+def _publish_new(tmp, path, data):
+    """Gives the finished file `tmp` (holding `data`) the name `path` only if no file or
+    link holds it: FileExistsError otherwise. A hard link does that atomically; where the
+    file system has none, `data` goes into a file created exclusively (O_EXCL)."""
     try:
         os.link(tmp, path)
         return
@@ -71,8 +71,6 @@ def _publish_new(tmp, path):
         if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK,
                            errno.EXDEV, errno.ENOSYS):
             raise
-    with open(tmp, "rb") as source:
-        data = source.read()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:

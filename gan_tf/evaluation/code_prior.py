@@ -26,10 +26,14 @@ def q_marginal(discriminator, images, batch=500):
     return total / len(images)
 
 
+def _learned(config):
+    return config.code_prior == "learned" and bool(config.latent_categories)
+
+
 def served_prior(config, discriminator, train_images):
     """The code prior a run's samples are drawn from: None (uniform) unless the run has
     --code_prior=learned, then q_marginal of its D on the training images."""
-    if getattr(config, "code_prior", "uniform") != "learned" or not config.latent_categories:
+    if not _learned(config):
         return None
     return q_marginal(discriminator, train_images)
 
@@ -40,7 +44,7 @@ def run_prior(config, discriminator, run_dir, data_dir=None):
     read them (runs.data_dir_of), without the classes it left out. DataError if they are
     not the images the run trained on (its config.json's fingerprint): the prior of other
     images is not the one its evaluations drew from."""
-    if getattr(config, "code_prior", "uniform") != "learned" or not config.latent_categories:
+    if not _learned(config):
         return None
     all_data = data_lib.load(config.dataset, runs.data_dir_of(run_dir, config, data_dir))
     recorded, found = runs.read_data_record(run_dir), all_data.record()

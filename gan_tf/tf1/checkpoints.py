@@ -148,7 +148,7 @@ def _check_claims(prefix, names, shapes, dtypes):
     for name in names:
         size = int(np.prod(shapes[name], dtype=np.float64)) * dtypes[name].size
         claimed += size
-        if size > held or claimed > held:
+        if claimed > held:  # (the sum: a single variable's size is part of it)
             raise PortingError(f"{prefix}: {name} claims {size:,} bytes (all read so far "
                                f"{claimed:,}); the checkpoint's data files hold {held:,}")
 
