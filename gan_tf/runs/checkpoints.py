@@ -102,13 +102,24 @@ def best_record(records):
     return max(scored, key=lambda r: r[BEST_METRIC]) if scored else None
 
 
+def write(checkpoint, directory, name):
+    """Writes `checkpoint` (tf.train.Checkpoint.write) as `directory/name` and returns that
+    prefix. Written in a staging folder, then moved in by renames: TensorFlow opens
+    NAME.index through a link of that name, and a link planted in the folder (before a
+    resume or during the run) would have the index written where it points. The data
+    shards are renamed before the index, so a crash between leaves an incomplete one."""
+    with fileio.staged(directory) as staging:
+        checkpoint.write(os.path.join(staging, name))
+    return os.path.join(directory, name)
+
+
 def keep_best(checkpoint, directory, step):
     """Writes `checkpoint` (a tf.train.Checkpoint of reader_objects: the networks only) as
     `directory/best-STEP` (write(): no save counter, no index), then removes the other
     best-* files by their exact names; returns the prefix. A crash in between leaves two
     complete ones, of which best_checkpoint takes the newer."""
     checkpoint.save_counter.assign_add(1)  # held by every checkpoint a reader restores
-    prefix = checkpoint.write(os.path.join(directory, f"{BEST_PREFIX}-{step}"))
+    prefix = write(checkpoint, directory, f"{BEST_PREFIX}-{step}")
     for old, part in _checkpoint_files(directory, BEST_FILE).items():
         if old != step:
             for name in part["files"]:
@@ -134,7 +145,7 @@ class CheckpointSaver:
     def save(self, step):
         """Writes checkpoint `step` and returns its prefix."""
         self.checkpoint.save_counter.assign_add(1)
-        prefix = self.checkpoint.write(os.path.join(self.directory, f"{PREFIX}-{step}"))
+        prefix = write(self.checkpoint, self.directory, f"{PREFIX}-{step}")
         self.latest = prefix
         self._sweep(step)
         return prefix

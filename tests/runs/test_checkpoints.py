@@ -82,6 +82,41 @@ def test_saver_keeps_the_newest_complete_checkpoints_and_files_of_other_names(tm
     assert restored.numpy() == 4.0
 
 
+def test_a_link_planted_at_a_checkpoint_s_name_is_replaced_not_written_through(small_run,
+                                                                              tmp_path):
+    """TensorFlow opens NAME.index through a link of that name: a link at the next
+    checkpoint's index (left there before a resume, or made during the run) had the
+    checkpoint's index written into the file it points to, outside the run."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's file\n")
+    run_dir = tmp_path / "run"
+    shutil.copytree(small_run, run_dir)
+    ckpt = run_dir / "checkpoints"
+    os.symlink(victim, ckpt / "ckpt-20.index")  # incomplete alone: resumed from ckpt-10
+    os.symlink(victim, ckpt / "ckpt-30.data-00000-of-00001")
+    loop.train(run_config(run_dir, max_steps=30))
+    assert victim.read_text() == "the user's file\n"
+    assert not os.path.islink(ckpt / "ckpt-20.index")
+    assert not os.path.islink(ckpt / "ckpt-30.data-00000-of-00001")
+    assert checkpoints.latest_checkpoint(str(ckpt)) == str(ckpt / "ckpt-30")
+    assert not [n for n in os.listdir(ckpt) if n.startswith(".")]  # no staging left
+
+
+def test_keep_best_replaces_a_link_at_the_best_s_name(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's file\n")
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    os.symlink(victim, folder / "best-4.index")
+    prefix = checkpoints.keep_best(tf.train.Checkpoint(v=tf.Variable(2.0)), str(folder), 4)
+    assert prefix == str(folder / "best-4")
+    assert victim.read_text() == "the user's file\n"
+    assert checkpoints.best_checkpoint(str(folder)) == prefix
+    restored = tf.Variable(0.0)
+    tf.train.Checkpoint(v=restored).read(prefix).assert_existing_objects_matched()
+    assert restored.numpy() == 2.0
+
+
 @pytest.mark.parametrize("keep", [0, -1, 1.5])
 def test_saver_refuses_to_keep_no_checkpoint(tmp_path, keep):
     with pytest.raises(ValueError, match="keep"):
