@@ -76,11 +76,12 @@ def read_metrics(path, up_to_step=None):
         except ValueError as e:
             problem = f"is not JSON ({e})"
         else:
-            if isinstance(record, dict) and isinstance(record.get("step"), int):
+            why = _not_a_record(record)
+            if why is None:
                 records.append(record)
                 continue
-            problem = "is not a metrics record"
-        if number == numbered[-1][0] and problem != "is not a metrics record":
+            problem = f"is not a metrics record ({why})"
+        if number == numbered[-1][0] and not problem.startswith("is not a metrics record"):
             break  # the last line, cut short by a crash
         raise LogFormatError(f"{path}: line {number} {problem}; repair or delete that line "
                              "(the file was left as it was)")
@@ -88,6 +89,28 @@ def read_metrics(path, up_to_step=None):
         after = [i for i, r in enumerate(records) if r["step"] > up_to_step]
         records = records[:after[0]] if after else records
     return records
+
+
+def _not_a_record(record):
+    """Why a parsed metrics.jsonl line is not a record training writes, or None: an
+    object whose step is a whole number >= 0, every value a number (JSON's, not true or
+    false, within a float's range: resume turns the losses into float32 and compares the
+    scores), and d_loss with g_loss."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}"
+    step = record.get("step")
+    if not (type(step) is int and step >= 0):
+        return "no step: a whole number >= 0"
+    for key, value in record.items():
+        if type(value) not in (int, float):
+            return f"{str(key)[:40]!r} is not a number"
+        try:
+            float(value)
+        except OverflowError:
+            return f"{str(key)[:40]!r} is out of range"
+    if ("d_loss" in record) != ("g_loss" in record):
+        return "d_loss without g_loss, or g_loss without d_loss"
+    return None
 
 
 class RunLogs:

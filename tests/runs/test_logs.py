@@ -33,9 +33,20 @@ def record(step):
     return json.dumps({"step": step, "d_loss": 1.0, "g_loss": 2.0}).encode()
 
 
+BAD_RECORDS = {  # JSON objects with a step that training could not have written
+    "text_loss": b'{"step": 30, "d_loss": "oops", "g_loss": 2.0}',
+    "d_loss_alone": b'{"step": 30, "d_loss": 1.0}',
+    "huge_int_loss": b'{"step": 30, "d_loss": 1' + b"0" * 400 + b', "g_loss": 2.0}',
+    "text_score": b'{"step": 30, "classifier_score": "9.5"}',
+    "bool_step": b'{"step": true, "d_loss": 1.0, "g_loss": 2.0}',
+    "negative_step": b'{"step": -3, "d_loss": 1.0, "g_loss": 2.0}',
+}
+
+
 @pytest.mark.parametrize("bad", [b"garbage", b'{"step": 30, "d_lo', b'{"step": 3\xff\xfe0}',
-                                 b"[1, 2]", b'{"step": "30"}'],
-                         ids=["garbage", "torn", "not_utf8", "not_object", "no_step"])
+                                 b"[1, 2]", b'{"step": "30"}', *BAD_RECORDS.values()],
+                         ids=["garbage", "torn", "not_utf8", "not_object", "no_step",
+                              *BAD_RECORDS])
 def test_a_bad_line_before_the_last_is_an_error_naming_it(tmp_path, bad):
     path = tmp_path / "metrics.jsonl"
     write_metrics(path, [record(10), record(20), b"", bad, record(40), record(50)])
@@ -99,7 +110,8 @@ def test_resume_cuts_every_log_back(run_dir):
     assert len(pickles.load_pickle(str(run_dir / logs.SAMPLES))) == 1
 
 
-@pytest.mark.parametrize("bad", [b"garbage", b'{"step": 3\xff0}'], ids=["garbage", "not_utf8"])
+@pytest.mark.parametrize("bad", [b"garbage", b'{"step": 3\xff0}', *BAD_RECORDS.values()],
+                         ids=["garbage", "not_utf8", *BAD_RECORDS])
 def test_resume_refuses_a_bad_metrics_line_and_touches_nothing(run_dir, bad):
     path = run_dir / logs.METRICS
     lines = path.read_bytes().splitlines()
