@@ -124,6 +124,17 @@ def weight_bytes(config, image_shape=data.IMAGE_SHAPE):
     return 4 * int(count)
 
 
+def training_bytes(config, image_shape=data.IMAGE_SHAPE):
+    """Rough bytes a training run of `config` needs before its first step, from sizes
+    alone: the weights four times over (with their gradients and Adam's two slots; five
+    with --g_ema), a batch's codes and images, and --num_samples's fixed z and one grid
+    of its samples. So that training refuses sizes no machine holds instead of dying for
+    memory while it builds them."""
+    pixels = int(np.prod(image_shape))
+    weights = (5 if config.g_ema else 4) * weight_bytes(config, image_shape)
+    return weights + 4 * (config.batch_size + config.num_samples) * (config.z_dim + pixels)
+
+
 def build_generator(config, name="generator", compute_dtype="float32",
                     image_shape=data.IMAGE_SHAPE, dataset_classes=data.NUM_CLASSES):
     """A Generator for a TrainConfig, variables created (e.g. a second one for the EMA;

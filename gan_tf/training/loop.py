@@ -9,6 +9,7 @@ import time
 import tensorflow as tf
 
 from gan_tf import data as data_lib
+from gan_tf import inference
 from gan_tf import models
 from gan_tf.errors import RunError
 from gan_tf.evaluation import RunEvaluation
@@ -31,6 +32,9 @@ def train(config):
     The progress line on stderr comes at most every `config.progress_seconds`
     (gan_tf.training.progress)."""
     config.validate()
+    inference.check_memory(models.training_bytes(config), "these networks and samples "
+                           "(--z_dim, the widths or channels, --batch_size, --num_samples)",
+                           RunError)
     t_setup = time.perf_counter()
 
     # Set-up: threads per op (a resumed run's as it recorded them) and the strategy

@@ -265,6 +265,19 @@ def test_an_evaluation_larger_than_memory_is_refused_before_training(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("sizes", [dict(model="mlp", g_hidden=(200_000, 200_000)),
+                                   dict(model="dcgan", g_channels=(50_000, 50_000)),
+                                   dict(eval_samples=0, z_dim=10 ** 10),
+                                   dict(num_samples=10 ** 9)],
+                         ids=["mlp_widths", "dcgan_channels", "z_dim", "num_samples"])
+def test_networks_or_samples_larger_than_memory_are_refused_before_training(tmp_path, sizes):
+    """Only restore and sample checked the networks' sizes: training built 160 GB of
+    layers (or the fixed samples' z) and died for memory instead of saying so."""
+    with pytest.raises(errors.RunError, match="would need about .* of memory; this machine"):
+        loop.train(run_config(tmp_path / "run", max_steps=10, **sizes))
+    assert not (tmp_path / "run").exists()
+
+
 def test_the_checkpoint_and_records_of_a_step_are_saved_before_its_evaluation(tmp_path,
                                                                               monkeypatch):
     """Issue 25 (7): the evaluation ran before the step's checkpoint, so an evaluation
