@@ -48,19 +48,42 @@ class AugmentConfig:
 
 
 def stratified_subset(labels, n, seed, num_classes):
-    """Indices of n images, n // num_classes of each class (the rest spread over the
-    first classes), chosen by `seed`; None n: all of them."""
+    """Indices of n images, n // k of each of the k classes below `num_classes` that
+    `labels` holds (the rest spread over the first classes; a run's left-out classes are
+    not asked for), chosen by `seed`; None n: all of them. ValueError when a class has
+    too few (subset_problem says so first)."""
     if n is None or n >= len(labels):
         return np.arange(len(labels))
+    problem = subset_problem(labels, n, num_classes)
+    if problem:
+        raise ValueError(problem)
     rng = np.random.default_rng(seed)
+    classes = _classes(labels, num_classes)
     chosen = []
-    for c in range(num_classes):
-        members = np.flatnonzero(labels == c)
-        take = n // num_classes + (1 if c < n % num_classes else 0)
-        if take > len(members):
-            raise ValueError(f"{n} images need {take} of class {c}; the split has {len(members)}")
-        chosen.append(rng.choice(members, take, replace=False))
+    for i, c in enumerate(classes):
+        take = n // len(classes) + (1 if i < n % len(classes) else 0)
+        chosen.append(rng.choice(np.flatnonzero(labels == c), take, replace=False))
     return np.sort(np.concatenate(chosen))
+
+
+def subset_problem(labels, n, num_classes):
+    """Why stratified_subset cannot take `n` images of `labels`, or None: a class holding
+    fewer than its share (full MNIST's 5,421 fives for --sizes=55000)."""
+    if n is None or n >= len(labels):
+        return None
+    classes = _classes(labels, num_classes)
+    counts = np.bincount(labels, minlength=num_classes)
+    for i, c in enumerate(classes):
+        take = n // len(classes) + (1 if i < n % len(classes) else 0)
+        if take > counts[c]:
+            return (f"{n} images need {take} of class {c}; the training images hold "
+                    f"{counts[c]}")
+    return None
+
+
+def _classes(labels, num_classes):
+    present = np.unique(labels)
+    return [c for c in range(num_classes) if c in present]
 
 
 def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None,

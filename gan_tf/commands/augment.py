@@ -17,8 +17,9 @@ from gan_tf.commands.common import UsageError, check_outputs, flag_values  # noq
 
 from gan_tf import data as data_lib  # noqa: E402
 from gan_tf import runs  # noqa: E402
-from gan_tf.applications import synthetic  # noqa: E402
-from gan_tf.errors import ClassifierError, DataError, LogFileError, RunError  # noqa: E402
+from gan_tf.applications import sampling, synthetic  # noqa: E402
+from gan_tf.errors import (ClassifierError, DataError, LogFileError, RunError,  # noqa: E402
+                           SampleSizeError)
 from gan_tf.evaluation import code_prior  # noqa: E402
 from gan_tf.evaluation import classifier as classifier_lib  # noqa: E402
 from gan_tf.fileio import atomic_write  # noqa: E402
@@ -88,6 +89,13 @@ def main(argv):
         if n is not None and n > len(data.train_labels):
             raise UsageError(f"--sizes: {n} is more than the {len(data.train_labels)} training "
                              "images; use all")
+        problem = synthetic.subset_problem(data.train_labels, n, data.num_classes)
+        if problem:
+            raise UsageError(f"--sizes: {problem}")
+    pool = max(len(data.train_labels) if n is None else n for n in config.sizes)
+    pool = max(pool, max(config.synthetic, default=0))
+    sampling.check_memory(3 * sampling.memory_needed(pool, run_config.z_dim),  # and the sets
+                          f"--synthetic={max(config.synthetic, default=0)} with --sizes")
     label_classifier = None
     if not generator.num_classes:  # the dataset's classifier, of every class (its cache)
         classifier_lib.check_available(f.classifier_dir, all_data.name)
@@ -110,7 +118,7 @@ def main(argv):
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (RunError, DataError, ClassifierError, LogFileError, OSError)
+USER_ERRORS = (RunError, DataError, ClassifierError, LogFileError, SampleSizeError, OSError)
 
 
 def run():

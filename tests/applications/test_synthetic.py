@@ -25,8 +25,22 @@ def test_stratified_subset_takes_each_class_equally_chosen_by_seed():
     np.testing.assert_array_equal(a, synthetic.stratified_subset(labels, 105, 0, 10))
     np.testing.assert_array_equal(synthetic.stratified_subset(labels, None, 0, 10),
                                   np.arange(len(labels)))
-    with pytest.raises(ValueError, match="of class 3"):
-        synthetic.stratified_subset(labels[labels != 3], 50, 0, 10)
+    without_3 = labels[labels != 3]  # a run's left-out class is not asked for
+    counts = np.bincount(without_3[synthetic.stratified_subset(without_3, 50, 0, 10)],
+                         minlength=10)
+    np.testing.assert_array_equal(counts, [6, 6, 6, 0, 6, 6, 5, 5, 5, 5])
+    assert synthetic.subset_problem(without_3, 50, 10) is None
+
+
+def test_a_class_with_fewer_than_its_share_is_named_before_any_work():
+    """Full MNIST holds 5,421 fives: --sizes=55000 asks 5,500 of each class."""
+    labels = np.repeat(np.arange(10), [60, 60, 60, 7, 60, 60, 60, 60, 60, 60])
+    assert synthetic.subset_problem(labels, 100, 10) == (
+        "100 images need 10 of class 3; the training images hold 7")
+    assert synthetic.subset_problem(labels, 70, 10) is None
+    assert synthetic.subset_problem(labels, None, 10) is None
+    with pytest.raises(ValueError, match="need 10 of class 3"):
+        synthetic.stratified_subset(labels, 100, 0, 10)
 
 
 class CentrePixelLabeller(tf.Module):
@@ -109,6 +123,25 @@ def test_command_trains_every_kind_and_writes_json_and_table(conditional_run, tm
     assert again[0] == 2 and "pass --overwrite" in again[1].splitlines()[-1]
     assert bad[0] == 2 and "--sizes" in bad[1].splitlines()[-1]
     assert not os.path.exists(tmp_path / "x.json")
+
+
+def test_a_run_without_a_class_augments_its_other_classes_and_huge_sets_are_refused(tmp_path):
+    """A run trained with --exclude_classes asked the subset for the left-out class too and
+    ended in a traceback after its work; --synthetic beyond memory was drawn regardless."""
+    run_dir = tmp_path / "without_7"
+    loop.train(small_config(conditional=True, output_dir=str(run_dir), max_steps=10,
+                            eval_samples=0, exclude_classes=(7,)))
+    out = tmp_path / "a.json"
+    done, huge = cli_errors(
+        "gan_tf.augment",
+        [f"--run_dir={run_dir}", "--sizes=20", "--synthetic=0", "--seeds=0", "--steps=2",
+         f"--out={out}"],
+        [f"--run_dir={run_dir}", "--sizes=20", f"--synthetic={10 ** 12}", "--seeds=0",
+         f"--out={tmp_path / 'b.json'}"])
+    assert done[0] == 0, done[1][-2000:]
+    assert [r["n"] for r in json.loads(out.read_text())["records"]] == [20, 20, 20]
+    assert huge[0] == 1 and "would need about" in huge[1].splitlines()[-1], huge[1][-2000:]
+    assert not os.path.exists(tmp_path / "b.json")
 
 
 def test_sizes_take_whole_numbers_from_ten_and_all():
