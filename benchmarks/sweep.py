@@ -451,7 +451,8 @@ def check_confirmation(path, state):
     keys = set(SCORES) | {"seconds"}
     if (name not in SPACES or state.get("base") != SPACES[name][0]
             or not isinstance(confirmation, dict)
-            or any(not (isinstance(i, str) and i.isdigit() and int(i) < len(trials))
+            or any(not (isinstance(i, str) and i.isascii() and i.isdigit() and len(i) < 10
+                        and int(i) < len(trials))
                    or not isinstance(c, dict) or not keys <= set(c)
                    or not all(isinstance(c[k], dict) and {"mean", "min", "max"} <= set(c[k])
                               for k in keys)

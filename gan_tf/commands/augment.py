@@ -31,7 +31,7 @@ def _sizes(values):
     for v in values:
         if v == "all":
             sizes.append(None)
-        elif v.isdigit() and int(v) >= 10:
+        elif (common.whole_number(v) or 0) >= 10:
             sizes.append(int(v))
         else:
             raise UsageError(f"--sizes: {v!r} is not 'all' or a whole number >= 10")

@@ -76,13 +76,26 @@ def define_checkpoint():
                         "latest; the log says which.")
 
 
+MAX_DIGITS = 18  # a whole number on a command line: within int64, and int() of it fast
+
+
+def whole_number(text):
+    """The int a flag's text writes in ASCII digits (at most MAX_DIGITS), or None:
+    str.isdigit also takes superscripts, which int() refuses, and int() refuses more
+    than 4,300 digits."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS:
+        return int(text)
+    return None
+
+
 def checkpoint_flag(value):
     """--checkpoint's value as gan_tf.runs.restore.checkpoint_of takes it (UsageError
     unless best, latest, a whole step or unset)."""
     if value is None or value in ("best", "latest"):
         return value
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    step = whole_number(value)
+    if step is not None and step > 0:
+        return step
     raise UsageError(f"--checkpoint={value}: must be best, latest or a step (a positive "
                      "whole number)")
 

@@ -80,6 +80,8 @@ def main(argv):
                    2 * models.weight_bytes(config))
         config, generator, discriminator, source = restore_models(
             f.run_dir, (f.generator_fn, f.discriminator_fn), which)
+        # restore_models read config.json again: the z_dim the samples are drawn with.
+        check_size(config.z_dim, 0, f.run_dir)
         z_dim, distribution = config.z_dim, f.z_distribution or config.z_distribution
         # A --code_prior=learned run's codes as its evaluations drew them (not for --label).
         prior = None if f.label is not None else code_prior.run_prior(

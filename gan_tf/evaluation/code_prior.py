@@ -51,8 +51,9 @@ def run_prior(config, discriminator, run_dir, data_dir=None):
     keys = ("dataset", "train_images", "fingerprint")
     if recorded is not None and any(recorded.get(k) != found[k] for k in keys):
         raise DataError(f"{all_data.source} is not the data the run in {run_dir} trained on "
-                        f"(its config.json records {recorded.get('train_images')} training "
-                        f"images from {recorded.get('source')}); --code_prior=learned reads "
+                        f"(its config.json records {recorded.get('train_images')!r} "
+                        f"training images from {recorded.get('source')!r}); "
+                        "--code_prior=learned reads "
                         "its code prior from them: pass --data_dir with the run's data")
     data = data_lib.without_classes(all_data, config.exclude_classes)
     return served_prior(config, discriminator, data.train_images)

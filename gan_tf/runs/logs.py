@@ -52,7 +52,10 @@ def load_losses(path):
         raise LogFormatError(f"{path}: expected a list of (d_loss, g_loss) pairs, got "
                              f"{type(losses).__name__}"
                              f"{f' of {len(losses)}' if isinstance(losses, (list, tuple)) else ''}")
-    return np.asarray(losses, dtype=np.float32).reshape(len(losses), 2)
+    try:
+        return np.asarray(losses, dtype=np.float32).reshape(len(losses), 2)
+    except OverflowError:  # an int of hundreds of digits: a number, beyond any float
+        raise LogFormatError(f"{path}: holds a loss beyond a float's range") from None
 
 
 def read_metrics(path, up_to_step=None):

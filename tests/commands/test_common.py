@@ -81,6 +81,12 @@ TOOL_ERRORS = [  # (module, args, exit code, expected in the line); {tmp} is an 
     ("gan_tf.sample", ["--run_dir=x", "--checkpoint=first"], 2, "--checkpoint=first: must be best, latest or a step"),
     ("gan_tf.sample", ["--tf1_checkpoint=y", "--checkpoint=best"], 2, "--checkpoint chooses among a run's"),
     ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--checkpoint=-3"], 2, "--checkpoint=-3: must be"),
+    # Digits str.isdigit takes and int() does not (a superscript, past Python's 4,300).
+    ("gan_tf.sample", ["--run_dir=x", "--checkpoint=\u00b2"], 2, "must be best, latest or a step"),
+    ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--checkpoint=" + "9" * 5000], 2,
+     "must be best, latest or a step"),
+    ("gan_tf.augment", ["--run_dir=x", "--sizes=\u00b2"], 2, "is not 'all' or a whole number"),
+    ("gan_tf.augment", ["--run_dir=x", "--sizes=1" + "0" * 5000], 2, "is not 'all' or a whole"),
     ("gan_tf.export", [], 2, "--run_dir is required"),
     ("gan_tf.export", ["--run_dir=x"], 2, "--export_dir, --tf1_checkpoint_out or both"),
     ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--bogus=1"], 2, "bogus"),
@@ -137,7 +143,7 @@ def tool_results(tmp_path_factory):
 
 
 @pytest.mark.parametrize("index", range(len(TOOL_ERRORS)),
-                         ids=[f"{m} {' '.join(a)}" for m, a, *_ in TOOL_ERRORS])
+                         ids=[f"{m} {' '.join(a)}"[:80] for m, a, *_ in TOOL_ERRORS])
 def test_tool_errors_are_one_line(tool_results, index):
     results, tmp = tool_results
     _, _, code, expect = TOOL_ERRORS[index]

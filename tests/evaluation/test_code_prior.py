@@ -106,10 +106,12 @@ def test_another_dataset_than_the_runs_is_refused_for_its_prior(info_run, tmp_pa
     shutil.copytree(info_run, run)
     stored = json.loads((run / "config.json").read_text())
     stored["data"]["fingerprint"] = "0" * 32  # as if trained on other images
+    stored["data"]["source"] = "elsewhere\n\x1b[2Jcleared"  # and text that is not one line
     (run / "config.json").write_text(json.dumps(stored))
     config, _, d, _ = restore_models(str(run))
-    with pytest.raises(DataError, match="not the data the run"):
+    with pytest.raises(DataError, match="not the data the run") as error:
         code_prior.run_prior(config, d, str(run))
+    assert "\n" not in str(error.value) and "\x1b" not in str(error.value)
 
 
 def test_a_learned_prior_needs_a_code():

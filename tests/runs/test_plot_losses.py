@@ -46,3 +46,13 @@ def test_plot_losses_reads_legacy_and_gan_tf_files(short_run, tmp_path):
         assert plt.imread(out).ndim == 3
     assert bad[0] == 1 and "list of (d_loss, g_loss) pairs" in bad[1]
     assert len(bad[1].strip().splitlines()) == 1
+
+
+def test_plot_losses_refuses_losses_beyond_a_float_in_one_line(tmp_path):
+    """A pickled int of 400 digits is a number the check passed; numpy's float32 overflowed."""
+    path = tmp_path / "train_losses.pkl"
+    path.write_bytes(pickle.dumps([(10 ** 400, 1.0)]))
+    ((code, stderr),) = cli_errors("gan_tf.plot_losses", [str(path)])
+    assert code == 1 and "Traceback" not in stderr, stderr
+    assert "train_losses.pkl" in stderr.strip().splitlines()[-1]
+    assert not os.path.exists(tmp_path / "train_losses.png")
