@@ -19,6 +19,8 @@ from gan_tf.errors import ConfigError
 # batches. On the 4,000-digit subset its MLP peaks near there (docs/quality.md).
 DEFAULT_MAX_STEPS = 55000
 MIN_DEFAULT_INTERVAL = 1000
+LAYERS_MESSAGE = (f"must be a list of 1 to {checks.MAX_LAYERS} positive integers (at most "
+                  f"{checks.MAX_LAYERS} layers)")
 # The sizes of gan_tf's own architectures: a legacy model function has its own.
 ARCHITECTURE_SIZES = ("g_hidden", "d_hidden", "g_channels", "d_channels", "kernel_size", "leak",
                       "g_batchnorm", "bn_momentum", "dropout")
@@ -83,17 +85,18 @@ class TrainConfig:
     # Architecture sizes (None: the architecture's default, see gan_tf.models).
     g_hidden: Optional[Tuple[int, ...]] = option(
         None, "mlp: G hidden layer sizes (default 128).",
-        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+        check=(checks.positive_list, LAYERS_MESSAGE))
     d_hidden: Optional[Tuple[int, ...]] = option(
         None, "mlp: D hidden layer sizes (default 128).",
-        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+        check=(checks.positive_list, LAYERS_MESSAGE))
     g_channels: Optional[Tuple[int, ...]] = option(
         None, "dcgan: G channels, first at 7x7 (default 256,128,64).",
         check=(lambda v: checks.positive_list(v) and (v is None or len(v) >= 2),
-                   "must list at least two positive channel counts"))
+                   f"must list 2 to {checks.MAX_LAYERS} positive channel counts (at most "
+                   f"{checks.MAX_LAYERS} layers)"))
     d_channels: Optional[Tuple[int, ...]] = option(
         None, "dcgan: D conv channels (default 64,128).",
-        check=(checks.positive_list, "must be a non-empty list of positive integers"))
+        check=(checks.positive_list, LAYERS_MESSAGE))
     kernel_size: Optional[int] = option(
         None, "dcgan: convolution kernel size (default 5).",
         check=(checks.positive, "must be a positive integer"))

@@ -178,3 +178,20 @@ def test_each_option_is_declared_once_and_the_flags_come_from_it():
             assert isinstance(flag, flags.EnumFlag)
             assert list(flag.parser.enum_values) == list(f.metadata["choices"])
         assert train_flags.field_value(f.name, flag.default) == f.default  # "auto": None
+
+
+@pytest.mark.parametrize("field", ["g_hidden", "d_hidden", "g_channels", "d_channels"])
+def test_a_config_json_with_400_000_layers_is_refused_before_building(tmp_path, field):
+    """config.json's 1 MiB can list 400,000 one-unit layers: tiny weights, hours to build."""
+    from gan_tf import runs
+    runs.write_config(TrainConfig(output_dir=str(tmp_path),
+                                  model="dcgan" if "channels" in field else "mlp"))
+    path = tmp_path / "config.json"
+    stored = json.loads(path.read_text())
+    stored[field] = [1] * 400_000
+    path.write_text(json.dumps(stored, separators=(",", ":")))
+    with pytest.raises(errors.RunError, match=f"damaged.*{field}: .*at most 32"):
+        runs.read_config(str(tmp_path))
+    with pytest.raises(errors.ConfigError, match=f"--{field}"):
+        TrainConfig(**{field: (8,) * 33}).validate()
+    TrainConfig(**{field: (8,) * 32}).validate()
