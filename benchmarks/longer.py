@@ -103,7 +103,11 @@ def earlier_runs(out, flagfile, factor, length):
     runs = doc.get("runs")
     if (doc.get("flagfile") != flagfile or doc.get("factor") != factor
             or not isinstance(runs, list)
-            or not all(isinstance(r, dict) and type(r.get("seed")) is int for r in runs)):
+            or not all(isinstance(r, dict) and type(r.get("seed")) is int
+                       and all(isinstance(r.get(part), dict)
+                               and type(r[part].get("classifier_score")) in (int, float)
+                               for part in ("at_length", "served", "last"))
+                       for r in runs)):
         raise SystemExit(f"{out} holds another measurement than --flagfile={flagfile} "
                          f"--factor={factor}: give another --out, or remove it to start over")
     lengths = sorted({r.get("length") for r in runs} - {length}, key=str)

@@ -444,12 +444,14 @@ def finished_sweeps(folder=None):
 
 
 def check_confirmation(path, state):
-    """A finished sweep file as the table reads it: a space of SPACES with its base, and a
+    """A finished sweep file as the table reads it: a space of SPACES with its base (its
+    flags and values, which go into README's table, exactly those of SPACES), and a
     measurement of its own trials with every score; SystemExit in one line otherwise."""
     name, confirmation = state.get("space_name"), state.get("confirmation", {})
     trials = state.get("trials", [])
     keys = set(SCORES) | {"seconds"}
     if (name not in SPACES or state.get("base") != SPACES[name][0]
+            or state.get("space") != {k: list(v) for k, v in SPACES[name][1].items()}
             or not isinstance(confirmation, dict)
             or any(not (isinstance(i, str) and i.isascii() and i.isdigit() and len(i) < 10
                         and int(i) < len(trials))

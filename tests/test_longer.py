@@ -49,6 +49,9 @@ def test_a_rerun_measures_only_the_missing_seeds_and_keeps_the_others(tmp_path, 
     (dict(factor=3), "another measurement"),
     (dict(runs=[{"seed": "3"}]), "another measurement"),
     (dict(runs={"seed": 3}), "another measurement"),
+    (dict(runs=[{"seed": 9, "length": LENGTH}]), "another measurement"),  # no scores: the
+    (dict(runs=[{**made_up_run(FLAGFILE, 9, 2, None), "served": {"classifier_score": "9"}}]),
+     "another measurement"),  # mean failed after the new seeds' runs, losing them
 ])
 def test_a_file_of_another_measurement_is_refused_and_left_as_it_was(tmp_path, measured, change,
                                                                    message):
