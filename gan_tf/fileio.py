@@ -58,6 +58,11 @@ def _atomic_write(path, data, replace=True):
             os.unlink(tmp)
 
 
+# What os.link raises where a file system cannot make the hard link (not: the name exists).
+_NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV,
+             errno.ENOSYS)
+
+
 def _publish_new(tmp, path, data):
     """Gives the finished file `tmp` (holding `data`) the name `path` only if no file or
     link holds it: FileExistsError otherwise. A hard link does that atomically; where the
@@ -68,8 +73,7 @@ def _publish_new(tmp, path, data):
     except FileExistsError:
         raise
     except OSError as e:
-        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK,
-                           errno.EXDEV, errno.ENOSYS):
+        if e.errno not in _NO_LINKS:
             raise
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -106,17 +110,30 @@ def check_writable(directory):
     os.remove(probe)
 
 
-def move_tree(source, destination):
+def move_tree(source, destination, replace=True):
     """Moves the files under folder `source` into folder `destination`, each by a rename
     that replaces what held its name: a link there is replaced, never written through
     (tf.saved_model.save opens variables/variables.index through one), and a link or
     file where a folder goes is replaced by a new folder. Both must be on one file system
     (a staging folder made inside `destination` is). OSError, before anything is moved, if
-    a name is a real folder where a file goes (the destination is then left as it was)."""
-    clash = _folder_where_a_file_goes(source, destination)
-    if clash:
-        raise IsADirectoryError(errno.EISDIR, "a folder where a file goes", clash)
-    _move_tree(source, destination)
+    a name is a real folder where a file goes (the destination is then left as it was).
+
+    With `replace` false (a command without --overwrite, which found the names free when
+    it started) nothing is replaced: each file is published by a hard link and each
+    folder made new, and a name that something else created meanwhile is kept:
+    OutputAppeared, with what was moved before it left in place."""
+    if replace:
+        clash = _folder_where_a_file_goes(source, destination)
+        if clash:
+            raise IsADirectoryError(errno.EISDIR, "a folder where a file goes", clash)
+    try:
+        _move_tree(source, destination, replace)
+    except FileExistsError as e:
+        if replace:
+            raise
+        raise OutputAppeared(f"{e.filename} was created by something else while this command "
+                             "ran; it is kept and the output there is incomplete (pass "
+                             "--overwrite to replace it)") from None
 
 
 def _folder_where_a_file_goes(source, destination):
@@ -133,32 +150,61 @@ def _folder_where_a_file_goes(source, destination):
     return None
 
 
-def _move_tree(source, destination):
+def _move_tree(source, destination, replace=True):
     for name in sorted(os.listdir(source)):
         src, dst = os.path.join(source, name), os.path.join(destination, name)
         if os.path.isdir(src) and not os.path.islink(src):
-            if os.path.lexists(dst) and (os.path.islink(dst) or not os.path.isdir(dst)):
-                os.unlink(dst)
-            os.makedirs(dst, exist_ok=True)
-            if os.path.islink(dst):  # made by another process since the unlink
-                raise OSError(errno.EEXIST, "became a link while being written", dst)
-            _move_tree(src, dst)
+            if not replace:
+                os.mkdir(dst)  # FileExistsError where anything holds the name
+            else:
+                if os.path.lexists(dst) and (os.path.islink(dst) or not os.path.isdir(dst)):
+                    os.unlink(dst)
+                os.makedirs(dst, exist_ok=True)
+                if os.path.islink(dst):  # made by another process since the unlink
+                    raise OSError(errno.EEXIST, "became a link while being written", dst)
+            _move_tree(src, dst, replace)
             os.rmdir(src)
-        else:
+        elif replace:
             os.replace(src, dst)
+        else:
+            _link_new(src, dst)
+
+
+def _link_new(src, dst):
+    """Gives the file `src` the new name `dst` (FileExistsError if anything holds it): by a
+    hard link, or where the file system has none by a copy into a file created
+    exclusively (O_EXCL); then `src` is removed."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "exists", dst) from None
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
+                shutil.copyfileobj(f, out)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:  # ours since O_EXCL made it: no half-written file stays
+            os.unlink(dst)
+            raise
+    os.unlink(src)
 
 
 @contextlib.contextmanager
-def staged(directory):
+def staged(directory, replace=True):
     """A new staging folder inside `directory` (made if missing) for a writer that follows
     links at the names it writes (TensorFlow's checkpoint and SavedModel writers open
     NAME.index through a link); what the block wrote there is moved into `directory` by
-    move_tree when it ends without an error. The staging folder is removed either way."""
+    move_tree (with `replace`) when it ends without an error. The staging folder is
+    removed either way."""
     os.makedirs(directory, exist_ok=True)
     staging = tempfile.mkdtemp(dir=directory, prefix=".staging-")
     try:
         yield staging
-        move_tree(staging, directory)
+        move_tree(staging, directory, replace)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # our own mkdtemp folder
 

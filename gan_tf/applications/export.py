@@ -26,9 +26,12 @@ MAX_INDEX_BYTES = 1 << 20  # an index names a few checkpoints: a few hundred byt
 _INDEXED = re.compile(r'^\s*(?:all_)?model_checkpoint_paths?\s*:\s*"(.*)"\s*$', re.M)
 
 
-def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform", code_prior=None):
+def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform", code_prior=None,
+                       replace=True):
     """Writes `generator` as a SavedModel with a z -> images serving signature; an InfoGAN
-    run's `code_prior` (the weights of its learned prior, None: uniform) is recorded."""
+    run's `code_prior` (the weights of its learned prior, None: uniform) is recorded.
+    With `replace` false (no --overwrite: the folder was empty when checked) a file that
+    something else created there meanwhile is kept: fileio.OutputAppeared."""
 
     z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
     takes_labels = bool(generator.label_width)  # conditional or InfoGAN
@@ -64,7 +67,7 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform", c
     module = Serving()
     # Staged, then moved in by renames: TensorFlow would open a link in an --overwrite'n
     # folder (variables/variables.index, variables/) and write through it.
-    with fileio.staged(export_dir) as staging:
+    with fileio.staged(export_dir, replace) as staging:
         tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
     info = {"z_dim": z_dim, "z_distribution": z_distribution,
             "num_classes": generator.num_classes, "num_codes": generator.num_codes,
@@ -74,7 +77,7 @@ def export_saved_model(generator, z_dim, export_dir, z_distribution="uniform", c
             + " -> images"}
     # Replaced whole: a link of that name is never written through either.
     fileio.atomic_write(os.path.join(export_dir, EXPORT_INFO),
-                        json.dumps(info, indent=2).encode("utf-8"))
+                        json.dumps(info, indent=2).encode("utf-8"), replace)
     return export_dir
 
 

@@ -59,7 +59,7 @@ def main(argv):
     if f.export_dir:
         export.export_saved_model(generator, config.z_dim, f.export_dir, config.z_distribution,
                                   code_prior.run_prior(config, discriminator, f.run_dir,
-                                                       f.data_dir))
+                                                       f.data_dir), replace=f.overwrite)
         print(f"wrote SavedModel of {source} to {f.export_dir}")
     if tf1_out:
         prefix = tf1_checkpoints.write_tf1_checkpoint(tf1_out, [generator, discriminator])

@@ -161,3 +161,30 @@ def test_a_checkpoint_index_that_is_a_pipe_reads_as_unreadable_without_hanging(t
     assert export.indexed_checkpoints(str(tmp_path / "big")) is None
     (tmp_path / "small").write_bytes(b'model_checkpoint_path: "x"\n')
     assert export.indexed_checkpoints(str(tmp_path / "small")) == ["x"]
+
+
+@pytest.mark.parametrize("appears", ["saved_model.pb", "variables", export.EXPORT_INFO])
+def test_without_overwrite_a_file_created_meanwhile_is_kept(short_run, tmp_path, monkeypatch,
+                                                            appears):
+    """The command checks that --export_dir is empty at its start; a file another program
+    made there before the export was moved in used to be replaced by a rename."""
+    import tensorflow as tf
+    from gan_tf import fileio
+    export_dir = tmp_path / "export"
+    save = tf.saved_model.save
+
+    def save_then_another_program_writes(*args, **kwargs):
+        save(*args, **kwargs)
+        if appears == "variables":
+            (export_dir / appears).mkdir()
+            (export_dir / appears / "mine.txt").write_text("the user's")
+        else:
+            (export_dir / appears).write_text("the user's")
+    monkeypatch.setattr(tf.saved_model, "save", save_then_another_program_writes)
+    config, generator, _, _ = restore_models(short_run)
+    with pytest.raises(fileio.OutputAppeared, match=f"{appears} was created by something else"):
+        export.export_saved_model(generator, config.z_dim, str(export_dir),
+                                  config.z_distribution, replace=False)
+    kept = export_dir / appears / ("mine.txt" if appears == "variables" else "")
+    assert kept.read_text() == "the user's"
+    assert not [n for n in os.listdir(export_dir) if n.startswith(".staging")]
