@@ -18,6 +18,7 @@ from gan_tf.runs import CHECKPOINT_DIR, EVAL_FILE, checkpoints
 log = logging.getLogger(__name__)
 
 IMAGE_PIXELS = 28 * 28
+MAX_EVAL_BYTES = 64 << 20  # an eval.json read back: about 250 bytes an evaluation
 EVAL_KEYS = ("classifier_score", "frechet_distance", "modes", "mode_kl", "precision", "recall")
 
 
@@ -136,10 +137,10 @@ def write_eval_file(run_dir, config, records, classifier_info=None):
     `classifier_info` the file's earlier one is kept (a resume cutting it back)."""
     path = os.path.join(run_dir, EVAL_FILE)
     if classifier_info is None and os.path.exists(path):
-        try:
-            with open(path, encoding="utf-8") as f:
-                classifier_info = fileio.loads_json(f.read()).get("classifier")
-        except (OSError, ValueError, AttributeError):
+        try:  # a small regular file: a pipe would block the read, a huge one cost its size
+            classifier_info = fileio.loads_json(
+                fileio.read_small(path, MAX_EVAL_BYTES).decode("utf-8")).get("classifier")
+        except (OSError, ValueError, AttributeError):  # NotSmallFile is a ValueError
             classifier_info = None
     kept = ("step", "time") + EVAL_KEYS + ("label_accuracy",)
     evaluations = [{name: record[name] for name in kept if name in record}
