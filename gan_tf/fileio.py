@@ -151,11 +151,16 @@ def _folder_where_a_file_goes(source, destination):
 
 
 def _move_tree(source, destination, replace=True):
-    for name in sorted(os.listdir(source)):
+    names = sorted(os.listdir(source))
+    if not replace:  # folders first: a refusal at a file leaves no loadable half (a
+        names.sort(key=lambda n: not _real_folder(os.path.join(source, n)))  # saved_model.pb)
+    for name in names:
         src, dst = os.path.join(source, name), os.path.join(destination, name)
-        if os.path.isdir(src) and not os.path.islink(src):
+        if _real_folder(src):
             if not replace:
                 os.mkdir(dst)  # FileExistsError where anything holds the name
+                if os.path.islink(dst):  # swapped for a link since
+                    raise OSError(errno.EEXIST, "became a link while being written", dst)
             else:
                 if os.path.lexists(dst) and (os.path.islink(dst) or not os.path.isdir(dst)):
                     os.unlink(dst)
@@ -168,6 +173,10 @@ def _move_tree(source, destination, replace=True):
             os.replace(src, dst)
         else:
             _link_new(src, dst)
+
+
+def _real_folder(path):
+    return os.path.isdir(path) and not os.path.islink(path)
 
 
 def _link_new(src, dst):

@@ -190,8 +190,8 @@ def test_a_config_json_with_400_000_layers_is_refused_before_building(tmp_path, 
     stored = json.loads(path.read_text())
     stored[field] = [1] * 400_000
     path.write_text(json.dumps(stored, separators=(",", ":")))
-    with pytest.raises(errors.RunError, match=f"damaged.*{field}: .*at most 32"):
+    with pytest.raises(errors.RunError, match=f"damaged.*{field}: .*at most 1024"):
         runs.read_config(str(tmp_path))
     with pytest.raises(errors.ConfigError, match=f"--{field}"):
-        TrainConfig(**{field: (8,) * 33}).validate()
-    TrainConfig(**{field: (8,) * 32}).validate()
+        TrainConfig(**{field: (8,) * 1025}).validate()
+    TrainConfig(**{field: (8,) * 1024}).validate()

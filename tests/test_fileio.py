@@ -250,6 +250,54 @@ def test_move_tree_refuses_a_folder_where_a_file_goes(tmp_path):
     assert (destination / "0_first").read_text() == "old"  # nothing moved before the error
 
 
+@pytest.mark.parametrize("hard_links", [True, False], ids=["linked", "copied"])
+def test_move_tree_without_replace_moves_into_free_names_and_keeps_a_taken_one(
+        tmp_path, monkeypatch, hard_links):
+    """--export_dir without --overwrite: every name free is filled (by a hard link, or by
+    an exclusive copy where the file system has none); a name something else took since
+    the start (a file, a link, a folder) is kept, OutputAppeared, the folders moved first."""
+    import errno
+    if not hard_links:
+        def no_link(src, dst):
+            raise OSError(errno.EXDEV, "no hard links here")
+        monkeypatch.setattr(os, "link", no_link)
+
+    def source_tree():
+        source = tmp_path / "src"
+        (source / "variables").mkdir(parents=True)
+        (source / "variables" / "variables.index").write_text("new index")
+        (source / "saved_model.pb").write_text("new model")
+        return source
+    destination = tmp_path / "dst"
+    destination.mkdir()
+    fileio.move_tree(str(source_tree()), str(destination), replace=False)
+    assert (destination / "saved_model.pb").read_text() == "new model"
+    assert (destination / "variables" / "variables.index").read_text() == "new index"
+    assert not any(tmp_path.joinpath("src").rglob("*.*"))  # moved, not copied and kept
+    for taken in ("file", "link", "folder"):
+        destination = tmp_path / f"dst_{taken}"
+        destination.mkdir()
+        (tmp_path / "target").write_text("the user's")
+        if taken == "file":
+            (destination / "saved_model.pb").write_text("the user's")
+        elif taken == "link":
+            os.symlink(tmp_path / "target", destination / "saved_model.pb")
+        else:
+            (destination / "variables").mkdir()
+        source = source_tree()
+        with pytest.raises(fileio.OutputAppeared, match="created by something else"):
+            fileio.move_tree(str(source), str(destination), replace=False)
+        assert (tmp_path / "target").read_text() == "the user's"
+        if taken == "folder":
+            assert os.listdir(destination / "variables") == []  # kept as it was
+            assert not (destination / "saved_model.pb").exists()  # nothing after it
+        else:
+            assert (destination / "saved_model.pb").read_text() == "the user's"
+            assert (destination / "variables" / "variables.index").read_text() == "new index"
+        import shutil
+        shutil.rmtree(source)
+
+
 @pytest.mark.parametrize("appeared", ["file", "link"])
 def test_a_write_that_may_not_replace_keeps_what_appeared_at_its_name(tmp_path, appeared):
     """An output checked free at a command's start and created by something else before the

@@ -79,14 +79,15 @@ def check_memory(needed, what):
 
 
 def draw(generator, num_samples, z_dim, distribution="uniform", seed=0, batch_size=1000,
-         label=None, prior=None):
+         label=None, prior=None, labels=None):
     """(num_samples, 28, 28) float32 images for the latent codes of `seed`
     (gan_tf.randomness; the first ones of a run's seed are its fixed-z sample grid) and,
     from a conditional generator, of class `label` or of every class in turn (from an
-    InfoGAN one, code `label` or codes drawn with the seed)."""
+    InfoGAN one, code `label` or codes drawn with the seed), or of `labels` (one each)."""
     codes = randomness.latent_codes(num_samples, z_dim, distribution, seed)
     batch_size = chunk_size(z_dim, batch_size)
-    labels = class_labels(generator, num_samples, label, seed, prior=prior)
+    if labels is None:
+        labels = class_labels(generator, num_samples, label, seed, prior=prior)
     chunks = []
     for part in inference.batches(num_samples, batch_size):
         z = codes[part]

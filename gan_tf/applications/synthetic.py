@@ -87,13 +87,19 @@ def _classes(labels, num_classes):
 
 
 def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=None,
-               prior=None):
+               prior=None, classes=None):
     """(images (count, 28, 28, 1), labels (count,) int64) from the generator: the classes
-    in turn (conditional), or labelled by `label_classifier` (unconditional; an InfoGAN
-    one's codes drawn from `prior`, a --code_prior=learned run's, or uniformly)."""
-    images = sampling.draw(generator, count, z_dim, z_distribution, seed, prior=prior)[..., None]
+    in turn (conditional: `classes`, those the run trained on, default all), or labelled by
+    `label_classifier` (unconditional; an InfoGAN one's codes drawn from `prior`, a
+    --code_prior=learned run's, or uniformly)."""
+    given = None
     if generator.num_classes:
-        labels = sampling.class_labels(generator, count).astype(np.int64)
+        classes = np.arange(generator.num_classes) if classes is None else np.asarray(classes)
+        given = classes[np.arange(count) % len(classes)].astype(np.int32)
+    images = sampling.draw(generator, count, z_dim, z_distribution, seed, prior=prior,
+                           labels=given)[..., None]
+    if generator.num_classes:
+        labels = given.astype(np.int64)
     else:
         if label_classifier is None:
             raise ValueError("an unconditional generator's samples need a label_classifier")
@@ -101,6 +107,18 @@ def synthesize(generator, z_dim, z_distribution, count, seed, label_classifier=N
         labels = np.argmax(logits, axis=1).astype(np.int64)
     order = np.random.default_rng(seed).permutation(count)  # so that any prefix is balanced-ish
     return images[order], labels[order]
+
+
+def memory_bytes(config, train_images, z_dim):
+    """Rough peak bytes of `run`: the synthetic pool (images and z), and for the largest
+    N its real subset and every mixed set at once (each twice: tiled, then joined), as
+    run builds them before training on each."""
+    image = sampling.IMAGE_BYTES
+    sizes = [train_images if n is None else n for n in config.sizes]
+    pool = max(max(sizes), max(config.synthetic, default=0))
+    sets = max(n + sum(2 * (real_copies(n, m, config.real_share) * n + m)
+                       for m in config.synthetic) + n for n in sizes)
+    return pool * (image + 4 * z_dim) + sets * image
 
 
 def real_copies(n, m, share):
@@ -130,7 +148,8 @@ def run(config, generator, z_dim, z_distribution, data, label_classifier=None, p
     pool = max(max(sizes), max(config.synthetic, default=0))
     for seed in config.seeds:
         synth_x, synth_y = synthesize(generator, z_dim, z_distribution, pool, seed,
-                                      label_classifier, prior)
+                                      label_classifier, prior,
+                                      _classes(data.train_labels, data.num_classes))
         for n in sizes:
             idx = stratified_subset(data.train_labels, n, seed, data.num_classes)
             real_x, real_y = data.train_images[idx], data.train_labels[idx]

@@ -92,10 +92,8 @@ def main(argv):
         problem = synthetic.subset_problem(data.train_labels, n, data.num_classes)
         if problem:
             raise UsageError(f"--sizes: {problem}")
-    pool = max(len(data.train_labels) if n is None else n for n in config.sizes)
-    pool = max(pool, max(config.synthetic, default=0))
-    sampling.check_memory(3 * sampling.memory_needed(pool, run_config.z_dim),  # and the sets
-                          f"--synthetic={max(config.synthetic, default=0)} with --sizes")
+    sampling.check_memory(synthetic.memory_bytes(config, len(data.train_labels), run_config.z_dim),
+                          "--sizes, --synthetic and --real_share")
     label_classifier = None
     if not generator.num_classes:  # the dataset's classifier, of every class (its cache)
         classifier_lib.check_available(f.classifier_dir, all_data.name)

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import stat
 import sys
@@ -34,6 +35,7 @@ PROGRESS_GIF = "progress.gif"
 # training writes there, and in its folders only the files of training's own names.
 RUN_FILES = (CONFIG_FILE, LOSS_PLOT, EVAL_FILE, PROGRESS_GIF, logs_lib.LOSSES, logs_lib.SAMPLES,
              logs_lib.SAMPLE_STEPS, logs_lib.METRICS)
+STAGING_FOLDER = r"\.staging-[a-z0-9_]{8}"  # fileio.staged's tempfile.mkdtemp folder
 RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     CHECKPOINT_DIR: r"checkpoint|" + CHECKPOINT_FILE.pattern + "|"
                                     + BEST_FILE.pattern,
@@ -354,6 +356,9 @@ def remove_run_outputs(run_dir):
             path = os.path.join(folder, name)
             if re.fullmatch(pattern, name) and (os.path.isfile(path) or os.path.islink(path)):
                 os.remove(path)
+            elif (re.fullmatch(STAGING_FOLDER, name) and os.path.isdir(path)
+                  and not os.path.islink(path)):  # a save killed half way (fileio.staged)
+                shutil.rmtree(path)  # removes links inside, never what they point to
         try:
             os.rmdir(folder)
         except OSError:  # something of the user's is still in it

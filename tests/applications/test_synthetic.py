@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import data, models
-from gan_tf.applications import synthetic
+from gan_tf.applications import sampling, synthetic
 from gan_tf.commands import augment as augment_command
 from gan_tf.commands.common import UsageError
 from gan_tf.evaluation import classifier
@@ -72,6 +72,32 @@ def test_synthesize_labels_samples_by_class_asked_or_by_classifier(conditional):
         np.testing.assert_array_equal(labels, expected)
         with pytest.raises(ValueError, match="label_classifier"):
             synthetic.synthesize(g, config.z_dim, config.z_distribution, 4, seed=0)
+
+
+def test_a_conditional_run_without_a_class_synthesizes_only_the_classes_it_trained():
+    """A run trained with --exclude_classes=7 never learned class 7: its images of 7 would
+    put a class the held-out set lacks into a tenth of every synthetic set."""
+    config = small_config(conditional=True)
+    g, _ = models.build(config)
+    trained = [0, 1, 2, 3, 4, 5, 6, 8, 9]
+    images, labels = synthetic.synthesize(g, config.z_dim, config.z_distribution, 36, seed=3,
+                                          classes=trained)
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), [4] * 7 + [0] + [4] * 2)
+    # Each image is the generator's of its own label (for the same z, shuffled after).
+    given = np.asarray(trained, np.int32)[np.arange(36) % 9]
+    order = np.random.default_rng(3).permutation(36)
+    np.testing.assert_array_equal(labels, given[order])
+    drawn = sampling.draw(g, 36, config.z_dim, config.z_distribution, 3, labels=given)
+    np.testing.assert_allclose(images[..., 0], drawn[order], atol=1e-6)
+
+
+def test_the_memory_estimate_counts_every_mixed_set_and_no_image_grids():
+    """Default settings on 4,000 images need about a hundred MB; a real share of 0.9 with
+    100,000 synthetic images tiles the real ones 9,000 times (N=100): gigabytes."""
+    default = synthetic.memory_bytes(synthetic.AugmentConfig(), 4000, 62)
+    assert 50e6 < default < 200e6
+    huge = synthetic.AugmentConfig(synthetic=(100_000,), real_share=0.9)
+    assert synthetic.memory_bytes(huge, 60000, 62) > 5e9
 
 
 def test_summary_and_table_report_mean_and_spread_over_seeds():

@@ -1,6 +1,5 @@
 """gan_tf.runs.checkpoints: a run saves, keeps and finds its checkpoints from the files in its
 own checkpoints/ folder; nothing a file there says decides what gets deleted."""
-import json
 import os
 import shutil
 
@@ -247,20 +246,3 @@ def test_the_tools_take_checkpoint_best_latest_or_a_step(evaluated_run, tmp_path
     assert [code for code, _ in results] == [0, 0, 1]
     assert "no checkpoint of step 7" in results[2][1].strip().splitlines()[-1]
 
-
-def test_a_pipe_at_eval_json_does_not_hang_the_rewrite_of_eval_json(tmp_path):
-    """write_eval_file reads the earlier eval.json's classifier record: a named pipe there
-    (nothing writing to it) blocked that read forever, so the resume never started."""
-    import threading
-    from gan_tf.evaluation import write_eval_file
-    os.mkfifo(tmp_path / "eval.json")
-    records = [{"step": 10, "time": 1.0, "classifier_score": 5.0}]
-    done = []
-    thread = threading.Thread(target=lambda: done.append(
-        write_eval_file(str(tmp_path), run_config(tmp_path), records)), daemon=True)
-    thread.start()
-    thread.join(timeout=60)
-    assert done, "write_eval_file blocked on the pipe"
-    with open(tmp_path / "eval.json") as f:
-        doc = json.load(f)
-    assert doc["classifier"] is None and doc["final"]["classifier_score"] == 5.0

@@ -720,3 +720,25 @@ def test_removing_a_runs_outputs_never_follows_a_folder_swapped_for_a_link(tmp_p
     runs.remove_run_outputs(str(run_dir))
     assert sorted(os.listdir(outside)) == ["checkpoint", "ckpt-1.index"]
     assert not (run_dir / "metrics.jsonl").exists()
+
+
+def test_removing_a_runs_outputs_removes_a_killed_saves_staging_folder_only(tmp_path):
+    """A run killed while it wrote a checkpoint leaves checkpoints/.staging-XXXXXXXX (the
+    checkpoint half written there): --overwrite removes it, and the folder with it, but
+    not a folder of another name, nor what a staging-named link points to."""
+    from gan_tf import runs
+    run_dir = tmp_path / "run"
+    ckpt = run_dir / runs.CHECKPOINT_DIR
+    (ckpt / ".staging-ab_c1234" / "ckpt-20_temp").mkdir(parents=True)
+    (ckpt / ".staging-ab_c1234" / "ckpt-20_temp" / "part-00000-of-00001.index").write_bytes(b"x")
+    (ckpt / ".staging-ab_c1234" / "ckpt-20.index").write_bytes(b"x")
+    (ckpt / "ckpt-10.index").write_bytes(b"x")
+    runs.remove_run_outputs(str(run_dir))
+    assert not ckpt.exists()
+    outside = tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (ckpt / ".staging-mine").mkdir(parents=True)
+    os.symlink(outside, ckpt / ".staging-zz999999")
+    runs.remove_run_outputs(str(run_dir))
+    assert sorted(os.listdir(ckpt)) == [".staging-mine", ".staging-zz999999"]
+    assert os.listdir(outside) == ["keep"]
