@@ -16,7 +16,7 @@ from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
 from gan_tf.commands.common import UsageError, flag_values  # noqa: E402
 
 from gan_tf import data as data_lib  # noqa: E402
-from gan_tf.errors import ClassifierError, DataError  # noqa: E402
+from gan_tf.errors import ClassifierError, DataError, LogFileError  # noqa: E402
 from gan_tf.evaluation import classifier  # noqa: E402
 
 
@@ -38,17 +38,22 @@ def main(argv):
     if os.path.exists(os.path.join(directory, classifier.INFO_FILE)) and not f.overwrite:
         raise UsageError(f"--output_dir={directory} already holds a classifier; "
                          "pass --overwrite to replace it")
+    taken = classifier.saved_files(directory)  # the weights' names, without the record
+    if taken and not f.overwrite:
+        raise UsageError(f"--output_dir={directory}: {taken[0]} exists; pass --overwrite "
+                         "to replace it")
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UsageError(f"--output_dir={directory} is a file")
     common.check_folder("output_dir", directory, directory)  # before training, not after
-    _, info = classifier.train_and_save(data, directory, epochs=f.epochs, seed=f.seed)
+    _, info = classifier.train_and_save(data, directory, epochs=f.epochs, seed=f.seed,
+                                        replace=f.overwrite)
     print(f"{data.name}: held-out accuracy {100 * info['held_out_accuracy']:.2f}% on "
           f"{info['held_out_images']} images (trained on {info['train_images']} for "
           f"{info['epochs']} epochs in {info['train_seconds']:.0f} s); saved in {directory}")
 
 
 # What this command reports as one line and exit 1 (or the error's own exit code).
-USER_ERRORS = (ClassifierError, DataError, OSError)
+USER_ERRORS = (ClassifierError, DataError, LogFileError, OSError)
 
 
 def child_main():

@@ -131,12 +131,26 @@ def train(train_images, train_labels, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_
     return classifier
 
 
-def save(classifier, directory, info):
-    """Writes the weights and classifier.json (dataset, accuracy, ...) to `directory`."""
-    with fileio.staged(directory) as staging:  # TF would write the .index through a link
+def save(classifier, directory, info, replace=True):
+    """Writes the weights and classifier.json (dataset, accuracy, ...) to `directory`.
+    With `replace` false (python -m gan_tf.classifier without --overwrite, which found
+    the names free at its start) a file that appeared at one of them meanwhile is kept:
+    fileio.OutputAppeared."""
+    with fileio.staged(directory, replace) as staging:  # TF writes .index through a link
         tf.train.Checkpoint(classifier=classifier).write(os.path.join(staging, CHECKPOINT_PREFIX))
     fileio.atomic_write(os.path.join(directory, INFO_FILE),
-                        json.dumps(info, indent=2, sort_keys=True).encode("utf-8"))
+                        json.dumps(info, indent=2, sort_keys=True).encode("utf-8"), replace)
+
+
+def saved_files(directory):
+    """The names of the weights' files (classifier.index, classifier.data-*) that exist in
+    `directory` (lexists: a link counts), sorted."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(n for n in names if n == CHECKPOINT_PREFIX + ".index"
+                  or n.startswith(CHECKPOINT_PREFIX + ".data-"))
 
 
 def read_info(directory):
@@ -171,8 +185,9 @@ def default_epochs(num_images):
     return int(max(2, min(DEFAULT_EPOCHS, round(IMAGE_PASSES / max(num_images, 1)))))
 
 
-def train_and_save(data, directory, epochs=None, seed=0):
-    """Trains on data's training split, measures held-out accuracy, saves; returns info."""
+def train_and_save(data, directory, epochs=None, seed=0, replace=True):
+    """Trains on data's training split, measures held-out accuracy, saves (`replace`: as
+    save takes it); returns (classifier, info)."""
     t0 = time.perf_counter()
     epochs = epochs or default_epochs(len(data.train_images))
     classifier = train(data.train_images, data.train_labels, epochs=epochs, seed=seed)
@@ -181,7 +196,7 @@ def train_and_save(data, directory, epochs=None, seed=0):
             "held_out_images": int(len(data.test_images)),
             "held_out_accuracy": accuracy(classifier, data.test_images, data.test_labels),
             "train_seconds": round(time.perf_counter() - t0, 1)}
-    save(classifier, directory, info)
+    save(classifier, directory, info, replace)
     return classifier, info
 
 

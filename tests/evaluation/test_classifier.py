@@ -76,6 +76,21 @@ def test_saving_replaces_links_instead_of_writing_through_them(quick_classifier,
                                   classifier.predict(reloaded, x)[0])
 
 
+@pytest.mark.parametrize("appeared", ["classifier.index", "classifier.json"])
+def test_saving_without_replace_keeps_what_appeared_at_a_name(quick_classifier, tmp_path,
+                                                              appeared):
+    """The command without --overwrite checks the names at its start; one taken while it
+    trained (by another program) is kept, not replaced by a rename."""
+    from gan_tf import fileio
+    model, info = quick_classifier
+    directory = tmp_path / "clf"
+    directory.mkdir()
+    (directory / appeared).write_text("the user's")
+    with pytest.raises(fileio.OutputAppeared, match=f"{appeared} was created"):
+        classifier.save(model, str(directory), info, replace=False)
+    assert (directory / appeared).read_text() == "the user's"
+
+
 def test_missing_or_broken_classifier_is_a_clear_error(tmp_path):
     with pytest.raises(errors.ClassifierError, match="holds no trained classifier"):
         classifier.load(str(tmp_path))
@@ -123,6 +138,21 @@ def test_command_trains_reports_accuracy_and_refuses_to_overwrite(tmp_path):
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 2 and "already holds a classifier" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1, again.stderr  # no TensorFlow start-up lines
+
+
+def test_command_keeps_a_file_of_the_weights_name_unless_told_to_overwrite(tmp_path):
+    """Only classifier.json was checked: a classifier.index of the user's (no json beside
+    it) was replaced by the trained weights' index without --overwrite."""
+    out = tmp_path / "clf"
+    out.mkdir()
+    (out / "classifier.index").write_text("the user's")
+    cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
+           "--epochs=1"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "classifier epoch" not in result.stderr  # refused before any training
+    assert "classifier.index exists; pass --overwrite" in result.stderr.strip().splitlines()[-1]
+    assert (out / "classifier.index").read_text() == "the user's"
 
 
 def test_command_refuses_an_output_dir_it_cannot_write_before_training(tmp_path):
