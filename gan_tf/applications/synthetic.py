@@ -58,11 +58,8 @@ def stratified_subset(labels, n, seed, num_classes):
     if problem:
         raise ValueError(problem)
     rng = np.random.default_rng(seed)
-    classes = _classes(labels, num_classes)
-    chosen = []
-    for i, c in enumerate(classes):
-        take = n // len(classes) + (1 if i < n % len(classes) else 0)
-        chosen.append(rng.choice(np.flatnonzero(labels == c), take, replace=False))
+    chosen = [rng.choice(np.flatnonzero(labels == c), take, replace=False)
+              for c, take in _shares(labels, n, num_classes)]
     return np.sort(np.concatenate(chosen))
 
 
@@ -71,14 +68,20 @@ def subset_problem(labels, n, num_classes):
     fewer than its share (full MNIST's 5,421 fives for --sizes=55000)."""
     if n is None or n >= len(labels):
         return None
-    classes = _classes(labels, num_classes)
     counts = np.bincount(labels, minlength=num_classes)
-    for i, c in enumerate(classes):
-        take = n // len(classes) + (1 if i < n % len(classes) else 0)
+    for c, take in _shares(labels, n, num_classes):
         if take > counts[c]:
             return (f"{n} images need {take} of class {c}; the training images hold "
                     f"{counts[c]}")
     return None
+
+
+def _shares(labels, n, num_classes):
+    """[(class, images to take)] of n over the classes `labels` holds: n // k each, the
+    rest one more each for the first classes."""
+    classes = _classes(labels, num_classes)
+    return [(c, n // len(classes) + (1 if i < n % len(classes) else 0))
+            for i, c in enumerate(classes)]
 
 
 def _classes(labels, num_classes):

@@ -146,25 +146,26 @@ def test_command_keeps_a_file_of_the_weights_name_unless_told_to_overwrite(tmp_p
     out = tmp_path / "clf"
     out.mkdir()
     (out / "classifier.index").write_text("the user's")
-    cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
-           "--epochs=1"]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "classifier epoch" not in result.stderr  # refused before any training
-    assert "classifier.index exists; pass --overwrite" in result.stderr.strip().splitlines()[-1]
+    assert "classifier.index exists; pass --overwrite" in refused_before_training(out)
     assert (out / "classifier.index").read_text() == "the user's"
 
 
 def test_command_refuses_an_output_dir_it_cannot_write_before_training(tmp_path):
     (tmp_path / "a_file").write_text("the user's")
     out = tmp_path / "a_file" / "clf"
+    assert "cannot write in" in refused_before_training(out)
+    assert (tmp_path / "a_file").read_text() == "the user's"
+
+
+def refused_before_training(out):
+    """The last stderr line of `python -m gan_tf.classifier --output_dir=out`, which must
+    exit 2 before training any epoch."""
     cmd = [sys.executable, "-m", "gan_tf.classifier", "--dataset=mnist_5k", f"--output_dir={out}",
            "--epochs=1"]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "classifier epoch" not in result.stderr  # refused before any training
-    assert "cannot write in" in result.stderr.strip().splitlines()[-1]
-    assert (tmp_path / "a_file").read_text() == "the user's"
+    return result.stderr.strip().splitlines()[-1]
 
 
 def tiny_data():
