@@ -5,12 +5,14 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
 levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay,
-MSGAN's mode seeking) and SS-GAN's rotation head (D's part, then G's too). `--codes`:
+MSGAN's mode seeking, IMLE's nearest-sample term) and SS-GAN's rotation head (D's part,
+then G's too). `--only=NAME,...` times only those variants (and "none"). `--codes`:
 instead, the DCGAN of flags/dcgan_info_cpu.cfg (a 10-valued code, z 100 normal) against 20
 code values, InfoGAN's 62-d uniform z, and both (flags/dcgan_info20_cpu.cfg). The variants' calls interleave over 3
 rounds, each variant first in turn; rates and CPU times are medians.
 
     python benchmarks/penalty_cost.py [--rounds=3] [--architecture | --levers | --codes]
+        [--only=NAME,...]
 """
 import argparse
 import time
@@ -37,6 +39,7 @@ LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="transl
           "topk_gamma=0.99": dict(topk_gamma=0.99),
           "lr_decay=linear": dict(lr_decay="linear", max_steps=24000),
           "mode_seeking_weight=1": dict(mode_seeking_weight=1.0),
+          "coverage_weight=1": dict(coverage_weight=1.0),
           "rotation_weight=1": dict(rotation_weight=1.0),
           "+g_rotation_weight=0.2": dict(rotation_weight=1.0, g_rotation_weight=0.2)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
@@ -82,6 +85,8 @@ def main():
                        help="both models with each small-data lever instead")
     which.add_argument("--codes", action="store_true",
                        help="dcgan_info_cpu's DCGAN with 10 or 20 code values and either prior")
+    parser.add_argument("--only", default="",
+                        help="comma-separated variant names to time (with none)")
     args = parser.parse_args()
     models_, variants = MODELS, PENALTIES
     if args.architecture:
@@ -92,6 +97,13 @@ def main():
         variants = CODES
     elif args.levers:
         variants = LEVERS
+    if args.only:
+        names = args.only.split(",")
+        unknown = sorted(set(names) - set(variants))
+        if unknown:
+            parser.error(f"--only: no variant {', '.join(unknown)} here; "
+                         f"choose from {', '.join(variants)}")
+        variants = {name: variants[name] for name in ["none"] + names}
     for model, (fields, steps) in models_.items():
         result = rates(fields, steps, args.rounds, variants)
         print(model, "  ".join(f"{name}: {rate:.1f} steps/s ({cpu:.1f} CPU ms/step)"

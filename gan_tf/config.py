@@ -292,6 +292,12 @@ class TrainConfig:
         "and the term is linear in them, so its weights run higher than MSGAN's (e.g. 1-2; "
         "0: MSGAN's uncapped form).",
         check=checks.OFF_OR_WEIGHT)
+    coverage_weight: float = option(
+        0.0, "Nearest-sample term weight (IMLE, Li & Malik 2018): each real image of the "
+        "batch pulls the fake image nearest to it (mean squared pixel distance) toward "
+        "itself, added to G's loss, so that G keeps samples near every training image, "
+        "against the recall that sharpening loses (0: off).",
+        check=checks.OFF_OR_WEIGHT)
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "

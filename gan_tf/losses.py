@@ -261,6 +261,31 @@ def capped_mode_seeking_loss(images, z, cap, weight):
     return -weight * tf.reduce_mean(tf.minimum(mode_seeking_pair_ratios(images, z), cap))
 
 
+def nearest_fakes(real, fake):
+    """For each real image, the row of `fake` nearest to it in squared pixel distance:
+    `real` (n, ...) and `fake` (m, ...) -> (n,) int32. The choice takes no gradient."""
+    real = tf.reshape(tf.cast(real, tf.float32), [tf.shape(real)[0], -1])
+    fake = tf.reshape(tf.cast(fake, tf.float32), [tf.shape(fake)[0], -1])
+    # |r - f|^2 = |r|^2 - 2 r.f + |f|^2; |r|^2 is the same along a row, so left out.
+    distances = tf.reduce_sum(tf.square(fake), axis=1)[None, :] - 2.0 * tf.matmul(
+        real, fake, transpose_b=True)  # (n, m)
+    return tf.argmin(tf.stop_gradient(distances), axis=1, output_type=tf.int32)
+
+
+def coverage_loss(real, fake, weight):
+    """IMLE's nearest-sample term (Li & Malik 2018), added to G's loss: weight * the mean
+    over the real batch of each real image's mean squared pixel distance to the nearest
+    image of the fake batch (`nearest_fakes`). Every training image asks for a sample near
+    it, so G is paid for covering the data, the recall that a GAN's sharpening loses;
+    only the chosen fakes get a gradient."""
+    real = tf.reshape(tf.cast(real, tf.float32), [tf.shape(real)[0], -1])  # (n, pixels)
+    fake = tf.reshape(tf.cast(fake, tf.float32), [tf.shape(fake)[0], -1])  # (m, pixels)
+    # The choice as a one-hot product, not a gather: its gradient is a dense tensor,
+    # which an all-gather of the fakes over replicas can pass back.
+    chosen = tf.matmul(tf.one_hot(nearest_fakes(real, fake), tf.shape(fake)[0]), fake)
+    return weight * tf.reduce_mean(tf.square(real - chosen))
+
+
 def consistency_penalty(logits, augmented_logits, weight):
     """Consistency regularization (bCR, Zhao et al. 2020), added to D's loss once for the
     real and once for the fake batch: weight * E (D(x) - D(T(x)))^2, T an augmentation,

@@ -389,6 +389,44 @@ def test_capped_mode_seeking_loss_matches_numpy_and_stops_paying_past_the_cap(co
         float(losses.capped_mode_seeking_loss(rounded, z, cap, 1.0)), rel=1e-6)
 
 
+def np_coverage(real, fake):
+    """(loss, chosen rows): each real's mean squared distance to its nearest fake."""
+    distances = ((real.reshape(len(real), 1, -1) - fake.reshape(1, len(fake), -1)) ** 2)
+    chosen = distances.sum(axis=2).argmin(axis=1)
+    return distances.mean(axis=2)[np.arange(len(real)), chosen].mean(), chosen
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_coverage_loss_matches_numpy_and_pulls_only_the_chosen_fakes(compiled):
+    rng = np.random.default_rng(5)
+    real = rng.uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
+    # Fakes 0-5 lie near reals 5, 4, 3, 2, 1, 0; fakes 6-9 are far from all of them.
+    fake = np.concatenate([real[::-1] + rng.normal(0, 0.1, real.shape),
+                           rng.uniform(-1, 1, (4, 28, 28, 1)) + 3.0]).astype(np.float32)
+    expected, chosen = np_coverage(real, fake)
+    np.testing.assert_array_equal(chosen, [5, 4, 3, 2, 1, 0])
+    near_fn = tf.function(losses.nearest_fakes) if compiled else losses.nearest_fakes
+    np.testing.assert_array_equal(near_fn(real, fake).numpy(), chosen)
+    loss_fn = tf.function(losses.coverage_loss) if compiled else losses.coverage_loss
+    assert float(loss_fn(real, fake, 0.5)) == pytest.approx(0.5 * expected, rel=1e-5)
+    # A random draw too, where several reals may choose one fake.
+    other = rng.uniform(-1, 1, (12, 28, 28, 1)).astype(np.float32)
+    assert float(loss_fn(real, other, 1.0)) == pytest.approx(np_coverage(real, other)[0],
+                                                             rel=1e-5)
+    # Only the chosen fakes get a gradient, 2 (fake - real) / (pixels * reals) each.
+    fake_var = tf.Variable(fake)
+    with tf.GradientTape() as tape:
+        loss = losses.coverage_loss(real, fake_var, 1.0)
+    grads = tape.gradient(loss, fake_var).numpy()
+    assert not grads[6:].any()
+    np.testing.assert_allclose(grads[:6], 2 * (fake[:6] - real[::-1]) / (784 * 6), rtol=1e-4,
+                               atol=1e-9)
+    # A bfloat16 batch (mixed precision's images) gives the float32 loss of its values.
+    rounded = tf.cast(tf.cast(fake, tf.bfloat16), tf.float32)
+    assert float(loss_fn(real, tf.cast(fake, tf.bfloat16), 1.0)) == pytest.approx(
+        float(losses.coverage_loss(real, rounded, 1.0)), rel=1e-6)
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 def test_consistency_penalty_matches_numpy(logits, compiled):
     real, fake = logits

@@ -30,6 +30,7 @@ ROTATION_KEYS, G_ROTATION_KEYS = ("rotation_loss",), ("g_rotation_loss",)
 # With --mode_seeking_weight (MSGAN): 1 / (image distance / z distance + eps), unweighted;
 # with --mode_seeking_cap, -mean over the pairs of min(ratio, cap) (negative).
 MODE_SEEKING_KEYS = ("mode_seeking_loss",)
+COVERAGE_KEYS = ("coverage_loss",)  # with --coverage_weight: the unweighted nearest-sample term
 LECAM_DECAY = 0.99  # the LeCam paper's moving-average decay of D's mean logits
 FAKE_HALF = 1  # folded into a split D pass's dropout seed for its fake half (_d_pass)
 
@@ -91,7 +92,8 @@ class GANTrainer(tf.Module):
                             + (ADA_KEYS if config.augment_target else ())
                             + (ROTATION_KEYS if config.rotation_weight else ())
                             + (G_ROTATION_KEYS if config.g_rotation_weight else ())
-                            + (MODE_SEEKING_KEYS if config.mode_seeking_weight else ()))
+                            + (MODE_SEEKING_KEYS if config.mode_seeking_weight else ())
+                            + (COVERAGE_KEYS if config.coverage_weight else ()))
         if (config.topk_gamma or config.lr_decay != "none") and not steps_per_epoch:
             raise ValueError("--topk_gamma and --lr_decay need the run's steps_per_epoch")
         self.steps_per_epoch = steps_per_epoch
@@ -306,6 +308,21 @@ class GANTrainer(tf.Module):
         metrics["mode_seeking_loss"] = losses.mode_seeking_from_distances(*distances, 1.0)
         return self.config.mode_seeking_weight * metrics["mode_seeking_loss"]
 
+    def _coverage(self, metrics, real, fake):
+        """--coverage_weight's term of G's loss: each real image's nearest fake pulled
+        toward it (`losses.coverage_loss`), logged unweighted as coverage_loss; 0.0 when
+        off. Under several replicas each replica's real images look among the fakes of
+        all of them, as on one device."""
+        if not self.config.coverage_weight:
+            return 0.0
+        if real is None:
+            raise ValueError("--coverage_weight's term needs the step's real batch")
+        fake = tf.cast(fake, tf.float32)
+        if self.replicas > 1:
+            fake = tf.distribute.get_replica_context().all_gather(fake, axis=0)
+        metrics["coverage_loss"] = losses.coverage_loss(real, fake, 1.0)
+        return self.config.coverage_weight * metrics["coverage_loss"]
+
     def _regularization(self, metrics, role):
         """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
         sum), logged as g_reg_loss / d_reg_loss and returned for its objective; 0.0 for
@@ -399,9 +416,11 @@ class GANTrainer(tf.Module):
         self._apply_gradients(tape, self.d_optimizer, loss, self.d_vars)
         return metrics
 
-    def generator_step(self, rand=None):
-        """One update of G's variables through D's verdict on a fresh fake batch."""
+    def generator_step(self, rand=None, real=None):
+        """One update of G's variables through D's verdict on a fresh fake batch (`real`,
+        a real batch, is read by --coverage_weight's term alone)."""
         rand = rand or self._random()
+        real = self._real(real)[0] if real is not None else None
         z, labels = self._z(rand), self._fake_labels(rand)
         seed = rand.local_seed()
         with tf.GradientTape() as tape:
@@ -413,6 +432,7 @@ class GANTrainer(tf.Module):
             metrics = dict(g_loss=self._g_loss(fake_logits))
             objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels, z)
                          + self._mode_seeking(metrics, fake, z)
+                         + self._coverage(metrics, real, fake)
                          + self._rotation_loss(metrics, "g_rotation_loss", x, seed,
                                                self.config.g_rotation_weight)
                          + self._regularization(metrics, "g"))
@@ -439,7 +459,7 @@ class GANTrainer(tf.Module):
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
                 metrics, self.config.info_weight) + weighted_continuous_code_loss(
                 metrics, self.config.info_continuous_weight) + g_rotation
-                + self._mode_seeking(metrics, fake, z)
+                + self._mode_seeking(metrics, fake, z) + self._coverage(metrics, real, fake)
                 + self._regularization(metrics, "g"), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)
@@ -477,7 +497,7 @@ class GANTrainer(tf.Module):
         else:
             for real in real_batches:
                 d_metrics = self.discriminator_step(real, rand)
-            metrics = {**d_metrics, **self.generator_step(rand)}
+            metrics = {**d_metrics, **self.generator_step(rand, real_batches[-1])}
         if self.config.augment_target:
             metrics["augment_p"] = self.levers["augment_p"].read_value()
         return tf.stack([metrics[name] for name in self.metric_keys])

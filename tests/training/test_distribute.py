@@ -66,6 +66,9 @@ def train_a_few_steps(config, strategy, steps=3):
     ("mlp", dict(mode_seeking_weight=1.0, joint_updates=True)),
     ("dcgan", dict(dropout=0.0, mode_seeking_weight=1.0, mode_seeking_cap=0.3)),  # pairs' mean
     ("mlp", dict(latent_continuous=2, latent_categories=4)),  # both of InfoGAN's heads
+    # Each replica's real images choose among the fakes of both, as on one device.
+    ("dcgan", dict(dropout=0.0, coverage_weight=1.0)),
+    ("mlp", dict(coverage_weight=1.0, joint_updates=False)),
 ])
 def test_two_replicas_compute_what_one_device_does(kind, options):
     config = small_config(kind, jit_compile=False, **options)

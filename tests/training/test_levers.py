@@ -19,10 +19,11 @@ LEVERS = {
     "topk": dict(topk_gamma=0.5),
     "mode_seeking": dict(mode_seeking_weight=1.0),
     "mode_seeking_capped": dict(mode_seeking_weight=1.0, mode_seeking_cap=0.3),
+    "coverage": dict(coverage_weight=1.0),
     "lr_decay": dict(lr_decay="linear", max_steps=4),
     "all": dict(diffaugment="color,translation,cutout", augment_target=0.6, lecam_weight=0.3,
                 bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4,
-                mode_seeking_weight=1.0),
+                mode_seeking_weight=1.0, coverage_weight=1.0),
 }
 
 
@@ -143,6 +144,63 @@ def test_mode_seeking_moves_g_toward_diverse_images(cap):
     before = term()
     trainer.generator_step(trainer._random())
     assert term() < before
+
+
+@pytest.mark.parametrize("joint", [False, True])
+@pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)),
+                                          ("mlp", dict(conditional=True))])
+def test_coverage_logs_the_term_of_the_steps_batches_and_trains_g_on_it(joint, kind, options):
+    updated = []
+    for weight in (0.0, 2.0):
+        config = small_config(kind, jit_compile=False, joint_updates=joint,
+                              coverage_weight=weight, **options)
+        tf.random.set_seed(0)
+        trainer = GANTrainer(config, *models.build(config))
+        images = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+        real = (images, tf.zeros([16], tf.int32)) if config.conditional else images
+        rand = trainer._random()
+        z, labels = trainer._z(rand), trainer._fake_labels(rand)  # the update's first draws
+        fake, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
+        if joint:  # the whole step: its joint update draws first
+            row = dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy()))
+        else:  # G's update alone, on a fresh StepRandom, with the step's last real batch
+            row = {k: float(v) for k, v in trainer.generator_step(trainer._random(),
+                                                                  real).items()}
+        if weight:  # the unweighted term of the step's real images and fake batch
+            assert row["coverage_loss"] == pytest.approx(
+                float(losses.coverage_loss(images, fake, 1.0)), rel=1e-4)
+        else:
+            assert "coverage_loss" not in row
+        updated.append(snapshot(trainer.generator))
+    # The term reaches G's update: the same start, another G after one step.
+    assert any(not np.array_equal(updated[0][name], updated[1][name]) for name in updated[0])
+
+
+def test_coverage_moves_g_toward_the_real_batch():
+    """With G's adversarial loss zeroed, one G update on the term alone lowers it: the
+    fakes nearest the real images come nearer."""
+    config = small_config("dcgan", jit_compile=False, joint_updates=False,
+                          coverage_weight=1.0, g_learning_rate=0.01)
+    tf.random.set_seed(0)
+    trainer = GANTrainer(config, *models.build(config))
+    trainer.g_loss_fn = lambda logits: tf.constant(0.0)
+    z = trainer._z(trainer._random())  # the draw generator_step makes with a fresh StepRandom
+    real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 2], -1, 1)
+
+    def term():
+        fake, _ = trainer.generator(z, training=True, update_stats=False)
+        return float(losses.coverage_loss(real, fake, 1.0))
+    before = term()
+    trainer.generator_step(trainer._random(), real)
+    assert term() < before
+    with pytest.raises(ValueError, match="coverage_weight.*real batch"):
+        trainer.generator_step(trainer._random())
+
+
+def test_coverage_weight_is_checked():
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(errors.ConfigError, match="coverage_weight"):
+            small_config(coverage_weight=bad).validate()
 
 
 def test_mode_seeking_cap_needs_the_term():
