@@ -1,11 +1,14 @@
 """Test-session set-up: a private classifier cache, so that no test touches ~/.cache
 and every training run's end-of-run evaluation finds a classifier without training
-one for minutes. The cached classifier is trained for one epoch (a few seconds).
+one for minutes. The cached classifier is trained for one epoch (a few seconds). It
+and every temporary file the session makes lie in one folder, removed at the end.
 
 The CPU is split into two logical devices before TensorFlow starts, so that
 MirroredStrategy can run two replicas here (tests/training/test_distribute.py); everything
 else runs on the first, as it would without the split."""
+import atexit
 import os
+import shutil
 import tempfile
 
 # Hermetic: the suite behaves the same whatever the caller's shell holds. TensorFlow's
@@ -24,6 +27,14 @@ tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
     [tf.config.LogicalDeviceConfiguration() for _ in range(CPU_DEVICES)])
 
+# Everything the session writes outside pytest's tmp_path goes under one folder that is
+# removed when the session ends: the classifier cache, and every temporary file of this
+# process and of the commands it starts (TMPDIR is inherited). TensorFlow's autograph
+# writes its generated code to temporary files and deletes them only at a normal exit,
+# so a command a test kills would otherwise leave them in the caller's /tmp.
+SCRATCH = tempfile.mkdtemp(prefix="gan_tf_tests_")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
+os.environ["TMPDIR"] = tempfile.tempdir = SCRATCH
 CACHE = tempfile.mkdtemp(prefix="gan_tf_test_cache_")
 os.environ["GAN_TF_CACHE"] = CACHE  # inherited by the command-line tests' subprocesses
 
