@@ -90,6 +90,23 @@ def term_of(config, fake, z):
     return float(losses.mode_seeking_loss(fake, z, 1.0))
 
 
+def g_update(trainer, joint):
+    """One G update on a random real batch: the whole step if `joint` (its joint update
+    draws first), else G's update alone on a fresh StepRandom (in a step D's update draws
+    first) with that real batch. Returns (the real images, the update's fake batch and
+    z, recomputed from the same draws, and the logged metrics)."""
+    images = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
+    real = (images, tf.zeros([16], tf.int32)) if trainer.config.conditional else images
+    rand = trainer._random()
+    z, labels = trainer._z(rand), trainer._fake_labels(rand)  # the update's first draws
+    fake, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
+    if joint:
+        row = dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy()))
+    else:
+        row = {k: float(v) for k, v in trainer.generator_step(trainer._random(), real).items()}
+    return images, fake, z, row
+
+
 @pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)),
                                           ("mlp", dict(conditional=True)),
@@ -104,15 +121,7 @@ def test_mode_seeking_pairs_rows_by_code_and_trains_g_on_its_term(joint, kind, o
         tf.random.set_seed(0)
         trainer = GANTrainer(config, *models.build(config))
         codes.append(trainer._fake_labels(trainer._random()).numpy())
-        real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
-        real = (real, tf.zeros([16], tf.int32)) if config.conditional else real
-        rand = trainer._random()
-        z, labels = trainer._z(rand), trainer._fake_labels(rand)  # the update's first draws
-        fake, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
-        if joint:  # the whole step: its joint update draws first
-            row = dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy()))
-        else:  # G's update alone, on a fresh StepRandom (in a step D's update draws first)
-            row = {k: float(v) for k, v in trainer.generator_step(trainer._random()).items()}
+        _, fake, z, row = g_update(trainer, joint)
         if weight:  # the logged term is the loss of the step's fake batch
             assert row["mode_seeking_loss"] == pytest.approx(term_of(config, fake, z), rel=1e-4)
         else:
@@ -156,16 +165,7 @@ def test_coverage_logs_the_term_of_the_steps_batches_and_trains_g_on_it(joint, k
                               coverage_weight=weight, **options)
         tf.random.set_seed(0)
         trainer = GANTrainer(config, *models.build(config))
-        images = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)
-        real = (images, tf.zeros([16], tf.int32)) if config.conditional else images
-        rand = trainer._random()
-        z, labels = trainer._z(rand), trainer._fake_labels(rand)  # the update's first draws
-        fake, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
-        if joint:  # the whole step: its joint update draws first
-            row = dict(zip(trainer.metric_keys, trainer._compiled_step([real]).numpy()))
-        else:  # G's update alone, on a fresh StepRandom, with the step's last real batch
-            row = {k: float(v) for k, v in trainer.generator_step(trainer._random(),
-                                                                  real).items()}
+        images, fake, _, row = g_update(trainer, joint)
         if weight:  # the unweighted term of the step's real images and fake batch
             assert row["coverage_loss"] == pytest.approx(
                 float(losses.coverage_loss(images, fake, 1.0)), rel=1e-4)
