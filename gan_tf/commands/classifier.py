@@ -33,6 +33,7 @@ def define_flags():
 
 def main(argv):
     f = flag_values(argv)
+    common.check_checkpoint_path("output_dir", f.output_dir)
     data = data_lib.load(f.dataset, f.data_dir)
     directory = f.output_dir or classifier.default_classifier_dir(data.name)
     if os.path.exists(os.path.join(directory, classifier.INFO_FILE)) and not f.overwrite:

@@ -12,7 +12,7 @@ from gan_tf.commands.quiet import show_tensorflow_log  # noqa: F401 - for --tf_l
 
 from absl import app, flags  # noqa: E402
 
-from gan_tf.config_checks import DATASETS  # noqa: E402
+from gan_tf.config_checks import DATASETS, PATTERN_MESSAGE, pattern_free  # noqa: E402
 from gan_tf import fileio  # noqa: E402
 
 
@@ -127,6 +127,13 @@ def check_folder(flag, value, folder):
     problem = fileio.folder_problem(folder)
     if problem:
         raise UsageError(f"--{flag}={value}: cannot write in {folder} ({problem})")
+
+
+def check_checkpoint_path(flag, value):
+    """UsageError naming --flag=value if TensorFlow could not read back checkpoints or a
+    SavedModel written there (config_checks.pattern_free)."""
+    if value and not pattern_free(value):
+        raise UsageError(f"--{flag}={value}: {PATTERN_MESSAGE}; choose a path without them")
 
 
 def fail(message, code=1):

@@ -37,6 +37,8 @@ def main(argv):
     which = common.checkpoint_flag(f.checkpoint)
     if not f.export_dir and not f.tf1_checkpoint_out:
         raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
+    common.check_checkpoint_path("export_dir", f.export_dir)
+    common.check_checkpoint_path("tf1_checkpoint_out", f.tf1_checkpoint_out)
     if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
             and not f.overwrite:
         raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")

@@ -23,7 +23,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data, inference
+from gan_tf import config_checks, data, inference
 from gan_tf.errors import ClassifierError, checkpoint_errors
 from gan_tf.models import layers
 from gan_tf import fileio
@@ -136,10 +136,20 @@ def save(classifier, directory, info, replace=True):
     With `replace` false (python -m gan_tf.classifier without --overwrite, which found
     the names free at its start) a file that appeared at one of them meanwhile is kept:
     fileio.OutputAppeared."""
+    check_folder_name(directory, "save")
     with fileio.staged(directory, replace) as staging:  # TF writes .index through a link
         tf.train.Checkpoint(classifier=classifier).write(os.path.join(staging, CHECKPOINT_PREFIX))
     fileio.atomic_write(os.path.join(directory, INFO_FILE),
                         json.dumps(info, indent=2, sort_keys=True).encode("utf-8"), replace)
+
+
+def check_folder_name(directory, verb):
+    """ClassifierError unless TensorFlow could read the weights back from `directory`
+    (config_checks.pattern_free): to `verb` ("save", "restore") them there would fail."""
+    if not config_checks.pattern_free(directory):
+        advice = "choose a folder without them" if verb == "save" else "move or rename the folder"
+        raise ClassifierError(f"cannot {verb} the classifier in {directory}: the path "
+                              f"{config_checks.PATTERN_MESSAGE}; {advice}")
 
 
 def saved_files(directory):
@@ -168,6 +178,7 @@ def read_info(directory):
 
 def load(directory):
     """(Classifier with the saved weights, its info dict) from a directory `save` wrote."""
+    check_folder_name(directory, "restore")
     info = read_info(directory)
     classifier = Classifier()
     try:
@@ -187,7 +198,9 @@ def default_epochs(num_images):
 
 def train_and_save(data, directory, epochs=None, seed=0, replace=True):
     """Trains on data's training split, measures held-out accuracy, saves (`replace`: as
-    save takes it); returns (classifier, info)."""
+    save takes it); returns (classifier, info). A folder it could not be read back from
+    is refused before training."""
+    check_folder_name(directory, "save")
     t0 = time.perf_counter()
     epochs = epochs or default_epochs(len(data.train_images))
     classifier = train(data.train_images, data.train_labels, epochs=epochs, seed=seed)

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 
-from gan_tf import fileio
+from gan_tf import config_checks as checks, fileio
 from gan_tf.errors import RunError, checkpoint_errors
 
 PREFIX = "ckpt"
@@ -194,7 +194,10 @@ def restore(checkpoint, path, hint=""):
     """Restores `checkpoint` (a tf.train.Checkpoint) from the prefix `path`, every object it
     holds matched by the files (objects the files hold beyond it are fine: a reader takes
     the networks of a training checkpoint); RunError, one line with `hint`, if the files
-    are damaged or hold other objects."""
+    are damaged or hold other objects, or if TensorFlow cannot find them by `path`."""
+    if not checks.pattern_free(path):
+        raise RunError(f"cannot restore {path}: the path {checks.PATTERN_MESSAGE}; move or "
+                       "rename the folder")
     try:
         status = checkpoint.restore(path)
         status.expect_partial()  # no warnings at exit when this fails; the assert still checks

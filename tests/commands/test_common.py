@@ -68,6 +68,8 @@ TRAIN_FLAG_ERRORS = [
     (["--loss=hinge", "--label_flip=0.1"], "--label_flip"),
     (["--loss=wasserstein", "--label_smoothing=1"], "--label_smoothing"),
     (["extra"], "unexpected arguments"),
+    # TensorFlow's checkpoint reader takes a path as a glob pattern: never readable back.
+    (["--classifier_dir=cls[1]"], "--classifier_dir"),
 ]
 
 TOOL_ERRORS = [  # (module, args, exit code, expected in the line); {tmp} is an empty folder
@@ -91,6 +93,11 @@ TOOL_ERRORS = [  # (module, args, exit code, expected in the line); {tmp} is an 
     ("gan_tf.export", ["--run_dir=x"], 2, "--export_dir, --tf1_checkpoint_out or both"),
     ("gan_tf.export", ["--run_dir=x", "--export_dir=y", "--bogus=1"], 2, "bogus"),
     ("gan_tf.export", ["--run_dir={tmp}", "--export_dir={tmp}/e"], 1, "not a gan_tf run directory"),
+    # Checkpoints and SavedModels TensorFlow could not read back: refused before the work.
+    ("gan_tf.export", ["--run_dir=x", "--export_dir={tmp}/e[1]"], 2, "--export_dir={tmp}/e[1]: holds"),
+    ("gan_tf.export", ["--run_dir=x", "--tf1_checkpoint_out={tmp}/t*/model.ckpt"], 2,
+     "--tf1_checkpoint_out={tmp}/t*/model.ckpt: holds"),
+    ("gan_tf.classifier", ["--output_dir={tmp}/c?"], 2, "--output_dir={tmp}/c?: holds"),
     ("gan_tf.plot_losses", [], 2, "usage"),
     ("gan_tf.plot_losses", ["a.pkl", "b.pkl"], 2, "usage"),
     ("gan_tf.plot_losses", ["{tmp}/no.pkl"], 1, "no.pkl"),
@@ -103,6 +110,7 @@ def train_results(tmp_path_factory):
     root = tmp_path_factory.mktemp("train_cli")
     cases = [[*args, f"--output_dir={root}/run{i}"] for i, (args, _) in enumerate(TRAIN_FLAG_ERRORS)]
     cases.append(["--output_dir="])  # an empty --output_dir, in an empty working folder
+    cases.append([f"--output_dir={root}/run[1]"])  # a run TensorFlow could not read back
     (root / "cwd").mkdir()
     return cli_errors("train_main", *cases, cwd=root / "cwd"), root
 
@@ -125,8 +133,16 @@ def test_invalid_flag_exits_with_one_line_naming_it(train_results, index):
 
 def test_an_empty_output_dir_flag_is_one_line_and_creates_nothing(train_results):
     results, root = train_results
-    assert "--output_dir" in one_line(*results[-1], 2)
+    assert "--output_dir" in one_line(*results[-2], 2)
     assert os.listdir(root / "cwd") == []
+
+
+def test_a_run_folder_with_pattern_characters_is_refused_before_training(train_results):
+    """A run in run[1] trained, and then could never be resumed or sampled: TensorFlow's
+    checkpoint reader matched the path as a glob pattern."""
+    results, root = train_results
+    assert "--output_dir: holds [, * or ?" in one_line(*results[-1], 2)
+    assert not os.path.exists(root / "run[1]")
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +163,7 @@ def tool_results(tmp_path_factory):
 def test_tool_errors_are_one_line(tool_results, index):
     results, tmp = tool_results
     _, _, code, expect = TOOL_ERRORS[index]
-    assert expect in one_line(*results[index], code)
+    assert expect.format(tmp=tmp) in one_line(*results[index], code)
     assert os.listdir(tmp) == []  # no output of a refused command
 
 

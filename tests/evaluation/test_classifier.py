@@ -55,6 +55,19 @@ def test_saved_classifier_reloads_with_identical_outputs(quick_classifier, tmp_p
     assert reloaded_info == info
 
 
+def test_a_classifier_in_a_folder_with_pattern_characters_is_refused_in_one_line(
+        quick_classifier, tmp_path):
+    model, info = quick_classifier
+    folder = tmp_path / "cls[1]"
+    with pytest.raises(errors.ClassifierError, match=r"holds \[, \* or \?"):
+        classifier.save(model, str(folder), info)
+    assert not folder.exists()  # refused before writing
+    classifier.save(model, str(tmp_path / "plain"), info)
+    os.rename(tmp_path / "plain", folder)  # moved there afterwards: loading says why it fails
+    with pytest.raises(errors.ClassifierError, match=r"holds \[, \* or \?.*move or rename"):
+        classifier.load(str(folder))
+
+
 def test_saving_replaces_links_instead_of_writing_through_them(quick_classifier, tmp_path):
     """gan_tf.classifier --output_dir=D where D/classifier.index is a link elsewhere:
     TensorFlow's checkpoint writer would open the index through it."""

@@ -246,3 +246,14 @@ def test_the_tools_take_checkpoint_best_latest_or_a_step(evaluated_run, tmp_path
     assert [code for code, _ in results] == [0, 0, 1]
     assert "no checkpoint of step 7" in results[2][1].strip().splitlines()[-1]
 
+
+
+def test_a_run_moved_into_a_folder_with_pattern_characters_is_refused_in_one_line(small_run,
+                                                                                tmp_path):
+    """TensorFlow's checkpoint reader matches a checkpoint's path as a glob pattern, so
+    it found no files under run[1]/ and said only that."""
+    from gan_tf.runs.restore import restore_models
+    run_dir = tmp_path / "run[1]"
+    shutil.copytree(small_run, run_dir)
+    with pytest.raises(errors.RunError, match=r"run\[1\].*holds \[, \* or \?.*move or rename"):
+        restore_models(str(run_dir))
