@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import data
+from gan_tf import config_checks, data
 from gan_tf.data.files import one_line_error
 from gan_tf.errors import PortingError, checkpoint_errors
 from gan_tf import models
@@ -32,7 +32,16 @@ log = logging.getLogger(__name__)
 
 
 def resolve_checkpoint(path):
-    """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes)."""
+    """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes).
+    PortingError if there is none, or if TensorFlow could not read it from there."""
+    prefix = _resolve(path)
+    if not config_checks.pattern_free(prefix):
+        raise PortingError(f"{prefix}: the path {config_checks.PATTERN_MESSAGE}; move or "
+                           "rename the folder")
+    return prefix
+
+
+def _resolve(path):
     if os.path.isdir(path):
         state = os.path.join(path, STATE_FILE)
         try:  # a small text file: a pipe would hang TF's read of it, a huge one cost its size

@@ -109,6 +109,18 @@ def test_name_map_renames_scopes(tmp_path, form):
         tf1_checkpoints.load_tf1_checkpoint(str(tmp_path / "ckpt"), fresh_models()[0])
 
 
+def test_a_checkpoint_under_pattern_characters_is_refused_saying_why(tmp_path, legacy):
+    """TensorFlow's reader matches a checkpoint's path as a glob pattern: under ported[1]/
+    it found no files and said only that."""
+    import shutil
+    _, root = legacy
+    copy = tmp_path / "ported[1]"
+    shutil.copytree(root / "g_only", copy)
+    prefix = next(str(copy / n[:-len(".index")]) for n in os.listdir(copy) if n.endswith(".index"))
+    with pytest.raises(errors.PortingError, match=r"ported\[1\].*holds \[, \* or \?.*rename"):
+        tf1_checkpoints.load_tf1_checkpoint(prefix, generator=fresh_models()[0])
+
+
 def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
     with pytest.raises(errors.PortingError, match="no TF checkpoint in this directory"):
         tf1_checkpoints.resolve_checkpoint(str(tmp_path))
