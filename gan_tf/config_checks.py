@@ -24,16 +24,18 @@ DISCRIMINATOR_INPUTS = ("image", "flat")
 
 
 # TensorFlow's checkpoint reader (and so SavedModel loading) matches a checkpoint's path as
-# a glob pattern: under a folder whose path holds one of these it finds no files, so what
-# is saved there can never be read back. Paths that will hold checkpoints are refused.
-PATTERN_CHARACTERS = "*?["
-PATTERN_MESSAGE = ("holds [, * or ?, which TensorFlow's checkpoint reader takes as a glob "
-                   "pattern: what is saved there could not be read back")
+# a glob pattern: under a folder whose path holds [ or \ it finds no files, and * or ?
+# may match another folder's. Paths that will hold checkpoints are refused.
+PATTERN_CHARACTERS = "[\\*?"
+PATTERN_MESSAGE = ("holds [, *, ? or a backslash, which TensorFlow's checkpoint reader takes "
+                   "as a glob pattern: it would not find what is saved there, or find another "
+                   "folder's files")
 
 
 def pattern_free(path):
-    """Whether TensorFlow can read checkpoints back from under `path` (as it is given:
-    a relative path is matched as given, so the working folder's name does not count)."""
+    """Whether TensorFlow can read checkpoints back from under `path` as it is given to
+    TensorFlow (a relative path is matched as given: the working folder's name does not
+    count unless the path is made absolute)."""
     return not any(c in path for c in PATTERN_CHARACTERS)
 
 

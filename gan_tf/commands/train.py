@@ -23,6 +23,7 @@ def main(argv):
     config = train_flags.to_config(FLAGS)
     try:
         config.validate()
+        config.check_paths()
     except ConfigError as e:
         raise common.UsageError(e) from None
     if config.model == "tf1":  # --generator_fn's MODULE may be in the working directory

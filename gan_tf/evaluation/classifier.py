@@ -230,6 +230,10 @@ def check_available(directory, dataset_name):
         _check_restores(directory)
         return
     directory = default_classifier_dir(dataset_name)
+    if not config_checks.pattern_free(directory):
+        raise ClassifierError(f"cannot cache a classifier for the evaluation in {directory}: "
+                              f"the path {config_checks.PATTERN_MESSAGE}; set {CACHE_ENV} "
+                              "to another directory, or pass --classifier_dir")
     if os.path.exists(os.path.join(directory, INFO_FILE)):
         _check_restores(directory)
         return

@@ -34,11 +34,12 @@ log = logging.getLogger(__name__)
 def resolve_checkpoint(path):
     """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes).
     PortingError if there is none, or if TensorFlow could not read it from there."""
-    prefix = _resolve(path)
-    if not config_checks.pattern_free(prefix):
-        raise PortingError(f"{prefix}: the path {config_checks.PATTERN_MESSAGE}; move or "
-                           "rename the folder")
-    return prefix
+    for name in (path, None):  # the folder too: tf.train.latest_checkpoint globs it
+        name = name or _resolve(path)
+        if not config_checks.pattern_free(name):
+            raise PortingError(f"{name}: the path {config_checks.PATTERN_MESSAGE}; move or "
+                               "rename the folder")
+    return name
 
 
 def _resolve(path):

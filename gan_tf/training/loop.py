@@ -32,6 +32,7 @@ def train(config):
     The progress line on stderr comes at most every `config.progress_seconds`
     (gan_tf.training.progress)."""
     config.validate()
+    config.check_paths()
     inference.check_memory(models.training_bytes(config), "these networks and samples "
                            "(--z_dim, the widths or channels, --batch_size, --num_samples)",
                            RunError)

@@ -141,7 +141,7 @@ def test_a_run_folder_with_pattern_characters_is_refused_before_training(train_r
     """A run in run[1] trained, and then could never be resumed or sampled: TensorFlow's
     checkpoint reader matched the path as a glob pattern."""
     results, root = train_results
-    assert "--output_dir: holds [, * or ?" in one_line(*results[-1], 2)
+    assert "--output_dir: holds [, *, ? or a backslash" in one_line(*results[-1], 2)
     assert not os.path.exists(root / "run[1]")
 
 
@@ -165,6 +165,17 @@ def test_tool_errors_are_one_line(tool_results, index):
     _, _, code, expect = TOOL_ERRORS[index]
     assert expect.format(tmp=tmp) in one_line(*results[index], code)
     assert os.listdir(tmp) == []  # no output of a refused command
+
+
+def test_a_tf1_checkpoint_out_is_checked_as_the_saver_records_it(tmp_path):
+    """The TF1 Saver records the absolute path, so a relative --tf1_checkpoint_out under a
+    working folder named w[1] could not be found again by its folder."""
+    cwd = tmp_path / "w[1]"
+    cwd.mkdir()
+    [(code, stderr)] = cli_errors("gan_tf.export", ["--run_dir=x", "--tf1_checkpoint_out=t/m.ckpt"],
+                                  cwd=cwd)
+    assert "w[1]/t/m.ckpt: holds" in one_line(code, stderr, 2)
+    assert os.listdir(cwd) == []
 
 
 def test_check_outputs_wants_the_extension_and_refuses_existing_files(tmp_path):

@@ -59,13 +59,19 @@ def test_a_classifier_in_a_folder_with_pattern_characters_is_refused_in_one_line
         quick_classifier, tmp_path):
     model, info = quick_classifier
     folder = tmp_path / "cls[1]"
-    with pytest.raises(errors.ClassifierError, match=r"holds \[, \* or \?"):
+    with pytest.raises(errors.ClassifierError, match=r"holds \[, \*, \? or a backslash"):
         classifier.save(model, str(folder), info)
     assert not folder.exists()  # refused before writing
     classifier.save(model, str(tmp_path / "plain"), info)
     os.rename(tmp_path / "plain", folder)  # moved there afterwards: loading says why it fails
-    with pytest.raises(errors.ClassifierError, match=r"holds \[, \* or \?.*move or rename"):
+    with pytest.raises(errors.ClassifierError, match=r"holds \[, \*, \? or a backslash.*move or rename"):
         classifier.load(str(folder))
+
+
+def test_a_cache_under_pattern_characters_is_refused_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv(classifier.CACHE_ENV, str(tmp_path / "cache[1]"))
+    with pytest.raises(errors.ClassifierError, match=r"cache\[1\].*holds.*set GAN_TF_CACHE"):
+        classifier.check_available(None, "mnist_5k")
 
 
 def test_saving_replaces_links_instead_of_writing_through_them(quick_classifier, tmp_path):

@@ -1,5 +1,6 @@
 """gan_tf.runs.checkpoints: a run saves, keeps and finds its checkpoints from the files in its
 own checkpoints/ folder; nothing a file there says decides what gets deleted."""
+import json
 import os
 import shutil
 
@@ -255,5 +256,19 @@ def test_a_run_moved_into_a_folder_with_pattern_characters_is_refused_in_one_lin
     from gan_tf.runs.restore import restore_models
     run_dir = tmp_path / "run[1]"
     shutil.copytree(small_run, run_dir)
-    with pytest.raises(errors.RunError, match=r"run\[1\].*holds \[, \* or \?.*move or rename"):
+    with pytest.raises(errors.RunError, match=r"run\[1\].*holds \[, \*, \? or a backslash.*move or rename"):
         restore_models(str(run_dir))
+
+
+def test_a_run_recorded_under_pattern_characters_and_moved_out_still_restores(small_run,
+                                                                            tmp_path):
+    """config.json records the folder the run was trained in; moved out of run[1], as the
+    refusal advises, the run is read as any other (the check is for new paths only)."""
+    from gan_tf.runs.restore import restore_models
+    run_dir = tmp_path / "run1"
+    shutil.copytree(small_run, run_dir)
+    stored = json.loads((run_dir / "config.json").read_text())
+    stored["output_dir"] = str(tmp_path / "run[1]")
+    (run_dir / "config.json").write_text(json.dumps(stored))
+    config, *_ = restore_models(str(run_dir))
+    assert config.output_dir == str(tmp_path / "run[1]")

@@ -157,7 +157,7 @@ def test_mode_seeking_moves_g_toward_diverse_images(cap):
 
 @pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)),
-                                          ("mlp", dict(conditional=True))])
+                                          ("mlp", {})])
 def test_coverage_logs_the_term_of_the_steps_batches_and_trains_g_on_it(joint, kind, options):
     updated = []
     for weight in (0.0, 2.0):
@@ -201,6 +201,9 @@ def test_coverage_weight_is_checked():
     for bad in (-0.1, float("nan"), float("inf")):
         with pytest.raises(errors.ConfigError, match="coverage_weight"):
             small_config(coverage_weight=bad).validate()
+    # A real image would choose a fake of another class: against the conditioning.
+    with pytest.raises(errors.ConfigError, match="coverage_weight.*--conditional"):
+        small_config(coverage_weight=1.0, conditional=True).validate()
 
 
 def test_mode_seeking_cap_needs_the_term():
