@@ -51,7 +51,7 @@ ALLOWED = {
     "tf1": {"errors"},
     "data": {"errors", "fileio"},
     "models": {"errors", "data", "tf1", "porting"},
-    "porting": {"errors", "data", "fileio", "tf1", "models"},
+    "porting": {"errors", "config_checks", "data", "fileio", "tf1", "models"},
     "runs": BASE | {"models", "tf1", "porting"},
     "evaluation": BASE | {"data", "models", "runs"},
     "training": BASE | {"data", "models", "tf1", "porting", "runs", "evaluation"},

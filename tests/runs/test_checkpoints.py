@@ -41,15 +41,23 @@ def test_a_crafted_index_deletes_nothing_outside_the_run_on_resume(small_run, tm
     assert tf.train.latest_checkpoint(str(ckpt)).endswith("ckpt-40")
 
 
-def test_a_run_directory_named_like_a_glob_deletes_only_its_own_checkpoints(tmp_path):
-    """`exp[1]`'s old checkpoints, as a glob, match `exp1`'s: only exp[1]'s go."""
+def test_a_run_directory_named_like_a_glob_is_refused_and_deletes_nothing(tmp_path):
+    """`exp[1]`'s old checkpoints, as a glob, match `exp1`'s. Training there is refused
+    before it starts (TensorFlow could not read the run back), and a saver working in
+    such a folder anyway deletes its own old checkpoints by name, never exp1's."""
     sibling = tmp_path / "exp1" / "checkpoints"
-    plant(sibling, ["ckpt-10.index", "ckpt-10.data-00000-of-00001"])
+    plant(sibling, ["ckpt-3.index", "ckpt-3.data-00000-of-00001"])
     run_dir = tmp_path / "exp[1]"
-    loop.train(run_config(run_dir, max_steps=50))
-    assert sorted(os.listdir(sibling)) == ["ckpt-10.data-00000-of-00001", "ckpt-10.index"]
-    kept = sorted(n for n in os.listdir(run_dir / "checkpoints") if n.endswith(".index"))
-    assert kept == ["ckpt-30.index", "ckpt-40.index", "ckpt-50.index"]
+    with pytest.raises(errors.ConfigError, match="--output_dir: holds"):
+        loop.train(run_config(run_dir, max_steps=50))
+    assert not run_dir.exists()
+    folder = str(run_dir / "checkpoints")
+    variable = tf.Variable(1.0)
+    saver = checkpoints.CheckpointSaver(tf.train.Checkpoint(v=variable), folder, keep=1)
+    for step in (2, 3, 4):
+        saver.save(step)
+    assert sorted(os.listdir(sibling)) == ["ckpt-3.data-00000-of-00001", "ckpt-3.index"]
+    assert sorted(n for n in os.listdir(folder) if n.endswith(".index")) == ["ckpt-4.index"]
 
 
 def test_the_index_is_rebuilt_from_the_files_and_tf_finds_the_newest(small_run, tmp_path):
