@@ -11,7 +11,6 @@ from absl import flags
 
 from gan_tf.commands import common  # first: it quiets TensorFlow's start-up
 from gan_tf.commands.common import UsageError, check_folder, flag_values  # noqa: E402
-from gan_tf.config_checks import pattern_free  # noqa: E402
 
 
 from gan_tf.applications import export  # noqa: E402
@@ -40,8 +39,8 @@ def main(argv):
         raise UsageError("give --export_dir, --tf1_checkpoint_out or both")
     common.check_checkpoint_path("export_dir", f.export_dir)
     # The TF1 Saver records the absolute path: the working folder's name counts there.
-    if f.tf1_checkpoint_out and not pattern_free(os.path.abspath(f.tf1_checkpoint_out)):
-        common.check_checkpoint_path("tf1_checkpoint_out", os.path.abspath(f.tf1_checkpoint_out))
+    common.check_checkpoint_path("tf1_checkpoint_out",
+                                 f.tf1_checkpoint_out and os.path.abspath(f.tf1_checkpoint_out))
     if f.export_dir and os.path.exists(f.export_dir) and os.listdir(f.export_dir) \
             and not f.overwrite:
         raise UsageError(f"--export_dir={f.export_dir} is not empty; pass --overwrite")

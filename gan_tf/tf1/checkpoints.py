@@ -34,12 +34,17 @@ log = logging.getLogger(__name__)
 def resolve_checkpoint(path):
     """A checkpoint prefix from a prefix or a directory (as tf.train.latest_checkpoint takes).
     PortingError if there is none, or if TensorFlow could not read it from there."""
-    for name in (path, None):  # the folder too: tf.train.latest_checkpoint globs it
-        name = name or _resolve(path)
-        if not config_checks.pattern_free(name):
-            raise PortingError(f"{name}: the path {config_checks.PATTERN_MESSAGE}; move or "
-                               "rename the folder")
-    return name
+    _check_readable(path)  # a folder too: tf.train.latest_checkpoint globs it
+    prefix = _resolve(path)
+    _check_readable(prefix)
+    return prefix
+
+
+def _check_readable(path):
+    """PortingError if TensorFlow takes `path` as a pattern (config_checks.pattern_free)."""
+    if not config_checks.pattern_free(path):
+        raise PortingError(f"{path}: the path {config_checks.PATTERN_MESSAGE}; move or "
+                           "rename the folder")
 
 
 def _resolve(path):
