@@ -298,6 +298,14 @@ class TrainConfig:
         "itself, added to G's loss, so that G keeps samples near every training image, "
         "against the recall that sharpening loses (0: off).",
         check=checks.OFF_OR_WEIGHT)
+    coverage_pool: int = option(
+        0, "IMLE's sample pool for --coverage_weight: each step G draws this many samples "
+        "(the global pool) without a gradient, each real image of the batch chooses the "
+        "nearest of them, and G draws the chosen ones again to be pulled toward it (0: the "
+        "real images choose among the step's fake batch). A larger pool holds nearer "
+        "samples, at the cost of a forward pass of G over it each step.",
+        check=(lambda v: type(v) is int and 0 <= v <= checks.MAX_POOL,
+               f"must be 0 (the fake batch) or 1 to {checks.MAX_POOL} samples"))
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "
@@ -513,6 +521,9 @@ class TrainConfig:
             raise ConfigError("coverage_weight", "has each real image choose its nearest fake "
                                                  "whatever the classes of the two, which works "
                                                  "against --conditional: leave one out")
+        if self.coverage_pool and not self.coverage_weight:
+            raise ConfigError("coverage_pool", "draws the samples of --coverage_weight's "
+                                               "term, which is off: give --coverage_weight too")
         if self.mode_seeking_cap and not self.mode_seeking_weight:
             raise ConfigError("mode_seeking_cap", "caps --mode_seeking_weight's term, which "
                                                   "is off: give --mode_seeking_weight too")

@@ -42,7 +42,7 @@ RUN_FOLDER_FILES = {SAMPLE_DIR: r"step_\d{7,}\.png",
                     TENSORBOARD_DIR: r"events\.out\.tfevents\..*"}
 # Resumable settings only a new run reads: refused if they change on resume.
 NEW_RUNS_ONLY = ("init_from_tf1_checkpoint", "tf1_name_map")
-RUN_MARKER, RUN_FORMAT = "gan_tf_run", 7  # config.json's mark of a gan_tf run, and its format
+RUN_MARKER, RUN_FORMAT = "gan_tf_run", 8  # config.json's mark of a gan_tf run, and its format
 # Options an older reader would drop without a word (it skips the keys it does not know, so
 # it would resume a rotation run as a plain GAN): a run that sets one is written in the
 # format that reader refuses; other runs stay format 1, readable by gan_tf 0.3.3 too.
@@ -50,7 +50,8 @@ FORMAT_OPTIONS = {2: ("rotation_weight", "g_rotation_weight"),  # gan_tf 0.3.4
                   3: ("mode_seeking_weight",),  # gan_tf 0.3.10
                   4: ("mode_seeking_cap", "latent_continuous"),  # gan_tf 0.3.11
                   6: ("code_prior",),  # gan_tf 0.3.19
-                  7: ("coverage_weight",)}  # gan_tf 0.3.21
+                  7: ("coverage_weight",),  # gan_tf 0.3.21
+                  8: ("coverage_pool",)}  # gan_tf 0.3.22
 # and the values of older options that older readers would refuse as damaged.
 FORMAT_VALUES = {5: (("mixed_precision", "native"),)}  # gan_tf 0.3.13
 DATA_KEY = "data"  # config.json's record of the data the run trains on

@@ -48,6 +48,9 @@ def train(config):
     if config.batch_size % replicas:
         raise RunError(f"--batch_size={config.batch_size} (the global batch) does not split "
                        f"evenly over {replicas} replicas of --strategy={config.strategy}")
+    if config.coverage_pool % replicas:
+        raise RunError(f"--coverage_pool={config.coverage_pool} (the global pool) does not "
+                       f"split evenly over {replicas} replicas of --strategy={config.strategy}")
     if config.mode_seeking_weight and (config.batch_size // replicas) % 2:
         raise RunError(f"--mode_seeking_weight pairs the rows of each replica's batch: "
                        f"--batch_size={config.batch_size} over {replicas} replicas leaves "

@@ -72,6 +72,9 @@ class GANTrainer(tf.Module):
             raise ValueError(f"--batch_size={config.batch_size} does not split evenly over "
                              f"{self.replicas} replicas")
         self.local_batch = config.batch_size // self.replicas
+        if config.coverage_pool % self.replicas:
+            raise ValueError(f"--coverage_pool={config.coverage_pool} does not split evenly "
+                             f"over {self.replicas} replicas")
         if config.mode_seeking_weight and self.local_batch % 2:
             raise ValueError(f"--mode_seeking_weight pairs the rows of each replica's fake batch: "
                              f"a batch of {self.local_batch} on each replica is odd")
@@ -308,20 +311,46 @@ class GANTrainer(tf.Module):
         metrics["mode_seeking_loss"] = losses.mode_seeking_from_distances(*distances, 1.0)
         return self.config.mode_seeking_weight * metrics["mode_seeking_loss"]
 
-    def _coverage(self, metrics, real, fake):
+    def _coverage(self, metrics, real, fake, rand):
         """--coverage_weight's term of G's loss: each real image's nearest fake pulled
         toward it (`losses.coverage_loss`), logged unweighted as coverage_loss; 0.0 when
-        off. Under several replicas each replica's real images look among the fakes of
-        all of them, as on one device."""
+        off. The fakes are the step's batch, or with --coverage_pool a pool of their own
+        (`_pool_nearest`). Under several replicas each replica's real images look among
+        the fakes of all of them, as on one device."""
         if not self.config.coverage_weight:
             return 0.0
         if real is None:
             raise ValueError("--coverage_weight's term needs the step's real batch")
-        fake = tf.cast(fake, tf.float32)
-        if self.replicas > 1:
-            fake = tf.distribute.get_replica_context().all_gather(fake, axis=0)
-        metrics["coverage_loss"] = losses.coverage_loss(real, fake, 1.0)
+        if self.config.coverage_pool:
+            metrics["coverage_loss"] = losses.matched_sample_loss(
+                real, self._pool_nearest(real, rand), 1.0)
+        else:
+            fake = tf.cast(fake, tf.float32)
+            if self.replicas > 1:
+                fake = tf.distribute.get_replica_context().all_gather(fake, axis=0)
+            metrics["coverage_loss"] = losses.coverage_loss(real, fake, 1.0)
         return self.config.coverage_weight * metrics["coverage_loss"]
+
+    def _pool_nearest(self, real, rand):
+        """IMLE's selection (--coverage_pool): G draws a pool of samples without a
+        gradient, each real image chooses the nearest of the pool, and G draws the
+        chosen latent codes again with one: (local batch, ...) images matched row for
+        row with `real`. The pool's z is drawn for the global pool, so the choice is the
+        same at any replica count."""
+        local = self.config.coverage_pool // self.replicas
+        z = rand.z(local, self.config.z_dim, self.config.z_distribution)  # (local pool, z_dim)
+        width = self.generator.label_width
+        labels = rand.labels(local, width) if width else None  # (local pool,) codes
+        pool, _ = self.generator(z, training=True, update_stats=False, labels=labels)
+        pool = tf.stop_gradient(tf.cast(pool, tf.float32))
+        if self.replicas > 1:
+            context = tf.distribute.get_replica_context()
+            pool, z = context.all_gather(pool, axis=0), context.all_gather(z, axis=0)
+            labels = context.all_gather(labels, axis=0) if width else None
+        chosen = losses.nearest_fakes(real, pool)  # (local batch,) rows of the pool
+        images, _ = self.generator(tf.gather(z, chosen), training=True, update_stats=False,
+                                   labels=tf.gather(labels, chosen) if width else None)
+        return images
 
     def _regularization(self, metrics, role):
         """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
@@ -432,7 +461,7 @@ class GANTrainer(tf.Module):
             metrics = dict(g_loss=self._g_loss(fake_logits))
             objective = (metrics["g_loss"] + self._code_loss(metrics, h, labels, z)
                          + self._mode_seeking(metrics, fake, z)
-                         + self._coverage(metrics, real, fake)
+                         + self._coverage(metrics, real, fake, rand)
                          + self._rotation_loss(metrics, "g_rotation_loss", x, seed,
                                                self.config.g_rotation_weight)
                          + self._regularization(metrics, "g"))
@@ -459,7 +488,7 @@ class GANTrainer(tf.Module):
             g_loss = self._scaled(metrics["g_loss"] + weighted_info_loss(
                 metrics, self.config.info_weight) + weighted_continuous_code_loss(
                 metrics, self.config.info_continuous_weight) + g_rotation
-                + self._mode_seeking(metrics, fake, z) + self._coverage(metrics, real, fake)
+                + self._mode_seeking(metrics, fake, z) + self._coverage(metrics, real, fake, rand)
                 + self._regularization(metrics, "g"), self.g_optimizer)
         d_grads = d_tape.gradient(d_loss, self.d_vars)
         g_grads = g_tape.gradient(g_loss, self.g_vars)

@@ -141,15 +141,17 @@ def test_a_config_written_by_this_gan_tf_is_marked_and_read_back(tmp_path):
     (dict(mode_seeking_weight=0.2), 3), (dict(mode_seeking_weight=0.2, rotation_weight=1.0), 3),
     (dict(mode_seeking_weight=0.2, mode_seeking_cap=0.3), 4), (dict(latent_continuous=2), 4),
     (dict(mixed_precision="native"), 5), (dict(mixed_precision="native", rotation_weight=1.0), 5),
-    (dict(latent_categories=3, code_prior="learned"), 6), (dict(coverage_weight=1.0), 7)])
+    (dict(latent_categories=3, code_prior="learned"), 6), (dict(coverage_weight=1.0), 7),
+    (dict(coverage_weight=1.0, coverage_pool=64), 8)])
 def test_a_run_an_older_reader_would_misread_is_marked_so_that_it_refuses(tmp_path, monkeypatch,
                                                                           overrides, version):
     """Older readers skip config keys they do not know: 0.3.3 would resume a rotation run
     as a plain GAN, 0.3.4-0.3.9 a mode-seeking one, 0.3.10 a capped mode-seeking one as
     uncapped and one with continuous codes without their head; 0.3.12 and older would call
     --mixed_precision=native damaged, and 0.3.18 would evaluate a --code_prior=learned run
-    with uniform codes, and 0.3.20 would resume a --coverage_weight run without its
-    term. Such a run is written in the format (2-7) that those readers refuse."""
+    with uniform codes, 0.3.20 would resume a --coverage_weight run without its
+    term, and 0.3.21 one with --coverage_pool as choosing among the fake batch. Such a
+    run is written in the format (2-8) that those readers refuse."""
     config = tiny(tmp_path, **overrides)
     runs.write_config(config)
     stored = json.loads((tmp_path / "config.json").read_text())

@@ -69,6 +69,9 @@ def train_a_few_steps(config, strategy, steps=3):
     # Each replica's real images choose among the fakes of both, as on one device.
     ("dcgan", dict(dropout=0.0, coverage_weight=1.0)),
     ("mlp", dict(coverage_weight=1.0, joint_updates=False)),
+    # IMLE's pool: drawn for the global pool, each real image choosing among all of it.
+    ("dcgan", dict(dropout=0.0, coverage_weight=1.0, coverage_pool=24)),
+    ("mlp", dict(latent_categories=4, coverage_weight=1.0, coverage_pool=24)),
 ])
 def test_two_replicas_compute_what_one_device_does(kind, options):
     config = small_config(kind, jit_compile=False, **options)
@@ -117,6 +120,14 @@ def test_global_batch_must_split_over_the_replicas(tmp_path):
     with pytest.raises(errors.RunError, match="--batch_size=15 .* 2 replicas"):
         loop.train(config)
     assert not os.path.exists(tmp_path / "run")  # refused before anything was written
+
+
+def test_coverage_pool_must_split_over_the_replicas(tmp_path):
+    config = small_config(coverage_weight=1.0, coverage_pool=15, strategy="mirrored",
+                          cpu_devices=2, output_dir=str(tmp_path / "run"), max_steps=2)
+    with pytest.raises(errors.RunError, match="--coverage_pool=15 .* 2 replicas"):
+        loop.train(config)
+    assert not os.path.exists(tmp_path / "run")
 
 
 def test_cpu_devices_cannot_change_once_tensorflow_runs():

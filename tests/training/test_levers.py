@@ -20,6 +20,7 @@ LEVERS = {
     "mode_seeking": dict(mode_seeking_weight=1.0),
     "mode_seeking_capped": dict(mode_seeking_weight=1.0, mode_seeking_cap=0.3),
     "coverage": dict(coverage_weight=1.0),
+    "coverage_pool": dict(coverage_weight=1.0, coverage_pool=40),
     "lr_decay": dict(lr_decay="linear", max_steps=4),
     "all": dict(diffaugment="color,translation,cutout", augment_target=0.6, lecam_weight=0.3,
                 bcr_weight=10.0, topk_gamma=0.9, lr_decay="linear", max_steps=4,
@@ -176,15 +177,48 @@ def test_coverage_logs_the_term_of_the_steps_batches_and_trains_g_on_it(joint, k
     assert any(not np.array_equal(updated[0][name], updated[1][name]) for name in updated[0])
 
 
-def test_coverage_moves_g_toward_the_real_batch():
+def pool_draws(trainer, pool):
+    """The pool's z and codes that generator_step draws with a fresh StepRandom: after
+    the batch's z, codes and dropout seed."""
+    rand = trainer._random()
+    trainer._z(rand), trainer._fake_labels(rand), rand.local_seed()
+    width = trainer.generator.label_width
+    return (rand.z(pool, trainer.config.z_dim, trainer.config.z_distribution),
+            rand.labels(pool, width) if width else None)
+
+
+@pytest.mark.parametrize("kind,options", [("dcgan", dict(latent_categories=10)), ("mlp", {})])
+def test_coverage_pool_matches_each_real_image_with_its_nearest_pool_sample(kind, options):
+    """The logged term is each real image against G's sample of the pool's z nearest it
+    (chosen among the pool's images), drawn again; the pool is not the fake batch."""
+    config = small_config(kind, jit_compile=False, joint_updates=False, coverage_weight=1.0,
+                          coverage_pool=48, **options)
+    tf.random.set_seed(0)
+    trainer = GANTrainer(config, *models.build(config))
+    images = tf.random.stateless_uniform([16, 28, 28, 1], [0, 1], -1, 1)  # g_update's batch
+    z, labels = pool_draws(trainer, 48)
+    pool, _ = trainer.generator(z, training=True, update_stats=False, labels=labels)
+    chosen = np.argmin(((images.numpy().reshape(16, 1, -1)
+                         - pool.numpy().reshape(1, 48, -1)) ** 2).sum(axis=2), axis=1)
+    again, _ = trainer.generator(tf.gather(z, chosen), training=True, update_stats=False,
+                                 labels=None if labels is None else tf.gather(labels, chosen))
+    expected = ((images.numpy() - again.numpy()) ** 2).mean()
+    _, fake, _, row = g_update(trainer, joint=False)
+    assert row["coverage_loss"] == pytest.approx(expected, rel=1e-4)
+    assert expected != pytest.approx(float(losses.coverage_loss(images, fake, 1.0)), rel=1e-3)
+
+
+@pytest.mark.parametrize("pool", [0, 64])
+def test_coverage_moves_g_toward_the_real_batch(pool):
     """With G's adversarial loss zeroed, one G update on the term alone lowers it: the
-    fakes nearest the real images come nearer."""
+    fakes nearest the real images (of the batch, or of the pool) come nearer."""
     config = small_config("dcgan", jit_compile=False, joint_updates=False,
-                          coverage_weight=1.0, g_learning_rate=0.01)
+                          coverage_weight=1.0, coverage_pool=pool, g_learning_rate=0.01)
     tf.random.set_seed(0)
     trainer = GANTrainer(config, *models.build(config))
     trainer.g_loss_fn = lambda logits: tf.constant(0.0)
-    z = trainer._z(trainer._random())  # the draw generator_step makes with a fresh StepRandom
+    # The draws generator_step makes with a fresh StepRandom: the batch's z, or the pool's.
+    z = pool_draws(trainer, pool)[0] if pool else trainer._z(trainer._random())
     real = tf.random.stateless_uniform([16, 28, 28, 1], [0, 2], -1, 1)
 
     def term():
@@ -204,6 +238,12 @@ def test_coverage_weight_is_checked():
     # A real image would choose a fake of another class: against the conditioning.
     with pytest.raises(errors.ConfigError, match="coverage_weight.*--conditional"):
         small_config(coverage_weight=1.0, conditional=True).validate()
+    for bad in (-1, 1.5, True, 65537):
+        with pytest.raises(errors.ConfigError, match="coverage_pool"):
+            small_config(coverage_weight=1.0, coverage_pool=bad).validate()
+    with pytest.raises(errors.ConfigError, match="coverage_pool.*give --coverage_weight"):
+        small_config(coverage_pool=64).validate()
+    small_config(coverage_weight=1.0, coverage_pool=65536).validate()
 
 
 def test_mode_seeking_cap_needs_the_term():
