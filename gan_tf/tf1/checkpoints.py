@@ -40,11 +40,10 @@ def resolve_checkpoint(path):
     return prefix
 
 
-def _check_readable(path):
+def _check_readable(path, advice="move or rename the folder"):
     """PortingError if TensorFlow takes `path` as a pattern (config_checks.pattern_free)."""
     if not config_checks.pattern_free(path):
-        raise PortingError(f"{path}: the path {config_checks.PATTERN_MESSAGE}; move or "
-                           "rename the folder")
+        raise PortingError(f"{path}: the path {config_checks.PATTERN_MESSAGE}; {advice}")
 
 
 def _resolve(path):
@@ -290,8 +289,10 @@ def write_tf1_checkpoint(path, modules):
 
     `path` is a file prefix such as checkpoints/generator.ckpt; the directory's
     `checkpoint` state file is updated, so legacy code finds it with
-    tf.train.latest_checkpoint(directory). Returns the prefix written.
+    tf.train.latest_checkpoint(directory). Returns the prefix written. PortingError,
+    before anything is written, for a path TensorFlow would read back as a pattern.
     """
+    _check_readable(os.path.abspath(path), "choose a path without them")  # as the Saver records it
     values = {}
     for module in modules:
         values.update({n: v.numpy() for n, v in _module_variables(module).items()})

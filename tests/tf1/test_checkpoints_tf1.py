@@ -123,6 +123,20 @@ def test_a_checkpoint_under_pattern_characters_is_refused_saying_why(tmp_path, l
             tf1_checkpoints.load_tf1_checkpoint(path, generator=fresh_models()[0])
 
 
+def test_writing_a_checkpoint_under_pattern_characters_is_refused_before_any_file(tmp_path,
+                                                                                monkeypatch):
+    """A TF1 checkpoint written under out[1]/ could never be read back (the reader takes
+    the path as a pattern): refused before the folder or a file is made."""
+    g, d = fresh_models()
+    for folder in ("out[1]", "o*t", "o?t"):
+        with pytest.raises(errors.PortingError, match=r"holds \[, \*, \? or a backslash"):
+            tf1_checkpoints.write_tf1_checkpoint(str(tmp_path / folder / "m.ckpt"), [g, d])
+    monkeypatch.chdir(tmp_path / "..")
+    with pytest.raises(errors.PortingError, match="holds"):  # relative: checked as written
+        tf1_checkpoints.write_tf1_checkpoint(f"{tmp_path.name}/m[1].ckpt", [g, d])
+    assert os.listdir(tmp_path) == []
+
+
 def test_bad_paths_and_files_are_clear_errors(tmp_path, legacy):
     with pytest.raises(errors.PortingError, match="no TF checkpoint in this directory"):
         tf1_checkpoints.resolve_checkpoint(str(tmp_path))
