@@ -5,7 +5,8 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 `--architecture`: instead, that DCGAN as it is, with --g_upsample=resize and with
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
 levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay,
-MSGAN's mode seeking, IMLE's nearest-sample term) and SS-GAN's rotation head (D's part,
+MSGAN's mode seeking, IMLE's nearest-sample term, alone and with a pool of 128 or 256
+samples) and SS-GAN's rotation head (D's part,
 then G's too). `--only=NAME,...` times only those variants (and "none"). `--codes`:
 instead, the DCGAN of flags/dcgan_info_cpu.cfg (a 10-valued code, z 100 normal) against 20
 code values, InfoGAN's 62-d uniform z, and both (flags/dcgan_info20_cpu.cfg). The variants' calls interleave over 3
@@ -40,6 +41,8 @@ LEVERS = {"none": {}, "diffaugment=translation,cutout": dict(diffaugment="transl
           "lr_decay=linear": dict(lr_decay="linear", max_steps=24000),
           "mode_seeking_weight=1": dict(mode_seeking_weight=1.0),
           "coverage_weight=1": dict(coverage_weight=1.0),
+          "+coverage_pool=128": dict(coverage_weight=1.0, coverage_pool=128),
+          "+coverage_pool=256": dict(coverage_weight=1.0, coverage_pool=256),
           "rotation_weight=1": dict(rotation_weight=1.0),
           "+g_rotation_weight=0.2": dict(rotation_weight=1.0, g_rotation_weight=0.2)}
 ARCHITECTURE_OPTIONS = {"none": {}, "g_upsample=resize": dict(g_upsample="resize"),
