@@ -300,12 +300,12 @@ class TrainConfig:
         check=checks.OFF_OR_WEIGHT)
     coverage_pool: int = option(
         0, "IMLE's sample pool for --coverage_weight: each step G draws this many samples "
-        "(the global pool) without a gradient, each real image of the batch chooses the "
-        "nearest of them, and G draws the chosen ones again to be pulled toward it (0: the "
-        "real images choose among the step's fake batch). A larger pool holds nearer "
-        "samples, at the cost of a forward pass of G over it each step.",
-        check=(lambda v: type(v) is int and 0 <= v <= checks.MAX_POOL,
-               f"must be 0 (the fake batch) or 1 to {checks.MAX_POOL} samples"))
+        "(the global pool) beside its batch, and each real image of the batch chooses the "
+        "nearest of them to pull toward itself (0: the real images choose among the step's "
+        "fake batch). A larger pool holds nearer samples, at the cost of G's forward and "
+        "backward pass over it each step, and memory in proportion.",
+        check=(lambda v: type(v) is int and (v == 0 or 2 <= v <= checks.MAX_POOL),
+               f"must be 0 (the fake batch) or 2 to {checks.MAX_POOL} samples"))
     bcr_weight: float = option(
         0.0, "Balanced consistency regularization weight (Zhao et al. 2020): "
         "(D(x) - D(T(x)))^2 on real and fake images, T a translation by up to 1/8 of the "

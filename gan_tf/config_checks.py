@@ -17,7 +17,7 @@ MAX_THREADS = 4096  # the most --intra_op_threads (and config.json's threads_per
 PRECISIONS = ("auto", "off", "on", "bfloat16", "float16", "native")  # see gan_tf.training.precision
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")  # what a run may compute in (config.json)
 MAX_LAYERS = 1024  # widths or channels a list flag takes: its length is layers to build
-MAX_POOL = 65536  # --coverage_pool: samples G draws each step beside its batch
+MAX_POOL = 4096  # --coverage_pool: samples G draws (and back-propagates) each step beside its batch
 MAX_CATEGORIES = 1000  # --latent_categories: one-hot columns of G's first kernel
 MAX_SEED = 2 ** 63 - 1  # seeds become int64 tensors
 FUNCTION_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # --generator_fn=MODULE:FUNCTION

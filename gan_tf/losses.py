@@ -283,15 +283,6 @@ def coverage_loss(real, fake, weight):
     # The choice as a one-hot product, not a gather: its gradient is a dense tensor,
     # which an all-gather of the fakes over replicas can pass back.
     chosen = tf.matmul(tf.one_hot(nearest_fakes(real, fake), tf.shape(fake)[0]), fake)
-    return matched_sample_loss(real, chosen, weight)
-
-
-def matched_sample_loss(real, chosen, weight):
-    """weight * the mean squared pixel distance of each real image to its own sample (row
-    i of `chosen` to row i of `real`): the term of `coverage_loss` once the nearest
-    samples are chosen, or of IMLE's pool (--coverage_pool), which chooses them apart."""
-    real = tf.reshape(tf.cast(real, tf.float32), [tf.shape(real)[0], -1])
-    chosen = tf.reshape(tf.cast(chosen, tf.float32), [tf.shape(chosen)[0], -1])
     return weight * tf.reduce_mean(tf.square(real - chosen))
 
 

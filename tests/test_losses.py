@@ -427,31 +427,6 @@ def test_coverage_loss_matches_numpy_and_pulls_only_the_chosen_fakes(compiled):
         float(losses.coverage_loss(real, rounded, 1.0)), rel=1e-6)
 
 
-@pytest.mark.parametrize("compiled", [False, True])
-def test_matched_sample_loss_pairs_rows_and_is_coverage_once_chosen(compiled):
-    rng = np.random.default_rng(6)
-    real = rng.uniform(-1, 1, (5, 28, 28, 1)).astype(np.float32)
-    chosen = rng.uniform(-1, 1, (5, 28, 28, 1)).astype(np.float32)
-    loss_fn = tf.function(losses.matched_sample_loss) if compiled else losses.matched_sample_loss
-    # Row i against row i, not each real against its nearest.
-    assert float(loss_fn(real, chosen, 0.5)) == pytest.approx(
-        0.5 * ((real - chosen) ** 2).mean(), rel=1e-5)
-    assert float(loss_fn(real, chosen[::-1], 1.0)) == pytest.approx(
-        ((real - chosen[::-1]) ** 2).mean(), rel=1e-5)
-    pool = rng.uniform(-1, 1, (9, 28, 28, 1)).astype(np.float32)
-    nearest = np_coverage(real, pool)[1]
-    assert float(loss_fn(real, pool[nearest], 1.0)) == pytest.approx(
-        float(losses.coverage_loss(real, pool, 1.0)), rel=1e-6)
-    # Each sample's gradient pulls it toward its own real image.
-    sample = tf.Variable(chosen)
-    with tf.GradientTape() as tape:
-        loss = losses.matched_sample_loss(real, sample, 1.0)
-    np.testing.assert_allclose(tape.gradient(loss, sample).numpy(),
-                               2 * (chosen - real) / (784 * 5), rtol=1e-4, atol=1e-9)
-    rounded = tf.cast(tf.cast(chosen, tf.bfloat16), tf.float32)
-    assert float(loss_fn(real, tf.cast(chosen, tf.bfloat16), 1.0)) == pytest.approx(
-        float(losses.matched_sample_loss(real, rounded, 1.0)), rel=1e-6)
-
 
 @pytest.mark.parametrize("compiled", [False, True])
 def test_consistency_penalty_matches_numpy(logits, compiled):

@@ -315,42 +315,32 @@ class GANTrainer(tf.Module):
         """--coverage_weight's term of G's loss: each real image's nearest fake pulled
         toward it (`losses.coverage_loss`), logged unweighted as coverage_loss; 0.0 when
         off. The fakes are the step's batch, or with --coverage_pool a pool of their own
-        (`_pool_nearest`). Under several replicas each replica's real images look among
-        the fakes of all of them, as on one device."""
+        (`_pool`). Under several replicas each replica's real images look among the fakes
+        of all of them, as on one device."""
         if not self.config.coverage_weight:
             return 0.0
         if real is None:
             raise ValueError("--coverage_weight's term needs the step's real batch")
         if self.config.coverage_pool:
-            metrics["coverage_loss"] = losses.matched_sample_loss(
-                real, self._pool_nearest(real, rand), 1.0)
-        else:
-            fake = tf.cast(fake, tf.float32)
-            if self.replicas > 1:
-                fake = tf.distribute.get_replica_context().all_gather(fake, axis=0)
-            metrics["coverage_loss"] = losses.coverage_loss(real, fake, 1.0)
+            fake = self._pool(rand)
+        fake = tf.cast(fake, tf.float32)
+        if self.replicas > 1:
+            fake = tf.distribute.get_replica_context().all_gather(fake, axis=0)
+        metrics["coverage_loss"] = losses.coverage_loss(real, fake, 1.0)
         return self.config.coverage_weight * metrics["coverage_loss"]
 
-    def _pool_nearest(self, real, rand):
-        """IMLE's selection (--coverage_pool): G draws a pool of samples without a
-        gradient, each real image chooses the nearest of the pool, and G draws the
-        chosen latent codes again with one: (local batch, ...) images matched row for
-        row with `real`. The pool's z is drawn for the global pool, so the choice is the
-        same at any replica count."""
+    def _pool(self, rand):
+        """IMLE's pool (--coverage_pool): this replica's rows of a fresh global pool of G's
+        samples, (pool / replicas, ...) images, drawn with the gradient. The real images
+        choose among the very images that are pulled: a second pass over the chosen codes
+        alone would normalise them with other batch statistics (G's batch norm) and pull
+        other images than those chosen."""
         local = self.config.coverage_pool // self.replicas
         z = rand.z(local, self.config.z_dim, self.config.z_distribution)  # (local pool, z_dim)
         width = self.generator.label_width
         labels = rand.labels(local, width) if width else None  # (local pool,) codes
         pool, _ = self.generator(z, training=True, update_stats=False, labels=labels)
-        pool = tf.stop_gradient(tf.cast(pool, tf.float32))
-        if self.replicas > 1:
-            context = tf.distribute.get_replica_context()
-            pool, z = context.all_gather(pool, axis=0), context.all_gather(z, axis=0)
-            labels = context.all_gather(labels, axis=0) if width else None
-        chosen = losses.nearest_fakes(real, pool)  # (local batch,) rows of the pool
-        images, _ = self.generator(tf.gather(z, chosen), training=True, update_stats=False,
-                                   labels=tf.gather(labels, chosen) if width else None)
-        return images
+        return pool
 
     def _regularization(self, metrics, role):
         """The `role` ("g" or "d") network's regularization loss (its legacy regularizers'
