@@ -6,8 +6,7 @@ with --diffaugment's full policy and with --latent_categories=10, for the defaul
 --minibatch_stddev. `--levers`: instead, both models with each of issue 28's small-data
 levers (ADA's adaptive DiffAugment, LeCam, bCR, top-k, linear learning-rate decay,
 MSGAN's mode seeking, IMLE's nearest-sample term, alone and with a pool of 128 or 256
-samples) and SS-GAN's rotation head (D's part,
-then G's too). `--only=NAME,...` times only those variants (and "none"). `--codes`:
+samples) and SS-GAN's rotation head (D's part, then G's too). `--only=NAME,...` times only those variants (and "none"). `--codes`:
 instead, the DCGAN of flags/dcgan_info_cpu.cfg (a 10-valued code, z 100 normal) against 20
 code values, InfoGAN's 62-d uniform z, and both (flags/dcgan_info20_cpu.cfg). The variants' calls interleave over 3
 rounds, each variant first in turn; rates and CPU times are medians.

@@ -427,7 +427,6 @@ def test_coverage_loss_matches_numpy_and_pulls_only_the_chosen_fakes(compiled):
         float(losses.coverage_loss(real, rounded, 1.0)), rel=1e-6)
 
 
-
 @pytest.mark.parametrize("compiled", [False, True])
 def test_consistency_penalty_matches_numpy(logits, compiled):
     real, fake = logits
