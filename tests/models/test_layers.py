@@ -135,6 +135,59 @@ def test_conv2d_transpose_matches_tf_nn(strides, kernel_size):
     np.testing.assert_allclose(y, expected, atol=1e-4)
 
 
+def transpose_and_gradients(fn, x, kernel, dy):
+    """fn(x, kernel), and the gradients of sum(fn(x, kernel) * dy) for x and kernel."""
+    with tf.GradientTape() as tape:
+        tape.watch([x, kernel])
+        y = fn(x, kernel)
+        loss = tf.reduce_sum(tf.cast(y, tf.float32) * dy)
+    return [y] + tape.gradient(loss, [x, kernel])
+
+
+@pytest.mark.parametrize("dtype,atol", [(tf.float32, 1e-4), (tf.bfloat16, 0.25)])
+@pytest.mark.parametrize("graph", [False, True])
+@pytest.mark.parametrize("kernel_size,channels", [(5, (4, 6)), (3, (8, 3)), (1, (5, 2))])
+def test_stride1_transpose_and_both_gradients_match_conv2d_transpose(kernel_size, channels,
+                                                                     graph, dtype, atol):
+    """The stride-1 layer's forward-convolution form with its own gradient: the values
+    and the gradients for the input and the kernel are conv2d_transpose's autodiff ones,
+    eagerly and under tf.function, in float32 and bfloat16 (mixed precision)."""
+    c_in, c_out = channels
+    rng = np.random.default_rng(kernel_size)
+    x = tf.constant(rng.normal(size=(3, 7, 7, c_in)), dtype)
+    kernel = tf.constant(rng.normal(size=(kernel_size, kernel_size, c_out, c_in)), dtype)
+    dy = tf.constant(rng.normal(size=(3, 7, 7, c_out)), tf.float32)
+    reference = transpose_and_gradients(
+        lambda x, k: tf.nn.conv2d_transpose(x, k, [3, 7, 7, c_out], 1, "SAME"), x, kernel, dy)
+    fn = layers.stride1_conv2d_transpose
+    got = transpose_and_gradients(tf.function(fn) if graph else fn, x, kernel, dy)
+    for name, a, b in zip(("value", "input gradient", "kernel gradient"), got, reference):
+        assert a.dtype == dtype, name
+        scale = max(1.0, float(tf.reduce_max(tf.abs(tf.cast(b, tf.float32)))))
+        np.testing.assert_allclose(tf.cast(a, tf.float32), tf.cast(b, tf.float32),
+                                   atol=atol * scale, err_msg=name)
+
+
+def test_stride1_transpose_second_derivatives_match_conv2d_transpose():
+    """A penalty on a gradient (R1-like, through the layer) differentiates the layer's
+    own gradient: it gives what conv2d_transpose's autodiff gives."""
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(size=(2, 5, 5, 3)), tf.float32)
+    kernel = tf.Variable(rng.normal(size=(3, 3, 4, 3)).astype(np.float32))
+
+    def penalty_gradient(fn):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = tf.reduce_sum(tf.square(fn(x, kernel)))
+            penalty = tf.reduce_sum(tf.square(inner.gradient(y, x)))
+        return outer.gradient(penalty, kernel)
+
+    expected = penalty_gradient(lambda x, k: tf.nn.conv2d_transpose(x, k, [2, 5, 5, 4], 1, "SAME"))
+    np.testing.assert_allclose(penalty_gradient(layers.stride1_conv2d_transpose), expected,
+                               rtol=1e-4, atol=1e-2)
+
+
 @pytest.mark.parametrize("make,shape,kernel", [
     (lambda: layers.Dense(3), [2, 5], (5, 3)),
     (lambda: layers.Conv2D(3, 5, 2), [2, 8, 8, 4], (5, 5, 4, 3)),
