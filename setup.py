@@ -3,7 +3,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="gan_tf",
-    version="0.3.22",
+    version="0.3.23",
     description="TF1-style GANs in TensorFlow 2 with tf.function: MLP GAN and DCGAN on MNIST-like data",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

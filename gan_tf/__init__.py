@@ -7,4 +7,4 @@ from gan_tf import _moved
 
 _moved.install()  # the module paths of 0.2 (gan_tf.trainer, ...), for one version
 __all__ = ["ConfigError", "TrainConfig"]
-__version__ = "0.3.22"
+__version__ = "0.3.23"

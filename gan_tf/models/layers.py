@@ -165,8 +165,8 @@ def stride1_conv2d_transpose(x, kernel):
     gradient with the kernel as stored, instead of the backward-data kernel autodiff would
     run; the kernel's gradient is the one conv2d_transpose's autodiff computes. The values
     and both gradients are conv2d_transpose's (tested); on CPU oneDNN's forward kernels are
-    the fast ones: the layer's forward and backward about 1.5x faster than either autodiff
-    form (docs/performance.md)."""
+    the fast ones: the layer's forward and backward 1.2-1.5x faster than either autodiff
+    form on a 2-core EPYC (docs/performance.md, the fourteenth pass)."""
     return _stride1_conv2d_transpose(x, tf.convert_to_tensor(kernel))
 
 
