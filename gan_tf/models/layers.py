@@ -166,7 +166,12 @@ def stride1_conv2d_transpose(x, kernel):
     run; the kernel's gradient is the one conv2d_transpose's autodiff computes. The values
     and both gradients are conv2d_transpose's (tested); on CPU oneDNN's forward kernels are
     the fast ones: the layer's forward and backward 1.2-1.5x faster than either autodiff
-    form on a 2-core EPYC (docs/performance.md, the fourteenth pass)."""
+    form on a 2-core EPYC (docs/performance.md, the fourteenth pass). An even or
+    non-square kernel is refused: SAME padding is then uneven, and the identity fails."""
+    height, width = kernel.shape[:2]
+    if height != width or height % 2 == 0:
+        raise ValueError(f"stride1_conv2d_transpose needs a square kernel of odd size, "
+                         f"got {height}x{width}")
     return _stride1_conv2d_transpose(x, tf.convert_to_tensor(kernel))
 
 
