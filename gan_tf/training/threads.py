@@ -45,10 +45,10 @@ networks with bCR 1.02-1.18x in float32 up to 262,144, in bfloat16 1.07x at 65,5
 1.005x at 262,144 and 0.995x at 524,288; without bCR 0.92x (float32) and 0.99x
 (bfloat16) at 131,072; the CPU DCGAN in bfloat16 0.97-1.02x at batch 32, 0.90-0.91x at 64.
 The thread count changes the numbers of a convolution and of a wide float32 MLP (the
-wide flagfile's weights after 60 steps differ at 1 and 2 threads per op), not those of
-the default MLP (bitwise the same after 200 steps: tests/training/test_threads.py) or of
-the wide MLP in bfloat16: which is why a resumed run keeps the count it ran with rather
-than what auto would choose now, and the digit classifier is always trained at
+wide flagfile's weights after 60 steps differ at 1 and 2 threads per op); those of the
+default MLP and of the wide MLP in bfloat16 stay bitwise the same on the AVX-512 CPUs
+measured, but not on an EPYC without AVX-512 (docs/performance.md): which is why a
+resumed run keeps the count it ran with rather than what auto would choose now, and the digit classifier is always trained at
 TensorFlow's default (gan_tf.evaluation.classifier).
 
 It must be set before TensorFlow starts its runtime (the first op of the process):

@@ -330,14 +330,16 @@ def train_with(threads_flag):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_thread_count_is_set_and_does_not_change_the_weights():
-    """In a fresh process auto sets one thread per op for the default MLP; 200 steps
-    with it give bitwise the weights that two threads per op give (so a run resumed with
-    another count goes on exactly)."""
-    one, two = train_with("auto"), train_with("2")
-    assert one[:2] == [1, default_run_reason()]
-    assert two[:2] == [2, "--intra_op_threads=2"]
-    assert one[2] == two[2]
+def test_the_thread_count_is_set_and_a_fixed_count_repeats_its_weights():
+    """In a fresh process auto sets one thread per op for the default MLP, and 200 steps
+    with it give bitwise the weights of a run told --intra_op_threads=1. Whether another
+    count gives the same bits depends on the CPU (the same at 1 and 2 threads on the
+    AVX-512 CPUs of docs/performance.md, not on an EPYC without AVX-512), which is why a
+    resumed run keeps the count its config.json records (the tests below)."""
+    auto, one = train_with("auto"), train_with("1")
+    assert auto[:2] == [1, default_run_reason()]
+    assert one[:2] == [1, "--intra_op_threads=1"]
+    assert auto[2] == one[2]
 
 
 @pytest.mark.parametrize("flag,environment,line,recorded", [
