@@ -48,8 +48,8 @@ The thread count changes the numbers of a convolution and of a wide float32 MLP 
 wide flagfile's weights after 60 steps differ at 1 and 2 threads per op); those of the
 default MLP and of the wide MLP in bfloat16 stay bitwise the same on the AVX-512 CPUs
 measured, but not on an EPYC without AVX-512 (docs/performance.md): which is why a
-resumed run keeps the count it ran with rather than what auto would choose now, and the digit classifier is always trained at
-TensorFlow's default (gan_tf.evaluation.classifier).
+resumed run keeps the count it ran with rather than what auto would choose now, and the
+digit classifier is always trained at TensorFlow's default (gan_tf.evaluation.classifier).
 
 It must be set before TensorFlow starts its runtime (the first op of the process):
 train() does so first, reading a resumed run's record before anything else. A library
